@@ -1,0 +1,106 @@
+"""Build the Cython kernels in ``_ext/`` as ``sparsecode._ext.<name>``.
+
+OpenMP is probed with a tiny test program; when the compiler lacks it the
+kernels are built serially (``prange`` then runs as a plain loop) and a
+warning says so.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).parent
+EXT_DIR = "_ext"
+KERNELS = sorted(p.stem for p in (HERE / EXT_DIR).glob("*.pyx"))
+# Developers may rebuild a subset: SPARSECODE_EXT=_omp,_nmf python setup.py build_ext -i
+if os.environ.get("SPARSECODE_EXT"):
+    KERNELS = [k for k in KERNELS if k in os.environ["SPARSECODE_EXT"].split(",")]
+
+
+def _openmp_flags(compiler):
+    """Return (compile_args, link_args) for OpenMP, or ([], []) if unsupported."""
+    if os.environ.get("SPARSECODE_NO_OPENMP"):
+        return [], []
+    if sys.platform == "win32":
+        candidates = [(["/openmp"], [])]
+    elif sys.platform == "darwin":
+        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"])]
+    code = textwrap.dedent(
+        """
+        #include <omp.h>
+        int main(void) { int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        return n > 0 ? 0 : 1; }
+        """
+    )
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "omp_probe.c")
+        with open(src, "w") as f:
+            f.write(code)
+        for cflags, lflags in candidates:
+            try:
+                objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+                compiler.link_executable(objs, "omp_probe", output_dir=tmp, extra_postargs=lflags)
+                exe = os.path.join(tmp, "omp_probe")
+                subprocess.run([exe], check=True, capture_output=True)
+                return cflags, lflags
+            except Exception:  # noqa: BLE001 - any failure means "no OpenMP"
+                continue
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    warnings.warn(
+        "sparsecode: the C compiler does not support OpenMP; the kernels are built "
+        "serially (n_jobs has no effect).",
+        stacklevel=1,
+    )
+    return [], []
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        cflags, lflags = _openmp_flags(self.compiler)
+        opt = [] if sys.platform == "win32" else ["-O3"]
+        for ext in self.extensions:
+            ext.extra_compile_args = list(ext.extra_compile_args) + opt + cflags
+            ext.extra_link_args = list(ext.extra_link_args) + lflags
+        super().build_extensions()
+
+
+def _extensions():
+    from Cython.Build import cythonize
+
+    exts = [
+        Extension(
+            f"sparsecode._ext.{name}",
+            [f"{EXT_DIR}/{name}.pyx"],
+            include_dirs=[np.get_include(), EXT_DIR],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+        for name in KERNELS
+    ]
+    return cythonize(
+        exts,
+        include_path=[EXT_DIR],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,3 @@
+"""bayes family (being built)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""convex family (being built)."""
+
+__all__ = []

@@ -1,0 +1,162 @@
+"""``SparseCoder``: a fixed-dictionary transformer over every registered encoder."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._validation import Interval, check_dictionary, validate_params
+from ._sparse_encode import _is_dask, sparse_encode
+
+__all__ = ["SparseCoder"]
+
+
+class SparseCoder(TransformerMixin, BaseEstimator):
+    """Sparse coding of signals over a fixed dictionary.
+
+    Encodes each row of ``X`` as a sparse combination of the atoms (rows) of
+    ``dictionary`` with any algorithm registered in :func:`sparse_encode`:
+    the greedy pursuits here and the solvers of the other families.
+
+    Parameters
+    ----------
+    dictionary : ndarray of shape (n_atoms, n_features)
+        The atoms, as rows; they should have unit norm for greedy selection.
+    algorithm : str, default="omp"
+        Encoder name (see :func:`available_encoders`).
+    n_nonzero_coefs : int, default=None
+        Sparsity level for the greedy and thresholding encoders.
+    alpha : float, default=None
+        Regularisation for penalised encoders.
+    tol : float, default=None
+        Residual tolerance (greedy) or solver tolerance.
+    max_iter : int, default=None
+        Iteration budget for iterative encoders.
+    positive : bool, default=False
+        Non-negative codes.
+    n_jobs : int, default=None
+        Threads over signals.
+    algorithm_params : dict, default=None
+        Further parameters of the chosen algorithm.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_atoms, n_features)
+        The dictionary (validated copy).
+    n_components_ : int
+        Number of atoms.
+    n_features_in_ : int
+        Number of features.
+
+    See Also
+    --------
+    sparse_encode : the function behind ``transform``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode import SparseCoder
+    >>> D = np.eye(4)
+    >>> SparseCoder(D, n_nonzero_coefs=1).transform(np.array([[0.0, 2.0, 0.1, 0.0]]))
+    array([[0., 2., 0., 0.]])
+    """
+
+    _parameter_constraints = {
+        "algorithm": [str],
+        "n_nonzero_coefs": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "positive": ["boolean"],
+        "n_jobs": [Interval(numbers.Integral, None, None), None],
+        "algorithm_params": [dict, None],
+    }
+
+    def __init__(self, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha=None,
+                 tol=None, max_iter=None, positive=False, n_jobs=None, algorithm_params=None):
+        self.dictionary = dictionary
+        self.algorithm = algorithm
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.alpha = alpha
+        self.tol = tol
+        self.max_iter = max_iter
+        self.positive = positive
+        self.n_jobs = n_jobs
+        self.algorithm_params = algorithm_params
+
+    def fit(self, X, y=None):
+        """Validate the parameters and the dictionary (nothing is learned).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training signals (only their shape is used).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The coder.
+        """
+        validate_params(self.get_params(deep=False), self._parameter_constraints,
+                        type(self).__name__)
+        self.components_ = check_dictionary(self.dictionary, "dictionary").copy()
+        self.n_components_ = self.components_.shape[0]
+        if _is_dask(X):
+            self.n_features_in_ = X.shape[1]
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
+        if self.n_features_in_ != self.components_.shape[1]:
+            raise ValueError(
+                f"X has {self.n_features_in_} features but the dictionary atoms have "
+                f"{self.components_.shape[1]}."
+            )
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` over the dictionary.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or dask array
+            Signals, one per row.
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, n_atoms)
+            Sparse codes (a lazy dask array for dask input).
+        """
+        if not hasattr(self, "components_"):
+            self.fit(X[:1] if not _is_dask(X) else X)
+        check_is_fitted(self)
+        if not _is_dask(X):
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return sparse_encode(
+            X, self.components_, algorithm=self.algorithm,
+            n_nonzero_coefs=self.n_nonzero_coefs, alpha=self.alpha, tol=self.tol,
+            max_iter=self.max_iter, positive=self.positive, n_jobs=self.n_jobs,
+            **(self.algorithm_params or {}))
+
+    def inverse_transform(self, code):
+        """Signals reconstructed from codes: ``code @ components_``.
+
+        Parameters
+        ----------
+        code : array-like of shape (n_samples, n_atoms)
+            Codes.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Reconstructed signals.
+        """
+        check_is_fitted(self)
+        return np.asarray(code) @ self.components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,3 @@
+"""operators family (being built)."""
+
+__all__ = []

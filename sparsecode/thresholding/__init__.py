@@ -1,0 +1,3 @@
+"""thresholding family (being built)."""
+
+__all__ = []

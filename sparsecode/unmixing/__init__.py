@@ -1,0 +1,3 @@
+"""unmixing family (being built)."""
+
+__all__ = []

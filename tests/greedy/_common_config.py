@@ -1,0 +1,14 @@
+from sparsecode import MatchingPursuit, OrthogonalMatchingPursuit
+
+INSTANCES = [
+    OrthogonalMatchingPursuit(),
+    OrthogonalMatchingPursuit(precompute=False),
+    OrthogonalMatchingPursuit(positive=True),
+    MatchingPursuit(),
+]
+
+_complex = {"check_complex_data": "complex data is supported on purpose (radar, channel estimation)"}
+EXPECTED_FAILED_CHECKS = {
+    "OrthogonalMatchingPursuit": dict(_complex),
+    "MatchingPursuit": dict(_complex),
+}
