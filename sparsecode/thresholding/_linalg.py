@@ -1,0 +1,401 @@
+"""Linear-algebra kernels shared by the thresholding family (spec 0.2, 0.4, 4.1, 4.6).
+
+* :class:`_Op` wraps a dense array, a scipy.sparse matrix or a
+  ``LinearOperator`` behind two *batched* products, ``A @ X`` and
+  ``A^H @ R`` (one GEMM / one operator ``matmat`` for every target).
+* :func:`top_s_mask` is the hard-thresholding operator ``H_s`` column by
+  column (``argpartition``, ties broken towards the lowest index).
+* :func:`ls_on_support` is the least-squares fit restricted to a support,
+  ``argmin_{supp z ⊆ T} ||y - A z||``, for every target at once: stacked
+  Householder QR of the gathered columns for explicit matrices, batched CGLS
+  (warm-started, one ``matmat`` + one ``rmatmat`` per CG step for all
+  targets) for operators.
+* :class:`_NSTProjector` applies ``A^+ r = A^H (A A^H)^{-1} r`` (spec 4.1): a
+  Cholesky factor of ``A A^H`` computed once and reused, or warm-started
+  batched conjugate gradients for operators; a pseudo-inverse fallback (with
+  a warning) when ``A A^H`` is singular.
+
+Kernels take arrays and return arrays; the only Python objects are the
+operator and projector wrappers built once per call.  Everything is done in
+the working precision (float64 / complex128, spec 0.4).
+"""
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+__all__ = []
+
+_MEM_BUDGET = 128 * 2**20  # bytes of gathered columns per chunk of targets
+
+
+def _work_dtype(*dtypes):
+    cplx = any(np.issubdtype(np.dtype(d), np.complexfloating) for d in dtypes)
+    return np.dtype(np.complex128 if cplx else np.float64)
+
+
+class _Op:
+    """Batched products with A (dense, sparse or LinearOperator) in precision ``wdt``.
+
+    Attributes
+    ----------
+    kind : {"dense", "sparse", "operator"}
+    explicit : bool
+        Whether columns can be gathered (dense or sparse).
+    n_matvec : int
+        Products applied so far, counted per column (for benchmarks).
+    """
+
+    def __init__(self, A, wdt):
+        self.shape = tuple(A.shape)
+        self.wdt = np.dtype(wdt)
+        self.n_matvec = 0
+        if isinstance(A, LinearOperator):
+            self.kind = "operator"
+            self.A = A
+            self._real_op = not np.issubdtype(np.dtype(A.dtype), np.complexfloating)
+        elif sp.issparse(A):
+            self.kind = "sparse"
+            self.A = sp.csc_array(A).astype(self.wdt)
+            self.AH = self.A.conj().T.tocsr() if np.iscomplexobj(self.A) else self.A.T
+        else:
+            self.kind = "dense"
+            self.A = np.asarray(A, dtype=self.wdt)
+            # Conjugate transpose materialised once for complex data only: for
+            # real data .T is a free view and BLAS handles the transposition.
+            self.AH = self.A.conj().T if np.iscomplexobj(self.A) else self.A.T
+        self.explicit = self.kind != "operator"
+
+    # -- products ----------------------------------------------------------
+    def _apply_op(self, f, X):
+        if self._real_op and np.iscomplexobj(X):
+            # A real operator applied to complex vectors: real and imaginary
+            # parts separately (user operators often refuse complex input).
+            return (np.asarray(f(np.ascontiguousarray(X.real)), dtype=self.wdt)
+                    + 1j * np.asarray(f(np.ascontiguousarray(X.imag)), dtype=self.wdt))
+        return np.asarray(f(X), dtype=self.wdt)
+
+    def matmat(self, X):
+        """``A @ X`` for X of shape (N, L)."""
+        self.n_matvec += X.shape[1]
+        if self.kind == "operator":
+            return self._apply_op(self.A.matmat, X)
+        return np.asarray(self.A @ X, dtype=self.wdt)
+
+    def rmatmat(self, R):
+        """``A^H @ R`` for R of shape (m, L)."""
+        self.n_matvec += R.shape[1]
+        if self.kind == "operator":
+            return self._apply_op(self.A.rmatmat, R)
+        return np.asarray(self.AH @ R, dtype=self.wdt)
+
+    def columns(self, idx):
+        """Dense ``A[:, idx]`` (explicit matrices only) of shape (m, len(idx))."""
+        if self.kind == "sparse":
+            return self.A[:, idx].toarray()
+        return self.A[:, idx]
+
+    def norm2_squared(self, n_iter=100, rtol=1e-6, seed=0):
+        """``||A||_2^2``: exact for small dense matrices, else power iteration."""
+        if self.kind == "dense" and min(self.shape) <= 500:
+            return float(sla.svdvals(self.A, check_finite=False)[0] ** 2)
+        return _power(self, n_iter, rtol, seed)
+
+    def mean_col_norm2(self, n_probes=32, seed=0):
+        """``||A||_F^2 / N``: exact for matrices, Hutchinson estimate for operators."""
+        N = self.shape[1]
+        if self.kind == "dense":
+            return float(np.sum(np.abs(self.A) ** 2) / N)
+        if self.kind == "sparse":
+            return float(np.sum(np.abs(self.A.data) ** 2) / N)
+        # E ||A z||^2 = ||A||_F^2 for Rademacher z (Hutchinson's estimator)
+        rng = np.random.default_rng(seed)
+        Z = rng.choice([-1.0, 1.0], size=(N, n_probes)).astype(self.wdt)
+        return float(np.sum(np.abs(self.matmat(Z)) ** 2) / (n_probes * N))
+
+
+def _power(op, n_iter, rtol, seed):
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((op.shape[1], 1)).astype(op.wdt)
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(n_iter):
+        w = op.rmatmat(op.matmat(v))
+        lam_new = float(np.linalg.norm(w))
+        if lam_new == 0.0:
+            return 0.0
+        v = w / lam_new
+        if abs(lam_new - lam) <= rtol * lam_new:
+            lam = lam_new
+            break
+        lam = lam_new
+    # Power iteration approaches sigma_max^2 from below: a 1 % margin keeps
+    # step sizes 1/L on the safe side.
+    return lam * 1.01
+
+
+# --------------------------------------------------------------------------
+# hard thresholding
+# --------------------------------------------------------------------------
+def top_s_mask(V, s):
+    """Boolean mask (N, L) of the ``s`` largest ``|V|`` per column.
+
+    Exactly ``s`` entries per column; ties at the threshold go to the lowest
+    indices (spec 0.1), so that the "support repeats" test is meaningful.
+    """
+    N, L = V.shape
+    if s >= N:
+        return np.ones((N, L), dtype=bool)
+    if s <= 0:
+        return np.zeros((N, L), dtype=bool)
+    a = np.abs(V)
+    thr = -np.partition(-a, s - 1, axis=0)[s - 1]  # s-th largest per column
+    above = a > thr
+    n_above = above.sum(axis=0)
+    at = a == thr
+    # cumulative count of ties, by index: keep the first (s - n_above) of them
+    keep_ties = at & (np.cumsum(at, axis=0) <= (s - n_above))
+    return above | keep_ties
+
+
+def mask_to_index(mask):
+    """Sorted indices of a mask with the same count c per column -> (L, c)."""
+    L = mask.shape[1]
+    return np.nonzero(mask.T)[1].reshape(L, -1)
+
+
+# --------------------------------------------------------------------------
+# least squares on a support
+# --------------------------------------------------------------------------
+def ls_on_support(op, Y, mask, *, method, Z0=None, AhY=None, cg_tol=1e-12,
+                  cg_max_iter=None):
+    """Least-squares fit of each column of Y on the columns ``mask[:, l]`` of A.
+
+    Parameters
+    ----------
+    op : _Op
+    Y : ndarray (m, L)
+    mask : ndarray of bool (N, L)
+        Supports; sizes may differ between targets.
+    method : {"qr", "cg"}
+    Z0 : ndarray (N, L), optional
+        Warm start for CGLS.
+    AhY : ndarray (N, L), optional
+        ``A^H Y`` (CGLS reference scale; saves one product per call).
+
+    Returns
+    -------
+    Z : ndarray (N, L)
+        Zero outside the support.
+    R : ndarray (m, L)
+        Residuals ``Y - A Z``.
+    """
+    if method == "qr":
+        return _ls_qr(op, Y, mask)
+    return _cgls(op, Y, mask, Z0, AhY, cg_tol, cg_max_iter)
+
+
+def _ls_qr(op, Y, mask):
+    m, L = Y.shape
+    N = mask.shape[0]
+    counts = mask.sum(axis=0)
+    t = int(counts.max()) if L else 0
+    Z = np.zeros((N, L), dtype=op.wdt)
+    R = Y.copy()
+    if t == 0:
+        return Z, R
+    # index matrix (L, t): the support first (in index order), then padding
+    order = np.argsort(~mask.T, axis=1, kind="stable")[:, :t]
+    valid = np.arange(t)[None, :] < counts[:, None]
+    per = max(1, int(_MEM_BUDGET // (16 * (m + t) * t)))
+    for start in range(0, L, per):
+        sl = slice(start, min(start + per, L))
+        Zc, Rc = _ls_qr_chunk(op, Y[:, sl], order[sl], valid[sl], m, t)
+        Zfull = np.zeros((N, Zc.shape[0]), dtype=op.wdt)
+        np.put_along_axis(Zfull.T, order[sl], Zc, axis=1)
+        # padded slots carry exactly zero (see below), so put order is harmless
+        Z[:, sl] = Zfull
+        R[:, sl] = Rc
+    return Z, R
+
+
+def _ls_qr_chunk(op, Y, order, valid, m, t):
+    Lc = order.shape[0]
+    cols = op.columns(order.ravel())  # (m, Lc*t): one gather for the chunk
+    As = np.ascontiguousarray(cols.reshape(m, Lc, t).transpose(1, 0, 2))
+    As *= valid[:, None, :]
+    pad = ~valid
+    if pad.any():
+        # Targets with fewer than t indices: padded columns become unit vectors
+        # e_{m+j} in t extra rows (y padded with zeros).  The extra rows are
+        # orthogonal to everything else, so the padded coefficients are exactly
+        # zero and the real ones are the LS fit on the true support.
+        aug = np.zeros((Lc, t, t), dtype=As.dtype)
+        li, ji = np.nonzero(pad)
+        aug[li, ji, ji] = 1.0
+        As = np.concatenate([As, aug], axis=1)
+    Yc = Y.T  # (Lc, m)
+    rows = As.shape[1]
+    if rows >= t:
+        Q, Rf = np.linalg.qr(As)  # stacked Householder QR, (Lc, rows, t), (Lc, t, t)
+        c = np.einsum("lmt,lm->lt", Q[:, :m].conj(), Yc)
+        d = np.abs(np.diagonal(Rf, axis1=1, axis2=2))
+        dmax = d.max(axis=1, keepdims=True)
+        bad = np.any(d <= 1e-11 * np.maximum(dmax, 1e-300), axis=1)
+        Z = np.zeros((Lc, t), dtype=As.dtype)
+        good = ~bad
+        if good.any():
+            Z[good] = np.linalg.solve(Rf[good], c[good][..., None])[..., 0]
+    else:
+        bad = np.ones(Lc, dtype=bool)
+        Z = np.zeros((Lc, t), dtype=As.dtype)
+    for lidx in np.flatnonzero(bad):
+        # rank-deficient or under-determined restriction: minimum-norm LS
+        Z[lidx] = np.linalg.lstsq(As[lidx, :m], Yc[lidx], rcond=None)[0]
+        Z[lidx][pad[lidx]] = 0.0
+    R = Yc - np.einsum("lmt,lt->lm", As[:, :m], Z)
+    return Z, R.T
+
+
+def _cgls(op, Y, mask, Z0, AhY, tol, max_iter):
+    """Batched CGLS on ``min ||y_l - A P_l z||`` (P_l = mask column l).
+
+    One ``matmat`` and one ``rmatmat`` per step for all targets; a target
+    stops when its normal-equation residual is below ``tol * ||P_l A^H y_l||``
+    (its step length is then zero).
+    """
+    N, L = mask.shape
+    maskf = mask.astype(np.float64)
+    if max_iter is None:
+        max_iter = max(50, min(int(mask.sum(axis=0).max()) + 10, 1000))
+    X = np.zeros((N, L), dtype=op.wdt) if Z0 is None else Z0 * maskf
+    R = Y - op.matmat(X) if np.any(X) else Y.copy()
+    S = op.rmatmat(R) * maskf
+    gamma = np.sum(np.abs(S) ** 2, axis=0)
+    # reference scale: ||P A^H y|| (equal to ||S|| for a cold start)
+    if AhY is not None:
+        bnorm2 = np.sum(np.abs(AhY * maskf) ** 2, axis=0)
+    elif Z0 is None or not np.any(X):
+        bnorm2 = gamma.copy()
+    else:
+        bnorm2 = np.sum(np.abs(op.rmatmat(Y) * maskf) ** 2, axis=0)
+    target = (tol ** 2) * bnorm2
+    P = S.copy()
+    active = gamma > target
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        a = np.flatnonzero(active)
+        Q = op.matmat(P[:, a])
+        delta = np.sum(np.abs(Q) ** 2, axis=0)
+        alpha = np.where(delta > 0, gamma[a] / np.where(delta > 0, delta, 1.0), 0.0)
+        X[:, a] += alpha * P[:, a]
+        R[:, a] -= alpha * Q
+        Sa = op.rmatmat(R[:, a]) * maskf[:, a]
+        gnew = np.sum(np.abs(Sa) ** 2, axis=0)
+        beta = np.where(gamma[a] > 0, gnew / np.where(gamma[a] > 0, gamma[a], 1.0), 0.0)
+        P[:, a] = Sa + beta * P[:, a]
+        gamma[a] = gnew
+        active[a] = (gnew > target[a]) & (delta > 0)
+    return X, R
+
+
+# --------------------------------------------------------------------------
+# the NST projection  A^+ r = A^H (A A^H)^{-1} r
+# --------------------------------------------------------------------------
+class _NSTProjector:
+    """Applies ``A^+`` to residuals: ``V = A^H W`` with ``(A A^H) W = R``.
+
+    ``method="cholesky"`` factorises ``A A^H = L L^H`` once (m^2 N + m^3/3
+    flops) and reuses it for every iteration and target; if ``A A^H`` is
+    numerically singular (rank r < m) it switches to the eigen-decomposition
+    pseudo-inverse with relative cut-off ``rcond`` (spec 4.6) and records it in
+    ``rank_deficient`` so the caller can warn.  ``method="cg"`` runs batched
+    conjugate gradients, warm-started from the previous solution (spec 0.4).
+    """
+
+    def __init__(self, op, method, *, cg_tol=1e-12, cg_max_iter=None, rcond=1e-12):
+        self.op = op
+        self.method = method
+        self.cg_tol = cg_tol
+        self.cg_max_iter = cg_max_iter
+        self.rank_deficient = False
+        self.rank = None
+        self.cg_failed = 0
+        self._pinv = None
+        m = op.shape[0]
+        if method == "cholesky":
+            if op.kind == "dense":
+                G = op.A @ op.AH
+            else:
+                G = (op.A @ op.AH).toarray()
+            G = np.asarray(G, dtype=op.wdt)
+            scale = float(np.max(np.real(np.diag(G)))) if m else 0.0
+            ok = False
+            if scale > 0:
+                try:
+                    Lc = np.linalg.cholesky(G)
+                    d = np.real(np.diag(Lc)) ** 2
+                    # a pivot below rcond * max: A A^H is numerically singular
+                    ok = bool(np.min(d) > rcond * 1e2 * scale)
+                    if ok:
+                        self._chol = (Lc, True)
+                except np.linalg.LinAlgError:
+                    ok = False
+            if not ok:
+                w, U = np.linalg.eigh(G)
+                keep = w > rcond * max(float(w[-1]), 1e-300) * m
+                self.rank = int(keep.sum())
+                self.rank_deficient = True
+                self._pinv = (U[:, keep], w[keep])
+            else:
+                self.rank = m
+
+    def solve(self, R, W0=None):
+        """Return ``(W, V)`` with ``W ≈ (A A^H)^{-1} R`` and ``V = A^H W``."""
+        if self.method == "cholesky":
+            if self._pinv is not None:
+                U, w = self._pinv
+                W = U @ ((U.conj().T @ R) / w[:, None])
+            else:
+                W = sla.cho_solve(self._chol, R, check_finite=False)
+            return W, self.op.rmatmat(W)
+        return self._cg(R, W0)
+
+    def _cg(self, R, W0):
+        op = self.op
+        m, L = R.shape
+        max_iter = self.cg_max_iter or max(100, min(m, 1000))
+        if W0 is None:
+            W = np.zeros((m, L), dtype=op.wdt)
+            V = np.zeros((op.shape[1], L), dtype=op.wdt)
+            Res = R.copy()
+        else:
+            W = W0.copy()
+            V = op.rmatmat(W)
+            Res = R - op.matmat(V)
+        rnorm2 = np.sum(np.abs(R) ** 2, axis=0)
+        target = self.cg_tol ** 2 * rnorm2
+        gamma = np.sum(np.abs(Res) ** 2, axis=0)
+        P = Res.copy()
+        active = gamma > target
+        it = 0
+        while active.any() and it < max_iter:
+            it += 1
+            a = np.flatnonzero(active)
+            AhP = op.rmatmat(P[:, a])
+            Q = op.matmat(AhP)
+            delta = np.real(np.sum(P[:, a].conj() * Q, axis=0))
+            okd = delta > 0
+            alpha = np.where(okd, gamma[a] / np.where(okd, delta, 1.0), 0.0)
+            W[:, a] += alpha * P[:, a]
+            V[:, a] += alpha * AhP  # A^H W accumulated: no extra product at the end
+            Res[:, a] -= alpha * Q
+            gnew = np.sum(np.abs(Res[:, a]) ** 2, axis=0)
+            beta = np.where(gamma[a] > 0, gnew / np.where(gamma[a] > 0, gamma[a], 1.0), 0.0)
+            P[:, a] = Res[:, a] + beta * P[:, a]
+            gamma[a] = gnew
+            active[a] = (gnew > target[a]) & okd
+        self.cg_failed += int(np.count_nonzero(active))
+        return W, V
