@@ -1,0 +1,3 @@
+"""Hyperspectral unmixing data: loaders and synthetic mixtures (to be filled by the unmixing family)."""
+
+__all__ = []
