@@ -1,3 +1,295 @@
-"""Hyperspectral unmixing data: loaders and synthetic mixtures (to be filled by the unmixing family)."""
+"""Hyperspectral unmixing data: synthetic mixtures and loaders of the usual files.
 
-__all__ = []
+``make_hyperspectral_mixture`` follows spec section A5.4 (smooth spectra or a
+user library, Dirichlet abundances, pure pixels, 'measured' Gaussian noise at a
+given SNR, corrupted bands). ``load_hyperspectral`` reads the converted ``.npz``
+files shipped next to the repository (``../shared/data/hyperspectral``, or the
+directory in the ``SPARSECODE_DATA`` environment variable) and the usual MATLAB
+layouts of Samson / Jasper Ridge / Urban / Moffett.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+
+__all__ = ["make_hyperspectral_mixture", "load_hyperspectral", "hyperspectral_data_home"]
+
+_NAMES = {
+    "samson": ("samson.npz", ["soil", "tree", "water"]),
+    "jasper_ridge": ("jasper_ridge.npz", ["tree", "water", "dirt", "road"]),
+    "jasper": ("jasper_ridge.npz", ["tree", "water", "dirt", "road"]),
+    "moffett": ("moffett.npz", None),
+    "urban_subimage": ("urban_subimage_nogt.npz", None),
+}
+
+
+def make_hyperspectral_mixture(n_endmembers=4, n_bands=100, image_shape=(32, 32), *,
+                               library=None, dirichlet_alpha=0.5, smooth=0, pure_pixels=True,
+                               snr=None, n_corrupted_bands=0, corruption_scale=2.0,
+                               random_state=None):
+    """Synthetic linear-mixing scene ``Y = A M + noise`` with known truth.
+
+    Parameters
+    ----------
+    n_endmembers : int, default=4
+        Number of endmembers ``K``.
+    n_bands : int, default=100
+        Number of bands (ignored when ``library`` is given).
+    image_shape : tuple (rows, cols), default=(32, 32)
+        Image size; pixels are row-major.
+    library : array-like of shape (n_spectra, n_bands), default=None
+        Spectral library (rows); ``K`` of its spectra are drawn at random.
+        ``None`` builds smooth spectra (3 to 5 Gaussian bumps, values in [0.05, 0.9]).
+    dirichlet_alpha : float, default=0.5
+        Concentration of the Dirichlet abundances.
+    smooth : int, default=0
+        Half-size of a box filter applied to the abundance maps (then
+        renormalised): spatial structure for graph methods.
+    pure_pixels : bool, default=True
+        Make one pixel per endmember pure (needed by VCA).
+    snr : float or None, default=None
+        SNR in dB of 'measured' Gaussian noise (``sigma^2 = mean(Y^2) / 10^(snr/10)``),
+        result clipped at 0; ``None``: noiseless.
+    n_corrupted_bands : int, default=0
+        Bands replaced by ``|Y_band + N(0, (corruption_scale * rms(Y_band))^2)|``.
+    corruption_scale : float, default=2.0
+        Noise level of the corrupted bands relative to their RMS.
+    random_state : int, RandomState or None, default=None
+        Seed.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_pixels, n_bands)
+        Observed pixels (non-negative).
+    endmembers : ndarray of shape (K, n_bands)
+        True endmembers.
+    abundances : ndarray of shape (n_pixels, K)
+        True abundances (non-negative, rows sum to one).
+    corrupted_bands : ndarray of int
+        Indices of the corrupted bands (empty when none).
+
+    See Also
+    --------
+    load_hyperspectral : real scenes with ground truth.
+
+    Examples
+    --------
+    >>> from sparsecode.datasets import make_hyperspectral_mixture
+    >>> Y, M, A, bad = make_hyperspectral_mixture(3, 50, (8, 8), random_state=0)
+    >>> Y.shape, M.shape, A.shape, bad.size
+    ((64, 50), (3, 50), (64, 3), 0)
+    """
+    rng = check_random_state(random_state)
+    K = int(n_endmembers)
+    if K < 1:
+        raise ValueError(f"n_endmembers must be >= 1; got {n_endmembers!r}.")
+    rows, cols = (int(v) for v in image_shape)
+    N = rows * cols
+    if N < K:
+        raise ValueError(f"image_shape {image_shape} has fewer pixels than endmembers ({K}).")
+    if library is not None:
+        lib = np.asarray(library, dtype=float)
+        if lib.ndim != 2 or lib.shape[0] < K:
+            raise ValueError(f"library must be (n_spectra >= {K}, n_bands); got {lib.shape}.")
+        if np.any(lib < 0) or not np.all(np.isfinite(lib)):
+            raise ValueError("library must be finite and non-negative.")
+        M = lib[rng.choice(lib.shape[0], K, replace=False)].copy()
+        L = M.shape[1]
+    else:
+        L = int(n_bands)
+        if L < 1:
+            raise ValueError(f"n_bands must be >= 1; got {n_bands!r}.")
+        x = np.linspace(0, 1, L)
+        M = np.empty((K, L))
+        for k in range(K):
+            n_b = rng.randint(3, 6)
+            s = sum(rng.uniform(0.3, 1.0) * np.exp(-(x - rng.uniform(0, 1)) ** 2
+                                                  / (2 * rng.uniform(0.03, 0.15) ** 2))
+                    for _ in range(n_b))
+            s = (s - s.min()) / max(s.max() - s.min(), 1e-12)
+            M[k] = 0.05 + 0.85 * s
+    A = rng.dirichlet(np.full(K, float(dirichlet_alpha)), size=N)
+    if smooth:
+        from scipy.ndimage import uniform_filter
+
+        maps = A.reshape(rows, cols, K)
+        maps = uniform_filter(maps, size=(2 * int(smooth) + 1, 2 * int(smooth) + 1, 1),
+                              mode="reflect")
+        A = (maps / maps.sum(axis=2, keepdims=True)).reshape(N, K)
+    if pure_pixels:
+        where = rng.choice(N, K, replace=False)
+        A[where] = np.eye(K)
+    Y = A @ M
+    if snr is not None:
+        sigma2 = np.mean(Y ** 2) / 10 ** (float(snr) / 10)
+        Y = np.maximum(Y + np.sqrt(sigma2) * rng.standard_normal(Y.shape), 0.0)
+    bad = np.array([], dtype=int)
+    if n_corrupted_bands:
+        bad = np.sort(rng.choice(L, int(n_corrupted_bands), replace=False))
+        rms = np.sqrt(np.mean(Y[:, bad] ** 2, axis=0))
+        Y[:, bad] = np.abs(Y[:, bad] + corruption_scale * rms * rng.standard_normal((N, bad.size)))
+    return Y, M, A, bad
+
+
+def hyperspectral_data_home(data_home=None):
+    """Directory of the hyperspectral files.
+
+    ``data_home`` if given, else the ``SPARSECODE_DATA`` environment variable,
+    else ``<repository>/../shared/data/hyperspectral``.
+
+    Parameters
+    ----------
+    data_home : str or Path, default=None
+        Explicit directory.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The directory (not checked for existence).
+
+    See Also
+    --------
+    load_hyperspectral : reads files from there.
+
+    Examples
+    --------
+    >>> from sparsecode.datasets import hyperspectral_data_home
+    >>> hyperspectral_data_home("/tmp").name
+    'tmp'
+    """
+    if data_home is not None:
+        return Path(data_home)
+    env = os.environ.get("SPARSECODE_DATA")
+    if env:
+        p = Path(env)
+        return p / "hyperspectral" if (p / "hyperspectral").is_dir() else p
+    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "hyperspectral").resolve()
+
+
+def load_hyperspectral(name, *, data_home=None):
+    """Load a hyperspectral scene (cube, ground-truth endmembers and abundances).
+
+    Parameters
+    ----------
+    name : str or path
+        "samson", "jasper_ridge", "moffett", "urban_subimage" (converted
+        ``.npz`` files, see ``hyperspectral_data_home``), or the path of an
+        ``.npz`` or MATLAB ``.mat`` file in one of the usual layouts: ``Y``/``V``
+        (bands x pixels) with ``nRow``/``nCol`` or ``lines``/``cols``, ground truth
+        ``M`` (bands x K) and ``A`` (K x pixels), or ``GT`` (K x bands) and
+        ``S_GT`` (rows x cols x K), or a cube ``im``; integer data with
+        ``maxValue`` are divided by it. Pixel order is MATLAB column-major.
+    data_home : str or Path, default=None
+        Directory of the named files.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``cube`` (rows, cols, bands), ``Y`` (n_pixels, bands) row-major,
+        ``image_shape``, ``endmembers`` (K, bands) or None, ``abundances``
+        (n_pixels, K) row-major or None, ``names`` (list or None), and
+        ``wavelengths`` when known.
+
+    See Also
+    --------
+    make_hyperspectral_mixture : synthetic scenes.
+
+    Notes
+    -----
+    The Samson ground-truth endmembers are max-normalised per column: compare
+    them with scale-invariant metrics (spectral angle).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, os
+    >>> from sparsecode.datasets import load_hyperspectral
+    >>> d = tempfile.mkdtemp()
+    >>> scipy.io.savemat(os.path.join(d, "s.mat"), {"Y": np.ones((5, 6)), "nRow": 2, "nCol": 3})
+    >>> load_hyperspectral(os.path.join(d, "s.mat")).cube.shape
+    (2, 3, 5)
+    """
+    key = str(name).lower()
+    if key in _NAMES:
+        fname, names = _NAMES[key]
+        path = hyperspectral_data_home(data_home) / fname
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} not found; set SPARSECODE_DATA to the directory of the hyperspectral "
+                f"files or pass data_home."
+            )
+    else:
+        path, names = Path(name), None
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found (and {name!r} is not a known scene: "
+                                    f"{sorted(_NAMES)}).")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as f:
+            d = {k: f[k] for k in f.files}
+    elif path.suffix == ".mat":
+        from scipy.io import loadmat
+
+        d = {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
+    else:
+        raise ValueError(f"unsupported file type {path.suffix!r}; expected .npz or .mat.")
+    return _from_dict(d, names)
+
+
+def _scalar(d, *keys):
+    for k in keys:
+        if k in d:
+            return int(np.asarray(d[k]).ravel()[0])
+    return None
+
+
+def _from_dict(d, names=None):
+    if "im" in d and np.asarray(d["im"]).ndim == 3:
+        cube = np.asarray(d["im"], dtype=float)
+        rows, cols, L = cube.shape
+        Yf = cube.reshape(rows * cols, L, order="F").T
+    else:
+        ykey = next((k for k in ("Y", "V", "X") if k in d), None)
+        if ykey is None:
+            raise ValueError(f"no data matrix found (looked for Y, V, X, im); keys: {sorted(d)}.")
+        Yf = np.asarray(d[ykey])
+        if np.issubdtype(Yf.dtype, np.integer):
+            Yf = Yf.astype(float) / float(np.asarray(d.get("maxValue", Yf.max())).ravel()[0])
+        Yf = np.asarray(Yf, dtype=float)
+        L, N = Yf.shape
+        if "shape" in d:
+            rows, cols = (int(v) for v in np.asarray(d["shape"]).ravel()[:2])
+        else:
+            rows = _scalar(d, "nRow", "lines", "nrow", "rows")
+            cols = _scalar(d, "nCol", "cols", "ncol", "columns")
+            if rows is None and cols is None and "S_GT" in d:
+                rows, cols = np.asarray(d["S_GT"]).shape[:2]
+            if rows is None or cols is None:
+                side = int(round(np.sqrt(N)))
+                if side * side != N:
+                    raise ValueError("image size unknown: the file has no nRow/nCol/lines/cols and "
+                                     f"{N} pixels is not a square.")
+                rows = cols = side
+        if rows * cols != N:
+            raise ValueError(f"image size {rows}x{cols} does not match {N} pixels.")
+    # ground truth
+    M = A = None
+    if "M" in d and np.asarray(d["M"]).shape[0] == L:
+        M = np.asarray(d["M"], dtype=float).T
+    elif "GT" in d:
+        GT = np.asarray(d["GT"], dtype=float)
+        M = GT if GT.shape[1] == L else GT.T
+    if "A" in d:
+        Af = np.asarray(d["A"], dtype=float)
+        A = Af.T.reshape(rows, cols, -1, order="F").reshape(rows * cols, -1)
+    elif "S_GT" in d:
+        S = np.asarray(d["S_GT"], dtype=float)
+        A = S.reshape(rows * cols, -1)
+    if names is None and "names" in d and M is not None and len(d["names"]) == M.shape[0]:
+        names = [str(s) for s in d["names"]]
+    cube = Yf.T.reshape(rows, cols, L, order="F")
+    out = Bunch(cube=cube, Y=cube.reshape(rows * cols, L), image_shape=(rows, cols),
+                endmembers=M, abundances=A, names=names if M is not None else None)
+    if "wavelength_um" in d:
+        out.wavelengths = np.asarray(d["wavelength_um"])
+    return out

@@ -1,0 +1,199 @@
+# cython: language_level=3
+"""Batched fully constrained least squares (FCLS), OpenMP over pixels.
+
+For every pixel ``n`` solve (Heinz & Chang, IEEE TGRS 2001)
+
+    min_a  1/2 ||y_n - E^T a||^2 + delta2/2 (1^T a - 1)^2   s.t.  a >= 0
+
+which is non-negative least squares on the sum-to-one augmented system
+``[E^T; delta 1^T] a ~ [y_n; delta]`` (``delta2 = inf`` gives the exact
+equality constraint ``1^T a = 1``).  The solver is Lawson & Hanson's active set
+method written on the Gram matrix ``G = E E^T`` and ``c_n = E y_n``.  On a
+passive set ``P`` the augmented normal equations
+``(G_PP + delta2 11^T) a_P = c_P + delta2 1`` are solved by Sherman-Morrison:
+with ``u = G_PP^{-1} 1``, ``v = G_PP^{-1} c_P`` and ``s = 1^T u``,
+
+    mu = delta2 (1 - 1^T v) / (1 + delta2 s),     a_P = v + mu u,
+
+so only ``G_PP`` (never the ill-conditioned ``G_PP + delta2 11^T``) is
+factored, ``mu`` (the multiplier of the sum-to-one row) stays finite for any
+``delta2`` and the dual vector is ``w = c - G a + mu 1``.  Cost O(K^3) per
+active-set change, K the number of endmembers.
+"""
+from cython.parallel cimport parallel, prange
+from libc.math cimport sqrt, isinf
+from libc.stdlib cimport malloc, free
+
+
+cdef inline int _chol_solve(const double[:, ::1] G, int* idx, int m, double* L,
+                            double* u, double* v, const double[:, ::1] C,
+                            Py_ssize_t n, double ridge) noexcept nogil:
+    """Cholesky of G[idx, idx] (+ridge if needed), then u = G^-1 1, v = G^-1 c."""
+    cdef int i, j, k
+    cdef double s
+    for i in range(m):
+        for j in range(i + 1):
+            s = G[idx[i], idx[j]]
+            if i == j:
+                s = s + ridge
+            for k in range(j):
+                s = s - L[i * m + k] * L[j * m + k]
+            if i == j:
+                if s <= 0.0:
+                    return -1
+                L[i * m + i] = sqrt(s)
+            else:
+                L[i * m + j] = s / L[j * m + j]
+    # forward substitution for both right-hand sides
+    for i in range(m):
+        s = 1.0
+        for k in range(i):
+            s = s - L[i * m + k] * u[k]
+        u[i] = s / L[i * m + i]
+        s = C[n, idx[i]]
+        for k in range(i):
+            s = s - L[i * m + k] * v[k]
+        v[i] = s / L[i * m + i]
+    # back substitution with L^T
+    for i in range(m - 1, -1, -1):
+        s = u[i]
+        for k in range(i + 1, m):
+            s = s - L[k * m + i] * u[k]
+        u[i] = s / L[i * m + i]
+        s = v[i]
+        for k in range(i + 1, m):
+            s = s - L[k * m + i] * v[k]
+        v[i] = s / L[i * m + i]
+    return 0
+
+
+cdef inline double _solve_passive(const double[:, ::1] G, int* idx, int m, double* L,
+                                  double* u, double* v, const double[:, ::1] C,
+                                  Py_ssize_t n, double delta2, double scale,
+                                  double* z) noexcept nogil:
+    """z[:m] = solution on the passive set; returns mu (sum-to-one multiplier)."""
+    cdef int i
+    cdef double ridge = 0.0, s = 0.0, sv = 0.0, mu
+    while _chol_solve(G, idx, m, L, u, v, C, n, ridge) != 0:
+        # G_PP singular (e.g. repeated endmembers): tiny ridge, then retry
+        ridge = 1e-12 * scale if ridge == 0.0 else ridge * 100.0
+    for i in range(m):
+        s = s + u[i]
+        sv = sv + v[i]
+    if isinf(delta2):
+        mu = (1.0 - sv) / s
+    else:
+        mu = delta2 * (1.0 - sv) / (1.0 + delta2 * s)
+    for i in range(m):
+        z[i] = v[i] + mu * u[i]
+    return mu
+
+
+def fcls_gram(const double[:, ::1] G, const double[:, ::1] C, double delta2,
+              double[:, ::1] out, int max_iter, double tol, int n_threads=1):
+    """Solve every pixel's FCLS problem; returns the number of pixels that hit max_iter.
+
+    ``G`` (K, K) = E E^T, ``C`` (N, K) = Y E^T; ``out`` (N, K) is overwritten.
+    ``tol`` is the absolute tolerance on the dual vector ``w``.
+    """
+    cdef Py_ssize_t N = C.shape[0]
+    cdef int K = G.shape[0]
+    cdef Py_ssize_t n
+    cdef int i, k, t, m, it, inner, n_failed = 0, failed
+    cdef double mu, wbest, wk, alpha, ratio, scale = 0.0
+    cdef int* idx
+    cdef int* passive
+    cdef double* a
+    cdef double* z
+    cdef double* u
+    cdef double* v
+    cdef double* L
+    for k in range(K):
+        if G[k, k] > scale:
+            scale = G[k, k]
+    if scale <= 0.0:
+        scale = 1.0
+    with nogil, parallel(num_threads=n_threads):
+        idx = <int*> malloc(K * sizeof(int))
+        passive = <int*> malloc(K * sizeof(int))
+        a = <double*> malloc(K * sizeof(double))
+        z = <double*> malloc(K * sizeof(double))
+        u = <double*> malloc(K * sizeof(double))
+        v = <double*> malloc(K * sizeof(double))
+        L = <double*> malloc(K * K * sizeof(double))
+        for n in prange(N, schedule="static"):
+            for k in range(K):
+                a[k] = 0.0
+                passive[k] = 0
+            m = 0
+            mu = delta2
+            failed = 1
+            for it in range(max_iter):
+                # dual vector w = c - G a + mu 1 on the active (zero) set
+                t = -1
+                wbest = tol
+                for k in range(K):
+                    if passive[k]:
+                        continue
+                    if m == 0:
+                        wk = C[n, k]  # + delta2 (same for all k): pick the largest c_k
+                        if t == -1 or wk > wbest:
+                            t = k
+                            wbest = wk
+                        continue
+                    wk = C[n, k] + mu
+                    for i in range(K):
+                        if a[i] != 0.0:
+                            wk = wk - G[k, i] * a[i]
+                    if wk > wbest:
+                        wbest = wk
+                        t = k
+                if t == -1:
+                    failed = 0
+                    break
+                passive[t] = 1
+                for inner in range(3 * K + 3):
+                    m = 0
+                    for k in range(K):
+                        if passive[k]:
+                            idx[m] = k
+                            m = m + 1
+                    mu = _solve_passive(G, idx, m, L, u, v, C, n, delta2, scale, z)
+                    alpha = 2.0
+                    for i in range(m):
+                        if z[i] <= 0.0:
+                            ratio = a[idx[i]] / (a[idx[i]] - z[i])
+                            if ratio < alpha:
+                                alpha = ratio
+                    if alpha > 1.0:
+                        for i in range(m):
+                            a[idx[i]] = z[i]
+                        break
+                    # step back to the boundary and drop the variables that hit zero
+                    t = -1
+                    for i in range(m):
+                        if z[i] <= 0.0 and a[idx[i]] / (a[idx[i]] - z[i]) <= alpha:
+                            t = idx[i]
+                        a[idx[i]] = a[idx[i]] + alpha * (z[i] - a[idx[i]])
+                    if t >= 0:
+                        a[t] = 0.0
+                    for i in range(m):
+                        if a[idx[i]] <= 1e-14:
+                            a[idx[i]] = 0.0
+                            passive[idx[i]] = 0
+                m = 0
+                for k in range(K):
+                    if passive[k]:
+                        m = m + 1
+            if failed:
+                n_failed += 1
+            for k in range(K):
+                out[n, k] = a[k]
+        free(idx)
+        free(passive)
+        free(a)
+        free(z)
+        free(u)
+        free(v)
+        free(L)
+    return n_failed

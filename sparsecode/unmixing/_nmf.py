@@ -1,0 +1,686 @@
+"""NMF unmixing cores: multiplicative updates (MU) and HALS, one shared driver.
+
+Every estimator of the family (plain NMF, L1/2-NMF, CENMF, robust guided NMF,
+SS-NMF) is the same alternating scheme with a different abundance step; the
+driver ``_solve`` implements spec sections 0.3-0.5 once:
+
+* data ``X`` (n_pixels, n_bands) ~ ``W`` (abundances, n_pixels x K) ``H``
+  (endmembers, K x n_bands) -- scikit-learn's layout (spec: ``Y = M A`` with
+  ``Y = X^T``, ``M = H^T``, ``A = W^T``);
+* per-band weights ``omega`` (correntropy half-quadratic weights or the l2,1
+  IRLS weights) enter the abundance step only; they cancel in the endmember step;
+* the sum-to-one constraint by the ``delta`` augmentation (spec 0.4): ``delta**2``
+  is added to every entry of ``H Omega H^T`` and ``X Omega H^T``;
+* penalties on abundances: ``lam * sum_n sum_k W[n, k] ** p_n`` (l1 for p = 1,
+  l1/2 for p = 1/2, per-pixel p for the guided model), graph Laplacian
+  ``(lam_graph / 2) tr(W^T Lap W)``;
+* per-band residual energies ``r_l = ||x_l - W h_l||^2`` are obtained from the
+  ``K x L`` products already needed by the endmember step
+  (``r_l = ||x_l||^2 - 2 (W^T X)_l . h_l + h_l^T (W^T W) h_l``), so neither
+  ``W H`` nor the residual is ever formed (except with an entry mask).
+
+The row kernels are ``sparsecode._ext._nmf.mu_rows`` / ``hals_rows`` (Cython,
+OpenMP over rows); the O(N L K) products go to BLAS.
+"""
+
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._base import ConvergenceWarning, warn_not_converged  # noqa: F401
+from .._parallel import effective_n_jobs
+from .._validation import Interval, Options, check_matrix, validate_params
+from ._checks import as_pixels, check_mask, check_n_endmembers, check_nonnegative
+from ._fcls import _fcls_core
+from ._vca import _vca_core
+
+__all__ = ["NMFUnmixing", "nndsvd"]
+
+EPS_DIV = 1e-9
+_TINY = np.finfo(float).tiny
+
+
+# --------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------
+def nndsvd(X, n_components, *, fill="mean", random_state=None):
+    """Non-negative double SVD initialisation (Boutsidis & Gallopoulos 2008).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_pixels, n_bands)
+        Non-negative data.
+    n_components : int
+        Rank ``K``.
+    fill : {"mean", "zero", "random"}, default="mean"
+        What replaces the zeros of the factors ('nndsvda', 'nndsvd',
+        'nndsvdar'); multiplicative updates cannot move exact zeros, so
+        "mean" is the default here.
+    random_state : int, RandomState or None, default=None
+        Used by ``fill="random"``.
+
+    Returns
+    -------
+    W : ndarray of shape (n_pixels, n_components)
+    H : ndarray of shape (n_components, n_bands)
+
+    See Also
+    --------
+    vca : the other data-driven initialisation.
+
+    Notes
+    -----
+    From the rank-K truncated SVD ``X ~ sum_i s_i u_i v_i^T``: the first pair is
+    ``sqrt(s_1) |u_1|``, ``sqrt(s_1) |v_1|``; for ``i >= 2`` each singular pair is
+    split into positive and negative parts and the pair with the larger product of
+    norms is kept, scaled by ``sqrt(s_i * that product)``.
+
+    References
+    ----------
+    .. [1] C. Boutsidis and E. Gallopoulos, "SVD based initialization: a head
+       start for nonnegative matrix factorization", Pattern Recognition 41(4), 2008.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode.unmixing import nndsvd
+    >>> X = np.random.default_rng(0).uniform(size=(30, 8))
+    >>> W, H = nndsvd(X, 3)
+    >>> W.shape, H.shape, bool((W >= 0).all() and (H >= 0).all())
+    ((30, 3), (3, 8), True)
+    """
+    X = check_matrix(X, "X")
+    check_nonnegative(X, "X")
+    K = check_n_endmembers(n_components, X.shape[0], X.shape[1], "n_components")
+    U, S, Vt = np.linalg.svd(np.asarray(X, dtype=float), full_matrices=False)
+    W = np.zeros((X.shape[0], K))
+    H = np.zeros((K, X.shape[1]))
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    H[0] = np.sqrt(S[0]) * np.abs(Vt[0])
+    for j in range(1, K):
+        x, y = U[:, j], Vt[j]
+        xp, yp = np.maximum(x, 0), np.maximum(y, 0)
+        xn, yn = np.abs(np.minimum(x, 0)), np.abs(np.minimum(y, 0))
+        xpn, ypn = np.linalg.norm(xp), np.linalg.norm(yp)
+        xnn, ynn = np.linalg.norm(xn), np.linalg.norm(yn)
+        mp, mn = xpn * ypn, xnn * ynn
+        if mp > mn:
+            u, v, sigma = xp / max(xpn, _TINY), yp / max(ypn, _TINY), mp
+        else:
+            u, v, sigma = xn / max(xnn, _TINY), yn / max(ynn, _TINY), mn
+        lbd = np.sqrt(S[j] * sigma)
+        W[:, j] = lbd * u
+        H[j] = lbd * v
+    if fill == "mean":
+        avg = X.mean()
+        W[W == 0] = avg
+        H[H == 0] = avg
+    elif fill == "random":
+        rng = check_random_state(random_state)
+        avg = X.mean()
+        W[W == 0] = abs(avg * rng.standard_normal(int((W == 0).sum())) / 100)
+        H[H == 0] = abs(avg * rng.standard_normal(int((H == 0).sum())) / 100)
+    elif fill != "zero":
+        raise ValueError(f"fill must be 'mean', 'zero' or 'random'; got {fill!r}.")
+    return W, H
+
+
+def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads):
+    """Initial (W, H), float64, strictly positive (zeros are absorbing in MU)."""
+    N, L = X.shape
+    if init == "custom":
+        if H0 is None:
+            raise ValueError("init='custom' needs the initial endmembers: pass H to fit.")
+        H = check_matrix(H0, "H").astype(float, copy=True)
+        if H.shape != (K, L):
+            raise ValueError(f"H must have shape {(K, L)} (n_components, n_bands); got {H.shape}.")
+        check_nonnegative(H, "H")
+        if W0 is not None:
+            W = check_matrix(W0, "W").astype(float, copy=True)
+            if W.shape != (N, K):
+                raise ValueError(f"W must have shape {(N, K)} (n_pixels, n_components); "
+                                 f"got {W.shape}.")
+            check_nonnegative(W, "W")
+        else:
+            W = _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads,
+                           warn=False)
+    elif init == "vca":
+        idx, Yhat = _vca_core(X.T, K, rng)
+        H = np.clip(Yhat[:, idx].T, 0, None)
+        H = np.where(H > 0, H, 1e-6 * max(X.max(), _TINY))
+    elif init == "nndsvd":
+        W, H = nndsvd(X, K)
+    elif init == "random":
+        W = rng.dirichlet(np.ones(K), size=N) if hasattr(rng, "dirichlet") else None
+        H = rng.uniform(0.1, 1.0, size=(K, L))
+        H *= X.mean() / max((W @ H).mean(), _TINY)
+    else:  # pragma: no cover - validated before
+        raise ValueError(init)
+    if fixed_H is not None:
+        H = _insert_fixed(H, fixed_H)
+    if init == "vca" or (fixed_H is not None and init != "custom"):
+        W = _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+    scale = max(float(np.max(W)), 1.0) if W.size else 1.0
+    W = np.maximum(W, 1e-6 * scale)
+    H = np.maximum(H, 1e-6 * max(float(np.max(H)), _TINY))
+    return np.ascontiguousarray(W), np.ascontiguousarray(H)
+
+
+def _insert_fixed(H, F):
+    """Put the fixed endmembers F first; drop the initial rows most similar to them."""
+    from scipy.optimize import linear_sum_assignment
+
+    n_fixed = F.shape[0]
+    Hn = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), _TINY)
+    Fn = F / np.maximum(np.linalg.norm(F, axis=1, keepdims=True), _TINY)
+    cost = np.arccos(np.clip(Fn @ Hn.T, -1, 1))
+    _, cols = linear_sum_assignment(cost)
+    rest = np.setdiff1d(np.arange(H.shape[0]), cols)
+    return np.vstack([F, H[rest][: H.shape[0] - n_fixed]])
+
+
+# --------------------------------------------------------------------------
+# the driver
+# --------------------------------------------------------------------------
+def _band_residuals(xnorm2, WtX, WtW, H):
+    """r_l = ||x_l - W h_l||^2 from K x L products (clipped at 0)."""
+    r = xnorm2 - 2.0 * np.einsum("kl,kl->l", WtX, H) + np.einsum("kl,kl->l", H, WtW @ H)
+    return np.maximum(r, 0.0)
+
+
+def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_every=10,
+           weighting=None, theta=0.5, sigma=None, lam=0.0, p=None, tau=0.0,
+           graph=None, lam_graph=0.0, guidance=None, guidance_every=10, norm_every=0,
+           V=None, fixed=None, eps=EPS_DIV, n_threads=1, verbose=0, history=False,
+           name="NMF"):
+    """Alternating NMF with optional band weights, ASC, penalties, graph, mask.
+
+    Parameters are float64 C-contiguous ``X`` (N, L), ``W`` (N, K), ``H`` (K, L);
+    ``W``/``H`` are updated in place (callers pass copies).  ``weighting`` is
+    None, "correntropy" (Welsch half-quadratic weights) or "l21" (IRLS weights of
+    the sum of band residual norms).  ``p`` is None (l1 when lam > 0) or an array
+    of per-pixel exponents.  ``graph`` is (S, d): sparse symmetric weights and
+    degrees.  ``V`` (N, L) is an observation weight (0 = masked entry) or None.
+    ``fixed`` (K,) bool marks endmembers that are not updated.  Returns a dict.
+    """
+    from .._ext._nmf import hals_rows, mu_rows
+
+    N, L = X.shape
+    K = W.shape[1]
+    delta2 = float(delta) ** 2
+    masked = V is not None
+    if masked:
+        VX = V * X
+        xnorm2 = None
+    else:
+        xnorm2 = np.einsum("nl,nl->l", X, X)
+    upd = None
+    if fixed is not None and np.any(fixed):
+        upd = np.ascontiguousarray((~np.asarray(fixed)).astype(np.uint8))
+    S = d = None
+    if graph is not None and lam_graph > 0:
+        S, d = graph
+        d = np.ascontiguousarray(lam_graph * d)
+    p_arr = None if p is None else np.ascontiguousarray(np.broadcast_to(p, (N,)), dtype=float)
+    omega = np.ones(L)
+    sigma2 = np.inf
+    Wbuf = np.empty_like(W)
+    Htbuf = np.empty((L, K))
+    Ht = np.ascontiguousarray(H.T)
+
+    def residuals(W, Ht):
+        if masked:
+            R = V * (X - W @ Ht.T)
+            return np.einsum("nl,nl->l", R, R)
+        WtX = (X.T @ W).T
+        return _band_residuals(xnorm2, WtX, W.T @ W, Ht.T)
+
+    def weights_from(r):
+        nonlocal sigma2
+        if weighting == "correntropy":
+            if sigma is None:
+                sigma2 = max(theta * float(np.mean(r)), _TINY)
+                w = np.exp(-(r - r.min()) / (2 * sigma2))
+                return w / max(w.mean(), _TINY)
+            sigma2 = float(sigma) ** 2
+            return np.maximum(np.exp(-r / (2 * sigma2)), 1e-300)
+        if weighting == "l21":
+            floor = 1e-8 * np.sqrt(max(float(np.sum(r)), _TINY) / L) + _TINY
+            return 1.0 / np.maximum(np.sqrt(r), floor)
+        return omega
+
+    def objective(W, Ht, r):
+        if weighting == "correntropy":
+            s2 = sigma2 if np.isfinite(sigma2) else None
+            data = (0.5 * r.sum() if s2 is None
+                    else float(np.sum(s2 * -np.expm1(-r / (2 * s2)))))
+        elif weighting == "l21":
+            data = float(np.sum(np.sqrt(r)))
+        else:
+            data = 0.5 * float(r.sum())
+        f = data
+        if delta2 > 0:
+            f += 0.5 * delta2 * float(np.sum((W.sum(axis=1) - 1.0) ** 2))
+        if lam > 0:
+            if p_arr is None:
+                f += lam * float(W.sum())
+            else:
+                f += lam * float(np.sum(W ** p_arr[:, None]))
+        if S is not None:
+            f += 0.5 * float(np.einsum("nk,n,nk->", W, d, W) - np.sum(W * (S @ W)) * lam_graph)
+        return f
+
+    r = residuals(W, Ht)
+    if weighting is not None:
+        omega = weights_from(r)
+    f_prev = objective(W, Ht, r)
+    f_hist = [f_prev] if history else None
+    converged = False
+    rel = np.inf
+    n_iter = 0
+    t0 = time.perf_counter()
+    for it in range(1, max_iter + 1):
+        n_iter = it
+        # ---- abundance step (weights and penalties live here) -------------
+        Hw = Ht * omega[:, None]                      # (L, K) = Omega H^T
+        if masked:
+            Q = VX @ Hw
+            Pex = np.ascontiguousarray((V * (W @ Ht.T)) @ Hw)
+            G = np.zeros((K, K))
+        else:
+            Q = X @ Hw
+            Pex = None
+            G = np.ascontiguousarray(Ht.T @ Hw)
+        if S is not None:
+            Q += lam_graph * (S @ W)
+        Q = np.ascontiguousarray(Q)
+        if solver == "mu":
+            mu_rows(W, Q, G, delta2, Wbuf, P_extra=Pex, dvec=d, lam=lam, p=p_arr, tau=tau,
+                    eps=eps, n_threads=n_threads)
+            W, Wbuf = Wbuf, W
+        else:
+            L1 = None
+            if lam > 0 and p_arr is not None and np.any(p_arr < 1):
+                # tangent of the concave a**p at the current point (an MM step);
+                # exact zeros stay zero (infinite slope) unless the tau guard is on
+                with np.errstate(divide="ignore"):
+                    L1 = lam * p_arr[:, None] * np.where(W > tau, W, 1.0) ** (p_arr[:, None] - 1)
+                L1 = np.where(W > tau, L1, 0.0 if tau > 0 else 1e300)
+                L1 = np.ascontiguousarray(np.where(p_arr[:, None] >= 1, lam, L1))
+            hals_rows(W, Q, G, delta2, l1=lam, L1=L1, floor=0.0, n_threads=n_threads)
+        # ---- endmember step (plain Lee-Seung / HALS; weights cancel) ------
+        if masked:
+            Qh = np.ascontiguousarray(VX.T @ W)
+            Ph = np.ascontiguousarray((V * (W @ Ht.T)).T @ W)
+            Gh = np.zeros((K, K))
+        else:
+            Qh = np.ascontiguousarray(X.T @ W)        # (L, K) = (W^T X)^T
+            Ph = None
+            Gh = np.ascontiguousarray(W.T @ W)
+        if solver == "mu":
+            mu_rows(Ht, Qh, Gh, 0.0, Htbuf, P_extra=Ph, eps=eps, update=upd,
+                    n_threads=n_threads)
+            Ht, Htbuf = Htbuf, Ht
+        else:
+            hals_rows(Ht, Qh, Gh, 0.0, floor=0.0, update=upd, n_threads=n_threads)
+            dead = np.flatnonzero(Ht.max(axis=0) <= 0)
+            if dead.size:
+                Ht[:, dead] = 1e-16 * max(float(Ht.max()), _TINY)
+        # ---- residuals for the next weights (cheap: K x L products) -------
+        if masked:
+            r = residuals(W, Ht)
+        else:
+            r = _band_residuals(xnorm2, Qh.T, Gh, Ht.T)
+        if guidance is not None and it % guidance_every == 0:
+            p_arr = np.ascontiguousarray(guidance(W), dtype=float)
+        if norm_every and it % norm_every == 0:
+            nrm = np.maximum(np.linalg.norm(Ht, axis=0), _TINY)
+            if upd is not None:
+                nrm = np.where(upd.astype(bool), nrm, 1.0)
+            Ht /= nrm
+            W *= nrm
+            Wbuf = np.empty_like(W)
+            r = residuals(W, Ht)
+        if weighting is not None:
+            omega = weights_from(r)
+        if history or it % check_every == 0 or it == max_iter:
+            f = objective(W, Ht, r)
+            if history:
+                f_hist.append(f)
+            if it % check_every == 0 or it == max_iter:
+                rel = abs(f_prev - f) / max(abs(f_prev), _TINY)
+                if verbose:
+                    print(f"[{name}] iter {it:5d}  objective {f:.6e}  rel. change {rel:.2e}  "
+                          f"({time.perf_counter() - t0:.2f} s)")
+                f_prev = f
+                if rel < tol:
+                    converged = True
+                    break
+    if norm_every:
+        nrm = np.maximum(np.linalg.norm(Ht, axis=0), _TINY)
+        if upd is not None:
+            nrm = np.where(upd.astype(bool), nrm, 1.0)
+        Ht /= nrm
+        W *= nrm
+        r = residuals(W, Ht)
+    return dict(W=np.ascontiguousarray(W), H=np.ascontiguousarray(Ht.T), n_iter=n_iter,
+                converged=converged, rel_change=rel, residuals=r, band_weights=omega,
+                objective=objective(W, Ht, r), history=f_hist, p=p_arr)
+
+
+# --------------------------------------------------------------------------
+# the estimators' common base
+# --------------------------------------------------------------------------
+class _BaseUnmixing(TransformerMixin, BaseEstimator):
+    """Shared fit/transform logic; subclasses define ``_solver_kwargs``."""
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "init": [Options("vca", "nndsvd", "random", "custom")],
+        "solver": [Options("mu", "hals")],
+        "delta": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "n_jobs": [None, Interval(numbers.Integral, None, None)],
+    }
+    _default_solver = "mu"
+    _supports_hals = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- hooks ----------------------------------------------------------------
+    def _solver_kwargs(self, X, image_shape, K):  # pragma: no cover - abstract
+        return {}
+
+    def _store_extra(self, res, X, image_shape):
+        pass
+
+    # -- API --------------------------------------------------------------------
+    def _validate(self):
+        cons = dict(_BaseUnmixing._parameter_constraints)
+        cons.update(getattr(type(self), "_extra_constraints", {}))
+        cons["verbose"] = [Interval(numbers.Integral, 0, None, closed="left"), "boolean"]
+        validate_params(self.get_params(deep=False), cons, type(self).__name__)
+
+    def _prepare(self, Y, mask, reset=True):
+        arr = Y if hasattr(Y, "ndim") else np.asarray(Y)
+        if getattr(arr, "ndim", 2) == 3 or mask is not None:
+            X, image_shape = as_pixels(arr, "Y", allow_nan=mask is not None)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+        else:
+            if getattr(arr, "ndim", 2) != 2:
+                as_pixels(arr, "Y")  # raises the rank error naming Y
+            X = validate_data(self, Y, reset=reset, dtype=[np.float64, np.float32])
+            image_shape = None
+        return X, image_shape
+
+    def fit(self, Y, y=None, *, W=None, H=None, fixed_components=None, mask=None):
+        """Learn endmembers (``components_``) and abundances from ``Y``.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
+            Non-negative data; a cube is flattened row-major.
+        y : Ignored
+            Not used, present for API consistency.
+        W : array-like of shape (n_pixels, n_components), default=None
+            Initial abundances with ``init='custom'`` (FCLS on ``H`` if None).
+        H : array-like of shape (n_components, n_bands), default=None
+            Initial endmembers with ``init='custom'``.
+        fixed_components : array-like of shape (n_fixed, n_bands), default=None
+            Known endmembers held fixed; they become the first rows of
+            ``components_`` and the other ``n_components - n_fixed`` are learned.
+        mask : array-like of bool, default=None
+            True marks bad or missing entries that the fit ignores: shape
+            ``(n_pixels, n_bands)`` (or the cube's), ``(n_bands,)`` for bad bands
+            or ``(n_pixels,)`` for bad pixels. Masked entries may be NaN.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(Y, W=W, H=H, fixed_components=fixed_components, mask=mask)
+        return self
+
+    def fit_transform(self, Y, y=None, *, W=None, H=None, fixed_components=None, mask=None):
+        """Fit and return the abundances of the training pixels.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
+            Non-negative data.
+        y : Ignored
+            Not used, present for API consistency.
+        W, H, fixed_components, mask : see ``fit``.
+
+        Returns
+        -------
+        abundances : ndarray of shape (n_pixels, n_components) or (rows, cols, n_components)
+            Abundances of the factorisation (same layout as ``Y``).
+        """
+        return self._fit(Y, W=W, H=H, fixed_components=fixed_components, mask=mask)
+
+    def _fit(self, Y, *, W=None, H=None, fixed_components=None, mask=None):
+        self._validate()
+        X, image_shape = self._prepare(Y, mask)
+        out_dtype = X.dtype
+        N, L = X.shape
+        K = check_n_endmembers(self.n_components, N, L)
+        V = None
+        if mask is not None:
+            m = check_mask(mask, X.shape, image_shape)
+            with np.errstate(invalid="ignore"):
+                if np.any(np.isnan(X) & ~m):
+                    raise ValueError("Y contains NaN outside the entries marked by mask.")
+            V = (~m).astype(float)
+            X = np.where(m, 0.0, X)
+            if np.any(np.isinf(X)):
+                raise ValueError("Y contains infinity.")
+            if self.solver == "hals" and np.any(m):
+                raise ValueError("mask needs solver='mu' (HALS works on the full Gram matrices).")
+        check_nonnegative(X, "Y")
+        if not self._supports_hals and self.solver == "hals":
+            raise ValueError(f"{type(self).__name__} supports solver='mu' only; got 'hals'.")
+        X64 = np.ascontiguousarray(X, dtype=np.float64)
+        if V is not None:
+            X_init = X64.copy()
+            bm = V.sum(axis=0)
+            col_mean = (X64 * V).sum(axis=0) / np.maximum(bm, 1)
+            X_init = np.where(V > 0, X64, col_mean[None, :])
+        else:
+            X_init = X64
+        fixed_H = None
+        fixed = None
+        if fixed_components is not None:
+            fixed_H = check_matrix(fixed_components, "fixed_components").astype(float)
+            if fixed_H.shape[1] != L or fixed_H.shape[0] > K:
+                raise ValueError(
+                    f"fixed_components must have shape (n_fixed <= {K}, {L}); got {fixed_H.shape}."
+                )
+            check_nonnegative(fixed_H, "fixed_components")
+            fixed = np.zeros(K, dtype=bool)
+            fixed[: fixed_H.shape[0]] = True
+        rng = check_random_state(self.random_state)
+        n_threads = effective_n_jobs(self.n_jobs)
+        delta = float(self.delta)
+        W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads)
+        if fixed_H is not None and self.init == "custom":
+            H0[: fixed_H.shape[0]] = fixed_H
+        kw = self._solver_kwargs(X_init, image_shape, K)
+        res = _solve(X64, W0, H0, solver=self.solver, delta=delta, max_iter=self.max_iter,
+                     tol=self.tol, V=V, fixed=fixed, n_threads=n_threads,
+                     verbose=self.verbose, name=type(self).__name__, **kw)
+        self.components_ = res["H"].astype(out_dtype)
+        self.n_components_ = K
+        self.n_iter_ = res["n_iter"]
+        self.reconstruction_err_ = float(np.sqrt(np.sum(res["residuals"])))
+        self.objective_ = float(res["objective"])
+        self.image_shape_ = image_shape
+        self._store_extra(res, X64, image_shape)
+        if not res["converged"] and self.max_iter > 0 and self.tol > 0:
+            warn_not_converged(type(self).__name__, 1, 1, "relative objective change",
+                               res["rel_change"], self.tol)
+        A = res["W"].astype(out_dtype)
+        if image_shape is not None:
+            A = A.reshape(image_shape + (K,))
+        return A
+
+    def transform(self, Y):
+        """Abundances of (new) pixels by FCLS with the learned endmembers.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
+            Non-negative pixels.
+
+        Returns
+        -------
+        abundances : ndarray of shape (n_pixels, n_components) or (rows, cols, n_components)
+            Non-negative abundances summing to one.
+        """
+        check_is_fitted(self)
+        X, image_shape = self._prepare(Y, None, reset=False)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"Y has {X.shape[1]} bands but {type(self).__name__} was fitted "
+                             f"with {self.n_features_in_}.")
+        check_nonnegative(X, "Y")
+        A = _fcls_core(np.asarray(X, dtype=float), self.components_.astype(float), np.inf,
+                       3 * self.n_components_ + 5, None, effective_n_jobs(self.n_jobs))
+        A = A.astype(X.dtype, copy=False)
+        if image_shape is not None:
+            A = A.reshape(image_shape + (self.n_components_,))
+        return A
+
+    def inverse_transform(self, A):
+        """Pixels reconstructed from abundances, ``A @ components_``.
+
+        Parameters
+        ----------
+        A : array-like of shape (n_pixels, n_components) or (rows, cols, n_components)
+            Abundances.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_pixels, n_bands) or (rows, cols, n_bands)
+            Reconstructed pixels.
+        """
+        check_is_fitted(self)
+        arr = np.asarray(A)
+        Xa, image_shape = as_pixels(arr, "A")
+        if Xa.shape[1] != self.n_components_:
+            raise ValueError(f"A has {Xa.shape[1]} columns; expected {self.n_components_}.")
+        out = Xa @ self.components_
+        return out.reshape(image_shape + (-1,)) if image_shape is not None else out
+
+
+class NMFUnmixing(_BaseUnmixing):
+    """Plain NMF unmixing (Lee-Seung MU or HALS) with the sum-to-one constraint.
+
+    Baseline of the family: ``min ||Y - A M||_F^2`` over non-negative
+    abundances ``A`` and endmembers ``M``, the sum-to-one constraint (ASC)
+    added softly through the augmented row ``delta 1^T``.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+        Number of endmembers.
+    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
+        Initialisation: VCA endmembers + FCLS abundances, NNDSVD (zeros filled
+        with the mean), random (Dirichlet abundances), or ``W``/``H`` given to fit.
+    solver : {"mu", "hals"}, default="mu"
+        Multiplicative updates or HALS (exact coordinate descent).
+    delta : float, default=1.0
+        Weight of the sum-to-one row; 0 disables the constraint.
+    alpha : float, default=0.0
+        l1 penalty on the abundances.
+    max_iter : int, default=200
+        Maximum number of alternating sweeps.
+    tol : float, default=1e-4
+        Stop when the relative objective change over 10 sweeps is below ``tol``.
+    random_state : int, RandomState or None, default=None
+        Seed of the initialisation.
+    verbose : int, default=0
+        Print the objective every 10 sweeps.
+    n_jobs : int or None, default=None
+        OpenMP threads of the row kernels.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_bands)
+        Endmembers.
+    n_components_ : int
+        Number of endmembers.
+    n_iter_ : int
+        Sweeps run.
+    reconstruction_err_ : float
+        ``||Y - A M||_F`` at the end (masked entries excluded).
+    objective_ : float
+        Final value of the objective.
+    image_shape_ : tuple or None
+        ``(rows, cols)`` when a cube was fitted.
+    n_features_in_ : int
+        Number of bands.
+
+    See Also
+    --------
+    L12NMF : with the l1/2 sparsity prior.
+    CorrentropyNMF : robust to noisy bands.
+    fcls : abundances for known endmembers.
+
+    Notes
+    -----
+    Objective, with ``W`` = abundances (pixels x K), ``H`` = endmembers:
+    ``1/2 ||X - W H||_F^2 + delta^2/2 ||W 1 - 1||^2 + alpha ||W||_1``.
+    MU: ``W <- W * (X H^T + delta^2) / (W (H H^T + delta^2) + alpha)``,
+    ``H <- H * (W^T X) / (W^T W H)``; HALS updates one column at a time
+    exactly. Both never increase the objective. Cost per sweep O(N L K).
+
+    References
+    ----------
+    .. [1] D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix
+       factorization", NIPS 13, 2000.
+    .. [2] N. Gillis and F. Glineur, "Accelerated multiplicative updates and
+       hierarchical ALS algorithms for nonnegative matrix factorization",
+       Neural Computation 24(4), 2012.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode.unmixing import NMFUnmixing
+    >>> rng = np.random.default_rng(0)
+    >>> E = rng.uniform(0.1, 1.0, size=(3, 30))
+    >>> A = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=100)])
+    >>> est = NMFUnmixing(n_components=3, random_state=0).fit(A @ E)
+    >>> est.components_.shape
+    (3, 30)
+    """
+
+    _extra_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")]}
+
+    def __init__(self, n_components=3, *, init="vca", solver="mu", delta=1.0, alpha=0.0,
+                 max_iter=200, tol=1e-4, random_state=None, verbose=0, n_jobs=None):
+        self.n_components = n_components
+        self.init = init
+        self.solver = solver
+        self.delta = delta
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def _solver_kwargs(self, X, image_shape, K):
+        return dict(lam=float(self.alpha))
