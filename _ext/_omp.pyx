@@ -43,86 +43,138 @@ cdef inline int _argmax_inactive(const dtype* c, const double* dinv, const char*
     return j
 
 
+cdef inline int _argmax_scores(const double* score, int N, double* best) noexcept nogil:
+    # First index of the maximum.  Four independent chains give the CPU
+    # instruction-level parallelism (one chain is latency bound and was half
+    # of the Batch-OMP time); the update branches are rarely taken, hence
+    # well predicted.  Ties keep the lowest index: chain c sees indices
+    # c, c+4, ... in increasing order, and the merge prefers lower indices.
+    cdef int k, N4 = N - N % 4
+    cdef int j0 = -1, j1 = -1, j2 = -1, j3 = -1
+    cdef double m0 = -1.0, m1 = -1.0, m2 = -1.0, m3 = -1.0
+    for k in range(0, N4, 4):
+        if score[k] > m0:
+            m0 = score[k]
+            j0 = k
+        if score[k + 1] > m1:
+            m1 = score[k + 1]
+            j1 = k + 1
+        if score[k + 2] > m2:
+            m2 = score[k + 2]
+            j2 = k + 2
+        if score[k + 3] > m3:
+            m3 = score[k + 3]
+            j3 = k + 3
+    for k in range(N4, N):
+        if score[k] > m0:
+            m0 = score[k]
+            j0 = k
+    if m1 > m0 or (m1 == m0 and j1 < j0):
+        m0 = m1
+        j0 = j1
+    if m3 > m2 or (m3 == m2 and j3 < j2):
+        m2 = m3
+        j2 = j3
+    if m2 > m0 or (m2 == m0 and j2 < j0):
+        m0 = m2
+        j0 = j2
+    best[0] = m0
+    return j0
+
+
 cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv, int N,
                         int kmax, bint error_mode, double eps, double ynorm2,
                         double dep_tol, double tiny,
-                        dtype* L, dtype* Gsel, dtype* alpha, dtype* gamma, dtype* w,
-                        char* mask, int* idx_out, dtype* val_out, int* nnz_out,
-                        double* resid_out) noexcept nogil:
-    """Batch-OMP for one signal (RZE 2008, Algorithm 3).
+                        dtype* L, dtype* B, dtype* alpha, dtype* z, dtype* w,
+                        double* score, double* dinvm, int* idx_out, dtype* val_out,
+                        int* nnz_out, double* resid_out) noexcept nogil:
+    """Batch-OMP for one signal (Rubinstein, Zibulevsky & Elad 2008).
 
-    In-place: writes L (kmax x kmax, column-major; L L^H = G[I, I]),
-    Gsel (N x kmax, column t = G[:, I_t]), alpha (current correlations
-    A^H r = alpha0 - G[:, I] gamma), gamma, w, mask, and the outputs.
+    Same iterates as RZE's Algorithm 3, organised so that each iteration
+    reads ONE row of the Gram matrix: with the Cholesky factor L L^H = G[I, I]
+    keep B = G[:, I] L^{-H} (= A^H Q, Q an orthonormal basis of span A_I) and
+    z = L^{-1} alpha0[I] (= Q^H y).  Then, for a new atom j,
+        w   = L^{-1} G[I, j] = conj(B[j, :])        (no triangular solve)
+        d   = G_jj - ||w||^2                          (Cholesky pivot)
+        b   = (G[:, j] - B w) / sqrt(d)               (new column of B)
+        z_n = (alpha0_j - w^H z) / sqrt(d)
+        alpha <- alpha - b z_n                        (= A^H r)
+        ||r||^2 = ||y||^2 - ||z||^2
+    and at the end gamma = L^{-H} z.  RZE's form re-reads n rows of G per
+    iteration; when G does not fit in L2 (N = 256 already does not on small
+    caches) those reads dominate.  B lives in a per-thread buffer.
+
+    In-place: L (row-major kmax x kmax), B (N x kmax, column-major), alpha, z,
+    w, score (selection scores), dinvm (1/G_kk, zeroed for selected atoms so
+    they are never selected again) and the outputs.
     """
-    cdef int n = 0, j = -1, t, k, status = 0
-    cdef double best, d, E = ynorm2, proj
+    cdef int n = 0, j = -1, t, i, k, status = 0
+    cdef double best, d, sd, E = ynorm2, znorm2 = 0.0
+    cdef dtype s, zn
     cdef const dtype* Grow
-    memset(mask, 0, N)
+    cdef dtype* bn
+    cdef dtype* bt
     for k in range(N):
         alpha[k] = alpha0[k]
+        dinvm[k] = dinv[k]
+        score[k] = abs2(alpha0[k]) * dinv[k]
     if error_mode and E <= eps:
         nnz_out[0] = 0
         resid_out[0] = E
         return 0
     while n < kmax:
-        j = _argmax_inactive(alpha, dinv, mask, N, &best)
+        # selection: |alpha_k|^2 / G_kk over inactive atoms, first maximum wins
+        j = _argmax_scores(score, N, &best)
         if j < 0 or best <= tiny:
             status = 1
             break
-        # G[:, j] = conj(G[j, :]) (Hermitian); row j is contiguous.
         Grow = G + <Py_ssize_t> j * N
-        for k in range(N):
-            Gsel[<Py_ssize_t> n * N + k] = conj(Grow[k])
-        if n > 0:
-            # w = L^{-1} G[I, j];  d = G_jj - w^H w   (Cholesky append, spec 0.2-1)
-            for t in range(n):
-                w[t] = Gsel[<Py_ssize_t> n * N + idx_out[t]]
-            trsv_lower(OP_N, n, L, kmax, w)
-            d = real(Grow[j])
-            for t in range(n):
-                d -= abs2(w[t])
-            if d <= dep_tol * real(Grow[j]):
-                status = 2
-                break
-            for t in range(n):
-                L[n + t * kmax] = conj(w[t])
-            L[n + n * kmax] = sqrt(d)
-        else:
-            L[0] = sqrt(real(Grow[j]))
+        d = real(Grow[j])
+        for t in range(n):
+            w[t] = conj(B[<Py_ssize_t> t * N + j])
+            d -= abs2(w[t])
+        if d <= dep_tol * real(Grow[j]):
+            status = 2
+            break
+        sd = sqrt(d)
+        for t in range(n):
+            L[n * kmax + t] = conj(w[t])
+        L[n * kmax + n] = sd
+        s = alpha0[j]
+        for t in range(n):
+            s = s - conj(w[t]) * z[t]
+        zn = s / sd
+        z[n] = zn
+        znorm2 += abs2(zn)
         idx_out[n] = j
-        mask[j] = 1
+        dinvm[j] = 0.0
         n += 1
-        # gamma = (L L^H)^{-1} alpha0[I]
-        for t in range(n):
-            gamma[t] = alpha0[idx_out[t]]
-        trsv_lower(OP_N, n, L, kmax, gamma)
-        trsv_lower(OP_C, n, L, kmax, gamma)
-        # alpha = alpha0 - G[:, I] gamma  (the dominant N x n GEMV)
-        for k in range(N):
-            alpha[k] = alpha0[k]
-        gemv(OP_N, N, n, -1.0, Gsel, N, gamma, 1.0, alpha)
-        if error_mode:
-            # ||r||^2 = ||y||^2 - Re(alpha0_I^H gamma), computed directly (no drift)
-            proj = 0.0
-            for t in range(n):
-                proj = proj + real(conj(alpha0[idx_out[t]]) * gamma[t])
-            E = ynorm2 - proj
-            if E < 0.0:
-                E = 0.0
-            if E <= eps:
-                break
-    if error_mode and E > eps and status == 0:
-        status = 3
-    if not error_mode:
-        proj = 0.0
-        for t in range(n):
-            proj = proj + real(conj(alpha0[idx_out[t]]) * gamma[t])
-        E = ynorm2 - proj
+        E = ynorm2 - znorm2
         if E < 0.0:
             E = 0.0
-    for t in range(n):
-        val_out[t] = gamma[t]
+        if (error_mode and E <= eps) or n == kmax:
+            break  # no further selection: B and alpha are not needed
+        # b = (conj(G[j, :]) - B w) / sqrt(d): one Gram row, n axpys on the hot B
+        bn = B + <Py_ssize_t> (n - 1) * N
+        for k in range(N):
+            bn[k] = conj(Grow[k])
+        for t in range(n - 1):
+            bt = B + <Py_ssize_t> t * N
+            s = w[t]
+            for k in range(N):
+                bn[k] = bn[k] - bt[k] * s
+        for k in range(N):
+            bn[k] = bn[k] / sd
+            alpha[k] = alpha[k] - bn[k] * zn
+            score[k] = abs2(alpha[k]) * dinvm[k]
+    if error_mode and E > eps and status == 0:
+        status = 3
+    # gamma = L^{-H} z (backward substitution), written to val_out
+    for i in range(n - 1, -1, -1):
+        s = z[i]
+        for t in range(i + 1, n):
+            s = s - conj(L[t * kmax + i]) * val_out[t]
+        val_out[i] = s / L[i * kmax + i]
     nnz_out[0] = n
     resid_out[0] = E
     return status
@@ -144,11 +196,12 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
     cdef int N = <int> G.shape[0]
     cdef Py_ssize_t i
     cdef dtype* Lbuf
-    cdef dtype* Gsel
+    cdef dtype* B
     cdef dtype* alpha
     cdef dtype* gamma
     cdef dtype* w
-    cdef char* mask
+    cdef double* score
+    cdef double* dinvm
     cdef double tiny = 1e-28
     if L_sig == 0 or kmax == 0:
         for i in range(L_sig):
@@ -158,22 +211,24 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
         return
     with nogil, parallel(num_threads=n_threads):
         Lbuf = <dtype*> malloc(sizeof(dtype) * kmax * kmax)
-        Gsel = <dtype*> malloc(sizeof(dtype) * N * kmax)
+        B = <dtype*> malloc(sizeof(dtype) * N * kmax)
         alpha = <dtype*> malloc(sizeof(dtype) * N)
         gamma = <dtype*> malloc(sizeof(dtype) * kmax)
         w = <dtype*> malloc(sizeof(dtype) * kmax)
-        mask = <char*> malloc(N)
+        score = <double*> malloc(sizeof(double) * N)
+        dinvm = <double*> malloc(sizeof(double) * N)
         for i in prange(L_sig, schedule="static"):
             status_out[i] = _batch_omp_one(
                 &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, error_mode, eps[i], ynorm2[i],
-                dep_tol, tiny * ynorm2[i], Lbuf, Gsel, alpha, gamma, w, mask,
+                dep_tol, tiny * ynorm2[i], Lbuf, B, alpha, gamma, w, score, dinvm,
                 &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
         free(Lbuf)
-        free(Gsel)
+        free(B)
         free(alpha)
         free(gamma)
         free(w)
-        free(mask)
+        free(score)
+        free(dinvm)
 
 
 cdef int _omp_one(const dtype* A, int m, int N, const dtype* y, const double* dinv,

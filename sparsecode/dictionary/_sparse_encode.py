@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from .._parallel import chunk_size, effective_n_jobs, iter_chunks
+from .._parallel import effective_n_jobs, iter_chunks
 from .._registry import available_encoders, get_encoder, register_encoder
 from .._validation import Interval, check_dictionary, check_matrix, validate_params
 
@@ -162,25 +162,28 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     kmax = min(n_features, n_atoms) if k is None else int(k)
     wdt = _work_dtype(np.result_type(X.dtype, D.dtype))
     Dw = D.astype(wdt, copy=False)
-    G = Dw.conj() @ Dw.T if gram is None else np.asarray(gram, dtype=wdt)
-    out = np.empty((n_samples, n_atoms), dtype=np.result_type(X.dtype, D.dtype))
+    DwH = Dw.T.conj() if np.iscomplexobj(Dw) else Dw.T
+    G = np.ascontiguousarray(DwH.T @ DwH if gram is None else gram, dtype=wdt)
+    dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
+    out = np.zeros((n_samples, n_atoms), dtype=np.result_type(X.dtype, D.dtype))
     status = np.zeros(n_samples, dtype=np.intc)
     resid = np.zeros(n_samples)
     eps_all = None if tol is None else np.full(n_samples, float(tol))
-    # chunks bound the work memory (correlations of one chunk) for huge batches
-    size = chunk_size(n_samples, 16 * (n_atoms + n_features))
+    n_threads = effective_n_jobs(n_jobs)
+    # Chunks of a few MB: the correlations of a chunk stay in cache between
+    # the GEMM that makes them and the kernel that reads them, and the work
+    # memory stays bounded for any number of signals.
+    size = max(256 * n_threads, (4 << 20) // (16 * max(n_atoms, 1)))
+    n_chunks = -(-n_samples // size)
     for i, sl in enumerate(iter_chunks(n_samples, size)):
         Xc = X[sl].astype(wdt, copy=False)
-        AtY = Xc @ Dw.conj().T  # rows: A^H y for each signal (one GEMM)
-        ynorm2 = np.sum(np.abs(Xc) ** 2, axis=1)
-        codes, _, r, st = _gram_pursuit(
+        AtY = Xc @ DwH  # rows: A^H y for each signal (one GEMM per chunk)
+        ynorm2 = np.einsum("ij,ij->i", Xc, Xc.conj()).real if np.iscomplexobj(Xc) \
+            else np.einsum("ij,ij->i", Xc, Xc)
+        _, _, resid[sl], status[sl] = _gram_pursuit(
             G, AtY, ynorm2, kmax=kmax, eps=None if eps_all is None else eps_all[sl],
-            positive=positive, n_threads=effective_n_jobs(n_jobs), out_dtype=out.dtype,
-            chunk=AtY.shape[0])
-        out[sl] = codes
-        status[sl] = st
-        resid[sl] = r
-        if verbose:
+            positive=positive, n_threads=n_threads, out=out[sl], dinv=dinv)
+        if verbose and (i + 1) % max(n_chunks // 10, 1) == 0:
             print(f"[sparse_encode omp] {sl.stop}/{n_samples} signals", flush=True)
     _summarise_status(status, resid, eps_all, "OMP")
     return out

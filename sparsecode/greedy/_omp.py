@@ -91,48 +91,60 @@ def _summarise_status(status, resid, eps, solver):
         )
 
 
-def _gram_pursuit(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype,
-                  chunk=None):
-    """Run (non-negative) Batch-OMP on the rows of ``AtY`` (L, N), in chunks.
+def _gram_pursuit(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype=None,
+                  out=None, dinv=None):
+    """Run (non-negative) Batch-OMP on the rows of ``AtY`` (L, N).
 
-    Returns dense codes (L, N) of ``out_dtype``, number of atoms, squared
-    residuals and status codes (all per signal).
+    ``G`` must already be C-contiguous in the working dtype (float64 or
+    complex128).  Codes are scattered into ``out`` (a zeroed (L, N) array,
+    allocated when None).  Returns ``out``, the number of atoms, the squared
+    residuals and the status codes (all per signal).
     """
     L, N = AtY.shape
-    wdt = _work_dtype(AtY.dtype)
-    G = np.ascontiguousarray(G, dtype=wdt)
-    dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
+    wdt = G.dtype
+    if dinv is None:
+        dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
     error_mode = eps is not None
-    eps_arr = eps if error_mode else np.zeros(L)
-    codes = np.zeros((L, N), dtype=out_dtype)
+    if out is None:
+        out = np.zeros((L, N), dtype=out_dtype)
     nnz = np.zeros(L, dtype=np.intc)
     resid = np.zeros(L, dtype=np.float64)
     status = np.zeros(L, dtype=np.intc)
-    if chunk is None:
-        chunk = chunk_size(L, bytes_per_item=16 * (N + 2 * kmax))
-    for sl in iter_chunks(L, chunk):
-        aty = np.ascontiguousarray(AtY[sl], dtype=wdt)
-        yn = np.ascontiguousarray(ynorm2[sl], dtype=np.float64)
-        ep = np.ascontiguousarray(eps_arr[sl], dtype=np.float64)
-        n_sig = aty.shape[0]
-        if positive:
-            from ._nnomp import nnomp_gram
+    aty = np.ascontiguousarray(AtY, dtype=wdt)
+    yn = np.ascontiguousarray(ynorm2, dtype=np.float64)
+    ep = np.ascontiguousarray(eps if error_mode else np.zeros(L), dtype=np.float64)
+    if positive:
+        from ._nnomp import nnomp_gram
 
-            block = np.zeros((n_sig, N), dtype=np.float64)
-            nnomp_gram(G, aty, dinv, yn, ep, kmax, error_mode, block, nnz[sl],
-                       resid[sl], status[sl])
-            codes[sl] = block
-            continue
-        idx = np.zeros((n_sig, max(kmax, 1)), dtype=np.intc)
-        val = np.zeros((n_sig, max(kmax, 1)), dtype=wdt)
-        with blas_limited(1):
-            _kernels().batch_omp_gram(G, aty, dinv, yn, ep, kmax, error_mode, _DEP_TOL,
-                                      n_threads, idx, val, nnz[sl], resid[sl], status[sl])
-        # scatter the sparse (idx, val) rows into the dense block, vectorised
-        rows = np.repeat(np.arange(n_sig), nnz[sl])
-        cols_mask = np.arange(idx.shape[1])[None, :] < nnz[sl][:, None]
-        codes[sl][rows, idx[cols_mask]] = val[cols_mask]
-    return codes, nnz, resid, status
+        block = np.zeros((L, N), dtype=np.float64)
+        nnomp_gram(G, aty, dinv, yn, ep, kmax, error_mode, block, nnz, resid, status)
+        out[...] = block
+        return out, nnz, resid, status
+    idx = np.empty((L, max(kmax, 1)), dtype=np.intc)
+    val = np.empty((L, max(kmax, 1)), dtype=wdt)
+    # The Batch-OMP kernel calls no BLAS (hand loops), so no thread cap is needed.
+    _kernels().batch_omp_gram(G, aty, dinv, yn, ep, kmax, error_mode, _DEP_TOL,
+                              n_threads, idx, val, nnz, resid, status)
+    # scatter the sparse (idx, val) rows into the dense block, vectorised
+    keep = np.arange(idx.shape[1])[None, :] < nnz[:, None]
+    out[np.repeat(np.arange(L), nnz), idx[keep]] = val[keep]
+    return out, nnz, resid, status
+
+
+def _gram_pursuit_chunked(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype):
+    """:func:`_gram_pursuit` over chunks of signals (bounded work memory)."""
+    L, N = AtY.shape
+    G = np.ascontiguousarray(G, dtype=_work_dtype(AtY.dtype))
+    dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
+    out = np.zeros((L, N), dtype=out_dtype)
+    nnz = np.zeros(L, dtype=np.intc)
+    resid = np.zeros(L)
+    status = np.zeros(L, dtype=np.intc)
+    for sl in iter_chunks(L, chunk_size(L, bytes_per_item=16 * (N + 2 * kmax))):
+        _, nnz[sl], resid[sl], status[sl] = _gram_pursuit(
+            G, AtY[sl], ynorm2[sl], kmax=kmax, eps=None if eps is None else eps[sl],
+            positive=positive, n_threads=n_threads, out=out[sl], dinv=dinv)
+    return out, nnz, resid, status
 
 
 def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype):
@@ -259,7 +271,7 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
         G = A_w.conj().T @ A_w
         AtY = (A_w.conj().T @ Y_w).T
         ynorm2 = np.sum(np.abs(Y_w) ** 2, axis=0)
-        codes, nnz, resid, status = _gram_pursuit(
+        codes, nnz, resid, status = _gram_pursuit_chunked(
             G, AtY, ynorm2, kmax=kmax, eps=eps, positive=positive, n_threads=n_threads,
             out_dtype=out_dtype)
     else:
@@ -373,7 +385,7 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
     eps = _check_tol(tol, L)
     out_dtype = np.result_type(G.dtype, Aty_arr.dtype)
     yn = ynorm2 if ynorm2 is not None else np.zeros(L)
-    codes, nnz, resid, status = _gram_pursuit(
+    codes, nnz, resid, status = _gram_pursuit_chunked(
         G, Aty_arr.T, yn, kmax=kmax, eps=eps, positive=positive,
         n_threads=effective_n_jobs(n_jobs), out_dtype=out_dtype)
     if ynorm2 is None:
