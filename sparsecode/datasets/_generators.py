@@ -131,7 +131,7 @@ def make_compressed_sensing(n_measurements, n_features, n_nonzero_coefs, *,
                             amplitude="gaussian", snr=None, noise_norm=None, n_targets=1,
                             shared_support=True, complex=False, normalize=True,
                             dtype=np.float64, random_state=None):
-    r"""Generate a compressed-sensing problem ``y = A x + e`` with sparse ``x``.
+    """Generate a compressed-sensing problem ``y = A x + e`` with sparse ``x``.
 
     The matrix ensembles, signal amplitudes and noise models are those of the
     design specification (Section 0.3), used by the acceptance tests of all

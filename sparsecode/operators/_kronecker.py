@@ -49,7 +49,7 @@ def _dense(F):
 
 
 class KroneckerOperator(LinearOperator):
-    r"""Matrix-free Kronecker product ``A_1 ⊗ A_2 ⊗ ... ⊗ A_d``.
+    r"""Matrix-free Kronecker product of factor matrices, ``A_1 ⊗ A_2 ⊗ ⋯ ⊗ A_d``.
 
     Products are computed by applying each factor along one axis of the
     reshaped input (tensor contractions); the ``prod(m_i) x prod(n_i)``

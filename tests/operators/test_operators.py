@@ -230,23 +230,36 @@ def test_kronecker_bad_input():
 # --------------------------------------------------------------------------
 # operator_norm and as_operator
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["dense", "sparse", "linop", "complex", "wide", "float32"])
-def test_operator_norm_matches_svd(kind):
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+@pytest.mark.parametrize("shape", [(30, 20), (80, 120), (7, 3)])
+@pytest.mark.parametrize("kind", ["dense", "sparse", "linop", "complex", "float32"])
+def test_operator_norm_matches_svd(kind, shape, method):
     rng = np.random.default_rng(0)
-    A = rng.standard_normal((30, 20))
+    A = rng.standard_normal(shape)
     if kind == "complex":
-        A = A + 1j * rng.standard_normal((30, 20))
-    if kind == "wide":
-        A = A.T
+        A = A + 1j * rng.standard_normal(shape)
     ref = np.linalg.norm(A, 2)
     if kind == "float32":
         A = A.astype(np.float32)
         ref = np.linalg.norm(A.astype(np.float64), 2)
     arg = {"sparse": sp.csr_matrix, "linop": aslinearoperator}.get(kind, np.asarray)(A)
-    est = operator_norm(arg, n_iter=2000, tol=1e-12)
-    rtol = 1e-5 if kind == "float32" else 1e-9
+    if method == "power":
+        est = operator_norm(arg, n_iter=5000, tol=1e-13, method="power")
+    else:
+        est = operator_norm(arg)  # default budget and tolerance
+    rtol = 1e-5 if kind == "float32" else (1e-9 if method == "lanczos" else 1e-6)
     assert est <= ref * (1 + rtol)
     np.testing.assert_allclose(est, ref, rtol=rtol)
+
+
+def test_operator_norm_lanczos_beats_power_on_gaussian():
+    # sigma_2 / sigma_1 close to 1: 100 power iterations stay visibly low
+    A = np.random.default_rng(0).standard_normal((300, 1200))
+    ref = np.linalg.norm(A, 2)
+    np.testing.assert_allclose(operator_norm(A), ref, rtol=1e-9)
+    with pytest.warns(ConvergenceWarning):
+        low = operator_norm(A, method="power")
+    assert low < ref
 
 
 def test_operator_norm_fast_paths():
@@ -256,27 +269,33 @@ def test_operator_norm_fast_paths():
     assert operator_norm(PartialFFT(64, 10, random_state=0)) == 1.0
     np.testing.assert_allclose(np.linalg.norm(op.toarray(), 2), 1.7, rtol=1e-12)
     rng = np.random.default_rng(1)
-    A1, A2 = rng.standard_normal((4, 5)), rng.standard_normal((3, 6))
+    A1, A2 = rng.standard_normal((4, 25)), rng.standard_normal((30, 26))
     K = KroneckerOperator([A1, A2])
-    np.testing.assert_allclose(operator_norm(K, n_iter=1000, tol=1e-13),
-                               np.linalg.norm(K.toarray(), 2), rtol=1e-8)
+    np.testing.assert_allclose(operator_norm(K), np.linalg.norm(K.toarray(), 2), rtol=1e-9)
 
 
-def test_operator_norm_zero_and_default_reproducible():
-    assert operator_norm(np.zeros((4, 3))) == 0.0
-    A = np.random.default_rng(2).standard_normal((40, 60))
-    assert operator_norm(A) == operator_norm(A)
+@pytest.mark.parametrize("shape", [(4, 3), (40, 60)])
+@pytest.mark.parametrize("method", ["lanczos", "power"])
+def test_operator_norm_zero_and_default_reproducible(shape, method):
+    assert operator_norm(np.zeros(shape), method=method) == 0.0
+    A = np.random.default_rng(2).standard_normal(shape)
+    assert operator_norm(A, method=method) == operator_norm(A, method=method)
 
 
 def test_operator_norm_warns_when_budget_exhausted():
-    # sigma_2 / sigma_1 = 0.999: one iteration cannot reach tol=1e-12
-    A = np.diag([1.0, 0.999, 0.5])
+    # sigma_2 / sigma_1 = 0.999: two power iterations cannot reach tol=1e-12
+    A = np.diag(np.r_[1.0, 0.999, np.full(30, 0.5)])
     with pytest.warns(ConvergenceWarning, match="operator_norm did not converge"):
-        est = operator_norm(A, n_iter=2, tol=1e-12)
+        est = operator_norm(A, n_iter=2, tol=1e-12, method="power")
     assert est <= 1.0 + 1e-12
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        operator_norm(A, n_iter=100, tol=1e-2)
+        operator_norm(A, n_iter=100, tol=1e-2, method="power")
+    # clustered top of the spectrum: one Lanczos restart is not enough
+    D = np.diag(np.r_[np.linspace(1.0, 0.99999, 1000)])
+    with pytest.warns(ConvergenceWarning, match="Lanczos"):
+        est = operator_norm(D, n_iter=1, tol=1e-14)
+    assert 0.999 < est <= 1.0 + 1e-12
 
 
 def test_operator_norm_bad_params():
@@ -284,6 +303,8 @@ def test_operator_norm_bad_params():
         operator_norm(np.eye(2), n_iter=0)
     with pytest.raises(ValueError, match="tol"):
         operator_norm(np.eye(2), tol=-1.0)
+    with pytest.raises(ValueError, match="method"):
+        operator_norm(np.eye(2), method="svd")
     with pytest.raises(ValueError, match="A"):
         operator_norm(np.array([[np.inf, 1.0]]))
 
