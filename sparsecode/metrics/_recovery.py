@@ -28,7 +28,9 @@ def _as_finite(a, name, owner):
         raise ValueError(f"{name} of {owner} is empty (shape {arr.shape}).")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} of {owner} contains NaN or infinity.")
-    return arr
+    # Work in double precision: integer (unsigned: wrap-around) and boolean
+    # differences would otherwise be wrong, and float32 sums lose digits.
+    return arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
 
 
 def _pair(x_true, x_est, owner, *, max_ndim=2):

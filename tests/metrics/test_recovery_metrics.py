@@ -24,6 +24,17 @@ def test_nmse_hand_computed():
     assert isinstance(nmse([1.0], [2.0]), float)
 
 
+def test_integer_bool_and_float32_inputs():
+    # unsigned differences must not wrap around
+    assert nmse(np.array([2, 0], dtype=np.uint8), np.array([1, 0], dtype=np.uint8)) == 0.25
+    assert nmse([True, False], [True, True]) == 1.0
+    x32 = np.array([1.0, 2.0], dtype=np.float32)
+    assert nmse(x32, x32 * 2) == pytest.approx(1.0, rel=1e-12)
+    assert psnr(np.array([0, 255], dtype=np.uint8), np.array([5, 250], dtype=np.uint8)) \
+        == pytest.approx(10 * np.log10(255**2 / 25))
+    assert support_recovery(np.array([0, 3], dtype=np.uint8), [0, 1]).exact
+
+
 def test_nmse_axis_and_2d():
     x = np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 0.0]])
     e = np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 1.0]])
