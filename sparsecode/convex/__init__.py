@@ -1,3 +1,27 @@
-"""convex family (being built)."""
+"""Convex and non-convex penalised regression: datafits x penalties x solvers.
 
-__all__ = []
+Datafits (``Quadratic``, ``SqrtQuadratic``, ``AbsoluteDeviation``), separable
+penalties (``L1``, ``WeightedL1``, ``MCP``, ``SCAD``, ``Lq``, ``CEL0``, ``L0``)
+and solvers (``AndersonCD``, ``ConcomitantCD``, ``WorkingSetLP``, ``PDHG``)
+combine freely through ``PenalizedRegression``; the usual models have named
+estimators (``Lasso``, ``WeightedLasso``, ``SqrtLasso``, ``LADLasso``), path
+functions and cross-validated versions.  ``LossOMP`` is the greedy
+counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
+"""
+
+from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
+from ._estimators import LADLasso, Lasso, PenalizedRegression, SqrtLasso, WeightedLasso
+from ._fit import alpha_max
+from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso_path,
+                    lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
+from ._penalties import CEL0, L0, L1, MCP, SCAD, Lq, WeightedL1
+from ._solvers import PDHG, AndersonCD, ConcomitantCD, WorkingSetLP
+from . import _encoders  # noqa: F401  (registers the sparse_encode algorithms)
+
+__all__ = [
+    "AbsoluteDeviation", "AndersonCD", "CEL0", "ConcomitantCD", "L0", "L1", "LADLasso",
+    "Lasso", "Lq", "MCP", "PDHG", "PenalizedRegression", "Quadratic", "SCAD", "SqrtLasso",
+    "SqrtQuadratic", "WeightedL1", "WeightedLasso", "WorkingSetLP", "alpha_max",
+    "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
+    "weighted_lasso_path", "sqrt_lasso_path", "lad_lasso_path", "penalized_path",
+]

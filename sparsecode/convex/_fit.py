@@ -1,0 +1,443 @@
+"""The shared fit driver: datafit x penalty x solver -> coefficients.
+
+``penalized_fit`` validates the datafit/penalty/solver combination, prepares
+the design once (centering, sample weights, Fortran order or CSC), runs the
+solver for each target and summarises convergence in one warning.  The
+named estimators and the path functions are thin layers over it (skglm's
+``_glm_fit`` plays the same role).
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from .._base import SolverResult, warn_not_converged
+from . import _penalties as PEN
+from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
+from ._solvers.cd import AndersonCD, solve_generic, solve_quadratic_builtin
+from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
+from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
+from ._solvers.pdhg import PDHG, solve_pdhg
+
+__all__ = ["penalized_fit", "alpha_max"]
+
+_SOLVER_NAMES = {"cd": AndersonCD, "concomitant": ConcomitantCD, "lp": WorkingSetLP,
+                 "pdhg": PDHG}
+
+
+def datafit_kind(datafit):
+    if isinstance(datafit, str):
+        key = {"quadratic": "quad", "quad": "quad", "lasso": "quad", "sqrt": "sqrt", "sqrt_quadratic": "sqrt",
+               "sqrt_lasso": "sqrt", "lad": "lad", "absolute_deviation": "lad",
+               "lad_lasso": "lad"}.get(datafit)
+        if key is None:
+            raise ValueError(f"datafit must be 'quadratic', 'sqrt' or 'lad' (or a datafit "
+                             f"object); got {datafit!r}.")
+        return key
+    t = type(datafit)
+    return {Quadratic: "quad", SqrtQuadratic: "sqrt", AbsoluteDeviation: "lad"}.get(t, "generic")
+
+
+def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0):
+    """Return a solver instance compatible with the datafit kind and the penalty."""
+    defaults = {"quad": AndersonCD, "sqrt": ConcomitantCD, "lad": WorkingSetLP,
+                "generic": AndersonCD}
+    if solver is None or (isinstance(solver, str) and solver == "auto"):
+        solver = defaults[kind]()
+    elif isinstance(solver, str):
+        if solver not in _SOLVER_NAMES:
+            raise ValueError(f"solver must be 'auto', {', '.join(map(repr, _SOLVER_NAMES))} or "
+                             f"a solver object; got {solver!r}.")
+        solver = _SOLVER_NAMES[solver]()
+    else:
+        import copy
+
+        solver = copy.copy(solver)
+    if tol is not None:
+        solver.tol = tol
+    if max_iter is not None:
+        solver.max_iter = max_iter
+    if verbose:
+        solver.verbose = verbose
+    ok = {AndersonCD: ("quad", "generic"), ConcomitantCD: ("sqrt",), WorkingSetLP: ("lad",),
+          PDHG: ("sqrt", "lad")}
+    allowed = ok.get(type(solver))
+    if allowed is None:
+        raise TypeError(f"solver must be one of AndersonCD, ConcomitantCD, WorkingSetLP, PDHG; "
+                        f"got {type(solver).__name__}.")
+    if kind not in allowed:
+        need = {AndersonCD: "a smooth datafit (gradient_scalar, e.g. Quadratic)",
+                ConcomitantCD: "the SqrtQuadratic datafit",
+                WorkingSetLP: "the AbsoluteDeviation datafit",
+                PDHG: "a datafit with prox_conjugate (SqrtQuadratic, AbsoluteDeviation)"}
+        raise ValueError(f"{type(solver).__name__} needs {need[type(solver)]}; the datafit "
+                         f"given does not have it.")
+    if kind in ("sqrt", "lad") and not PEN.is_convex(penalty):
+        raise ValueError(f"{type(solver).__name__} solves convex problems; penalty "
+                         f"{type(penalty).__name__} is not convex (use L1 or WeightedL1 with "
+                         f"the SqrtQuadratic/AbsoluteDeviation datafits).")
+    if kind == "generic" and PEN.is_builtin(penalty) is False and not hasattr(penalty, "prox_1d"):
+        raise ValueError(f"penalty {type(penalty).__name__} lacks prox_1d.")
+    return solver
+
+
+def _check_sample_weight(sample_weight, n, dtype):
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},); got {sw.shape}.")
+    if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+        raise ValueError("sample_weight must be finite and >= 0.")
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return sw * (n / sw.sum())
+
+
+class Prepared:
+    """The design and targets after centering / weighting, ready for a kernel."""
+
+    def __init__(self, X, Y, kind, fit_intercept, sample_weight):
+        n, N = X.shape
+        self.n, self.N = n, N
+        self.kind = kind
+        self.fit_intercept = fit_intercept
+        self.sw = sample_weight
+        self.sparse = sp.issparse(X)
+        dt = X.dtype
+        self.dtype = dt
+        Y = np.asarray(Y, dtype=np.float64)
+        self.X_offset = np.zeros(N)
+        self.Y_offset = np.zeros(Y.shape[1])
+        self.icol = None
+        if kind == "lad":
+            self.X = X.tocsc() if self.sparse else np.asarray(X)
+            self.Y = Y
+            return
+        sqw = None if sample_weight is None else np.sqrt(sample_weight)
+        if self.sparse:
+            Xs = X.tocsc().astype(dt)
+            if sqw is not None:
+                Xs = sp.csc_matrix(sp.diags(sqw.astype(dt)) @ Xs)
+                Y = Y * sqw[:, None]
+            Xs.sort_indices()
+            self.X = Xs
+            self.Y = Y
+            if fit_intercept:
+                self.icol = np.ones(n) if sqw is None else sqw
+            return
+        Xd = np.asarray(X)
+        if fit_intercept:
+            sw = np.ones(n) if sample_weight is None else sample_weight
+            self.X_offset = (sw @ Xd) / n
+            self.Y_offset = (sw @ Y) / n
+            Xd = Xd - self.X_offset.astype(dt)
+            Y = Y - self.Y_offset
+        if sqw is not None:
+            Xd = Xd * sqw[:, None].astype(dt)
+            Y = Y * sqw[:, None]
+        self.X = np.asfortranarray(Xd, dtype=dt)
+        self.Y = Y
+
+
+def _penalty_kp(penalty, N, a2_default=None):
+    kp = PEN.kernel_params(penalty, N)
+    if kp[0] == 7 and kp[4].size == 0 and a2_default is not None:  # CEL0 curvature
+        kp = kp[:4] + (np.asarray(a2_default, dtype=float),) + kp[5:]
+    return kp
+
+
+def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
+                  sample_weight=None, coef_init=None, intercept_init=None, tol=None,
+                  max_iter=None, verbose=0, prepared=None, warn=True, owner="fit"):
+    """Fit ``min_w F(y - Xw - b) + Omega(w)`` for each column of ``Y``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Validated design (float32 or float64).
+    Y : ndarray of shape (n_samples, n_targets)
+    datafit, penalty : objects
+    solver : str or solver object
+    coef_init : ndarray of shape (n_features, n_targets) or None
+
+    Returns
+    -------
+    result : SolverResult
+        ``coef`` (n_features, n_targets), ``intercept`` (n_targets,),
+        ``n_iter``, ``dual_gap`` (NaN for non-convex penalties), ``kkt``
+        (the stopping figure), ``converged``.
+    """
+    kind = datafit_kind(datafit)
+    n, N = X.shape
+    penalty = PEN.validate_penalty(penalty, N)
+    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    if kind == "generic" and fit_intercept:
+        raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
+                         "with an unpenalised weight instead.")
+    prep = prepared if prepared is not None else Prepared(X, Y, kind, fit_intercept,
+                                                          sample_weight)
+    Yp = prep.Y
+    L = Yp.shape[1]
+    coefs = np.zeros((N, L))
+    intercepts = np.zeros(L)
+    n_iter = np.zeros(L, dtype=int)
+    gaps = np.full(L, np.nan)
+    crits = np.full(L, np.nan)
+    conv = np.ones(L, dtype=bool)
+    extra = {}
+    is_convex = PEN.is_convex(penalty)
+    weights = PEN.penalty_weights(penalty, N) if is_convex else np.ones(N)
+    alpha = float(getattr(penalty, "alpha", 0.0))
+    positive = bool(getattr(penalty, "positive", False))
+    w0_all = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).reshape(N, L)
+
+    if isinstance(solver, PDHG):
+        coefs, intercepts, n_iter, gaps, conv = _fit_pdhg(prep, kind, alpha, weights, positive,
+                                                          solver, w0_all)
+        crits = gaps.copy()
+    else:
+        lips = None
+        if kind in ("quad", "sqrt"):
+            Xp = prep.X
+            lips = (np.asarray(Xp.multiply(Xp).sum(axis=0)).ravel() if prep.sparse
+                    else np.einsum("ij,ij->j", Xp, Xp)) / n
+        for t in range(L):
+            y = np.ascontiguousarray(Yp[:, t])
+            w0 = None if w0_all is None else w0_all[:, t]
+            b0 = 0.0
+            if intercept_init is not None and prep.icol is not None:
+                b0 = float(np.ravel(intercept_init)[t])
+            if kind == "quad":
+                kp = _penalty_kp(penalty, N, a2_default=lips)
+                P0 = float(y @ y) / (2 * n)
+                if prep.icol is not None:
+                    c = prep.icol
+                    yc = y - (c @ y) / (c @ c) * c
+                    P0 = float(yc @ yc) / (2 * n)
+                crit_ref = float(np.max(np.abs(np.asarray(prep.X.T @ y)))) / n or 1.0
+                res = solve_quadratic_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
+                                              solver=solver, lips=lips,
+                                              convex=is_convex, P0=P0, crit_ref=crit_ref)
+            elif kind == "sqrt":
+                kp = _penalty_kp(penalty, N)
+                res = solve_sqrt_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
+                                         solver=solver, lips=lips)
+                extra.setdefault("sigma", []).append(res["sigma"])
+                extra.setdefault("sigma_floor", []).append(res["sigma_floor"])
+            elif kind == "lad":
+                res = solve_lad_lp(prep.X, y, alpha, weights, positive,
+                                   fit_intercept=fit_intercept, sample_weight=prep.sw, w0=w0,
+                                   solver=solver)
+            else:
+                Xg = prep.X
+                crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0
+                res = solve_generic(Xg, y, datafit, penalty, w0=w0, solver=solver,
+                                    crit_ref=crit_ref)
+            coefs[:, t] = res["w"]
+            intercepts[t] = res["b"]
+            n_iter[t] = res["n_iter"]
+            gaps[t] = res["gap"] if is_convex else np.nan
+            crits[t] = res["crit"]
+            conv[t] = res["converged"]
+    if kind in ("quad", "sqrt") and not prep.sparse and fit_intercept:
+        intercepts = prep.Y_offset - prep.X_offset @ coefs
+    if warn and not conv.all():
+        figure = "duality gap" if is_convex else "fixed-point (KKT) residual"
+        warn_not_converged(f"{owner} ({type(solver).__name__})", int((~conv).sum()), L, figure,
+                           float(np.nanmax(crits)), float(solver.tol))
+    if extra.get("sigma_floor") and any(extra["sigma_floor"]):
+        warnings.warn("SqrtLasso: the noise-level estimate hit sigma_min; the smoothed "
+                      "concomitant problem was solved (the exact square-root LASSO "
+                      "interpolates the data at this alpha). Increase alpha.", UserWarning,
+                      stacklevel=3)
+    return SolverResult(coef=coefs, intercept=intercepts, n_iter=n_iter, dual_gap=gaps,
+                        kkt=crits, converged=bool(conv.all()),
+                        sigma=np.array(extra.get("sigma", [np.nan] * L)))
+
+
+def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0):
+    n, N = prep.n, prep.N
+    X = prep.X
+    wts = np.asarray(weights, dtype=np.float64)
+    add_col = None
+    if prep.fit_intercept and (kind == "lad" or prep.sparse):
+        add_col = np.ones(n) if (kind == "lad" or prep.icol is None) else prep.icol
+    if add_col is not None:
+        X = sp.hstack([X, sp.csc_matrix(add_col[:, None])], format="csc") if sp.issparse(X) \
+            else np.hstack([np.asarray(X, dtype=np.float64), add_col[:, None]])
+        wts = np.append(wts, 0.0)
+        if W0 is not None:
+            W0 = np.vstack([W0, np.zeros((1, W0.shape[1]))])
+    if kind == "sqrt":
+        box = 1.0 / np.sqrt(n)
+    else:
+        box = (np.ones(n) if prep.sw is None else prep.sw) / n
+    Xf = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    res = solve_pdhg(Xf, prep.Y, kind, alpha, wts, positive, box=box, solver=solver, W0=W0)
+    W = res["W"]
+    L = prep.Y.shape[1]
+    b = np.zeros(L)
+    if add_col is not None:
+        b = W[-1].copy()
+        W = W[:-1]
+    return W, b, np.full(L, res["n_iter"]), res["gap"], np.full(L, res["converged"])
+
+
+# ---------------------------------------------------------------------------
+# alpha_max
+# ---------------------------------------------------------------------------
+def alpha_max(X, y, *, datafit="quadratic", weights=None, fit_intercept=True,
+              sample_weight=None, positive=False):
+    r"""Smallest alpha for which the (weighted) LASSO variant has the zero solution.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        Design.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets (the maximum over targets is returned).
+    datafit : {"quadratic", "sqrt", "lad"} or datafit object, default="quadratic"
+        The datafit (normalised as in ``Lasso``, ``SqrtLasso``, ``LADLasso``).
+    weights : array-like of shape (n_features,), default=None
+        Penalty weights (0 = unpenalised, inf = excluded).
+    fit_intercept : bool, default=True
+        Whether an unpenalised intercept is fitted.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    positive : bool, default=False
+        Non-negativity constraint.
+
+    Returns
+    -------
+    alpha_max : float
+        For every ``alpha >= alpha_max`` all penalised coefficients are 0.
+
+    See Also
+    --------
+    lasso_path, penalized_path
+
+    Notes
+    -----
+    With ``r0`` the residual of y after fitting the unpenalised features and
+    the intercept by the same loss (spec 3.1):
+
+    * quadratic: ``max_j |x_j^T r0| / (n w_j)``;
+    * square root: ``max_j |x_j^T r0| / (sqrt(n) ||r0|| w_j)``;
+    * LAD: ``min_{u in d||.||_1(r0)/n} max_j |x_j^T u| / w_j``, a small LP over
+      the subgradient entries of the zero residuals (closed form
+      ``max_j |x_j^T sign(r0)| / (n w_j)`` when no residual is zero).
+
+    Non-negative: ``|.|`` is replaced by the positive part.
+
+    References
+    ----------
+    .. [1] Fercoq, O., Gramfort, A. & Salmon, J. (2015). Mind the duality gap:
+       safer rules for the Lasso. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode.convex import alpha_max, Lasso
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((30, 10)), rng.standard_normal(30)
+    >>> a = alpha_max(X, y)
+    >>> bool(np.all(Lasso(alpha=a).fit(X, y).coef_ == 0))
+    True
+    """
+    from .._validation import check_matrix, check_targets
+
+    X = check_matrix(X, "X", accept_sparse=("csc", "csr"))
+    Y, _ = check_targets(y, X.shape[0], "y", dtype=np.float64)
+    n, N = X.shape
+    kind = datafit_kind(datafit)
+    if kind == "generic":
+        raise ValueError("alpha_max has closed forms for the built-in datafits only.")
+    wts = np.ones(N) if weights is None else PEN.check_weights(weights, N)
+    sw = _check_sample_weight(sample_weight, n, X.dtype)
+    Xd = X.astype(np.float64)
+    return max(_alpha_max_one(Xd, Y[:, t], kind, wts, fit_intercept, sw, positive)
+               for t in range(Y.shape[1]))
+
+
+def _alpha_max_one(X, y, kind, wts, fit_intercept, sw, positive):
+    n, N = X.shape
+    unpen = np.flatnonzero(wts == 0)
+    pen = np.flatnonzero((wts > 0) & np.isfinite(wts))
+    if pen.size == 0:
+        return 0.0
+    if kind in ("quad", "sqrt"):
+        sqw = np.ones(n) if sw is None else np.sqrt(sw)
+        Xw = sp.diags(sqw) @ X if sp.issparse(X) else X * sqw[:, None]
+        yw = y * sqw
+        cols = []
+        if fit_intercept:
+            cols.append(sqw[:, None])
+        if unpen.size:
+            U = Xw[:, unpen]
+            cols.append(U.toarray() if sp.issparse(U) else U)
+        r0 = yw
+        if cols:
+            B = np.hstack(cols)
+            r0 = yw - B @ np.linalg.lstsq(B, yw, rcond=None)[0]
+        corr = np.asarray(Xw[:, pen].T @ r0).ravel()
+        corr = np.maximum(corr, 0.0) if positive else np.abs(corr)
+        if kind == "quad":
+            return float(np.max(corr / wts[pen])) / n
+        nr = float(np.linalg.norm(r0))
+        if nr == 0:
+            return 0.0
+        return float(np.max(corr / wts[pen])) / (np.sqrt(n) * nr)
+    # LAD
+    s = np.ones(n) if sw is None else sw
+    if unpen.size:
+        res = solve_lad_lp(X[:, unpen], y, 0.0, np.zeros(unpen.size), False,
+                           fit_intercept=fit_intercept, sample_weight=sw, w0=None,
+                           solver=WorkingSetLP(tol=1e-12))
+        r0 = y - np.asarray(X[:, unpen] @ res["w"]).ravel() - res["b"]
+    else:
+        r0 = y - (_weighted_median(y, s) if fit_intercept else 0.0)
+    scale = max(np.max(np.abs(y)), 1.0)
+    zero = np.abs(r0) <= 1e-10 * scale
+    u_fixed = np.where(zero, 0.0, np.sign(r0)) * s / n
+    Xp = X[:, pen]
+    Xp = Xp.toarray() if sp.issparse(Xp) else Xp
+    base = Xp.T @ u_fixed
+    eq_cols = []
+    if fit_intercept:
+        eq_cols.append(np.ones(n))
+    for j in unpen:
+        col = X[:, j]
+        eq_cols.append(np.asarray(col.toarray()).ravel() if sp.issparse(col) else col)
+    Z = np.flatnonzero(zero)
+    if Z.size == 0:
+        g = np.maximum(base, 0.0) if positive else np.abs(base)
+        return float(np.max(g / wts[pen]))
+    # LP in (v_Z, t): u_Z = s_Z v_Z / n, v in [-1, 1]; min t
+    Mz = Xp[Z].T * (s[Z] / n)  # (|pen|, |Z|)
+    wp = wts[pen]
+    # x_j^T u - t w_j <= 0  and (unless positive) -x_j^T u - t w_j <= 0
+    A_ub = [np.hstack([Mz, -wp[:, None]])]
+    b_ub = [-base]
+    if not positive:
+        A_ub.append(np.hstack([-Mz, -wp[:, None]]))
+        b_ub.append(base)
+    A_eq = b_eq = None
+    if eq_cols:
+        E = np.vstack(eq_cols)  # (k, n)
+        A_eq = np.hstack([E[:, Z] * (s[Z] / n), np.zeros((E.shape[0], 1))])
+        b_eq = -(E @ u_fixed)
+    bounds = [(-1, 1)] * Z.size + [(0, None)]
+    c = np.zeros(Z.size + 1)
+    c[-1] = 1.0
+    res = linprog(c, A_ub=np.vstack(A_ub), b_ub=np.concatenate(b_ub), A_eq=A_eq, b_eq=b_eq,
+                  bounds=bounds, method="highs")
+    if res.status == 0:
+        return float(res.x[-1])
+    g = np.maximum(base, 0.0) if positive else np.abs(base)  # valid upper bound
+    return float(np.max(g / wts[pen]))
