@@ -339,3 +339,31 @@ def test_partial_dct_properties(n, frac, seed, scale):
     assert abs(lhs - rhs) <= 1e-10 * scale * np.linalg.norm(x) * np.linalg.norm(y)
     np.testing.assert_allclose(op.matvec(x), scale * dct_matrix(n)[op.rows] @ x,
                                atol=1e-10 * scale * np.linalg.norm(x))
+
+
+@settings(max_examples=20, deadline=None)
+@given(dims=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=3),
+       seed=st.integers(0, 2**32 - 1), complex_=st.booleans(), k=st.integers(1, 3))
+def test_kronecker_property(dims, seed, complex_, k):
+    rng = np.random.default_rng(seed)
+    factors = [rng.standard_normal(d) + (1j * rng.standard_normal(d) if complex_ else 0)
+               for d in dims]
+    M = factors[0]
+    for F in factors[1:]:
+        M = np.kron(M, F)
+    op = KroneckerOperator(factors)
+    X = rng.standard_normal((M.shape[1], k))
+    Y = rng.standard_normal((M.shape[0], k))
+    np.testing.assert_allclose(op.matmat(X), M @ X, atol=1e-12)
+    np.testing.assert_allclose(op.rmatmat(Y), M.conj().T @ Y, atol=1e-12)
+
+
+def test_partial_dct_with_scipy_solvers():
+    # lsqr on a row-orthonormal operator returns the least-norm solution A^T y / scale^2
+    from scipy.sparse.linalg import lsqr
+
+    op = PartialDCT(256, 40, scale=2.0, random_state=0)
+    y = np.random.default_rng(0).standard_normal(40)
+    x = lsqr(op, y, atol=1e-14, btol=1e-14)[0]
+    np.testing.assert_allclose(x, op.rmatvec(y) / 4.0, atol=1e-10)
+    np.testing.assert_allclose(op @ x, y, atol=1e-10)
