@@ -21,7 +21,7 @@ from .._validation import (
     validate_X,
     validate_Xy,
 )
-from ._omp import _center, _check_tol, _default_k, _kernels, _work_dtype
+from ._omp import _center, _check_no_zero_columns, _check_tol, _default_k, _kernels, _work_dtype
 
 __all__ = ["MatchingPursuit", "matching_pursuit"]
 
@@ -85,10 +85,9 @@ def matching_pursuit(A, y, *, n_nonzero_coefs=None, tol=None, max_iter=None, n_j
     out_dtype = np.result_type(A.dtype, Y.dtype)
     wdt = _work_dtype(out_dtype)
     A_w = A.astype(wdt, copy=False)
+    _check_no_zero_columns(A)
     G = np.ascontiguousarray(A_w.conj().T @ A_w)
     dinv = 1.0 / np.real(np.diag(G))
-    if not np.all(np.isfinite(dinv)):
-        raise ValueError("A has zero-norm columns (atoms); remove them.")
     error_mode = eps is not None
     eps_arr = eps if error_mode else np.zeros(L)
     codes = np.zeros((L, N), dtype=wdt)

@@ -259,6 +259,7 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=not positive)
     m, N = A.shape
     L = Y.shape[1]
+    _check_no_zero_columns(A)
     k = _default_k(n_nonzero_coefs, tol, N)
     kmax = min(m, N) if k is None else check_n_nonzero_coefs(k, m, N)
     eps = _check_tol(tol, L)
@@ -279,6 +280,15 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
             A, Y, kmax=kmax, eps=eps, n_threads=n_threads, out_dtype=out_dtype)
     _summarise_status(status, resid, eps, "OMP")
     return _pack(codes, nnz, resid, status, was_1d)
+
+
+def _check_no_zero_columns(A, name="A"):
+    bad = np.flatnonzero(~np.any(A != 0, axis=0))
+    if bad.size:
+        raise ValueError(
+            f"{name} has {bad.size} zero-norm column(s) (atoms) at {bad[:5].tolist()}; "
+            "remove them: a zero atom can never be selected."
+        )
 
 
 def _pack(codes, nnz, resid, status, was_1d):
@@ -358,9 +368,9 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
             f"gram has non-positive diagonal entries at {bad}: zero-norm atoms cannot be "
             "selected; remove them from the dictionary."
         )
-    Aty_arr = check_matrix(np.asarray(Aty).reshape(N, -1) if np.ndim(Aty) == 1 else Aty,
-                           "Aty", allow_complex=not positive)
     was_1d = np.ndim(Aty) == 1
+    Aty_arr = check_matrix(np.asarray(Aty).reshape(-1, 1) if was_1d else Aty,
+                           "Aty", allow_complex=not positive)
     if Aty_arr.shape[0] != N:
         raise ValueError(
             f"Aty has {Aty_arr.shape[0]} rows but gram is {N}x{N}; Aty must be A^H y with "
