@@ -40,8 +40,10 @@ class CorrentropyNMF(_BaseUnmixing):
         Initialisation.
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates or HALS (both on the weighted majoriser).
-    delta : float, default=1.0
-        Weight of the sum-to-one row (weight 1 in the band weighting).
+    delta : float, default=0.0
+        Weight of the sum-to-one row (weight 1 in the band weighting); 0
+        disables it (best on Samson, whose labelled abundances are not on the
+        data's scale).
     max_iter : int, default=500
         Maximum number of sweeps (one half-quadratic re-weighting each).
     tol : float, default=1e-4
@@ -121,7 +123,7 @@ class CorrentropyNMF(_BaseUnmixing):
     }
 
     def __init__(self, n_components=3, *, theta=0.5, sigma=None, sparsity="l1/2", lam=None,
-                 tau=1e-3, init="vca", solver="mu", delta=1.0, max_iter=500, tol=1e-4,
+                 tau=1e-3, init="vca", solver="mu", delta=0.0, max_iter=500, tol=1e-4,
                  random_state=None, verbose=0, n_jobs=None):
         self.n_components = n_components
         self.theta = theta

@@ -30,6 +30,8 @@ def as_pixels(Y, name="Y", *, allow_nan=False):
         raise ValueError(
             f"{name} must be a matrix (n_pixels, n_bands) or a cube (rows, cols, bands); "
             f"got an array of shape {np.shape(arr)} ({arr.ndim}-D)."
+            + (" Reshape your data: Y.reshape(-1, 1) for one band or Y.reshape(1, -1) for one "
+               "pixel." if arr.ndim == 1 else "")
         )
     X = _check_float(arr, name, allow_nan=allow_nan)
     return X, image_shape
@@ -51,7 +53,8 @@ def check_nonnegative(X, name="Y"):
     if np.any(neg):
         i, j = np.argwhere(neg)[0]
         raise ValueError(
-            f"{name} must be non-negative (reflectance/radiance data); found "
+            f"Negative values in data passed to {name}: {name} must be non-negative "
+            f"(reflectance/radiance data); found "
             f"{int(neg.sum())} negative entries, e.g. {name}[{i}, {j}] = {X[i, j]!r}. "
             f"Clip or offset the data first."
         )

@@ -601,8 +601,10 @@ class NMFUnmixing(_BaseUnmixing):
         with the mean), random (Dirichlet abundances), or ``W``/``H`` given to fit.
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates or HALS (exact coordinate descent).
-    delta : float, default=1.0
-        Weight of the sum-to-one row; 0 disables the constraint.
+    delta : float, default=0.0
+        Weight of the sum-to-one row ``delta 1^T`` (0 disables the constraint,
+        the usual NMF baseline; abundances are then normalised per pixel for
+        evaluation).
     alpha : float, default=0.0
         l1 penalty on the abundances.
     max_iter : int, default=200
@@ -669,7 +671,7 @@ class NMFUnmixing(_BaseUnmixing):
 
     _extra_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")]}
 
-    def __init__(self, n_components=3, *, init="vca", solver="mu", delta=1.0, alpha=0.0,
+    def __init__(self, n_components=3, *, init="vca", solver="mu", delta=0.0, alpha=0.0,
                  max_iter=200, tol=1e-4, random_state=None, verbose=0, n_jobs=None):
         self.n_components = n_components
         self.init = init

