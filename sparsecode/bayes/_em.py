@@ -1,0 +1,303 @@
+"""The EM sparse Bayesian learning kernel shared by SBL, M-SBL and T-MSBL.
+
+One batched, vectorised implementation of spec sections 5.1, 5.3 and 5.4:
+
+* ``groups`` problems are solved at once; each group has its own
+  hyperparameters ``gamma`` (shape ``(n_groups, N)``) and noise variance,
+  and ``R`` right-hand sides sharing them.  Independent single-measurement
+  SBL problems are ``R = 1`` groups; M-SBL / T-MSBL is one group with
+  ``R = L`` snapshots.
+* The E-step works in the smaller of the two spaces.  With ``K`` active
+  (unpruned) columns, the K-space form uses the symmetric matrix
+  ``B = I + sigma^-2 Gamma^(1/2) A_K^H A_K Gamma^(1/2)`` (its eigenvalues are
+  >= 1, and a zero gamma needs no inverse), so that
+  ``Sigma = Gamma^(1/2) B^-1 Gamma^(1/2)``,
+  ``mu = sigma^-2 Sigma A^H y`` and ``log|Sigma_y| = m log sigma^2 + log|B|``
+  (determinant lemma).  The m-space form factors
+  ``Sigma_y = sigma^2 I + A_K Gamma A_K^H`` (Woodbury's other side).  Both are
+  batched Cholesky factorisations; columns pruned in every group of the batch
+  are removed, and the Gram block ``A_K^H A_K`` is formed once, when ``K``
+  first drops below ``m``, and then only sub-selected.
+* Groups that meet the stopping rule are frozen and leave the batch.
+
+The kernel takes arrays in the working precision and returns arrays and
+status codes; validation and warnings live in the callers.
+"""
+
+import numpy as np
+from scipy.linalg import lapack, solve_triangular
+
+from ._common import TINY, abs2, herm, noise_floor
+
+
+def _cholesky(M):
+    try:
+        return np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        # Keep the factor SPD under round-off (spec 5.1 pitfalls): tiny jitter.
+        n = M.shape[-1]
+        tr = np.real(np.trace(M, axis1=-2, axis2=-1))[..., None, None]
+        return np.linalg.cholesky(M + 1e-12 * tr / n * np.eye(n))
+
+
+def _lapack(dtype, name):
+    return getattr(lapack, ("z" if np.issubdtype(dtype, np.complexfloating) else "d") + name)
+
+
+def _potrf(M):
+    """Lower Cholesky factor of one SPD matrix, with jitter on failure."""
+    potrf = _lapack(M.dtype, "potrf")
+    c, info = potrf(M, lower=1, clean=1)
+    if info != 0:
+        n = M.shape[0]
+        c, info = potrf(M + 1e-12 * np.real(np.trace(M)) / n * np.eye(n), lower=1, clean=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("Cholesky factorisation failed")
+    return c
+
+
+def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
+    """One group, one or several right-hand sides: direct LAPACK calls (low overhead)."""
+    m, K = A_K.shape
+    if G_KK is not None:
+        sq = np.sqrt(gam)
+        B = (sq[:, None] * G_KK * sq[None, :]) / s2
+        B[np.diag_indices(K)] += 1.0
+        L = _potrf(B)
+        logdet = m * np.log(s2) + 2.0 * np.sum(np.log(np.real(np.diagonal(L))))
+        Binv, _ = _lapack(B.dtype, "potri")(L, lower=1)
+        Binv = np.tril(Binv) + herm(np.tril(Binv, -1))
+        binv_diag = np.real(np.diagonal(Binv))
+        mu = sq[:, None] * (Binv @ (sq[:, None] * Aty)) / s2
+        d = gam * binv_diag
+        rho = np.clip(1.0 - binv_diag, 0.0, 1.0)
+        quad = (ynorm2 - np.sum(np.real(np.conj(Aty) * mu))) / s2
+        return mu, d, rho, logdet, quad
+    AH = herm(A_K)
+    C = (A_K * gam) @ AH
+    C[np.diag_indices(m)] += s2
+    L = _potrf(C)
+    logdet = 2.0 * np.sum(np.log(np.real(np.diagonal(L))))
+    trtrs = _lapack(C.dtype, "trtrs")
+    W, _ = trtrs(L, A_K.astype(L.dtype, copy=False), lower=1)   # L^-1 A_K
+    u, _ = trtrs(L, y.astype(L.dtype, copy=False), lower=1)      # L^-1 y
+    q = np.sum(abs2(W), axis=0)                                  # a_i^H Sigma_y^-1 a_i
+    mu = gam[:, None] * (herm(W) @ u)
+    d = np.maximum(gam - gam * gam * q, 0.0)
+    rho = np.clip(gam * q, 0.0, 1.0)
+    quad = np.sum(abs2(u))
+    return mu, d, rho, logdet, quad
+
+
+def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2):
+    """Posterior moments of the SBL model for a batch of groups.
+
+    Parameters
+    ----------
+    A_K : (m, K) active columns.
+    G_KK : (K, K) or None
+        ``A_K^H A_K`` (K-space form); None selects the m-space form.
+    gam : (g, K) prior variances (zeros allowed).
+    s2 : (g,) noise variances.
+    Yb : (g, m, R) right-hand sides.
+    AtY : (g, K, R) ``A_K^H Y``.
+    ynorm2 : (g,) ``||Y||_F^2`` per group.
+
+    Returns
+    -------
+    mu : (g, K, R) posterior means.
+    d : (g, K) posterior variances ``diag Sigma``.
+    rho : (g, K) ``1 - d/gamma`` (``gamma a^H Sigma_y^-1 a``), in [0, 1].
+    logdet : (g,) ``log|Sigma_y|``.
+    quad : (g,) ``tr(Y^H Sigma_y^-1 Y)``.
+    """
+    m = A_K.shape[0]
+    K = A_K.shape[1]
+    g, _, R = Yb.shape
+    if K == 0:  # every column pruned: Sigma_y = sigma^2 I
+        z = np.zeros((g, 0))
+        return np.zeros((g, 0, R), dtype=Yb.dtype), z, z, m * np.log(s2), ynorm2 / s2
+    if g == 1:
+        mu, d, rho, logdet, quad = _estep_single(A_K, G_KK, gam[0], s2[0], Yb[0], AtY[0],
+                                                 ynorm2[0])
+        return mu[None], d[None], rho[None], np.array([logdet]), np.array([quad])
+    if G_KK is not None:
+        sq = np.sqrt(gam)
+        B = (sq[:, :, None] * G_KK[None] * sq[:, None, :]) / s2[:, None, None]
+        B[:, np.arange(K), np.arange(K)] += 1.0
+        L = _cholesky(B)
+        logdet = m * np.log(s2) + 2.0 * np.sum(np.log(np.real(np.diagonal(L, axis1=1, axis2=2))),
+                                               axis=1)
+        Binv = np.linalg.inv(B)
+        binv_diag = np.real(np.diagonal(Binv, axis1=1, axis2=2))
+        mu = sq[:, :, None] * np.matmul(Binv, sq[:, :, None] * AtY) / s2[:, None, None]
+        d = gam * binv_diag
+        rho = np.clip(1.0 - binv_diag, 0.0, 1.0)
+        quad = (ynorm2 - np.sum(np.real(np.conj(AtY) * mu), axis=(1, 2))) / s2
+        return mu, d, rho, logdet, quad
+    # m-space: Sigma_y = sigma^2 I + A_K Gamma A_K^H
+    AH = herm(A_K)
+    C = np.matmul(A_K[None] * gam[:, None, :], AH[None])
+    C[:, np.arange(m), np.arange(m)] += s2[:, None]
+    L = _cholesky(C)
+    logdet = 2.0 * np.sum(np.log(np.real(np.diagonal(L, axis1=1, axis2=2))), axis=1)
+    W = solve_triangular(L, np.broadcast_to(A_K.astype(L.dtype), (g,) + A_K.shape), lower=True)
+    u = solve_triangular(L, Yb.astype(L.dtype, copy=False), lower=True)
+    q = np.sum(abs2(W), axis=1)  # a_i^H Sigma_y^-1 a_i
+    mu = gam[:, :, None] * np.matmul(np.conj(np.swapaxes(W, 1, 2)), u)
+    d = np.maximum(gam - gam * gam * q, 0.0)
+    rho = np.clip(gam * q, 0.0, 1.0)
+    quad = np.sum(abs2(u), axis=(1, 2))
+    return mu, d, rho, logdet, quad
+
+
+def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter, tol,
+           learn_correlation=False, gamma_tol=1e-8, verbose=0, name="SBL"):
+    """EM / fixed-point sparse Bayesian learning (spec 5.1, 5.3, 5.4).
+
+    Parameters
+    ----------
+    A : (m, N) working dtype.
+    Y : (m, L) working dtype.
+    shared : bool
+        One gamma for all columns of Y (M-SBL) or one per column (SBL).
+    gamma0 : (g, N) initial gamma.
+    sigma2 : (g,) initial noise variance.
+    learn_noise : bool
+    update : {"em", "mackay"}
+    prune : float
+        Relative pruning threshold on gamma (``gamma < prune * max gamma``).
+    max_iter, tol : stopping rule (relative change of mu; or max |delta
+        gamma| < gamma_tol * max gamma).
+    learn_correlation : bool
+        T-MSBL: learn the snapshot correlation B (AR(1)-regularised).
+
+    Returns
+    -------
+    dict with mu (g, N, R), gamma (g, N), d (g, N), sigma2 (g,), n_iter (g,),
+    converged (g,), delta (g,) final relative change, objective (list of
+    per-group arrays), B (R, R) and beta when learning the correlation,
+    status (g,) 0 = converged, 1 = max_iter, 2 = non-finite values.
+    """
+    m, N = A.shape
+    if shared:
+        Yb = Y[None]
+    else:
+        Yb = np.ascontiguousarray(Y.T)[:, :, None]
+    g, _, R = Yb.shape
+    AtY_full = np.matmul(herm(A)[None], Yb) if shared else herm(A) @ Y
+    if not shared:
+        AtY_full = np.ascontiguousarray(AtY_full.T)[:, :, None]
+    ynorm2 = np.sum(abs2(Yb), axis=(1, 2))
+    floor = noise_floor(ynorm2 / (m * R))
+
+    gam = np.array(gamma0, dtype=np.float64)
+    s2 = np.maximum(np.array(sigma2, dtype=np.float64), floor)
+    mu_full = np.zeros((g, N, R), dtype=A.dtype)
+    d_full = np.zeros((g, N))
+    n_iter = np.zeros(g, dtype=np.intp)
+    status = np.ones(g, dtype=np.intp)
+    delta = np.full(g, np.inf)
+    objective = [[] for _ in range(g)]
+    Bcorr = np.eye(R)
+    Binv = None
+    beta = 0.0
+
+    active_g = np.arange(g)
+    idx = np.arange(N)  # union of unpruned columns over the active groups
+    G_KK, G_idx = None, None
+    for it in range(1, max_iter + 1):
+        gam_a = gam[np.ix_(active_g, idx)]
+        keep = np.any(gam_a > 0, axis=0)
+        if not np.all(keep):
+            idx = idx[keep]
+            gam_a = gam_a[:, keep]
+        K = idx.size
+        A_K = A[:, idx]
+        if K <= m:
+            if G_KK is None:
+                G_KK, G_idx = herm(A_K) @ A_K, idx
+            elif G_idx.size != K:
+                pos = np.searchsorted(G_idx, idx)
+                G_KK, G_idx = G_KK[np.ix_(pos, pos)], idx
+            G_use = G_KK
+        else:
+            G_use = None
+        s2_a = s2[active_g]
+        AtY = AtY_full[np.ix_(active_g, idx, np.arange(R))]
+        mu, d, rho, logdet, quad = estep(A_K, G_use, gam_a, s2_a, Yb[active_g], AtY,
+                                         ynorm2[active_g])
+        obj = R * logdet + quad
+        finite = np.all(np.isfinite(mu), axis=(1, 2)) & np.isfinite(obj)
+        # convergence test on the posterior mean computed at the current gamma
+        prev = mu_full[np.ix_(active_g, idx, np.arange(R))]
+        num = np.sqrt(np.sum(abs2(mu - prev), axis=(1, 2)))
+        den = np.sqrt(np.sum(abs2(mu), axis=(1, 2)))
+        dmu = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        for j, gi in enumerate(active_g):
+            if finite[j]:
+                objective[gi].append(obj[j])
+        n_iter[active_g] = it
+        # store the moments (the returned mean is the posterior at the returned gamma)
+        ok = active_g[finite]
+        mu_full[ok] = 0
+        d_full[ok] = 0
+        mu_full[np.ix_(ok, idx, np.arange(R))] = mu[finite]
+        d_full[np.ix_(ok, idx)] = d[finite]
+        status[active_g[~finite]] = 2
+        if it > 1:
+            dgam = last_dgam
+            done = finite & ((dmu < tol) | (dgam <= gamma_tol * np.max(gam_a, axis=1)))
+        else:
+            done = ~finite
+        delta[active_g[finite]] = dmu[finite]
+        status[active_g[done & finite]] = 0
+        if verbose:
+            print(f"[{name}] iter {it}: active atoms {K}, max rel. change {np.max(dmu):.3e}, "
+                  f"cost {np.nanmean(obj):.6e}", flush=True)
+        go = ~done
+        if not np.any(go) or it == max_iter:
+            break
+        # ---------------- M-step (on the groups still running) ----------------
+        mu, d, rho, gam_a, s2_a = mu[go], d[go], rho[go], gam_a[go], s2_a[go]
+        active_g = active_g[go]
+        if learn_correlation and R > 1:
+            # T-MSBL (spec 5.4): B = sum_i mu_i^H mu_i / gamma_i, normalised, AR(1)-regularised
+            w = np.where(gam_a > 0, 1.0 / np.where(gam_a > 0, gam_a, 1.0), 0.0)
+            M0 = mu[0]
+            Braw = np.real(herm(M0) @ (M0 * w[0][:, None])) if np.iscomplexobj(M0) else \
+                M0.T @ (M0 * w[0][:, None])
+            nb = np.linalg.norm(Braw)
+            if nb > 0 and np.all(np.isfinite(Braw)):
+                Braw = Braw / nb
+                dg = np.mean(np.diag(Braw))
+                sup = np.mean(np.diag(Braw, 1))
+                beta = float(np.clip(sup / dg, -0.99, 0.99)) if dg > 0 else 0.0
+                k = np.arange(R)
+                Bcorr = beta ** np.abs(k[:, None] - k[None, :])
+                Binv = np.linalg.inv(Bcorr)
+        if Binv is not None:
+            musq = np.real(np.einsum("gkr,rs,gks->gk", mu, Binv, np.conj(mu))) / R
+        else:
+            musq = np.sum(abs2(mu), axis=2) / R
+        if update == "em":
+            gnew = musq + d
+        else:  # MacKay / Tipping fixed point
+            gnew = musq / np.maximum(rho, TINY)
+        gnew = np.where(gam_a > 0, gnew, 0.0)
+        if learn_noise:
+            resid = Yb[active_g] - np.matmul(A_K[None], mu)
+            r2 = np.sum(abs2(resid), axis=(1, 2))
+            s2_a = (r2 / R + s2_a * np.sum(rho, axis=1)) / m
+            s2[active_g] = np.maximum(s2_a, floor[active_g])
+        gmax = np.max(gnew, axis=1, keepdims=True)
+        gnew = np.where(gnew < prune * gmax, 0.0, gnew)
+        gnew = np.where(np.isfinite(gnew), gnew, 0.0)
+        last_dgam = np.max(np.abs(gnew - gam_a), axis=1)
+        gam[np.ix_(active_g, idx)] = gnew
+    out = dict(mu=mu_full, gamma=gam, d=d_full, sigma2=s2, n_iter=n_iter, status=status,
+               delta=delta, objective=[np.asarray(o) for o in objective])
+    if learn_correlation:
+        out["B"] = Bcorr
+        out["beta"] = beta
+    return out
