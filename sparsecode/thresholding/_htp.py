@@ -53,7 +53,7 @@ class _HTPKernel:
         if self.ls == "cg":
             st["AhY"] = self.op.rmatmat(Y)
         if self.projector is not None:
-            st["W"] = np.zeros((m, L), dtype=self.op.wdt)
+            st["W"] = np.zeros((self.projector.warm_rows, L), dtype=self.op.wdt)
         return st
 
     def init_failed(self, state):

@@ -100,7 +100,20 @@ class _Op:
         """``||A||_2^2``: exact for small dense matrices, else power iteration."""
         if self.kind == "dense" and min(self.shape) <= 500:
             return float(sla.svdvals(self.A, check_finite=False)[0] ** 2)
+        if self.kind == "operator":
+            from ..operators import operator_norm
+
+            # exact for the partial transforms and Kronecker operators
+            return float(operator_norm(self.A, n_iter=n_iter, tol=rtol, random_state=seed)) ** 2
         return _power(self, n_iter, rtol, seed)
+
+    def orthogonal_rows_scale2(self):
+        """``c`` when ``A A^H = c I`` is known without computation, else None."""
+        from ..operators import PartialDCT, PartialFFT
+
+        if isinstance(self.A, (PartialDCT, PartialFFT)):
+            return float(self.A.scale) ** 2
+        return None
 
     def mean_col_norm2(self, n_probes=32, seed=0):
         """``||A||_F^2 / N``: exact for matrices, Hutchinson estimate for operators."""
@@ -312,7 +325,9 @@ class _NSTProjector:
     numerically singular (rank r < m) it switches to the eigen-decomposition
     pseudo-inverse with relative cut-off ``rcond`` (spec 4.6) and records it in
     ``rank_deficient`` so the caller can warn.  ``method="cg"`` runs batched
-    conjugate gradients, warm-started from the previous solution (spec 0.4).
+    conjugate gradients (CGLS on ``A v = r``), warm-started from the previous
+    solution (spec 0.4).  ``warm_rows`` is the row count of the warm-start
+    state the kernel keeps between calls.
     """
 
     def __init__(self, op, method, *, cg_tol=1e-12, cg_max_iter=None, rcond=1e-12):
@@ -323,8 +338,11 @@ class _NSTProjector:
         self.rank_deficient = False
         self.rank = None
         self.cg_failed = 0
+        self.inconsistent = 0
         self._pinv = None
         m = op.shape[0]
+        self._scale2 = op.orthogonal_rows_scale2() if method == "cg" else None
+        self.warm_rows = op.shape[1] if method == "cg" else m
         if method == "cholesky":
             if op.kind == "dense":
                 G = op.A @ op.AH
@@ -353,7 +371,8 @@ class _NSTProjector:
                 self.rank = m
 
     def solve(self, R, W0=None):
-        """Return ``(W, V)`` with ``W ≈ (A A^H)^{-1} R`` and ``V = A^H W``."""
+        """Return ``(W, V)`` with ``V = A^+ R`` and W the warm-start state
+        (``(A A^H)^{-1} R`` for Cholesky, V itself for CG)."""
         if self.method == "cholesky":
             if self._pinv is not None:
                 U, w = self._pinv
@@ -361,41 +380,60 @@ class _NSTProjector:
             else:
                 W = sla.cho_solve(self._chol, R, check_finite=False)
             return W, self.op.rmatmat(W)
+        if self._scale2 is not None:
+            # partial orthonormal transform: A A^H = scale^2 I, A^+ = A^H / scale^2
+            W = R / self._scale2
+            return W, self.op.rmatmat(W)
         return self._cg(R, W0)
 
-    def _cg(self, R, W0):
+    def _cg(self, R, V0):
+        """CGLS on ``A v = r`` from ``v0`` in range(A^H): converges to the
+        minimum-norm least-squares solution ``v = A^+ r`` whether or not
+        ``A A^H`` is singular (the warm start keeps v in range(A^H)).
+
+        Stops a column when ``||r - A v|| <= tol ||r||`` (consistent system)
+        or ``||A^H (r - A v)|| <= tol ||A|| ||r - A v||`` (LSQR's test for an
+        inconsistent one: r not in range(A), so A A^H is singular).
+        """
         op = self.op
         m, L = R.shape
+        N = op.shape[1]
         max_iter = self.cg_max_iter or max(100, min(m, 1000))
-        if W0 is None:
-            W = np.zeros((m, L), dtype=op.wdt)
-            V = np.zeros((op.shape[1], L), dtype=op.wdt)
+        if V0 is None or not np.any(V0):
+            V = np.zeros((N, L), dtype=op.wdt)
             Res = R.copy()
         else:
-            W = W0.copy()
-            V = op.rmatmat(W)
+            V = V0.copy()
             Res = R - op.matmat(V)
-        rnorm2 = np.sum(np.abs(R) ** 2, axis=0)
-        target = self.cg_tol ** 2 * rnorm2
-        gamma = np.sum(np.abs(Res) ** 2, axis=0)
-        P = Res.copy()
-        active = gamma > target
+        tol = self.cg_tol
+        rnorm = np.linalg.norm(R, axis=0)
+        S = op.rmatmat(Res)
+        gamma = np.sum(np.abs(S) ** 2, axis=0)
+        P = S.copy()
+        anorm = 0.0  # running lower estimate of ||A|| from ||A p|| / ||p||
+        res_n = np.linalg.norm(Res, axis=0)
+        done = (res_n <= tol * rnorm) | (gamma == 0)
         it = 0
-        while active.any() and it < max_iter:
+        while not done.all() and it < max_iter:
             it += 1
-            a = np.flatnonzero(active)
-            AhP = op.rmatmat(P[:, a])
-            Q = op.matmat(AhP)
-            delta = np.real(np.sum(P[:, a].conj() * Q, axis=0))
+            a = np.flatnonzero(~done)
+            Q = op.matmat(P[:, a])
+            delta = np.sum(np.abs(Q) ** 2, axis=0)
+            pn = np.sum(np.abs(P[:, a]) ** 2, axis=0)
+            anorm = max(anorm, float(np.sqrt(np.max(delta / np.maximum(pn, 1e-300)))))
             okd = delta > 0
             alpha = np.where(okd, gamma[a] / np.where(okd, delta, 1.0), 0.0)
-            W[:, a] += alpha * P[:, a]
-            V[:, a] += alpha * AhP  # A^H W accumulated: no extra product at the end
+            V[:, a] += alpha * P[:, a]
             Res[:, a] -= alpha * Q
-            gnew = np.sum(np.abs(Res[:, a]) ** 2, axis=0)
+            Sa = op.rmatmat(Res[:, a])
+            gnew = np.sum(np.abs(Sa) ** 2, axis=0)
             beta = np.where(gamma[a] > 0, gnew / np.where(gamma[a] > 0, gamma[a], 1.0), 0.0)
-            P[:, a] = Res[:, a] + beta * P[:, a]
+            P[:, a] = Sa + beta * P[:, a]
             gamma[a] = gnew
-            active[a] = (gnew > target[a]) & okd
-        self.cg_failed += int(np.count_nonzero(active))
-        return W, V
+            res_n[a] = np.linalg.norm(Res[:, a], axis=0)
+            consistent = res_n[a] <= tol * rnorm[a]
+            stalled = np.sqrt(gnew) <= tol * anorm * res_n[a]
+            self.inconsistent += int(np.count_nonzero(stalled & ~consistent))
+            done[a] = consistent | stalled | ~okd
+        self.cg_failed += int(np.count_nonzero(~done))
+        return V, V

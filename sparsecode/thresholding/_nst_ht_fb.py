@@ -70,9 +70,17 @@ def _make_projector(op, projection):
 
 
 def _warn_cg(proj, name):
+    if proj.inconsistent:
+        warnings.warn(
+            f"{name}: the residual is not in the range of A, so A A^H is singular (A rank "
+            "deficient); the null-space-tuning step used the least-squares "
+            "(pseudo-inverse) solution instead of (A A^H)^-1.",
+            UserWarning,
+            stacklevel=3,
+        )
     if proj.cg_failed:
         warnings.warn(
-            f"{name}: conjugate gradients for (A A^H)^-1 did not reach their tolerance "
+            f"{name}: conjugate gradients for A^+ = A^H (A A^H)^-1 did not reach their tolerance "
             f"{proj.cg_tol:.1e} in {proj.cg_failed} solve(s); A A^H may be singular or "
             "very ill-conditioned (A rank deficient).",
             ConvergenceWarning,
