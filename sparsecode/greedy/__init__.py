@@ -1,5 +1,6 @@
 """Greedy sparse recovery: Matching Pursuit and Orthogonal Matching Pursuit."""
 
+from . import _encoders  # noqa: F401  (registers "omp" and "mp")
 from ._mp import MatchingPursuit, matching_pursuit
 from ._omp import OrthogonalMatchingPursuit, batch_omp, omp
 
