@@ -129,9 +129,19 @@ def nndsvd(X, n_components, *, fill="mean", random_state=None):
     return W, H
 
 
-def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads):
-    """Initial (W, H), float64, strictly positive (zeros are absorbing in MU)."""
+def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
+    """Initial (W, H), float64, strictly positive (zeros are absorbing in MU).
+
+    ``cols``: bands usable for the FCLS abundances (the unmasked ones).
+    """
     N, L = X.shape
+
+    def _abund(H):
+        if cols is not None and cols.sum() >= K:
+            return _fcls_core(np.ascontiguousarray(X[:, cols]), np.ascontiguousarray(H[:, cols]),
+                              np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+        return _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+
     if init == "custom":
         if H0 is None:
             raise ValueError("init='custom' needs the initial endmembers: pass H to fit.")
@@ -146,8 +156,7 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads):
                                  f"got {W.shape}.")
             check_nonnegative(W, "W")
         else:
-            W = _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads,
-                           warn=False)
+            W = _abund(H)
     elif init == "vca":
         idx, Yhat = _vca_core(X.T, K, rng)
         H = np.clip(Yhat[:, idx].T, 0, None)
@@ -163,7 +172,7 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads):
     if fixed_H is not None:
         H = _insert_fixed(H, fixed_H)
     if init == "vca" or (fixed_H is not None and init != "custom"):
-        W = _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+        W = _abund(H)
     scale = max(float(np.max(W)), 1.0) if W.size else 1.0
     W = np.maximum(W, 1e-6 * scale)
     H = np.maximum(H, 1e-6 * max(float(np.max(H)), _TINY))
@@ -515,7 +524,8 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         n_threads = effective_n_jobs(self.n_jobs)
         delta = float(self.delta)
-        W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads)
+        cols = None if V is None else V.min(axis=0) > 0
+        W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads, cols)
         if fixed_H is not None and self.init == "custom":
             H0[: fixed_H.shape[0]] = fixed_H
         kw = self._solver_kwargs(X_init, image_shape, K)
