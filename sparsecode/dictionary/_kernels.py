@@ -1,0 +1,249 @@
+"""Numba kernels of the dictionary-learning family.
+
+* :func:`ksvd_sweep` -- the atom loop of the approximate K-SVD (Rubinstein,
+  Zibulevsky & Elad, Technion TR CS-2008-08), with an optional observation
+  mask (weighted rank-1 alternation, Mairal et al. 2008 for inpainting).
+* :func:`masked_omp` -- Batch-OMP where each signal sees only its observed
+  coordinates: the atoms are restricted (and implicitly renormalised) per
+  signal, the Gram columns are formed on the fly.
+* :func:`bcd_update` -- one pass of block-coordinate descent on the
+  dictionary from the sufficient statistics (Mairal et al., JMLR 2010, Alg. 2).
+
+Kernels take arrays and scalars and return arrays: no validation, no
+warnings.  Nothing is compiled at import (``cache=True`` compiles lazily).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def ksvd_sweep(R, C, D, free, W, use_mask, n_inner):  # pragma: no cover - jitted
+    """One dictionary sweep of approximate K-SVD, in place on ``R``, ``C``, ``D``.
+
+    Mutates R (N, n), the (masked) residual ``W * (Y - C @ D)``; C (N, K), the
+    codes (supports kept, values refitted); D (K, n), the atoms (unit norm).
+
+    For atom k with users omega (C[omega, k] != 0), the error without the
+    atom is ``E = R[omega] + W[omega] * outer(g, d_k)`` and ``n_inner``
+    alternating steps of the rank-1 fit ``E ~ outer(g, d)`` with ``|d| = 1``
+    are run (TR CS-2008-08, Alg. 5: one step; many steps tend to the SVD).
+    Each step minimises over d then over g, so the error never increases.
+
+    Returns the number of users of each atom.
+    """
+    N, n = R.shape
+    K = D.shape[0]
+    counts = np.zeros(K, dtype=np.int64)
+    for i in range(N):
+        for k in range(K):
+            if C[i, k] != 0.0:
+                counts[k] += 1
+    ptr = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        ptr[k + 1] = ptr[k] + counts[k]
+    users = np.empty(ptr[K], dtype=np.int64)
+    fill = ptr[:K].copy()
+    for i in range(N):
+        for k in range(K):
+            if C[i, k] != 0.0:
+                users[fill[k]] = i
+                fill[k] += 1
+    d_old = np.empty(n)
+    d = np.empty(n)
+    num = np.empty(n)
+    den = np.empty(n)
+    for k in range(K):
+        m = counts[k]
+        if m == 0 or not free[k]:
+            continue
+        om = users[ptr[k]:ptr[k + 1]]
+        g_old = np.empty(m)
+        g = np.empty(m)
+        for a in range(m):
+            g_old[a] = C[om[a], k]
+            g[a] = g_old[a]
+        for r in range(n):
+            d_old[r] = D[k, r]
+        ok = False
+        for _ in range(n_inner):
+            # d-step: minimise sum_i |w_i * (e_i - g_i d)|^2 over d, then normalise
+            for r in range(n):
+                num[r] = 0.0
+                den[r] = 0.0
+            for a in range(m):
+                i = om[a]
+                for r in range(n):
+                    w = W[i, r] if use_mask else 1.0
+                    e = R[i, r] + w * g_old[a] * d_old[r]
+                    num[r] += g[a] * e
+                    den[r] += w * g[a] * g[a]
+            nrm = 0.0
+            for r in range(n):
+                if den[r] > 0.0:
+                    d[r] = num[r] / den[r]
+                else:  # never observed among the users: the loss ignores it
+                    d[r] = d_old[r]
+                nrm += d[r] * d[r]
+            nrm = np.sqrt(nrm)
+            if nrm == 0.0 or not np.isfinite(nrm):
+                break
+            for r in range(n):
+                d[r] /= nrm
+            ok = True
+            # g-step: g_i = <w_i * e_i, d> / |w_i * d|^2
+            for a in range(m):
+                i = om[a]
+                s = 0.0
+                q = 0.0
+                for r in range(n):
+                    w = W[i, r] if use_mask else 1.0
+                    e = R[i, r] + w * g_old[a] * d_old[r]
+                    s += e * d[r]
+                    q += w * d[r] * d[r]
+                g[a] = s / q if q > 0.0 else 0.0
+        if not ok:
+            continue
+        for a in range(m):
+            i = om[a]
+            for r in range(n):
+                w = W[i, r] if use_mask else 1.0
+                R[i, r] += w * (g_old[a] * d_old[r] - g[a] * d[r])
+            C[i, k] = g[a]
+        for r in range(n):
+            D[k, r] = d[r]
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def masked_omp(D, Y, W, kmax, tol2, use_tol, out):  # pragma: no cover - jitted
+    """OMP of each row of ``Y`` over the atoms restricted to its observed entries.
+
+    Mutates ``out`` (N, K), which must be zero on entry.
+
+    For signal i with weights w (0/1 mask), the problem is
+    ``min |w * (y - D^T x)|^2  s.t. |x|_0 <= kmax`` (or the squared residual
+    ``<= tol2``).  Selection uses correlations normalised by the restricted
+    atom norms ``|w * d_j|`` (the atoms as the signal sees them); the
+    restricted Gram columns ``D diag(w) d_j`` are built as atoms are chosen
+    and a Cholesky factor of ``G[S, S]`` is grown (Batch-OMP, TR CS-2008-08).
+    Atoms whose restricted norm is below 1e-10 are never chosen.
+    Returns the squared residual of each signal.
+    """
+    N, n = Y.shape
+    K = D.shape[0]
+    res = np.zeros(N)
+    for i in prange(N):
+        yw = np.empty(n)
+        yy = 0.0
+        for r in range(n):
+            yw[r] = W[i, r] * Y[i, r]
+            yy += yw[r] * yw[r]
+        alpha0 = np.zeros(K)
+        nrm2 = np.zeros(K)
+        for k in range(K):
+            s = 0.0
+            q = 0.0
+            for r in range(n):
+                s += D[k, r] * yw[r]
+                q += W[i, r] * D[k, r] * D[k, r]
+            alpha0[k] = s
+            nrm2[k] = q
+        alpha = alpha0.copy()
+        sel = np.zeros(K, dtype=np.bool_)
+        S = np.empty(kmax, dtype=np.int64)
+        Gc = np.zeros((kmax, K))  # Gc[t] = D diag(w) d_{S[t]}
+        L = np.zeros((kmax, kmax))
+        x = np.zeros(kmax)
+        v = np.empty(kmax)
+        t = 0
+        r2 = yy
+        while t < kmax:
+            if use_tol and r2 <= tol2:
+                break
+            best = -1.0
+            j = -1
+            for k in range(K):
+                if sel[k] or nrm2[k] <= 1e-10:
+                    continue
+                c = abs(alpha[k]) / np.sqrt(nrm2[k])
+                if c > best:
+                    best = c
+                    j = k
+            if j < 0 or best <= 1e-14 * np.sqrt(yy + 1e-300):
+                break
+            for k in range(K):
+                s = 0.0
+                for r in range(n):
+                    s += D[k, r] * W[i, r] * D[j, r]
+                Gc[t, k] = s
+            # Cholesky update: L[t, :t] solves L[:t, :t] v = G[S, j]
+            for a in range(t):
+                s = Gc[a, j]
+                for b in range(a):
+                    s -= L[a, b] * v[b]
+                v[a] = s / L[a, a]
+            dd = nrm2[j]
+            for a in range(t):
+                dd -= v[a] * v[a]
+            if dd <= 1e-10 * nrm2[j]:
+                break  # j is (numerically) in the span of the chosen atoms
+            for a in range(t):
+                L[t, a] = v[a]
+            L[t, t] = np.sqrt(dd)
+            S[t] = j
+            sel[j] = True
+            t += 1
+            # x = G[S, S]^{-1} alpha0[S] through L L^T
+            for a in range(t):
+                s = alpha0[S[a]]
+                for b in range(a):
+                    s -= L[a, b] * v[b]
+                v[a] = s / L[a, a]
+            for a in range(t - 1, -1, -1):
+                s = v[a]
+                for b in range(a + 1, t):
+                    s -= L[b, a] * x[b]
+                x[a] = s / L[a, a]
+            r2 = yy
+            for a in range(t):
+                r2 -= x[a] * alpha0[S[a]]
+            if r2 < 0.0:
+                r2 = 0.0
+            for k in range(K):
+                s = alpha0[k]
+                for a in range(t):
+                    s -= Gc[a, k] * x[a]
+                alpha[k] = s
+        for a in range(t):
+            out[i, S[a]] = x[a]
+        res[i] = r2
+    return res
+
+
+@njit(cache=True)
+def bcd_update(D, A, B, free, ridge):  # pragma: no cover - jitted
+    """One block-coordinate pass over the atoms (Mairal et al., JMLR 2010, Alg. 2).
+
+    Mutates D (K, n).  Row convention: ``A = sum x x^T`` (K, K) and
+    ``B = sum x y^T`` (K, n).  For atom j:
+    ``u = d_j + (b_j - A[j] @ D) / A[j, j]``, ``d_j = u / max(|u|, 1)``.
+    Atoms with ``A[j, j] <= ridge`` or held fixed are skipped.
+    """
+    K, n = D.shape
+    u = np.empty(n)
+    for j in range(K):
+        ajj = A[j, j]
+        if not free[j] or ajj <= ridge:
+            continue
+        for r in range(n):
+            s = B[j, r]
+            for k in range(K):
+                s -= A[j, k] * D[k, r]
+            u[r] = D[j, r] + s / ajj
+        nrm = 0.0
+        for r in range(n):
+            nrm += u[r] * u[r]
+        nrm = max(np.sqrt(nrm), 1.0)
+        for r in range(n):
+            D[j, r] = u[r] / nrm
