@@ -18,7 +18,8 @@ from . import __version__
 _FAMILIES = ("greedy", "convex", "thresholding", "bayes", "unmixing", "dictionary")
 
 
-def _progress(done, total, start, label, stream=sys.stderr):
+def _progress(done, total, start, label, stream=None):
+    stream = sys.stderr if stream is None else stream
     frac = done / max(total, 1)
     bar = "#" * int(30 * frac)
     elapsed = time.perf_counter() - start

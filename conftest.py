@@ -1,0 +1,16 @@
+"""Test-session settings shared by the test suite and the doctests."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# ``python -m sparsecode`` entry point: importing it would run the CLI.
+collect_ignore = ["sparsecode/__main__.py", "setup.py", "asv_bench", "examples", "docs"]
+
+try:
+    from hypothesis import settings
+
+    settings.register_profile("ci", deadline=None, print_blob=True)
+    settings.load_profile("ci")
+except ImportError:  # pragma: no cover
+    pass
