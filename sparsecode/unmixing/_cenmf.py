@@ -103,15 +103,14 @@ class CorrentropyNMF(_BaseUnmixing):
     Examples
     --------
     >>> import numpy as np
+    >>> from sparsecode.datasets import make_hyperspectral_mixture
     >>> from sparsecode.unmixing import CorrentropyNMF
-    >>> rng = np.random.default_rng(0)
-    >>> E = rng.uniform(0.1, 1.0, size=(3, 30))
-    >>> Y = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=100)]) @ E
-    >>> Y[:, 5] += 3 * rng.uniform(size=103)          # a corrupted band
+    >>> Y, M, A, bad = make_hyperspectral_mixture(3, 40, (10, 10), n_corrupted_bands=4,
+    ...                                           random_state=0)
     >>> est = CorrentropyNMF(n_components=3, sparsity=None, max_iter=100, tol=0,
     ...                      random_state=0).fit(Y)
-    >>> int(np.argmin(est.band_weights_))
-    5
+    >>> bad.tolist(), np.sort(np.argsort(est.band_weights_)[:4]).tolist()
+    ([11, 30, 37, 38], [11, 30, 37, 38])
     """
 
     _extra_constraints = {
