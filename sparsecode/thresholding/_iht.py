@@ -49,10 +49,16 @@ class _IHTKernel:
         X = st["X"]
         V = X + self.mu * self.op.rmatmat(st["R"])
         Xn = V * top_s_mask(V, self.s)
-        st["R"] = st["Y"] - self.op.matmat(Xn)
-        fixed = _stalled(Xn - X, Xn, self.tol)
-        st["X"] = Xn
-        return fixed, np.zeros(X.shape[1], dtype=bool)
+        Rn = st["Y"] - self.op.matmat(Xn)
+        # divergence guard (a step above 2/||A_S||^2): stop with the last
+        # finite iterate instead of overflowing
+        rn = np.linalg.norm(Rn, axis=0)
+        diverged = ~np.isfinite(rn) | (rn > 1e4 * np.linalg.norm(st["Y"], axis=0))
+        fixed = _stalled(Xn - X, Xn, self.tol) & ~diverged
+        keep = ~diverged
+        X[:, keep] = Xn[:, keep]
+        st["R"][:, keep] = Rn[:, keep]
+        return fixed, diverged
 
 
 class _NIHTKernel:
@@ -158,7 +164,9 @@ def iht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, step="auto", n_j
     -------
     result : SolverResult
         ``coef``, ``n_iter``, ``residual_norm``, ``status`` (1: residual
-        below tol, 2: fixed point, 4: max_iter), ``converged``.
+        below tol, 2: fixed point, 3: diverged -- the last iterate with a
+        residual below ``1e4 ||y||`` is returned, 4: max_iter), ``converged``,
+        ``step``.
 
     See Also
     --------
@@ -201,7 +209,9 @@ def iht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, step="auto", n_j
     X, n_iter, status, resid = run_step_solver(
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, 1000), name="IHT",
         verbose=verbose, n_jobs=n_jobs)
-    summarise("IHT", status, resid, np.linalg.norm(Y, axis=0), tol)
+    summarise("IHT", status, resid, np.linalg.norm(Y, axis=0), tol,
+              extra_failed_msg="IHT diverged (residual above 1e4 ||y||): the step is too "
+              "large for this matrix; use step='auto' (1/||A||^2) or NIHT.")
     return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s, step=mu)
 
 

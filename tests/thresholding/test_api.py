@@ -216,3 +216,13 @@ def test_bare_operator_needs_dtype():
     op = LinearOperator(A.shape, matvec=lambda v: A @ v, rmatvec=lambda v: A.T @ v,
                         dtype=np.float64)
     assert sc.htp(op, y, n_nonzero_coefs=3).coef.shape == (50,)
+
+
+def test_iht_divergence_guard():
+    # mu = 1 on a matrix with ||A||^2 ~ 40: IHT diverges; the guard stops it
+    # with a finite iterate, status 3 and a warning naming the cause
+    A, x, y = gaussian_problem(30, 200, 10, seed=0)
+    with pytest.warns(ConvergenceWarning, match="IHT diverged"):
+        r = sc.iht(10 * A, 10 * y, n_nonzero_coefs=10, step=1.0)
+    assert r.status == 3 and np.all(np.isfinite(r.coef))
+    assert r.residual_norm <= 1e4 * np.linalg.norm(10 * y)
