@@ -1,0 +1,135 @@
+"""Batch OMP against scikit-learn and SPAMS (issue "Performance" of the greedy family).
+
+Problems: unit-norm Gaussian dictionary ``D`` (atoms as rows), ``k``-sparse
+Gaussian codes, signals ``X = codes @ D + 0.01 N(0, 1)``:
+
+- D 64x256, 10,000 signals, 8 non-zeros (8x8 image patches, K-SVD setting);
+- D 256x1024, 2,000 signals, 20 non-zeros.
+
+``--full`` adds D 64x256 with 100,000 signals and takes more repeats.
+
+Ours: ``sparsecode.sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=k,
+n_jobs=t)`` (Batch-OMP in Cython, OpenMP over signals).  Peers, on the same
+arrays: ``sklearn.decomposition.sparse_encode(algorithm="omp", n_jobs=t)``
+(Gram OMP, a Python loop over signals; ``n_jobs=2`` splits the batch over
+joblib workers) and ``spams.omp(X.T, D.T, L=k, numThreads=t)`` (C++ with
+OpenMP; wants Fortran-ordered float64 signals as columns and unit-norm
+dictionary columns, returns a sparse matrix; ``eps``/``lambda1`` are left
+unset so it runs exactly ``L`` iterations like the others).  BLAS is limited
+to ``t`` threads around every call.  Each row reports, besides the times,
+``support_agree`` (fraction of signals whose support equals ours) and
+``max_coef_diff`` (largest absolute difference of the codes), our peak
+memory (tracemalloc) and our first (cold) call.
+"""
+
+import numpy as np
+
+from . import (
+    best_time,
+    first_call,
+    import_peer,
+    missing_row,
+    peak_memory_mib,
+    peer_version,
+    ratio,
+    threads,
+)
+
+METHOD = "Batch-OMP: sparse_encode(algorithm='omp')"
+
+
+def make_problem(n_features, n_atoms, n_samples, k, noise=0.01, seed=0):
+    """``D`` (n_atoms, n_features) unit rows, ``codes`` k-sparse, ``X`` (n_samples, n_features)."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    support = np.argsort(rng.random((n_samples, n_atoms)), axis=1)[:, :k]
+    codes = np.zeros((n_samples, n_atoms))
+    np.put_along_axis(codes, support, rng.standard_normal(support.shape), axis=1)
+    X = codes @ D + noise * rng.standard_normal((n_samples, n_features))
+    return D, codes, X
+
+
+def compare_codes(ours, theirs):
+    """``(support_agree, max_coef_diff)``: fraction of equal supports, max |difference|."""
+    same = np.all((ours != 0) == (theirs != 0), axis=1)
+    return float(np.mean(same)), float(np.max(np.abs(ours - theirs)))
+
+
+def run(full=False):
+    """Rows of the comparison (see ``asv_bench/peers/__init__.py``)."""
+    import sparsecode as sc
+
+    problems = [(64, 256, 10_000, 8), (256, 1024, 2_000, 20)]
+    if full:
+        problems.append((64, 256, 100_000, 8))
+    rep_fast, rep_slow = (10, 3) if full else (5, 1)
+
+    sklearn_decomposition = import_peer("sklearn.decomposition")
+    spams = import_peer("spams")
+    sk_name = peer_version(import_peer("sklearn"), "scikit-learn") if sklearn_decomposition \
+        else "scikit-learn"
+    spams_name = peer_version(spams, "spams-bin") if spams else "SPAMS"
+
+    rows = []
+    cold_done = False
+    for n_features, n_atoms, n_samples, k in problems:
+        problem = f"D {n_features}x{n_atoms}, {n_samples:,} signals, k={k}"
+        D, codes_true, X = make_problem(n_features, n_atoms, n_samples, k)
+        X_f = np.asfortranarray(X.T)  # signals as columns, Fortran: no copy of X's memory
+        D_f = np.asfortranarray(D.T)  # atoms as unit-norm columns
+        for t in (1, 2):
+            def ours():
+                return sc.sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=k, n_jobs=t)
+
+            with threads(t):
+                t_cold = None
+                if not cold_done:  # the very first call loads the compiled kernel
+                    t_cold, _ = first_call(ours)
+                    cold_done = True
+                t_ours, codes_ours = best_time(ours, repeat=rep_fast, min_time=0.5)
+                mem = peak_memory_mib(ours)
+            base = dict(problem=problem, method=METHOD, threads=t)
+            ours_extra = dict(peak_mem_ours_MiB=round(mem, 1))
+            if t_cold is not None:
+                ours_extra["first_call_ours_s"] = t_cold
+            err_ours = float(np.linalg.norm(X - codes_ours @ D) / np.linalg.norm(X))
+
+            # scikit-learn
+            if sklearn_decomposition is None:
+                rows.append(missing_row(peer=sk_name, t_ours_s=t_ours, **base, **ours_extra))
+            else:
+                def sk():
+                    return sklearn_decomposition.sparse_encode(
+                        X, D, algorithm="omp", n_nonzero_coefs=k,
+                        n_jobs=None if t == 1 else t)
+
+                with threads(t):
+                    sk()  # first call: imports, joblib workers
+                    t_sk, codes_sk = best_time(sk, repeat=rep_slow)
+                agree, diff = compare_codes(codes_ours, codes_sk)
+                rows.append(dict(base, peer=sk_name, t_ours_s=t_ours, t_peer_s=t_sk,
+                                 ratio=ratio(t_sk, t_ours), support_agree=agree,
+                                 max_coef_diff=diff, rel_err_ours=err_ours, **ours_extra))
+
+            # SPAMS
+            if spams is None:
+                rows.append(missing_row(peer=spams_name, t_ours_s=t_ours, **base))
+            else:
+                def sp():
+                    return spams.omp(X_f, D_f, L=k, numThreads=t)
+
+                with threads(t):
+                    sp()
+                    t_sp, codes_sp = best_time(sp, repeat=rep_fast, min_time=0.5)
+                agree, diff = compare_codes(codes_ours, codes_sp.T.toarray())
+                rows.append(dict(base, peer=spams_name, t_ours_s=t_ours, t_peer_s=t_sp,
+                                 ratio=ratio(t_sp, t_ours), support_agree=agree,
+                                 max_coef_diff=diff, rel_err_ours=err_ours,
+                                 peak_mem_ours_MiB=round(mem, 1)))
+    return rows
+
+
+if __name__ == "__main__":  # python -m peers.greedy (from asv_bench/)
+    for row in run():
+        print(row)
