@@ -233,7 +233,7 @@ class MaskedDictionaryLearning(_BaseDictionaryLearner):
         m_hide = int(round(self.mask_fraction * n))
         if self.mask_fraction > 0 and (m_hide < 1 or m_hide >= n):
             raise ValueError(
-                f"mask_fraction={self.mask_fraction} hides {m_hide} of {n} coordinates; at "
+                f"mask_fraction={self.mask_fraction} hides {m_hide} of n_features={n} coordinates; at "
                 "least one must be hidden and one visible (or use mask_fraction=0)."
             )
         # Adam state (Kingma & Ba 2015), defaults beta1=0.9, beta2=0.999

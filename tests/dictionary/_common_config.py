@@ -1,11 +1,27 @@
 import numpy as np
 
-from sparsecode import SparseCoder
+from sparsecode import (
+    KSVD,
+    MOD,
+    FastTransformDictionary,
+    MaskedDictionaryLearning,
+    OnlineDictionaryLearning,
+    SparseCoder,
+)
 
 _D = np.random.default_rng(0).standard_normal((8, 4))
 _D /= np.linalg.norm(_D, axis=1, keepdims=True)
 
-INSTANCES = [SparseCoder(_D, n_nonzero_coefs=2)]
+INSTANCES = [
+    SparseCoder(_D, n_nonzero_coefs=2),
+    KSVD(n_components=3, n_nonzero_coefs=1, max_iter=3, random_state=0),
+    MOD(n_components=3, n_nonzero_coefs=1, max_iter=3, random_state=0),
+    OnlineDictionaryLearning(n_components=3, n_nonzero_coefs=1, batch_size=8, max_iter=2,
+                             random_state=0),
+    MaskedDictionaryLearning(n_components=3, n_nonzero_coefs=1, max_iter=2, random_state=0),
+    FastTransformDictionary(n_components=3, n_nonzero_coefs=1, max_iter=2, n_iter_palm=3,
+                            constraints=[("splin", 2), ("splincol", 2)], random_state=0),
+]
 
 EXPECTED_FAILED_CHECKS = {
     "SparseCoder": {
