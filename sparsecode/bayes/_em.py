@@ -247,7 +247,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         status[active_g[~finite]] = 2
         if it > 1:
             dgam = last_dgam
-            done = finite & ((dmu < tol) | (dgam <= gamma_tol * np.max(gam_a, axis=1)))
+            done = finite & ((dmu < tol) | (dgam <= gamma_tol * np.max(gam_a, axis=1, initial=0.0)))
         else:
             done = ~finite
         delta[active_g[finite]] = dmu[finite]
@@ -288,12 +288,15 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         if learn_noise:
             resid = Yb[active_g] - np.matmul(A_K[None], mu)
             r2 = np.sum(abs2(resid), axis=(1, 2))
-            s2_a = (r2 / R + s2_a * np.sum(rho, axis=1)) / m
+            if update == "em":  # EM rule (spec 5.1): monotone with the EM gamma rule
+                s2_a = (r2 / R + s2_a * np.sum(rho, axis=1)) / m
+            else:  # Tipping's (MacKay) fixed point: ||r||^2 / (m - sum_i rho_i)
+                s2_a = r2 / R / np.maximum(m - np.sum(rho, axis=1), 1.0)
             s2[active_g] = np.maximum(s2_a, floor[active_g])
-        gmax = np.max(gnew, axis=1, keepdims=True)
+        gmax = np.max(gnew, axis=1, keepdims=True, initial=0.0)
         gnew = np.where(gnew < prune * gmax, 0.0, gnew)
         gnew = np.where(np.isfinite(gnew), gnew, 0.0)
-        last_dgam = np.max(np.abs(gnew - gam_a), axis=1)
+        last_dgam = np.max(np.abs(gnew - gam_a), axis=1, initial=0.0)
         gam[np.ix_(active_g, idx)] = gnew
     out = dict(mu=mu_full, gamma=gam, d=d_full, sigma2=s2, n_iter=n_iter, status=status,
                delta=delta, objective=[np.asarray(o) for o in objective])

@@ -174,9 +174,10 @@ def kron_sbl(factors, y, *, s2, learn_noise, method, prune, max_iter, tol, verbo
                 support=keep)
 
 
-def _factors_of(X, allow_complex=True):
+def _factors_of(X, allow_complex=True, single=None):
     """A list of factor matrices from a list/tuple, a KroneckerOperator or one matrix."""
-    if isinstance(X, (list, tuple)):
+    if isinstance(X, (list, tuple)) and (
+            len(X) == 0 or all(getattr(F, "ndim", np.ndim(F)) == 2 for F in X)):
         if len(X) == 0:
             raise ValueError("X must hold at least one factor matrix; got an empty list.")
         return [check_matrix(F, f"X[{i}]", allow_complex=allow_complex) for i, F in enumerate(X)]
@@ -184,6 +185,8 @@ def _factors_of(X, allow_complex=True):
     if facs is not None and not isinstance(X, np.ndarray):
         return [check_matrix(F, f"X.factors[{i}]", allow_complex=allow_complex)
                 for i, F in enumerate(facs)]
+    if single is not None:
+        return [single(X)]
     return [check_matrix(X, "X", allow_complex=allow_complex)]
 
 
@@ -320,8 +323,17 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
 
         name = type(self).__name__
         validate_params(self.get_params(), self._parameter_constraints, name)
-        facs = _factors_of(X)
+        box = {"y": y}
+
+        def single(M):
+            M, box["y"] = self._validate_single(M, y)
+            return M
+
+        facs = _factors_of(X, single=single)
+        y = box["y"]
         m_tot = int(np.prod([F.shape[0] for F in facs]))
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         Y, was_1d = check_targets(y, m_tot, "y", allow_complex=True)
         if not was_1d and Y.shape[1] != 1:
             raise ValueError(f"{name} fits one measurement vector; y has shape {Y.shape}.")
@@ -363,6 +375,16 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         self.intercept_ = 0.0
         return self
 
+    def _validate_single(self, X, y):
+        # one dense matrix: scikit-learn's validation (feature names, y checks, warnings)
+        from sklearn.utils.validation import validate_data
+
+        from .._validation import _is_complex
+
+        if _is_complex(X) or _is_complex(y) or y is None:
+            return check_matrix(X, "X", allow_complex=True), y
+        return validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+
     def predict(self, X):
         """Apply the Kronecker dictionary to the posterior mean.
 
@@ -377,7 +399,9 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
             ``(A_1 kron ... kron A_I) coef_``.
         """
         check_is_fitted(self)
-        facs = _factors_of(X)
+        from .._validation import validate_X
+
+        facs = _factors_of(X, single=lambda M: validate_X(self, M, allow_complex=True))
         n = [F.shape[1] for F in facs]
         if int(np.prod(n)) != self.n_features_in_:
             raise ValueError(f"X has {int(np.prod(n))} features, but {type(self).__name__} is "

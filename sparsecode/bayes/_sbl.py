@@ -55,11 +55,13 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
     L = Yw.shape[1]
     g = 1 if shared else L
     learn = resolve_learn_noise(learn_noise, noise_variance)
+    s2 = initial_noise_variance(Yw, noise_variance)
+    if noise_variance is None and update == "mackay":
+        # Tipping's noise rule collapses from a small start when N > m (the
+        # model first interpolates y); start from var(y) as ARD does.
+        s2 = 100.0 * s2
     if shared:
-        s2 = initial_noise_variance(Yw, noise_variance)
         s2 = np.array([np.mean(s2)])
-    else:
-        s2 = initial_noise_variance(Yw, noise_variance)
     res = em_sbl(Aw, Yw, shared=shared, gamma0=np.ones((g, N)), sigma2=s2,
                  learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
                  learn_correlation=learn_correlation, verbose=verbose, name=name)
@@ -147,7 +149,7 @@ class SBL(_BaseEMSBL):
     ----------
     noise_variance : float > 0, default=None
         Noise variance :math:`\sigma^2`.  None: learned, starting from
-        ``var(y) / 100``.  Given: kept fixed unless ``learn_noise=True`` (then
+        ``var(y) / 100`` (``var(y)`` with ``update="mackay"``).  Given: kept fixed unless ``learn_noise=True`` (then
         it is the starting value).
     learn_noise : bool or "auto", default="auto"
         Learn :math:`\sigma^2` by EM; "auto" learns it exactly when
@@ -209,8 +211,11 @@ class SBL(_BaseEMSBL):
     :math:`\Sigma_y = \sigma^2 I + A\Gamma A^H`.  E-step:
     :math:`\Sigma = (\sigma^{-2}A^HA + \Gamma^{-1})^{-1}`,
     :math:`\mu = \sigma^{-2}\Sigma A^H y`; M-step as in ``update``; noise
-    :math:`\sigma^2 \leftarrow (\|y - A\mu\|^2 + \sigma^2\sum_i(1 -
-    \Sigma_{ii}/\gamma_i))/m`.  The E-step is done in the smaller of the
+    :math:`\sigma^2 \leftarrow (\|y - A\mu\|^2 + \sigma^2\sum_i\rho_i)/m`
+    with :math:`\rho_i = 1 - \Sigma_{ii}/\gamma_i` (EM), or Tipping's
+    :math:`\sigma^2 \leftarrow \|y - A\mu\|^2/(m - \sum_i\rho_i)` with
+    ``update="mackay"`` (the EM noise rule is known to underestimate the noise
+    at high SNR; fix :math:`\sigma^2` when it is known).  The E-step is done in the smaller of the
     m-space (Cholesky of :math:`\Sigma_y`, :math:`m^2K + m^3/3` flops) and the
     K-space of the K unpruned atoms (Cholesky of
     :math:`I + \sigma^{-2}\Gamma^{1/2}A_K^HA_K\Gamma^{1/2}`, :math:`K^3/3`
