@@ -327,7 +327,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             Ph = np.ascontiguousarray((V * (W @ Ht.T)).T @ W)
             Gh = np.zeros((K, K))
         else:
-            Qh = np.ascontiguousarray(X.T @ W)        # (L, K) = (W^T X)^T
+            Qh = np.ascontiguousarray((W.T @ X).T)    # (L, K); W^T X streams X row-major
             Ph = None
             Gh = np.ascontiguousarray(W.T @ W)
         if solver == "mu":

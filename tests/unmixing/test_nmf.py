@@ -291,3 +291,25 @@ def test_scale_invariance_of_plain_nmf(seed):
     A2 = est2.fit_transform(7.0 * Y)
     np.testing.assert_allclose(A1, A2, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(7.0 * est1.components_, est2.components_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("solver,sk_solver", [("mu", "mu"), ("hals", "cd")])
+def test_cores_match_scikit_learn_iterates(solver, sk_solver):
+    # same start, no constraint/penalty: our MU is Lee-Seung like scikit-learn's 'mu',
+    # our HALS sweeps coordinates in the order of scikit-learn's 'cd' (shuffle=False)
+    from sklearn.decomposition import NMF
+
+    Y, M, A, _ = make_hyperspectral_mixture(4, 30, (10, 10), snr=30, random_state=0)
+    rng = np.random.default_rng(1)
+    W0 = rng.uniform(0.1, 1, (100, 4))
+    H0 = rng.uniform(0.1, 1, (4, 30))
+    ours = NMFUnmixing(4, solver=solver, init="custom", max_iter=50, tol=0.0)
+    sk = NMF(4, solver=sk_solver, init="custom", max_iter=50, tol=0.0,
+             **({"shuffle": False} if sk_solver == "cd" else {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Wo = ours.fit_transform(Y, W=W0, H=H0)
+        Ws = sk.fit_transform(Y, W=W0.copy(), H=H0.copy())
+    np.testing.assert_allclose(ours.components_, sk.components_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(Wo, Ws, rtol=1e-6, atol=1e-9)
+    assert abs(ours.reconstruction_err_ - sk.reconstruction_err_) < 1e-8 * np.linalg.norm(Y)
