@@ -110,10 +110,11 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
     """
     cdef int n = 0, j = -1, t, i, k, status = 0
     cdef double best, d, sd, E = ynorm2, znorm2 = 0.0
-    cdef dtype s, zn
+    cdef dtype s, s2, zn
     cdef const dtype* Grow
     cdef dtype* bn
     cdef dtype* bt
+    cdef dtype* bt2
     for k in range(N):
         alpha[k] = alpha0[k]
         dinvm[k] = dinv[k]
@@ -155,10 +156,29 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         if (error_mode and E <= eps) or n == kmax:
             break  # no further selection: B and alpha are not needed
         # b = (conj(G[j, :]) - B w) / sqrt(d): one Gram row, n axpys on the hot B
+        # (columns two at a time: half the loads/stores of bn)
         bn = B + <Py_ssize_t> (n - 1) * N
-        for k in range(N):
-            bn[k] = conj(Grow[k])
-        for t in range(n - 1):
+        t = 0
+        if n - 1 >= 2:
+            bt = B
+            bt2 = B + N
+            s = w[0]
+            s2 = w[1]
+            for k in range(N):
+                bn[k] = conj(Grow[k]) - bt[k] * s - bt2[k] * s2
+            t = 2
+        else:
+            for k in range(N):
+                bn[k] = conj(Grow[k])
+        while t + 1 < n - 1:
+            bt = B + <Py_ssize_t> t * N
+            bt2 = bt + N
+            s = w[t]
+            s2 = w[t + 1]
+            for k in range(N):
+                bn[k] = bn[k] - bt[k] * s - bt2[k] * s2
+            t += 2
+        if t < n - 1:
             bt = B + <Py_ssize_t> t * N
             s = w[t]
             for k in range(N):
@@ -184,14 +204,18 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
                    const double[::1] ynorm2, const double[::1] eps, int kmax,
                    bint error_mode, double dep_tol, int n_threads,
                    int[:, ::1] idx_out, dtype[:, ::1] val_out, int[::1] nnz_out,
-                   double[::1] resid_out, int[::1] status_out):
+                   double[::1] resid_out, int[::1] status_out, dtype[:, ::1] dense_out,
+                   bint to_dense):
     """Batch-OMP over the rows of ``Aty`` (one signal per row).
 
     ``G`` is the (N, N) Gram matrix A^H A, ``Aty`` the (L, N) correlations
     (row i = A^H y_i), ``ynorm2`` the squared norms of the signals (used for
     the residual), ``eps`` per-signal squared-residual targets (error mode).
-    Outputs: the first ``nnz_out[i]`` entries of ``idx_out[i]``/``val_out[i]``.
+    Outputs: the first ``nnz_out[i]`` entries of ``idx_out[i]``/``val_out[i]``;
+    when ``to_dense``, also scattered into row i of ``dense_out`` (zeroed by
+    the caller), which saves a pass in Python.
     """
+    cdef int t
     cdef Py_ssize_t L_sig = Aty.shape[0]
     cdef int N = <int> G.shape[0]
     cdef Py_ssize_t i
@@ -222,6 +246,9 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
                 &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, error_mode, eps[i], ynorm2[i],
                 dep_tol, tiny * ynorm2[i], Lbuf, B, alpha, gamma, w, score, dinvm,
                 &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
+            if to_dense:
+                for t in range(nnz_out[i]):
+                    dense_out[i, idx_out[i, t]] = val_out[i, t]
         free(Lbuf)
         free(B)
         free(alpha)

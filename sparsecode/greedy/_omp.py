@@ -122,12 +122,16 @@ def _gram_pursuit(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype=N
         return out, nnz, resid, status
     idx = np.empty((L, max(kmax, 1)), dtype=np.intc)
     val = np.empty((L, max(kmax, 1)), dtype=wdt)
+    # The kernel writes straight into ``out`` when dtype and layout allow.
+    direct = out.dtype == wdt and out.flags.c_contiguous
+    dense = out if direct else np.zeros((1, 1), dtype=wdt)
     # The Batch-OMP kernel calls no BLAS (hand loops), so no thread cap is needed.
     _kernels().batch_omp_gram(G, aty, dinv, yn, ep, kmax, error_mode, _DEP_TOL,
-                              n_threads, idx, val, nnz, resid, status)
-    # scatter the sparse (idx, val) rows into the dense block, vectorised
-    keep = np.arange(idx.shape[1])[None, :] < nnz[:, None]
-    out[np.repeat(np.arange(L), nnz), idx[keep]] = val[keep]
+                              n_threads, idx, val, nnz, resid, status, dense, direct)
+    if not direct:
+        # scatter the sparse (idx, val) rows into the dense block, vectorised
+        keep = np.arange(idx.shape[1])[None, :] < nnz[:, None]
+        out[np.repeat(np.arange(L), nnz), idx[keep]] = val[keep]
     return out, nnz, resid, status
 
 
