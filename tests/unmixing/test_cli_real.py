@@ -52,8 +52,8 @@ def test_samson_acceptance(real_data_dir):
     sad0 = spectral_angle_distance(d.endmembers, E0[p0]).mean()
     rmse0 = abundance_rmse(d.abundances, A0[:, p0]).mean()
     assert sad0 < 0.15 and rmse0 < 0.35
-    for est in (NMFUnmixing(3, max_iter=60, random_state=0),
-                CorrentropyNMF(3, max_iter=60, random_state=0)):
+    for est in (NMFUnmixing(3, max_iter=30, random_state=0),
+                CorrentropyNMF(3, max_iter=30, random_state=0)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             A = est.fit_transform(d.cube).reshape(-1, 3)
