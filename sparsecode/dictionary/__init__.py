@@ -6,6 +6,7 @@ from ._faust import FastTransformDictionary, hierarchical_factorization, palm4ms
 from ._ksvd import KSVD, MOD
 from ._masked import MaskedDictionaryLearning
 from ._online import OnlineDictionaryLearning
+from ._patches import image_patches, patches_to_image, plot_dictionary
 from ._sparse_encode import available_encoders, sparse_encode
 
 __all__ = [
@@ -20,4 +21,7 @@ __all__ = [
     "FastTransformDictionary",
     "palm4msa",
     "hierarchical_factorization",
+    "image_patches",
+    "patches_to_image",
+    "plot_dictionary",
 ]

@@ -86,12 +86,15 @@ class MaskedDictionaryLearning(_BaseDictionaryLearner):
         Fraction of coordinates hidden from the encoder and used for the
         loss (drawn afresh for each signal at every step); 0 gives the
         standard objective (encoder and loss on all coordinates).
-    encoder : {"topk", "soft"}, default="topk"
-        One-step encoder on ``c * D_S y_S``: keep the ``n_nonzero_coefs``
-        largest magnitudes, or soft-threshold at ``alpha``.
-    alpha : float, default=0.1
-        Threshold of the soft encoder.
-    learning_rate : float, default=0.01
+    encoder : {"soft", "topk"}, default="soft"
+        One-step encoder on ``c * D_S y_S``: soft-threshold at ``alpha``, or
+        keep the ``n_nonzero_coefs`` largest magnitudes.  The soft encoder
+        can use any number of atoms, which is where the standard objective
+        over-fits noise with spare atoms and masking helps.
+    alpha : float, default=1.0
+        Threshold of the soft encoder, in the units of the data (the codes
+        of unit-norm atoms).
+    learning_rate : float, default=0.005
         Adam step size.
     batch_size : int, default=256
         Signals per step.
@@ -182,7 +185,7 @@ class MaskedDictionaryLearning(_BaseDictionaryLearner):
     }
 
     def __init__(self, n_components=None, *, n_nonzero_coefs=None, mask_fraction=0.5,
-                 encoder="topk", alpha=0.1, learning_rate=0.01, batch_size=256, max_iter=50,
+                 encoder="soft", alpha=1.0, learning_rate=0.005, batch_size=256, max_iter=50,
                  tol=1e-4, init="random", fixed_atoms=None, transform_algorithm="omp",
                  transform_n_nonzero_coefs=None, transform_alpha=None, transform_params=None,
                  random_state=None, n_jobs=None, verbose=0):
