@@ -193,8 +193,32 @@ def gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter, eps):
     return k, delta, False, tr, r
 
 
+def damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_iter, eps):
+    """``gamp_estep`` with the divergence safeguard of ``damping="auto"``.
+
+    When GAMP blows up and the damping was chosen automatically, the warm
+    start is restored and the E-step is retried with half the damping
+    (down to 1e-3), in the spirit of the adaptive damping of Vila et al.
+    (2015); a user-given damping is never changed, so the divergence is
+    reported instead.
+
+    Returns ``(n_iter, delta, diverged, theta)``.
+    """
+    total = 0
+    while True:
+        saved = dict(state)
+        k, delta, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter,
+                                              eps)
+        total += k
+        if not diverged or not adapt or theta <= 1e-3:
+            return total, delta, diverged, theta
+        state.update(saved)
+        theta = max(theta / 2.0, 1e-3)
+
+
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
-                     max_gamp_iter, gamp_tol, variances, fro2, verbose=0, name="GGAMP-SBL"):
+                     max_gamp_iter, gamp_tol, variances, fro2, adapt=False, verbose=0,
+                     name="GGAMP-SBL"):
     """EM loop of GGAMP-SBL over the columns of Y (independent hyperparameters)."""
     m, N = A.shape
     L = Y.shape[1]
@@ -211,12 +235,10 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         return gam * r / den, gam * tr / den
 
     for it in range(1, max_iter + 1):
-        x_keep = state["x"]
-        k, dgamp, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta,
-                                              max_gamp_iter, gamp_tol)
+        k, dgamp, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
+                                                 max_gamp_iter, gamp_tol)
         n_gamp += k
         if diverged:
-            state["x"] = x_keep
             status = 2
             break
         x, tx = state["x"], state["tx"]
@@ -241,15 +263,15 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             break
     # final E-step at the returned gamma so that coef is its posterior mean
     if status != 2:
-        k, _, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_gamp_iter,
-                                          gamp_tol)
+        k, _, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
+                                             max_gamp_iter, gamp_tol)
         n_gamp += k
         if diverged:
             status = 2
     x = np.where(gam > 0, state["x"], 0)
     tx = np.where(gam > 0, state["tx"], 0)
     return dict(x=x, tx=tx, gamma=gam, sigma2=s2, n_iter=it, n_gamp=n_gamp, status=status,
-                delta=delta)
+                delta=delta, theta=theta)
 
 
 def _report(name, status, delta, tol, n_iter):
@@ -300,7 +322,9 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     damping : float in (0, 1] or "auto", default="auto"
         GAMP damping factor :math:`\theta` (applied to the output and input
         means); "auto" is the rule of :func:`auto_damping`.  Use smaller
-        values for worse-conditioned matrices.
+        values for worse-conditioned matrices.  With "auto", an E-step that
+        diverges is restarted with half the damping (down to 1e-3); a given
+        float is never changed.
     prune : float in [0, 1), default=1e-8
         Relative pruning threshold on gamma.
     max_iter : int, default=2000
@@ -333,7 +357,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     noise_variance_ : float or ndarray of shape (n_targets,)
         Noise variance used at the end.
     damping_ : float
-        Damping factor used.
+        Damping factor used at the end.
     n_iter_ : int
         Number of EM iterations.
     n_gamp_iter_ : int
@@ -441,7 +465,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
                                prune=self.prune, theta=theta, max_iter=self.max_iter,
                                tol=self.tol, max_gamp_iter=self.max_gamp_iter,
                                gamp_tol=self.gamp_tol, variances=self.variances, fro2=fro2,
-                               verbose=self.verbose, name=name)
+                               adapt=self.damping == "auto", verbose=self.verbose, name=name)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
         one = y.ndim == 1
         coef = res["x"].T
@@ -450,7 +474,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         self.gamma_ = pick(res["gamma"].T)
         self.posterior_variance_ = pick(res["tx"].T)
         self.noise_variance_ = float(res["sigma2"][0]) if one else res["sigma2"]
-        self.damping_ = theta
+        self.damping_ = res["theta"]
         self.n_iter_ = res["n_iter"]
         self.n_gamp_iter_ = res["n_gamp"]
         self.delta_ = float(res["delta"])
@@ -544,12 +568,13 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
                            max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
-                           variances=variances, fro2=fro2, verbose=verbose, name="ggamp_sbl")
+                           variances=variances, fro2=fro2, adapt=damping == "auto",
+                           verbose=verbose, name="ggamp_sbl")
     _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"])
     pick = (lambda a: a[:, 0]) if was_1d else (lambda a: a)
     return SolverResult(
         coef=pick(res["x"]).astype(odt), gamma=pick(res["gamma"]),
         posterior_variance=pick(res["tx"]),
         noise_variance=float(res["sigma2"][0]) if was_1d else res["sigma2"],
-        damping=theta, n_iter=res["n_iter"], n_gamp_iter=res["n_gamp"],
+        damping=res["theta"], n_iter=res["n_iter"], n_gamp_iter=res["n_gamp"],
         converged=res["status"] == 0, delta=res["delta"])

@@ -27,7 +27,7 @@ from ._common import (
     noise_floor,
     out_dtype,
 )
-from ._gamp import GAMP_CONSTRAINTS, _prepare, _report, _Sq, gamp_estep
+from ._gamp import GAMP_CONSTRAINTS, _prepare, _report, _Sq, damped_estep
 
 __all__ = ["GGAMPTSBL"]
 
@@ -64,7 +64,7 @@ def ar1_smoother(r, tr, gam, beta):
     return ms, np.maximum(Ps, 0.0), C
 
 
-def _mstep(ms, Ps, C, active, beta_old):
+def _mstep(ms, Ps, C, active, beta_old, strong=None):
     """gamma_n and beta from smoothed moments (spec 5.5 M-step)."""
     N, T = ms.shape
     E2 = abs2(ms) + Ps                       # E|x_t|^2
@@ -78,12 +78,14 @@ def _mstep(ms, Ps, C, active, beta_old):
     def gam_of(beta):
         return (e1 + (a - 2 * beta * b + beta * beta * c) / (1.0 - beta * beta)) / T
 
+    rows = active if strong is None else strong
+
     def negll(beta):
-        g = gam_of(beta)[active]
-        return float(np.sum(T * np.log(np.maximum(g, TINY))) + active.sum() * (T - 1)
+        g = gam_of(beta)[rows]
+        return float(np.sum(T * np.log(np.maximum(g, TINY))) + rows.sum() * (T - 1)
                      * np.log(1.0 - beta * beta))
 
-    if np.any(active):
+    if np.any(rows):
         opt = minimize_scalar(negll, bounds=(-0.99, 0.99), method="bounded",
                               options={"xatol": 1e-6})
         beta = float(opt.x)
@@ -93,7 +95,8 @@ def _mstep(ms, Ps, C, active, beta_old):
 
 
 def ggamp_tsbl_kernel(A, Y, *, s2, learn_noise, prune, theta, max_iter, tol, max_gamp_iter,
-                      gamp_tol, variances, fro2, beta0=0.0, verbose=0, name="GGAMP-TSBL"):
+                      gamp_tol, variances, fro2, adapt=False, beta0=0.0, verbose=0,
+                      name="GGAMP-TSBL"):
     m, N = A.shape
     T = Y.shape[1]
     Sq = _Sq(A, variances, fro2)
@@ -116,18 +119,19 @@ def ggamp_tsbl_kernel(A, Y, *, s2, learn_noise, prune, theta, max_iter, tol, max
         return ms, Ps
 
     for it in range(1, max_iter + 1):
-        x_keep = state["x"]
-        k, _, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_gamp_iter,
-                                          gamp_tol)
+        k, _, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
+                                             max_gamp_iter, gamp_tol)
         n_gamp += k
         if diverged:
-            state["x"] = x_keep
             status = 2
             break
         x, tx = state["x"], state["tx"]
         active = gam > 0
         gam_old = gam
-        gnew, beta = _mstep(x, tx, lag[0], active, beta)
+        # beta is a property of the source rows: fit it on the rows that carry
+        # signal (gamma within 1e-2 of the largest), not on the vanishing ones
+        strong = gam > 1e-2 * np.max(gam) if np.any(active) else active
+        gnew, beta = _mstep(x, tx, lag[0], active, beta, strong)
         gnew = np.where(active, gnew, 0.0)
         if learn_noise:
             resid = Y - matmat(A, x)
@@ -144,13 +148,13 @@ def ggamp_tsbl_kernel(A, Y, *, s2, learn_noise, prune, theta, max_iter, tol, max
             status = 0
             break
     if status != 2:
-        k, _, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_gamp_iter,
-                                          gamp_tol)
+        k, _, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
+                                             max_gamp_iter, gamp_tol)
         n_gamp += k
         status = 2 if diverged else status
     x = np.where(gam[:, None] > 0, state["x"], 0)
     return dict(x=x, tx=np.where(gam[:, None] > 0, state["tx"], 0.0), gamma=gam, beta=beta,
-                sigma2=s2, n_iter=it, n_gamp=n_gamp, status=status, delta=delta)
+                sigma2=s2, n_iter=it, n_gamp=n_gamp, status=status, delta=delta, theta=theta)
 
 
 class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -169,7 +173,8 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
     learn_noise : bool or "auto", default="auto"
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     damping : float in (0, 1] or "auto", default="auto"
-        GAMP damping factor (see :func:`auto_damping`).
+        GAMP damping factor (see :func:`auto_damping`); with "auto" a
+        diverging E-step is restarted with half the damping.
     prune : float in [0, 1), default=1e-8
         Relative pruning threshold on gamma.
     max_iter : int, default=2000
@@ -301,8 +306,8 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         res = ggamp_tsbl_kernel(A, Yw, s2=s2, learn_noise=learn, prune=self.prune, theta=theta,
                                 max_iter=self.max_iter, tol=self.tol,
                                 max_gamp_iter=self.max_gamp_iter, gamp_tol=self.gamp_tol,
-                                variances=self.variances, fro2=fro2, verbose=self.verbose,
-                                name=name)
+                                variances=self.variances, fro2=fro2,
+                                adapt=self.damping == "auto", verbose=self.verbose, name=name)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
         one = y.ndim == 1
         coef = res["x"].T
@@ -311,7 +316,7 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         self.gamma_ = res["gamma"]
         self.beta_ = float(res["beta"])
         self.noise_variance_ = float(res["sigma2"])
-        self.damping_ = theta
+        self.damping_ = res["theta"]
         self.n_iter_ = res["n_iter"]
         self.n_gamp_iter_ = res["n_gamp"]
         self.delta_ = float(res["delta"])
