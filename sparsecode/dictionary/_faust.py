@@ -178,7 +178,7 @@ def palm4msa(X, constraints, *, n_iter=30, init_factors=None, init_lambda=1.0,
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((8, 8))
     >>> res = palm4msa(X, [("splin", 4), ("splin", 4)], n_iter=50)
-    >>> [np.count_nonzero(f) for f in res.factors]
+    >>> [int(np.count_nonzero(f)) for f in res.factors]
     [32, 32]
     >>> bool(res.error[-1] < res.error[0] < 1)
     True
