@@ -13,8 +13,31 @@ __all__ = ["L12NMF", "sparseness_lambda"]
 def sparseness_lambda(X):
     """Qian et al.'s rule for the l1/2 weight: mean Hoyer sparseness of the bands.
 
-    ``lambda = (1/sqrt(L)) sum_l (sqrt(N) - ||y^l||_1/||y^l||_2) / (sqrt(N) - 1)``
-    with ``y^l`` the l-th band image (a column of ``X`` (n_pixels, n_bands)).
+    Parameters
+    ----------
+    X : array-like of shape (n_pixels, n_bands)
+        Data.
+
+    Returns
+    -------
+    lam : float
+        ``(1/sqrt(L)) sum_l (sqrt(N) - ||y^l||_1/||y^l||_2) / (sqrt(N) - 1)``
+        with ``y^l`` the l-th band image (a column of ``X``).
+
+    See Also
+    --------
+    L12NMF : uses it when ``lam=None``.
+
+    References
+    ----------
+    .. [1] Y. Qian, S. Jia, J. Zhou, A. Robles-Kelly, IEEE TGRS 49(11), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode.unmixing import sparseness_lambda
+    >>> round(sparseness_lambda(np.ones((100, 4))), 6)  # flat bands: not sparse
+    0.0
     """
     X = np.asarray(X, dtype=float)
     N, L = X.shape
