@@ -29,7 +29,8 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     Parameters
     ----------
     Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
-        Pixels (a cube is flattened row-major).
+        Pixels (a cube is flattened row-major). A dask array is processed
+        chunk by chunk of pixels and a (lazy) dask array is returned.
     endmembers : array-like of shape (n_endmembers, n_bands)
         Endmember spectra as rows.
     delta : float or None, default=None
@@ -86,6 +87,8 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     array([[0.3, 0.7],
            [1. , 0. ]])
     """
+    if _is_dask(Y):
+        return _fcls_dask(Y, endmembers, delta=delta, max_iter=max_iter, tol=tol, n_jobs=n_jobs)
     X, image_shape = as_pixels(Y, "Y")
     E = check_matrix(endmembers, "endmembers")
     if E.shape[1] != X.shape[1]:
@@ -110,6 +113,27 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     if image_shape is not None:
         abund = abund.reshape(image_shape + (K,))
     return abund
+
+
+def _is_dask(a):
+    return type(a).__module__.split(".")[0] == "dask"
+
+
+def _fcls_dask(Y, endmembers, **kw):
+    """FCLS of a dask array, chunk by chunk of pixels (lazy; call ``.compute()``)."""
+    E = check_matrix(endmembers, "endmembers")
+    if Y.ndim not in (2, 3):
+        raise ValueError(f"Y must be a matrix (n_pixels, n_bands) or a cube (rows, cols, bands); "
+                         f"got a dask array of shape {Y.shape}.")
+    if Y.shape[-1] != E.shape[1]:
+        raise ValueError(
+            f"endmembers has {E.shape[1]} bands but Y has {Y.shape[-1]}; they must agree."
+        )
+    K = E.shape[0]
+    Yc = Y.rechunk({Y.ndim - 1: -1})
+    dtype = np.float32 if (Y.dtype == np.float32 and E.dtype == np.float32) else np.float64
+    return Yc.map_blocks(lambda b: fcls(b, E, **kw), dtype=dtype,
+                         chunks=Yc.chunks[:-1] + ((K,),))
 
 
 def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True):

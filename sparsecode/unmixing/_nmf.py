@@ -35,7 +35,7 @@ from .._base import ConvergenceWarning, warn_not_converged  # noqa: F401
 from .._parallel import effective_n_jobs
 from .._validation import Interval, Options, check_matrix, validate_params
 from ._checks import as_pixels, check_mask, check_n_endmembers, check_nonnegative
-from ._fcls import _fcls_core
+from ._fcls import _fcls_core, _is_dask, fcls
 from ._vca import _vca_core
 
 __all__ = ["NMFUnmixing", "nndsvd"]
@@ -553,14 +553,16 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
-            Non-negative pixels.
+            Non-negative pixels; a dask array is unmixed chunk by chunk (lazily).
 
         Returns
         -------
         abundances : ndarray of shape (n_pixels, n_components) or (rows, cols, n_components)
-            Non-negative abundances summing to one.
+            Non-negative abundances summing to one (a dask array for dask input).
         """
         check_is_fitted(self)
+        if _is_dask(Y):
+            return fcls(Y, self.components_, n_jobs=self.n_jobs)
         X, image_shape = self._prepare(Y, None, reset=False)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"Y has {X.shape[1]} bands but {type(self).__name__} was fitted "

@@ -120,3 +120,18 @@ def test_vca_bad_input(scene):
         vca(Y.reshape(2, 6, 12, -1), 4)
     with pytest.raises(ValueError, match="n_endmembers"):
         vca(Y, 0)
+
+
+def test_fcls_and_transform_accept_dask(scene):
+    da = pytest.importorskip("dask.array")
+    Y, M, A = scene
+    Yd = da.from_array(Y, chunks=(50, 20))
+    out = fcls(Yd, M)
+    assert isinstance(out, da.Array)
+    np.testing.assert_allclose(out.compute(), fcls(Y, M), atol=1e-12)
+    cube = da.from_array(Y.reshape(12, 12, -1), chunks=(5, 12, 40))
+    np.testing.assert_allclose(fcls(cube, M).compute(), fcls(Y, M).reshape(12, 12, 4), atol=1e-12)
+    from sparsecode import NMFUnmixing
+
+    est = NMFUnmixing(4, max_iter=10, tol=0.0).fit(Y)
+    np.testing.assert_allclose(est.transform(Yd).compute(), est.transform(Y), atol=1e-12)
