@@ -4,7 +4,7 @@ Usage::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         python asv_bench/compare_peers.py [--family greedy ...] [--full] \\
-        [--markdown-out table.md]
+        [--markdown-out table.md] [--rst-out table.rst]
 
 Each family provides ``asv_bench/peers/<family>.py`` with
 ``run(full=False) -> list[dict]`` (see ``asv_bench/peers/__init__.py`` for the
@@ -73,32 +73,55 @@ def _fmt(value):
     return str(value).replace("|", "\\|")
 
 
-def markdown_table(rows):
-    """A markdown table of the rows; extra keys become columns after the base ones."""
+def _columns(rows):
+    """Base columns, then the extra keys in order of first appearance ("note" last)."""
     extra = []
     for row in rows:
         for key in row:
-            if key not in BASE_COLUMNS and key not in extra:
+            if key not in BASE_COLUMNS and key not in extra and key != "note":
                 extra.append(key)
-    columns = list(BASE_COLUMNS) + extra
+    if any(r.get("note") and r.get("t_peer_s") is not None for r in rows):
+        extra.append("note")  # notes of missing peers already fill the peer-time cell
+    return list(BASE_COLUMNS) + extra
+
+
+def _cells(row, columns):
+    cells = []
+    for c in columns:
+        v = row.get(c)
+        if c == "t_ours_s":
+            cells.append(_fmt_seconds(v) if v is not None else "")
+        elif c == "t_peer_s":
+            cells.append(_fmt_seconds(v) if v is not None else
+                         (row.get("note") or "not installed"))
+        elif c == "ratio":
+            cells.append("" if v is None else f"{v:.2f}")
+        else:
+            cells.append(_fmt(v))
+    return cells
+
+
+def markdown_table(rows):
+    """A markdown table of the rows; extra keys become columns after the base ones."""
+    columns = _columns(rows)
     lines = [
         "| " + " | ".join(HEADERS.get(c, c) for c in columns) + " |",
         "|" + "|".join("---" for _ in columns) + "|",
     ]
-    for row in rows:
-        cells = []
-        for c in columns:
-            v = row.get(c)
-            if c == "t_ours_s":
-                cells.append(_fmt_seconds(v) if v is not None else "")
-            elif c == "t_peer_s":
-                cells.append(_fmt_seconds(v) if v is not None else
-                             (row.get("note") or "not installed"))
-            elif c == "ratio":
-                cells.append("" if v is None else f"{v:.2f}")
-            else:
-                cells.append(_fmt(v))
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(_cells(row, columns)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rst_table(rows, title=None):
+    """The same table as a reStructuredText ``csv-table`` directive (for the docs)."""
+    columns = _columns(rows)
+
+    def quote(cell):
+        return '"' + cell.replace('"', '""') + '"'
+
+    lines = [f".. csv-table:: {title}" if title else ".. csv-table::",
+             "   :header: " + ", ".join(quote(HEADERS.get(c, c)) for c in columns), ""]
+    lines += ["   " + ", ".join(quote(c) for c in _cells(row, columns)) for row in rows]
     return "\n".join(lines)
 
 
@@ -144,10 +167,14 @@ def main(argv=None):
                         help="full-size problems and more repeats (slower)")
     parser.add_argument("--markdown-out", metavar="FILE",
                         help="also write the tables (markdown) to FILE")
+    parser.add_argument("--rst-out", metavar="FILE",
+                        help="also write the tables as reStructuredText csv-table "
+                        "directives to FILE (for docs/benchmarks/<family>.rst)")
     args = parser.parse_args(argv)
 
     chosen = args.family or families
     out = [f"Machine: {machine_line()}", ""]
+    rst = [f"Machine: {machine_line()}", ""]
     print(out[0], flush=True)
     status = 0
     for name in chosen:
@@ -160,13 +187,17 @@ def main(argv=None):
             msg = traceback.format_exc()
             print(f"peers/{name}.py failed:\n{msg}", file=sys.stderr, flush=True)
             out += [f"## {name}", "", f"run failed: {msg.strip().splitlines()[-1]}", ""]
+            rst += [f"{name}: run failed: {msg.strip().splitlines()[-1]}", ""]
             continue
         table = markdown_table(rows)
         print(table)
         print(f"\n({name}: {time.perf_counter() - t0:.0f} s)", flush=True)
         out += [f"## {name}", "", table, ""]
+        rst += [rst_table(rows, title=name), ""]
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
+    if args.rst_out:
+        Path(args.rst_out).write_text("\n".join(rst) + "\n")
     return status
 
 

@@ -151,10 +151,8 @@ class GreedyChunked(Benchmark):
 
     def setup(self, n_jobs):
         self.D, self.codes_true, self.X = sparse_coding_problem(16, 32, scaled(100_000), 4)
-        import sparsecode as sc
-
-        self.encode = lambda: _API["sparse_encode"](self.X, self.D, n_nonzero_coefs=4,
-                                               n_jobs=n_jobs)
+        encode = _API["sparse_encode"]
+        self.encode = lambda: encode(self.X, self.D, n_nonzero_coefs=4, n_jobs=n_jobs)
         self.codes = self.encode()
 
     def time_encode(self, n_jobs):

@@ -108,7 +108,7 @@ def crossing(curve, level=0.5):
 
 m50 = np.array([crossing(success[i]) for i in range(len(SPARSITIES))])
 print(f"{'s':>3} {'m50 (ours)':>11} {'m50 (R1)':>9} {'2 s ln N':>9}")
-for s, ours in zip(SPARSITIES, m50):
+for s, ours in zip(SPARSITIES, m50, strict=True):
     print(f"{s:>3} {ours:>11.1f} {R1_M50[s]:>9d} {2 * s * np.log(N):>9.0f}")
 
 # %%
