@@ -12,6 +12,7 @@ counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
 from ._estimators import LADLasso, Lasso, PenalizedRegression, SqrtLasso, WeightedLasso
 from ._fit import alpha_max
+from ._loss_omp import LossOMP, loss_omp
 from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso_path,
                     lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
 from ._penalties import CEL0, L0, L1, MCP, SCAD, Lq, WeightedL1
@@ -22,6 +23,6 @@ __all__ = [
     "AbsoluteDeviation", "AndersonCD", "CEL0", "ConcomitantCD", "L0", "L1", "LADLasso",
     "Lasso", "Lq", "MCP", "PDHG", "PenalizedRegression", "Quadratic", "SCAD", "SqrtLasso",
     "SqrtQuadratic", "WeightedL1", "WeightedLasso", "WorkingSetLP", "alpha_max",
-    "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
+    "LossOMP", "loss_omp", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
     "weighted_lasso_path", "sqrt_lasso_path", "lad_lasso_path", "penalized_path",
 ]

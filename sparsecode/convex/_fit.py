@@ -95,7 +95,7 @@ def _check_sample_weight(sample_weight, n, dtype):
     if not np.all(np.isfinite(sw)) or np.any(sw < 0):
         raise ValueError("sample_weight must be finite and >= 0.")
     if sw.sum() <= 0:
-        raise ValueError("sample_weight must have a positive sum.")
+        raise ValueError("sample_weight: all weights are zero; at least one must be positive.")
     return sw * (n / sw.sum())
 
 

@@ -65,25 +65,27 @@ def _solve_small(C, rhs):
 
 
 @njit(cache=True, nogil=True)
-def _col_dot(is_sparse, X, data, indices, indptr, j, R):
+def _col_dot(is_sparse, XT, data, indices, indptr, j, R):
+    # XT is X^T in C order (a free view of the Fortran-ordered X): XT[j] is
+    # the contiguous column j, so np.dot goes to BLAS ddot.
     if is_sparse:
         s = 0.0
         for p in range(indptr[j], indptr[j + 1]):
             s += data[p] * R[indices[p]]
         return s
-    return np.dot(X[:, j], R)
+    return np.dot(XT[j], R)
 
 
 @njit(cache=True, nogil=True)
-def _col_axpy(is_sparse, X, data, indices, indptr, j, a, R):
+def _col_axpy(is_sparse, XT, data, indices, indptr, j, a, R):
     # R += a * x_j   (in place)
     if is_sparse:
         for p in range(indptr[j], indptr[j + 1]):
             R[indices[p]] += a * data[p]
     else:
-        n = R.shape[0]
-        for i in range(n):
-            R[i] += a * X[i, j]
+        xj = XT[j]
+        for i in range(R.shape[0]):
+            R[i] += a * xj[i]
 
 
 @njit(cache=True, nogil=True)
@@ -102,7 +104,7 @@ def _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s, lips, n):
 
 
 @njit(cache=True, nogil=True)
-def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,
+def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,  # noqa
               weights, a2s, positive, icol, max_epochs, tol_in, K):
     """CD epochs on the working set ``ws`` with Anderson extrapolation.
 
@@ -361,13 +363,20 @@ def _ws_select(scores, w, forced, excluded, p0, n_incl):
     return np.sort(ws).astype(np.int64)
 
 
-def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positive, n):
+def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positive, n,
+                  Q=None, XtQ=None):
     """Duality gap of the (weighted, non-negative) Lasso from the residual.
 
     ``corr = X^T R / n``; theta = R / (n s) with s making it feasible
-    (spec 3.1a).  Returns (gap, primal).
+    (spec 3.1a).  Unpenalised columns (and the intercept) need
+    ``x_j^T theta = 0``: R is first projected on the orthogonal complement of
+    their span (orthonormal basis ``Q``, ``XtQ = X^T Q``).  Returns (gap, primal).
     """
     primal = float(R @ R) / (2 * n) + pen_value
+    if Q is not None:
+        coefQ = Q.T @ R
+        R = R - Q @ coefQ
+        corr = corr - (XtQ @ coefQ) / n
     thr = alpha * weights
     mask = np.isfinite(thr) & (thr > 0)
     c = corr[mask]
@@ -392,10 +401,10 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     dt = X.dtype
     is_sparse = sp.issparse(X)
     if is_sparse:
-        Xd = np.zeros((1, 2), dtype=dt, order="F")
+        Xd = np.zeros((1, 1), dtype=dt)
         data, indices, indptr = X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)
     else:
-        Xd = X
+        Xd = np.ascontiguousarray(X.T)  # free view when X is Fortran-ordered
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int64),
                                  np.zeros(2, np.int64))
     if lips is None:
@@ -418,6 +427,14 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         w[excluded] = 0.0
     excluded |= lips == 0
     n_incl = int(np.count_nonzero(~excluded))
+    Q = XtQ = None
+    if forced.any() or icol is not None:
+        cols = [] if icol is None else [np.asarray(icol, dtype=np.float64)[:, None]]
+        if forced.any():
+            U = X[:, np.flatnonzero(forced)]
+            cols.append(U.toarray() if is_sparse else np.asarray(U, dtype=np.float64))
+        Q, _ = np.linalg.qr(np.hstack(cols))
+        XtQ = np.asarray(X.T @ Q, dtype=np.float64)
     tol = float(solver.tol)
     if dt == np.float32:
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
@@ -442,7 +459,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             pen = P.penalty_value_all(code, w, alpha, gamma, wts, a2s_, lips)
             gap, primal = quadratic_gap(y.astype(np.float64), R.astype(np.float64), w,
                                         corr.astype(np.float64), pen, code, alpha,
-                                        weights if code == P.WL1 else np.ones(N), positive, n)
+                                        weights if code == P.WL1 else np.ones(N), positive, n,
+                                        Q, XtQ)
             crit = gap
             stop = gap <= tol * P0
         else:
