@@ -47,7 +47,7 @@ COMMON_CONSTRAINTS = {
     "n_nonzero_coefs": [Interval(numbers.Integral, 1, None, closed="left"), None],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "ls_solver": [Options("auto", "qr", "cg")],
+    "ls_solver": [Options("auto", "cholesky", "qr", "cg")],
     "cg_tol": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_jobs": [Interval(numbers.Integral, None, None), None],
     "verbose": ["boolean", Interval(numbers.Integral, 0, None, closed="left")],
@@ -88,13 +88,14 @@ def prepare(A, y, owner):
 
 
 def resolve_ls_solver(ls_solver, op):
-    """``"auto"``: stacked QR when columns can be gathered, CGLS for operators."""
+    """``"auto"``: batched Cholesky (QR fallback) when columns can be gathered,
+    CGLS for operators."""
     if ls_solver == "auto":
-        return "qr" if op.explicit else "cg"
-    if ls_solver == "qr" and not op.explicit:
+        return "cholesky" if op.explicit else "cg"
+    if ls_solver in ("qr", "cholesky") and not op.explicit:
         raise ValueError(
-            "ls_solver='qr' needs an explicit matrix A (dense or scipy.sparse); for a "
-            "LinearOperator use ls_solver='cg' or 'auto'."
+            f"ls_solver={ls_solver!r} needs an explicit matrix A (dense or scipy.sparse); "
+            "for a LinearOperator use ls_solver='cg' or 'auto'."
         )
     return ls_solver
 

@@ -124,9 +124,11 @@ _FUNC_PARAMS = r"""
         Stop a target when :math:`\|y - Ax\|_2 \le \mathrm{tol}\,\|y\|_2`.
     max_iter : int, default=None
         Iteration budget; default ``max(n_measurements, 100)``.
-    ls_solver : {"auto", "qr", "cg"}, default="auto"
-        Least squares on the merged support: stacked QR (explicit A) or
-        warm-started batched CGLS (operators).
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
+        Least squares on the merged support: batched Cholesky with
+        refinement and QR fallback, or stacked QR (explicit A), or
+        warm-started batched CGLS (operators); ``"auto"`` picks Cholesky or
+        CGLS.
     cg_tol : float, default=1e-12
         Relative tolerance of CGLS.
     n_jobs : int, default=None
@@ -239,7 +241,7 @@ _EST_DOC = r"""
         Relative residual tolerance.
     max_iter : int, default=None
         Iteration budget; default ``max(n_samples, 100)``.
-    ls_solver : {"auto", "qr", "cg"}, default="auto"
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
         Least-squares solver on the merged support.
     cg_tol : float, default=1e-12
         CGLS relative tolerance.

@@ -191,7 +191,12 @@ def ls_on_support(op, Y, mask, *, method, Z0=None, AhY=None, cg_tol=1e-12,
     Y : ndarray (m, L)
     mask : ndarray of bool (N, L)
         Supports; sizes may differ between targets.
-    method : {"qr", "cg"}
+    method : {"cholesky", "qr", "cg"}
+        ``"cholesky"``: normal equations of the gathered columns (one batched
+        GEMM, Cholesky test of conditioning, one step of iterative
+        refinement); targets whose restriction is ill-conditioned
+        (``cond(A_T)^2 > 1e10`` by the Cholesky pivots) or singular fall back
+        to Householder QR.  ``"qr"``: stacked Householder QR for all.
     Z0 : ndarray (N, L), optional
         Warm start for CGLS.
     AhY : ndarray (N, L), optional
@@ -204,12 +209,12 @@ def ls_on_support(op, Y, mask, *, method, Z0=None, AhY=None, cg_tol=1e-12,
     R : ndarray (m, L)
         Residuals ``Y - A Z``.
     """
-    if method == "qr":
-        return _ls_qr(op, Y, mask)
+    if method in ("qr", "cholesky"):
+        return _ls_qr(op, Y, mask, method)
     return _cgls(op, Y, mask, Z0, AhY, cg_tol, cg_max_iter)
 
 
-def _ls_qr(op, Y, mask):
+def _ls_qr(op, Y, mask, method="qr"):
     m, L = Y.shape
     N = mask.shape[0]
     counts = mask.sum(axis=0)
@@ -224,7 +229,7 @@ def _ls_qr(op, Y, mask):
     per = max(1, int(_MEM_BUDGET // (16 * (m + t) * t)))
     for start in range(0, L, per):
         sl = slice(start, min(start + per, L))
-        Zc, Rc = _ls_qr_chunk(op, Y[:, sl], order[sl], valid[sl], m, t)
+        Zc, Rc = _ls_qr_chunk(op, Y[:, sl], order[sl], valid[sl], m, t, method)
         Zfull = np.zeros((N, Zc.shape[0]), dtype=op.wdt)
         np.put_along_axis(Zfull.T, order[sl], Zc, axis=1)
         # padded slots carry exactly zero (see below), so put order is harmless
@@ -233,7 +238,7 @@ def _ls_qr(op, Y, mask):
     return Z, R
 
 
-def _ls_qr_chunk(op, Y, order, valid, m, t):
+def _ls_qr_chunk(op, Y, order, valid, m, t, method):
     Lc = order.shape[0]
     cols = op.columns(order.ravel())  # (m, Lc*t): one gather for the chunk
     As = np.ascontiguousarray(cols.reshape(m, Lc, t).transpose(1, 0, 2))
@@ -250,20 +255,43 @@ def _ls_qr_chunk(op, Y, order, valid, m, t):
         As = np.concatenate([As, aug], axis=1)
     Yc = Y.T  # (Lc, m)
     rows = As.shape[1]
-    if rows >= t:
-        Q, Rf = np.linalg.qr(As)  # stacked Householder QR, (Lc, rows, t), (Lc, t, t)
-        c = np.einsum("lmt,lm->lt", Q[:, :m].conj(), Yc)
+    AsH = As[:, :m].conj().transpose(0, 2, 1)
+    b = np.einsum("ltm,lm->lt", AsH, Yc)
+    Z = np.zeros((Lc, t), dtype=As.dtype)
+    todo_qr = np.ones(Lc, dtype=bool)
+    if method == "cholesky" and rows >= t:
+        # normal equations, BLAS-3: G = A_T^H A_T (padding adds identity rows)
+        G = np.matmul(As.conj().transpose(0, 2, 1), As)
+        ok = np.zeros(Lc, dtype=bool)
+        try:
+            Lf = np.linalg.cholesky(G)
+            d = np.abs(np.diagonal(Lf, axis1=1, axis2=2))
+            # pivot ratio^2 estimates cond(A_T)^2: beyond 1e10 the normal
+            # equations lose digits, so those targets go to QR
+            ok = np.all(np.isfinite(d), axis=1) & (
+                np.min(d, axis=1) ** 2 > 1e-10 * np.max(d, axis=1) ** 2)
+        except np.linalg.LinAlgError:
+            pass
+        if ok.any():
+            Gk = G[ok]
+            z = np.linalg.solve(Gk, b[ok][..., None])[..., 0]
+            # one step of iterative refinement on the LS residual
+            r = Yc[ok] - np.einsum("lmt,lt->lm", As[ok, :m], z)
+            z += np.linalg.solve(Gk, np.einsum("ltm,lm->lt", AsH[ok], r)[..., None])[..., 0]
+            Z[ok] = z
+            todo_qr = ~ok
+    idx = np.flatnonzero(todo_qr)
+    if idx.size and rows >= t:
+        Q, Rf = np.linalg.qr(As[idx])  # stacked Householder QR
+        c = np.einsum("lmt,lm->lt", Q[:, :m].conj(), Yc[idx])
         d = np.abs(np.diagonal(Rf, axis1=1, axis2=2))
         dmax = d.max(axis=1, keepdims=True)
         bad = np.any(d <= 1e-11 * np.maximum(dmax, 1e-300), axis=1)
-        Z = np.zeros((Lc, t), dtype=As.dtype)
         good = ~bad
         if good.any():
-            Z[good] = np.linalg.solve(Rf[good], c[good][..., None])[..., 0]
-    else:
-        bad = np.ones(Lc, dtype=bool)
-        Z = np.zeros((Lc, t), dtype=As.dtype)
-    for lidx in np.flatnonzero(bad):
+            Z[idx[good]] = np.linalg.solve(Rf[good], c[good][..., None])[..., 0]
+        idx = idx[bad]
+    for lidx in idx:
         # rank-deficient or under-determined restriction: minimum-norm LS
         Z[lidx] = np.linalg.lstsq(As[lidx, :m], Yc[lidx], rcond=None)[0]
         Z[lidx][pad[lidx]] = 0.0
@@ -293,7 +321,7 @@ def _cgls(op, Y, mask, Z0, AhY, tol, max_iter):
         bnorm2 = gamma.copy()
     else:
         bnorm2 = np.sum(np.abs(op.rmatmat(Y) * maskf) ** 2, axis=0)
-    target = (tol ** 2) * bnorm2
+    target = (np.asarray(tol, dtype=np.float64) ** 2) * bnorm2  # tol: scalar or (L,)
     P = S.copy()
     active = gamma > target
     for _ in range(max_iter):

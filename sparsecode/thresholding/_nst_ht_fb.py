@@ -117,9 +117,11 @@ def nst_ht_fb(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=None, projection
         How :math:`(AA^H)^{-1}` is applied: a Cholesky factor computed once
         (explicit A with ``n_measurements <= 4096``) or warm-started conjugate
         gradients (operators, large m) with relative tolerance 1e-10.
-    ls_solver : {"auto", "qr", "cg"}, default="auto"
-        Least squares on the support (the feedback step): stacked QR
-        (explicit A) or warm-started batched CGLS (operators).
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
+        Least squares on the support (the feedback step): batched Cholesky
+        with refinement and QR fallback, or stacked QR (explicit A), or
+        warm-started batched CGLS (operators); ``"auto"`` picks Cholesky or
+        CGLS.
     cg_tol : float, default=1e-12
         Relative tolerance of CGLS (normal-equation residual) in the
         least-squares step.
@@ -188,7 +190,7 @@ def nst_ht_fb(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=None, projection
     s = check_k(n_nonzero_coefs, op)
     ls = resolve_ls_solver(ls_solver, op)
     proj = _make_projector(op, projection)
-    kernel = _HTPKernel(op, s=s, ls=ls, cg_tol=cg_tol, projector=proj)
+    kernel = _HTPKernel(op, s=s, ls=ls, cg_tol=cg_tol, tol=tol, projector=proj)
     X, n_iter, status, resid = run_step_solver(
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, op.shape[0]),
         name="NST+HT+FB", verbose=verbose, n_jobs=n_jobs)
@@ -309,7 +311,7 @@ def adaptive_nst_ht_fb(A, y, *, schedule="linear", growth="auto", tol=1e-6, max_
     ls = resolve_ls_solver(ls_solver, op)
     f, desc = _make_schedule(schedule, growth, m)
     proj = _make_projector(op, projection)
-    kernel = _HTPKernel(op, s=None, ls=ls, cg_tol=cg_tol, projector=proj, schedule=f,
+    kernel = _HTPKernel(op, s=None, ls=ls, cg_tol=cg_tol, tol=tol, projector=proj, schedule=f,
                         max_support=m - 1)
     X, n_iter, status, resid = run_step_solver(
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, m),
@@ -381,7 +383,7 @@ class NSTHTFB(_ThresholdingRegressor):
     projection : {"auto", "cholesky", "cg"}, default="auto"
         How :math:`(XX^H)^{-1}` is applied (Cholesky factor computed once, or
         warm-started CG for operators).
-    ls_solver : {"auto", "qr", "cg"}, default="auto"
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
         Least squares on the support (the feedback step).
     cg_tol : float, default=1e-12
         Tolerance of CGLS in the least-squares step.
@@ -468,7 +470,7 @@ class AdaptiveNSTHTFB(_ThresholdingRegressor):
         Iteration budget; default ``n_samples``.
     projection : {"auto", "cholesky", "cg"}, default="auto"
         How :math:`(XX^H)^{-1}` is applied.
-    ls_solver : {"auto", "qr", "cg"}, default="auto"
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
         Least squares on the support.
     cg_tol : float, default=1e-12
         Tolerance of CGLS in the least-squares step.

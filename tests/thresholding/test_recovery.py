@@ -251,35 +251,43 @@ def test_nst_robust_to_conditioning():
     rng = np.random.default_rng(0)
     m, N, s = 120, 240, 15
     ok_nst = ok_htp = 0
-    for _ in range(5):
+    for _ in range(2):
         A = _ill_conditioned(m, N, 1e4, rng)
-        x = np.zeros(N)
-        x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
+        X = np.zeros((N, 3))
+        for j in range(3):
+            X[rng.choice(N, s, replace=False), j] = rng.standard_normal(s)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            ok_nst += rel_err(sc.nst_ht_fb(A, A @ x, n_nonzero_coefs=s).coef, x) < 1e-4
-            ok_htp += rel_err(sc.htp(A, A @ x, n_nonzero_coefs=s).coef, x) < 1e-4
-    assert ok_nst >= 4
+            for name, f, kw in [("nst", sc.nst_ht_fb, {}), ("htp", sc.htp, {"max_iter": 30})]:
+                Xh = f(A, A @ X, n_nonzero_coefs=s, **kw).coef
+                ok = np.sum(np.linalg.norm(Xh - X, axis=0) / np.linalg.norm(X, axis=0) < 1e-4)
+                if name == "nst":
+                    ok_nst += ok
+                else:
+                    ok_htp += ok
+    assert ok_nst >= 5
     assert ok_htp <= 1
 
 
 def test_authors_iteration_count_s101():
     # Han et al. (hansanfei/NSTHTfFB): m=500, N=1000, s=101: success 1.0 and
-    # 5.4 iterations on average (known s); 11.2 for f(k)=10k.  6 trials.
+    # 5.4 iterations on average (known s); 11.2 for f(k)=10k.  2 matrices x 4
+    # signals, each matrix's signals solved in one batched call.
     rng = np.random.default_rng(2024)
     it_known, it_10k = [], []
-    for _ in range(6):
+    for _ in range(2):
         A = rng.standard_normal((500, 1000))
         A /= np.linalg.norm(A, axis=0)
-        x = np.zeros(1000)
-        x[rng.choice(1000, 101, replace=False)] = rng.standard_normal(101)
-        y = A @ x
-        r = sc.nst_ht_fb(A, y, n_nonzero_coefs=101)
-        assert rel_err(r.coef, x) < 1e-4
-        it_known.append(r.n_iter)
-        r = sc.adaptive_nst_ht_fb(A, y, growth=10)
-        assert rel_err(r.coef, x) < 1e-4
-        it_10k.append(r.n_iter)
+        X = np.zeros((1000, 4))
+        for j in range(4):
+            X[rng.choice(1000, 101, replace=False), j] = rng.standard_normal(101)
+        Y = A @ X
+        r = sc.nst_ht_fb(A, Y, n_nonzero_coefs=101)
+        assert rel_err(r.coef, X) < 1e-4
+        it_known.extend(r.n_iter)
+        r = sc.adaptive_nst_ht_fb(A, Y, growth=10)
+        assert rel_err(r.coef, X) < 1e-4
+        it_10k.extend(r.n_iter)
     assert 4.0 <= np.mean(it_known) <= 7.0
     assert 9.5 <= np.mean(it_10k) <= 13.0
 
