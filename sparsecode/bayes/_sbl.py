@@ -161,7 +161,12 @@ class SBL(_BaseEMSBL):
         usually much faster, not monotone).
     prune : float in [0, 1), default=1e-8
         Relative pruning threshold: :math:`\gamma_i < \mathrm{prune}\cdot
-        \max_j \gamma_j` is set to zero and its atom removed.
+        \max_j \gamma_j` is set to zero and its atom removed.  The default
+        prunes only numerically vanished atoms.  Larger values (1e-4 to 1e-3,
+        as in Zhang's SBL codes) remove the atoms that only fit noise at
+        moderate SNR, giving sparser estimates much faster, but can prune true
+        atoms during the first iterations (measured: badly so at 60 dB SNR
+        with ill-conditioned matrices).
     max_iter : int, default=1000
         Maximum number of EM iterations.
     tol : float, default=1e-6
@@ -270,7 +275,7 @@ class MSBL(_BaseEMSBL):
     update : {"em", "mackay"}, default="em"
         M-step rule (EM, monotone; or the fixed point of Wipf & Rao).
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma.
+        Relative pruning threshold on gamma (see :class:`SBL`).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -367,7 +372,7 @@ class TSBL(_BaseEMSBL):
     update : {"em", "mackay"}, default="mackay"
         Gamma rule; the fixed point is T-MSBL's.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma.
+        Relative pruning threshold on gamma (see :class:`SBL`).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -469,7 +474,7 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-
     update : {"em", "mackay"}, default="em"
         M-step rule.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma.
+        Relative pruning threshold on gamma (see :class:`SBL`).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6

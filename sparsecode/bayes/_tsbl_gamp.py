@@ -176,7 +176,7 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         GAMP damping factor (see :func:`auto_damping`); with "auto" a
         diverging E-step is restarted with half the damping.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma.
+        Relative pruning threshold on gamma (see :class:`SBL`).
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6

@@ -85,7 +85,7 @@ def test_fixed_point_is_exact_posterior(shape):
     est = SBL(noise_variance=s2, update="mackay", tol=1e-10, max_iter=3000).fit(A, Y[:, 0])
     mu, d, cost, _ = ref_posterior(A, Y, est.gamma_, s2)
     np.testing.assert_allclose(est.coef_, mu[:, 0], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(est.posterior_variance_, d, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(est.posterior_variance_, d, rtol=1e-5, atol=1e-12)
     assert est.objective_[-1] == pytest.approx(cost, rel=1e-9)
     # MacKay fixed point: gamma_i (1 - d_i / gamma_i) = mu_i^2 on the active set
     act = est.gamma_ > 1e-6 * est.gamma_.max()
