@@ -102,8 +102,7 @@ def check_mask(mask, shape, image_shape, name="mask"):
                                      if image_shape is not None else "") + "."
         )
     out = np.ascontiguousarray(out)
-    if out.all(axis=0).any():
-        pass  # a fully masked band is fine: it is simply not used
-    if out.all(axis=1).all():
+    # a fully masked band or pixel is fine (it is simply not used), all of them is not
+    if out.all():
         raise ValueError(f"{name} masks every entry; nothing is left to fit.")
     return out

@@ -164,7 +164,7 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
     elif init == "nndsvd":
         W, H = nndsvd(X, K)
     elif init == "random":
-        W = rng.dirichlet(np.ones(K), size=N) if hasattr(rng, "dirichlet") else None
+        W = rng.dirichlet(np.ones(K), size=N)
         H = rng.uniform(0.1, 1.0, size=(K, L))
         H *= X.mean() / max((W @ H).mean(), _TINY)
     else:  # pragma: no cover - validated before
@@ -504,9 +504,8 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} supports solver='mu' only; got 'hals'.")
         X64 = np.ascontiguousarray(X, dtype=np.float64)
         if V is not None:
-            X_init = X64.copy()
-            bm = V.sum(axis=0)
-            col_mean = (X64 * V).sum(axis=0) / np.maximum(bm, 1)
+            # masked entries replaced by their band's mean, for the initialisation only
+            col_mean = (X64 * V).sum(axis=0) / np.maximum(V.sum(axis=0), 1)
             X_init = np.where(V > 0, X64, col_mean[None, :])
         else:
             X_init = X64

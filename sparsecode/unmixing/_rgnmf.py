@@ -186,6 +186,8 @@ class RobustGuidedNMF(_BaseUnmixing):
 
     def _solver_kwargs(self, X, image_shape, K):
         shape = image_shape if image_shape is not None else self.image_shape
+        if shape is not None and (len(shape) != 2 or any(int(v) < 1 for v in shape)):
+            raise ValueError(f"image_shape must be (rows, cols); got {shape!r}.")
         lap = None
         if shape is not None and self.beta > 0:
             if int(shape[0]) * int(shape[1]) != X.shape[0]:

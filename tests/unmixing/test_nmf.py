@@ -313,3 +313,13 @@ def test_cores_match_scikit_learn_iterates(solver, sk_solver):
     np.testing.assert_allclose(ours.components_, sk.components_, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(Wo, Ws, rtol=1e-6, atol=1e-9)
     assert abs(ours.reconstruction_err_ - sk.reconstruction_err_) < 1e-8 * np.linalg.norm(Y)
+
+
+def test_image_shape_and_full_mask_errors(scene):
+    Y, M, A = scene
+    with pytest.raises(ValueError, match="image_shape"):
+        RobustGuidedNMF(4, image_shape=(5, 5)).fit(Y)
+    with pytest.raises(ValueError, match="image_shape"):
+        StructuredSparseNMF(4, image_shape=(12,)).fit(Y)
+    with pytest.raises(ValueError, match="masks every entry"):
+        NMFUnmixing(4).fit(Y, mask=np.ones(Y.shape, bool))
