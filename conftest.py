@@ -14,3 +14,11 @@ try:
     settings.load_profile("ci")
 except ImportError:  # pragma: no cover
     pass
+
+
+def pytest_configure(config):
+    # Docstring examples show plain numbers (``2.0``), as numpy < 2 printed
+    # them and as scikit-learn's doctests do.
+    import numpy as np
+
+    np.set_printoptions(legacy="1.25")
