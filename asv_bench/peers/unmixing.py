@@ -72,10 +72,10 @@ def run(full=False):
             if sk_dec is None:
                 rows.append(missing_row(problem, method, sk_name, t_ours))
                 continue
-            kw = dict(shuffle=False) if sk_solver == "cd" else {}
+            kw = {"shuffle": False} if sk_solver == "cd" else {}
             sk = sk_dec.NMF(RANK, solver=sk_solver, init="custom", max_iter=N_ITER, tol=0.0, **kw)
 
-            def fit_sk():
+            def fit_sk(sk=sk):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     sk.fit(Y, W=W0.copy(), H=H0.copy())
@@ -84,11 +84,11 @@ def run(full=False):
             fit_sk()
             t_sk, skest = best_time(fit_sk, repeat=repeat)
             t_sk /= skest.n_iter_
-            rows.append(dict(problem=problem, method=method,
-                             peer=f"{sk_name} NMF(solver='{sk_solver}')", t_ours_s=t_ours,
-                             t_peer_s=t_sk, ratio=ratio(t_sk, t_ours), threads=1,
-                             err_ours=err_ours, err_peer=skest.reconstruction_err_ / nrm,
-                             n_iter_ours=est.n_iter_, n_iter_peer=skest.n_iter_))
+            rows.append({"problem": problem, "method": method,
+                             "peer": f"{sk_name} NMF(solver='{sk_solver}')", "t_ours_s": t_ours,
+                             "t_peer_s": t_sk, "ratio": ratio(t_sk, t_ours), "threads": 1,
+                             "err_ours": err_ours, "err_peer": skest.reconstruction_err_ / nrm,
+                             "n_iter_ours": est.n_iter_, "n_iter_peer": skest.n_iter_})
         # correntropy re-weighting cost against our plain MU core
         for name, est in (("CorrentropyNMF(l1/2) per sweep",
                            sc.CorrentropyNMF(RANK, init="custom", max_iter=N_ITER, tol=0.0)),
@@ -98,11 +98,11 @@ def run(full=False):
             fit_ours(est)()
             t, e = best_time(fit_ours(est), repeat=repeat)
             t /= e.n_iter_
-            rows.append(dict(problem=problem, method=name,
-                             peer="sparsecode NMFUnmixing(solver='mu')", t_ours_s=t,
-                             t_peer_s=per_sweep["mu"], ratio=ratio(per_sweep["mu"], t),
-                             threads=1, err_ours=e.reconstruction_err_ / nrm,
-                             note="target ratio >= 0.67 (within 1.5x of plain MU)"))
+            rows.append({"problem": problem, "method": name,
+                             "peer": "sparsecode NMFUnmixing(solver='mu')", "t_ours_s": t,
+                             "t_peer_s": per_sweep["mu"], "ratio": ratio(per_sweep["mu"], t),
+                             "threads": 1, "err_ours": e.reconstruction_err_ / nrm,
+                             "note": "target ratio >= 0.67 (within 1.5x of plain MU)"})
 
         # FCLS
         problem = f"FCLS {N_PIXELS:,} pixels, {N_BANDS} bands, {RANK} endmembers"
@@ -122,17 +122,17 @@ def run(full=False):
             return out
 
         t_sp, A_sp = best_time(loop, repeat=repeat)
-        rows.append(dict(problem=problem, method="fcls(delta=1e3 max E)",
-                         peer=f"{s_name} nnls loop (augmented row)", t_ours_s=t_ours,
-                         t_peer_s=t_sp, ratio=ratio(t_sp, t_ours), threads=1,
-                         max_coef_diff=float(np.abs(A_ours - A_sp).max()),
-                         err_ours=float(np.sqrt(np.mean((A_ours - A) ** 2))),
-                         note="target ratio >= 20"))
-        rows.append(dict(problem=problem, method="fcls(delta=None, exact)",
-                         peer=f"{s_name} nnls loop (augmented row)", t_ours_s=t_exact,
-                         t_peer_s=t_sp, ratio=ratio(t_sp, t_exact), threads=1,
-                         max_coef_diff=float(np.abs(A_exact - A_sp).max()),
-                         err_ours=float(np.sqrt(np.mean((A_exact - A) ** 2)))))
+        rows.append({"problem": problem, "method": "fcls(delta=1e3 max E)",
+                         "peer": f"{s_name} nnls loop (augmented row)", "t_ours_s": t_ours,
+                         "t_peer_s": t_sp, "ratio": ratio(t_sp, t_ours), "threads": 1,
+                         "max_coef_diff": float(np.abs(A_ours - A_sp).max()),
+                         "err_ours": float(np.sqrt(np.mean((A_ours - A) ** 2))),
+                         "note": "target ratio >= 20"})
+        rows.append({"problem": problem, "method": "fcls(delta=None, exact)",
+                         "peer": f"{s_name} nnls loop (augmented row)", "t_ours_s": t_exact,
+                         "t_peer_s": t_sp, "ratio": ratio(t_sp, t_exact), "threads": 1,
+                         "max_coef_diff": float(np.abs(A_exact - A_sp).max()),
+                         "err_ours": float(np.sqrt(np.mean((A_exact - A) ** 2)))})
     return rows
 
 

@@ -24,8 +24,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sparsecode import (CorrentropyNMF, L12NMF, NMFUnmixing, RobustGuidedNMF,
-                        StructuredSparseNMF, fcls, vca)
+from sparsecode import (
+    L12NMF,
+    CorrentropyNMF,
+    NMFUnmixing,
+    RobustGuidedNMF,
+    StructuredSparseNMF,
+    fcls,
+    vca,
+)
 from sparsecode.datasets import load_hyperspectral
 from sparsecode.metrics import abundance_rmse, match_components, spectral_angle_distance
 

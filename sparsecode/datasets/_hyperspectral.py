@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["make_hyperspectral_mixture", "load_hyperspectral", "hyperspectral_data_home"]
+__all__ = ["hyperspectral_data_home", "load_hyperspectral", "make_hyperspectral_mixture"]
 
 _NAMES = {
     "samson": ("samson.npz", ["soil", "tree", "water"]),
@@ -265,7 +265,7 @@ def _from_dict(d, names=None):
             if rows is None and cols is None and "S_GT" in d:
                 rows, cols = np.asarray(d["S_GT"]).shape[:2]
             if rows is None or cols is None:
-                side = int(round(np.sqrt(N)))
+                side = round(np.sqrt(N))
                 if side * side != N:
                     raise ValueError("image size unknown: the file has no nRow/nCol/lines/cols and "
                                      f"{N} pixels is not a square.")

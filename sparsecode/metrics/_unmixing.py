@@ -7,7 +7,7 @@ default, the greedy matching of Zhu's code as an option).
 
 import numpy as np
 
-__all__ = ["spectral_angle_distance", "abundance_rmse", "match_components"]
+__all__ = ["abundance_rmse", "match_components", "spectral_angle_distance"]
 
 
 def _rows(a, name):

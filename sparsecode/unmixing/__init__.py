@@ -16,16 +16,16 @@ from ._ssnmf import StructuredSparseNMF
 from ._vca import vca
 
 __all__ = [
-    "fcls",
-    "vca",
-    "nndsvd",
-    "pixel_graph",
-    "sparseness_lambda",
-    "NMFUnmixing",
     "L12NMF",
     "CorrentropyNMF",
+    "NMFUnmixing",
     "RobustGuidedNMF",
     "StructuredSparseNMF",
+    "fcls",
+    "nndsvd",
+    "pixel_graph",
     "plot_abundance_maps",
     "plot_endmembers",
+    "sparseness_lambda",
+    "vca",
 ]

@@ -148,8 +148,8 @@ class CorrentropyNMF(_BaseUnmixing):
         p = None
         if self.sparsity == "l1/2" and lam > 0:
             p = np.full(X.shape[0], 0.5)
-        return dict(weighting="correntropy", theta=float(self.theta), sigma=self.sigma,
-                    lam=self.lam_, p=p, tau=float(self.tau))
+        return {"weighting": "correntropy", "theta": float(self.theta), "sigma": self.sigma,
+                    "lam": self.lam_, "p": p, "tau": float(self.tau)}
 
     def _store_extra(self, res, X, image_shape):
         self.band_weights_ = np.asarray(res["band_weights"], dtype=float).copy()

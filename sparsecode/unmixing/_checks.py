@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from .._validation import check_matrix
 
-__all__ = ["as_pixels", "check_nonnegative", "check_n_endmembers", "check_mask"]
+__all__ = ["as_pixels", "check_mask", "check_n_endmembers", "check_nonnegative"]
 
 
 def as_pixels(Y, name="Y", *, allow_nan=False):

@@ -69,11 +69,16 @@ def _read(path, key, image_shape):
 
 
 def _estimator(method, K, args):
-    from . import (CorrentropyNMF, L12NMF, NMFUnmixing, RobustGuidedNMF,
-                   StructuredSparseNMF)
+    from . import (
+        L12NMF,
+        CorrentropyNMF,
+        NMFUnmixing,
+        RobustGuidedNMF,
+        StructuredSparseNMF,
+    )
 
-    common = dict(n_components=K, max_iter=args.max_iter, init=args.init,
-                  random_state=args.seed, n_jobs=args.n_jobs, verbose=0 if args.quiet else 1)
+    common = {"n_components": K, "max_iter": args.max_iter, "init": args.init,
+                  "random_state": args.seed, "n_jobs": args.n_jobs, "verbose": 0 if args.quiet else 1}
     return {"nmf": NMFUnmixing, "l12": L12NMF, "cenmf": CorrentropyNMF,
             "rgnmf": RobustGuidedNMF, "ssnmf": StructuredSparseNMF}[method](**common)
 
@@ -99,7 +104,7 @@ def run(args):
         est = _estimator(args.method, args.endmembers, args)
         A = est.fit_transform(cube if is_cube else X).reshape(-1, args.endmembers)
         E = est.components_
-        extra = dict(n_iter=est.n_iter_, reconstruction_err=est.reconstruction_err_)
+        extra = {"n_iter": est.n_iter_, "reconstruction_err": est.reconstruction_err_}
         if hasattr(est, "band_weights_"):
             extra["band_weights"] = est.band_weights_
         if hasattr(est, "guidance_map_"):

@@ -13,7 +13,7 @@ import numpy as np
 from .._base import warn_not_converged
 from .._parallel import blas_limited, effective_n_jobs
 from .._validation import check_matrix
-from ._checks import as_pixels, check_nonnegative
+from ._checks import as_pixels
 
 __all__ = ["fcls"]
 

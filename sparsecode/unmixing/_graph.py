@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from ._checks import as_pixels
 
-__all__ = ["pixel_graph", "graph_laplacian_parts"]
+__all__ = ["graph_laplacian_parts", "pixel_graph"]
 
 
 def pixel_graph(Y, image_shape=None, *, kind="correlation", window=5, percent=30.0,

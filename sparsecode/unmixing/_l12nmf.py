@@ -155,4 +155,4 @@ class L12NMF(_BaseUnmixing):
     def _solver_kwargs(self, X, image_shape, K):
         lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
         self.lam_ = float(lam)
-        return dict(lam=self.lam_, p=np.full(X.shape[0], 0.5), tau=float(self.tau))
+        return {"lam": self.lam_, "p": np.full(X.shape[0], 0.5), "tau": float(self.tau)}

@@ -376,9 +376,9 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         Ht /= nrm
         W *= nrm
         r = residuals(W, Ht)
-    return dict(W=np.ascontiguousarray(W), H=np.ascontiguousarray(Ht.T), n_iter=n_iter,
-                converged=converged, rel_change=rel, residuals=r, band_weights=omega,
-                objective=objective(W, Ht, r), history=f_hist, p=p_arr)
+    return {"W": np.ascontiguousarray(W), "H": np.ascontiguousarray(Ht.T), "n_iter": n_iter,
+                "converged": converged, "rel_change": rel, "residuals": r, "band_weights": omega,
+                "objective": objective(W, Ht, r), "history": f_hist, "p": p_arr}
 
 
 # --------------------------------------------------------------------------
@@ -696,4 +696,4 @@ class NMFUnmixing(_BaseUnmixing):
         self.n_jobs = n_jobs
 
     def _solver_kwargs(self, X, image_shape, K):
-        return dict(lam=float(self.alpha))
+        return {"lam": float(self.alpha)}

@@ -199,8 +199,8 @@ class RobustGuidedNMF(_BaseUnmixing):
         lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
         self.lam_ = float(lam)
         self._guide = _Guidance(lap, float(self.beta), float(self.tau_h), float(self.h_max))
-        return dict(weighting="l21", lam=self.lam_, p=np.ones(X.shape[0]), tau=float(self.tau),
-                    guidance=self._guide, guidance_every=int(self.guidance_every))
+        return {"weighting": "l21", "lam": self.lam_, "p": np.ones(X.shape[0]), "tau": float(self.tau),
+                    "guidance": self._guide, "guidance_every": int(self.guidance_every)}
 
     def _store_extra(self, res, X, image_shape):
         self.band_weights_ = np.asarray(res["band_weights"], dtype=float).copy()

@@ -162,5 +162,5 @@ class StructuredSparseNMF(_BaseUnmixing):
                          n_clusters=self.n_clusters, random_state=self.random_state)
         self.graph_ = Wg
         S, d = graph_laplacian_parts(Wg)
-        return dict(lam=float(self.alpha), graph=(S, d), lam_graph=float(self.lam),
-                    norm_every=int(self.normalize_every))
+        return {"lam": float(self.alpha), "graph": (S, d), "lam_graph": float(self.lam),
+                    "norm_every": int(self.normalize_every)}

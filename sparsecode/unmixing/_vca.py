@@ -4,7 +4,6 @@ Nascimento & Bioucas-Dias, "Vertex component analysis: a fast algorithm to unmix
 hyperspectral data", IEEE TGRS 43(4), 2005 (algorithm of spec section A4.1).
 """
 
-import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -84,7 +83,7 @@ def vca(Y, n_endmembers, *, random_state=None, snr_input=None, return_indices=Fa
 
 
 def _top_eigvecs(S, p):
-    w, V = np.linalg.eigh(S)
+    _w, V = np.linalg.eigh(S)
     return V[:, ::-1][:, :p]
 
 

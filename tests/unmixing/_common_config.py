@@ -1,5 +1,10 @@
-from sparsecode import (CorrentropyNMF, L12NMF, NMFUnmixing, RobustGuidedNMF,
-                        StructuredSparseNMF)
+from sparsecode import (
+                        L12NMF,
+                        CorrentropyNMF,
+                        NMFUnmixing,
+                        RobustGuidedNMF,
+                        StructuredSparseNMF,
+)
 
 INSTANCES = [
     NMFUnmixing(n_components=2, max_iter=30, random_state=0),

@@ -11,7 +11,7 @@ from sparsecode.unmixing import fcls, vca
 
 
 def test_cli_unmix_cube(tmp_path, capsys):
-    Y, M, A, _ = make_hyperspectral_mixture(3, 30, (10, 10), random_state=0)
+    Y, _M, _A, _ = make_hyperspectral_mixture(3, 30, (10, 10), random_state=0)
     np.savez(tmp_path / "cube.npz", Y=Y.reshape(10, 10, 30))
     out, png = tmp_path / "res.npz", tmp_path / "maps.png"
     with warnings.catch_warnings():
@@ -26,7 +26,7 @@ def test_cli_unmix_cube(tmp_path, capsys):
 
 
 def test_cli_vca_matrix_and_errors(tmp_path):
-    Y, M, A, _ = make_hyperspectral_mixture(3, 30, (6, 6), random_state=0)
+    Y, M, _A, _ = make_hyperspectral_mixture(3, 30, (6, 6), random_state=0)
     np.savez(tmp_path / "m.npz", X=Y)
     rc = main(["unmix", str(tmp_path / "m.npz"), "--key", "X", "-k", "3", "--method", "vca",
                "-q", "-o", str(tmp_path / "r.npz")])

@@ -57,7 +57,7 @@ def test_fcls_noiseless_recovery(scene):
 
 
 def test_fcls_threads_dtype_and_cube(scene):
-    Y, M, A = scene
+    Y, M, _A = scene
     A1 = fcls(Y, M, n_jobs=1)
     A2 = fcls(Y, M, n_jobs=2)
     np.testing.assert_array_equal(A1, A2)
@@ -90,7 +90,7 @@ def test_fcls_bad_input():
 
 
 def test_vca_exact_recovery_pure_pixels(scene):
-    Y, M, A = scene
+    Y, M, _A = scene
     for seed in range(3):
         E = vca(Y, 4, random_state=seed)
         perm = match_components(M, E)
@@ -99,15 +99,15 @@ def test_vca_exact_recovery_pure_pixels(scene):
 
 
 def test_vca_low_snr_branch_picks_pixels(scene):
-    Y, M, A = scene
-    E, idx = vca(Y, 4, random_state=0, snr_input=0.0, return_indices=True)
+    Y, _M, A = scene
+    _E, idx = vca(Y, 4, random_state=0, snr_input=0.0, return_indices=True)
     # low-SNR branch: the chosen pixels are still the pure ones on noiseless data
     assert set(np.argmax(A[idx], axis=1)) == set(range(4))
     assert np.all(A[idx].max(axis=1) > 0.999)
 
 
 def test_vca_bad_input(scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     with pytest.raises(ValueError, match="larger than the number of bands"):
         vca(Y[:, :3], 4)
     with pytest.raises(ValueError, match="non-negative"):
@@ -124,7 +124,7 @@ def test_vca_bad_input(scene):
 
 def test_fcls_and_transform_accept_dask(scene):
     da = pytest.importorskip("dask.array")
-    Y, M, A = scene
+    Y, M, _A = scene
     Yd = da.from_array(Y, chunks=(50, 20))
     out = fcls(Yd, M)
     assert isinstance(out, da.Array)

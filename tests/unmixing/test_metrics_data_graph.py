@@ -68,8 +68,8 @@ def test_make_hyperspectral_mixture_properties():
 
 
 def test_make_hyperspectral_mixture_noise_and_corruption():
-    Y0, M, A, _ = make_hyperspectral_mixture(3, 80, (30, 30), random_state=1)
-    Y, M1, A1, _ = make_hyperspectral_mixture(3, 80, (30, 30), snr=20, random_state=1)
+    Y0, M, _A, _ = make_hyperspectral_mixture(3, 80, (30, 30), random_state=1)
+    Y, M1, _A1, _ = make_hyperspectral_mixture(3, 80, (30, 30), snr=20, random_state=1)
     np.testing.assert_array_equal(M, M1)
     snr = 10 * np.log10(np.mean(Y0 ** 2) / np.mean((Y - Y0) ** 2))
     assert abs(snr - 20) < 0.5 and Y.min() >= 0
@@ -82,7 +82,7 @@ def test_make_hyperspectral_mixture_noise_and_corruption():
 
 def test_make_hyperspectral_mixture_library():
     lib = np.random.default_rng(0).uniform(size=(10, 25))
-    Y, M, A, _ = make_hyperspectral_mixture(3, library=lib, image_shape=(5, 5), random_state=0)
+    _Y, M, _A, _ = make_hyperspectral_mixture(3, library=lib, image_shape=(5, 5), random_state=0)
     assert all(any(np.array_equal(m, row) for row in lib) for m in M)
     with pytest.raises(ValueError, match="library"):
         make_hyperspectral_mixture(30, library=lib)
@@ -148,7 +148,7 @@ def _reference_correlation_graph(X, rows, cols, labels, w, q, rho_min):
 
 
 def test_correlation_graph_matches_reference_loop():
-    Y, M, A, _ = make_hyperspectral_mixture(3, 20, (9, 10), smooth=1, snr=30, random_state=0)
+    Y, _M, _A, _ = make_hyperspectral_mixture(3, 20, (9, 10), smooth=1, snr=30, random_state=0)
     W = pixel_graph(Y, (9, 10), window=2, percent=30, rho_min=0.5, n_clusters=3, random_state=0)
     labels = _cosine_kmeans(Y, 3, 0)
     ref = _reference_correlation_graph(Y, 9, 10, labels, 2, 30, 0.5)

@@ -5,8 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparsecode import (CorrentropyNMF, L12NMF, NMFUnmixing, RobustGuidedNMF,
-                        StructuredSparseNMF)
+from sparsecode import (
+    L12NMF,
+    CorrentropyNMF,
+    NMFUnmixing,
+    RobustGuidedNMF,
+    StructuredSparseNMF,
+)
 from sparsecode.datasets import make_hyperspectral_mixture
 from sparsecode.metrics import abundance_rmse, match_components, spectral_angle_distance
 from sparsecode.unmixing import fcls, nndsvd, vca
@@ -87,10 +92,10 @@ def test_noiseless_exact_recovery_with_pure_pixels(Est, scene):
     # VCA finds the pure pixels exactly; the exact factorisation is a fixed point
     # of every update with the penalties switched off
     Y, M, A = scene
-    params = dict(n_components=4, max_iter=50, tol=0.0, random_state=0)
-    extra = {NMFUnmixing: {}, L12NMF: dict(lam=0.0), CorrentropyNMF: dict(sparsity=None),
-             RobustGuidedNMF: dict(lam=0.0),
-             StructuredSparseNMF: dict(lam=0.0, alpha=0.0, normalize_every=0)}[Est]
+    params = {"n_components": 4, "max_iter": 50, "tol": 0.0, "random_state": 0}
+    extra = {NMFUnmixing: {}, L12NMF: {"lam": 0.0}, CorrentropyNMF: {"sparsity": None},
+             RobustGuidedNMF: {"lam": 0.0},
+             StructuredSparseNMF: {"lam": 0.0, "alpha": 0.0, "normalize_every": 0}}[Est]
     est = Est(**params, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -103,7 +108,7 @@ def test_noiseless_exact_recovery_with_pure_pixels(Est, scene):
 @pytest.mark.parametrize("init", ["nndsvd", "random"])
 def test_mu_and_hals_fit_noiseless_data(scene, init):
     # both cores drive the residual of an exact rank-4 mixture towards zero
-    Y, M, A = scene
+    Y, _M, _A = scene
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for solver, tol in (("hals", 2e-3), ("mu", 2e-2)):
@@ -115,8 +120,8 @@ def test_mu_and_hals_fit_noiseless_data(scene, init):
 def test_reduction_correntropy_large_theta_equals_weighted_free_model():
     # theta -> inf: all band weights -> 1, CENMF is the same sparse NMF
     Y, *_ = _noisy_scene()
-    kw = dict(n_components=3, sparsity="l1/2", lam=0.02, max_iter=40, tol=0.0, random_state=0,
-              delta=1.0)
+    kw = {"n_components": 3, "sparsity": "l1/2", "lam": 0.02, "max_iter": 40, "tol": 0.0, "random_state": 0,
+              "delta": 1.0}
     A1 = CorrentropyNMF(theta=1e12, **kw).fit_transform(Y)
     est2 = L12NMF(3, lam=0.02, tau=1e-3, delta=1.0, max_iter=40, tol=0.0, random_state=0)
     A2 = est2.fit_transform(Y)
@@ -139,7 +144,7 @@ def _auc(scores, positives):
 
 @pytest.mark.parametrize("Est", [CorrentropyNMF, RobustGuidedNMF])
 def test_robust_weights_identify_bad_bands(Est):
-    Y, M, A, bad = _corrupted(0)
+    Y, _M, _A, bad = _corrupted(0)
     is_bad = np.zeros(Y.shape[1], bool)
     is_bad[bad] = True
     with warnings.catch_warnings():
@@ -170,7 +175,7 @@ def test_robust_beats_plain_nmf_on_corrupted_bands():
 
 
 def test_fixed_components_are_held(scene):
-    Y, M, A = scene
+    Y, M, _A = scene
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for solver in ("mu", "hals"):
@@ -181,13 +186,13 @@ def test_fixed_components_are_held(scene):
 
 
 def test_mask_of_bad_bands_equals_fit_on_good_bands(scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     mask = np.zeros(Y.shape[1], bool)
     mask[[3, 17, 30]] = True
     Yn = Y.copy()
     Yn[:, mask] = np.nan
     H0 = vca(Y, 4, random_state=0) * 1.1 + 0.01
-    kw = dict(n_components=4, init="custom", max_iter=30, tol=0.0)
+    kw = {"n_components": 4, "init": "custom", "max_iter": 30, "tol": 0.0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         A1 = NMFUnmixing(**kw).fit_transform(Yn, H=H0, mask=mask)
@@ -196,7 +201,7 @@ def test_mask_of_bad_bands_equals_fit_on_good_bands(scene):
 
 
 def test_mask_shapes_and_errors(scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     est = NMFUnmixing(4, max_iter=5, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -216,7 +221,7 @@ def test_mask_shapes_and_errors(scene):
 
 @pytest.mark.parametrize("Est", ALL)
 def test_bad_input(Est, scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     est = Est(n_components=4, max_iter=5)
     with pytest.raises(ValueError, match="non-negative"):
         est.fit(Y - 0.5)
@@ -233,7 +238,7 @@ def test_bad_input(Est, scene):
 
 
 def test_cube_dtype_transform_and_attributes(scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     cube = Y.reshape(12, 12, -1).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -252,7 +257,7 @@ def test_cube_dtype_transform_and_attributes(scene):
 
 
 def test_guidance_map_shape_and_range():
-    Y, M, A, _ = make_hyperspectral_mixture(3, 30, (10, 10), smooth=1, random_state=1)
+    Y, _M, A, _ = make_hyperspectral_mixture(3, 30, (10, 10), smooth=1, random_state=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = RobustGuidedNMF(3, max_iter=40, random_state=0, image_shape=(10, 10)).fit(Y)
@@ -264,7 +269,7 @@ def test_guidance_map_shape_and_range():
 
 
 def test_convergence_warning_and_verbose(scene, capsys):
-    Y, M, A = scene
+    Y, _M, _A = scene
     from sklearn.exceptions import ConvergenceWarning
 
     with pytest.warns(ConvergenceWarning, match="relative objective change"):
@@ -284,7 +289,7 @@ def test_nndsvd_exact_for_rank_one():
 def test_scale_invariance_of_plain_nmf(seed):
     # multiplying the data by c multiplies the endmembers by c, abundances unchanged
     Y, *_ = make_hyperspectral_mixture(3, 15, (5, 5), snr=30, random_state=seed)
-    kw = dict(n_components=3, max_iter=20, tol=0.0, random_state=0)
+    kw = {"n_components": 3, "max_iter": 20, "tol": 0.0, "random_state": 0}
     est1 = NMFUnmixing(**kw)
     A1 = est1.fit_transform(Y)
     est2 = NMFUnmixing(**kw)
@@ -299,7 +304,7 @@ def test_cores_match_scikit_learn_iterates(solver, sk_solver):
     # our HALS sweeps coordinates in the order of scikit-learn's 'cd' (shuffle=False)
     from sklearn.decomposition import NMF
 
-    Y, M, A, _ = make_hyperspectral_mixture(4, 30, (10, 10), snr=30, random_state=0)
+    Y, _M, _A, _ = make_hyperspectral_mixture(4, 30, (10, 10), snr=30, random_state=0)
     rng = np.random.default_rng(1)
     W0 = rng.uniform(0.1, 1, (100, 4))
     H0 = rng.uniform(0.1, 1, (4, 30))
@@ -316,7 +321,7 @@ def test_cores_match_scikit_learn_iterates(solver, sk_solver):
 
 
 def test_image_shape_and_full_mask_errors(scene):
-    Y, M, A = scene
+    Y, _M, _A = scene
     with pytest.raises(ValueError, match="image_shape"):
         RobustGuidedNMF(4, image_shape=(5, 5)).fit(Y)
     with pytest.raises(ValueError, match="image_shape"):
