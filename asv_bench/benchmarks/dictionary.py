@@ -1,0 +1,111 @@
+"""Benchmarks of the dictionary family: K-SVD, MOD, online and masked DL, palm4MSA.
+
+Problems: random 8x8 patches of scikit-learn's ``china.jpg`` (mean removed,
+scaled to unit variance), 256 atoms, 5 non-zeros per patch while learning
+(10,000 patches in the regular profile, 2,000 in fast), and the 32x32
+Hadamard factorisation.  ``time_fit`` runs a fixed budget (3 K-SVD/MOD
+iterations, 1 online epoch, 2 masked epochs); ``track_error`` reports the
+relative error of 5-sparse Batch-OMP codes over the learned dictionary, so a
+faster fit that learns less shows.  Setups run one small fit first so the
+Numba compile stays out of the timings; ``DictionaryFirstCall`` measures it.
+"""
+
+import warnings
+
+import numpy as np
+
+import sparsecode as sc
+
+from .common import Benchmark, first_call_seconds, scaled
+
+_API = {name: getattr(sc, name) for name in
+        ("KSVD", "MOD", "OnlineDictionaryLearning", "MaskedDictionaryLearning",
+         "hierarchical_factorization", "image_patches", "sparse_encode")}
+
+N_PATCHES = scaled(10_000, 2_000)
+
+
+def _patches():
+    from sklearn.datasets import load_sample_image
+
+    grey = load_sample_image("china.jpg").astype(float).mean(axis=2)
+    P, _ = _API["image_patches"](grey, (8, 8), max_patches=N_PATCHES, random_state=0)
+    return np.ascontiguousarray(P / P.std())
+
+
+def _make(method):
+    if method == "KSVD":
+        return _API["KSVD"](256, n_nonzero_coefs=5, max_iter=3, tol=0.0, random_state=0)
+    if method == "MOD":
+        return _API["MOD"](256, n_nonzero_coefs=5, max_iter=3, tol=0.0, random_state=0)
+    if method == "Online":
+        return _API["OnlineDictionaryLearning"](256, n_nonzero_coefs=5, max_iter=1, tol=0.0,
+                                                max_no_improvement=None, random_state=0)
+    return _API["MaskedDictionaryLearning"](256, n_nonzero_coefs=5, max_iter=2, tol=0.0,
+                                            random_state=0)
+
+
+METHODS = ("KSVD", "MOD", "Online", "Masked")
+
+
+class DictionaryFit(Benchmark):
+    """Time, peak memory and quality of learning 256 atoms from image patches."""
+
+    param_names = ["method"]
+    params = (list(METHODS),)
+
+    def setup(self, method):
+        warnings.simplefilter("ignore")
+        self.P = _patches()
+        _make(method).set_params(max_iter=1).fit(self.P[:300])  # compile outside timings
+        self.est = _make(method)
+
+    def time_fit(self, method):
+        self.est.fit(self.P)
+
+    def peakmem_fit(self, method):
+        self.est.fit(self.P)
+
+    def track_error(self, method):
+        D = self.est.fit(self.P).components_
+        code = _API["sparse_encode"](self.P, D, algorithm="omp", n_nonzero_coefs=5)
+        return float(np.linalg.norm(self.P - code @ D) / np.linalg.norm(self.P))
+
+    track_error.unit = "relative"
+
+
+class HadamardFactorisation(Benchmark):
+    """Hierarchical palm4MSA on the Hadamard matrix (exact butterfly factorisation)."""
+
+    param_names = ["n"]
+    params = ([32, 64],)
+
+    def setup(self, n):
+        from scipy.linalg import hadamard
+
+        self.H = hadamard(n).astype(float)
+        m = int(np.log2(n))
+        self.fc = [("splincol", 2)] * (m - 1)
+        self.rc = [("splincol", n // 2**j) for j in range(1, m)]
+
+    def time_factorise(self, n):
+        _API["hierarchical_factorization"](self.H, self.fc, self.rc)
+
+    def track_relative_error(self, n):
+        return float(_API["hierarchical_factorization"](self.H, self.fc, self.rc).error)
+
+    track_relative_error.unit = "relative"
+
+
+class DictionaryFirstCall(Benchmark):
+    """First K-SVD fit in a fresh interpreter (imports and the Numba kernels, cached on disk)."""
+
+    repeat = (1, 3, 60.0)
+
+    def track_first_call_s(self):
+        setup = "import numpy as np\nX = np.random.default_rng(0).standard_normal((200, 16))"
+        code = ("from sparsecode import KSVD\n"
+                "KSVD(20, n_nonzero_coefs=2, max_iter=2).fit(X)")
+        return first_call_seconds(code, setup)
+
+    track_first_call_s.unit = "seconds"

@@ -1,0 +1,190 @@
+"""Dictionary learning against scikit-learn and SPAMS: time to the same error.
+
+Problem (issue "Performance" of the dictionary family): 20,000 random 8x8
+patches of scikit-learn's bundled ``china.jpg`` (grey levels, each patch's
+mean removed, the whole set divided by its standard deviation), 256 atoms.
+Every learned dictionary is scored the same way: the relative error
+``||P - code @ D||_F / ||P||_F`` of Batch-OMP codes with 5 non-zeros per
+patch over the (normalised) dictionary.
+
+Each learner is run with a growing budget and its (time, error) curve is
+recorded; the target is the worst of the best errors reached (an error
+every learner reaches), and each learner's time is the first point of its
+curve at or below the target.  Ours: ``OnlineDictionaryLearning``
+(Batch-OMP coding with 5 non-zeros, mini-batches of 256, epochs through
+``partial_fit``) and ``KSVD`` (5 non-zeros, 1 to 10 iterations).  Peers:
+scikit-learn's ``MiniBatchDictionaryLearning`` (LARS lasso coding,
+``alpha=1``, mini-batches of 256 through ``partial_fit``; its training
+coder cannot be OMP), SPAMS ``trainDL`` in mode 3 (OMP coding with
+``lambda1 = 5`` non-zeros, the same problem as ours, mini-batches of 256)
+and, with ``--full`` only, scikit-learn's batch ``DictionaryLearning``
+(too slow at this size for the regular run).  One thread everywhere.
+"""
+
+import time
+
+import numpy as np
+
+from . import import_peer, missing_row, peer_version, ratio, threads
+
+N_PATCHES = 20_000
+N_ATOMS = 256
+K = 5
+BATCH = 256
+
+
+def make_patches(n_patches=N_PATCHES, seed=0):
+    from sklearn.datasets import load_sample_image
+
+    from sparsecode import image_patches
+
+    grey = load_sample_image("china.jpg").astype(float).mean(axis=2)
+    P, _ = image_patches(grey, (8, 8), max_patches=n_patches, random_state=seed)
+    return np.ascontiguousarray(P / P.std())
+
+
+def score(P, D):
+    """Relative error of 5-sparse Batch-OMP codes over the normalised dictionary."""
+    from sparsecode import sparse_encode
+
+    D = np.asarray(D, dtype=np.float64)
+    nrm = np.linalg.norm(D, axis=1)
+    D = D[nrm > 0] / nrm[nrm > 0, None]
+    code = sparse_encode(P, D, algorithm="omp", n_nonzero_coefs=K)
+    return float(np.linalg.norm(P - code @ D) / np.linalg.norm(P))
+
+
+def _curve_online_ours(P, epochs):
+    from sparsecode import OnlineDictionaryLearning
+
+    est = OnlineDictionaryLearning(N_ATOMS, n_nonzero_coefs=K, batch_size=BATCH, random_state=0)
+    rng = np.random.default_rng(0)
+    out, t = [], 0.0
+    for _ in range(epochs):
+        Pe = P[rng.permutation(len(P))]
+        t0 = time.perf_counter()
+        est.partial_fit(Pe)
+        t += time.perf_counter() - t0
+        out.append((t, score(P, est.components_)))
+    return out
+
+
+def _curve_ksvd(P, iters):
+    import warnings
+
+    from sparsecode import KSVD
+    from sparsecode._base import ConvergenceWarning
+
+    out = []
+    for it in iters:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t0 = time.perf_counter()
+            est = KSVD(N_ATOMS, n_nonzero_coefs=K, max_iter=it, tol=0.0, random_state=0).fit(P)
+            t = time.perf_counter() - t0
+        out.append((t, score(P, est.components_)))
+    return out
+
+
+def _curve_sklearn_minibatch(P, epochs):
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    est = MiniBatchDictionaryLearning(N_ATOMS, alpha=1.0, batch_size=BATCH, random_state=0)
+    rng = np.random.default_rng(0)
+    out, t = [], 0.0
+    for _ in range(epochs):
+        Pe = P[rng.permutation(len(P))]
+        t0 = time.perf_counter()
+        for s in range(0, len(Pe), BATCH):
+            est.partial_fit(Pe[s:s + BATCH])
+        t += time.perf_counter() - t0
+        out.append((t, score(P, est.components_)))
+    return out
+
+
+def _curve_sklearn_batch(P, iters):
+    import warnings
+
+    from sklearn.decomposition import DictionaryLearning
+
+    out = []
+    for it in iters:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            est = DictionaryLearning(N_ATOMS, alpha=1.0, max_iter=it, fit_algorithm="cd",
+                                     transform_algorithm="omp", random_state=0).fit(P)
+            t = time.perf_counter() - t0
+        out.append((t, score(P, est.components_)))
+    return out
+
+
+def _curve_spams(spams, P, epochs):
+    Xf = np.asfortranarray(P.T)
+    steps = len(P) // BATCH
+    out = []
+    for e in epochs:
+        t0 = time.perf_counter()
+        D = spams.trainDL(Xf, K=N_ATOMS, lambda1=K, mode=3, iter=e * steps, batchsize=BATCH,
+                          numThreads=1, verbose=False)
+        t = time.perf_counter() - t0
+        out.append((t, score(P, np.asarray(D).T)))
+    return out
+
+
+def _time_to(curve, target):
+    for t, e in curve:
+        if e <= target * (1 + 1e-3):
+            return t, e
+    return None, curve[-1][1]
+
+
+def run(full=False):
+    """Rows of the comparison (see ``asv_bench/peers/__init__.py``)."""
+    P = make_patches()
+    problem = f"china.jpg {len(P)} 8x8 patches, {N_ATOMS} atoms, OMP-{K} error"
+    epochs = 4 if full else 2
+    with threads(1):
+        curves = {
+            "online": _curve_online_ours(P, epochs),
+            "ksvd": _curve_ksvd(P, [1, 2, 5, 10] if full else [1, 2, 5]),
+        }
+        peers = {}
+        sk = import_peer("sklearn")
+        if sk is not None:
+            peers["sklearn MiniBatchDictionaryLearning"] = (
+                peer_version(sk, "scikit-learn"), _curve_sklearn_minibatch(P, epochs))
+            if full:
+                peers["sklearn DictionaryLearning"] = (
+                    peer_version(sk, "scikit-learn"), _curve_sklearn_batch(P, [1, 2, 5]))
+        spams = import_peer("spams")
+        if spams is not None:
+            peers["SPAMS trainDL (mode 3, OMP)"] = (
+                peer_version(spams, "spams-bin"),
+                _curve_spams(spams, P, list(range(1, epochs + 1))))
+    best = [min(e for _, e in c) for c in curves.values()]
+    best += [min(e for _, e in c) for _, c in peers.values()]
+    target = max(best)
+    rows = []
+    for ours_key, method in (("online", "OnlineDictionaryLearning (Batch-OMP, 5 nnz)"),
+                             ("ksvd", "KSVD (Batch-OMP, 5 nnz)")):
+        t_ours, e_ours = _time_to(curves[ours_key], target)
+        for peer, (version, curve) in peers.items():
+            t_peer, e_peer = _time_to(curve, target)
+            rows.append(dict(problem=problem, method=method, peer=f"{peer} [{version}]",
+                             t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
+                             target_err=target, err_ours=e_ours, err_peer=e_peer))
+        if not peers:
+            rows.append(missing_row(problem, method, "scikit-learn / SPAMS", t_ours))
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover - manual runs
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    for row in run(full=args.full):
+        print(json.dumps(row))
