@@ -49,8 +49,11 @@ def _load_all():
 
 def get_encoder(name):
     """Return ``(func, description, params)`` for ``name`` or raise a clear error."""
-    if name not in _ENCODERS:
-        _load_all()
+    # import families one at a time and stop as soon as ``name`` is known
+    for fam in _FAMILIES:
+        if name in _ENCODERS:
+            break
+        importlib.import_module(f"sparsecode.{fam}")
     if name not in _ENCODERS:
         raise ValueError(
             f"Unknown algorithm {name!r}; available: {', '.join(available_encoders())}."
