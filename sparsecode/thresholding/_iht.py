@@ -309,7 +309,7 @@ _EST_ATTRS = r"""
 
 
 class IHT(_ThresholdingRegressor):
-    r"""Iterative Hard Thresholding estimator.
+    __doc__ = r"""Iterative Hard Thresholding estimator.
 
     Parameters
     ----------
@@ -376,7 +376,7 @@ class IHT(_ThresholdingRegressor):
 
 
 class NIHT(_ThresholdingRegressor):
-    r"""Normalised Iterative Hard Thresholding estimator.
+    __doc__ = r"""Normalised Iterative Hard Thresholding estimator.
 
     Parameters
     ----------

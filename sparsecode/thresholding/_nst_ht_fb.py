@@ -251,13 +251,21 @@ def adaptive_nst_ht_fb(A, y, *, schedule="linear", growth="auto", tol=1e-6, max_
         data use the noise level (discrepancy principle).
     max_iter : int, default=None
         Iteration budget; default ``n_measurements``.
-    projection, ls_solver, cg_tol, n_jobs, verbose
-        As in :func:`nst_ht_fb`.
+    projection : {"auto", "cholesky", "cg"}, default="auto"
+        How :math:`(AA^H)^{-1}` is applied, as in :func:`nst_ht_fb`.
+    ls_solver : {"auto", "cholesky", "qr", "cg"}, default="auto"
+        Least-squares solver on the support, as in :func:`nst_ht_fb`.
+    cg_tol : float, default=1e-12
+        Relative tolerance of CGLS in the least-squares step.
     prune_tol : float, default=1e-8
         After convergence, coefficients below ``prune_tol * max|x|`` are
         dropped and the rest refitted, if the residual test still passes
         (the support :math:`T_k \supseteq \operatorname{supp} x` carries exact
         zeros up to rounding). 0 disables it.
+    n_jobs : int, default=None
+        BLAS threads during the call.
+    verbose : bool or int, default=0
+        Print progress per iteration.
 
     Returns
     -------
@@ -367,7 +375,7 @@ _EST_ATTRS = r"""
 
 
 class NSTHTFB(_ThresholdingRegressor):
-    r"""NST+HT+FB estimator: null space tuning + hard thresholding + feedback.
+    __doc__ = r"""NST+HT+FB estimator: null space tuning + hard thresholding + feedback.
 
     HTP preconditioned by :math:`(XX^H)^{-1}`: recovers s-sparse vectors in
     a few iterations, also when X is ill-conditioned.
@@ -453,7 +461,7 @@ class NSTHTFB(_ThresholdingRegressor):
 
 
 class AdaptiveNSTHTFB(_ThresholdingRegressor):
-    r"""Adaptive NST+HT+FB estimator: sparse recovery without a sparsity level.
+    __doc__ = r"""Adaptive NST+HT+FB estimator: sparse recovery without a sparsity level.
 
     The thresholded support grows as :math:`f(k)` (``c k`` or ``k^2``) until
     the residual test passes; the sparsity is then read off the solution.
