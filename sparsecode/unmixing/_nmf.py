@@ -295,7 +295,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     for it in range(1, max_iter + 1):
         n_iter = it
         # ---- abundance step (weights and penalties live here) -------------
-        Hw = Ht * omega[:, None]                      # (L, K) = Omega H^T
+        Hw = Ht if weighting is None else Ht * omega[:, None]  # (L, K) = Omega H^T
         if masked:
             Q = VX @ Hw
             Pex = np.ascontiguousarray((V * (W @ Ht.T)) @ Hw)
@@ -339,11 +339,14 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             dead = np.flatnonzero(Ht.max(axis=0) <= 0)
             if dead.size:
                 Ht[:, dead] = 1e-16 * max(float(Ht.max()), _TINY)
-        # ---- residuals for the next weights (cheap: K x L products) -------
-        if masked:
-            r = residuals(W, Ht)
-        else:
-            r = _band_residuals(xnorm2, Qh.T, Gh, Ht.T)
+        # ---- residuals for the weights and the stopping test (cheap: K x L
+        # products); W H, hence r, is unchanged by the column normalisation
+        check = it % check_every == 0 or it == max_iter
+        if weighting is not None or history or check:
+            if masked:
+                r = residuals(W, Ht)
+            else:
+                r = _band_residuals(xnorm2, Qh.T, Gh, Ht.T)
         if guidance is not None and it % guidance_every == 0:
             p_arr = np.ascontiguousarray(guidance(W), dtype=float)
         if norm_every and it % norm_every == 0:
@@ -352,15 +355,13 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                 nrm = np.where(upd.astype(bool), nrm, 1.0)
             Ht /= nrm
             W *= nrm
-            Wbuf = np.empty_like(W)
-            r = residuals(W, Ht)
         if weighting is not None:
             omega = weights_from(r)
-        if history or it % check_every == 0 or it == max_iter:
+        if history or check:
             f = objective(W, Ht, r)
             if history:
                 f_hist.append(f)
-            if it % check_every == 0 or it == max_iter:
+            if check:
                 rel = abs(f_prev - f) / max(abs(f_prev), _TINY)
                 if verbose:
                     print(f"[{name}] iter {it:5d}  objective {f:.6e}  rel. change {rel:.2e}  "
@@ -375,7 +376,6 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             nrm = np.where(upd.astype(bool), nrm, 1.0)
         Ht /= nrm
         W *= nrm
-        r = residuals(W, Ht)
     return {"W": np.ascontiguousarray(W), "H": np.ascontiguousarray(Ht.T), "n_iter": n_iter,
                 "converged": converged, "rel_change": rel, "residuals": r, "band_weights": omega,
                 "objective": objective(W, Ht, r), "history": f_hist, "p": p_arr}
