@@ -1,0 +1,102 @@
+"""Benchmarks of the sparse Bayesian learning family.
+
+``time_fit``/``peakmem_fit`` of SBL, GGAMP-SBL, M-SBL and Kronecker SBL on
+small problems (Gaussian ``A``, SNR 30 dB, learned noise variance), and
+``track_nmse``/``track_nnz`` so that a speed-up that changes the answer
+shows.  ``time_first_call`` separates the cold first fit.
+"""
+
+import warnings
+
+import numpy as np
+
+import sparsecode as sc
+
+from .common import Benchmark, first_call_seconds, scaled
+
+# (m, N, k)
+PROBLEMS = {"200x800": (200, 800, 20), "100x400": (100, 400, 10)}
+
+
+def _problem(m, N, k, L=1, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, N)) / np.sqrt(m)
+    X = np.zeros((N, L))
+    X[rng.choice(N, k, replace=False)] = rng.standard_normal((k, L))
+    Y0 = A @ X
+    Y = Y0 + np.sqrt(np.sum(Y0 ** 2) / Y0.size / 1e3) * rng.standard_normal(Y0.shape)
+    return A, X, Y
+
+
+def _make(method):
+    return {
+        "sbl": lambda: sc.SBL(tol=1e-4),
+        "sbl_mackay": lambda: sc.SBL(update="mackay", tol=1e-4),
+        "ggamp_sbl": lambda: sc.GGAMPSBL(tol=1e-4),
+        "msbl": lambda: sc.MSBL(update="mackay", tol=1e-4),
+    }[method]()
+
+
+class SBLFit(Benchmark):
+    param_names = ["problem", "method"]
+    params = (list(PROBLEMS), ["sbl", "sbl_mackay", "ggamp_sbl", "msbl"])
+
+    def setup(self, problem, method):
+        m, N, k = PROBLEMS[problem]
+        L = scaled(4, 2) if method == "msbl" else 1
+        self.A, self.X, Y = _problem(m, N, k, L=L)
+        self.y = Y if method == "msbl" else Y[:, 0]
+        warnings.simplefilter("ignore")
+        self.est = _make(method).fit(self.A, self.y)
+
+    def time_fit(self, problem, method):
+        _make(method).fit(self.A, self.y)
+
+    def peakmem_fit(self, problem, method):
+        _make(method).fit(self.A, self.y)
+
+    def track_nmse_db(self, problem, method):
+        coef = self.est.coef_.T if self.est.coef_.ndim == 2 else self.est.coef_[:, None]
+        return float(10 * np.log10(np.sum((coef - self.X) ** 2) / np.sum(self.X ** 2)))
+
+    def track_nnz(self, problem, method):
+        return int(np.count_nonzero(np.atleast_2d(self.est.coef_)[0]))
+
+
+class KroneckerFit(Benchmark):
+    param_names = ["method"]
+    params = (["svd", "am"],)
+
+    def setup(self, method):
+        rng = np.random.default_rng(0)
+        self.facs = [rng.standard_normal((m, 12)) for m in (6, 8, 10)]
+        parts = []
+        for _ in self.facs:
+            v = np.zeros(12)
+            v[rng.choice(12, 2, replace=False)] = rng.standard_normal(2)
+            parts.append(v)
+        self.x = np.kron(np.kron(parts[0], parts[1]), parts[2])
+        A = np.kron(np.kron(*self.facs[:2]), self.facs[2])
+        y0 = A @ self.x
+        self.s2 = np.sum(y0 ** 2) / y0.size / 1e2
+        self.y = y0 + np.sqrt(self.s2) * rng.standard_normal(y0.size)
+        warnings.simplefilter("ignore")
+        self.est = sc.KroneckerSBL(method=method, noise_variance=self.s2).fit(self.facs, self.y)
+
+    def time_fit(self, method):
+        sc.KroneckerSBL(method=method, noise_variance=self.s2).fit(self.facs, self.y)
+
+    def track_nmse_db(self, method):
+        return float(10 * np.log10(np.sum((self.est.coef_ - self.x) ** 2)
+                                   / np.sum(self.x ** 2)))
+
+
+class FirstCall(Benchmark):
+    def track_first_call_s(self):
+        """Import of sparsecode plus the first SBL fit, in a fresh interpreter."""
+        return first_call_seconds(
+            "import sparsecode as sc\nsc.SBL().fit(A, y)",
+            setup="import numpy as np\n"
+                  "A = np.random.default_rng(0).standard_normal((20, 40)); y = A[:, 0]")
+
+    track_first_call_s.unit = "seconds"
