@@ -394,7 +394,7 @@ class SqrtLasso(_BasePenalized):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((60, 100)); w = np.zeros(100); w[:3] = [2., -1., 1.5]
     >>> y = X @ w + 0.1 * rng.standard_normal(60)
-    >>> reg = SqrtLasso(alpha=0.3, tol=1e-8).fit(X, y)
+    >>> reg = SqrtLasso(alpha=0.45, tol=1e-8).fit(X, y)
     >>> np.flatnonzero(reg.coef_)
     array([0, 1, 2])
     """
@@ -508,7 +508,7 @@ class LADLasso(_BasePenalized):
     >>> y = X @ w; y[:8] += 100 * rng.standard_normal(8)   # gross errors
     >>> reg = LADLasso(alpha=0.05).fit(X, y)
     >>> np.round(reg.coef_[:2], 1)
-    array([ 2.9, -1.9])
+    array([ 3., -2.])
     """
 
     _parameter_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")],

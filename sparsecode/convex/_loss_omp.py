@@ -248,7 +248,7 @@ def loss_omp(X, y, *, loss="lasso", penalty="l1", alpha=0.0, weights=None,
     >>> from sparsecode import loss_omp
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((40, 80)); x = np.zeros(80); x[[3, 10]] = [1.0, -2.0]
-    >>> res = loss_omp(X, X @ x, loss="sqrt_lasso", alpha=0.01, n_nonzero_coefs=5)
+    >>> res = loss_omp(X, X @ x, loss="sqrt_lasso", alpha=0.05, n_nonzero_coefs=5)
     >>> np.flatnonzero(res.coef)
     array([ 3, 10])
     """
@@ -347,7 +347,7 @@ class LossOMP(MultiOutputMixin, RegressorMixin, BaseEstimator):
     >>> X = rng.standard_normal((40, 80)); x = np.zeros(80); x[[3, 10]] = [1.0, -2.0]
     >>> reg = LossOMP(loss="lasso", alpha=1e-4, n_nonzero_coefs=6).fit(X, X @ x)
     >>> np.flatnonzero(reg.coef_), reg.stop_reason_
-    (array([ 3, 10]), 'zero_gain')
+    (array([ 3, 10]), 'support_stagnation')
     """
 
     _parameter_constraints = {

@@ -443,8 +443,8 @@ class CEL0:
     --------
     >>> import numpy as np
     >>> from sparsecode.convex import CEL0
-    >>> round(CEL0(alpha=0.5, a2=np.ones(1)).prox_1d(1.5, 0.5, 0), 6)
-    1.0
+    >>> round(CEL0(alpha=0.5, a2=np.ones(1)).prox_1d(0.8, 0.5, 0), 6)
+    0.6
     """
 
     def __init__(self, alpha, a2=None, positive=False):

@@ -1,0 +1,160 @@
+"""Benchmarks of the convex family: Lasso (dense / sparse), path, SqrtLasso,
+LADLasso, MCP, loss-function OMP and the "lasso" encoder.
+
+Problems: Gaussian designs (centred, 20-sparse truth, noise 0.5), a sparse
+CSR design at 1% density, and compressive sensing for LossOMP.  ``time_*``
+and ``peakmem_*`` measure the fit with ``tol=1e-6`` (relative duality gap);
+``track_*`` report the duality gap reached (relative to P(0)) and, for the
+recovery benchmarks, the relative error to the ground truth, so a speed-up
+that changes the answer shows.  ``setup`` runs one warm-up fit so Numba's
+compile/cache-load time stays out of ``time_*``; ``track_first_fit_s``
+measures it in a fresh process.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+import sparsecode as sc
+
+from .common import Benchmark, first_call_seconds, scaled
+
+_API = {name: getattr(sc, name) for name in
+        ("Lasso", "SqrtLasso", "LADLasso", "PenalizedRegression", "lasso_path", "loss_omp",
+         "sparse_encode")}
+
+
+def _gaussian(n, N, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, N))
+    w = np.zeros(N)
+    w[rng.choice(N, 20, replace=False)] = rng.standard_normal(20)
+    y = X @ w + 0.5 * rng.standard_normal(n)
+    return np.asfortranarray(X - X.mean(0)), y - y.mean(), w
+
+
+def _rel_gap(X, y, w, alpha):
+    n = X.shape[0]
+    r = y - X @ w
+    primal = r @ r / (2 * n) + alpha * np.abs(w).sum()
+    s = max(n, float(np.max(np.abs(X.T @ r))) / alpha)
+    d = y - n * r / s
+    return float((primal - (y @ y - d @ d) / (2 * n)) / (y @ y / (2 * n)))
+
+
+class LassoFit(Benchmark):
+    param_names = ["design", "alpha_div"]
+    params = (["gaussian", "sparse"], [20, 100])
+
+    def setup(self, design, alpha_div):
+        if design == "gaussian":
+            X, y, _ = _gaussian(scaled(1000, 300), scaled(5000, 1000))
+        else:
+            n, N = scaled(2000, 500), scaled(20000, 4000)
+            rng = np.random.default_rng(0)
+            X = sp.random(n, N, density=0.01, format="csr", random_state=0,
+                          data_rvs=rng.standard_normal)
+            y = X @ np.r_[rng.standard_normal(50), np.zeros(N - 50)] + 0.1 * rng.standard_normal(n)
+            y = y - y.mean()
+        self.X, self.y = X, y
+        self.alpha = float(np.max(np.abs(X.T @ y))) / X.shape[0] / alpha_div
+        self.est = _API["Lasso"](alpha=self.alpha, fit_intercept=False, tol=1e-6)
+        self.est.fit(X, y)  # warm-up: compile or load the Numba cache
+
+    def time_fit(self, design, alpha_div):
+        self.est.fit(self.X, self.y)
+
+    def peakmem_fit(self, design, alpha_div):
+        self.est.fit(self.X, self.y)
+
+    def track_rel_dual_gap(self, design, alpha_div):
+        return _rel_gap(self.X, self.y, self.est.coef_, self.alpha)
+
+
+class LassoPath(Benchmark):
+    def setup(self):
+        self.X, self.y, _ = _gaussian(scaled(1000, 300), scaled(5000, 1000))
+        amax = float(np.max(np.abs(self.X.T @ self.y))) / self.X.shape[0]
+        self.alphas = np.geomspace(amax, amax / 100, 20)
+        _API["lasso_path"](self.X, self.y, alphas=self.alphas[:2])
+
+    def time_path_20(self):
+        _API["lasso_path"](self.X, self.y, alphas=self.alphas, tol=1e-6)
+
+
+class RobustAndPivotal(Benchmark):
+    param_names = ["model"]
+    params = (["sqrt_lasso", "lad_lasso", "mcp"],)
+
+    def setup(self, model):
+        self.X, self.y, self.w = _gaussian(300, 1000, seed=1)
+        n = 300
+        if model == "sqrt_lasso":
+            a = float(np.max(np.abs(self.X.T @ self.y))) / (np.sqrt(n) * np.linalg.norm(self.y))
+            self.est = _API["SqrtLasso"](alpha=a / 5, fit_intercept=False, tol=1e-6)
+        elif model == "lad_lasso":
+            a = float(np.max(np.abs(self.X.T @ np.sign(self.y)))) / n
+            self.est = _API["LADLasso"](alpha=a / 5, fit_intercept=False, tol=1e-6)
+        else:
+            from sparsecode.convex import MCP, AndersonCD, Quadratic
+            a = float(np.max(np.abs(self.X.T @ self.y))) / n
+            self.est = _API["PenalizedRegression"](Quadratic(), MCP(a / 20), fit_intercept=False,
+                                                   solver=AndersonCD(tol=1e-6))
+        self.est.fit(self.X, self.y)
+
+    def time_fit(self, model):
+        self.est.fit(self.X, self.y)
+
+    def track_rel_error(self, model):
+        return float(np.linalg.norm(self.est.coef_ - self.w) / np.linalg.norm(self.w))
+
+
+class LossOMP(Benchmark):
+    param_names = ["loss"]
+    params = (["lasso", "sqrt_lasso", "lad_lasso"],)
+
+    def setup(self, loss):
+        rng = np.random.default_rng(0)
+        m, N, s = 150, 300, 10
+        A = rng.standard_normal((m, N))
+        A /= np.linalg.norm(A, axis=0)
+        x = np.zeros(N)
+        x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
+        e = rng.standard_normal(m)
+        self.A, self.x, self.y = A, x, A @ x + 1e-2 * e / np.linalg.norm(e)
+        self.alpha = {"lasso": 3.2e-3 / (2 * m), "sqrt_lasso": 0.1 / np.sqrt(m),
+                      "lad_lasso": 1.0 / m}[loss]
+        _API["loss_omp"](A, self.y, loss=loss, alpha=self.alpha, n_nonzero_coefs=3)
+
+    def time_fit(self, loss):
+        _API["loss_omp"](self.A, self.y, loss=loss, alpha=self.alpha, n_nonzero_coefs=30)
+
+    def track_rel_error(self, loss):
+        c = _API["loss_omp"](self.A, self.y, loss=loss, alpha=self.alpha,
+                             n_nonzero_coefs=30).coef
+        return float(np.linalg.norm(c - self.x) / np.linalg.norm(self.x))
+
+
+class LassoEncoder(Benchmark):
+    def setup(self):
+        rng = np.random.default_rng(0)
+        self.D = rng.standard_normal((256, 64))
+        self.D /= np.linalg.norm(self.D, axis=1, keepdims=True)
+        self.X = rng.standard_normal((scaled(5000, 1000), 64))
+        _API["sparse_encode"](self.X[:10], self.D, algorithm="lasso", alpha=0.1)
+
+    def time_sparse_encode_lasso(self):
+        _API["sparse_encode"](self.X, self.D, algorithm="lasso", alpha=0.1, n_jobs=1)
+
+
+class FirstFit(Benchmark):
+    """First Lasso fit in a fresh process (import included, Numba cache warm)."""
+
+    def track_first_fit_s(self):
+        first_call_seconds(
+            "from sparsecode import Lasso; Lasso(alpha=0.1).fit(X, y)",
+            setup="import numpy as np; X = np.random.rand(50, 80); y = np.random.rand(50)")
+        return first_call_seconds(
+            "from sparsecode import Lasso; Lasso(alpha=0.1).fit(X, y)",
+            setup="import numpy as np; X = np.random.rand(50, 80); y = np.random.rand(50)")
+
+    track_first_fit_s.unit = "seconds"

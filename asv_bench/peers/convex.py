@@ -1,0 +1,335 @@
+"""Convex family against scikit-learn, skglm and celer, at equal duality gap.
+
+Every solver -- ours and each peer -- is run with decreasing ``tol``
+(1e-3, 1e-4, ..., 1e-12) until the duality gap *computed here* from its
+coefficients (formulas below, independent of the libraries) is at most
+``1e-6 * P(0)``; the call with that tol is then timed (best of 3, first
+call excluded).  Problems use ``fit_intercept=False`` and centred data so
+that every library solves the same objective:
+
+* Lasso ``||y - Xw||^2/(2n) + alpha ||w||_1``: dual point
+  ``theta = r / max(n, ||X^T r||_inf / alpha)``,
+  gap ``P(w) - (||y||^2 - ||y - n theta||^2) / (2n)``;
+* weighted Lasso: the same with ``alpha w_j``;
+* square-root Lasso ``||y - Xw|| / sqrt(n) + alpha ||w||_1`` (skglm's
+  ``SqrtLasso`` is unnormalised: its alpha is ``sqrt(n)`` times ours):
+  ``theta = r / max(sqrt(n) ||r||, ||X^T r||_inf / alpha)``, gap
+  ``P(w) - y^T theta``;
+* LAD-Lasso ``||y - Xw||_1 / n + alpha ||w||_1``: scikit-learn's
+  ``QuantileRegressor(quantile=0.5, alpha=alpha/2, solver="highs")`` solves
+  the exact LP (it has no tol); we compare objectives (``rel_obj_diff``);
+* MCP (non-convex, no gap): both run with tol 1e-6 on their own criteria;
+  the objectives reached are reported (they may be different local minima).
+
+Problems (``full=True``: the issue's sizes; default: halved sizes so the
+whole run stays within minutes on a shared 2-core machine):
+Gaussian and Toeplitz-correlated (rho = 0.6) designs at alpha_max/20 and
+alpha_max/100; a 20-alpha path (eps = 1e-2); a sparse CSR design at 1%
+density; scikit-learn's diabetes data; weighted, square-root, LAD and MCP
+on 300 x 1000.  One thread (OMP/BLAS threads = 1 set by the caller).
+``first_call_ours_s`` / ``first_call_peer_s``: the first fit in a fresh
+process (Numba on-disk cache warm for ours), import included.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import best_time, import_peer, missing_row, peer_version, ratio
+
+TOLS = [10.0 ** (-k) for k in range(3, 13)]
+TARGET = 1e-6
+
+
+# ---------------------------------------------------------------------------
+# gaps computed by the benchmark itself
+# ---------------------------------------------------------------------------
+def lasso_gap(X, y, w, alpha, weights=None):
+    n = X.shape[0]
+    weights = np.ones(X.shape[1]) if weights is None else weights
+    r = y - X @ w
+    primal = r @ r / (2 * n) + alpha * np.sum(weights * np.abs(w))
+    c = np.abs(np.asarray(X.T @ r)).ravel()
+    m = weights > 0
+    s = max(n, float(np.max(c[m] / (alpha * weights[m]))))
+    d = y - n * r / s
+    return (primal - (y @ y - d @ d) / (2 * n)) / (y @ y / (2 * n))
+
+
+def sqrt_gap(X, y, w, alpha):
+    n = X.shape[0]
+    r = y - X @ w
+    nr = np.linalg.norm(r)
+    primal = nr / np.sqrt(n) + alpha * np.abs(w).sum()
+    s = max(np.sqrt(n) * nr, float(np.max(np.abs(X.T @ r))) / alpha)
+    return (primal - y @ r / s) / (np.linalg.norm(y) / np.sqrt(n))
+
+
+def lad_obj(X, y, w, alpha):
+    return np.abs(y - X @ w).sum() / len(y) + alpha * np.abs(w).sum()
+
+
+def mcp_obj(X, y, w, alpha, gamma):
+    a = np.abs(w)
+    pen = np.where(a <= gamma * alpha, alpha * a - a ** 2 / (2 * gamma), gamma * alpha ** 2 / 2)
+    r = y - X @ w
+    return r @ r / (2 * len(y)) + pen.sum()
+
+
+def calibrated(make_fit, gap_fn, repeat=3):
+    """Smallest-effort tol reaching the target gap; returns (time, tol, gap, result)."""
+    last = None
+    for tol in TOLS:
+        fit = make_fit(tol)
+        out = fit()
+        g = gap_fn(out)
+        last = (tol, g, out)
+        if g <= TARGET:
+            t, out = best_time(fit, repeat=repeat)
+            return t, tol, g, out
+    t, out = best_time(make_fit(last[0]), repeat=repeat)
+    return t, last[0], last[1], out
+
+
+# ---------------------------------------------------------------------------
+# problems
+# ---------------------------------------------------------------------------
+def gaussian(n, N, seed=0, rho=0.0):
+    rng = np.random.default_rng(seed)
+    if rho:
+        # Toeplitz correlation corr(x_i, x_j) = rho^|i-j| via an AR(1) over columns
+        X = np.empty((n, N))
+        X[:, 0] = rng.standard_normal(n)
+        for j in range(1, N):
+            X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+    else:
+        X = rng.standard_normal((n, N))
+    w = np.zeros(N)
+    w[rng.choice(N, 20, replace=False)] = rng.standard_normal(20)
+    y = X @ w + 0.5 * rng.standard_normal(n)
+    X = np.asfortranarray(X - X.mean(0))
+    return X, y - y.mean()
+
+
+def sparse_design(n, N, density=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, N, density=density, format="csr", random_state=seed,
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(N)
+    w[rng.choice(N, 50, replace=False)] = rng.standard_normal(50)
+    y = X @ w + 0.1 * rng.standard_normal(n)
+    return X, y - y.mean()
+
+
+def diabetes():
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    X = np.asfortranarray(X - X.mean(0))
+    return X, y - y.mean()
+
+
+def _amax(X, y):
+    return float(np.max(np.abs(X.T @ y))) / X.shape[0]
+
+
+# ---------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------
+def _lasso_rows(name, X, y, alpha, sklearn, celer, skglm):
+    from sparsecode import Lasso
+
+    rows = []
+    gap = lambda w: lasso_gap(X, y, w, alpha)  # noqa: E731
+    t_o, tol_o, g_o, _ = calibrated(
+        lambda tol: (lambda: Lasso(alpha=alpha, fit_intercept=False, tol=tol).fit(X, y).coef_),
+        gap)
+    peers = []
+    if sklearn is not None:
+        from sklearn.linear_model import Lasso as SkL
+        peers.append(("scikit-learn Lasso", peer_version(sklearn, "scikit-learn"),
+                      lambda tol: (lambda: SkL(alpha=alpha, fit_intercept=False, tol=tol,
+                                               max_iter=100_000).fit(X, y).coef_)))
+    if celer is not None:
+        peers.append(("celer Lasso", peer_version(celer),
+                      lambda tol: (lambda: celer.Lasso(alpha=alpha, fit_intercept=False,
+                                                       tol=tol).fit(X, y).coef_)))
+    if skglm is not None:
+        peers.append(("skglm Lasso", peer_version(skglm),
+                      lambda tol: (lambda: skglm.Lasso(alpha=alpha, fit_intercept=False,
+                                                       tol=tol).fit(X, y).coef_)))
+    for method, peer, make in peers:
+        make(1e-2)()  # warm-up (JIT)
+        t_p, tol_p, g_p, _ = calibrated(make, gap)
+        rows.append(dict(problem=name, method=method, peer=peer, t_ours_s=t_o, t_peer_s=t_p,
+                         ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p, tol_ours=tol_o,
+                         tol_peer=tol_p))
+    return rows
+
+
+def run(full=False):
+    import sparsecode
+    from sparsecode import (LADLasso, PenalizedRegression, SqrtLasso, WeightedLasso,
+                            lasso_path)
+    from sparsecode.convex import MCP, AndersonCD, Quadratic
+
+    sklearn = import_peer("sklearn")
+    celer = import_peer("celer")
+    skglm = import_peer("skglm")
+    rows = []
+    n, N = (1000, 5000) if full else (500, 2000)
+    # warm our kernels (compile or load the on-disk cache) once
+    Xw, yw = gaussian(50, 100)
+    Lasso = sparsecode.Lasso
+    Lasso(alpha=0.1, fit_intercept=False).fit(Xw, yw)
+    Lasso(alpha=0.1, fit_intercept=False).fit(sp.csc_matrix(Xw), yw)
+
+    for design, rho in (("Gaussian", 0.0), ("Toeplitz rho=0.6", 0.6)):
+        X, y = gaussian(n, N, rho=rho)
+        for div in (20, 100):
+            a = _amax(X, y) / div
+            rows += _lasso_rows(f"{design} {n}x{N}, alpha_max/{div}", X, y, a, sklearn, celer,
+                                skglm)
+
+    # 20-alpha path
+    X, y = gaussian(n, N)
+    amax = _amax(X, y)
+    alphas = np.geomspace(amax, amax / 100, 20)
+    path_gap = lambda C: max(lasso_gap(X, y, C[:, k], a) for k, a in enumerate(alphas))  # noqa
+
+    def ours_path(tol):
+        return lambda: lasso_path(X, y, alphas=alphas, tol=tol)[1]
+    t_o, tol_o, g_o, _ = calibrated(ours_path, path_gap, repeat=2)
+    if sklearn is not None:
+        from sklearn.linear_model import lasso_path as sk_path
+        t_p, tol_p, g_p, _ = calibrated(
+            lambda tol: (lambda: sk_path(X, y, alphas=alphas, tol=tol, max_iter=100_000)[1]),
+            path_gap, repeat=2)
+        rows.append(dict(problem=f"path, 20 alphas to alpha_max/100, Gaussian {n}x{N}",
+                         method="lasso_path", peer=peer_version(sklearn, "scikit-learn"),
+                         t_ours_s=t_o, t_peer_s=t_p, ratio=ratio(t_p, t_o), gap_ours=g_o,
+                         gap_peer=g_p))
+    if celer is not None:
+        def celer_p(tol):
+            def f():
+                out = celer.celer_path(X, y, "lasso", alphas=alphas, tol=tol)
+                return out[1]
+            return f
+        celer_p(1e-2)()
+        t_p, tol_p, g_p, _ = calibrated(celer_p, path_gap, repeat=2)
+        rows.append(dict(problem=f"path, 20 alphas to alpha_max/100, Gaussian {n}x{N}",
+                         method="celer_path", peer=peer_version(celer), t_ours_s=t_o,
+                         t_peer_s=t_p, ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p))
+
+    # sparse CSR design
+    ns, Ns = (2000, 20000) if full else (1000, 10000)
+    X, y = sparse_design(ns, Ns)
+    rows += _lasso_rows(f"sparse CSR {ns}x{Ns} 1%, alpha_max/20", X, y, _amax(X, y) / 20,
+                        sklearn, celer, skglm)
+    # diabetes
+    X, y = diabetes()
+    rows += _lasso_rows("diabetes 442x10, alpha_max/100", X, y, _amax(X, y) / 100, sklearn,
+                        celer, skglm)
+
+    # 300 x 1000: weighted, square-root, LAD, MCP
+    X, y = gaussian(300, 1000, seed=1)
+    wts = np.random.default_rng(1).uniform(0.5, 2.0, 1000)
+    a = float(np.max(np.abs(X.T @ y) / wts)) / 300 / 20
+    gap = lambda w: lasso_gap(X, y, w, a, wts)  # noqa: E731
+    t_o, tol_o, g_o, _ = calibrated(lambda tol: (lambda: WeightedLasso(
+        alpha=a, weights=wts, fit_intercept=False, tol=tol).fit(X, y).coef_), gap)
+    if skglm is not None:
+        make = lambda tol: (lambda: skglm.WeightedLasso(  # noqa: E731
+            alpha=a, weights=wts, fit_intercept=False, tol=tol).fit(X, y).coef_)
+        make(1e-2)()
+        t_p, tol_p, g_p, _ = calibrated(make, gap)
+        rows.append(dict(problem="weighted Lasso 300x1000, alpha_max/20",
+                         method="skglm WeightedLasso", peer=peer_version(skglm), t_ours_s=t_o,
+                         t_peer_s=t_p, ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p))
+
+    n3 = 300
+    a_sq = float(np.max(np.abs(X.T @ y))) / (np.sqrt(n3) * np.linalg.norm(y)) / 5
+    gap = lambda w: sqrt_gap(X, y, w, a_sq)  # noqa: E731
+    t_o, tol_o, g_o, _ = calibrated(lambda tol: (lambda: SqrtLasso(
+        alpha=a_sq, fit_intercept=False, tol=tol).fit(X, y).coef_), gap)
+    try:
+        from skglm.experimental import SqrtLasso as SkSqrt
+
+        make = lambda tol: (lambda: SkSqrt(  # noqa: E731
+            alpha=a_sq * np.sqrt(n3), fit_intercept=False, tol=tol).fit(X, y).coef_)
+        make(1e-2)()
+        t_p, tol_p, g_p, _ = calibrated(make, gap)
+        rows.append(dict(problem="square-root Lasso 300x1000, alpha_max/5",
+                         method="skglm SqrtLasso (prox-Newton)", peer=peer_version(skglm),
+                         t_ours_s=t_o, t_peer_s=t_p, ratio=ratio(t_p, t_o), gap_ours=g_o,
+                         gap_peer=g_p))
+    except ImportError:
+        rows.append(missing_row("square-root Lasso 300x1000", "skglm SqrtLasso", "skglm",
+                                t_ours_s=t_o))
+
+    a_lad = float(np.max(np.abs(X.T @ np.sign(y)))) / n3 / 5
+    t_o, lad = best_time(lambda: LADLasso(alpha=a_lad, fit_intercept=False, tol=1e-6)
+                         .fit(X, y).coef_, repeat=2)
+    if sklearn is not None:
+        from sklearn.linear_model import QuantileRegressor
+        t_p, qr = best_time(lambda: QuantileRegressor(quantile=0.5, alpha=a_lad / 2,
+                                                      fit_intercept=False, solver="highs")
+                            .fit(X, y).coef_, repeat=2)
+        po, pp = lad_obj(X, y, lad, a_lad), lad_obj(X, y, qr, a_lad)
+        rows.append(dict(problem="LAD-Lasso 300x1000, alpha_max/5",
+                         method="QuantileRegressor(q=0.5, highs)",
+                         peer=peer_version(sklearn, "scikit-learn"), t_ours_s=t_o, t_peer_s=t_p,
+                         ratio=ratio(t_p, t_o), rel_obj_diff=(po - pp) / pp))
+
+    a_m = _amax(X, y) / 20
+    t_o, wm = best_time(lambda: PenalizedRegression(
+        Quadratic(), MCP(a_m, gamma=3.0), solver=AndersonCD(tol=1e-6),
+        fit_intercept=False).fit(X, y).coef_, repeat=3)
+    if skglm is not None:
+        make = lambda: skglm.MCPRegression(alpha=a_m, gamma=3.0, fit_intercept=False,  # noqa
+                                           tol=1e-6).fit(X, y).coef_
+        make()
+        t_p, wp = best_time(make, repeat=3)
+        rows.append(dict(problem="MCP (gamma=3) 300x1000, alpha_max/20",
+                         method="skglm MCPRegression", peer=peer_version(skglm), t_ours_s=t_o,
+                         t_peer_s=t_p, ratio=ratio(t_p, t_o), obj_ours=mcp_obj(X, y, wm, a_m, 3),
+                         obj_peer=mcp_obj(X, y, wp, a_m, 3)))
+
+    # first fit in a fresh process (our Numba cache warm; skglm compiles its jitclasses)
+    rows += _first_fit_rows(skglm)
+    return rows
+
+
+def _first_fit_rows(skglm):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    setup = ("import numpy as np\nrng = np.random.default_rng(0)\n"
+             "X = rng.standard_normal((200, 500)); y = X[:, :5] @ np.ones(5)\n")
+
+    def fresh(code):
+        script = (f"import sys, time\nsys.path.insert(0, {root!r})\n{setup}"
+                  f"t0 = time.perf_counter()\n{code}\nprint(time.perf_counter() - t0)\n")
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=dict(os.environ))
+        return float(out.stdout.strip().splitlines()[-1])
+
+    rows = []
+    cases = [("Lasso", "from sparsecode import Lasso; Lasso(alpha=0.1).fit(X, y)",
+              "from skglm import Lasso; Lasso(alpha=0.1).fit(X, y)"),
+             ("SqrtLasso", "from sparsecode import SqrtLasso; SqrtLasso(alpha=0.1).fit(X, y)",
+              None),
+             ("LADLasso", "from sparsecode import LADLasso; LADLasso(alpha=0.1).fit(X, y)", None),
+             ("MCP", "from sparsecode import PenalizedRegression as P; from sparsecode.convex "
+                     "import MCP, Quadratic; P(Quadratic(), MCP(0.1)).fit(X, y)",
+              "from skglm import MCPRegression; MCPRegression(alpha=0.1).fit(X, y)")]
+    fresh(cases[0][1])  # make sure the on-disk cache is populated
+    for name, ours, peer in cases:
+        t_o = fresh(ours)
+        t_p = fresh(peer) if (peer and skglm is not None) else None
+        rows.append(dict(problem="first fit in a fresh process (200x500), import included",
+                         method=name, peer=peer_version(skglm) if t_p else "-",
+                         t_ours_s=t_o, t_peer_s=t_p, ratio=ratio(t_p, t_o)))
+    return rows
