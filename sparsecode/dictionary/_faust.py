@@ -394,8 +394,6 @@ class FastTransformDictionary(_BaseDictionaryLearner):
         Outer iterations run.
     error_ : ndarray of shape (n_iter_,)
         Relative error ``||X - code @ components_||_F / ||X||_F``.
-    fixed_atoms : None
-        Not supported (always None).
     n_features_in_ : int
         Number of features.
 
