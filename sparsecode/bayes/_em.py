@@ -25,7 +25,7 @@ status codes; validation and warnings live in the callers.
 """
 
 import numpy as np
-from scipy.linalg import lapack, solve_triangular
+from scipy.linalg import blas, lapack, solve_triangular
 
 from ._common import TINY, abs2, herm, noise_floor
 
@@ -73,8 +73,13 @@ def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
         rho = np.clip(1.0 - binv_diag, 0.0, 1.0)
         quad = (ynorm2 - np.sum(np.real(np.conj(Aty) * mu))) / s2
         return mu, d, rho, logdet, quad
-    AH = herm(A_K)
-    C = (A_K * gam) @ AH
+    # Sigma_y = sigma^2 I + (A_K Gamma^1/2)(A_K Gamma^1/2)^H: one rank-K update
+    # (syrk/herk fills the lower triangle, all potrf reads): half a GEMM
+    Bh = np.asfortranarray(A_K * np.sqrt(gam))
+    if np.iscomplexobj(Bh):
+        C = blas.zherk(1.0, Bh, lower=1)
+    else:
+        C = blas.dsyrk(1.0, Bh, lower=1)
     C[np.diag_indices(m)] += s2
     L = _potrf(C)
     logdet = 2.0 * np.sum(np.log(np.real(np.diagonal(L))))
