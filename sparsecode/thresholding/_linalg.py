@@ -238,6 +238,11 @@ def _ls_qr(op, Y, mask, method="qr"):
     return Z, R
 
 
+def _bmv(M, v):
+    """Batched matrix-vector product ``M[l] @ v[l]`` through matmul (BLAS)."""
+    return np.matmul(M, v[..., None])[..., 0]
+
+
 def _ls_qr_chunk(op, Y, order, valid, m, t, method):
     Lc = order.shape[0]
     cols = op.columns(order.ravel())  # (m, Lc*t): one gather for the chunk
@@ -256,7 +261,7 @@ def _ls_qr_chunk(op, Y, order, valid, m, t, method):
     Yc = Y.T  # (Lc, m)
     rows = As.shape[1]
     AsH = As[:, :m].conj().transpose(0, 2, 1)
-    b = np.einsum("ltm,lm->lt", AsH, Yc)
+    b = _bmv(AsH, Yc)  # A_T^H y, batched GEMV
     Z = np.zeros((Lc, t), dtype=As.dtype)
     todo_qr = np.ones(Lc, dtype=bool)
     if method == "cholesky" and rows >= t:
@@ -276,14 +281,14 @@ def _ls_qr_chunk(op, Y, order, valid, m, t, method):
             Gk = G[ok]
             z = np.linalg.solve(Gk, b[ok][..., None])[..., 0]
             # one step of iterative refinement on the LS residual
-            r = Yc[ok] - np.einsum("lmt,lt->lm", As[ok, :m], z)
-            z += np.linalg.solve(Gk, np.einsum("ltm,lm->lt", AsH[ok], r)[..., None])[..., 0]
+            r = Yc[ok] - _bmv(As[ok, :m], z)
+            z += np.linalg.solve(Gk, _bmv(AsH[ok], r)[..., None])[..., 0]
             Z[ok] = z
             todo_qr = ~ok
     idx = np.flatnonzero(todo_qr)
     if idx.size and rows >= t:
         Q, Rf = np.linalg.qr(As[idx])  # stacked Householder QR
-        c = np.einsum("lmt,lm->lt", Q[:, :m].conj(), Yc[idx])
+        c = _bmv(Q[:, :m].conj().transpose(0, 2, 1), Yc[idx])
         d = np.abs(np.diagonal(Rf, axis1=1, axis2=2))
         dmax = d.max(axis=1, keepdims=True)
         bad = np.any(d <= 1e-11 * np.maximum(dmax, 1e-300), axis=1)
@@ -295,7 +300,7 @@ def _ls_qr_chunk(op, Y, order, valid, m, t, method):
         # rank-deficient or under-determined restriction: minimum-norm LS
         Z[lidx] = np.linalg.lstsq(As[lidx, :m], Yc[lidx], rcond=None)[0]
         Z[lidx][pad[lidx]] = 0.0
-    R = Yc - np.einsum("lmt,lt->lm", As[:, :m], Z)
+    R = Yc - _bmv(As[:, :m], Z)
     return Z, R.T
 
 
