@@ -326,7 +326,7 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances):
 class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     r"""GGAMP-SBL: sparse Bayesian learning with a damped GAMP E-step.
 
-    The EM iterations of :class:`SBL` in which the posterior moments come from
+    The EM iterations of ``SBL`` in which the posterior moments come from
     damped Gaussian generalised approximate message passing instead of a
     matrix inversion: O(mN) per GAMP iteration, only products with ``A`` and
     ``A^H``, robust to ill-conditioned and non-i.i.d. matrices thanks to the
@@ -339,15 +339,15 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     learn_noise : bool or "auto", default="auto"
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     update : {"em", "mackay"}, default="em"
-        M-step rule (see :class:`SBL`).
+        M-step rule (see ``SBL``).
     damping : float in (0, 1] or "auto", default="auto"
         GAMP damping factor :math:`\theta` (applied to the output and input
-        means); "auto" is the rule of :func:`auto_damping`.  Use smaller
+        means); "auto" is the rule of ``auto_damping``.  Use smaller
         values for worse-conditioned matrices.  With "auto", an E-step that
         diverges is restarted with half the damping (down to 1e-3); a given
         float is never changed.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6
@@ -409,7 +409,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     :math:`\hat x \leftarrow (1-\theta)\hat x + \theta\gamma r/(\gamma + \tau_r)`.
     At a fixed point :math:`\hat x` is the exact posterior mean
     :math:`(A^HA + \sigma^2\Gamma^{-1})^{-1}A^Hy` for the current gamma;
-    the variances are approximations.  M-step as in :class:`SBL` with
+    the variances are approximations.  M-step as in ``SBL`` with
     :math:`\Sigma_{ii}` replaced by :math:`\tau_{x,i}`.  Several targets share
     the GAMP iterations (matrix products) but have their own gamma; the
     stopping rule is applied to all of them jointly.  Divergence (non-finite
@@ -529,7 +529,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     damping : float in (0, 1] or "auto", default="auto"
         GAMP damping factor.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6
@@ -557,7 +557,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
 
     Notes
     -----
-    See :class:`GGAMPSBL`.
+    See ``GGAMPSBL``.
 
     References
     ----------

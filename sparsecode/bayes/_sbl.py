@@ -275,7 +275,7 @@ class MSBL(_BaseEMSBL):
     update : {"em", "mackay"}, default="em"
         M-step rule (EM, monotone; or the fixed point of Wipf & Rao).
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -372,7 +372,7 @@ class TSBL(_BaseEMSBL):
     update : {"em", "mackay"}, default="mackay"
         Gamma rule; the fixed point is T-MSBL's.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -474,7 +474,7 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-
     update : {"em", "mackay"}, default="em"
         M-step rule.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -496,7 +496,7 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-
 
     Notes
     -----
-    See :class:`SBL`.  Independent targets are solved in one batched
+    See ``SBL``.  Independent targets are solved in one batched
     computation (stacked Cholesky factorisations), not a loop.
 
     References

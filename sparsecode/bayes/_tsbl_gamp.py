@@ -173,10 +173,10 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
     learn_noise : bool or "auto", default="auto"
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     damping : float in (0, 1] or "auto", default="auto"
-        GAMP damping factor (see :func:`auto_damping`); with "auto" a
+        GAMP damping factor (see ``auto_damping``); with "auto" a
         diverging E-step is restarted with half the damping.
     prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see :class:`SBL`).
+        Relative pruning threshold on gamma (see ``SBL``).
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6
