@@ -230,3 +230,21 @@ def test_tsbl_correlated_sources():
     np.testing.assert_allclose(B, est.beta_ ** np.abs(np.subtract.outer(np.arange(L), np.arange(L))))
     nmse = np.sum((est.coef_.T - X) ** 2) / np.sum(X ** 2)
     assert nmse < 1e-3
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), complex_=st.booleans())
+def test_invariances(seed, complex_):
+    """Permuting atoms permutes the estimate; a unitary change of the
+    measurement basis (y, A) -> (Qy, QA) leaves the posterior unchanged."""
+    A, X, S, Y, s2 = problem(25, 50, 4, seed, snr_db=30, complex_=complex_)
+    y = Y[:, 0]
+    rng = np.random.default_rng(seed)
+    ref = SBL(noise_variance=s2, update="mackay").fit(A, y)
+    perm = rng.permutation(50)
+    p = SBL(noise_variance=s2, update="mackay").fit(A[:, perm], y)
+    np.testing.assert_allclose(p.coef_, ref.coef_[perm], rtol=1e-6, atol=1e-9)
+    Q, _ = np.linalg.qr(rng.standard_normal((25, 25)))
+    q = SBL(noise_variance=s2, update="mackay").fit(Q @ A, Q @ y)
+    np.testing.assert_allclose(q.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(q.gamma_, ref.gamma_, rtol=1e-6, atol=1e-12)
