@@ -14,6 +14,7 @@ rst file.
 
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -103,6 +104,26 @@ def _patch_autosummary_summary():
 
 
 _patch_autosummary_summary()
+
+# A numpydoc type such as ``ndarray of shape (n_iter_,)`` names a fitted
+# attribute; in reST a bare word ending in "_" is a hyperlink reference, and
+# the build fails with 'Unknown target name: "n_iter"'.  Escape the trailing
+# underscore in the type part of "name : type" lines (the meaning is never a
+# link there); words inside backquotes are left alone.
+_TYPE_LINE = re.compile(r"^(\s*[\w*][\w, *]*\s:\s)(.*)$")
+_BARE_REF = re.compile(r"(?<![`\w\\])([A-Za-z]\w*)_(?=[^\w`]|$)")
+
+
+def _escape_attribute_refs(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        m = _TYPE_LINE.match(line)
+        if m:
+            lines[i] = m.group(1) + _BARE_REF.sub(r"\1\\_", m.group(2))
+
+
+def setup(app):
+    # before numpydoc (priority 500) rewrites the docstring
+    app.connect("autodoc-process-docstring", _escape_attribute_refs, priority=100)
 
 # -- HTML theme --------------------------------------------------------------
 try:
