@@ -13,7 +13,7 @@ from ._checks import as_pixels, check_n_endmembers, check_nonnegative
 __all__ = ["vca"]
 
 
-def vca(Y, n_endmembers, *, random_state=None, snr_input=None, return_indices=False):
+def vca(Y, n_endmembers, random_state=None, *, snr_input=None, return_indices=False):
     """Extract endmembers as vertices of the data simplex (VCA).
 
     Parameters

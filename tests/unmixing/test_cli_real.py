@@ -60,3 +60,17 @@ def test_samson_acceptance(real_data_dir):
         p = match_components(d.endmembers, est.components_)
         assert spectral_angle_distance(d.endmembers, est.components_[p]).mean() < 0.15
         assert abundance_rmse(d.abundances, A[:, p], normalize=True).mean() < rmse0
+
+
+def test_samson_guidance_map_highlights_pure_pixels(real_data_dir):
+    # spec A2.4 (2): the learned h is larger on pixels whose true max abundance
+    # exceeds 0.9 than on pixels below 0.6 (mean difference > 0.2)
+    from sparsecode import RobustGuidedNMF
+
+    d = load_hyperspectral("samson", data_home=real_data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = RobustGuidedNMF(3, max_iter=30, random_state=0).fit(d.cube)
+    h = est.guidance_map_.ravel()
+    amax = d.abundances.max(axis=1)
+    assert h[amax > 0.9].mean() - h[amax < 0.6].mean() > 0.2
