@@ -221,14 +221,15 @@ def masked_omp(D, Y, W, kmax, tol2, use_tol, out):  # pragma: no cover - jitted
     return res
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def bcd_update(D, A, B, free, ridge):  # pragma: no cover - jitted
     """One block-coordinate pass over the atoms (Mairal et al., JMLR 2010, Alg. 2).
 
     Mutates D (K, n).  Row convention: ``A = sum x x^T`` (K, K) and
     ``B = sum x y^T`` (K, n).  For atom j:
     ``u = d_j + (b_j - A[j] @ D) / A[j, j]``, ``d_j = u / max(|u|, 1)``.
-    Atoms with ``A[j, j] <= ridge`` or held fixed are skipped.
+    Atoms with ``A[j, j] <= ridge`` or held fixed are skipped.  The inner
+    loops run over contiguous rows of D (one axpy per non-zero of A[j]).
     """
     K, n = D.shape
     u = np.empty(n)
@@ -237,13 +238,70 @@ def bcd_update(D, A, B, free, ridge):  # pragma: no cover - jitted
         if not free[j] or ajj <= ridge:
             continue
         for r in range(n):
-            s = B[j, r]
-            for k in range(K):
-                s -= A[j, k] * D[k, r]
-            u[r] = D[j, r] + s / ajj
+            u[r] = B[j, r]
+        for k in range(K):
+            a = A[j, k]
+            if a != 0.0:
+                for r in range(n):
+                    u[r] -= a * D[k, r]
         nrm = 0.0
         for r in range(n):
+            u[r] = D[j, r] + u[r] / ajj
             nrm += u[r] * u[r]
         nrm = max(np.sqrt(nrm), 1.0)
         for r in range(n):
             D[j, r] = u[r] / nrm
+
+
+@njit(cache=True, fastmath=True)
+def online_stats(codes, X, D, A, B, beta, inv_eta):  # pragma: no cover - jitted
+    """Sufficient statistics of a mini-batch with sparse codes, in place on A and B.
+
+    ``A <- beta A + codes^T codes / eta``, ``B <- beta B + codes^T X / eta``
+    touching only the non-zeros of each code (O(eta (T0^2 + T0 n)) instead of
+    dense products), and returns ``||X - codes D||_F^2`` computed the same way.
+    """
+    N, K = codes.shape
+    n = X.shape[1]
+    for a in range(K):
+        for b in range(K):
+            A[a, b] *= beta
+        for r in range(n):
+            B[a, r] *= beta
+    idx = np.empty(K, dtype=np.int64)
+    res = np.empty(n)
+    ss = 0.0
+    for i in range(N):
+        m = 0
+        for k in range(K):
+            if codes[i, k] != 0.0:
+                idx[m] = k
+                m += 1
+        for r in range(n):
+            res[r] = X[i, r]
+        for p in range(m):
+            kp = idx[p]
+            cp = codes[i, kp]
+            for q in range(m):
+                A[kp, idx[q]] += cp * codes[i, idx[q]] * inv_eta
+            for r in range(n):
+                B[kp, r] += cp * X[i, r] * inv_eta
+                res[r] -= cp * D[kp, r]
+        for r in range(n):
+            ss += res[r] * res[r]
+    return ss
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def sparse_residual(C, X, D, R):  # pragma: no cover - jitted
+    """``R = X - C @ D`` for sparse rows of C (mutates R), O(N T0 n) instead of O(N K n)."""
+    N, K = C.shape
+    n = X.shape[1]
+    for i in prange(N):
+        for r in range(n):
+            R[i, r] = X[i, r]
+        for k in range(K):
+            c = C[i, k]
+            if c != 0.0:
+                for r in range(n):
+                    R[i, r] -= c * D[k, r]

@@ -27,6 +27,7 @@ from ._common import (
     _rng,
     _validate_X_mask,
     _warn_budget,
+    _with_threads,
 )
 
 __all__ = ["KSVD", "MOD"]
@@ -90,6 +91,8 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             return self._fit_loop(X, mask)
 
     def _fit_loop(self, X, mask):
+        from ._kernels import sparse_residual
+
         Xw, M, dtype = _validate_X_mask(self, X, mask, reset=True)
         N, n = Xw.shape
         self.n_components_, self.n_nonzero_coefs_ = self._resolve_sizes(N, n)
@@ -107,14 +110,17 @@ class _AlternatingLearner(_BaseDictionaryLearner):
         for it in range(1, self.max_iter + 1):
             # -- sparse coding stage (Batch-OMP, or masked OMP)
             Cn = _omp_codes(Xw, D, self.n_nonzero_coefs_, self.n_jobs, mask=M, tol2=tol2)
-            Rn = Xw - Cn @ D
+            Rn = np.empty_like(Xw)
+            _with_threads(self.n_jobs, sparse_residual, Cn, Xw, D, Rn)
             if M is not None:
                 Rn *= W
             # keep a signal's previous code when OMP (greedy) does worse: the
             # objective can then only go down from one iteration to the next
-            better = np.einsum("ij,ij->i", Rn, Rn) <= np.einsum("ij,ij->i", R, R)
-            C = np.where(better[:, None], Cn, C)
-            R = np.where(better[:, None], Rn, R)
+            worse = np.einsum("ij,ij->i", Rn, Rn) > np.einsum("ij,ij->i", R, R)
+            if worse.any():
+                Cn[worse] = C[worse]
+                Rn[worse] = R[worse]
+            C, R = Cn, Rn
             # -- dictionary update stage
             counts = self._update(Xw, M, W, R, C, D, free)
             n_rep = 0

@@ -229,24 +229,21 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
     def _step(self, Xb):
         """One mini-batch: code, update the statistics, one BCD pass.  Returns
         whether the dictionary moved less than ``tol``."""
-        from ._kernels import bcd_update
+        from ._kernels import bcd_update, online_stats
 
         rng = self._rng_state
         D = self._D
         eta = Xb.shape[0]
-        codes = self._code(Xb)
-        R = Xb - codes @ D
-        den = np.linalg.norm(Xb)
-        err = float(np.linalg.norm(R) / den) if den > 0 else float(np.linalg.norm(R))
-        self._errors.append(err)
+        codes = np.ascontiguousarray(self._code(Xb))
         # scikit-learn's forgetting rule (MiniBatchDictionaryLearning._update_inner_stats)
         s = self.n_steps_
         theta = (s + 1) * eta if s < eta - 1 else eta**2 + s + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
-        self.A_ *= beta
-        self.A_ += codes.T @ codes / eta
-        self.B_ *= beta
-        self.B_ += codes.T @ Xb / eta
+        Xb = np.ascontiguousarray(Xb)
+        ss = online_stats(codes, Xb, D, self.A_, self.B_, beta, 1.0 / eta)
+        den = float(np.einsum("ij,ij->", Xb, Xb))
+        err = float(np.sqrt(ss / den)) if den > 0 else float(np.sqrt(ss))
+        self._errors.append(err)
         # dead atoms: resample from the mini-batch (scikit-learn's _update_dict)
         dead = np.flatnonzero(self._free & (np.diag(self.A_) < 1e-6))
         for j in dead:
@@ -259,7 +256,7 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         bcd_update(D, self.A_, self.B_, self._free, 1e-12)
         self.n_steps_ += 1
         # scikit-learn's stopping figures: dictionary change and smoothed cost
-        cost = 0.5 * float(np.sum(R * R)) / eta
+        cost = 0.5 * ss / eta
         a = min(eta / (self._n_total + 1), 1.0)
         self._ewa = cost if self._ewa is None else self._ewa * (1 - a) + cost * a
         if self._ewa < self._ewa_min:
