@@ -177,6 +177,15 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     n, N = X.shape
     penalty = PEN.validate_penalty(penalty, N)
     solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    if kind == "quad" and not PEN.is_builtin(penalty):
+        # a user penalty with the built-in least squares: the generic kernel
+        # runs on the centred design (dense) -- the intercept stays exact
+        if fit_intercept and sp.issparse(X):
+            raise ValueError("fit_intercept=True with a user penalty needs a dense X (or "
+                             "center the data and pass fit_intercept=False).")
+        kind_run = "generic"
+    else:
+        kind_run = kind
     if kind == "generic" and fit_intercept:
         raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
                          "with an unpenalised weight instead.")
@@ -213,7 +222,12 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             b0 = 0.0
             if intercept_init is not None and prep.icol is not None:
                 b0 = float(np.ravel(intercept_init)[t])
-            if kind == "quad":
+            if kind_run == "generic":
+                Xg = prep.X
+                crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0
+                res = solve_generic(Xg, y, datafit, penalty, w0=w0, solver=solver,
+                                    crit_ref=crit_ref)
+            elif kind == "quad":
                 kp = _penalty_kp(penalty, N, a2_default=lips)
                 P0 = float(y @ y) / (2 * n)
                 if prep.icol is not None:
@@ -234,11 +248,6 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 res = solve_lad_lp(prep.X, y, alpha, weights, positive,
                                    fit_intercept=fit_intercept, sample_weight=prep.sw, w0=w0,
                                    solver=solver)
-            else:
-                Xg = prep.X
-                crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0
-                res = solve_generic(Xg, y, datafit, penalty, w0=w0, solver=solver,
-                                    crit_ref=crit_ref)
             coefs[:, t] = res["w"]
             intercepts[t] = res["b"]
             n_iter[t] = res["n_iter"]
