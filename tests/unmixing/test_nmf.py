@@ -328,3 +328,13 @@ def test_image_shape_and_full_mask_errors(scene):
         StructuredSparseNMF(4, image_shape=(12,)).fit(Y)
     with pytest.raises(ValueError, match="masks every entry"):
         NMFUnmixing(4).fit(Y, mask=np.ones(Y.shape, bool))
+
+
+@pytest.mark.parametrize("Est", [NMFUnmixing, CorrentropyNMF])
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_results_do_not_depend_on_threads(Est, solver, scene):
+    Y, _, _ = scene
+    kw = {"n_components": 4, "solver": solver, "init": "random", "max_iter": 20, "tol": 0.0, "random_state": 0}
+    A1 = Est(n_jobs=1, **kw).fit_transform(Y)
+    A2 = Est(n_jobs=2, **kw).fit_transform(Y)
+    np.testing.assert_array_equal(A1, A2)
