@@ -137,7 +137,7 @@ def _irls_guess(Xc, y, alpha, wts, positive, fit_intercept, sw, b0, n_iter=12):
                                       crit_ref=1.0)
         w, b = res["w"], res["b"]
         r = y - np.asarray(Xd @ w).ravel() - b
-    return w
+    return w, b
 
 
 def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight, w0, solver):
@@ -173,7 +173,7 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
             sel |= set(np.flatnonzero(np.asarray(w0) != 0).tolist())
         k0 = min(int(solver.p0), int(np.count_nonzero(~excluded)))
         if w0 is None and N > 2 * int(solver.p0):
-            guess = _irls_guess(Xc, y, alpha, wts, positive, fit_intercept, sw, b0)
+            guess, _ = _irls_guess(Xc, y, alpha, wts, positive, fit_intercept, sw, b0)
             sel |= set(np.flatnonzero(guess != 0).tolist())
             k0 = min(k0, 10)
         if k0 > 0:
