@@ -4,7 +4,7 @@ Usage::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         python asv_bench/compare_peers.py [--family greedy ...] [--full] \\
-        [--markdown-out table.md] [--rst-out table.rst]
+        [--markdown-out table.md] [--rst-out table.rst] [--json-out rows.json]
 
 Each family provides ``asv_bench/peers/<family>.py`` with
 ``run(full=False) -> list[dict]`` (see ``asv_bench/peers/__init__.py`` for the
@@ -167,6 +167,8 @@ def main(argv=None):
                         help="full-size problems and more repeats (slower)")
     parser.add_argument("--markdown-out", metavar="FILE",
                         help="also write the tables (markdown) to FILE")
+    parser.add_argument("--json-out", metavar="FILE",
+                        help="also write the raw rows (JSON, one list per family) to FILE")
     parser.add_argument("--rst-out", metavar="FILE",
                         help="also write the tables as reStructuredText csv-table "
                         "directives to FILE (for docs/benchmarks/<family>.rst)")
@@ -175,6 +177,7 @@ def main(argv=None):
     chosen = args.family or families
     out = [f"Machine: {machine_line()}", ""]
     rst = [f"Machine: {machine_line()}", ""]
+    raw = {"machine": machine_line(), "families": {}}
     print(out[0], flush=True)
     status = 0
     for name in chosen:
@@ -194,8 +197,13 @@ def main(argv=None):
         print(f"\n({name}: {time.perf_counter() - t0:.0f} s)", flush=True)
         out += [f"## {name}", "", table, ""]
         rst += [rst_table(rows, title=name), ""]
+        raw["families"][name] = rows
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
+    if args.json_out:
+        import json
+
+        Path(args.json_out).write_text(json.dumps(raw, indent=1, default=str) + "\n")
     if args.rst_out:
         Path(args.rst_out).write_text("\n".join(rst) + "\n")
     return status
