@@ -395,11 +395,16 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": [Interval(numbers.Integral, 0, None, closed="left"), "boolean"],
         "n_jobs": [None, Interval(numbers.Integral, None, None)],
     }
-    _default_solver = "mu"
     _supports_hals = True
+
+    def __init_subclass__(cls, **kwargs):
+        # the complete constraint table of each estimator (base + its own knobs)
+        super().__init_subclass__(**kwargs)
+        cls._parameter_constraints = {**_BaseUnmixing._parameter_constraints,
+                                      **getattr(cls, "_extra_constraints", {})}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -416,10 +421,8 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
 
     # -- API --------------------------------------------------------------------
     def _validate(self):
-        cons = dict(_BaseUnmixing._parameter_constraints)
-        cons.update(getattr(type(self), "_extra_constraints", {}))
-        cons["verbose"] = [Interval(numbers.Integral, 0, None, closed="left"), "boolean"]
-        validate_params(self.get_params(deep=False), cons, type(self).__name__)
+        validate_params(self.get_params(deep=False), type(self)._parameter_constraints,
+                        type(self).__name__)
 
     def _prepare(self, Y, mask, reset=True):
         arr = Y if hasattr(Y, "ndim") else np.asarray(Y)
