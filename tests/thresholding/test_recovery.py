@@ -8,7 +8,6 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse.linalg import aslinearoperator
 
 import sparsecode as sc
 from sparsecode._base import ConvergenceWarning
@@ -70,9 +69,10 @@ def test_adaptive_schedule_callable_and_growth():
 
     res = sc.adaptive_nst_ht_fb(A, y, schedule=f)
     assert res.n_nonzero_coefs == 12 and rel_err(res.coef, x) < 1e-9
-    # support sizes 3, 6, 9, 12 at least: >= 4 iterations, and the schedule was
-    # evaluated at consecutive k
-    assert res.n_iter >= 4 and calls[:4] == [1, 1, 2, 2] or calls[0] == 1
+    # support sizes 3, 6, 9, 12, ...: at least 4 iterations before |T_k| >= s,
+    # and the schedule was evaluated exactly at k = 1 .. n_iter
+    assert res.n_iter >= 4
+    assert set(calls) == set(range(1, res.n_iter + 1))
     slow = sc.adaptive_nst_ht_fb(A, y, growth=1)
     fast = sc.adaptive_nst_ht_fb(A, y, growth=6)
     assert slow.n_iter >= 12 > fast.n_iter  # |T_k| = k needs k >= s
@@ -173,10 +173,9 @@ def test_operator_sparse_dense_agree(name):
 
 def test_operator_without_matmat_and_cg_projection():
     # a LinearOperator defined by matvec/rmatvec only, and CG for (A A^T)^{-1}
-    A, X, Y = gaussian_problem(60, 150, 6, seed=2, n_targets=2)
-    lo = aslinearoperator(A)
-    op = type(lo)  # noqa: F841
     from scipy.sparse.linalg import LinearOperator
+
+    A, X, Y = gaussian_problem(60, 150, 6, seed=2, n_targets=2)
 
     bare = LinearOperator(A.shape, matvec=lambda v: A @ v, rmatvec=lambda v: A.T @ v,
                           dtype=np.float64)
