@@ -72,7 +72,8 @@ class L12NMF(_BaseUnmixing):
     max_iter : int, default=1000
         Maximum number of sweeps.
     tol : float, default=1e-4
-        Relative objective change over 10 sweeps.
+        Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
+        sweeps, no warning).
     random_state : int, RandomState or None, default=None
         Seed of the initialisation.
     verbose : int, default=0

@@ -286,7 +286,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     r = residuals(W, Ht)
     if weighting is not None:
         omega = weights_from(r)
-    f_prev = objective(W, Ht, r)
+    f_prev = f_first = objective(W, Ht, r)
     f_hist = [f_prev] if history else None
     converged = False
     rel = np.inf
@@ -363,6 +363,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                 f_hist.append(f)
             if check:
                 rel = abs(f_prev - f) / max(abs(f_prev), _TINY)
+                if f <= 1e-12 * f_first:  # exact fit: the relative change need not fall
+                    rel = 0.0
                 if verbose:
                     print(f"[{name}] iter {it:5d}  objective {f:.6e}  rel. change {rel:.2e}  "
                           f"({time.perf_counter() - t0:.2f} s)")
@@ -624,7 +626,9 @@ class NMFUnmixing(_BaseUnmixing):
     max_iter : int, default=200
         Maximum number of alternating sweeps.
     tol : float, default=1e-4
-        Stop when the relative objective change over 10 sweeps is below ``tol``.
+        Stop when the relative objective change over 10 sweeps is below ``tol``
+        or the objective fell below 1e-12 of its initial value (``0``: run exactly
+        ``max_iter`` sweeps, no warning).
     random_state : int, RandomState or None, default=None
         Seed of the initialisation.
     verbose : int, default=0
@@ -678,7 +682,7 @@ class NMFUnmixing(_BaseUnmixing):
     >>> rng = np.random.default_rng(0)
     >>> E = rng.uniform(0.1, 1.0, size=(3, 30))
     >>> A = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=100)])
-    >>> est = NMFUnmixing(n_components=3, random_state=0).fit(A @ E)
+    >>> est = NMFUnmixing(n_components=3, max_iter=100, tol=0, random_state=0).fit(A @ E)
     >>> est.components_.shape
     (3, 30)
     """

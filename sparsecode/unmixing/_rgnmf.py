@@ -83,7 +83,8 @@ class RobustGuidedNMF(_BaseUnmixing):
     max_iter : int, default=500
         Maximum number of sweeps.
     tol : float, default=1e-4
-        Relative objective change over 10 sweeps.
+        Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
+        sweeps, no warning).
     random_state : int, RandomState or None, default=None
         Seed of the initialisation.
     verbose : int, default=0

@@ -49,7 +49,8 @@ class StructuredSparseNMF(_BaseUnmixing):
     max_iter : int, default=300
         Maximum number of sweeps.
     tol : float, default=1e-4
-        Relative objective change over 10 sweeps.
+        Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
+        sweeps, no warning).
     random_state : int, RandomState or None, default=None
         Seed of the initialisation and of k-means.
     verbose : int, default=0
