@@ -121,11 +121,12 @@ class Prepared:
             return
         sqw = None if sample_weight is None else np.sqrt(sample_weight)
         if self.sparse:
-            Xs = X.tocsc().astype(dt)
+            Xs = X.tocsc().astype(dt, copy=False)
             if sqw is not None:
                 Xs = sp.csc_matrix(sp.diags(sqw.astype(dt)) @ Xs)
                 Y = Y * sqw[:, None]
-            Xs.sort_indices()
+            if not Xs.has_sorted_indices:
+                Xs = Xs.sorted_indices()  # a copy: the input is never modified
             self.X = Xs
             self.Y = Y
             if fit_intercept:
