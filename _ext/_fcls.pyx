@@ -135,11 +135,17 @@ def fcls_gram(const double[:, ::1] G, const double[:, ::1] C, double delta2,
                 for k in range(K):
                     if passive[k]:
                         continue
-                    if m == 0:
-                        wk = C[n, k]  # + delta2 (same for all k): pick the largest c_k
-                        if t == -1 or wk > wbest:
+                    if m == 0 and isinf(delta2):
+                        # w = c + inf for every k: start from the largest c_k
+                        if t == -1 or C[n, k] > wbest:
                             t = k
+                            wbest = C[n, k]
+                        continue
+                    if m == 0:
+                        wk = C[n, k] + delta2  # a = 0: w = c + delta2 (1 - 0)
+                        if wk > wbest:
                             wbest = wk
+                            t = k
                         continue
                     wk = C[n, k] + mu
                     for i in range(K):

@@ -135,3 +135,14 @@ def test_fcls_and_transform_accept_dask(scene):
 
     est = NMFUnmixing(4, max_iter=10, tol=0.0).fit(Y)
     np.testing.assert_allclose(est.transform(Yd).compute(), est.transform(Y), atol=1e-12)
+
+
+def test_fcls_zero_pixel_and_plain_nnls():
+    E, Y = _problem(3, K=4, L=10, N=5)
+    Y[0] = 0.0
+    A = fcls(Y, E, delta=0.0)        # plain NNLS: the zero pixel has zero abundances
+    np.testing.assert_array_equal(A[0], 0.0)
+    ref = np.array([nnls(E.T, y)[0] for y in Y])
+    np.testing.assert_allclose(A, ref, atol=1e-10)
+    Ae = fcls(Y, E)                  # exact ASC: still on the simplex
+    np.testing.assert_allclose(Ae.sum(axis=1), 1.0, atol=1e-12)
