@@ -18,7 +18,10 @@ scikit-learn's ``MiniBatchDictionaryLearning`` (LARS lasso coding,
 coder cannot be OMP), SPAMS ``trainDL`` in mode 3 (OMP coding with
 ``lambda1 = 5`` non-zeros, the same problem as ours, mini-batches of 256)
 and, with ``--full`` only, scikit-learn's batch ``DictionaryLearning``
-(too slow at this size for the regular run).  One thread everywhere.
+(too slow at this size for the regular run).  One thread everywhere.  First
+calls are made before timing; the online and SPAMS curves are measured three
+times, interleaved, keeping the best time of each point (the machine is
+shared); scikit-learn, which takes minutes, is measured once.
 """
 
 import time
@@ -31,6 +34,7 @@ N_PATCHES = 20_000
 N_ATOMS = 256
 K = 5
 BATCH = 256
+REPEAT = 3
 
 
 def make_patches(n_patches=N_PATCHES, seed=0):
@@ -132,6 +136,11 @@ def _curve_spams(spams, P, epochs):
     return out
 
 
+def _best(curves):
+    """Point-wise best time of repeated (time, error) curves (errors are deterministic)."""
+    return [(min(c[i][0] for c in curves), curves[0][i][1]) for i in range(len(curves[0]))]
+
+
 def _time_to(curve, target):
     for t, e in curve:
         if e <= target * (1 + 1e-3):
@@ -145,23 +154,32 @@ def run(full=False):
     problem = f"china.jpg {len(P)} 8x8 patches, {N_ATOMS} atoms, OMP-{K} error"
     epochs = 4 if full else 2
     with threads(1):
-        curves = {
-            "online": _curve_online_ours(P, epochs),
-            "ksvd": _curve_ksvd(P, [1, 2, 5, 10] if full else [1, 2, 5]),
-        }
-        peers = {}
+        spams = import_peer("spams")
         sk = import_peer("sklearn")
+        # first calls (Numba kernels loaded from the disk cache, imports) stay out
+        _curve_online_ours(P[:2048], 1)
+        _curve_ksvd(P[:2048], [1])
+        if spams is not None:
+            _curve_spams(spams, P[:2048], [1])
+        # the fast curves are measured REPEAT times, interleaved, and the best
+        # time of each point is kept (the machine is shared)
+        online, spams_curve = [], []
+        for _ in range(REPEAT):
+            online.append(_curve_online_ours(P, epochs))
+            if spams is not None:
+                spams_curve.append(_curve_spams(spams, P, list(range(1, epochs + 1))))
+        curves = {"online": _best(online),
+                  "ksvd": _curve_ksvd(P, [1, 2, 5, 10] if full else [1, 2, 5])}
+        peers = {}
         if sk is not None:
             peers["sklearn MiniBatchDictionaryLearning"] = (
                 peer_version(sk, "scikit-learn"), _curve_sklearn_minibatch(P, epochs))
             if full:
                 peers["sklearn DictionaryLearning"] = (
                     peer_version(sk, "scikit-learn"), _curve_sklearn_batch(P, [1, 2, 5]))
-        spams = import_peer("spams")
         if spams is not None:
-            peers["SPAMS trainDL (mode 3, OMP)"] = (
-                peer_version(spams, "spams-bin"),
-                _curve_spams(spams, P, list(range(1, epochs + 1))))
+            peers["SPAMS trainDL (mode 3, OMP)"] = (peer_version(spams, "spams-bin"),
+                                                    _best(spams_curve))
     best = [min(e for _, e in c) for c in curves.values()]
     best += [min(e for _, e in c) for _, c in peers.values()]
     target = max(best)
