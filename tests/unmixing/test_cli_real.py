@@ -52,8 +52,8 @@ def test_samson_acceptance(real_data_dir):
     sad0 = spectral_angle_distance(d.endmembers, E0[p0]).mean()
     rmse0 = abundance_rmse(d.abundances, A0[:, p0]).mean()
     assert sad0 < 0.15 and rmse0 < 0.35
-    for est in (NMFUnmixing(3, max_iter=30, random_state=0),
-                CorrentropyNMF(3, max_iter=30, random_state=0)):
+    for est in (NMFUnmixing(3, max_iter=20, random_state=0),
+                CorrentropyNMF(3, max_iter=20, random_state=0)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             A = est.fit_transform(d.cube).reshape(-1, 3)
@@ -70,7 +70,7 @@ def test_samson_guidance_map_highlights_pure_pixels(real_data_dir):
     d = load_hyperspectral("samson", data_home=real_data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = RobustGuidedNMF(3, max_iter=30, random_state=0).fit(d.cube)
+        est = RobustGuidedNMF(3, max_iter=20, random_state=0).fit(d.cube)
     h = est.guidance_map_.ravel()
     amax = d.abundances.max(axis=1)
     assert h[amax > 0.9].mean() - h[amax < 0.6].mean() > 0.2
