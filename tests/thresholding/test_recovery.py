@@ -303,3 +303,29 @@ def test_iterations_grow_with_dynamic_range_not_size():
         x[rng.choice(N, 10, replace=False)] = rng.choice([-1.0, 1.0], 10)
         iters[N] = sc.nst_ht_fb(A, A @ x, n_nonzero_coefs=10).n_iter
     assert max(iters.values()) <= 3
+
+
+def test_ls_solvers_agree_and_cholesky_falls_back_to_qr():
+    # the LS kernel on supports of different sizes (CoSaMP merges) and on an
+    # ill-conditioned restriction (two nearly parallel columns: cond(A_T)^2
+    # ~ 1e13 > 1e10, so the Cholesky path must hand that target to QR)
+    from sparsecode.thresholding._linalg import _Op, ls_on_support
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((40, 60))
+    A[:, 1] = A[:, 0] + 1e-6 * rng.standard_normal(40)
+    Y = rng.standard_normal((40, 3))
+    mask = np.zeros((60, 3), dtype=bool)
+    mask[[0, 1, 5, 9], 0] = True           # ill-conditioned pair
+    mask[[2, 3, 4], 1] = True              # 3 columns
+    mask[rng.choice(60, 12, replace=False), 2] = True
+    op = _Op(A, np.float64)
+    for method in ("cholesky", "qr", "cg"):
+        Z, R = ls_on_support(op, Y, mask, method=method, cg_tol=1e-14)
+        for j in range(3):
+            T = np.flatnonzero(mask[:, j])
+            ref = np.linalg.lstsq(A[:, T], Y[:, j], rcond=None)[0]
+            tol = 1e-3 if (method == "cg" and j == 0) else 1e-8
+            np.testing.assert_allclose(Z[T, j], ref, rtol=tol, atol=tol)
+            assert np.all(Z[~mask[:, j], j] == 0)
+            np.testing.assert_allclose(R[:, j], Y[:, j] - A @ Z[:, j], atol=1e-8)
