@@ -62,24 +62,97 @@ class Quadratic:
         self.lipschitz = np.zeros(0)
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import float64
 
         return (("lipschitz", float64[:]),)
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict()
 
     def initialize(self, X, y):
+        """Pre-compute the coordinate-wise Lipschitz constants.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Design.
+        y : ndarray of shape (n_samples,)
+            Targets.
+        """
         n = X.shape[0]
         self.lipschitz = (X ** 2).sum(axis=0) / n
 
     def value(self, y, w, Xw):
+        """Datafit value.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        w : ndarray of shape (n_features,)
+            Coefficients (unused by these datafits, kept for the interface).
+        Xw : ndarray of shape (n_samples,)
+            Predictions ``X @ w``.
+
+        Returns
+        -------
+        value : float
+            The datafit.
+        """
         return np.sum((y - Xw) ** 2) / (2.0 * y.shape[0])
 
     def raw_grad(self, y, Xw):
+        """(Sub)gradient of the datafit with respect to ``Xw``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        Xw : ndarray of shape (n_samples,)
+            Predictions.
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples,)
+            The gradient is ``X.T @ grad``.
+        """
         return (Xw - y) / y.shape[0]
 
     def gradient_scalar(self, X, y, w, Xw, j):
+        """Partial derivative with respect to ``w_j``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Design.
+        y : ndarray of shape (n_samples,)
+            Targets.
+        w : ndarray of shape (n_features,)
+            Coefficients.
+        Xw : ndarray of shape (n_samples,)
+            Predictions.
+        j : int
+            Coordinate.
+
+        Returns
+        -------
+        g : float
+            ``x_j^T (Xw - y) / n``.
+        """
         return X[:, j] @ (Xw - y) / X.shape[0]
 
 
@@ -115,15 +188,59 @@ class SqrtQuadratic:
         pass
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         return ()
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict()
 
     def value(self, y, w, Xw):
+        """Datafit value.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        w : ndarray of shape (n_features,)
+            Coefficients (unused by these datafits, kept for the interface).
+        Xw : ndarray of shape (n_samples,)
+            Predictions ``X @ w``.
+
+        Returns
+        -------
+        value : float
+            The datafit.
+        """
         return np.sqrt(np.sum((y - Xw) ** 2)) / np.sqrt(y.shape[0])
 
     def raw_grad(self, y, Xw):
+        """(Sub)gradient of the datafit with respect to ``Xw``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        Xw : ndarray of shape (n_samples,)
+            Predictions.
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples,)
+            The gradient is ``X.T @ grad``.
+        """
         r = Xw - y
         nr = np.sqrt(np.sum(r ** 2))
         if nr == 0.0:
@@ -131,6 +248,22 @@ class SqrtQuadratic:
         return r / (nr * np.sqrt(y.shape[0]))
 
     def prox_conjugate(self, z, step, y):
+        """Prox of ``step * F^*`` (projection on the dual-norm ball), for PDHG.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_samples,)
+            Dual point.
+        step : float
+            Dual step.
+        y : ndarray of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        z_new : ndarray of shape (n_samples,)
+            ``Proj(z - step * y)``.
+        """
         v = z - step * y
         c = 1.0 / np.sqrt(y.shape[0])
         nv = np.sqrt(np.sum(v ** 2))
@@ -170,18 +303,78 @@ class AbsoluteDeviation:
         pass
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         return ()
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict()
 
     def value(self, y, w, Xw):
+        """Datafit value.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        w : ndarray of shape (n_features,)
+            Coefficients (unused by these datafits, kept for the interface).
+        Xw : ndarray of shape (n_samples,)
+            Predictions ``X @ w``.
+
+        Returns
+        -------
+        value : float
+            The datafit.
+        """
         return np.sum(np.abs(y - Xw)) / y.shape[0]
 
     def raw_grad(self, y, Xw):
+        """(Sub)gradient of the datafit with respect to ``Xw``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            Targets.
+        Xw : ndarray of shape (n_samples,)
+            Predictions.
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples,)
+            The gradient is ``X.T @ grad``.
+        """
         return np.sign(Xw - y) / y.shape[0]
 
     def prox_conjugate(self, z, step, y):
+        """Prox of ``step * F^*`` (projection on the dual-norm ball), for PDHG.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_samples,)
+            Dual point.
+        step : float
+            Dual step.
+        y : ndarray of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        z_new : ndarray of shape (n_samples,)
+            ``Proj(z - step * y)``.
+        """
         c = 1.0 / y.shape[0]
         return np.clip(z - step * y, -c, c)
 

@@ -71,23 +71,89 @@ class L1:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         return self.alpha * np.sum(np.abs(w))
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(0, value, stepsize, self.alpha, 0.0, 1.0, 1.0, self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
     def alpha_max(self, gradient):
+        """Smallest alpha for which 0 is optimal.
+
+        Parameters
+        ----------
+        gradient : ndarray of shape (n_features,)
+            Gradient of the datafit at ``w = 0``.
+
+        Returns
+        -------
+        alpha_max : float
+            ``max_j |gradient_j| / w_j`` over penalised features.
+        """
         if self.positive:
             return max(0.0, np.max(-gradient))
         return np.max(np.abs(gradient))
@@ -137,15 +203,41 @@ class WeightedL1:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("weights", _arr()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), weights=np.asarray(self.weights, dtype=np.float64),
                     positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         s = 0.0
         for j in range(w.shape[0]):
             if w[j] != 0.0:
@@ -153,13 +245,53 @@ class WeightedL1:
         return s
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(1, value, stepsize, self.alpha, 0.0, self.weights[j], 1.0,
                              self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return self.weights != 0.0
 
     def alpha_max(self, gradient):
+        """Smallest alpha for which 0 is optimal.
+
+        Parameters
+        ----------
+        gradient : ndarray of shape (n_features,)
+            Gradient of the datafit at ``w = 0``.
+
+        Returns
+        -------
+        alpha_max : float
+            ``max_j |gradient_j| / w_j`` over penalised features.
+        """
         m = 0.0
         for j in range(gradient.shape[0]):
             wj = self.weights[j]
@@ -211,24 +343,78 @@ class MCP:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("gamma", _f64()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), gamma=float(self.gamma),
                     positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         s = 0.0
         for j in range(w.shape[0]):
             s += P.mcp_value(w[j], self.alpha, self.gamma)
         return s
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(2, value, stepsize, self.alpha, self.gamma, 1.0, 1.0, self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
 
@@ -272,24 +458,78 @@ class SCAD:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("gamma", _f64()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), gamma=float(self.gamma),
                     positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         s = 0.0
         for j in range(w.shape[0]):
             s += P.scad_value(w[j], self.alpha, self.gamma)
         return s
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(3, value, stepsize, self.alpha, self.gamma, 1.0, 1.0, self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
 
@@ -336,21 +576,75 @@ class Lq:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("q", _f64()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), q=float(self.q), positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         return self.alpha * np.sum(np.abs(w) ** self.q)
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         code = 5 if abs(self.q - 0.5) < 1e-12 else 6
         return P.prox_scalar(code, value, stepsize, self.alpha, 0.0, 1.0, 1.0, self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
 
@@ -390,20 +684,74 @@ class L0:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         return dict(alpha=float(self.alpha), positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         return self.alpha * np.count_nonzero(w)
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(4, value, stepsize, self.alpha, 0.0, 1.0, 1.0, self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
 
@@ -453,24 +801,78 @@ class CEL0:
         self.positive = positive
 
     def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
         from numba import boolean
 
         return (("alpha", _f64()), ("a2", _arr()), ("positive", boolean))
 
     def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
         a2 = np.ones(0) if self.a2 is None else np.asarray(self.a2, dtype=np.float64)
         return dict(alpha=float(self.alpha), a2=a2, positive=bool(self.positive))
 
     def value(self, w):
+        """Penalty value ``sum_j phi_j(w_j)``.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
         s = 0.0
         for j in range(w.shape[0]):
             s += P.cel0_value(w[j], self.alpha, self.a2[j])
         return s
 
     def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step (1 / Lipschitz constant in coordinate descent).
+        j : int
+            Coordinate index (for per-feature weights or curvatures).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi_j(z)``.
+        """
         return P.prox_scalar(7, value, stepsize, self.alpha, 0.0, 1.0, self.a2[j], self.positive)
 
     def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            False for unpenalised features.
+        """
         return np.ones(n_features, dtype=np.bool_)
 
 
