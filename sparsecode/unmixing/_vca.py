@@ -97,9 +97,9 @@ def _vca_core(Y, p, rng, snr_input=None):
     """VCA on Y (L, N) float64; returns (indices, projected data Yhat (L, N))."""
     L, N = Y.shape
     ybar = Y.mean(axis=1, keepdims=True)
-    Y0 = Y - ybar
-    Up = _top_eigvecs(Y0 @ Y0.T / N, p)
-    Xp = Up.T @ Y0
+    S = Y @ Y.T / N                      # one pass: the centred covariance is S - ybar ybar^T
+    Up = _top_eigvecs(S - ybar @ ybar.T, p)
+    Xp = Up.T @ Y - Up.T @ ybar
     if snr_input is None:
         Py = np.sum(Y ** 2) / N
         Px = np.sum(Xp ** 2) / N + np.sum(ybar ** 2)
@@ -115,7 +115,7 @@ def _vca_core(Y, p, rng, snr_input=None):
         c = np.max(np.linalg.norm(X, axis=0))
         Z = np.vstack([X, np.full((1, N), c)])
     else:
-        U = _top_eigvecs(Y @ Y.T / N, p)
+        U = _top_eigvecs(S, p)
         X = U.T @ Y
         Yhat = U @ X
         u = X.mean(axis=1)
