@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import ConvergenceWarning, warn_not_converged  # noqa: F401
-from .._parallel import effective_n_jobs
+from .._parallel import blas_limited, effective_n_jobs
 from .._validation import Interval, Options, check_matrix, validate_params
 from ._checks import as_pixels, check_mask, check_n_endmembers, check_nonnegative
 from ._fcls import _fcls_core, _is_dask, fcls
@@ -529,13 +529,16 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         n_threads = effective_n_jobs(self.n_jobs)
         delta = float(self.delta)
         cols = None if V is None else V.min(axis=0) > 0
-        W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads, cols)
-        if fixed_H is not None and self.init == "custom":
-            H0[: fixed_H.shape[0]] = fixed_H
-        kw = self._solver_kwargs(X_init, image_shape, K)
-        res = _solve(X64, W0, H0, solver=self.solver, delta=delta, max_iter=self.max_iter,
-                     tol=self.tol, V=V, fixed=fixed, n_threads=n_threads,
-                     verbose=self.verbose, name=type(self).__name__, **kw)
+        # n_jobs threads for the row kernels and for BLAS, never both oversubscribed
+        with blas_limited(n_threads):
+            W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads,
+                                 cols)
+            if fixed_H is not None and self.init == "custom":
+                H0[: fixed_H.shape[0]] = fixed_H
+            kw = self._solver_kwargs(X_init, image_shape, K)
+            res = _solve(X64, W0, H0, solver=self.solver, delta=delta, max_iter=self.max_iter,
+                         tol=self.tol, V=V, fixed=fixed, n_threads=n_threads,
+                         verbose=self.verbose, name=type(self).__name__, **kw)
         self.components_ = res["H"].astype(out_dtype)
         self.n_components_ = K
         self.n_iter_ = res["n_iter"]
