@@ -55,7 +55,6 @@ default_role = "literal"
 
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"
 
 numpydoc_show_class_members = False
@@ -121,9 +120,23 @@ def _escape_attribute_refs(app, what, name, obj, options, lines):
             lines[i] = m.group(1) + _BARE_REF.sub(r"\1\\_", m.group(2))
 
 
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Skip members scikit-learn adds to our classes (``set_fit_request``, ...).
+
+    scikit-learn's metadata routing injects ``set_<method>_request`` methods
+    into every estimator class; their docstrings refer to scikit-learn's own
+    glossary and labels, which do not exist here.
+    """
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("sklearn") or re.fullmatch(r"set_\w+_request", name):
+        return True
+    return None
+
+
 def setup(app):
     # before numpydoc (priority 500) rewrites the docstring
     app.connect("autodoc-process-docstring", _escape_attribute_refs, priority=100)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
 
 # -- HTML theme --------------------------------------------------------------
 try:
@@ -249,7 +262,7 @@ def write_api_reference():
                 "",
                 ".. autosummary::",
                 "   :toctree: .",
-                f"   :template: {kind}.rst",
+                f"   :template: autosummary/{kind}.rst",
                 "   :nosignatures:",
                 "",
             ]
