@@ -54,7 +54,8 @@ class CorrentropyNMF(_BaseUnmixing):
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
-        OpenMP threads.
+        Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
+        cores; ``None``: 1).
 
     Attributes
     ----------

@@ -79,7 +79,8 @@ class L12NMF(_BaseUnmixing):
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
-        OpenMP threads.
+        Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
+        cores; ``None``: 1).
 
     Attributes
     ----------

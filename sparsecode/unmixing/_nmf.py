@@ -637,7 +637,8 @@ class NMFUnmixing(_BaseUnmixing):
     verbose : int, default=0
         Print the objective every 10 sweeps.
     n_jobs : int or None, default=None
-        OpenMP threads of the row kernels.
+        Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
+        cores; ``None``: 1).
 
     Attributes
     ----------

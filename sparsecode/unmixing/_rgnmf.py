@@ -90,7 +90,8 @@ class RobustGuidedNMF(_BaseUnmixing):
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
-        OpenMP threads.
+        Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
+        cores; ``None``: 1).
     solver : {"mu"}, default="mu"
         Multiplicative updates (the per-pixel exponents need MU).
 

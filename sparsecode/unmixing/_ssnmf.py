@@ -56,7 +56,8 @@ class StructuredSparseNMF(_BaseUnmixing):
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
-        OpenMP threads.
+        Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
+        cores; ``None``: 1).
     solver : {"mu"}, default="mu"
         Multiplicative updates (the graph couples pixels).
 
