@@ -113,3 +113,15 @@ def test_bad_estimator_inputs():
         Lasso().fit(np.full((10, 5), np.nan), y)
     with pytest.raises(ValueError, match="sample_weight"):
         Lasso().fit(X, y, sample_weight=-np.ones(10))
+
+
+def test_float32_twin_spec():
+    # the float32 twin of a jitclass is derived from the float64 spec
+    from numba import float32
+
+    from sparsecode.convex._jit import spec_to_float32
+
+    spec = dict(WeightedL1(0.1, np.ones(3)).get_spec())
+    s32 = dict(spec_to_float32(tuple(spec.items())))
+    assert s32["alpha"] == float32 and s32["weights"].dtype == float32
+    assert s32["positive"] == spec["positive"]

@@ -363,6 +363,18 @@ def _ws_select(scores, w, forced, excluded, p0, n_incl):
     return np.sort(ws).astype(np.int64)
 
 
+def _l1_scores(w, grad, thr, positive):
+    """Subdifferential distance of the (weighted, non-negative) L1 problem, in
+    NumPy (no Numba dispatcher to load for the plain Lasso: cheaper first fit)."""
+    nz = w != 0
+    if positive:
+        out = np.where(nz, np.abs(grad + thr), np.maximum(0.0, -grad - thr))
+    else:
+        out = np.where(nz, np.abs(grad + thr * np.sign(w)), np.maximum(0.0, np.abs(grad) - thr))
+    out[np.isinf(thr)] = 0.0
+    return out
+
+
 def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positive, n,
                   Q=None, XtQ=None):
     """Duality gap of the (weighted, non-negative) Lasso from the residual.
@@ -440,6 +452,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
     scores = np.zeros(N, dtype=dt)
     use_gap = convex and alpha > 0
+    l1_thr = None
+    if code in (P.L1, P.WL1):
+        l1_thr = alpha * (weights if code == P.WL1 else np.ones(N))
     crit = np.inf
     gap = np.nan
     primal = np.nan
@@ -452,11 +467,16 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         R = np.ascontiguousarray(R, dtype=dt)
         corr = np.asarray(X.T @ R).ravel() / n
         grad = (-corr).astype(dt)
-        P.scores_all(code, w, grad, lips, alpha, gamma, wts, a2s_, positive, scores)
+        if l1_thr is not None:
+            with np.errstate(invalid="ignore"):
+                scores = _l1_scores(w, grad, l1_thr, positive).astype(dt)
+        else:
+            P.scores_all(code, w, grad, lips, alpha, gamma, wts, a2s_, positive, scores)
         scores[excluded] = 0.0
         max_score = float(scores.max()) if N else 0.0
         if use_gap:
-            pen = P.penalty_value_all(code, w, alpha, gamma, wts, a2s_, lips)
+            nzw = w != 0
+            pen = float(np.sum(l1_thr[nzw] * np.abs(w[nzw])))
             gap, primal = quadratic_gap(y.astype(np.float64), R.astype(np.float64), w,
                                         corr.astype(np.float64), pen, code, alpha,
                                         weights if code == P.WL1 else np.ones(N), positive, n,
