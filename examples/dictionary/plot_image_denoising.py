@@ -18,7 +18,7 @@ DCT, at noise levels :math:`\\sigma = 20` and :math:`50` (grey levels
 and averaging are used for every dictionary, so the PSNR differences come
 from the dictionaries alone.
 
-Default: a 64x64 crop, 2,000 training patches, 5 iterations (one epoch for
+Default: a 64x64 crop, 1,500 training patches, 5 iterations (one epoch for
 scikit-learn, whose LARS coding dominates the run time); ``SPARSECODE_FULL=1``:
 a 256x256 crop, 40,000 training patches and 20 iterations as in KSVD-Box.
 """
@@ -46,7 +46,7 @@ from sparsecode.metrics import psnr
 
 FULL = os.environ.get("SPARSECODE_FULL") == "1"
 SIZE = 256 if FULL else 64
-N_TRAIN = 40_000 if FULL else 2_000
+N_TRAIN = 40_000 if FULL else 1_500
 N_ITER = 20 if FULL else 5
 SK_EPOCHS = 20 if FULL else 1  # scikit-learn's LARS coding is slow: 1 epoch by default
 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -389,3 +389,28 @@ def test_overcomplete_dct_unit_atoms(p, q):
         # 2-D atoms are Kronecker products of the 1-D ones
         d1 = _dct_1d(p, q)
         np.testing.assert_allclose(D[1], np.kron(d1[0], d1[1]), atol=1e-12)
+
+
+def test_bcd_and_sparse_statistics_match_dense_reference():
+    from sparsecode.dictionary._kernels import bcd_update, online_stats
+
+    rng = np.random.default_rng(9)
+    X, D, _ = make_sparse_coded_signal(64, n_components=20, n_features=10, n_nonzero_coefs=3,
+                                       noise_level=0.1, random_state=9)
+    D = D + 0.2 * rng.standard_normal(D.shape)
+    code = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=3)
+    A0, B0 = rng.random((20, 20)), rng.random((20, 10))
+    A0 = A0 @ A0.T
+    A, B = A0.copy(), B0.copy()
+    ss = online_stats(code, X, D, A, B, 0.7, 1 / 64)
+    np.testing.assert_allclose(A, 0.7 * A0 + code.T @ code / 64, atol=1e-12)
+    np.testing.assert_allclose(B, 0.7 * B0 + code.T @ X / 64, atol=1e-12)
+    assert ss == pytest.approx(np.sum((X - code @ D) ** 2))
+    # Mairal et al. Alg. 2 / scikit-learn's _update_dict, one pass in numpy
+    ref = D.copy()
+    for j in range(20):
+        u = ref[j] + (B[j] - A[j] @ ref) / A[j, j]
+        ref[j] = u / max(np.linalg.norm(u), 1.0)
+    free = np.ones(20, dtype=bool)
+    bcd_update(D, A, B, free, 1e-12)
+    np.testing.assert_allclose(D, ref, atol=1e-10)
