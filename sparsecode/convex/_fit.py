@@ -212,11 +212,12 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                                                           solver, w0_all)
         crits = gaps.copy()
     else:
-        lips = None
-        if kind in ("quad", "sqrt"):
+        lips = getattr(prep, "lips", None)  # cached across a path
+        if lips is None and kind in ("quad", "sqrt"):
             Xp = prep.X
             lips = (np.asarray(Xp.multiply(Xp).sum(axis=0)).ravel() if prep.sparse
                     else np.einsum("ij,ij->j", Xp, Xp)) / n
+            prep.lips = lips
         for t in range(L):
             y = np.ascontiguousarray(Yp[:, t])
             w0 = None if w0_all is None else w0_all[:, t]
@@ -235,7 +236,9 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                     c = prep.icol
                     yc = y - (c @ y) / (c @ c) * c
                     P0 = float(yc @ yc) / (2 * n)
-                crit_ref = float(np.max(np.abs(np.asarray(prep.X.T @ y)))) / n or 1.0
+                crit_ref = 1.0
+                if not is_convex or alpha == 0:
+                    crit_ref = float(np.max(np.abs(np.asarray(prep.X.T @ y)))) / n or 1.0
                 res = solve_quadratic_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
                                               solver=solver, lips=lips,
                                               convex=is_convex, P0=P0, crit_ref=crit_ref)
