@@ -414,11 +414,11 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     is_sparse = sp.issparse(X)
     if is_sparse:
         Xd = np.zeros((1, 1), dtype=dt)
-        data, indices, indptr = X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)
+        data, indices, indptr = X.data, X.indices, X.indptr
     else:
         Xd = np.ascontiguousarray(X.T)  # free view when X is Fortran-ordered
-        data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int64),
-                                 np.zeros(2, np.int64))
+        data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
+                                 np.zeros(2, np.int32))
     if lips is None:
         if is_sparse:
             lips = np.asarray(X.multiply(X).sum(axis=0)).ravel() / n
@@ -460,11 +460,15 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     primal = np.nan
     converged = False
     it = 0
+    R = None
     for it in range(1, int(solver.max_iter) + 1):
-        R = y - (X @ w)
-        if icol is not None:
-            R = R - b[0] * icol_arr
-        R = np.ascontiguousarray(R, dtype=dt)
+        if R is None or it % 10 == 0:
+            # the kernel keeps R = y - Xw - b icol up to date in place; it is
+            # recomputed from scratch only now and then (rounding drift)
+            R = y - (X @ w)
+            if icol is not None:
+                R = R - b[0] * icol_arr
+            R = np.ascontiguousarray(R, dtype=dt)
         corr = np.asarray(X.T @ R).ravel() / n
         grad = (-corr).astype(dt)
         if l1_thr is not None:
