@@ -11,7 +11,6 @@ arrays are consumed chunk by chunk.
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
 from .._parallel import blas_limited, effective_n_jobs
 from .._validation import Interval, check_matrix
@@ -23,6 +22,7 @@ from ._common import (
     _normalize_rows,
     _omp_codes,
     _rng,
+    _validate_X_mask,
     _warn_budget,
 )
 
@@ -83,7 +83,8 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         The dictionary, unit-norm rows.
     A_ : ndarray of shape (n_components, n_components)
         Sufficient statistic ``sum beta_t x x^T`` (codes of the stored atoms'
-        scale).
+        scale); of shape (n_features, n_components, n_components), one per
+        feature, when trained with a mask.
     B_ : ndarray of shape (n_components, n_features)
         Sufficient statistic ``sum beta_t x y^T``.
     n_components_ : int
@@ -121,7 +122,15 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
     :math:`u = d_j + (b_j - A_j D)/A_{jj}`, :math:`d_j = u/\max(\|u\|, 1)`
     (Algorithm 2 of the JMLR paper, a Numba kernel).  Atoms with
     :math:`A_{jj} < 10^{-6}` are resampled from the mini-batch plus 1% noise.
-    ``components_`` holds the atoms normalised to unit norm.  Cost per
+    ``components_`` holds the atoms normalised to unit norm.
+
+    With missing entries (``mask``), a mini-batch is coded by masked OMP and
+    each feature :math:`r` keeps its own :math:`A_r = \sum_i w_{ir} x_i x_i^T`;
+    the update of atom :math:`j` is then the exact minimiser of the separable
+    quadratic :math:`\sum_r \tfrac12 A_{r,jj} d_r^2 - g_r d_r` on the unit
+    ball, :math:`d_r = g_r/(A_{r,jj} + \mu)` with the smallest
+    :math:`\mu \ge 0` that satisfies the constraint (it reduces to the update
+    above when nothing is missing).  Cost per
     mini-batch: coding :math:`O(\eta(nK + KT_0 + T_0^3))`, statistics
     :math:`O(\eta T_0 (T_0 + n))` with sparse codes, update :math:`O(nK^2)`.
 
@@ -198,12 +207,18 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
                 f"one of {_available()}."
             )
 
-    def _reset(self, X_init, n_features, rng, source=None):
+    def _reset(self, X_init, n_features, rng, source=None, masked=False):
         """Sizes, initial dictionary and zero statistics."""
         self.n_components_, self.n_nonzero_coefs_ = self._resolve_sizes(0, n_features)
         self._D, self._free = self._start(X_init, rng, source)
         K = self.n_components_
-        self.A_ = np.zeros((K, K))
+        self._masked = masked
+        if masked and (self.fit_algorithm != "omp" or self.alpha is not None):
+            raise ValueError(
+                "with a mask, mini-batches are coded by masked OMP: use fit_algorithm='omp' "
+                "and alpha=None."
+            )
+        self.A_ = np.zeros((n_features, K, K)) if masked else np.zeros((K, K))
         self.B_ = np.zeros((K, n_features))
         self.n_steps_ = 0
         self._errors = []
@@ -226,26 +241,34 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         return np.asarray(sparse_encode(Xb, D, algorithm=self.fit_algorithm,
                                         n_jobs=self.n_jobs, **kw), dtype=np.float64)
 
-    def _step(self, Xb):
+    def _step(self, Xb, Wb=None):
         """One mini-batch: code, update the statistics, one BCD pass.  Returns
-        whether the dictionary moved less than ``tol``."""
-        from ._kernels import bcd_update, online_stats
+        whether the early-stopping rule is met.  ``Wb``: 0/1 mask (masked mode)."""
+        from ._kernels import bcd_update, bcd_update_masked, online_stats, online_stats_masked
 
         rng = self._rng_state
         D = self._D
         eta = Xb.shape[0]
-        codes = np.ascontiguousarray(self._code(Xb))
+        Xb = np.ascontiguousarray(Xb)
         # scikit-learn's forgetting rule (MiniBatchDictionaryLearning._update_inner_stats)
         s = self.n_steps_
         theta = (s + 1) * eta if s < eta - 1 else eta**2 + s + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
-        Xb = np.ascontiguousarray(Xb)
-        ss = online_stats(codes, Xb, D, self.A_, self.B_, beta, 1.0 / eta)
-        den = float(np.einsum("ij,ij->", Xb, Xb))
+        if self._masked:
+            Wb = np.ascontiguousarray(Wb, dtype=np.float64)
+            codes = _omp_codes(Xb, D, self.n_nonzero_coefs_, self.n_jobs, mask=Wb > 0)
+            ss = online_stats_masked(codes, Xb, Wb, D, self.A_, self.B_, beta, 1.0 / eta)
+            den = float(np.einsum("ij,ij->", Wb * Xb, Xb))
+            diag = np.einsum("rjj->j", self.A_) / self.A_.shape[0]
+        else:
+            codes = np.ascontiguousarray(self._code(Xb))
+            ss = online_stats(codes, Xb, D, self.A_, self.B_, beta, 1.0 / eta)
+            den = float(np.einsum("ij,ij->", Xb, Xb))
+            diag = np.diag(self.A_)
         err = float(np.sqrt(ss / den)) if den > 0 else float(np.sqrt(ss))
         self._errors.append(err)
         # dead atoms: resample from the mini-batch (scikit-learn's _update_dict)
-        dead = np.flatnonzero(self._free & (np.diag(self.A_) < 1e-6))
+        dead = np.flatnonzero(self._free & (diag < 1e-6))
         for j in dead:
             x = Xb[rng.randint(eta)]
             noise = 0.01 * (x.std() or 1.0)
@@ -253,7 +276,10 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
             nrm = np.linalg.norm(new)
             D[j] = new / nrm if nrm > 0 else _normalize_rows(rng.standard_normal((1, D.shape[1])))[0]
         old = D.copy()
-        bcd_update(D, self.A_, self.B_, self._free, 1e-12)
+        if self._masked:
+            bcd_update_masked(D, self.A_, self.B_, self._free, 1e-12)
+        else:
+            bcd_update(D, self.A_, self.B_, self._free, 1e-12)
         self.n_steps_ += 1
         # scikit-learn's stopping figures: dictionary change and smoothed cost
         cost = 0.5 * ss / eta
@@ -272,23 +298,32 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         return small or stalled
 
     def _batches(self, blocks):
-        """Yield mini-batches of ``batch_size`` rows from a stream of row blocks."""
+        """Yield mini-batches of ``batch_size`` rows from a stream of row blocks
+        (arrays, or ``(X, W)`` pairs in masked mode)."""
         buf = None
         bs = self.batch_size
         for blk in blocks:
+            if isinstance(blk, tuple):
+                blk = np.hstack(blk)
             buf = blk if buf is None or buf.shape[0] == 0 else np.vstack([buf, blk])
             while buf.shape[0] >= bs:
-                yield buf[:bs]
+                yield self._split(buf[:bs])
                 buf = buf[bs:]
         if buf is not None and buf.shape[0]:
-            yield buf
+            yield self._split(buf)
+
+    def _split(self, b):
+        if self._masked:
+            n = self.n_features_in_
+            return b[:, :n], b[:, n:]
+        return b, None
 
     def _finish(self):
         self.error_ = np.asarray(self._errors)
         self._set_components(self._D, self._dtype)
 
     # -------------------------------------------------------------------- API
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, mask=None):
         """Learn the dictionary from the rows of ``X``, in mini-batches.
 
         Parameters
@@ -297,6 +332,10 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
             Training signals; a dask array is computed one chunk at a time.
         y : Ignored
             Not used, present for API consistency.
+        mask : array-like of bool, shape (n_samples, n_features), default=None
+            Observed entries (True; numpy input only).  Mini-batches are then
+            coded by masked OMP and the statistics are kept per feature
+            (``A_`` of shape (n_features, n_components, n_components)).
 
         Returns
         -------
@@ -306,13 +345,15 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         self._check_params()
         rng = _rng(self.random_state)
         if _is_dask(X):
+            if mask is not None:
+                raise ValueError("mask is not supported with dask input.")
             blocks, N, n = self._dask_setup(X, rng)
         else:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
-            self._dtype_in(X.dtype)
-            Xw = np.asarray(X, dtype=np.float64)
+            Xw, M, dtype = _validate_X_mask(self, X, mask, reset=True)
+            self._dtype_in(dtype)
             N, n = Xw.shape
-            self._reset(Xw, n, rng)
+            self._reset(Xw, n, rng, masked=M is not None)
+            W = M.astype(np.float64) if M is not None else None
         self._n_total = N
         converged = False
         with blas_limited(effective_n_jobs(self.n_jobs)):
@@ -320,10 +361,10 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
                 if _is_dask(X):
                     stream = blocks(rng)
                 else:
-                    order = rng.permutation(N) if self.shuffle else None
-                    stream = [Xw[order] if order is not None else Xw]
-                for Xb in self._batches(stream):
-                    if self._step(Xb):
+                    order = rng.permutation(N) if self.shuffle else np.arange(N)
+                    stream = [(Xw[order], W[order]) if W is not None else Xw[order]]
+                for Xb, Wb in self._batches(stream):
+                    if self._step(Xb, Wb):
                         converged = True
                         break
                 if self.verbose:
@@ -377,7 +418,7 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
 
         return blocks, N, n
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, mask=None):
         """Update the dictionary with the rows of ``X``, in order, in mini-batches.
 
         Parameters
@@ -386,6 +427,10 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
             New signals (one chunk of a stream).
         y : Ignored
             Not used, present for API consistency.
+        mask : array-like of bool, shape (n_samples, n_features), default=None
+            Observed entries (True).  A learner started with a mask keeps
+            per-feature statistics; later chunks without a mask count as
+            fully observed.
 
         Returns
         -------
@@ -395,16 +440,23 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         first = not hasattr(self, "_D")
         if first:
             self._check_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
-        Xw = np.asarray(X, dtype=np.float64)
+        Xw, M, dtype = _validate_X_mask(self, X, mask, reset=first)
         if first:
-            self._dtype_in(X.dtype)
-            self._reset(Xw, Xw.shape[1], _rng(self.random_state))
+            self._dtype_in(dtype)
+            self._reset(Xw, Xw.shape[1], _rng(self.random_state), masked=M is not None)
+        elif M is not None and not self._masked:
+            raise ValueError(
+                "mask given to partial_fit, but this learner was started without one "
+                "(its statistics are not per feature); start a new learner with a mask."
+            )
+        W = None
+        if self._masked:
+            W = M.astype(np.float64) if M is not None else np.ones_like(Xw)
         self._n_total = max(getattr(self, "_n_seen", 0) + Xw.shape[0], 1)
         self._n_seen = self._n_total
         with blas_limited(effective_n_jobs(self.n_jobs)):
-            for Xb in self._batches([Xw]):
-                self._step(Xb)
+            for Xb, Wb in self._batches([(Xw, W)] if self._masked else [Xw]):
+                self._step(Xb, Wb)
         self.n_iter_ = 1 if first else self.n_iter_
         self._finish()
         return self
