@@ -31,6 +31,7 @@ from contextlib import contextmanager
 
 __all__ = [
     "best_time",
+    "best_times_interleaved",
     "first_call",
     "import_peer",
     "missing_row",
@@ -94,6 +95,31 @@ def best_time(func, repeat=5, min_time=0.0):
         if n >= 1000:
             break
     return best, out
+
+
+def best_times_interleaved(funcs, repeat=5, min_time=0.0):
+    """Best time of each of ``funcs`` over rounds that call them in turn.
+
+    On a shared machine the load drifts over seconds; alternating the calls
+    (ours, peer, ours, peer, ...) exposes both sides to the same conditions,
+    which timing one side after the other does not.  Returns
+    ``(list of best seconds, list of last results)``.
+    """
+    best = [float("inf")] * len(funcs)
+    outs = [None] * len(funcs)
+    spent = 0.0
+    n = 0
+    while n < repeat or spent < min_time:
+        for i, f in enumerate(funcs):
+            t0 = time.perf_counter()
+            outs[i] = f()
+            dt = time.perf_counter() - t0
+            best[i] = min(best[i], dt)
+            spent += dt
+        n += 1
+        if n >= 1000:
+            break
+    return best, outs
 
 
 def first_call(func):
