@@ -31,6 +31,8 @@ def _problem(m, N, k, L=1, seed=0):
 def _make(method):
     return {
         "sbl": lambda: sc.SBL(tol=1e-4),
+        "sbl_defaults": lambda: sc.SBL(),
+        "ggamp_sbl_defaults": lambda: sc.GGAMPSBL(),
         "sbl_mackay": lambda: sc.SBL(update="mackay", tol=1e-4),
         "ggamp_sbl": lambda: sc.GGAMPSBL(tol=1e-4),
         "msbl": lambda: sc.MSBL(update="mackay", tol=1e-4),
@@ -39,7 +41,8 @@ def _make(method):
 
 class SBLFit(Benchmark):
     param_names = ["problem", "method"]
-    params = (list(PROBLEMS), ["sbl", "sbl_mackay", "ggamp_sbl", "msbl"])
+    params = (list(PROBLEMS), ["sbl", "sbl_defaults", "sbl_mackay", "ggamp_sbl",
+                                 "ggamp_sbl_defaults", "msbl"])
 
     def setup(self, problem, method):
         m, N, k = PROBLEMS[problem]

@@ -19,7 +19,7 @@ SBL_CONSTRAINTS = {
     "noise_variance": [Interval(numbers.Real, 0, None, closed="neither"), None],
     "learn_noise": ["boolean", Options("auto")],
     "update": [Options("em", "mackay")],
-    "prune": [Interval(numbers.Real, 0, 1, closed="left")],
+    "prune": [Interval(numbers.Real, 0, 1, closed="left"), Options("auto")],
     "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "fit_intercept": ["boolean"],

@@ -21,7 +21,7 @@ from ._common import SBL_CONSTRAINTS
             "complex"),
 )
 def _encode_sbl(X, D, *, tol=1e-6, max_iter=1000, verbose=0, noise_variance=None,
-                learn_noise="auto", update="em", prune=1e-8, n_jobs=None):
+                learn_noise="auto", update="em", prune="auto", n_jobs=None):
     from ._sbl import _run_em
 
     validate_params(dict(noise_variance=noise_variance, learn_noise=learn_noise, update=update,
@@ -48,7 +48,7 @@ def _encode_sbl(X, D, *, tol=1e-6, max_iter=1000, verbose=0, noise_variance=None
             "prune", "max_gamp_iter", "gamp_tol", "complex"),
 )
 def _encode_ggamp_sbl(X, D, *, tol=1e-6, max_iter=2000, verbose=0, noise_variance=None,
-                      learn_noise="auto", update="em", damping="auto", prune=1e-8,
+                      learn_noise="auto", update="em", damping="auto", prune="auto",
                       max_gamp_iter=1000, gamp_tol=1e-6, n_jobs=None):
     from ._gamp import ggamp_sbl
 

@@ -43,6 +43,7 @@ from ._common import (
     spectral_norm,
     work_dtype,
 )
+from ._em import auto_prune_mask
 
 __all__ = ["GGAMPSBL", "ggamp_sbl", "auto_damping"]
 
@@ -235,6 +236,16 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     compact = isinstance(A, np.ndarray) or sp.issparse(A)
     c_scalar = fro2 / (m * N)
     idx = np.arange(N)
+    auto = isinstance(prune, str) and update == "em"  # see auto_prune_mask
+    if isinstance(prune, str) and not auto:
+        prune = 1e-8
+    if auto:  # ||a_i||^2 for the noise-relative rule (fro2 / N for an operator)
+        if isinstance(A, np.ndarray):
+            cnorm2 = np.sum(abs2(A), axis=0)
+        elif sp.issparse(A):
+            cnorm2 = np.asarray(abs(A).power(2).sum(axis=0)).ravel()
+        else:
+            cnorm2 = np.full(N, fro2 / N)
 
     def denoise(r, tr):
         den = gam + tr
@@ -262,7 +273,12 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             resid = Y - matmat(A, x)
             rho = np.where(gam_old > 0, 1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0)
             s2 = np.maximum((np.sum(abs2(resid), axis=0) + s2 * np.sum(rho, axis=0)) / m, floor)
-        gam = np.where(gam < prune * np.max(gam, axis=0, keepdims=True), 0.0, gam)
+        if auto:
+            rho_a = np.clip(1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0, 1.0)
+            drop = auto_prune_mask(gam_old.T, gam.T, abs2(x).T, rho_a.T, cnorm2, s2).T
+            gam = np.where(drop, 0.0, gam)
+        else:
+            gam = np.where(gam < prune * np.max(gam, axis=0, keepdims=True), 0.0, gam)
         nrm = np.sqrt(np.sum(gam_old ** 2))
         delta = np.sqrt(np.sum((gam - gam_old) ** 2)) / nrm if nrm > 0 else 0.0
         if verbose:
@@ -272,14 +288,19 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             status = 0
             break
         keep = np.any(gam > 0, axis=1)
+        if not np.any(keep):  # every atom pruned: the empty model, x = 0
+            status, delta = 0, 0.0
+            break
         if compact and keep.sum() < 0.9 * keep.size:
             idx = idx[keep]
             A = A[:, keep]
             gam = gam[keep]
+            if auto:
+                cnorm2 = cnorm2[keep]
             state["x"], state["tx"] = state["x"][keep], state["tx"][keep]
             Sq = _Sq(A, variances, c_scalar * m * idx.size)
     # final E-step at the returned gamma so that coef is its posterior mean
-    if status != 2:
+    if status != 2 and np.any(gam > 0):
         k, _, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
                                              max_gamp_iter, gamp_tol)
         n_gamp += k
@@ -346,8 +367,10 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         values for worse-conditioned matrices.  With "auto", an E-step that
         diverges is restarted with half the damping (down to 1e-3); a given
         float is never changed.
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see ``SBL``).
+    prune : "auto" or float in [0, 1), default="auto"
+        Pruning rule (see ``SBL``); with "auto", :math:`\Sigma_{ii}` is
+        GAMP's :math:`\tau_{x,i}` and a LinearOperator uses
+        :math:`\|A\|_F^2/N` for the atom norms.
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6
@@ -439,7 +462,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     _parameter_constraints = dict(GAMP_CONSTRAINTS)
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
-                 prune=1e-8, max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
+                 prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
                  variances="auto", fit_intercept=False, verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
@@ -509,7 +532,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
 
 def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
-              prune=1e-8, max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
+              prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
               variances="auto", verbose=0):
     r"""GGAMP-SBL for a dense matrix, a sparse matrix or a LinearOperator.
 
@@ -528,8 +551,10 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
         M-step rule.
     damping : float in (0, 1] or "auto", default="auto"
         GAMP damping factor.
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see ``SBL``).
+    prune : "auto" or float in [0, 1), default="auto"
+        Pruning rule (see ``SBL``); with "auto", :math:`\Sigma_{ii}` is
+        GAMP's :math:`\tau_{x,i}` and a LinearOperator uses
+        :math:`\|A\|_F^2/N` for the atom norms.
     max_iter : int, default=2000
         Maximum number of EM iterations.
     tol : float, default=1e-6

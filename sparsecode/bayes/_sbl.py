@@ -159,14 +159,18 @@ class SBL(_BaseEMSBL):
         monotone decrease of the cost) or "mackay" (Tipping's fixed point
         :math:`\gamma_i \leftarrow \mu_i^2 / (1 - \Sigma_{ii}/\gamma_i)`,
         usually much faster, not monotone).
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold: :math:`\gamma_i < \mathrm{prune}\cdot
-        \max_j \gamma_j` is set to zero and its atom removed.  The default
-        prunes only numerically vanished atoms.  Larger values (1e-4 to 1e-3,
-        as in Zhang's SBL codes) remove the atoms that only fit noise at
-        moderate SNR, giving sparser estimates much faster, but can prune true
-        atoms during the first iterations (measured: badly so at 60 dB SNR
-        with ill-conditioned matrices).
+    prune : "auto" or float in [0, 1), default="auto"
+        Pruning rule.  "auto": an atom is removed when its signal-to-noise
+        ratio :math:`\gamma_i\|a_i\|^2/\sigma^2` (current noise variance)
+        is below 10 *and* the cost as a function of :math:`\gamma_i` alone
+        is minimised at 0 (Tipping & Faul's :math:`q_i^2 \le s_i`): such an
+        atom cannot be told apart from noise.  The threshold follows the
+        noise level, so it is as safe at 60 dB as at 30 dB, and it gives the
+        sparse estimates (and the speed) of aggressive pruning.  A float:
+        relative threshold, :math:`\gamma_i < \mathrm{prune}\cdot
+        \max_j \gamma_j` is set to zero (1e-8: numerical pruning only, the
+        plain EM iterates; 1e-4 to 1e-3 as in Zhang's SBL codes, which can
+        prune true atoms at very high SNR).
     max_iter : int, default=1000
         Maximum number of EM iterations.
     tol : float, default=1e-6
@@ -247,7 +251,7 @@ class SBL(_BaseEMSBL):
     [3, 17, 42]
     """
 
-    def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-8,
+    def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", prune="auto",
                  max_iter=1000, tol=1e-6, fit_intercept=False, verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
@@ -274,8 +278,9 @@ class MSBL(_BaseEMSBL):
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     update : {"em", "mackay"}, default="em"
         M-step rule (EM, monotone; or the fixed point of Wipf & Rao).
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see ``SBL``).
+    prune : "auto" or float in [0, 1), default="auto"
+        Relative pruning threshold on gamma, or the noise-relative rule
+        "auto" (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -342,7 +347,7 @@ class MSBL(_BaseEMSBL):
 
     _shared = True
 
-    def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-8,
+    def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", prune="auto",
                  max_iter=1000, tol=1e-6, fit_intercept=False, verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
@@ -371,8 +376,9 @@ class TSBL(_BaseEMSBL):
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     update : {"em", "mackay"}, default="mackay"
         Gamma rule; the fixed point is T-MSBL's.
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see ``SBL``).
+    prune : float in [0, 1) or "auto", default=1e-8
+        Relative pruning threshold on gamma, or the noise-relative rule
+        "auto" (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -457,7 +463,7 @@ class TSBL(_BaseEMSBL):
         self.verbose = verbose
 
 
-def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-8,
+def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune="auto",
         max_iter=1000, tol=1e-6, verbose=0):
     r"""Sparse Bayesian learning (EM-SBL) of one or several independent targets.
 
@@ -473,8 +479,8 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune=1e-
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     update : {"em", "mackay"}, default="em"
         M-step rule.
-    prune : float in [0, 1), default=1e-8
-        Relative pruning threshold on gamma (see ``SBL``).
+    prune : "auto" or float in [0, 1), default="auto"
+        Pruning rule (see ``SBL``).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6

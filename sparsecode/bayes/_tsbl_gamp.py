@@ -13,11 +13,13 @@ pseudo-likelihood).  M-step: closed-form gamma, and beta by bounded Brent
 maximisation of the profiled expected complete log-likelihood.
 """
 
+import numbers
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 
-from .._validation import validate_params, validate_Xy
+from .._validation import Interval, validate_params, validate_Xy
 from ._common import (
     TINY,
     LinearPredictMixin,
@@ -259,6 +261,7 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
     """
 
     _parameter_constraints = {k: v for k, v in GAMP_CONSTRAINTS.items() if k != "update"}
+    _parameter_constraints["prune"] = [Interval(numbers.Real, 0, 1, closed="left")]
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", damping="auto", prune=1e-8,
                  max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6, variances="auto",
