@@ -241,7 +241,7 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
         w = <dtype*> malloc(sizeof(dtype) * kmax)
         score = <double*> malloc(sizeof(double) * N)
         dinvm = <double*> malloc(sizeof(double) * N)
-        for i in prange(L_sig, schedule="static"):
+        for i in prange(L_sig, schedule="dynamic", chunksize=16):
             status_out[i] = _batch_omp_one(
                 &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, error_mode, eps[i], ynorm2[i],
                 dep_tol, tiny * ynorm2[i], Lbuf, B, alpha, gamma, w, score, dinvm,
@@ -357,7 +357,7 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
         z = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
         w = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
         mask = <char*> malloc(N)
-        for i in prange(L_sig, schedule="static"):
+        for i in prange(L_sig, schedule="dynamic", chunksize=16):
             ynorm2 = 0.0
             for k in range(m):
                 ynorm2 = ynorm2 + abs2(Y[k, i])
@@ -439,7 +439,7 @@ def batch_mp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[:
     with nogil, parallel(num_threads=n_threads):
         c = <dtype*> malloc(sizeof(dtype) * N)
         mask = <char*> malloc(N)
-        for i in prange(L_sig, schedule="static"):
+        for i in prange(L_sig, schedule="dynamic", chunksize=16):
             status_out[i] = _mp_one(
                 &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, max_iter, error_mode, eps[i],
                 ynorm2[i], 1e-28 * ynorm2[i], c, mask, &x_out[i, 0], &n_iter_out[i],

@@ -26,18 +26,137 @@ _SUBPACKAGES = (
 )
 _MODULE_ONLY = ("datasets", "metrics", "operators", "plotting", "cli")
 
-_name_to_module = None
+# Public names per subpackage.  A static table (checked against each
+# subpackage's ``__all__`` by tests/test_import.py) so that resolving
+# ``sparsecode.X`` imports only the subpackage that defines X.
+_PUBLIC = {
+    "greedy": (
+        "MatchingPursuit",
+        "OrthogonalMatchingPursuit",
+        "batch_omp",
+        "matching_pursuit",
+        "omp",
+    ),
+    "convex": (
+        "AbsoluteDeviation",
+        "AndersonCD",
+        "CEL0",
+        "ConcomitantCD",
+        "L0",
+        "L1",
+        "LADLasso",
+        "LADLassoCV",
+        "Lasso",
+        "LassoCV",
+        "LossOMP",
+        "Lq",
+        "MCP",
+        "PDHG",
+        "PenalizedRegression",
+        "Quadratic",
+        "SCAD",
+        "SqrtLasso",
+        "SqrtLassoCV",
+        "SqrtQuadratic",
+        "WeightedL1",
+        "WeightedLasso",
+        "WeightedLassoCV",
+        "WorkingSetLP",
+        "alpha_max",
+        "lad_lasso_path",
+        "lasso_path",
+        "loss_omp",
+        "penalized_path",
+        "sqrt_lasso_path",
+        "weighted_lasso_path",
+    ),
+    "thresholding": (
+        "AdaptiveNSTHTFB",
+        "CoSaMP",
+        "HTP",
+        "IHT",
+        "NIHT",
+        "NSTHTFB",
+        "SubspacePursuit",
+        "adaptive_nst_ht_fb",
+        "cosamp",
+        "htp",
+        "iht",
+        "niht",
+        "nst_ht_fb",
+        "subspace_pursuit",
+    ),
+    "bayes": (
+        "GGAMPSBL",
+        "GGAMPTSBL",
+        "KroneckerSBL",
+        "MSBL",
+        "SBL",
+        "TSBL",
+        "auto_damping",
+        "ggamp_sbl",
+        "sbl",
+    ),
+    "unmixing": (
+        "CorrentropyNMF",
+        "L12NMF",
+        "NMFUnmixing",
+        "RobustGuidedNMF",
+        "StructuredSparseNMF",
+        "fcls",
+        "nndsvd",
+        "pixel_graph",
+        "plot_abundance_maps",
+        "plot_endmembers",
+        "sparseness_lambda",
+        "vca",
+    ),
+    "dictionary": (
+        "FastTransformDictionary",
+        "KSVD",
+        "MOD",
+        "MaskedDictionaryLearning",
+        "OnlineDictionaryLearning",
+        "SparseCoder",
+        "available_encoders",
+        "hierarchical_factorization",
+        "image_patches",
+        "overcomplete_dct",
+        "palm4msa",
+        "patches_to_image",
+        "plot_dictionary",
+        "sparse_encode",
+    ),
+    "operators": (
+        "KroneckerOperator",
+        "PartialDCT",
+        "PartialFFT",
+        "as_operator",
+        "operator_norm",
+    ),
+    "datasets": (
+        "hyperspectral_data_home",
+        "load_hyperspectral",
+        "make_compressed_sensing",
+        "make_hyperspectral_mixture",
+        "make_sparse_coded_signal",
+    ),
+    "metrics": (
+        "abundance_rmse",
+        "match_components",
+        "mutual_coherence",
+        "nmse",
+        "psnr",
+        "relative_error",
+        "spectral_angle_distance",
+        "support_recovery",
+    ),
+}
+
+_name_to_module = {name: sub for sub, names in _PUBLIC.items() for name in names}
 
 
 def _index():
-    global _name_to_module
-    if _name_to_module is None:
-        table = {}
-        for sub in _SUBPACKAGES:
-            mod = importlib.import_module(f"{__name__}.{sub}")
-            for name in getattr(mod, "__all__", ()):
-                table.setdefault(name, sub)
-        _name_to_module = table
     return _name_to_module
 
 

@@ -62,6 +62,21 @@ def get_encoder(name):
 
 
 def available_encoders():
-    """Sorted names of every registered encoder."""
+    """Sorted names of every registered encoder.
+
+    Imports every family, so that each registers what it offers.
+
+    Returns
+    -------
+    names : list of str
+        The algorithm names accepted by :func:`sparsecode.sparse_encode`,
+        :class:`sparsecode.SparseCoder` and ``sparsecode encode``.
+
+    Examples
+    --------
+    >>> from sparsecode import available_encoders
+    >>> {"omp", "mp"} <= set(available_encoders())
+    True
+    """
     _load_all()
     return sorted(_ENCODERS)

@@ -22,3 +22,11 @@ def test_every_public_name_resolves():
     for name in sparsecode.__all__:
         assert getattr(sparsecode, name) is not None
     assert "OrthogonalMatchingPursuit" in dir(sparsecode)
+
+
+def test_static_name_table_matches_subpackages():
+    import importlib
+
+    for sub, names in sparsecode._PUBLIC.items():
+        mod = importlib.import_module(f"sparsecode.{sub}")
+        assert set(names) == set(mod.__all__), f"sparsecode._PUBLIC[{sub!r}] is out of date"

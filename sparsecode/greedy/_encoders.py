@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._parallel import effective_n_jobs, iter_chunks
+from .._parallel import blas_limited, effective_n_jobs, iter_chunks
 from .._registry import register_encoder
 
 @register_encoder(
@@ -12,7 +12,7 @@ from .._registry import register_encoder
 )
 def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=None,
                 n_jobs=None, verbose=0):
-    from ._omp import _default_k, _gram_pursuit, _summarise_status, _work_dtype
+    from ._omp import _default_k, _summarise_status, _work_dtype
 
     n_samples, n_features = X.shape
     n_atoms = D.shape[0]
@@ -32,11 +32,26 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     status = np.zeros(n_samples, dtype=np.intc)
     resid = np.zeros(n_samples)
     eps_all = None if tol is None else np.full(n_samples, float(tol))
-    n_threads = effective_n_jobs(n_jobs)
+    # Threads only pay off on enough signals; BLAS (the per-chunk GEMM) gets
+    # the same number of threads as the kernel, so the two never compete.
+    n_threads = min(effective_n_jobs(n_jobs), max(n_samples // 64, 1))
     # Chunks of a few MB: the correlations of a chunk stay in cache between
     # the GEMM that makes them and the kernel that reads them, and the work
     # memory stays bounded for any number of signals.
     size = max(256 * n_threads, (4 << 20) // (16 * max(n_atoms, 1)))
+    with blas_limited(n_threads):
+        _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive,
+                       n_threads, size, verbose)
+    _summarise_status(status, resid, eps_all, "OMP")
+    return out
+
+
+def _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive, n_threads,
+                   size, verbose):
+    from ._omp import _gram_pursuit
+
+    n_samples = X.shape[0]
+    wdt = G.dtype
     n_chunks = -(-n_samples // size)
     for i, sl in enumerate(iter_chunks(n_samples, size)):
         Xc = X[sl].astype(wdt, copy=False)
@@ -48,8 +63,6 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
             positive=positive, n_threads=n_threads, out=out[sl], dinv=dinv)
         if verbose and (i + 1) % max(n_chunks // 10, 1) == 0:
             print(f"[sparse_encode omp] {sl.stop}/{n_samples} signals", flush=True)
-    _summarise_status(status, resid, eps_all, "OMP")
-    return out
 
 
 @register_encoder(
