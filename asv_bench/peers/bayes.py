@@ -25,7 +25,14 @@ import warnings
 
 import numpy as np
 
-from . import best_times_interleaved, import_peer, missing_row, peer_version, ratio, threads
+from . import (
+    best_times_interleaved,
+    import_peer,
+    missing_row,
+    peer_version,
+    ratio,
+    threads,
+)
 
 PROBLEMS = {"A 200x800, k=20, SNR 30 dB": (200, 800, 20),
             "A 500x2000, k=50, SNR 30 dB": (500, 2000, 50)}

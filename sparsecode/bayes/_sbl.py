@@ -228,8 +228,10 @@ class SBL(_BaseEMSBL):
     m-space (Cholesky of :math:`\Sigma_y`, :math:`m^2K + m^3/3` flops) and the
     K-space of the K unpruned atoms (Cholesky of
     :math:`I + \sigma^{-2}\Gamma^{1/2}A_K^HA_K\Gamma^{1/2}`, :math:`K^3/3`
-    flops), the two sides of Woodbury's identity.  With ``update="em"`` the
-    cost decreases monotonically (EM); pruning is numerical only.
+    flops), the two sides of Woodbury's identity.  With ``update="em"`` and
+    numerical pruning (``prune=1e-8`` or 0) the cost decreases monotonically
+    (EM); the ``"auto"`` rule only removes an atom whose coordinate-wise
+    optimum is :math:`\gamma_i = 0`.
 
     References
     ----------
@@ -237,6 +239,9 @@ class SBL(_BaseEMSBL):
        machine", JMLR 1, 2001.
     .. [2] D. P. Wipf and B. D. Rao, "Sparse Bayesian learning for basis
        selection", IEEE Trans. Signal Process. 52(8), 2004.
+    .. [3] M. E. Tipping and A. C. Faul, "Fast marginal likelihood
+       maximisation for sparse Bayesian models", AISTATS 2003 (the
+       :math:`q_i^2 \le s_i` test of ``prune="auto"``).
 
     Examples
     --------
