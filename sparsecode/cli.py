@@ -41,12 +41,16 @@ def _demo_params(name, accepted, problem):
     if "n_nonzero_coefs" in accepted:
         return {"n_nonzero_coefs": k}
     if "alpha" in accepted:
-        universal = np.sqrt(2 * np.log(2 * N))
-        if name == "sqrt_lasso":  # ||r||_2 + alpha ||c||_1: pivotal, no sigma needed
-            return {"alpha": 1.1 * universal / np.sqrt(m)}
+        # Scaled universal thresholds: the largest correlation of the noise
+        # with an atom is about sqrt(2 log N) times its natural scale.  The
+        # square-root and LAD losses are pivotal (no sigma needed); the
+        # constants below 1 trade the theory's guarantee for less bias.
+        universal = np.sqrt(2 * np.log(N))
+        if name == "sqrt_lasso":  # ||r||_2 + alpha ||c||_1
+            return {"alpha": 0.75 * universal / np.sqrt(m)}
         if name == "lad_lasso":  # ||r||_1 + alpha ||c||_1
-            return {"alpha": 1.1 * universal}
-        return {"alpha": 1.5 * sigma * universal}  # 1/2 ||r||^2 + alpha ||c||_1
+            return {"alpha": 0.6 * universal}
+        return {"alpha": 1.5 * sigma * np.sqrt(2 * np.log(2 * N))}  # 1/2||r||^2 + alpha||c||_1
     return {}
 
 

@@ -125,7 +125,7 @@ def _gram_cd_batch(G, ATY, ynorm2, code, alpha, gamma, weights, positive, sqrt_m
 
 
 def _run_gram(X, D, code, alpha, gamma, weights, positive, sqrt_mode, tol, max_iter, n_jobs,
-              name):
+              name, init=None):
     import numba
 
     Dw = np.asarray(D, dtype=np.float64)
@@ -134,7 +134,7 @@ def _run_gram(X, D, code, alpha, gamma, weights, positive, sqrt_mode, tol, max_i
         G = Dw @ Dw.T
         ATY = Xw @ Dw.T
     ynorm2 = np.einsum("ij,ij->i", Xw, Xw)
-    W = np.zeros_like(ATY)
+    W = np.zeros_like(ATY) if init is None else np.array(init, dtype=np.float64)
     crits = np.zeros(X.shape[0])
     epochs = np.zeros(X.shape[0], dtype=np.int64)
     wts = np.zeros(0) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -186,15 +186,26 @@ def _encode_wlasso(X, D, *, alpha=None, weights=None, tol=None, max_iter=None, p
 
 
 @register_encoder("mcp", description="MCP-penalised least squares by Gram coordinate descent "
-                  "(gamma default 3); a coordinate-wise minimiser",
+                  "(gamma default 3) started from the Lasso solution; a coordinate-wise "
+                  "minimiser",
                   params=("alpha", "tol", "max_iter", "positive", "gamma"))
 def _encode_mcp(X, D, *, alpha=None, gamma=3.0, tol=None, max_iter=None, positive=False,
                 n_jobs=None):
     if not gamma > 1:
         raise ValueError(f"gamma must be > 1; got {gamma!r}.")
-    return _run_gram(X, D, P.MCP, _check_alpha(alpha, "mcp"), float(gamma), None, positive,
-                     False, 1e-6 if tol is None else tol,
-                     10_000 if max_iter is None else max_iter, n_jobs, "mcp")
+    alpha = _check_alpha(alpha, "mcp")
+    tol = 1e-6 if tol is None else tol
+    max_iter = 10_000 if max_iter is None else max_iter
+    # Coordinate descent on a nonconvex penalty stops at the first
+    # coordinate-wise minimiser it meets; from zero that is often a dense one
+    # (every atom correlated above alpha enters in the first sweep and MCP
+    # never shrinks it back).  Start from the Lasso solution at the same
+    # alpha instead, as pathwise nonconvex solvers do (ncvreg, SparseNet):
+    # MCP then removes the Lasso's shrinkage bias.
+    start = _run_gram(X, D, P.L1, alpha, 0.0, None, positive, False, tol, max_iter, n_jobs,
+                      "mcp (Lasso start)")
+    return _run_gram(X, D, P.MCP, alpha, float(gamma), None, positive, False, tol, max_iter,
+                     n_jobs, "mcp", init=start)
 
 
 @register_encoder("sqrt_lasso", description="square-root Lasso ||x - D^T c||_2 + alpha "
