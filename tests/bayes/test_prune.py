@@ -98,3 +98,18 @@ def test_everything_pruned_gives_zero_estimate():
         assert np.all(np.isfinite(res.coef))
     est = SBL(noise_variance=1e-6).fit(A, y)
     assert np.all(np.isfinite(est.coef_))
+
+
+def test_mackay_auto_is_numerical_pruning_and_tsbl_gamp_rejects_auto():
+    """Documented: with update="mackay", prune="auto" keeps the 1e-8 relative
+    threshold; GGAMPTSBL only accepts a float."""
+    from sparsecode import GGAMPTSBL
+
+    A, X, S, Y, s2 = problem(30, 60, 4, 3)
+    a = SBL(noise_variance=s2, update="mackay").fit(A, Y[:, 0])
+    b = SBL(noise_variance=s2, update="mackay", prune=1e-8).fit(A, Y[:, 0])
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    with pytest.raises(ValueError, match="prune"):
+        GGAMPTSBL(prune="auto").fit(A, Y)
+    with pytest.raises(ValueError, match="prune"):
+        SBL(prune="fast").fit(A, Y[:, 0])
