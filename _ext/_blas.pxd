@@ -3,7 +3,7 @@
 # ``cdef inline`` wrappers that dispatch on a fused type to
 # scipy.linalg.cython_blas, so each kernel is written once for float64 and
 # complex128.  Arrays are column-major (Fortran) as BLAS expects.
-from scipy.linalg.cython_blas cimport dgemv, zgemv, dtrsv, ztrsv
+from scipy.linalg.cython_blas cimport dgemm, zgemm, dgemv, zgemv, dtrsv, ztrsv
 
 ctypedef fused dtype:
     double
@@ -62,3 +62,15 @@ cdef inline void trsv_lower(int op, int n, dtype* L, int ldl, dtype* x) noexcept
         dtrsv(&uplo, &trans, &diag, &n, L, &ldl, x, &one)
     else:
         ztrsv(&uplo, &trans, &diag, &n, L, &ldl, x, &one)
+
+
+cdef inline void gemm_nn(int m, int n, int k, dtype* a, int lda, dtype* b, int ldb,
+                         dtype* c, int ldc) noexcept nogil:
+    """C <- A B for column-major A (m x k), B (k x n), C (m x n)."""
+    cdef char tr = 78  # 'N'
+    cdef dtype one = 1.0
+    cdef dtype zero = 0.0
+    if dtype is double:
+        dgemm(&tr, &tr, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc)
+    else:
+        zgemm(&tr, &tr, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc)

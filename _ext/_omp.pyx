@@ -24,7 +24,7 @@ from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
-from _blas cimport OP_N, OP_C, dtype, abs2, conj, real, gemv, trsv_lower
+from _blas cimport OP_N, OP_C, dtype, abs2, conj, real, gemm_nn, gemv, trsv_lower
 
 
 cdef inline int _argmax_inactive(const dtype* c, const double* dinv, const char* mask,
@@ -254,6 +254,76 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
         free(alpha)
         free(gamma)
         free(w)
+        free(score)
+        free(dinvm)
+
+
+def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[:, ::1] G,
+                     const double[::1] dinv, const double[::1] eps, int kmax,
+                     bint error_mode, double dep_tol, int n_threads, int block,
+                     int[:, ::1] idx_out, dtype[:, ::1] val_out, int[::1] nnz_out,
+                     double[::1] resid_out, int[::1] status_out, dtype[:, ::1] dense_out,
+                     bint to_dense):
+    """Batch-OMP straight from the signals: correlations and pursuit in one parallel region.
+
+    ``X`` (L, m) holds the signals as rows, ``DH`` (m, N) is A^H (row-major),
+    ``G`` = A^H A.  Each thread takes a block of ``block`` signals, forms
+    their correlations with one single-threaded GEMM into its own buffer
+    (hot in cache for the pursuit that follows) and runs Batch-OMP on them.
+    Doing the GEMM inside the region, instead of one multithreaded BLAS call
+    per chunk, keeps BLAS threads from fighting the OpenMP threads (the
+    caller caps BLAS at one thread).  Outputs as in :func:`batch_omp_gram`.
+    """
+    cdef Py_ssize_t L_sig = X.shape[0]
+    cdef int m = <int> X.shape[1]
+    cdef int N = <int> G.shape[0]
+    cdef Py_ssize_t n_blocks = (L_sig + block - 1) // block
+    cdef Py_ssize_t b, i, start
+    cdef int r, nb, t, f
+    cdef double ynorm2
+    cdef dtype* Lbuf
+    cdef dtype* B
+    cdef dtype* alpha
+    cdef dtype* gamma
+    cdef dtype* w
+    cdef dtype* C
+    cdef double* score
+    cdef double* dinvm
+    if L_sig == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        Lbuf = <dtype*> malloc(sizeof(dtype) * (kmax * kmax + 1))
+        B = <dtype*> malloc(sizeof(dtype) * (N * kmax + 1))
+        alpha = <dtype*> malloc(sizeof(dtype) * N)
+        gamma = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
+        w = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
+        C = <dtype*> malloc(sizeof(dtype) * N * block)
+        score = <double*> malloc(sizeof(double) * N)
+        dinvm = <double*> malloc(sizeof(double) * N)
+        for b in prange(n_blocks, schedule="dynamic"):
+            start = b * block
+            nb = <int> (L_sig - start) if L_sig - start < block else block
+            # row-major C (nb x N) = X[start:start+nb] (nb x m) @ DH (m x N),
+            # i.e. column-major C^T = DH^T X_blk^T
+            gemm_nn(N, nb, m, <dtype*> &DH[0, 0], N, <dtype*> &X[start, 0], m, C, N)
+            for r in range(nb):
+                i = start + r
+                ynorm2 = 0.0
+                for f in range(m):
+                    ynorm2 = ynorm2 + abs2(X[i, f])
+                status_out[i] = _batch_omp_one(
+                    &G[0, 0], C + <Py_ssize_t> r * N, &dinv[0], N, kmax, error_mode, eps[i],
+                    ynorm2, dep_tol, 1e-28 * ynorm2, Lbuf, B, alpha, gamma, w, score, dinvm,
+                    &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
+                if to_dense:
+                    for t in range(nnz_out[i]):
+                        dense_out[i, idx_out[i, t]] = val_out[i, t]
+        free(Lbuf)
+        free(B)
+        free(alpha)
+        free(gamma)
+        free(w)
+        free(C)
         free(score)
         free(dinvm)
 

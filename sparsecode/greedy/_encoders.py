@@ -32,18 +32,54 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     status = np.zeros(n_samples, dtype=np.intc)
     resid = np.zeros(n_samples)
     eps_all = None if tol is None else np.full(n_samples, float(tol))
-    # Threads only pay off on enough signals; BLAS (the per-chunk GEMM) gets
-    # the same number of threads as the kernel, so the two never compete.
+    # Threads only pay off on enough signals.
     n_threads = min(effective_n_jobs(n_jobs), max(n_samples // 64, 1))
-    # Chunks of a few MB: the correlations of a chunk stay in cache between
-    # the GEMM that makes them and the kernel that reads them, and the work
-    # memory stays bounded for any number of signals.
-    size = max(256 * n_threads, (4 << 20) // (16 * max(n_atoms, 1)))
-    with blas_limited(n_threads):
-        _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive,
-                       n_threads, size, verbose)
+    if positive:
+        # Chunks of a few MB keep the correlations of a chunk in cache between
+        # the GEMM that makes them and the kernel that reads them.
+        size = max(256 * n_threads, (4 << 20) // (16 * max(n_atoms, 1)))
+        with blas_limited(n_threads):
+            _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive,
+                           n_threads, size, verbose)
+    else:
+        _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose)
     _summarise_status(status, resid, eps_all, "OMP")
     return out
+
+
+def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose):
+    """Correlations + Batch-OMP in one compiled parallel region per chunk.
+
+    The chunks only bound the memory of the working-precision copy of ``X``
+    (and of the sparse outputs) for huge batches; inside a chunk each thread
+    forms the correlations of a small block of signals with a one-thread
+    GEMM and runs the pursuit on them while they are in cache.
+    """
+    from ._omp import _DEP_TOL, _kernels
+
+    n_samples, n_atoms = out.shape
+    wdt = G.dtype
+    DH = np.ascontiguousarray(DwH, dtype=wdt)
+    direct = out.dtype == wdt
+    big = max(4096, (64 << 20) // (16 * max(X.shape[1] + n_atoms, 1)))
+    n_chunks = -(-n_samples // big)
+    with blas_limited(1):  # BLAS runs inside the OpenMP threads
+        for i, sl in enumerate(iter_chunks(n_samples, big)):
+            Xc = np.ascontiguousarray(X[sl], dtype=wdt)
+            L = Xc.shape[0]
+            idx = np.empty((L, max(kmax, 1)), dtype=np.intc)
+            val = np.empty((L, max(kmax, 1)), dtype=wdt)
+            nnz = np.zeros(L, dtype=np.intc)
+            eps = np.zeros(L) if eps_all is None else np.ascontiguousarray(eps_all[sl])
+            dense = out[sl] if direct else np.zeros((1, 1), dtype=wdt)
+            _kernels().batch_omp_encode(Xc, DH, G, dinv, eps, kmax, eps_all is not None,
+                                        _DEP_TOL, n_threads, 32, idx, val, nnz, resid[sl],
+                                        status[sl], dense, direct)
+            if not direct:
+                keep = np.arange(idx.shape[1])[None, :] < nnz[:, None]
+                out[sl][np.repeat(np.arange(L), nnz), idx[keep]] = val[keep]
+            if verbose and (i + 1) % max(n_chunks // 10, 1) == 0:
+                print(f"[sparse_encode omp] {sl.stop}/{n_samples} signals", flush=True)
 
 
 def _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive, n_threads,
