@@ -69,7 +69,9 @@ def run_demo(args):
     X = np.ascontiguousarray(np.asarray(prob.y).T)  # signals as rows
     D = np.ascontiguousarray(np.asarray(prob.A).T)  # atoms as rows
     x_true = np.asarray(prob.x).T
-    names = available_encoders()
+    order = {fam: i for i, fam in enumerate(_FAMILIES)}
+    names = sorted(available_encoders(),
+                   key=lambda n: (order.get(_ENCODERS[n][0].__module__.split(".")[1], 99), n))
     print(f"sparsecode {__version__} demo: {args.n_signals} signals, A {args.n_measurements}x"
           f"{args.n_features} (Gaussian, unit columns), {args.n_nonzero_coefs} nonzeros, "
           f"SNR {args.snr} dB\n")
