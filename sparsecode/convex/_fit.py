@@ -16,6 +16,7 @@ from scipy.optimize import linprog
 
 from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
+from . import _prox as P
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
 from ._solvers.cd import AndersonCD, solve_generic, solve_quadratic_builtin
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
@@ -211,7 +212,18 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         coefs, intercepts, n_iter, gaps, conv = _fit_pdhg(prep, kind, alpha, weights, positive,
                                                           solver, w0_all)
         crits = gaps.copy()
+    elif _batch_applies(prep, kind_run, penalty, solver, alpha, L):
+        # many targets, one dense design: one batched Gram-CD call (Numba
+        # prange over targets), never a Python loop per target
+        coefs, n_iter, gaps, conv = _fit_quadratic_batch(prep, _penalty_kp(penalty, N), w0_all,
+                                                         solver)
+        crits = gaps.copy()
     else:
+        # Per-target loop, kept only where the batched Gram kernel does not
+        # apply: scipy.sparse X, a user-defined datafit/penalty, the
+        # sqrt/LAD datafits (their own solvers), non-convex or alpha=0
+        # penalties (fixed-point stop, not the gap), a single target, or a
+        # wide design (see _batch_applies: the Gram kernel loses there).
         lips = getattr(prep, "lips", None)  # cached across a path
         if lips is None and kind in ("quad", "sqrt"):
             Xp = prep.X
@@ -272,6 +284,118 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     return SolverResult(coef=coefs, intercept=intercepts, n_iter=n_iter, dual_gap=gaps,
                         kkt=crits, converged=bool(conv.all()),
                         sigma=np.array(extra.get("sigma", [np.nan] * L)))
+
+
+# The Gram kernel costs n N^2 for G and ~N^2 per dense epoch; the
+# working-set path costs ~n |ws| per epoch.  Measured (1 thread, 20 targets):
+# batched 2.3x faster at (n, N) = (200, 500), 2.1x at (1000, 300), but 0.6x
+# at (500, 1500), 0.27x at (200, 2000) and 0.02x at (100, 4000): wide designs
+# keep the per-target working-set solver.
+_BATCH_MAX_FEATURES = 1024
+_BATCH_MAX_ASPECT = 3
+
+
+def _batch_applies(prep, kind_run, penalty, solver, alpha, L):
+    """Whether a multi-target quadratic fit runs as one batched Gram-CD call."""
+    return (kind_run == "quad" and not prep.sparse and L > 1 and type(solver) is AndersonCD
+            and type(penalty) in (PEN.L1, PEN.WeightedL1) and alpha > 0
+            and prep.N <= min(_BATCH_MAX_FEATURES, _BATCH_MAX_ASPECT * prep.n))
+
+
+def _exact_quadratic_gaps(X, Y, W, alpha, wts, positive, Q, XtQ):
+    """``quadratic_gap`` for every target at once (W of shape (L, N)); -> (gaps, primals)."""
+    n = X.shape[0]
+    R = Y - X @ W.T
+    corr = (X.T @ R) / n
+    thr = alpha * wts
+    with np.errstate(invalid="ignore"):
+        pen = np.where(W != 0, np.abs(W) * thr, 0.0).sum(axis=1)
+    primal = np.einsum("ij,ij->j", R, R) / (2 * n) + pen
+    if Q is not None:
+        coefQ = Q.T @ R
+        R = R - Q @ coefQ
+        corr = corr - (XtQ @ coefQ) / n
+    mask = np.isfinite(thr) & (thr > 0)
+    c = corr[mask]
+    c = np.maximum(c, 0.0) if positive else np.abs(c)
+    s = np.maximum(1.0, (c / thr[mask][:, None]).max(axis=0)) if c.size else np.ones(W.shape[0])
+    D = Y - R / s
+    dual = (np.einsum("ij,ij->j", Y, Y) - np.einsum("ij,ij->j", D, D)) / (2 * n)
+    return primal - dual, primal
+
+
+def _fit_quadratic_batch(prep, kp, W0, solver):
+    """Quadratic datafit x (weighted) L1, dense design, all targets in one Gram-CD call.
+
+    The estimators' objective ``||y - Xw||^2 / (2n) + alpha sum_j w_j |w_j|``
+    is ``1/n`` times the encoder kernel's ``1/2 ||y - Xw||^2 + (n alpha) sum
+    w_j|w_j|``, so its stop ``gap_enc <= tol ||y||^2 / 2`` is the estimator's
+    ``gap <= tol P(0)`` (P(0) = ||y||^2 / (2n) on the centred, sqrt-weighted
+    targets that ``Prepared`` built).  The gap reported (and accepted) is then
+    recomputed exactly per target as ``quadratic_gap`` does -- with the
+    projection that makes the dual point feasible for unpenalised (weight 0)
+    features, which the kernel's in-loop gap ignores; targets whose exact gap
+    is still above ``tol P(0)`` are resumed (warm start) for a doubling
+    number of epochs until it is not or the budget is spent.  ``n_iter`` counts Gram-CD epochs.
+
+    Returns (coefs (N, L), n_iter (L,), gaps (L,), converged (L,)).
+    """
+    from ._encoders import _gram_cd_batch
+
+    code, alpha, _, weights, _, positive = kp
+    n, N = prep.n, prep.N
+    X = np.asarray(prep.X, dtype=np.float64, order="F")
+    Y = np.asarray(prep.Y, dtype=np.float64)
+    L = Y.shape[1]
+    G = getattr(prep, "gram", None)  # cached across a path
+    if G is None:
+        G = X.T @ X
+        prep.gram = G
+    ATY = np.ascontiguousarray((X.T @ Y).T)
+    ynorm2 = np.einsum("ij,ij->j", Y, Y)
+    P0 = ynorm2 / (2 * n)
+    wts = np.asarray(weights, dtype=np.float64) if code == P.WL1 else np.ones(N)
+    kw = wts if code == P.WL1 else np.zeros(0)
+    W = np.zeros((L, N)) if W0 is None else np.array(np.asarray(W0).T, dtype=np.float64)
+    W[:, np.isinf(wts) | (np.diag(G) <= 0)] = 0.0
+    forced = wts == 0
+    Q = XtQ = None
+    if forced.any():
+        Q, _ = np.linalg.qr(X[:, forced])
+        XtQ = X.T @ Q
+    tol = float(solver.tol)
+    if prep.dtype == np.float32:
+        tol = max(tol, 1e-5)  # as the per-target path (spec 3.4)
+    budget = int(solver.max_iter) * int(solver.max_epochs)
+    epochs_total = np.zeros(L, dtype=np.int64)
+    active = np.arange(L)
+    gaps = np.full(L, np.inf)
+    chunk = 0  # first round: the kernel's own gap stop
+    while active.size:
+        remaining = budget - int(epochs_total[active].max())
+        if remaining <= 0:
+            break
+        # later rounds (the exact gap still above tol: unpenalised features
+        # make the kernel's in-loop gap optimistic, or rounding) run a fixed,
+        # doubling number of epochs (kernel tol < 0 never stops early)
+        tol_k, n_ep = (tol, remaining) if chunk == 0 else (-1.0, min(chunk, remaining))
+        Wa = np.ascontiguousarray(W[active])
+        crits = np.zeros(active.size)
+        epochs = np.zeros(active.size, dtype=np.int64)
+        _gram_cd_batch(G, np.ascontiguousarray(ATY[active]), ynorm2[active], code,
+                       float(n * alpha), 0.0, kw, bool(positive), False, n_ep, tol_k,
+                       Wa, crits, epochs)
+        W[active] = Wa
+        epochs_total[active] += epochs
+        gaps[active] = _exact_quadratic_gaps(X, Y[:, active], Wa, alpha, wts, positive, Q,
+                                             XtQ)[0]
+        if solver.verbose:
+            print(f"[AndersonCD batched] {active.size} targets, max gap {gaps.max():.3e}, "
+                  f"epochs {int(epochs_total.max())}")
+        active = active[(gaps[active] > tol * P0[active]) & (epochs_total[active] < budget)]
+        chunk = 8 if chunk == 0 else 2 * chunk
+    conv = gaps <= tol * P0
+    return W.T.copy(), epochs_total.astype(int), gaps, conv
 
 
 def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0):
