@@ -33,7 +33,9 @@ from ._common import (
     LinearPredictMixin,
     abs2,
     center_data,
+    column_norms2,
     frobenius_norm2,
+    herm,
     initial_noise_variance,
     matmat,
     noise_floor,
@@ -106,7 +108,7 @@ def auto_damping(A, *, fro2=None, spec=None):
     """
     m, N = A.shape
     fro2 = frobenius_norm2(A) if fro2 is None else fro2
-    spec = spectral_norm(A) if spec is None else spec
+    spec = spectral_norm(A, tol=1e-3) if spec is None else spec
     if fro2 <= 0 or spec <= 0:
         return 1.0
     a = 1.1 * m * N * spec ** 2 / fro2
@@ -205,16 +207,48 @@ def damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_iter, eps):
 
     Returns ``(n_iter, delta, diverged, theta)``.
     """
+    def run(theta):
+        k, delta, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter,
+                                              eps)
+        return k, delta, diverged
+
+    return _halving(run, state, theta, adapt)
+
+
+def _halving(run, state, theta, adapt):
+    """Run one E-step ``run(theta) -> (n_iter, delta, diverged)``; on
+    divergence restore ``state`` and halve ``theta`` (when ``adapt``)."""
     total = 0
     while True:
         saved = dict(state)
-        k, delta, diverged, _, _ = gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter,
-                                              eps)
+        k, delta, diverged = run(theta)
         total += k
         if not diverged or not adapt or theta <= 1e-3:
             return total, delta, diverged, theta
         state.update(saved)
         theta = max(theta / 2.0, 1e-3)
+
+
+def _fast_estep(Ac, At, Y, s2, state, gam, theta, max_iter, eps, c):
+    """One damped GAMP E-step by the compiled kernel (dense A, one column).
+
+    Works on copies of the warm start, so that a diverged attempt leaves
+    ``state`` untouched; returns ``(n_iter, delta, diverged)``.
+    """
+    from ._gamp_kernels import gamp_loop  # noqa: PLC0415 (numba: imported on first use)
+
+    x = np.ascontiguousarray(state["x"][:, 0])
+    s = np.ascontiguousarray(state["s"][:, 0])
+    tx = np.ascontiguousarray(state["tx"][:, 0], dtype=np.float64)
+    x, s, tx = x.copy(), s.copy(), tx.copy()
+    k, delta, status = gamp_loop(Ac, At, np.ascontiguousarray(Y[:, 0]),
+                                 np.ascontiguousarray(gam[:, 0], dtype=np.float64),
+                                 float(s2[0]), x, s, tx, float(theta), int(max_iter),
+                                 float(eps), float(c))
+    if status:
+        return k, delta, True
+    state["x"], state["s"], state["tx"] = x[:, None], s[:, None], tx[:, None]
+    return k, delta, False
 
 
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
@@ -223,7 +257,17 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     """EM loop of GGAMP-SBL over the columns of Y (independent hyperparameters)."""
     m, N = A.shape
     L = Y.shape[1]
-    Sq = _Sq(A, variances, fro2)
+    # one column and an explicit dense matrix: the compiled GAMP loop
+    # (_gamp_kernels.gamp_loop, same iterates); otherwise NumPy products
+    fast = isinstance(A, np.ndarray) and L == 1
+    c_scalar = fro2 / (m * N)
+    if fast:
+        scalar = variances == "scalar"
+        Ac = np.ascontiguousarray(A)
+        At = np.ascontiguousarray(herm(A))
+        Sq = None
+    else:
+        Sq = _Sq(A, variances, fro2)
     gam = np.ones((N, L))
     floor = noise_floor(np.sum(abs2(Y), axis=0) / m)
     s2 = np.maximum(np.asarray(s2, dtype=np.float64), floor)
@@ -234,14 +278,13 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     # iterates: a pruned column has x = tau_x = 0), so the GAMP products cost
     # O(mK) once most gammas have vanished; a LinearOperator keeps all columns.
     compact = isinstance(A, np.ndarray) or sp.issparse(A)
-    c_scalar = fro2 / (m * N)
     idx = np.arange(N)
     auto = isinstance(prune, str) and update == "em"  # see auto_prune_mask
     if isinstance(prune, str) and not auto:
         prune = 1e-8
     if auto:  # ||a_i||^2 for the noise-relative rule (fro2 / N for an operator)
         if isinstance(A, np.ndarray):
-            cnorm2 = np.sum(abs2(A), axis=0)
+            cnorm2 = column_norms2(A)
         elif sp.issparse(A):
             cnorm2 = np.asarray(abs(A).power(2).sum(axis=0)).ravel()
         else:
@@ -251,13 +294,20 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         den = gam + tr
         return gam * r / den, gam * tr / den
 
+    def estep(theta, eps):
+        if fast:
+            def run(th):
+                return _fast_estep(Ac, At, Y, s2, state, gam, th, max_gamp_iter, eps,
+                                   c_scalar if scalar else 0.0)
+            return _halving(run, state, theta, adapt)
+        return damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_gamp_iter, eps)
+
     for it in range(1, max_iter + 1):
         # inexact E-steps while gamma still moves a lot: the GAMP tolerance
         # follows the outer progress (never looser than 1e-2 of the last change
         # of gamma, never tighter than gamp_tol); the final E-step is exact
         eps = gamp_tol if not np.isfinite(delta) else max(gamp_tol, 1e-2 * delta)
-        k, dgamp, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
-                                                 max_gamp_iter, eps)
+        k, dgamp, diverged, theta = estep(theta, eps)
         n_gamp += k
         if diverged:
             status = 2
@@ -298,11 +348,14 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             if auto:
                 cnorm2 = cnorm2[keep]
             state["x"], state["tx"] = state["x"][keep], state["tx"][keep]
-            Sq = _Sq(A, variances, c_scalar * m * idx.size)
+            if fast:
+                Ac = np.ascontiguousarray(A)
+                At = np.ascontiguousarray(herm(A))
+            else:
+                Sq = _Sq(A, variances, c_scalar * m * idx.size)
     # final E-step at the returned gamma so that coef is its posterior mean
     if status != 2 and np.any(gam > 0):
-        k, _, diverged, theta = damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt,
-                                             max_gamp_iter, gamp_tol)
+        k, _, diverged, theta = estep(theta, gamp_tol)
         n_gamp += k
         if diverged:
             status = 2
