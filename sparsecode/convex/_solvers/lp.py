@@ -22,6 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from .lad_ipm import solve_restricted
+
 __all__ = ["WorkingSetLP"]
 
 
@@ -140,6 +142,24 @@ def _irls_guess(Xc, y, alpha, wts, positive, fit_intercept, sw, b0, n_iter=12):
     return w, b
 
 
+def _dense_cols(Xc, rows, cols):
+    """``Xc[rows][:, cols]`` as a dense Fortran array (rows: a slice or an index array)."""
+    if sp.issparse(Xc):
+        return np.asfortranarray(Xc[:, cols].toarray()[rows])
+    return np.asfortranarray(Xc[rows][:, cols] if not isinstance(rows, slice)
+                             else Xc[:, cols])
+
+
+def _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept, n_rows):
+    """Whether the interior-point + crossover inner solver is used (else HiGHS)."""
+    if getattr(solver, "method", "ipm") != "ipm" or alpha <= 0:
+        return False
+    n_free = int(np.count_nonzero(forced & ~excluded)) + int(fit_intercept)
+    # positive unpenalised features are bounded, not free: left to HiGHS; so
+    # are problems whose free columns nearly fill the rows
+    return not (positive and np.any(forced & ~excluded)) and 2 * n_free <= n_rows
+
+
 def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight, w0, solver):
     n, N = X.shape
     Xc = X.tocsc() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
@@ -159,8 +179,12 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
     # P(0): the LAD fit of the intercept alone (weighted median) or of nothing
     b0 = _weighted_median(y, sw) if fit_intercept else 0.0
     P0 = float(cost_r @ np.abs(y - b0))
+    use_ipm = _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept,
+                           int(np.count_nonzero(sw > 0)))
     if alpha == 0:
         ws = np.flatnonzero(~excluded)
+    elif use_ipm:
+        ws = _ipm_first_ws(Xc, y, b0, cost_r, wts, excluded, forced, w0, n, solver)
     else:
         r0 = y - b0
         u = np.sign(r0) * cost_r
@@ -180,16 +204,41 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
             sel |= set(np.argpartition(-score, k0 - 1)[:k0].tolist())
         sel -= set(np.flatnonzero(excluded).tolist())
         ws = np.array(sorted(sel), dtype=np.int64)
+    rows = np.flatnonzero(sw > 0)
+    if rows.size == n:
+        rows = slice(None)
+    yr, cr = y[rows], cost_r[rows]
+    free_idx = np.flatnonzero(forced & ~excluded)
     w = np.zeros(N)
     b = b0
     gap = np.inf
     converged = False
     it = 0
+    n_ipm = 0
     for it in range(1, int(solver.max_iter) + 1):
-        Xs = Xc[:, ws]
-        if sp.issparse(Xs):
-            Xs = Xs.tocsc()
-        xs, b, theta = _restricted_lp(Xs, y, pen_thr[ws], cost_r, positive, fit_intercept)
+        out = None
+        if use_ipm:
+            pen_ws = ws[~forced[ws]]
+            Xk = _dense_cols(Xc, rows, pen_ws)
+            F = _dense_cols(Xc, rows, free_idx)
+            if fit_intercept:
+                F = np.hstack([F, np.ones((yr.size, 1))])
+            out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11)
+        if out is not None:
+            wk, fk, th_r, n_in = out
+            n_ipm += n_in
+            xs_full = np.zeros(N)
+            xs_full[pen_ws] = wk
+            xs_full[free_idx] = fk[:free_idx.size]
+            b = float(fk[-1]) if fit_intercept else 0.0
+            theta = np.zeros(n)
+            theta[rows] = th_r
+            xs = xs_full[ws]
+        else:
+            Xs = Xc[:, ws]
+            if sp.issparse(Xs):
+                Xs = Xs.tocsc()
+            xs, b, theta = _restricted_lp(Xs, y, pen_thr[ws], cost_r, positive, fit_intercept)
         w = np.zeros(N)
         w[ws] = xs
         w[np.abs(w) < 1e-14 * max(1.0, np.max(np.abs(xs)) if xs.size else 1.0)] = 0.0
@@ -198,22 +247,33 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
         c = np.maximum(corr, 0.0) if positive else np.abs(corr)
         ratio = np.zeros(N)
         ratio[mask] = c[mask] / pen_thr[mask]
-        s = max(1.0, float(ratio.max()), float(np.max(np.abs(theta) / cost_r)))
+        pos = cost_r > 0
+        s = max(1.0, float(ratio.max()), float(np.max(np.abs(theta[pos]) / cost_r[pos])))
         primal = primal_value(w, b)
         dual = float(y @ theta) / s
         gap = primal - dual
         if solver.verbose:
-            print(f"[WorkingSetLP] iter {it}: ws {ws.size}, gap {gap:.3e}")
+            print(f"[WorkingSetLP] iter {it}: ws {ws.size}, gap {gap:.3e}"
+                  + (f", IPM iterations {n_ipm}" if use_ipm else ""))
         if gap <= solver.tol * P0:
             converged = True
             break
         viol = np.flatnonzero((ratio > 1.0 + 1e-9) & ~excluded)
         viol = np.setdiff1d(viol, ws)
         if viol.size == 0:
+            if out is not None:
+                # the IPM vertex failed the full check without any violated
+                # column (rounding): finish with the simplex on this set
+                use_ipm = False
+                continue
             # LP solved to HiGHS accuracy on every column: nothing left to add
             converged = gap <= max(solver.tol, 1e-9) * P0 * 10
             break
         n_add = max(10, ws.size // 4)
+        if use_ipm:
+            # an IPM round restarts from scratch: add many violators at once
+            # (the IPM drops the inactive columns of ws again by itself)
+            n_add = max(100, yr.size // 2)
         if viol.size > n_add:
             viol = viol[np.argpartition(-ratio[viol], n_add - 1)[:n_add]]
         ws = np.union1d(ws, viol).astype(np.int64)
@@ -225,6 +285,32 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
         primal = P0
     return dict(w=w, b=float(b), gap=float(gap), crit=float(gap), n_iter=it,
                 converged=converged, primal=primal, P0=P0)
+
+
+def _ipm_first_ws(Xc, y, b0, cost_r, wts, excluded, forced, w0, n, solver):
+    """First working set of the IPM rounds.
+
+    Every admissible feature while ``n^2 |ws|`` stays moderate (the IPM
+    itself drops the columns that are clearly inactive after a few
+    iterations); otherwise the previous support (warm start) plus the
+    ``max(100, n / 2)`` features most correlated with the signs of the
+    initial residual.
+    """
+    ok = np.flatnonzero(~excluded)
+    if ok.size <= 4 * n and n <= 1500:
+        return ok
+    limit = min(ok.size, max(100, n // 2))
+    r0 = y - b0 if w0 is None else y - np.asarray(Xc @ w0).ravel()
+    u = np.sign(r0) * cost_r
+    score = np.abs(np.asarray(Xc.T @ u).ravel())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(wts > 0, score / np.where(wts > 0, wts, 1.0), np.inf)
+    score[excluded] = -np.inf
+    sel = np.argpartition(-score, limit - 1)[:limit]
+    if w0 is not None:
+        sel = np.union1d(sel, np.flatnonzero(np.asarray(w0) != 0))
+    sel = np.union1d(sel, np.flatnonzero(forced & ~excluded))
+    return np.setdiff1d(sel, np.flatnonzero(excluded)).astype(np.int64)
 
 
 def _weighted_median(v, weights):

@@ -1,0 +1,386 @@
+"""Primal-dual interior point method + crossover for the LAD-LASSO LP.
+
+The restricted LAD-LASSO LP (features ``ws``, rows with positive weight)
+
+    min  sum_i c_i (u_i + v_i) + sum_j lam_j (a_j + g_j)
+    s.t. X_ws (a - g) + F f + u - v = y,    a, g, u, v >= 0,  f free
+
+(``F``: the intercept column and the unpenalised features, ``g`` absent
+when ``positive``) is solved by Mehrotra's predictor-corrector method.  The
+Newton system ``[M F; F^T 0]`` with ``M = X_ws D_f X_ws^T + E`` (``D_f``,
+``E`` diagonal) is reduced either to the n x n matrix ``M`` (bordered by
+``F``) or, when ``|ws| + |F| < n``, to the ``(|ws| + |F|)``-square matrix
+``K = G + Xe^T E^{-1} Xe`` (``Xe = [X_ws, F]``, ``G = diag(1/D_f, 0)``),
+whichever is smaller; both are factored by Cholesky (LAPACK).
+
+The IPM point is then polished to the exact optimal vertex (crossover):
+the active features ``A`` and the zero residuals ``Z`` are read off the
+complementarity pairs, the square system ``Xe_{Z,A} w_A = y_Z`` gives the
+vertex and ``Xe_{Z,A}^T theta_Z = lam_A sign(w_A) - Xe_{R,A}^T theta_R`` its
+dual point (``theta_R = c_R sign(r_R)``); the caller accepts the vertex
+only when its duality gap is at rounding level.
+"""
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
+from scipy.linalg.blas import dsyrk
+
+__all__ = ["lad_ipm", "lad_crossover"]
+_DEBUG = False
+
+
+def _chol(K, reg0):
+    """Cholesky of a symmetric PSD matrix with diagonal regularisation on failure."""
+    d = np.diag(K)
+    scale = float(np.max(d)) if d.size else 1.0
+    reg = reg0 * scale
+    for _ in range(8):
+        try:
+            if reg > 0:
+                K2 = K.copy()
+                K2.flat[::K.shape[0] + 1] += reg
+            else:
+                K2 = K
+            return cho_factor(K2, lower=True, check_finite=False, overwrite_a=reg > 0)
+        except LinAlgError:
+            reg = max(reg * 100.0, 1e-14 * scale)
+    raise LinAlgError("IPM normal matrix is numerically singular")
+
+
+def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, check_below=1e-5,
+            drop=True, form="auto"):
+    """Mehrotra predictor-corrector on the restricted LAD-LASSO LP.
+
+    Parameters
+    ----------
+    Xk : ndarray (n, k), F-ordered
+        Penalised columns of the working set.
+    F : ndarray (n, f)
+        Free columns (intercept, unpenalised features).
+    y : ndarray (n,)
+    lam : ndarray (k,) > 0
+        Penalty thresholds ``alpha * weights``.
+    c : ndarray (n,) > 0
+        Residual costs ``s_i / n``.
+    positive : bool
+    check : callable or None
+        ``check(point) -> result or None``, called once the relative gap is
+        below ``check_below`` (the crossover); a non-None result stops the
+        iterations and is returned under ``"vertex"``.  The point carries
+        ``idx``, the columns of ``Xk`` still in the problem.
+    drop : bool
+        Remove the columns whose dual constraint is clearly inactive
+        (``|x_j^T theta| < 0.4 max`` once the gap is below 5 %, ``< 0.8 max``
+        below 0.1 %): the later iterations factor a smaller matrix.  The
+        caller re-checks every column on the returned point.
+
+    Returns
+    -------
+    dict with the primal pieces ``a, g, u, v, f``, their dual slacks
+    ``za, zg, zu, zv``, ``theta`` and the iteration count.
+    """
+    n, k = Xk.shape
+    nf = F.shape[1]
+    ng = 0 if positive else k
+    ynorm = float(np.max(np.abs(y))) if n else 1.0
+    ynorm = ynorm or 1.0
+    # starting point: scaled so that x z ~ mu0
+    a = np.full(k, 1.0)
+    g = np.full(ng, 1.0)
+    u = np.maximum(y, 0.0) + 0.1 * ynorm + 1.0
+    v = np.maximum(-y, 0.0) + 0.1 * ynorm + 1.0
+    xs = 1.0 + ynorm
+    a *= xs
+    g *= xs
+    f = np.zeros(nf)
+    theta = np.zeros(n)
+    za = lam.copy()
+    zg = lam.copy() if ng else np.zeros(0)
+    zu = c.copy()
+    zv = c.copy()
+    nvar = 2 * k + 2 * n if ng else k + 2 * n
+    cnorm = 1.0 + max(float(np.max(lam)) if k else 0.0, float(np.max(c)))
+    idx = np.arange(k)
+    stages = [(5e-2, 0.4), (1e-3, 0.8)] if drop else []
+    it = 0
+    for it in range(1, max_iter + 1):
+        use_k_form = (k + nf) < n if form == "auto" else form == "k"
+        w = a - g if ng else a
+        Xw = Xk @ w
+        if nf:
+            Xw = Xw + F @ f
+        rp = y - Xw - u + v
+        XTt = Xk.T @ theta
+        rda = lam - XTt - za
+        rdg = lam + XTt - zg if ng else np.zeros(0)
+        rdu = c - theta - zu
+        rdv = c + theta - zv
+        rf = -(F.T @ theta) if nf else np.zeros(0)
+        pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
+        dobj = float(y @ theta)
+        mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
+        pinf = float(np.max(np.abs(rp))) / (1.0 + ynorm)
+        dinf = max(float(np.max(np.abs(rda))) if k else 0.0,
+                   float(np.max(np.abs(rdg))) if ng else 0.0,
+                   float(np.max(np.abs(rdu))), float(np.max(np.abs(rdv))),
+                   float(np.max(np.abs(rf))) if nf else 0.0) / cnorm
+        rgap = abs(pobj - dobj) / (1.0 + abs(pobj))
+        if stages and rgap <= stages[0][0] and k > 0:
+            thr = stages.pop(0)[1]
+            ratio = (np.maximum(XTt, 0.0) if positive else np.abs(XTt)) / lam
+            ind = a / za if positive else np.maximum(a / za, g / zg)
+            keep = (ratio >= thr * float(np.max(ratio))) | (ind >= 1e-2)
+            if not np.all(keep):
+                idx, Xk, lam, a, za, XTt, rda = (idx[keep], Xk[:, keep], lam[keep], a[keep],
+                                                 za[keep], XTt[keep], rda[keep])
+                if ng:
+                    g, zg, rdg = g[keep], zg[keep], rdg[keep]
+                k = idx.size
+                ng = 0 if positive else k
+                nvar = 2 * k + 2 * n if ng else k + 2 * n
+                w = a - g if ng else a
+                Xw = Xk @ w
+                if nf:
+                    Xw = Xw + F @ f
+                rp = y - Xw - u + v
+                pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
+                mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
+                use_k_form = (k + nf) < n if form == "auto" else form == "k"
+        if _DEBUG:
+            print(it, f"{pinf:.2e} {dinf:.2e} {rgap:.2e} mu {mu:.2e}")
+        if check is not None and rgap <= check_below and pinf <= 1e-6:
+            out = check(dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta,
+                             idx=idx))
+            if out is not None:
+                return dict(vertex=out, n_iter=it, converged=True)
+        if pinf <= tol and dinf <= tol and rgap <= tol:
+            break
+        da = a / za
+        dg = g / zg if ng else np.zeros(0)
+        du = u / zu
+        dv = v / zv
+        Df = da + dg if ng else da
+        E = du + dv
+        # factor the reduced Newton matrix once per iteration
+        if use_k_form:
+            Einv = 1.0 / E
+            Xe = np.hstack([Xk, F]) if nf else Xk
+            Xs = Xe * np.sqrt(Einv)[:, None]
+            K = dsyrk(1.0, Xs, trans=1, lower=1)
+            K.flat[:k * (k + nf) + k:k + nf + 1] += 1.0 / Df
+            fac = _chol(K, 0.0)
+        else:
+            Xs = Xk * np.sqrt(Df)
+            M = dsyrk(1.0, Xs, lower=1) if k else np.zeros((n, n))
+            M.flat[::n + 1] += E
+            fac = _chol(M, 0.0)
+            if nf:
+                MiF = cho_solve(fac, F, check_finite=False)
+                S = F.T @ MiF
+                facS = _chol(S, 0.0)
+
+        def solve(h, rfv):
+            # returns dtheta, d(free) and Xk^T dtheta twice: for the primal
+            # step and for the dual step.  In the k form the primal one is
+            # t / D_f, which keeps the primal residual identity exact despite
+            # the large entries of E^{-1}, the dual one is recomputed
+            if use_k_form:
+                rhs = Xe.T @ (Einv * h)
+                if nf:
+                    rhs[k:] -= rfv
+                te = cho_solve(fac, rhs, check_finite=False)
+                dth = Einv * (h - Xe @ te)
+                return dth, te[k:], te[:k] / Df, Xk.T @ dth
+            Mh = cho_solve(fac, h, check_finite=False)
+            if nf:
+                df_ = cho_solve(facS, F.T @ Mh - rfv, check_finite=False)
+                dth = Mh - MiF @ df_
+                XTd = Xk.T @ dth
+                return dth, df_, XTd, XTd
+            XTd = Xk.T @ Mh
+            return Mh, np.zeros(0), XTd, XTd
+
+        def direction(rca, rcg, rcu, rcv):
+            # dx = rc/z - D rd + D A^T dtheta ; h = rp - A (rc/z - D rd)
+            pa = rca / za - da * rda
+            pu = rcu / zu - du * rdu
+            pv = rcv / zv - dv * rdv
+            if ng:
+                pg = rcg / zg - dg * rdg
+                h = rp - Xk @ (pa - pg) - pu + pv
+            else:
+                h = rp - Xk @ pa - pu + pv
+            dth, df_, XTp, XTd = solve(h, rf)
+            dza = rda - XTd
+            dzu = rdu - dth
+            dzv = rdv + dth
+            dxa = pa + da * XTp
+            dxu = pu + du * dth
+            dxv = pv - dv * dth
+            if ng:
+                dzg = rdg + XTd
+                dxg = pg - dg * XTp
+            else:
+                dzg = dxg = np.zeros(0)
+            return dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv
+
+        def maxstep(x, dx):
+            neg = dx < 0
+            if not np.any(neg):
+                return np.inf
+            return float(np.min(-x[neg] / dx[neg]))
+
+        # predictor
+        dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
+            -a * za, -g * zg, -u * zu, -v * zv)
+        ap = min(1.0, maxstep(a, dxa), maxstep(g, dxg), maxstep(u, dxu), maxstep(v, dxv))
+        ad = min(1.0, maxstep(za, dza), maxstep(zg, dzg), maxstep(zu, dzu), maxstep(zv, dzv))
+        mu_aff = (float((a + ap * dxa) @ (za + ad * dza)) + float((g + ap * dxg) @ (zg + ad * dzg))
+                  + float((u + ap * dxu) @ (zu + ad * dzu))
+                  + float((v + ap * dxv) @ (zv + ad * dzv))) / nvar
+        sigma = (mu_aff / mu) ** 3
+        sm = sigma * mu
+        # corrector (same factorisation)
+        dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
+            sm - a * za - dxa * dza, sm - g * zg - dxg * dzg, sm - u * zu - dxu * dzu,
+            sm - v * zv - dxv * dzv)
+        eta = max(0.9, 1.0 - 10 * mu / (1.0 + abs(pobj))) if it > 1 else 0.9
+        eta = min(eta, 0.99995)
+        ap = min(1.0, eta * maxstep(a, dxa), eta * maxstep(g, dxg), eta * maxstep(u, dxu),
+                 eta * maxstep(v, dxv))
+        ad = min(1.0, eta * maxstep(za, dza), eta * maxstep(zg, dzg), eta * maxstep(zu, dzu),
+                 eta * maxstep(zv, dzv))
+        a = a + ap * dxa
+        u = u + ap * dxu
+        v = v + ap * dxv
+        f = f + ap * df_
+        if ng:
+            g = g + ap * dxg
+            zg = zg + ad * dzg
+        theta = theta + ad * dth
+        za = za + ad * dza
+        zu = zu + ad * dzu
+        zv = zv + ad * dzv
+    pt = dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta, idx=idx,
+              n_iter=it,
+              converged=pinf <= tol and dinf <= tol and rgap <= tol)
+    if check is not None:
+        pt["vertex"] = check(pt)
+    return pt
+
+
+def lad_crossover(Xk, F, y, lam, c, positive, pt):
+    """Exact optimal vertex from an IPM point (see the module docstring).
+
+    Returns ``(w, f, theta)`` (``theta`` not rescaled) or ``None`` when the
+    identified system is singular or the signs are inconsistent.
+    """
+    n, k = Xk.shape
+    nf = F.shape[1]
+    a, za, u, zu, v, zv = pt["a"], pt["za"], pt["u"], pt["zu"], pt["v"], pt["zv"]
+    ind = a / za
+    if not positive:
+        ind = np.maximum(ind, pt["g"] / pt["zg"])
+    act = pt["idx"][np.flatnonzero(ind > 1.0)]
+    m = act.size + nf
+    if m > n:
+        return None
+    # rows ranked by how "zero" their residual is; the m most zero ones form Z
+    rind = np.maximum(u / zu, v / zv)
+    if m:
+        Z = np.argpartition(rind, m - 1)[:m] if m < n else np.arange(n)
+    else:
+        Z = np.zeros(0, dtype=np.int64)
+    cols = Xk[:, act]
+    if nf:
+        cols = np.hstack([cols, F])
+    w = np.zeros(k)
+    f = np.zeros(nf)
+    if m:
+        B = cols[Z]
+        try:
+            sol = np.linalg.solve(B, y[Z])
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(sol)):
+            return None
+        w[act] = sol[:act.size]
+        f = sol[act.size:]
+    r = y - Xk @ w - (F @ f if nf else 0.0)
+    r[Z] = 0.0
+    if positive and np.any(w < 0):
+        return None
+    s = np.sign(w[act])
+    if act.size and np.any(s == 0):
+        return None
+    theta = c * np.sign(r)
+    # degenerate vertex: more zero residuals than |A| + nf; those outside Z
+    # keep the IPM's (clipped) multipliers
+    extra = rind < 1.0
+    extra[Z] = False
+    if np.any(extra):
+        theta[extra] = np.clip(pt["theta"][extra], -c[extra], c[extra])
+        r[extra] = 0.0
+    if m:
+        R = np.ones(n, dtype=bool)
+        R[Z] = False
+        rhs = np.concatenate([lam[act] * s, np.zeros(nf)]) - cols[R].T @ theta[R]
+        try:
+            theta[Z] = np.linalg.solve(B.T, rhs)
+        except np.linalg.LinAlgError:
+            return None
+    return w, f, theta
+
+
+def vertex_gap(Xk, F, y, lam, c, positive, w, f, theta):
+    """Duality gap and primal value of ``(w, f)`` with ``theta`` rescaled feasible.
+
+    Returns ``(gap, primal)``; ``gap = inf`` when ``F^T theta != 0`` (the
+    free columns' dual equalities cannot be restored by a rescaling).
+    """
+    r = y - Xk @ w
+    if F.shape[1]:
+        r = r - F @ f
+        Ft = F.T @ theta
+        if np.max(np.abs(Ft)) > 1e-9 * (np.abs(F).T @ np.abs(theta)).max() + 1e-300:
+            return np.inf, np.inf
+    primal = float(c @ np.abs(r)) + float(lam @ np.abs(w))
+    corr = Xk.T @ theta
+    cc = np.maximum(corr, 0.0) if positive else np.abs(corr)
+    s = 1.0
+    if lam.size:
+        s = max(s, float(np.max(cc / lam)))
+    pos = c > 0
+    s = max(s, float(np.max(np.abs(theta[pos]) / c[pos])))
+    return primal - float(y @ theta) / s, primal
+
+
+def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=80):
+    """Exact vertex of the restricted LP by IPM + crossover.
+
+    Columns dropped by the IPM (see ``lad_ipm``) are not checked here: the
+    caller prices every column on ``theta``.
+    Returns ``(w, f, theta, n_iter)``, or ``None`` when the crossover never
+    produced a vertex with a relative gap ``<= xtol`` (the caller then
+    falls back to the simplex).
+    """
+    scale = [None]
+
+    def check(pt):
+        out = lad_crossover(Xk, F, y, lam, c, positive, pt)
+        if out is None:
+            return None
+        w, f, theta = out
+        idx = pt["idx"]
+        gap, primal = vertex_gap(Xk[:, idx], F, y, lam[idx], c, positive, w[idx], f, theta)
+        if scale[0] is None:
+            scale[0] = max(primal, float(c @ np.abs(y)))
+        if gap <= xtol * scale[0]:
+            return out
+        return None
+
+    res = lad_ipm(Xk, F, y, lam, c, positive, max_iter=max_iter, check=check)
+    if res.get("vertex") is None:
+        return None
+    w, f, theta = res["vertex"]
+    return w, f, theta, res["n_iter"]
