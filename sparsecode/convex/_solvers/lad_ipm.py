@@ -87,9 +87,9 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     # starting point: scaled so that x z ~ mu0
     a = np.full(k, 1.0)
     g = np.full(ng, 1.0)
-    u = np.maximum(y, 0.0) + 0.1 * ynorm + 1.0
-    v = np.maximum(-y, 0.0) + 0.1 * ynorm + 1.0
-    xs = 1.0 + ynorm
+    u = np.maximum(y, 0.0) + 0.5 * ynorm
+    v = np.maximum(-y, 0.0) + 0.5 * ynorm
+    xs = 0.1 * ynorm
     a *= xs
     g *= xs
     f = np.zeros(nf)
@@ -103,6 +103,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     idx = np.arange(k)
     stages = [(5e-2, 0.4), (1e-3, 0.8)] if drop else []
     it = 0
+    n_fail = 0
     for it in range(1, max_iter + 1):
         use_k_form = (k + nf) < n if form == "auto" else form == "k"
         w = a - g if ng else a
@@ -147,12 +148,15 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
                 use_k_form = (k + nf) < n if form == "auto" else form == "k"
         if _DEBUG:
-            print(it, f"{pinf:.2e} {dinf:.2e} {rgap:.2e} mu {mu:.2e}")
+            print(it, k, f"{pinf:.2e} {dinf:.2e} {rgap:.2e} mu {mu:.2e}")
         if check is not None and rgap <= check_below and pinf <= 1e-6:
             out = check(dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta,
                              idx=idx))
             if out is not None:
                 return dict(vertex=out, n_iter=it, converged=True)
+            n_fail += rgap <= 1e-11
+            if n_fail >= 4:
+                break  # converged but no exact vertex found: the caller falls back
         if pinf <= tol and dinf <= tol and rgap <= tol:
             break
         da = a / za
@@ -244,7 +248,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
         dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
             sm - a * za - dxa * dza, sm - g * zg - dxg * dzg, sm - u * zu - dxu * dzu,
             sm - v * zv - dxv * dzv)
-        eta = max(0.9, 1.0 - 10 * mu / (1.0 + abs(pobj))) if it > 1 else 0.9
+        eta = max(0.95, 1.0 - 10 * mu / (1.0 + abs(pobj))) if it > 1 else 0.95
         eta = min(eta, 0.99995)
         ap = min(1.0, eta * maxstep(a, dxa), eta * maxstep(g, dxg), eta * maxstep(u, dxu),
                  eta * maxstep(v, dxv))
@@ -269,8 +273,19 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     return pt
 
 
-def lad_crossover(Xk, F, y, lam, c, positive, pt):
+def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0):
     """Exact optimal vertex from an IPM point (see the module docstring).
+
+    Active features: ``x/z > 1`` on one of their two variables; zero
+    residuals: ``x/z < 1`` on both residual variables.  ``lsq=False``: the
+    ``|A| + nf`` most-zero rows form a square system (LU).  ``lsq=True``
+    (degenerate vertices, more zero residuals than active columns, or a
+    rank-deficient design such as a column-centred one): ``w_A`` is the
+    least-squares solution over all zero rows (exact when the system is
+    consistent) and ``theta_Z`` the projection of the IPM multipliers onto
+    ``{Xe_{Z,A}^T theta_Z = rhs}``; ``n_more`` inactive features of largest
+    ``x/z`` join ``A`` (a basic variable at a tiny value the IPM has not
+    separated yet).
 
     Returns ``(w, f, theta)`` (``theta`` not rescaled) or ``None`` when the
     identified system is singular or the signs are inconsistent.
@@ -281,16 +296,25 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt):
     ind = a / za
     if not positive:
         ind = np.maximum(ind, pt["g"] / pt["zg"])
-    act = pt["idx"][np.flatnonzero(ind > 1.0)]
-    m = act.size + nf
-    if m > n:
-        return None
-    # rows ranked by how "zero" their residual is; the m most zero ones form Z
+    loc = np.flatnonzero(ind > 1.0)
+    if n_more:
+        cand = np.flatnonzero(ind <= 1.0)
+        loc = np.concatenate([loc, cand[np.argsort(-ind[cand])[:n_more]]])
+    act = pt["idx"][loc]
+    n_act = act.size
+    m = n_act + nf
     rind = np.maximum(u / zu, v / zv)
-    if m:
-        Z = np.argpartition(rind, m - 1)[:m] if m < n else np.arange(n)
+    if lsq:
+        Z = np.flatnonzero(rind < 1.0)
+        if Z.size <= m:
+            return None
     else:
-        Z = np.zeros(0, dtype=np.int64)
+        if m > n:
+            return None
+        if m:
+            Z = np.argpartition(rind, m - 1)[:m] if m < n else np.arange(n)
+        else:
+            Z = np.zeros(0, dtype=np.int64)
     cols = Xk[:, act]
     if nf:
         cols = np.hstack([cols, F])
@@ -299,19 +323,22 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt):
     if m:
         B = cols[Z]
         try:
-            sol = np.linalg.solve(B, y[Z])
-        except np.linalg.LinAlgError:
+            if lsq:
+                sol = lstsq(B, y[Z], lapack_driver="gelsy", check_finite=False)[0]
+            else:
+                sol = np.linalg.solve(B, y[Z])
+        except (np.linalg.LinAlgError, LinAlgError, ValueError):
             return None
         if not np.all(np.isfinite(sol)):
             return None
-        w[act] = sol[:act.size]
-        f = sol[act.size:]
+        w[act] = sol[:n_act]
+        f = sol[n_act:]
     r = y - Xk @ w - (F @ f if nf else 0.0)
     r[Z] = 0.0
     if positive and np.any(w < 0):
-        return None
+        w = np.maximum(w, 0.0)
     s = np.sign(w[act])
-    if act.size and np.any(s == 0):
+    if n_act and np.any(s == 0):
         return None
     theta = c * np.sign(r)
     # degenerate vertex: more zero residuals than |A| + nf; those outside Z
@@ -320,14 +347,18 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt):
     extra[Z] = False
     if np.any(extra):
         theta[extra] = np.clip(pt["theta"][extra], -c[extra], c[extra])
-        r[extra] = 0.0
     if m:
         R = np.ones(n, dtype=bool)
         R[Z] = False
         rhs = np.concatenate([lam[act] * s, np.zeros(nf)]) - cols[R].T @ theta[R]
         try:
-            theta[Z] = np.linalg.solve(B.T, rhs)
-        except np.linalg.LinAlgError:
+            if lsq:
+                t0 = np.clip(pt["theta"][Z], -c[Z], c[Z])
+                corr = lstsq(B.T, rhs - B.T @ t0, lapack_driver="gelsd", check_finite=False)[0]
+                theta[Z] = t0 + corr
+            else:
+                theta[Z] = np.linalg.solve(B.T, rhs)
+        except (np.linalg.LinAlgError, LinAlgError, ValueError):
             return None
     return w, f, theta
 
@@ -355,7 +386,7 @@ def vertex_gap(Xk, F, y, lam, c, positive, w, f, theta):
     return primal - float(y @ theta) / s, primal
 
 
-def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=80):
+def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50):
     """Exact vertex of the restricted LP by IPM + crossover.
 
     Columns dropped by the IPM (see ``lad_ipm``) are not checked here: the
@@ -367,16 +398,18 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=80):
     scale = [None]
 
     def check(pt):
-        out = lad_crossover(Xk, F, y, lam, c, positive, pt)
-        if out is None:
-            return None
-        w, f, theta = out
-        idx = pt["idx"]
-        gap, primal = vertex_gap(Xk[:, idx], F, y, lam[idx], c, positive, w[idx], f, theta)
-        if scale[0] is None:
-            scale[0] = max(primal, float(c @ np.abs(y)))
-        if gap <= xtol * scale[0]:
-            return out
+        for lsq, n_more in ((False, 0), (True, 0), (True, 1), (True, 2)):
+            out = lad_crossover(Xk, F, y, lam, c, positive, pt, lsq, n_more)
+            if out is None:
+                continue
+            w, f, theta = out
+            idx = pt["idx"]
+            gap, primal = vertex_gap(Xk[:, idx], F, y, lam[idx], c, positive, w[idx], f,
+                                     theta)
+            if scale[0] is None:
+                scale[0] = max(primal, float(c @ np.abs(y)))
+            if gap <= xtol * scale[0]:
+                return out
         return None
 
     res = lad_ipm(Xk, F, y, lam, c, positive, max_iter=max_iter, check=check)
