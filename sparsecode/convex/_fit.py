@@ -18,7 +18,7 @@ from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
 from . import _prox as P
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
-from ._solvers.cd import AndersonCD, solve_generic, solve_quadratic_builtin
+from ._solvers.cd import AndersonCD, col_sqnorms, solve_generic, solve_quadratic_builtin
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
 from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
 from ._solvers.pdhg import PDHG, solve_pdhg
@@ -122,12 +122,21 @@ class Prepared:
             return
         sqw = None if sample_weight is None else np.sqrt(sample_weight)
         if self.sparse:
-            Xs = X.tocsc().astype(dt, copy=False)
-            if sqw is not None:
-                Xs = sp.csc_matrix(sp.diags(sqw.astype(dt)) @ Xs)
-                Y = Y * sqw[:, None]
-            if not Xs.has_sorted_indices:
-                Xs = Xs.sorted_indices()  # a copy: the input is never modified
+            if X.format == "csr" and kind == "quad":
+                # the least-squares CD gathers its working-set columns from
+                # CSR itself: converting the whole design to CSC (an O(nnz)
+                # scatter, the dominant cost on wide sparse problems) is skipped
+                Xs = X.astype(dt, copy=False)
+                if sqw is not None:
+                    Xs = sp.csr_matrix(sp.diags(sqw.astype(dt)) @ Xs)
+                    Y = Y * sqw[:, None]
+            else:
+                Xs = X.tocsc().astype(dt, copy=False)
+                if sqw is not None:
+                    Xs = sp.csc_matrix(sp.diags(sqw.astype(dt)) @ Xs)
+                    Y = Y * sqw[:, None]
+                if not Xs.has_sorted_indices:
+                    Xs = Xs.sorted_indices()  # a copy: the input is never modified
             self.X = Xs
             self.Y = Y
             if fit_intercept:
@@ -226,9 +235,7 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         # wide design (see _batch_applies: the Gram kernel loses there).
         lips = getattr(prep, "lips", None)  # cached across a path
         if lips is None and kind in ("quad", "sqrt"):
-            Xp = prep.X
-            lips = (np.asarray(Xp.multiply(Xp).sum(axis=0)).ravel() if prep.sparse
-                    else np.einsum("ij,ij->j", Xp, Xp)) / n
+            lips = col_sqnorms(prep.X) / n
             prep.lips = lips
         for t in range(L):
             y = np.ascontiguousarray(Yp[:, t])

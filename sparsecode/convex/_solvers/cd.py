@@ -89,6 +89,51 @@ def _col_axpy(is_sparse, XT, data, indices, indptr, j, a, R):
 
 
 @njit(cache=True, nogil=True)
+def _sparse_col_sqnorms(data, indices, indptr, n_cols, by_row):
+    """Squared column norms of a CSC (``by_row=False``) or CSR (``True``) matrix."""
+    out = np.zeros(n_cols)
+    if by_row:
+        for p in range(indptr[indptr.shape[0] - 1]):
+            out[indices[p]] += data[p] * data[p]
+    else:
+        for j in range(n_cols):
+            s = 0.0
+            for p in range(indptr[j], indptr[j + 1]):
+                s += data[p] * data[p]
+            out[j] = s
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _csr_extract_columns(data, indices, indptr, slot, sub_indptr, sub_data, sub_indices):
+    """Columns ``slot[j] >= 0`` of a CSR matrix into a CSC block, in one pass.
+
+    ``sub_indptr`` (from the column counts) is given; the row indices come
+    out sorted because the rows are scanned in order.
+    """
+    pos = sub_indptr[:-1].copy()
+    for i in range(indptr.shape[0] - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            s = slot[indices[p]]
+            if s >= 0:
+                q = pos[s]
+                sub_data[q] = data[p]
+                sub_indices[q] = i
+                pos[s] = q + 1
+
+
+def col_sqnorms(X):
+    """``||x_j||^2`` for every column of a dense, CSC or CSR design (float64)."""
+    if sp.issparse(X):
+        fmt = X.format
+        if fmt not in ("csc", "csr"):
+            X = X.tocsc()
+            fmt = "csc"
+        return _sparse_col_sqnorms(X.data, X.indices, X.indptr, X.shape[1], fmt == "csr")
+    return np.einsum("ij,ij->j", X, X)
+
+
+@njit(cache=True, nogil=True)
 def _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s, lips, n):
     s = 0.0
     for i in range(R.shape[0]):
@@ -118,8 +163,19 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
     icol_sq = 0.0
     if has_icol:
         icol_sq = np.dot(icol, icol)
+    # Anderson needs the residual at the extrapolated point.  Dense: keep
+    # the last K+1 residuals (O(n) per epoch, small against an epoch's
+    # O(n |ws|)).  Sparse: recompute it from the coefficient change instead
+    # (O(nnz(X_ws)) per extrapolation), when that is cheaper -- a short
+    # sparse epoch costs far less than copying R.
+    use_rhist = True
+    if is_sparse:
+        nnz_ws = 0
+        for jj in range(nws):
+            nnz_ws += indptr[ws[jj] + 1] - indptr[ws[jj]]
+        use_rhist = nnz_ws > (2 * K + 1) * n
     w_hist = np.zeros((K + 1, nws), dtype=w.dtype)
-    R_hist = np.zeros((K + 1, n), dtype=R.dtype)
+    R_hist = np.zeros((K + 1 if use_rhist else 0, n), dtype=R.dtype)
     b_hist = np.zeros(K + 1)
     n_stored = 0
     crit = np.inf
@@ -146,7 +202,8 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
         if K > 0:
             for jj in range(nws):
                 w_hist[n_stored, jj] = w[ws[jj]]
-            R_hist[n_stored] = R
+            if use_rhist:
+                R_hist[n_stored] = R
             b_hist[n_stored] = b[0]
             n_stored += 1
             if n_stored == K + 1:
@@ -161,13 +218,10 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
                 if ok and sz != 0.0 and np.isfinite(sz):
                     c = z / sz
                     w_acc = np.zeros(nws)
-                    R_acc = np.zeros(n)
                     b_acc = 0.0
                     for k in range(K):
                         for jj in range(nws):
                             w_acc[jj] += c[k] * w_hist[k + 1, jj]
-                        for i in range(n):
-                            R_acc[i] += c[k] * R_hist[k + 1, i]
                         b_acc += c[k] * b_hist[k + 1]
                     feasible = True
                     if positive:
@@ -179,6 +233,23 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
                         if np.isinf(wj) and w_acc[jj] != 0.0:
                             feasible = False
                     if feasible:
+                        if use_rhist:
+                            R_acc = np.zeros(n)
+                            for k in range(K):
+                                for i in range(n):
+                                    R_acc[i] += c[k] * R_hist[k + 1, i]
+                        else:
+                            # R is affine in (w, b) and sum(c) = 1
+                            R_acc = R.astype(np.float64)
+                            for jj in range(nws):
+                                dw = w_acc[jj] - w[ws[jj]]
+                                if dw != 0.0:
+                                    _col_axpy(is_sparse, X, data, indices, indptr, ws[jj], -dw,
+                                              R_acc)
+                            if has_icol:
+                                db = b_acc - b[0]
+                                for i in range(n):
+                                    R_acc[i] -= db * icol[i]
                         p_cur = _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s,
                                               lips, n)
                         w_save = np.empty(nws)
@@ -363,9 +434,63 @@ def _ws_select(scores, w, forced, excluded, p0, n_incl):
     return np.sort(ws).astype(np.int64)
 
 
+def _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl):
+    """``_ws_select`` from priorities already set (inf: support / unpenalised,
+    -inf: excluded; ``_l1_outer_stats`` writes them)."""
+    ws_size = max(min(p0 + n_forced, n_incl), min(2 * nnz, n_incl))
+    if ws_size >= n_incl:
+        return np.flatnonzero(~excluded).astype(np.int64)
+    ws = np.argpartition(-prio, ws_size - 1)[:ws_size]
+    return np.sort(ws).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _l1_outer_stats(corr, corr_gap, w, thr, positive, excluded, prio):
+    """One pass over the features for the (weighted, non-negative) L1 problem.
+
+    ``corr = X^T R / n``; ``corr_gap`` the same for the dual residual (after
+    the projection for the unpenalised directions); ``thr = alpha w_j``.
+    Writes the working-set priorities into ``prio`` (the subdifferential
+    distance; ``inf`` for the support and the unpenalised features, ``-inf``
+    for the excluded ones) and returns ``(max distance, penalty value,
+    max_j c_j / thr_j, nnz)`` with ``c_j = max(corr_gap_j, 0)`` if
+    ``positive`` else ``|corr_gap_j|`` (the dual scaling, over finite
+    ``thr_j > 0``).
+    """
+    max_score = 0.0
+    pen = 0.0
+    ratio = 0.0
+    nnz = 0
+    for j in range(corr.shape[0]):
+        t = thr[j]
+        cg = corr_gap[j]
+        cg = max(cg, 0.0) if positive else abs(cg)
+        if t > 0.0 and t < np.inf:
+            r = cg / t
+            if r > ratio:
+                ratio = r
+        wj = w[j]
+        if excluded[j] or t == np.inf:
+            prio[j] = -np.inf
+            continue
+        c = corr[j]
+        if wj != 0.0:
+            nnz += 1
+            pen += t * abs(wj)
+            if positive:
+                s = abs(c - t)
+            else:
+                s = abs(c - t) if wj > 0.0 else abs(c + t)
+        else:
+            s = max(0.0, c - t) if positive else max(0.0, abs(c) - t)
+        if s > max_score:
+            max_score = s
+        prio[j] = np.inf if (wj != 0.0 or t == 0.0) else s
+    return max_score, pen, ratio, nnz
+
+
 def _l1_scores(w, grad, thr, positive):
-    """Subdifferential distance of the (weighted, non-negative) L1 problem, in
-    NumPy (no Numba dispatcher to load for the plain Lasso: cheaper first fit)."""
+    """Subdifferential distance of the (weighted, non-negative) L1 problem (NumPy)."""
     nz = w != 0
     if positive:
         out = np.where(nz, np.abs(grad + thr), np.maximum(0.0, -grad - thr))
@@ -375,20 +500,76 @@ def _l1_scores(w, grad, thr, positive):
     return out
 
 
+class _DualProjector:
+    """Makes the dual point feasible for the unpenalised directions.
+
+    The intercept column ``icol`` and the weight-0 features impose
+    ``icol^T theta = 0`` and ``x_j^T theta = 0`` -- or, with
+    ``positive=True``, only ``x_j^T theta <= 0`` for a weight-0 feature
+    (its coefficient is constrained to ``w_j >= 0``, so the dual constraint
+    is one-sided).  Without the sign constraint the residual is projected on
+    the orthogonal complement of all these columns (orthonormal basis
+    ``Q``).  With it, only on that of the intercept and of the weight-0
+    columns that are active (``w_j > 0``, where the constraint is tight at
+    the optimum) or that the projected point would violate
+    (``x_j^T r > 0``), added until none is violated; an inactive feature
+    with ``x_j^T r < 0`` is left alone, so that the dual point tends to the
+    optimal one and the gap closes (projecting on it as well, as for the
+    two-sided constraint, biases the dual point and leaves a gap).
+    """
+
+    def __init__(self, X, icol, forced_idx, positive, n):
+        cols = [] if icol is None else [np.asarray(icol, dtype=np.float64)[:, None]]
+        if forced_idx.size:
+            U = X[:, forced_idx]
+            cols.append(U.toarray() if sp.issparse(U) else np.asarray(U, dtype=np.float64))
+        B = np.hstack(cols)
+        self.n = n
+        self.positive = bool(positive) and forced_idx.size > 0
+        self.forced_idx = forced_idx
+        self.n_icol = 0 if icol is None else 1
+        if self.positive:
+            self.B = B
+            self.XtB = np.asarray(X.T @ B, dtype=np.float64)
+        else:
+            self.Q, _ = np.linalg.qr(B)
+            self.XtQ = np.asarray(X.T @ self.Q, dtype=np.float64)
+
+    def project(self, R, corr, w):
+        """(R, corr = X^T R / n) -> projected (R, X^T R / n)."""
+        n = self.n
+        if not self.positive:
+            coefQ = self.Q.T @ R
+            return R - self.Q @ coefQ, corr - (self.XtQ @ coefQ) / n
+        k = self.B.shape[1]
+        ic = self.n_icol
+        S = np.zeros(k, dtype=bool)
+        S[:ic] = True
+        S[ic:] = w[self.forced_idx] != 0
+        Rp, cp = R, corr
+        for _ in range(k + 1):
+            if S.any():
+                c = np.linalg.lstsq(self.B[:, S], R, rcond=None)[0]
+                Rp = R - self.B[:, S] @ c
+                cp = corr - (self.XtB[:, S] @ c) / n
+            viol = ~S[ic:] & (cp[self.forced_idx] > 0)
+            if not viol.any():
+                break
+            S[ic:] |= viol
+        return Rp, cp
+
+
 def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positive, n,
-                  Q=None, XtQ=None):
+                  proj=None):
     """Duality gap of the (weighted, non-negative) Lasso from the residual.
 
     ``corr = X^T R / n``; theta = R / (n s) with s making it feasible
-    (spec 3.1a).  Unpenalised columns (and the intercept) need
-    ``x_j^T theta = 0``: R is first projected on the orthogonal complement of
-    their span (orthonormal basis ``Q``, ``XtQ = X^T Q``).  Returns (gap, primal).
+    (spec 3.1a).  The unpenalised directions (intercept, weight-0 features)
+    are handled by ``proj`` (a ``_DualProjector``).  Returns (gap, primal).
     """
     primal = float(R @ R) / (2 * n) + pen_value
-    if Q is not None:
-        coefQ = Q.T @ R
-        R = R - Q @ coefQ
-        corr = corr - (XtQ @ coefQ) / n
+    if proj is not None:
+        R, corr = proj.project(R, corr, w)
     thr = alpha * weights
     mask = np.isfinite(thr) & (thr > 0)
     c = corr[mask]
@@ -402,9 +583,30 @@ def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positi
     return primal - dual, primal
 
 
+def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts, a2s,
+                     positive, icol, max_epochs, tol_in, K):
+    """``_cd_inner`` on the working-set columns of a CSR design (gathered to CSC)."""
+    k = ws.size
+    sub_indptr = np.zeros(k + 1, dtype=X.indptr.dtype)
+    np.cumsum(col_nnz[ws], out=sub_indptr[1:])
+    nnz = int(sub_indptr[-1])
+    sub_data = np.empty(nnz, dtype=X.data.dtype)
+    sub_indices = np.empty(nnz, dtype=X.indices.dtype)
+    slot[ws] = np.arange(k)
+    _csr_extract_columns(X.data, X.indices, X.indptr, slot, sub_indptr, sub_data, sub_indices)
+    slot[ws] = -1
+    w_loc = w[ws]
+    out = _cd_inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, sub_indptr,
+                    R, w_loc, b, np.arange(k, dtype=np.int64), lips[ws], code, alpha, gamma,
+                    wts[ws] if wts.shape[0] else wts, a2s[ws] if a2s.shape[0] else a2s,
+                    positive, icol, max_epochs, tol_in, K)
+    w[ws] = w_loc
+    return out
+
+
 def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, solver, lips=None,
                             convex, P0, crit_ref):
-    """Run AndersonCD on Quadratic x built-in penalty (X dense F-order or CSC).
+    """Run AndersonCD on Quadratic x built-in penalty (X dense F-order, CSC or CSR).
 
     Returns dict(w, b, crit, n_iter, converged, gap, primal).
     """
@@ -412,6 +614,7 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     n, N = X.shape
     dt = X.dtype
     is_sparse = sp.issparse(X)
+    is_csr = is_sparse and X.format == "csr"
     if is_sparse:
         Xd = np.zeros((1, 1), dtype=dt)
         data, indices, indptr = X.data, X.indices, X.indptr
@@ -420,15 +623,20 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
                                  np.zeros(2, np.int32))
     if lips is None:
-        if is_sparse:
-            lips = np.asarray(X.multiply(X).sum(axis=0)).ravel() / n
-        else:
-            lips = np.einsum("ij,ij->j", X, X) / n
+        lips = col_sqnorms(X) / n
     lips = lips.astype(dt)
+    if is_csr:
+        # CSR design: no CSC copy of the whole matrix; the working-set
+        # columns are gathered into a small CSC block (one pass over the
+        # nonzeros) before each inner solve
+        col_nnz = np.bincount(indices, minlength=N)
+        slot = np.full(N, -1, dtype=np.int64)
     w = np.zeros(N, dtype=dt) if w0 is None else np.array(w0, dtype=dt)
     b = np.array([b0], dtype=np.float64)
     icol_arr = np.zeros(0, dtype=dt) if icol is None else icol.astype(dt)
     y = y.astype(dt, copy=False)
+    y64 = y.astype(np.float64)
+    yy = float(y64 @ y64)
     wts = weights.astype(dt) if weights.size else weights.astype(dt)
     a2s_ = a2s.astype(dt)
     excluded = np.zeros(N, dtype=bool)
@@ -439,14 +647,10 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         w[excluded] = 0.0
     excluded |= lips == 0
     n_incl = int(np.count_nonzero(~excluded))
-    Q = XtQ = None
-    if forced.any() or icol is not None:
-        cols = [] if icol is None else [np.asarray(icol, dtype=np.float64)[:, None]]
-        if forced.any():
-            U = X[:, np.flatnonzero(forced)]
-            cols.append(U.toarray() if is_sparse else np.asarray(U, dtype=np.float64))
-        Q, _ = np.linalg.qr(np.hstack(cols))
-        XtQ = np.asarray(X.T @ Q, dtype=np.float64)
+    n_forced = int(np.count_nonzero(forced))
+    proj = None
+    if n_forced or icol is not None:
+        proj = _DualProjector(X, icol, np.flatnonzero(forced), positive, n)
     tol = float(solver.tol)
     if dt == np.float32:
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
@@ -454,7 +658,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     use_gap = convex and alpha > 0
     l1_thr = None
     if code in (P.L1, P.WL1):
-        l1_thr = alpha * (weights if code == P.WL1 else np.ones(N))
+        l1_thr = alpha * (np.asarray(weights, dtype=np.float64) if code == P.WL1
+                          else np.ones(N))
+        prio = np.empty(N)
     crit = np.inf
     gap = np.nan
     primal = np.nan
@@ -469,22 +675,23 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             if icol is not None:
                 R = R - b[0] * icol_arr
             R = np.ascontiguousarray(R, dtype=dt)
-        corr = np.asarray(X.T @ R).ravel() / n
-        grad = (-corr).astype(dt)
+        corr = np.asarray(X.T @ R, dtype=np.float64).ravel() / n
         if l1_thr is not None:
-            with np.errstate(invalid="ignore"):
-                scores = _l1_scores(w, grad, l1_thr, positive).astype(dt)
+            R64 = R.astype(np.float64, copy=False)
+            Rg, corr_g = (R64, corr) if proj is None or not use_gap else \
+                proj.project(R64, corr, w)
+            max_score, pen, ratio, nnz = _l1_outer_stats(corr, corr_g, w, l1_thr, positive,
+                                                         excluded, prio)
+            if use_gap:
+                d = y64 - Rg / max(1.0, ratio)
+                primal = float(R64 @ R64) / (2 * n) + pen
+                gap = primal - (yy - float(d @ d)) / (2 * n)
         else:
-            P.scores_all(code, w, grad, lips, alpha, gamma, wts, a2s_, positive, scores)
-        scores[excluded] = 0.0
-        max_score = float(scores.max()) if N else 0.0
+            P.scores_all(code, w, (-corr).astype(dt), lips, alpha, gamma, wts, a2s_, positive,
+                         scores)
+            scores[excluded] = 0.0
+            max_score = float(scores.max()) if N else 0.0
         if use_gap:
-            nzw = w != 0
-            pen = float(np.sum(l1_thr[nzw] * np.abs(w[nzw])))
-            gap, primal = quadratic_gap(y.astype(np.float64), R.astype(np.float64), w,
-                                        corr.astype(np.float64), pen, code, alpha,
-                                        weights if code == P.WL1 else np.ones(N), positive, n,
-                                        Q, XtQ)
             crit = gap
             stop = gap <= tol * P0
         else:
@@ -496,13 +703,21 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         if stop:
             converged = True
             break
-        ws = _ws_select(scores, w, forced, excluded, int(solver.p0), n_incl)
+        if l1_thr is not None:
+            ws = _ws_select_prio(prio, nnz, n_forced, excluded, int(solver.p0), n_incl)
+        else:
+            ws = _ws_select(scores, w, forced, excluded, int(solver.p0), n_incl)
         tol_in = 0.3 * max_score
         if not use_gap:
             tol_in = min(tol_in, 0.3 * tol * crit_ref) if ws.size == n_incl else tol_in
-        _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
-                  gamma, wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                  int(solver.anderson_k))
+        if is_csr:
+            _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts,
+                             a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
+                             int(solver.anderson_k))
+        else:
+            _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
+                      gamma, wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
+                      int(solver.anderson_k))
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal))
 
