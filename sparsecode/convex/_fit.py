@@ -18,7 +18,8 @@ from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
 from . import _prox as P
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
-from ._solvers.cd import AndersonCD, col_sqnorms, solve_generic, solve_quadratic_builtin
+from ._solvers.cd import (AndersonCD, _DualProjector, col_sqnorms, solve_generic,
+                         solve_quadratic_builtin)
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
 from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
 from ._solvers.pdhg import PDHG, solve_pdhg
@@ -309,8 +310,11 @@ def _batch_applies(prep, kind_run, penalty, solver, alpha, L):
             and prep.N <= min(_BATCH_MAX_FEATURES, _BATCH_MAX_ASPECT * prep.n))
 
 
-def _exact_quadratic_gaps(X, Y, W, alpha, wts, positive, Q, XtQ):
-    """``quadratic_gap`` for every target at once (W of shape (L, N)); -> (gaps, primals)."""
+def _exact_quadratic_gaps(X, Y, W, alpha, wts, positive, proj):
+    """``quadratic_gap`` for every target at once (W of shape (L, N)); -> (gaps, primals).
+
+    ``proj``: the ``_DualProjector`` of the unpenalised features (or None).
+    """
     n = X.shape[0]
     R = Y - X @ W.T
     corr = (X.T @ R) / n
@@ -318,10 +322,18 @@ def _exact_quadratic_gaps(X, Y, W, alpha, wts, positive, Q, XtQ):
     with np.errstate(invalid="ignore"):
         pen = np.where(W != 0, np.abs(W) * thr, 0.0).sum(axis=1)
     primal = np.einsum("ij,ij->j", R, R) / (2 * n) + pen
-    if Q is not None:
-        coefQ = Q.T @ R
-        R = R - Q @ coefQ
-        corr = corr - (XtQ @ coefQ) / n
+    if proj is not None and proj.positive:
+        # one-sided constraints: the projection depends on each target's
+        # active unpenalised features (a certificate computed once per
+        # round of the batched solve, not a per-target solve)
+        R = R.copy()
+        corr = corr.copy()
+        for t in range(R.shape[1]):
+            R[:, t], corr[:, t] = proj.project(R[:, t], corr[:, t], W[t])
+    elif proj is not None:
+        coefQ = proj.Q.T @ R
+        R = R - proj.Q @ coefQ
+        corr = corr - (proj.XtQ @ coefQ) / n
     mask = np.isfinite(thr) & (thr > 0)
     c = corr[mask]
     c = np.maximum(c, 0.0) if positive else np.abs(c)
@@ -341,7 +353,8 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
     targets that ``Prepared`` built).  The gap reported (and accepted) is then
     recomputed exactly per target as ``quadratic_gap`` does -- with the
     projection that makes the dual point feasible for unpenalised (weight 0)
-    features, which the kernel's in-loop gap ignores; targets whose exact gap
+    features (one-sided with ``positive``), which the kernel's in-loop gap
+    ignores; targets whose exact gap
     is still above ``tol P(0)`` are resumed (warm start) for a doubling
     number of epochs until it is not or the budget is spent.  ``n_iter`` counts Gram-CD epochs.
 
@@ -366,10 +379,9 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
     W = np.zeros((L, N)) if W0 is None else np.array(np.asarray(W0).T, dtype=np.float64)
     W[:, np.isinf(wts) | (np.diag(G) <= 0)] = 0.0
     forced = wts == 0
-    Q = XtQ = None
+    proj = None
     if forced.any():
-        Q, _ = np.linalg.qr(X[:, forced])
-        XtQ = X.T @ Q
+        proj = _DualProjector(X, None, np.flatnonzero(forced), positive, n)
     tol = float(solver.tol)
     if prep.dtype == np.float32:
         tol = max(tol, 1e-5)  # as the per-target path (spec 3.4)
@@ -394,8 +406,8 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
                        Wa, crits, epochs)
         W[active] = Wa
         epochs_total[active] += epochs
-        gaps[active] = _exact_quadratic_gaps(X, Y[:, active], Wa, alpha, wts, positive, Q,
-                                             XtQ)[0]
+        gaps[active] = _exact_quadratic_gaps(X, Y[:, active], Wa, alpha, wts, positive,
+                                             proj)[0]
         if solver.verbose:
             print(f"[AndersonCD batched] {active.size} targets, max gap {gaps.max():.3e}, "
                   f"epochs {int(epochs_total.max())}")

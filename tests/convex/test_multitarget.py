@@ -49,6 +49,21 @@ def _gap(X, y, w, b, alpha, weights, positive, sw=None, fit_intercept=True):
     if cols:
         B = np.hstack(cols)
         rp = r - B @ np.linalg.lstsq(B, r, rcond=None)[0]
+        if positive and free.any():
+            # one-sided constraints x_j^T theta <= 0 for the free features:
+            # project only on the intercept and the active free columns,
+            # then add any free column the point still violates
+            Xs = X * s[:, None]
+            keep = free & (w > 0)
+            for _ in range(X.shape[1] + 1):
+                cols2 = ([s[:, None]] if fit_intercept else []) + [Xs[:, keep]]
+                B2 = np.hstack(cols2)
+                rp = r - B2 @ np.linalg.lstsq(B2, r, rcond=None)[0] if B2.shape[1] else r
+                viol = free & ~keep & (Xs.T @ rp > 0)
+                if not viol.any():
+                    break
+                keep |= viol
+            assert np.all(Xs[:, free].T @ rp <= 1e-10 * np.linalg.norm(r) + 1e-14)
     yw = s * y
     if fit_intercept:
         yw = s * (y - (sw @ y) / n)  # centred target, as Prepared builds it
@@ -119,11 +134,7 @@ def test_weighted_lasso_multitarget_zero_and_inf_weights(spy, positive):
     X, Y = _problem(N=50, L=5, seed=3)
     rng = np.random.default_rng(4)
     weights = rng.uniform(0.5, 2.0, X.shape[1])
-    if not positive:
-        # unpenalised features with positive=True: the projected dual point of
-        # quadratic_gap is not feasible (x_j^T r <= 0 is allowed there), so the
-        # gap certificate does not close -- on the per-target path as well
-        weights[[0, 7]] = 0.0  # unpenalised
+    weights[[0, 7]] = 0.0  # unpenalised (with positive: x_j^T theta <= 0, one-sided)
     weights[[3, 11]] = np.inf  # excluded
     a = alpha_max(X, Y, weights=weights, positive=positive) / 10
     tol = 1e-12
