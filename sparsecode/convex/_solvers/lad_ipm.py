@@ -22,29 +22,35 @@ only when its duality gap is at rounding level.
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
+from scipy.linalg import LinAlgError, lstsq
 from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 __all__ = ["lad_ipm", "lad_crossover"]
 _DEBUG = False
 
 
 def _chol(K, reg0):
-    """Cholesky of a symmetric PSD matrix with diagonal regularisation on failure."""
+    """Lower Cholesky factor (LAPACK ``potrf``) of a symmetric PSD matrix whose
+    lower triangle is set; diagonal regularisation only on failure."""
     d = np.diag(K)
     scale = float(np.max(d)) if d.size else 1.0
     reg = reg0 * scale
     for _ in range(8):
-        try:
-            if reg > 0:
-                K2 = K.copy()
-                K2.flat[::K.shape[0] + 1] += reg
-            else:
-                K2 = K
-            return cho_factor(K2, lower=True, check_finite=False, overwrite_a=reg > 0)
-        except LinAlgError:
-            reg = max(reg * 100.0, 1e-14 * scale)
+        K2 = K
+        if reg > 0:
+            K2 = K.copy()
+            K2.flat[::K.shape[0] + 1] += reg
+        L, info = dpotrf(K2, lower=1, clean=0)
+        if info == 0:
+            return L
+        reg = max(reg * 100.0, 1e-14 * scale)
     raise LinAlgError("IPM normal matrix is numerically singular")
+
+
+def _cho_solve(L, b):
+    x, info = dpotrs(L, b, lower=1)
+    return x
 
 
 def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, check_below=1e-5,
@@ -179,7 +185,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             M.flat[::n + 1] += E
             fac = _chol(M, 0.0)
             if nf:
-                MiF = cho_solve(fac, F, check_finite=False)
+                MiF = _cho_solve(fac, F)
                 S = F.T @ MiF
                 facS = _chol(S, 0.0)
 
@@ -192,12 +198,12 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 rhs = Xe.T @ (Einv * h)
                 if nf:
                     rhs[k:] -= rfv
-                te = cho_solve(fac, rhs, check_finite=False)
+                te = _cho_solve(fac, rhs)
                 dth = Einv * (h - Xe @ te)
                 return dth, te[k:], te[:k] / Df, Xk.T @ dth
-            Mh = cho_solve(fac, h, check_finite=False)
+            Mh = _cho_solve(fac, h)
             if nf:
-                df_ = cho_solve(facS, F.T @ Mh - rfv, check_finite=False)
+                df_ = _cho_solve(facS, F.T @ Mh - rfv)
                 dth = Mh - MiF @ df_
                 XTd = Xk.T @ dth
                 return dth, df_, XTd, XTd
@@ -228,17 +234,19 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 dzg = dxg = np.zeros(0)
             return dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv
 
-        def maxstep(x, dx):
+        def maxstep(xs, dxs):
+            x = np.concatenate(xs)
+            dx = np.concatenate(dxs)
             neg = dx < 0
             if not np.any(neg):
                 return np.inf
-            return float(np.min(-x[neg] / dx[neg]))
+            return float(np.min(x[neg] / -dx[neg]))
 
         # predictor
         dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
             -a * za, -g * zg, -u * zu, -v * zv)
-        ap = min(1.0, maxstep(a, dxa), maxstep(g, dxg), maxstep(u, dxu), maxstep(v, dxv))
-        ad = min(1.0, maxstep(za, dza), maxstep(zg, dzg), maxstep(zu, dzu), maxstep(zv, dzv))
+        ap = min(1.0, maxstep((a, g, u, v), (dxa, dxg, dxu, dxv)))
+        ad = min(1.0, maxstep((za, zg, zu, zv), (dza, dzg, dzu, dzv)))
         mu_aff = (float((a + ap * dxa) @ (za + ad * dza)) + float((g + ap * dxg) @ (zg + ad * dzg))
                   + float((u + ap * dxu) @ (zu + ad * dzu))
                   + float((v + ap * dxv) @ (zv + ad * dzv))) / nvar
@@ -250,10 +258,8 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             sm - v * zv - dxv * dzv)
         eta = max(0.95, 1.0 - 10 * mu / (1.0 + abs(pobj))) if it > 1 else 0.95
         eta = min(eta, 0.99995)
-        ap = min(1.0, eta * maxstep(a, dxa), eta * maxstep(g, dxg), eta * maxstep(u, dxu),
-                 eta * maxstep(v, dxv))
-        ad = min(1.0, eta * maxstep(za, dza), eta * maxstep(zg, dzg), eta * maxstep(zu, dzu),
-                 eta * maxstep(zv, dzv))
+        ap = min(1.0, eta * maxstep((a, g, u, v), (dxa, dxg, dxu, dxv)))
+        ad = min(1.0, eta * maxstep((za, zg, zu, zv), (dza, dzg, dzu, dzv)))
         a = a + ap * dxa
         u = u + ap * dxu
         v = v + ap * dxv
