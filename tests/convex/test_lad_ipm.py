@@ -185,8 +185,10 @@ def test_zero_target_and_alpha_max():
                                                                  rel=1e-12)
 
 
-def test_k_form_and_n_form_agree():
-    # the two reductions of the Newton system reach the same optimal vertex
+@pytest.mark.parametrize("drop", [False, True])
+def test_k_form_and_n_form_agree(drop):
+    # the two reductions of the Newton system reach the same optimal vertex,
+    # with a dual certificate of zero gap
     X, y = problem(120, 60, seed=9)
     n, p = X.shape
     lam = np.full(p, 0.1 * amax(X, y))
@@ -194,21 +196,20 @@ def test_k_form_and_n_form_agree():
     F = np.ones((n, 1))
     outs = []
     for form in "nk":
-        res = lad_ipm(np.asfortranarray(X), F, y, lam, c, False, form=form, drop=False,
-                      max_iter=60, tol=1e-8)
-        assert res["converged"]
-        w = res["a"] - res["g"]
-        outs.append((w, res["f"]))
-    np.testing.assert_allclose(outs[0][0], outs[1][0], atol=1e-5)
-    got = solve_restricted(np.asfortranarray(X), F, y, lam, c, False, 1e-11)
-    assert got is not None
-    w, f, theta, _ = got
-    # dual feasibility of the crossover multipliers and zero duality gap
-    assert np.max(np.abs(X.T @ theta) / lam) <= 1 + 1e-9
-    assert np.max(np.abs(theta) / c) <= 1 + 1e-9
-    assert abs(F.T @ theta)[0] <= 1e-12
-    primal = c @ np.abs(y - X @ w - f[0]) + lam @ np.abs(w)
-    assert primal - y @ theta <= 1e-12 * primal
+        got = solve_restricted(np.asfortranarray(X), F, y, lam, c, False, 1e-11, form=form,
+                               drop=drop)
+        assert got is not None
+        w, f, theta, _ = got
+        assert np.max(np.abs(X.T @ theta) / lam) <= 1 + 1e-9
+        assert np.max(np.abs(theta) / c) <= 1 + 1e-9
+        assert abs(F.T @ theta)[0] <= 1e-12
+        primal = c @ np.abs(y - X @ w - f[0]) + lam @ np.abs(w)
+        assert primal - y @ theta <= 1e-12 * primal
+        outs.append(w)
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-10)
+    # the raw interior point (no crossover) is close to it
+    res = lad_ipm(np.asfortranarray(X), F, y, lam, c, False, drop=False, tol=1e-7)
+    np.testing.assert_allclose(res["a"] - res["g"], outs[0], atol=1e-4)
 
 
 def test_fallback_without_ipm_same_answer():

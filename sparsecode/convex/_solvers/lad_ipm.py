@@ -23,7 +23,7 @@ only when its duality gap is at rounding level.
 
 import numpy as np
 from scipy.linalg import LinAlgError, lstsq
-from scipy.linalg.blas import dsyrk
+from scipy.linalg.blas import dsyrk, ssyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
 __all__ = ["lad_ipm", "lad_crossover"]
@@ -176,12 +176,19 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             Einv = 1.0 / E
             Xe = np.hstack([Xk, F]) if nf else Xk
             Xs = Xe * np.sqrt(Einv)[:, None]
-            K = dsyrk(1.0, Xs, trans=1, lower=1)
+            if rgap > 1e-2:
+                K = ssyrk(1.0, Xs.astype(np.float32), trans=1, lower=1).astype(np.float64)
+            else:
+                K = dsyrk(1.0, Xs, trans=1, lower=1)
             K.flat[:k * (k + nf) + k:k + nf + 1] += 1.0 / Df
             fac = _chol(K, 0.0)
         else:
-            Xs = Xk * np.sqrt(Df)
-            M = dsyrk(1.0, Xs, lower=1) if k else np.zeros((n, n))
+            if rgap > 1e-2 and k:
+                # early iterations: an approximate Newton matrix is enough
+                # (the residuals are exact), single precision halves the syrk
+                M = ssyrk(1.0, (Xk * np.sqrt(Df)).astype(np.float32), lower=1).astype(np.float64)
+            else:
+                M = dsyrk(1.0, Xk * np.sqrt(Df), lower=1) if k else np.zeros((n, n))
             M.flat[::n + 1] += E
             fac = _chol(M, 0.0)
             if nf:
@@ -392,7 +399,7 @@ def vertex_gap(Xk, F, y, lam, c, positive, w, f, theta):
     return primal - float(y @ theta) / s, primal
 
 
-def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50):
+def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
     """Exact vertex of the restricted LP by IPM + crossover.
 
     Columns dropped by the IPM (see ``lad_ipm``) are not checked here: the
@@ -418,7 +425,7 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50):
                 return out
         return None
 
-    res = lad_ipm(Xk, F, y, lam, c, positive, max_iter=max_iter, check=check)
+    res = lad_ipm(Xk, F, y, lam, c, positive, max_iter=max_iter, check=check, **ipm_kw)
     if res.get("vertex") is None:
         return None
     w, f, theta = res["vertex"]
