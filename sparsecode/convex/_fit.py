@@ -235,7 +235,10 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         # penalties (fixed-point stop, not the gap), a single target, or a
         # wide design (see _batch_applies: the Gram kernel loses there).
         lips = getattr(prep, "lips", None)  # cached across a path
-        if lips is None and kind in ("quad", "sqrt"):
+        if lips is None and kind in ("quad", "sqrt") and not (
+                kind_run == "quad" and prep.sparse and prep.X.format == "csr"):
+            # (a CSR least-squares solve gets them from its first pass over
+            # the design and returns them)
             lips = col_sqnorms(prep.X) / n
             prep.lips = lips
         for t in range(L):
@@ -272,6 +275,8 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 res = solve_lad_lp(prep.X, y, alpha, weights, positive,
                                    fit_intercept=fit_intercept, sample_weight=prep.sw, w0=w0,
                                    solver=solver)
+            if lips is None and res.get("lips") is not None:
+                lips = prep.lips = res["lips"]
             coefs[:, t] = res["w"]
             intercepts[t] = res["b"]
             n_iter[t] = res["n_iter"]

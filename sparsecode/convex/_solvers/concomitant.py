@@ -41,7 +41,7 @@ class ConcomitantCD:
         Lower bound on ``sigma = ||r|| / sqrt(n)``; ``None`` means ``1e-4 *
         ||y|| / sqrt(n)``.  When active, the smoothed (not the exact)
         square-root LASSO was solved and the fit warns.
-    max_epochs, p0, anderson_k : int
+    max_epochs, p0, anderson_k : int (p0 also None, the automatic size)
         Passed to the inner AndersonCD.
     verbose : int, default=0
         Print the gap at each alternation.
@@ -75,7 +75,7 @@ class ConcomitantCD:
     _datafit_required_attr = ("value",)
     _penalty_required_attr = ("prox_1d",)
 
-    def __init__(self, tol=1e-4, max_iter=100, sigma_min=None, max_epochs=50_000, p0=10,
+    def __init__(self, tol=1e-4, max_iter=100, sigma_min=None, max_epochs=50_000, p0=None,
                  anderson_k=5, verbose=0):
         self.tol = tol
         self.max_iter = max_iter
