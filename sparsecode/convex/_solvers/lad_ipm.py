@@ -286,7 +286,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     return pt
 
 
-def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0):
+def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0, snap=True):
     """Exact optimal vertex from an IPM point (see the module docstring).
 
     Active features: ``x/z > 1`` on one of their two variables; zero
@@ -296,9 +296,12 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0):
     rank-deficient design such as a column-centred one): ``w_A`` is the
     least-squares solution over all zero rows (exact when the system is
     consistent) and ``theta_Z`` the projection of the IPM multipliers onto
-    ``{Xe_{Z,A}^T theta_Z = rhs}``; ``n_more`` inactive features of largest
+    ``{Xe_{Z,A}^T theta_Z = rhs}`` (both minimum-norm when the columns are
+    dependent); ``n_more`` inactive features of largest
     ``x/z`` join ``A`` (a basic variable at a tiny value the IPM has not
-    separated yet).
+    separated yet).  Zero residuals outside ``Z`` belong to basic residual
+    variables at zero: ``snap=True`` puts their multiplier on the nearest
+    bound ``+-c_i`` (the vertex's dual), ``snap=False`` keeps the IPM's.
 
     Returns ``(w, f, theta)`` (``theta`` not rescaled) or ``None`` when the
     identified system is singular or the signs are inconsistent.
@@ -318,8 +321,11 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0):
     m = n_act + nf
     rind = np.maximum(u / zu, v / zv)
     if lsq:
+        # all the zero rows; also when they are fewer than the active columns
+        # (duplicated or dependent columns: the minimum-norm split between
+        # them has the same objective)
         Z = np.flatnonzero(rind < 1.0)
-        if Z.size <= m:
+        if Z.size == 0 or Z.size == m:
             return None
     else:
         if m > n:
@@ -359,7 +365,9 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0):
     extra = rind < 1.0
     extra[Z] = False
     if np.any(extra):
-        theta[extra] = np.clip(pt["theta"][extra], -c[extra], c[extra])
+        te = pt["theta"][extra]
+        theta[extra] = np.where(te >= 0, c[extra], -c[extra]) if snap and not lsq else \
+            np.clip(te, -c[extra], c[extra])
     if m:
         R = np.ones(n, dtype=bool)
         R[Z] = False
@@ -411,8 +419,9 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
     scale = [None]
 
     def check(pt):
-        for lsq, n_more in ((False, 0), (True, 0), (True, 1), (True, 2)):
-            out = lad_crossover(Xk, F, y, lam, c, positive, pt, lsq, n_more)
+        for lsq, n_more, snap in ((False, 0, True), (False, 0, False), (True, 0, False),
+                                  (True, 1, False), (True, 2, False)):
+            out = lad_crossover(Xk, F, y, lam, c, positive, pt, lsq, n_more, snap)
             if out is None:
                 continue
             w, f, theta = out
