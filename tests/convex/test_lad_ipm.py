@@ -146,7 +146,7 @@ def test_positive_and_sparse():
 
 
 @pytest.mark.parametrize("case", ["duplicated", "ties", "centred", "interpolating"])
-def test_degenerate_problems(case):
+def test_degenerate_problems(case, no_simplex):
     rng = np.random.default_rng(5)
     n, p = 40, 60
     X, y = problem(n, p, seed=5)
