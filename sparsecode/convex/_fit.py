@@ -306,13 +306,21 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
 # keep the per-target working-set solver.
 _BATCH_MAX_FEATURES = 1024
 _BATCH_MAX_ASPECT = 3
+# A single target takes the Gram route too when the design is tall and the
+# Gram matrix cheap (N <= n, n N^2 <= 1e6, e.g. diabetes 442 x 10): one
+# cached kernel call with the gap checked inside it, instead of a few
+# working-set outer iterations whose fixed Python cost (~50 us each)
+# dominates such small problems.
+_SMALL_GRAM_FLOPS = 1e6
 
 
 def _batch_applies(prep, kind_run, penalty, solver, alpha, L):
-    """Whether a multi-target quadratic fit runs as one batched Gram-CD call."""
-    return (kind_run == "quad" and not prep.sparse and L > 1 and type(solver) is AndersonCD
+    """Whether a quadratic fit runs as one (batched) Gram-CD call."""
+    if not (kind_run == "quad" and not prep.sparse and type(solver) is AndersonCD
             and type(penalty) in (PEN.L1, PEN.WeightedL1) and alpha > 0
-            and prep.N <= min(_BATCH_MAX_FEATURES, _BATCH_MAX_ASPECT * prep.n))
+            and prep.N <= min(_BATCH_MAX_FEATURES, _BATCH_MAX_ASPECT * prep.n)):
+        return False
+    return L > 1 or (prep.N <= prep.n and prep.n * prep.N * prep.N <= _SMALL_GRAM_FLOPS)
 
 
 def _exact_quadratic_gaps(X, Y, W, alpha, wts, positive, proj):
@@ -365,8 +373,10 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
 
     Returns (coefs (N, L), n_iter (L,), gaps (L,), converged (L,)).
     """
-    from ._encoders import _gram_cd_batch
+    from ._encoders import _gram_cd_batch, _gram_cd_one
 
+    if prep.Y.shape[1] == 1:
+        return _fit_quadratic_gram_one(prep, kp, W0, solver)
     code, alpha, _, weights, _, positive = kp
     n, N = prep.n, prep.N
     X = np.asarray(prep.X, dtype=np.float64, order="F")
@@ -406,9 +416,16 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
         Wa = np.ascontiguousarray(W[active])
         crits = np.zeros(active.size)
         epochs = np.zeros(active.size, dtype=np.int64)
-        _gram_cd_batch(G, np.ascontiguousarray(ATY[active]), ynorm2[active], code,
-                       float(n * alpha), 0.0, kw, bool(positive), False, n_ep, tol_k,
-                       Wa, crits, epochs)
+        if active.size == 1:
+            # one target: the serial kernel (no parallel-region launch)
+            t0 = active[0]
+            epochs[0], crits[0] = _gram_cd_one(G, ATY[t0], ynorm2[t0], code, float(n * alpha),
+                                               0.0, kw, bool(positive), False, n_ep, tol_k,
+                                               Wa[0])
+        else:
+            _gram_cd_batch(G, np.ascontiguousarray(ATY[active]), ynorm2[active], code,
+                           float(n * alpha), 0.0, kw, bool(positive), False, n_ep, tol_k,
+                           Wa, crits, epochs)
         W[active] = Wa
         epochs_total[active] += epochs
         gaps[active] = _exact_quadratic_gaps(X, Y[:, active], Wa, alpha, wts, positive,
@@ -420,6 +437,61 @@ def _fit_quadratic_batch(prep, kp, W0, solver):
         chunk = 8 if chunk == 0 else 2 * chunk
     conv = gaps <= tol * P0
     return W.T.copy(), epochs_total.astype(int), gaps, conv
+
+
+def _fit_quadratic_gram_one(prep, kp, w0, solver):
+    """``_fit_quadratic_batch`` for a single target (small designs), lean.
+
+    Same stop and the same exact-gap check and resumption, with the serial
+    kernel and the single-target gap of the working-set solver.
+    """
+    from ._encoders import _gram_cd_one
+    from ._solvers.cd import quadratic_gap
+
+    code, alpha, _, weights, _, positive = kp
+    n, N = prep.n, prep.N
+    X = np.asarray(prep.X, dtype=np.float64, order="F")
+    y = np.ascontiguousarray(prep.Y[:, 0], dtype=np.float64)
+    G = getattr(prep, "gram", None)  # cached across a path
+    if G is None:
+        G = prep.gram = X.T @ X
+    aty = X.T @ y
+    yn = float(y @ y)
+    P0 = yn / (2 * n)
+    if code == P.WL1:
+        wts = np.asarray(weights, dtype=np.float64)
+        kw = wts
+    else:
+        wts = np.ones(N)
+        kw = np.zeros(0)
+    w = np.zeros(N) if w0 is None else np.array(np.ravel(w0), dtype=np.float64)
+    if code == P.WL1 or w0 is not None:
+        w[np.isinf(wts) | (np.diag(G) <= 0)] = 0.0
+    forced = np.flatnonzero(wts == 0)
+    proj = _DualProjector(X, None, forced, positive, n) if forced.size else None
+    tol = float(solver.tol)
+    if prep.dtype == np.float32:
+        tol = max(tol, 1e-5)  # as the per-target path (spec 3.4)
+    budget = int(solver.max_iter) * int(solver.max_epochs)
+    total = 0
+    chunk = 0
+    gap = np.inf
+    thr_ok = tol * P0
+    while total < budget:
+        tol_k, n_ep = (tol, budget - total) if chunk == 0 else (-1.0, min(chunk, budget - total))
+        e, _ = _gram_cd_one(G, aty, yn, code, float(n * alpha), 0.0, kw, bool(positive),
+                            False, n_ep, tol_k, w)
+        total += int(e)
+        R = y - X @ w
+        nz = w != 0
+        pen = alpha * float(np.sum(wts[nz] * np.abs(w[nz])))
+        gap = quadratic_gap(y, R, w, X.T @ R / n, pen, code, alpha, wts, positive, n, proj)[0]
+        if solver.verbose:
+            print(f"[AndersonCD Gram] gap {gap:.3e}, epochs {total}")
+        if gap <= thr_ok:
+            break
+        chunk = 8 if chunk == 0 else 2 * chunk
+    return (w[:, None], np.array([total]), np.array([gap]), np.array([gap <= thr_ok]))
 
 
 def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0):
