@@ -22,7 +22,24 @@ from numba import njit
 
 from .. import _prox as P
 
+try:  # the compiled float64 twin of the kernels below (no Numba start-up cost)
+    from ..._ext import _convex as _C
+except ImportError:  # extension not built: the Numba kernels do everything
+    _C = None
+
 __all__ = ["AndersonCD"]
+
+
+def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma, wts,
+           a2s, positive, icol, max_epochs, tol_in, K):
+    """``_cd_inner`` through the compiled kernel when it applies (float64, int32
+    sparse indices), else the Numba one -- the same algorithm."""
+    if (_C is not None and w.dtype == np.float64 and indices.dtype == np.int32
+            and indptr.dtype == np.int32):
+        return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
+                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K)
+    return _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
+                     gamma, wts, a2s, positive, icol, max_epochs, tol_in, K)
 
 
 @njit(cache=True, nogil=True)
@@ -448,6 +465,9 @@ class AndersonCD:
         self.verbose = verbose
 
 
+_FULL_WS_FACTOR = 0.3
+
+
 def _resolve_p0(p0, n_features, is_sparse):
     """The smallest working-set size (``AndersonCD.p0``, None = automatic)."""
     if p0 is not None:
@@ -631,10 +651,10 @@ def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wt
     _csr_extract_columns(X.data, X.indices, X.indptr, slot, sub_indptr, sub_data, sub_indices)
     slot[ws] = -1
     w_loc = w[ws]
-    out = _cd_inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, sub_indptr,
-                    R, w_loc, b, np.arange(k, dtype=np.int64), lips[ws], code, alpha, gamma,
-                    wts[ws] if wts.shape[0] else wts, a2s[ws] if a2s.shape[0] else a2s,
-                    positive, icol, max_epochs, tol_in, K)
+    out = _inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, sub_indptr,
+                 R, w_loc, b, np.arange(k, dtype=np.int64), lips[ws], code, alpha, gamma,
+                 wts[ws] if wts.shape[0] else wts, a2s[ws] if a2s.shape[0] else a2s,
+                 positive, icol, max_epochs, tol_in, K)
     w[ws] = w_loc
     return out
 
@@ -704,6 +724,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     if dt == np.float32:
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
     p0 = _resolve_p0(solver.p0, N, is_sparse)
+    use_c = _C is not None and dt == np.float64
+    excluded_u8 = excluded.view(np.uint8)
     scores = np.zeros(N, dtype=dt)
     use_gap = convex and alpha > 0
     l1_thr = None
@@ -729,15 +751,19 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             R64 = R.astype(np.float64, copy=False)
             Rg, corr_g = (R64, corr) if proj is None or not use_gap else \
                 proj.project(R64, corr, w)
-            max_score, pen, ratio, nnz = _l1_outer_stats(corr, corr_g, w, l1_thr, positive,
-                                                         excluded, prio)
+            if use_c:
+                max_score, pen, ratio, nnz = _C.l1_outer_stats(
+                    corr, np.ascontiguousarray(corr_g), w, l1_thr, positive, excluded_u8, prio)
+            else:
+                max_score, pen, ratio, nnz = _l1_outer_stats(corr, corr_g, w, l1_thr, positive,
+                                                             excluded, prio)
             if use_gap:
                 d = y64 - Rg / max(1.0, ratio)
                 primal = float(R64 @ R64) / (2 * n) + pen
                 gap = primal - (yy - float(d @ d)) / (2 * n)
         else:
-            P.scores_all(code, w, (-corr).astype(dt), lips, alpha, gamma, wts, a2s_, positive,
-                         scores)
+            (_C.scores_all if use_c else P.scores_all)(code, w, (-corr).astype(dt), lips, alpha,
+                                                       gamma, wts, a2s_, positive, scores)
             scores[excluded] = 0.0
             max_score = float(scores.max()) if N else 0.0
         if use_gap:
@@ -756,7 +782,7 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             ws = _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl)
         else:
             ws = _ws_select(scores, w, forced, excluded, p0, n_incl)
-        tol_in = 0.3 * max_score
+        tol_in = (_FULL_WS_FACTOR if ws.size == n_incl else 0.3) * max_score
         if not use_gap:
             tol_in = min(tol_in, 0.3 * tol * crit_ref) if ws.size == n_incl else tol_in
         if is_csr:
@@ -764,9 +790,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                              a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
                              int(solver.anderson_k))
         else:
-            _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
-                      gamma, wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                      int(solver.anderson_k))
+            _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,
+                   wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
+                   int(solver.anderson_k))
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal), lips=lips_out)
 

@@ -1,0 +1,501 @@
+# cython: language_level=3
+"""Compiled twin of the built-in coordinate-descent kernels of ``sparsecode.convex``.
+
+The Numba kernels of ``convex/_solvers/cd.py`` and ``convex/_prox.py`` are
+cached on disk, but the first call of *any* Numba function in a process
+initialises Numba's typing and target contexts (0.2-0.5 s here), which
+dominates the first fit.  This extension holds the float64 hot path of the
+built-in penalties -- the working-set CD epochs with Anderson extrapolation
+(``cd_inner``), the L1 outer statistics (``l1_outer_stats``) and the
+optimality scores of the other penalties (``scores_all``) -- as plain C, so
+that a Lasso, WeightedLasso, SqrtLasso or MCP fit on a dense (or CSC)
+float64 design never enters Numba.  The code mirrors the Numba kernels line
+for line (same formulas, same stopping rules); ``tests/convex/
+test_compiled_kernels.py`` checks that both give the same iterates.
+The Numba kernels remain for float32, int64 sparse indices, and as the
+fallback when this extension is not built.
+"""
+
+import numpy as np
+
+from libc.math cimport acos, cbrt, cos, fabs, isinf, pow, sqrt
+from libc.stdint cimport int32_t, int64_t
+from scipy.linalg.cython_blas cimport daxpy, ddot
+
+cdef enum:
+    L1 = 0
+    WL1 = 1
+    MCP = 2
+    SCAD = 3
+    L0 = 4
+    LHALF = 5
+    LTWOTHIRDS = 6
+    CEL0 = 7
+
+cdef double INF = float("inf")
+
+
+cdef inline double sgn(double x) noexcept nogil:
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return 0.0
+
+
+cdef inline double st(double x, double u) noexcept nogil:
+    if x > u:
+        return x - u
+    if x < -u:
+        return x + u
+    return 0.0
+
+
+cdef inline double mcp_value(double x, double alpha, double gamma) noexcept nogil:
+    cdef double a = fabs(x)
+    if a <= gamma * alpha:
+        return alpha * a - a * a / (2.0 * gamma)
+    return gamma * alpha * alpha / 2.0
+
+
+cdef inline double scad_value(double x, double alpha, double gamma) noexcept nogil:
+    cdef double a = fabs(x)
+    if a <= alpha:
+        return alpha * a
+    if a <= gamma * alpha:
+        return (2.0 * gamma * alpha * a - a * a - alpha * alpha) / (2.0 * (gamma - 1.0))
+    return alpha * alpha * (gamma + 1.0) / 2.0
+
+
+cdef inline double cel0_value(double x, double alpha, double a2) noexcept nogil:
+    cdef double a = sqrt(a2)
+    cdef double thr = sqrt(2.0 * alpha) / a
+    cdef double t = fabs(x)
+    if t <= thr:
+        return alpha - a2 / 2.0 * (t - thr) * (t - thr)
+    return alpha
+
+
+cdef inline double prox_mcp(double x, double step, double alpha, double gamma) noexcept nogil:
+    cdef double a = fabs(x), t, f0, f1
+    if gamma > step:
+        if a <= step * alpha:
+            return 0.0
+        if a <= gamma * alpha:
+            return sgn(x) * (a - step * alpha) / (1.0 - step / gamma)
+        return x
+    t = max(a, gamma * alpha)
+    f0 = a * a / (2.0 * step)
+    f1 = (t - a) * (t - a) / (2.0 * step) + gamma * alpha * alpha / 2.0
+    return sgn(x) * t if f1 < f0 else 0.0
+
+
+cdef inline double prox_scad(double x, double step, double alpha, double gamma) noexcept nogil:
+    cdef double a = fabs(x), best_t, best_f, f, t
+    cdef double cands[4]
+    cdef int k
+    if gamma > 1.0 + step:
+        if a <= (1.0 + step) * alpha:
+            return st(x, step * alpha)
+        if a <= gamma * alpha:
+            return ((gamma - 1.0) * x - sgn(x) * step * gamma * alpha) / (gamma - 1.0 - step)
+        return x
+    best_t = 0.0
+    best_f = a * a / (2.0 * step)
+    cands[0] = min(max(a - step * alpha, 0.0), alpha)
+    cands[1] = alpha
+    cands[2] = gamma * alpha
+    cands[3] = max(a, gamma * alpha)
+    for k in range(4):
+        t = cands[k]
+        f = (t - a) * (t - a) / (2.0 * step) + scad_value(t, alpha, gamma)
+        if f < best_f:
+            best_f = f
+            best_t = t
+    return sgn(x) * best_t
+
+
+cdef inline double prox_l0(double x, double u) noexcept nogil:
+    if x * x > 2.0 * u:
+        return x
+    return 0.0
+
+
+cdef inline double prox_lhalf(double x, double u) noexcept nogil:
+    cdef double a = fabs(x), c
+    if u <= 0.0:
+        return x
+    if a <= 1.5 * pow(u, 2.0 / 3.0):
+        return 0.0
+    c = -pow(3.0, 1.5) / 4.0 * u * pow(a, -1.5)
+    c = min(max(c, -1.0), 1.0)
+    return 2.0 / 3.0 * x * (1.0 + cos(2.0 / 3.0 * acos(c)))
+
+
+cdef inline double prox_ltwothirds(double x, double u) noexcept nogil:
+    cdef double a = fabs(x), q, z, s, inner
+    if u <= 0.0:
+        return x
+    if a <= 2.0 * pow(2.0 * u / 3.0, 0.75):
+        return 0.0
+    q = sqrt(max(pow(a, 4) / 256.0 - 8.0 * u * u * u / 729.0, 0.0))
+    z = cbrt(a * a / 16.0 + q) + cbrt(a * a / 16.0 - q)
+    s = sqrt(2.0 * z)
+    inner = max(2.0 * a / s - 2.0 * z, 0.0)
+    return sgn(x) * pow(s + sqrt(inner), 3) / 8.0
+
+
+cdef inline double prox_cel0(double x, double step, double alpha, double a2) noexcept nogil:
+    cdef double a = sqrt(a2), thr = sqrt(2.0 * alpha) / sqrt(a2), ax
+    if a2 * step < 1.0 - 1e-12:
+        ax = fabs(x)
+        return sgn(x) * min(ax, max(ax - sqrt(2.0 * alpha) * a * step, 0.0) / (1.0 - a2 * step))
+    if fabs(x) > thr:
+        return x
+    return 0.0
+
+
+cdef inline double value_scalar(int code, double x, double alpha, double gamma, double wj,
+                                double a2) noexcept nogil:
+    if code == L1:
+        return alpha * fabs(x)
+    if code == WL1:
+        if wj == 0.0:
+            return 0.0
+        if isinf(wj):
+            return 0.0 if x == 0.0 else INF
+        return alpha * wj * fabs(x)
+    if code == MCP:
+        return mcp_value(x, alpha, gamma)
+    if code == SCAD:
+        return scad_value(x, alpha, gamma)
+    if code == L0:
+        return alpha if x != 0.0 else 0.0
+    if code == LHALF:
+        return alpha * sqrt(fabs(x))
+    if code == LTWOTHIRDS:
+        return alpha * pow(fabs(x), 2.0 / 3.0)
+    return cel0_value(x, alpha, a2)
+
+
+cdef inline double prox_scalar(int code, double x, double step, double alpha, double gamma,
+                               double wj, double a2, bint positive) noexcept nogil:
+    cdef double z
+    if positive and x <= 0.0:
+        return 0.0
+    if code == L1:
+        z = st(x, step * alpha)
+    elif code == WL1:
+        if isinf(wj):
+            return 0.0
+        z = st(x, step * alpha * wj)
+    elif code == MCP:
+        z = prox_mcp(x, step, alpha, gamma)
+    elif code == SCAD:
+        z = prox_scad(x, step, alpha, gamma)
+    elif code == L0:
+        z = prox_l0(x, step * alpha)
+    elif code == LHALF:
+        z = prox_lhalf(x, step * alpha)
+    elif code == LTWOTHIRDS:
+        z = prox_ltwothirds(x, step * alpha)
+    else:
+        z = prox_cel0(x, step, alpha, a2)
+    if positive and z < 0.0:
+        return 0.0
+    return z
+
+
+cdef inline double score_scalar(int code, double x, double g, double lip, double alpha,
+                                double gamma, double wj, double a2,
+                                bint positive) noexcept nogil:
+    cdef double t, z
+    if code == L1 or code == WL1:
+        t = alpha if code == L1 else alpha * wj
+        if isinf(t):
+            return 0.0
+        if positive:
+            if x == 0.0:
+                return max(0.0, -g - t)
+            return fabs(g + t)
+        if x == 0.0:
+            return max(0.0, fabs(g) - t)
+        return fabs(g + t * sgn(x))
+    if lip <= 0.0:
+        return 0.0
+    z = prox_scalar(code, x - g / lip, 1.0 / lip, alpha, gamma, wj, a2, positive)
+    return lip * fabs(x - z)
+
+
+def scores_all(int code, const double[::1] w, const double[::1] grad, const double[::1] lips,
+               double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
+               bint positive, double[::1] out):
+    """``_prox.scores_all`` (float64): the score of every coordinate, into ``out``."""
+    cdef Py_ssize_t j, N = w.shape[0]
+    cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
+    cdef double wj, a2
+    with nogil:
+        for j in range(N):
+            wj = weights[j] if has_w else 1.0
+            a2 = a2s[j] if has_a2 else lips[j]
+            out[j] = score_scalar(code, w[j], grad[j], lips[j], alpha, gamma, wj, a2, positive)
+
+
+def l1_outer_stats(const double[::1] corr, const double[::1] corr_gap, const double[::1] w,
+                   const double[::1] thr, bint positive, const unsigned char[::1] excluded,
+                   double[::1] prio):
+    """``cd._l1_outer_stats`` (float64); returns (max score, penalty, ratio, nnz)."""
+    cdef Py_ssize_t j, N = corr.shape[0]
+    cdef double max_score = 0.0, pen = 0.0, ratio = 0.0, t, cg, r, wj, c, s
+    cdef Py_ssize_t nnz = 0
+    with nogil:
+        for j in range(N):
+            t = thr[j]
+            cg = corr_gap[j]
+            cg = max(cg, 0.0) if positive else fabs(cg)
+            if t > 0.0 and t < INF:
+                r = cg / t
+                if r > ratio:
+                    ratio = r
+            wj = w[j]
+            if excluded[j] or t == INF:
+                prio[j] = -INF
+                continue
+            c = corr[j]
+            if wj != 0.0:
+                nnz += 1
+                pen += t * fabs(wj)
+                if positive:
+                    s = fabs(c - t)
+                else:
+                    s = fabs(c - t) if wj > 0.0 else fabs(c + t)
+            else:
+                s = max(0.0, c - t) if positive else max(0.0, fabs(c) - t)
+            if s > max_score:
+                max_score = s
+            prio[j] = INF if (wj != 0.0 or t == 0.0) else s
+    return max_score, pen, ratio, nnz
+
+
+cdef inline double col_dot(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
+                           const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
+                           double[::1] R) noexcept nogil:
+    cdef double s = 0.0
+    cdef int p, one = 1, n
+    if is_sparse:
+        for p in range(indptr[j], indptr[j + 1]):
+            s += data[p] * R[indices[p]]
+        return s
+    n = <int> R.shape[0]
+    return ddot(&n, <double*> &XT[j, 0], &one, &R[0], &one)
+
+
+cdef inline void col_axpy(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
+                          const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
+                          double a, double[::1] R) noexcept nogil:
+    cdef int p, one = 1, n
+    if is_sparse:
+        for p in range(indptr[j], indptr[j + 1]):
+            R[indices[p]] += a * data[p]
+    else:
+        n = <int> R.shape[0]
+        daxpy(&n, &a, <double*> &XT[j, 0], &one, &R[0], &one)
+
+
+cdef double ws_objective(double[::1] R, double[::1] w, const int64_t[::1] ws, int code,
+                         double alpha, double gamma, const double[::1] weights,
+                         const double[::1] a2s, const double[::1] lips,
+                         double n) noexcept nogil:
+    cdef Py_ssize_t i, jj, j
+    cdef double s = 0.0, wj, a2
+    for i in range(R.shape[0]):
+        s += R[i] * R[i]
+    s /= 2.0 * n
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        if w[j] != 0.0:
+            wj = weights[j] if weights.shape[0] > 0 else 1.0
+            a2 = a2s[j] if a2s.shape[0] > 0 else lips[j]
+            s += value_scalar(code, w[j], alpha, gamma, wj, a2)
+    return s
+
+
+cdef bint solve_small(double[:, ::1] A, double[::1] b) noexcept nogil:
+    """Gaussian elimination with partial pivoting in place (b <- A^-1 b)."""
+    cdef Py_ssize_t k = A.shape[0], i, col, piv, t
+    cdef double scale = 0.0, tmp, f, s
+    for i in range(k):
+        scale = max(scale, fabs(A[i, i]))
+    if scale == 0.0:
+        return False
+    for col in range(k):
+        piv = col
+        for i in range(col + 1, k):
+            if fabs(A[i, col]) > fabs(A[piv, col]):
+                piv = i
+        if fabs(A[piv, col]) <= 1e-14 * scale:
+            return False
+        if piv != col:
+            for t in range(k):
+                tmp = A[col, t]
+                A[col, t] = A[piv, t]
+                A[piv, t] = tmp
+            tmp = b[col]
+            b[col] = b[piv]
+            b[piv] = tmp
+        for i in range(col + 1, k):
+            f = A[i, col] / A[col, col]
+            for t in range(col, k):
+                A[i, t] -= f * A[col, t]
+            b[i] -= f * b[col]
+    for i in range(k - 1, -1, -1):
+        s = b[i]
+        for t in range(i + 1, k):
+            s -= A[i, t] * b[t]
+        b[i] = s / A[i, i]
+    return True
+
+
+def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
+             const int32_t[::1] indices, const int32_t[::1] indptr, double[::1] R, double[::1] w,
+             double[::1] b, const int64_t[::1] ws, const double[::1] lips, int code,
+             double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
+             bint positive, const double[::1] icol, long max_epochs, double tol_in, int K):
+    """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit)."""
+    cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], i, jj, j, k, kk
+    cdef bint has_icol = icol.shape[0] > 0, use_rhist = True, has_w = weights.shape[0] > 0
+    cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
+    cdef double icol_sq = 0.0, crit = INF, L, old, g, wj, a2, new, db, sz, b_acc, dw
+    cdef double p_cur, p_acc, s
+    cdef long epoch = 0, nnz_ws = 0
+    cdef int n_stored = 0
+    if has_icol:
+        for i in range(n):
+            icol_sq += icol[i] * icol[i]
+    if is_sparse:
+        for jj in range(nws):
+            nnz_ws += indptr[ws[jj] + 1] - indptr[ws[jj]]
+        use_rhist = nnz_ws > (2 * K + 1) * n
+    w_hist_a = np.zeros((K + 1, max(nws, 1)))
+    R_hist_a = np.zeros((K + 1 if use_rhist else 1, n))
+    b_hist_a = np.zeros(K + 1)
+    U_a = np.empty((max(K, 1), max(nws, 1)))
+    C_a = np.empty((max(K, 1), max(K, 1)))
+    z_a = np.empty(max(K, 1))
+    w_acc_a = np.empty(max(nws, 1))
+    w_save_a = np.empty(max(nws, 1))
+    R_acc_a = np.empty(n)
+    cdef double[:, ::1] w_hist = w_hist_a, R_hist = R_hist_a, U = U_a, C = C_a
+    cdef double[::1] b_hist = b_hist_a, z = z_a, w_acc = w_acc_a, w_save = w_save_a
+    cdef double[::1] R_acc = R_acc_a
+    with nogil:
+        for epoch in range(1, max_epochs + 1):
+            for jj in range(nws):
+                j = ws[jj]
+                L = lips[j]
+                if L == 0.0:
+                    continue
+                old = w[j]
+                g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
+                wj = weights[j] if has_w else 1.0
+                a2 = a2s[j] if has_a2 else L
+                new = prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
+                if new != old:
+                    w[j] = new
+                    col_axpy(is_sparse, XT, data, indices, indptr, j, old - new, R)
+            if has_icol:
+                db = 0.0
+                for i in range(n):
+                    db += icol[i] * R[i]
+                db /= icol_sq
+                b[0] += db
+                for i in range(n):
+                    R[i] -= db * icol[i]
+            if K > 0:
+                for jj in range(nws):
+                    w_hist[n_stored, jj] = w[ws[jj]]
+                if use_rhist:
+                    for i in range(n):
+                        R_hist[n_stored, i] = R[i]
+                b_hist[n_stored] = b[0]
+                n_stored += 1
+                if n_stored == K + 1:
+                    n_stored = 0
+                    for k in range(K):
+                        for jj in range(nws):
+                            U[k, jj] = w_hist[k + 1, jj] - w_hist[k, jj]
+                    for k in range(K):
+                        for kk in range(K):
+                            s = 0.0
+                            for jj in range(nws):
+                                s += U[k, jj] * U[kk, jj]
+                            C[k, kk] = s
+                        z[k] = 1.0
+                    ok = solve_small(C, z)
+                    sz = 0.0
+                    for k in range(K):
+                        sz += z[k]
+                    if ok and sz != 0.0 and not isinf(sz) and sz == sz:
+                        for jj in range(nws):
+                            w_acc[jj] = 0.0
+                        b_acc = 0.0
+                        for k in range(K):
+                            z[k] /= sz
+                            for jj in range(nws):
+                                w_acc[jj] += z[k] * w_hist[k + 1, jj]
+                            b_acc += z[k] * b_hist[k + 1]
+                        feasible = True
+                        if positive:
+                            for jj in range(nws):
+                                if w_acc[jj] < 0.0:
+                                    feasible = False
+                        for jj in range(nws):
+                            wj = weights[ws[jj]] if has_w else 1.0
+                            if isinf(wj) and w_acc[jj] != 0.0:
+                                feasible = False
+                        if feasible:
+                            if use_rhist:
+                                for i in range(n):
+                                    R_acc[i] = 0.0
+                                for k in range(K):
+                                    for i in range(n):
+                                        R_acc[i] += z[k] * R_hist[k + 1, i]
+                            else:
+                                for i in range(n):
+                                    R_acc[i] = R[i]
+                                for jj in range(nws):
+                                    dw = w_acc[jj] - w[ws[jj]]
+                                    if dw != 0.0:
+                                        col_axpy(is_sparse, XT, data, indices, indptr, ws[jj],
+                                                 -dw, R_acc)
+                                if has_icol:
+                                    db = b_acc - b[0]
+                                    for i in range(n):
+                                        R_acc[i] -= db * icol[i]
+                            p_cur = ws_objective(R, w, ws, code, alpha, gamma, weights, a2s,
+                                                 lips, n)
+                            for jj in range(nws):
+                                w_save[jj] = w[ws[jj]]
+                                w[ws[jj]] = w_acc[jj]
+                            p_acc = ws_objective(R_acc, w, ws, code, alpha, gamma, weights,
+                                                 a2s, lips, n)
+                            if p_acc < p_cur:
+                                for i in range(n):
+                                    R[i] = R_acc[i]
+                                b[0] = b_acc
+                            else:
+                                for jj in range(nws):
+                                    w[ws[jj]] = w_save[jj]
+            if epoch % 10 == 0:
+                crit = 0.0
+                for jj in range(nws):
+                    j = ws[jj]
+                    g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
+                    wj = weights[j] if has_w else 1.0
+                    a2 = a2s[j] if has_a2 else lips[j]
+                    s = score_scalar(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive)
+                    if s > crit:
+                        crit = s
+                if crit <= tol_in:
+                    break
+    return epoch, crit
