@@ -199,7 +199,7 @@ def test_k_form_and_n_form_agree(drop):
         got = solve_restricted(np.asfortranarray(X), F, y, lam, c, False, 1e-11, form=form,
                                drop=drop)
         assert got is not None
-        w, f, theta, _ = got
+        w, f, theta = got[:3]
         assert np.max(np.abs(X.T @ theta) / lam) <= 1 + 1e-9
         assert np.max(np.abs(theta) / c) <= 1 + 1e-9
         assert abs(F.T @ theta)[0] <= 1e-12

@@ -22,6 +22,7 @@ only when its duality gap is at rounding level.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import LinAlgError, lstsq
 from scipy.linalg.blas import dsyrk, ssyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
@@ -59,8 +60,9 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
 
     Parameters
     ----------
-    Xk : ndarray (n, k), F-ordered
-        Penalised columns of the working set.
+    Xk : ndarray (n, k), F-ordered, or scipy.sparse CSC
+        Penalised columns of the working set (sparse: the Newton matrix is
+        formed by a sparse product, then factored dense).
     F : ndarray (n, f)
         Free columns (intercept, unpenalised features).
     y : ndarray (n,)
@@ -88,6 +90,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     n, k = Xk.shape
     nf = F.shape[1]
     ng = 0 if positive else k
+    sparse = sp.issparse(Xk)
     ynorm = float(np.max(np.abs(y))) if n else 1.0
     ynorm = ynorm or 1.0
     # starting point: scaled so that x z ~ mu0
@@ -157,9 +160,9 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             print(it, k, f"{pinf:.2e} {dinf:.2e} {rgap:.2e} mu {mu:.2e}")
         if check is not None and rgap <= check_below and pinf <= 1e-6:
             out = check(dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta,
-                             idx=idx))
+                             idx=idx, rgap=rgap))
             if out is not None:
-                return dict(vertex=out, n_iter=it, converged=True)
+                return dict(vertex=out, n_iter=it, converged=True, idx=idx)
             n_fail += rgap <= 1e-11
             if n_fail >= 4:
                 break  # converged but no exact vertex found: the caller falls back
@@ -172,23 +175,33 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
         Df = da + dg if ng else da
         E = du + dv
         # factor the reduced Newton matrix once per iteration
+        # early iterations (rgap > 1e-2): an approximate Newton matrix is
+        # enough (the residuals are recomputed exactly), single precision
+        # halves the syrk
+        low = rgap > 1e-2
         if use_k_form:
             Einv = 1.0 / E
-            Xe = np.hstack([Xk, F]) if nf else Xk
-            Xs = Xe * np.sqrt(Einv)[:, None]
-            if rgap > 1e-2:
-                K = ssyrk(1.0, Xs.astype(np.float32), trans=1, lower=1).astype(np.float64)
+            if sparse:
+                Xe = sp.hstack([Xk, sp.csc_matrix(F)], format="csc") if nf else Xk
+                Xs = sp.diags(np.sqrt(Einv)) @ Xe
+                K = np.asfortranarray((Xs.T @ Xs).toarray())
             else:
-                K = dsyrk(1.0, Xs, trans=1, lower=1)
+                Xe = np.hstack([Xk, F]) if nf else Xk
+                Xs = Xe * np.sqrt(Einv)[:, None]
+                K = (ssyrk(1.0, Xs.astype(np.float32), trans=1, lower=1).astype(np.float64)
+                     if low else dsyrk(1.0, Xs, trans=1, lower=1))
             K.flat[:k * (k + nf) + k:k + nf + 1] += 1.0 / Df
             fac = _chol(K, 0.0)
         else:
-            if rgap > 1e-2 and k:
-                # early iterations: an approximate Newton matrix is enough
-                # (the residuals are exact), single precision halves the syrk
+            if not k:
+                M = np.zeros((n, n))
+            elif sparse:
+                Xs = Xk @ sp.diags(np.sqrt(Df))
+                M = np.asfortranarray((Xs @ Xs.T).toarray())
+            elif low:
                 M = ssyrk(1.0, (Xk * np.sqrt(Df)).astype(np.float32), lower=1).astype(np.float64)
             else:
-                M = dsyrk(1.0, Xk * np.sqrt(Df), lower=1) if k else np.zeros((n, n))
+                M = dsyrk(1.0, Xk * np.sqrt(Df), lower=1)
             M.flat[::n + 1] += E
             fac = _chol(M, 0.0)
             if nf:
@@ -279,7 +292,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
         zu = zu + ad * dzu
         zv = zv + ad * dzv
     pt = dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta, idx=idx,
-              n_iter=it,
+              n_iter=it, rgap=0.0,
               converged=pinf <= tol and dinf <= tol and rgap <= tol)
     if check is not None:
         pt["vertex"] = check(pt)
@@ -335,6 +348,8 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0, snap=True
         else:
             Z = np.zeros(0, dtype=np.int64)
     cols = Xk[:, act]
+    if sp.issparse(cols):
+        cols = cols.toarray()
     if nf:
         cols = np.hstack([cols, F])
     w = np.zeros(k)
@@ -375,7 +390,7 @@ def lad_crossover(Xk, F, y, lam, c, positive, pt, lsq=False, n_more=0, snap=True
         try:
             if lsq:
                 t0 = np.clip(pt["theta"][Z], -c[Z], c[Z])
-                corr = lstsq(B.T, rhs - B.T @ t0, lapack_driver="gelsd", check_finite=False)[0]
+                corr = lstsq(B.T, rhs - B.T @ t0, lapack_driver="gelsy", check_finite=False)[0]
                 theta[Z] = t0 + corr
             else:
                 theta[Z] = np.linalg.solve(B.T, rhs)
@@ -412,7 +427,8 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
 
     Columns dropped by the IPM (see ``lad_ipm``) are not checked here: the
     caller prices every column on ``theta``.
-    Returns ``(w, f, theta, n_iter)``, or ``None`` when the crossover never
+    Returns ``(w, f, theta, n_iter, kept)`` (``kept``: the columns the IPM
+    did not drop), or ``None`` when the crossover never
     produced a vertex with a relative gap ``<= xtol`` (the caller then
     falls back to the simplex).
     """
@@ -421,6 +437,8 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
     def check(pt):
         for lsq, n_more, snap in ((False, 0, True), (False, 0, False), (True, 0, False),
                                   (True, 1, False), (True, 2, False)):
+            if lsq and pt["rgap"] > 1e-8:
+                break  # the least-squares variants only on an accurate point
             out = lad_crossover(Xk, F, y, lam, c, positive, pt, lsq, n_more, snap)
             if out is None:
                 continue
@@ -429,8 +447,8 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
             gap, primal = vertex_gap(Xk[:, idx], F, y, lam[idx], c, positive, w[idx], f,
                                      theta)
             if scale[0] is None:
-                scale[0] = max(primal, float(c @ np.abs(y)))
-            if gap <= xtol * scale[0]:
+                scale[0] = float(c @ np.abs(y))
+            if np.isfinite(gap) and gap <= xtol * max(primal, scale[0]):
                 return out
         return None
 
@@ -438,4 +456,4 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
     if res.get("vertex") is None:
         return None
     w, f, theta = res["vertex"]
-    return w, f, theta, res["n_iter"]
+    return w, f, theta, res["n_iter"], res["idx"]

@@ -167,10 +167,18 @@ def _irls_guess(Xc, y, alpha, wts, positive, fit_intercept, sw, b0, n_iter=12):
     return w, b
 
 
-def _dense_cols(Xc, rows, cols):
-    """``Xc[rows][:, cols]`` as a dense Fortran array (rows: a slice or an index array)."""
+def _dense_cols(Xc, rows, cols, keep_sparse=False):
+    """``Xc[rows][:, cols]`` as a dense Fortran array (rows: a slice or an index
+    array), or CSC when ``keep_sparse`` and ``Xc`` is sparse."""
     if sp.issparse(Xc):
-        return np.asfortranarray(Xc[:, cols].toarray()[rows])
+        sub = Xc[:, cols]
+        if not isinstance(rows, slice):
+            sub = sub[rows]
+        if keep_sparse:
+            sub = sp.csc_matrix(sub)
+            sub.sort_indices()
+            return sub
+        return np.asfortranarray(sub.toarray())
     return np.asfortranarray(Xc[rows][:, cols] if not isinstance(rows, slice)
                              else Xc[:, cols])
 
@@ -244,13 +252,16 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
         out = None
         if use_ipm:
             pen_ws = ws[~forced[ws]]
-            Xk = _dense_cols(Xc, rows, pen_ws)
+            Xk = _dense_cols(Xc, rows, pen_ws, keep_sparse=True)
             F = _dense_cols(Xc, rows, free_idx)
             if fit_intercept:
                 F = np.hstack([F, np.ones((yr.size, 1))])
-            out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11)
+            # columns are dropped inside the IPM in the first round only:
+            # later rounds keep every column they are given
+            out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11,
+                                   drop=n_ipm == 0)
         if out is not None:
-            wk, fk, th_r, n_in = out
+            wk, fk, th_r, n_in, kept = out
             n_ipm += n_in
             xs_full = np.zeros(N)
             xs_full[pen_ws] = wk
@@ -284,6 +295,9 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
             converged = True
             break
         viol = np.flatnonzero((ratio > 1.0 + 1e-9) & ~excluded)
+        if out is not None:
+            # the next IPM round works on the columns kept by this one
+            ws = np.union1d(pen_ws[kept], free_idx).astype(np.int64)
         viol = np.setdiff1d(viol, ws)
         if viol.size == 0:
             if out is not None:
@@ -322,7 +336,8 @@ def _ipm_first_ws(Xc, y, b0, cost_r, wts, excluded, forced, w0, n, solver):
     initial residual.
     """
     ok = np.flatnonzero(~excluded)
-    if ok.size <= 4 * n and n <= 1500:
+    if n <= 1500 and (ok.size <= 4 * n or (sp.issparse(Xc) and Xc.nnz <= 2e6)):
+        # (sparse: the Newton matrix is a sparse product, cheap whatever p)
         return ok
     limit = min(ok.size, max(100, n // 2))
     r0 = y - b0 if w0 is None else y - np.asarray(Xc @ w0).ravel()
