@@ -93,8 +93,10 @@ def spectral_norm(A, *, n_iter=100, tol=1e-6, seed=0):
     (a full SVD of a 200 x 800 matrix costs as much as 100 GAMP iterations;
     the damping rule only needs a few digits).
     """
-    if isinstance(A, np.ndarray) and A.size <= 20000:
-        return float(np.linalg.norm(A, 2))
+    if isinstance(A, np.ndarray):
+        if A.size <= 20000:
+            return float(np.linalg.norm(A, 2))
+        return dense_lanczos_norm(A, tol=tol, seed=seed)
     try:  # the operators family provides the same routine; prefer it when present
         from ..operators import operator_norm  # noqa: PLC0415
     except ImportError:
@@ -120,6 +122,49 @@ def spectral_norm(A, *, n_iter=100, tol=1e-6, seed=0):
             break
         s_old = s
     return float(np.sqrt(s))
+
+
+def dense_lanczos_norm(A, *, n_steps=40, tol=1e-3, seed=0):
+    """``||A||_2`` of a dense array by Lanczos on ``A^H A`` (full
+    reorthogonalisation), stopped when the largest Ritz value changes by
+    less than ``tol`` (relative).
+
+    A Ritz value never exceeds the true eigenvalue, so the result is a lower
+    bound that is exact after ``min(m, N)`` steps; on Gaussian matrices
+    (where the power iteration stalls) 10 to 20 steps give three digits.
+    ARPACK's restarted version costs about as much as 50 GAMP iterations on
+    a 200 x 800 matrix; this one about 15.
+    """
+    from scipy.linalg import eigvalsh_tridiagonal  # noqa: PLC0415
+
+    n = A.shape[1]
+    k = min(n_steps, min(A.shape))
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal(n).astype(A.dtype)
+    if np.iscomplexobj(A):
+        q = q + 1j * rng.standard_normal(n)
+    q /= np.linalg.norm(q)
+    AH = herm(A)
+    Q = np.zeros((k, n), dtype=q.dtype)
+    alpha, beta = [], []
+    lam_old = 0.0
+    lam = 0.0
+    for j in range(k):
+        Q[j] = q
+        w = AH @ (A @ q)
+        a = float(np.real(np.vdot(q, w)))
+        alpha.append(a)
+        w = w - Q[:j + 1].T @ (Q[:j + 1].conj() @ w)  # full reorthogonalisation
+        w = w - Q[:j + 1].T @ (Q[:j + 1].conj() @ w)
+        lam = a if j == 0 else float(eigvalsh_tridiagonal(
+            np.array(alpha), np.array(beta), select="i", select_range=(j, j))[0])
+        b = float(np.linalg.norm(w))
+        if b <= 1e-12 * max(lam, 1e-300) or abs(lam - lam_old) <= tol * lam:
+            break
+        beta.append(b)
+        q = w / b
+        lam_old = lam
+    return float(np.sqrt(max(lam, 0.0)))
 
 
 def column_norms2(A):

@@ -47,6 +47,13 @@ from ._common import (
 )
 from ._em import auto_prune_mask
 
+# inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
+# (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
+# of the last relative change of gamma; the final one to gamp_tol
+EPS_FIRST = 1e-3
+EPS_FACTOR = 1e-2
+DIV_PATIENCE = 5  # as _gamp_kernels.DIV_PATIENCE (kept apart: that module imports numba)
+
 __all__ = ["GGAMPSBL", "ggamp_sbl", "auto_damping"]
 
 GAMP_CONSTRAINTS = {
@@ -172,6 +179,7 @@ def gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter, eps):
     ynorm = np.sqrt(np.sum(abs2(Y)))
     delta = np.inf
     r = tr = None
+    bad = 0
     for k in range(1, max_iter + 1):
         tp = np.clip(Sq.mv(tx), TINY, HUGE)
         Ax = matmat(A, x)
@@ -189,6 +197,11 @@ def gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter, eps):
         delta = num / den if den > 0 else 0.0
         res = np.sqrt(np.sum(abs2(Y - Ax)))
         if not (np.isfinite(delta) and np.all(np.isfinite(tx)) and res <= 1e8 * (ynorm + TINY)):
+            return k, delta, True, tr, r
+        # sustained blow-up (see _gamp_kernels): steps larger than the iterate
+        # while the residual exceeds that of x = 0
+        bad = bad + 1 if (delta > 1.0 and res > ynorm) else 0
+        if bad >= DIV_PATIENCE:
             return k, delta, True, tr, r
         if delta < eps:
             break
@@ -304,9 +317,9 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
 
     for it in range(1, max_iter + 1):
         # inexact E-steps while gamma still moves a lot: the GAMP tolerance
-        # follows the outer progress (never looser than 1e-2 of the last change
-        # of gamma, never tighter than gamp_tol); the final E-step is exact
-        eps = gamp_tol if not np.isfinite(delta) else max(gamp_tol, 1e-2 * delta)
+        # follows the outer progress (1e-2 of the last relative change of
+        # gamma, never tighter than gamp_tol); the final E-step is exact
+        eps = max(gamp_tol, EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta)
         k, dgamp, diverged, theta = estep(theta, eps)
         n_gamp += k
         if diverged:
@@ -489,8 +502,15 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     :math:`\Sigma_{ii}` replaced by :math:`\tau_{x,i}`.  Several targets share
     the GAMP iterations (matrix products) but have their own gamma; the
     stopping rule is applied to all of them jointly.  Divergence (non-finite
-    values or a residual above :math:`10^8\|y\|`) is detected, reported by a
-    ``ConvergenceWarning`` and the last finite iterate is returned.
+    values, a residual above :math:`10^8\|y\|`, or five consecutive GAMP
+    steps larger than the iterate itself while the residual exceeds
+    :math:`\|y\|`) is detected, reported by a ``ConvergenceWarning`` and the
+    last finite iterate is returned (with ``damping="auto"`` the E-step is
+    first retried with half the damping).  A dense matrix and a single
+    target run the whole GAMP loop in one compiled function (Numba), which
+    computes :math:`A\hat x` with :math:`S\tau_x` and :math:`A^H\hat s` with
+    :math:`S^T\tau_s` in one sweep over the matrix each; other inputs use
+    NumPy products (the same iterates).
 
     References
     ----------

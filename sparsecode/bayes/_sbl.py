@@ -379,11 +379,12 @@ class TSBL(_BaseEMSBL):
         Noise variance; None: learned.
     learn_noise : bool or "auto", default="auto"
         Learn the noise variance ("auto": when ``noise_variance`` is None).
-    update : {"em", "mackay"}, default="mackay"
-        Gamma rule; the fixed point is T-MSBL's.
-    prune : float in [0, 1) or "auto", default=1e-8
-        Relative pruning threshold on gamma, or the noise-relative rule
-        "auto" (see ``SBL``).
+    update : {"em", "mackay"}, default="em"
+        Gamma rule: EM (as Zhang's reference code) or the fixed point of
+        the T-MSBL paper.
+    prune : float in [0, 1) or "auto", default="auto"
+        The noise-relative rule "auto" (see ``SBL``; EM rule only, the
+        fixed point uses 1e-8), or a relative pruning threshold on gamma.
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
@@ -429,11 +430,23 @@ class TSBL(_BaseEMSBL):
     -----
     T-MSBL (Zhang & Rao 2011) approximates the exact :math:`mL\times NL`
     T-SBL model in the m-dimensional space: E-step as M-SBL; M-step
-    :math:`\gamma_i \leftarrow (M_{i\cdot}B^{-1}M_{i\cdot}^H/L)/(1 - d_i/\gamma_i)`,
-    :math:`B \leftarrow \sum_i M_{i\cdot}^H M_{i\cdot}/\gamma_i`, normalised to
-    unit Frobenius norm and replaced by the AR(1) Toeplitz matrix with
+    :math:`\gamma_i \leftarrow M_{i\cdot}B^{-1}M_{i\cdot}^H/L + d_i` (EM; the
+    paper's fixed point divides the first term by :math:`1 - d_i/\gamma_i`
+    instead), :math:`B \leftarrow \sum_i M_{i\cdot}^H M_{i\cdot}/\gamma_i`,
+    normalised to unit Frobenius norm and replaced by the AR(1) Toeplitz
+    matrix with
     :math:`\beta = \mathrm{mean}(\mathrm{superdiag}\,B)/\mathrm{mean}(\mathrm{diag}\,B)`,
-    :math:`|\beta| \le 0.99`.  Cost as M-SBL plus :math:`O(NL^2 + L^3)`.
+    :math:`|\beta| \le 0.99`.  As in Zhang's reference code (version 1.11),
+    the weighting by :math:`B^{-1}` is used only while more atoms than
+    measurements are active (``correlation_`` and ``beta_`` still report
+    the learned :math:`B`): the approximate E-step ignores :math:`B`, so the
+    rows of noise-fitting atoms are white in time and :math:`B^{-1}`
+    inflates their :math:`\gamma` by :math:`(1+\beta^2)/(1-\beta^2)`; with
+    the weighting kept to the end T-MSBL was 3 dB worse than M-SBL at
+    :math:`\beta = 0.9` (16 x 50, 6 rows, 6 snapshots, 25 dB), and with it
+    T-MSBL is within 0.5 dB of M-SBL there and 6 dB better at
+    :math:`\beta = 0.95` (mean NMSE of 30 trials).  Cost as M-SBL plus
+    :math:`O(NL^2 + L^3)`.
 
     References
     ----------
@@ -456,8 +469,8 @@ class TSBL(_BaseEMSBL):
     _shared = True
     _correlated = True
 
-    def __init__(self, *, noise_variance=None, learn_noise="auto", update="mackay",
-                 prune=1e-8, max_iter=1000, tol=1e-6, fit_intercept=False, verbose=0):
+    def __init__(self, *, noise_variance=None, learn_noise="auto", update="em",
+                 prune="auto", max_iter=1000, tol=1e-6, fit_intercept=False, verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
         self.update = update
