@@ -251,3 +251,30 @@ def test_permutation_equivariance(seed):
     f1 = lad_objective(X, y, r1.coef_, r1.intercept_, alpha)
     f2 = lad_objective(X, y, r2.coef_[np.argsort(pc)], r2.intercept_, alpha)
     assert abs(f1 - f2) <= 1e-9 * f1
+
+
+@pytest.mark.parametrize("icpt", [False, True])
+def test_sparse_design_by_ipm(icpt, no_simplex):
+    # scipy.sparse designs keep a sparse Newton product (no densification)
+    rng = np.random.default_rng(8)
+    X = sp.random(60, 400, density=0.1, random_state=8, format="csc",
+                  data_rvs=rng.standard_normal)
+    y = np.asarray(X[:, :4].sum(axis=1)).ravel() + 0.2 * rng.standard_t(2, 60)
+    alpha = 0.05 * amax(X.toarray(), y)
+    reg = LADLasso(alpha=alpha, fit_intercept=icpt, tol=1e-10).fit(X, y)
+    w, b, _ = reference_lp(X.toarray(), y, alpha, fit_intercept=icpt)
+    f = lad_objective(X.toarray(), y, reg.coef_, reg.intercept_, alpha)
+    fref = lad_objective(X.toarray(), y, w, b, alpha)
+    assert abs(f - fref) <= 1e-9 * fref
+
+
+def test_wide_design_column_generation(no_simplex):
+    # p > 4 n: the first working set is a screened subset, violated columns
+    # enter round after round until the certificate holds on every column
+    X, y = problem(25, 400, seed=12)
+    alpha = 0.02 * amax(X, y)
+    reg = LADLasso(alpha=alpha, tol=1e-10).fit(X, y)
+    w, b, fref = reference_lp(X, y, alpha, fit_intercept=True)
+    f = lad_objective(X, y, reg.coef_, reg.intercept_, alpha)
+    assert abs(f - fref) <= 1e-9 * fref
+    assert reg.n_iter_ >= 2  # several column-generation rounds were needed

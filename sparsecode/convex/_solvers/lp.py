@@ -312,7 +312,7 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
         if use_ipm:
             # an IPM round restarts from scratch: add many violators at once
             # (the IPM drops the inactive columns of ws again by itself)
-            n_add = max(100, yr.size // 2)
+            n_add = max(100, 2 * yr.size if yr.size <= 1500 else yr.size // 2)
         if viol.size > n_add:
             viol = viol[np.argpartition(-ratio[viol], n_add - 1)[:n_add]]
         ws = np.union1d(ws, viol).astype(np.int64)
@@ -332,14 +332,14 @@ def _ipm_first_ws(Xc, y, b0, cost_r, wts, excluded, forced, w0, n, solver):
     Every admissible feature while ``n^2 |ws|`` stays moderate (the IPM
     itself drops the columns that are clearly inactive after a few
     iterations); otherwise the previous support (warm start) plus the
-    ``max(100, n / 2)`` features most correlated with the signs of the
-    initial residual.
+    ``4 n`` (``max(100, n / 2)`` when ``n > 1500``) features most correlated
+    with the signs of the initial residual.
     """
     ok = np.flatnonzero(~excluded)
     if n <= 1500 and (ok.size <= 4 * n or (sp.issparse(Xc) and Xc.nnz <= 2e6)):
         # (sparse: the Newton matrix is a sparse product, cheap whatever p)
         return ok
-    limit = min(ok.size, max(100, n // 2))
+    limit = min(ok.size, 4 * n if n <= 1500 else max(100, n // 2))
     r0 = y - b0 if w0 is None else y - np.asarray(Xc @ w0).ravel()
     u = np.sign(r0) * cost_r
     score = np.abs(np.asarray(Xc.T @ u).ravel())
