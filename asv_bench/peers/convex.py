@@ -179,8 +179,9 @@ def lad_rows(sklearn, X300, y300, full=False, repeat=3):
     Equal objective is checked (``rel_obj_diff``, computed here); both sides
     are timed interleaved (best of ``repeat`` rounds).  The first problem is
     the issue's 300 x 1000 at alpha_max/5 without intercept (centred data);
-    then 200 x 500 and 500 x 2000 with intercept, and 300 x 1000 with sample
-    weights and an intercept.
+    then 200 x 500 and 500 x 2000 with intercept, and 300 x 1000 with an
+    intercept and sample weights or feature weights (the peer solves the
+    feature-weighted problem on the rescaled design ``X_j / v_j``).
     """
     from sparsecode import LADLasso
 
@@ -197,25 +198,35 @@ def lad_rows(sklearn, X300, y300, full=False, repeat=3):
     sw = np.random.default_rng(4).uniform(0.2, 2.0, len(y300))
     probs.append(("LAD-Lasso 300x1000, alpha_max/5, intercept + sample_weight", X300, y300,
                   True, sw))
+    # feature weights v_j: QuantileRegressor has a scalar alpha, so it solves
+    # the same problem on the rescaled design X_j / v_j (coefficients v_j w_j)
+    fw = np.random.default_rng(5).uniform(0.5, 2.0, X300.shape[1])
+    probs.append(("LAD-Lasso 300x1000, alpha_max/5, intercept + feature weights", X300, y300,
+                  True, None, fw))
     rows = []
-    for name, X, y, icpt, sw in probs:
+    for name, X, y, icpt, sw, *rest in probs:
+        fw = rest[0] if rest else None
+        v = np.ones(X.shape[1]) if fw is None else fw
         n = X.shape[0]
         s = np.ones(n) if sw is None else sw * n / sw.sum()
         r0 = y - (np.median(y) if icpt else 0.0)
-        a = float(np.max(np.abs(X.T @ (s * np.sign(r0))))) / n / 5
+        a = float(np.max(np.abs(X.T @ (s * np.sign(r0))) / v)) / n / 5
+        Xv = X / v
 
         def ours():
-            m = LADLasso(alpha=a, fit_intercept=icpt, tol=1e-6).fit(X, y, sample_weight=sw)
-            return m.coef_, m.intercept_
+            m = LADLasso(alpha=a, weights=fw, fit_intercept=icpt, tol=1e-6).fit(
+                X, y, sample_weight=sw)
+            return m.coef_ * v, m.intercept_
 
         def peer():
             m = QuantileRegressor(quantile=0.5, alpha=a / 2, fit_intercept=icpt,
-                                  solver="highs").fit(X, y, sample_weight=sw)
+                                  solver="highs").fit(Xv, y, sample_weight=sw)
             return m.coef_, m.intercept_
 
         ours()
         (t_o, t_p), ((wo, bo), (wp, bp)) = best_times_interleaved([ours, peer], repeat=repeat)
-        po, pp = lad_obj_full(X, y, wo, bo, a, sw), lad_obj_full(X, y, wp, bp, a, sw)
+        # objective in the rescaled coordinates (= ours with weights v)
+        po, pp = lad_obj_full(Xv, y, wo, bo, a, sw), lad_obj_full(Xv, y, wp, bp, a, sw)
         rows.append(dict(problem=name, method="QuantileRegressor(q=0.5, highs)",
                          peer=peer_version(sklearn, "scikit-learn"), t_ours_s=t_o, t_peer_s=t_p,
                          ratio=ratio(t_p, t_o), rel_obj_diff=(po - pp) / pp))
