@@ -27,8 +27,7 @@ from scipy.linalg import LinAlgError, lstsq
 from scipy.linalg.blas import dsyrk, ssyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
-__all__ = ["lad_ipm", "lad_crossover"]
-_DEBUG = False
+__all__ = ["lad_ipm", "lad_crossover", "solve_restricted", "vertex_gap"]
 
 
 def _chol(K, reg0):
@@ -81,6 +80,8 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
         (``|x_j^T theta| < 0.4 max`` once the gap is below 5 %, ``< 0.8 max``
         below 0.1 %): the later iterations factor a smaller matrix.  The
         caller re-checks every column on the returned point.
+    form : {"auto", "n", "k"}
+        Reduction of the Newton system (``"auto"``: the smaller one).
 
     Returns
     -------
@@ -108,7 +109,10 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     zu = c.copy()
     zv = c.copy()
     nvar = 2 * k + 2 * n if ng else k + 2 * n
-    cnorm = 1.0 + max(float(np.max(lam)) if k else 0.0, float(np.max(c)))
+    # scales of the stopping figures (relative, so that the iterations do not
+    # depend on the units of X and y)
+    cnorm = max(float(np.max(lam)) if k else 0.0, float(np.max(c)))
+    oscale = float(c @ np.abs(y)) or 1.0
     idx = np.arange(k)
     stages = [(5e-2, 0.4), (1e-3, 0.8)] if drop else []
     it = 0
@@ -129,12 +133,12 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
         pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
         dobj = float(y @ theta)
         mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
-        pinf = float(np.max(np.abs(rp))) / (1.0 + ynorm)
+        pinf = float(np.max(np.abs(rp))) / ynorm
         dinf = max(float(np.max(np.abs(rda))) if k else 0.0,
                    float(np.max(np.abs(rdg))) if ng else 0.0,
                    float(np.max(np.abs(rdu))), float(np.max(np.abs(rdv))),
                    float(np.max(np.abs(rf))) if nf else 0.0) / cnorm
-        rgap = abs(pobj - dobj) / (1.0 + abs(pobj))
+        rgap = abs(pobj - dobj) / max(abs(pobj), oscale)
         if stages and rgap <= stages[0][0] and k > 0:
             thr = stages.pop(0)[1]
             ratio = (np.maximum(XTt, 0.0) if positive else np.abs(XTt)) / lam
@@ -156,8 +160,6 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
                 mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
                 use_k_form = (k + nf) < n if form == "auto" else form == "k"
-        if _DEBUG:
-            print(it, k, f"{pinf:.2e} {dinf:.2e} {rgap:.2e} mu {mu:.2e}")
         if check is not None and rgap <= check_below and pinf <= 1e-6:
             out = check(dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta,
                              idx=idx, rgap=rgap))

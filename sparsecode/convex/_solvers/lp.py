@@ -212,6 +212,11 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
     # P(0): the LAD fit of the intercept alone (weighted median) or of nothing
     b0 = _weighted_median(y, sw) if fit_intercept else 0.0
     P0 = float(cost_r @ np.abs(y - b0))
+    if P0 <= 0.0:
+        # y is fitted exactly by the intercept alone (or is 0): the objective
+        # is >= 0, so w = 0 is optimal with a zero gap
+        return dict(w=np.zeros(N), b=float(b0), gap=0.0, crit=0.0, n_iter=0, converged=True,
+                    primal=0.0, P0=0.0)
     use_ipm = _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept,
                            int(np.count_nonzero(sw > 0)))
     if alpha == 0:
