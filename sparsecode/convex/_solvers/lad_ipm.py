@@ -90,25 +90,30 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     """
     n, k = Xk.shape
     nf = F.shape[1]
-    ng = 0 if positive else k
+    two = not positive  # a (x_j^+) and g (x_j^-) variables, else a only
     sparse = sp.issparse(Xk)
     ynorm = float(np.max(np.abs(y))) if n else 1.0
     ynorm = ynorm or 1.0
-    # starting point: scaled so that x z ~ mu0
-    a = np.full(k, 1.0)
-    g = np.full(ng, 1.0)
-    u = np.maximum(y, 0.0) + 0.5 * ynorm
-    v = np.maximum(-y, 0.0) + 0.5 * ynorm
-    xs = 0.1 * ynorm
-    a *= xs
-    g *= xs
+    # one stacked vector for the non-negative variables, x = [a, g, u, v]
+    # (g absent when positive), its dual slacks z and its costs: every
+    # element-wise operation of an iteration is a single NumPy call
+    ones_n = np.ones(n)
+
+    def stack(pa, pu):
+        return np.concatenate((pa, -pa, pu, -pu) if two else (pa, pu, -pu))
+
+    def layout(k):
+        ng = k if two else 0
+        return k, k + ng, k + ng + n, k + ng + 2 * n  # ends of a, g, u, v
+
+    ka, kg, ku, kv = layout(k)
+    x = np.concatenate((np.full(kg, 0.1 * ynorm), np.maximum(y, 0.0) + 0.5 * ynorm,
+                        np.maximum(-y, 0.0) + 0.5 * ynorm))
+    cost = np.concatenate((lam, lam, c, c) if two else (lam, c, c))
+    z = cost.copy()
     f = np.zeros(nf)
     theta = np.zeros(n)
-    za = lam.copy()
-    zg = lam.copy() if ng else np.zeros(0)
-    zu = c.copy()
-    zv = c.copy()
-    nvar = 2 * k + 2 * n if ng else k + 2 * n
+    nvar = x.size
     # scales of the stopping figures (relative, so that the iterations do not
     # depend on the units of X and y)
     cnorm = max(float(np.max(lam)) if k else 0.0, float(np.max(c)))
@@ -117,52 +122,57 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     stages = [(5e-2, 0.4), (1e-3, 0.8)] if drop else []
     it = 0
     n_fail = 0
+
+    def Ax(v_):
+        wv = v_[:ka] - v_[ka:kg] if two else v_[:ka]
+        out = Xk @ wv if k else np.zeros(n)
+        return out + v_[kg:ku] - v_[ku:]
+
+    def point():
+        a, g = x[:ka], (x[ka:kg] if two else np.zeros(0))
+        za, zg = z[:ka], (z[ka:kg] if two else np.zeros(0))
+        return dict(a=a, g=g, u=x[kg:ku], v=x[ku:], f=f, za=za, zg=zg, zu=z[kg:ku], zv=z[ku:],
+                    theta=theta, idx=idx)
+
     for it in range(1, max_iter + 1):
         use_k_form = (k + nf) < n if form == "auto" else form == "k"
-        w = a - g if ng else a
-        Xw = Xk @ w
+        rp = y - Ax(x)
         if nf:
-            Xw = Xw + F @ f
-        rp = y - Xw - u + v
-        XTt = Xk.T @ theta
-        rda = lam - XTt - za
-        rdg = lam + XTt - zg if ng else np.zeros(0)
-        rdu = c - theta - zu
-        rdv = c + theta - zv
+            rp -= F @ f
+        XTt = Xk.T @ theta if k else np.zeros(0)
+        rd = cost - stack(XTt, theta) - z
         rf = -(F.T @ theta) if nf else np.zeros(0)
-        pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
+        pobj = float(cost @ x)
         dobj = float(y @ theta)
-        mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
+        mu = float(x @ z) / nvar
         pinf = float(np.max(np.abs(rp))) / ynorm
-        dinf = max(float(np.max(np.abs(rda))) if k else 0.0,
-                   float(np.max(np.abs(rdg))) if ng else 0.0,
-                   float(np.max(np.abs(rdu))), float(np.max(np.abs(rdv))),
-                   float(np.max(np.abs(rf))) if nf else 0.0) / cnorm
+        dinf = max(float(np.max(np.abs(rd))), float(np.max(np.abs(rf))) if nf else 0.0) / cnorm
         rgap = abs(pobj - dobj) / max(abs(pobj), oscale)
         if stages and rgap <= stages[0][0] and k > 0:
             thr = stages.pop(0)[1]
             ratio = (np.maximum(XTt, 0.0) if positive else np.abs(XTt)) / lam
-            ind = a / za if positive else np.maximum(a / za, g / zg)
+            ind = x[:ka] / z[:ka]
+            if two:
+                ind = np.maximum(ind, x[ka:kg] / z[ka:kg])
             keep = (ratio >= thr * float(np.max(ratio))) | (ind >= 1e-2)
             if not np.all(keep):
-                idx, Xk, lam, a, za, XTt, rda = (idx[keep], Xk[:, keep], lam[keep], a[keep],
-                                                 za[keep], XTt[keep], rda[keep])
-                if ng:
-                    g, zg, rdg = g[keep], zg[keep], rdg[keep]
+                full = np.concatenate((keep, keep, ones_n > 0, ones_n > 0) if two
+                                      else (keep, ones_n > 0, ones_n > 0))
+                idx, Xk, lam, XTt = idx[keep], Xk[:, keep], lam[keep], XTt[keep]
+                x, z, cost, rd = x[full], z[full], cost[full], rd[full]
                 k = idx.size
-                ng = 0 if positive else k
-                nvar = 2 * k + 2 * n if ng else k + 2 * n
-                w = a - g if ng else a
-                Xw = Xk @ w
+                ka, kg, ku, kv = layout(k)
+                nvar = x.size
+                rp = y - Ax(x)
                 if nf:
-                    Xw = Xw + F @ f
-                rp = y - Xw - u + v
-                pobj = float(lam @ (a + g if ng else a)) + float(c @ (u + v))
-                mu = (float(a @ za) + float(g @ zg) + float(u @ zu) + float(v @ zv)) / nvar
+                    rp -= F @ f
+                pobj = float(cost @ x)
+                mu = float(x @ z) / nvar
                 use_k_form = (k + nf) < n if form == "auto" else form == "k"
         if check is not None and rgap <= check_below and pinf <= 1e-6:
-            out = check(dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta,
-                             idx=idx, rgap=rgap))
+            pt = point()
+            pt["rgap"] = rgap
+            out = check(pt)
             if out is not None:
                 return dict(vertex=out, n_iter=it, converged=True, idx=idx)
             n_fail += rgap <= 1e-11
@@ -170,13 +180,9 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 break  # converged but no exact vertex found: the caller falls back
         if pinf <= tol and dinf <= tol and rgap <= tol:
             break
-        da = a / za
-        dg = g / zg if ng else np.zeros(0)
-        du = u / zu
-        dv = v / zv
-        Df = da + dg if ng else da
-        E = du + dv
-        # factor the reduced Newton matrix once per iteration
+        D = x / z
+        Df = D[:ka] + D[ka:kg] if two else D[:ka]
+        E = D[kg:ku] + D[ku:]
         # early iterations (rgap > 1e-2): an approximate Newton matrix is
         # enough (the residuals are recomputed exactly), single precision
         # halves the syrk
@@ -227,75 +233,41 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             if nf:
                 df_ = _cho_solve(facS, F.T @ Mh - rfv)
                 dth = Mh - MiF @ df_
-                XTd = Xk.T @ dth
-                return dth, df_, XTd, XTd
-            XTd = Xk.T @ Mh
-            return Mh, np.zeros(0), XTd, XTd
+            else:
+                dth, df_ = Mh, np.zeros(0)
+            XTd = Xk.T @ dth if k else np.zeros(0)
+            return dth, df_, XTd, XTd
 
-        def direction(rca, rcg, rcu, rcv):
+        def direction(rc):
             # dx = rc/z - D rd + D A^T dtheta ; h = rp - A (rc/z - D rd)
-            pa = rca / za - da * rda
-            pu = rcu / zu - du * rdu
-            pv = rcv / zv - dv * rdv
-            if ng:
-                pg = rcg / zg - dg * rdg
-                h = rp - Xk @ (pa - pg) - pu + pv
-            else:
-                h = rp - Xk @ pa - pu + pv
-            dth, df_, XTp, XTd = solve(h, rf)
-            dza = rda - XTd
-            dzu = rdu - dth
-            dzv = rdv + dth
-            dxa = pa + da * XTp
-            dxu = pu + du * dth
-            dxv = pv - dv * dth
-            if ng:
-                dzg = rdg + XTd
-                dxg = pg - dg * XTp
-            else:
-                dzg = dxg = np.zeros(0)
-            return dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv
+            pv = rc / z - D * rd
+            dth, df_, XTp, XTd = solve(rp - Ax(pv), rf)
+            return pv + D * stack(XTp, dth), df_, dth, rd - stack(XTd, dth)
 
-        def maxstep(xs, dxs):
-            x = np.concatenate(xs)
-            dx = np.concatenate(dxs)
-            neg = dx < 0
+        def maxstep(v_, dv):
+            neg = dv < 0
             if not np.any(neg):
                 return np.inf
-            return float(np.min(x[neg] / -dx[neg]))
+            return float(np.min(v_[neg] / -dv[neg]))
 
         # predictor
-        dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
-            -a * za, -g * zg, -u * zu, -v * zv)
-        ap = min(1.0, maxstep((a, g, u, v), (dxa, dxg, dxu, dxv)))
-        ad = min(1.0, maxstep((za, zg, zu, zv), (dza, dzg, dzu, dzv)))
-        mu_aff = (float((a + ap * dxa) @ (za + ad * dza)) + float((g + ap * dxg) @ (zg + ad * dzg))
-                  + float((u + ap * dxu) @ (zu + ad * dzu))
-                  + float((v + ap * dxv) @ (zv + ad * dzv))) / nvar
+        dx, df_, dth, dz = direction(-x * z)
+        ap = min(1.0, maxstep(x, dx))
+        ad = min(1.0, maxstep(z, dz))
+        mu_aff = float((x + ap * dx) @ (z + ad * dz)) / nvar
         sigma = (mu_aff / mu) ** 3
-        sm = sigma * mu
         # corrector (same factorisation)
-        dxa, dxg, dxu, dxv, df_, dth, dza, dzg, dzu, dzv = direction(
-            sm - a * za - dxa * dza, sm - g * zg - dxg * dzg, sm - u * zu - dxu * dzu,
-            sm - v * zv - dxv * dzv)
+        dx, df_, dth, dz = direction(sigma * mu - x * z - dx * dz)
         eta = max(0.95, 1.0 - 10 * mu / (1.0 + abs(pobj))) if it > 1 else 0.95
         eta = min(eta, 0.99995)
-        ap = min(1.0, eta * maxstep((a, g, u, v), (dxa, dxg, dxu, dxv)))
-        ad = min(1.0, eta * maxstep((za, zg, zu, zv), (dza, dzg, dzu, dzv)))
-        a = a + ap * dxa
-        u = u + ap * dxu
-        v = v + ap * dxv
+        ap = min(1.0, eta * maxstep(x, dx))
+        ad = min(1.0, eta * maxstep(z, dz))
+        x = x + ap * dx
         f = f + ap * df_
-        if ng:
-            g = g + ap * dxg
-            zg = zg + ad * dzg
         theta = theta + ad * dth
-        za = za + ad * dza
-        zu = zu + ad * dzu
-        zv = zv + ad * dzv
-    pt = dict(a=a, g=g, u=u, v=v, f=f, za=za, zg=zg, zu=zu, zv=zv, theta=theta, idx=idx,
-              n_iter=it, rgap=0.0,
-              converged=pinf <= tol and dinf <= tol and rgap <= tol)
+        z = z + ad * dz
+    pt = point()
+    pt.update(n_iter=it, rgap=0.0, converged=pinf <= tol and dinf <= tol and rgap <= tol)
     if check is not None:
         pt["vertex"] = check(pt)
     return pt
@@ -436,11 +408,20 @@ def solve_restricted(Xk, F, y, lam, c, positive, xtol, max_iter=50, **ipm_kw):
     """
     scale = [None]
 
+    def surplus(pt):
+        ind = pt["a"] / pt["za"]
+        if not positive:
+            ind = np.maximum(ind, pt["g"] / pt["zg"])
+        n_zero = np.count_nonzero(np.maximum(pt["u"] / pt["zu"], pt["v"] / pt["zv"]) < 1.0)
+        return n_zero > np.count_nonzero(ind > 1.0) + F.shape[1]
+
     def check(pt):
         for lsq, n_more, snap in ((False, 0, True), (False, 0, False), (True, 0, False),
                                   (True, 1, False), (True, 2, False)):
             if lsq and pt["rgap"] > 1e-8:
                 break  # the least-squares variants only on an accurate point
+            if not snap and not lsq and not surplus(pt):
+                continue  # no surplus zero row: same system as the first variant
             out = lad_crossover(Xk, F, y, lam, c, positive, pt, lsq, n_more, snap)
             if out is None:
                 continue
