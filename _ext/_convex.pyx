@@ -499,3 +499,104 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                 if crit <= tol_in:
                     break
     return epoch, crit
+
+
+
+cdef long _gram_cd(const double[:, ::1] G, const double[::1] aty, double ynorm2, int code,
+                   double alpha, double gamma, const double[::1] weights, bint positive,
+                   bint sqrt_mode, long max_iter, double tol, double[::1] w, double[::1] c,
+                   double* crit_out) noexcept nogil:
+    cdef Py_ssize_t N = G.shape[0], j, k
+    cdef bint convex = code == L1 or code == WL1, has_w = weights.shape[0] > 0
+    cdef double sigma = 1.0, ref = 0.0, crit = INF, L, wj, old, new, d, r2, pen, smax, t, cj
+    cdef double yr, nr, denom, dual, s, z
+    cdef long epoch
+    for j in range(N):
+        if w[j] != 0.0:
+            for k in range(N):
+                c[k] -= G[k, j] * w[j]
+    for j in range(N):
+        ref = max(ref, fabs(aty[j]))
+    if sqrt_mode:
+        sigma = max(sqrt(ynorm2), 1e-300)
+    for epoch in range(1, max_iter + 1):
+        for j in range(N):
+            L = G[j, j]
+            if L <= 0.0:
+                continue
+            wj = weights[j] if has_w else 1.0
+            old = w[j]
+            new = prox_scalar(code, old + c[j] / L, 1.0 / L, alpha * sigma, gamma, wj, L,
+                              positive)
+            if new != old:
+                d = new - old
+                w[j] = new
+                for k in range(N):
+                    c[k] -= G[k, j] * d
+        r2 = ynorm2
+        for j in range(N):
+            r2 -= w[j] * (aty[j] + c[j])
+        r2 = max(r2, 0.0)
+        if sqrt_mode:
+            sigma = max(sqrt(r2), 1e-8 * sqrt(ynorm2))
+        if convex:
+            pen = 0.0
+            smax = 0.0
+            for j in range(N):
+                wj = weights[j] if has_w else 1.0
+                t = alpha * wj
+                if w[j] != 0.0:
+                    pen += t * fabs(w[j])
+                if t > 0.0 and not isinf(t):
+                    cj = max(c[j], 0.0) if positive else fabs(c[j])
+                    smax = max(smax, cj / t)
+            yr = ynorm2
+            for j in range(N):
+                yr -= w[j] * aty[j]
+            if sqrt_mode:
+                nr = sqrt(r2)
+                denom = max(nr, smax)
+                dual = yr / denom if denom > 0 else 0.0
+                crit = nr + pen - dual
+                if crit <= tol * sqrt(ynorm2):
+                    crit_out[0] = crit
+                    return epoch
+            else:
+                s = max(1.0, smax)
+                dual = yr / s - r2 / (2.0 * s * s)
+                crit = 0.5 * r2 + pen - dual
+                if crit <= tol * 0.5 * ynorm2:
+                    crit_out[0] = crit
+                    return epoch
+        else:
+            crit = 0.0
+            for j in range(N):
+                L = G[j, j]
+                if L > 0.0:
+                    z = prox_scalar(code, w[j] + c[j] / L, 1.0 / L, alpha, gamma, 1.0, L,
+                                    positive)
+                    crit = max(crit, L * fabs(w[j] - z))
+            if crit <= tol * ref:
+                crit_out[0] = crit
+                return epoch
+    crit_out[0] = crit
+    return max_iter
+
+
+def gram_cd_one(const double[:, ::1] G, const double[::1] aty, double ynorm2, int code,
+                double alpha, double gamma, const double[::1] weights, bint positive,
+                bint sqrt_mode, long max_iter, double tol, double[::1] w):
+    """``_encoders._gram_cd_one`` (float64): cyclic Gram CD for one signal.
+
+    ``w`` in/out; returns ``(n_epochs, crit)`` -- the duality gap for the
+    convex codes, the fixed-point residual otherwise.  ``c = A^T y - G w``
+    is maintained.
+    """
+    cdef double crit = INF
+    cdef long e
+    c_a = np.array(aty, dtype=np.float64)
+    cdef double[::1] c = c_a
+    with nogil:
+        e = _gram_cd(G, aty, ynorm2, code, alpha, gamma, weights, positive, sqrt_mode,
+                     max_iter, tol, w, c, &crit)
+    return e, crit

@@ -32,7 +32,8 @@ _SOLVER_NAMES = {"cd": AndersonCD, "concomitant": ConcomitantCD, "lp": WorkingSe
 
 def datafit_kind(datafit):
     if isinstance(datafit, str):
-        key = {"quadratic": "quad", "quad": "quad", "lasso": "quad", "sqrt": "sqrt", "sqrt_quadratic": "sqrt",
+        key = {"quadratic": "quad", "quad": "quad", "lasso": "quad", "sqrt": "sqrt",
+               "sqrt_quadratic": "sqrt",
                "sqrt_lasso": "sqrt", "lad": "lad", "absolute_deviation": "lad",
                "lad_lasso": "lad"}.get(datafit)
         if key is None:
@@ -446,7 +447,10 @@ def _fit_quadratic_gram_one(prep, kp, w0, solver):
     kernel and the single-target gap of the working-set solver.
     """
     from ._encoders import _gram_cd_one
-    from ._solvers.cd import quadratic_gap
+    from ._solvers.cd import _C, quadratic_gap
+
+    if _C is not None:  # the compiled twin: no Numba start-up on a first fit
+        _gram_cd_one = _C.gram_cd_one  # noqa: F811
 
     code, alpha, _, weights, _, positive = kp
     n, N = prep.n, prep.N
