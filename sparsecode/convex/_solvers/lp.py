@@ -183,6 +183,29 @@ def _dense_cols(Xc, rows, cols, keep_sparse=False):
                              else Xc[:, cols])
 
 
+_TPC = []
+
+
+def _one_blas_thread(active):
+    """One BLAS thread while the interior point method runs on a small problem.
+
+    Its BLAS calls are small (a ``syrk`` of a few milliseconds): threads gain
+    little there and lose badly on a loaded machine (measured on the shared
+    2-core machine, 300 x 1000: 0.5-1.5 s with 2 OpenBLAS threads against
+    0.12-0.24 s with one).  The controller is built once (library discovery
+    costs milliseconds; the limit itself microseconds).
+    """
+    import contextlib
+
+    if not active:
+        return contextlib.nullcontext()
+    if not _TPC:
+        from threadpoolctl import ThreadpoolController
+
+        _TPC.append(ThreadpoolController())
+    return _TPC[0].limit(limits=1, user_api="blas")
+
+
 def _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept, n_rows):
     """Whether the interior-point + crossover inner solver is used (else HiGHS)."""
     if getattr(solver, "method", "ipm") != "ipm" or alpha <= 0:
@@ -263,8 +286,9 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
                 F = np.hstack([F, np.ones((yr.size, 1))])
             # columns are dropped inside the IPM in the first round only:
             # later rounds keep every column they are given
-            out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11,
-                                   drop=n_ipm == 0)
+            with _one_blas_thread(yr.size <= 2000):
+                out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11,
+                                       drop=n_ipm == 0)
         if out is not None:
             wk, fk, th_r, n_in, kept = out
             n_ipm += n_in
