@@ -706,7 +706,7 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     lips = lips.astype(dt)
     y64 = y.astype(np.float64)
     yy = float(y64 @ y64)
-    wts = weights.astype(dt) if weights.size else weights.astype(dt)
+    wts = weights.astype(dt)
     a2s_ = a2s.astype(dt)
     excluded = np.zeros(N, dtype=bool)
     forced = np.zeros(N, dtype=bool)
