@@ -445,9 +445,10 @@ class LADLasso(_BasePenalized):
 
     Robust to gross errors in a fraction of the samples (Wang, Li & Jiang
     2007).  Equal to scikit-learn's ``QuantileRegressor(quantile=0.5,
-    alpha=alpha/2)`` (same objective to rounding), solved 10-20x faster by a
-    working-set LP whose restricted problems are solved by an interior point
-    method followed by a crossover to the exact optimal vertex.
+    alpha=alpha/2)`` (same objective to rounding), solved an order of
+    magnitude faster (14-30x in the benchmarks) by a working-set LP whose
+    restricted problems are solved by an interior point method followed by
+    a crossover to the exact optimal vertex.
 
     Parameters
     ----------
