@@ -12,8 +12,20 @@ fixed-point residual (``max_j L_j |w_j - prox(w_j - g_j/L_j)| <= tol *
 
 Two inner kernels: ``_cd_inner`` (cached on disk; the built-in Quadratic
 datafit with a built-in penalty selected by an integer code, dense
-Fortran-ordered or CSC designs) and ``_cd_inner_generic`` (any smooth
-jitclass datafit and jitclass penalty, compiled on first use).
+Fortran-ordered or CSC designs; CSR designs are not converted, their
+working-set columns are gathered into a small CSC block before each inner
+solve) and ``_cd_inner_generic`` (any smooth jitclass datafit and jitclass
+penalty, compiled on first use).  ``_cd_inner``, the outer L1 statistics
+and the scores of the other penalties also exist as a compiled extension
+(``sparsecode._ext._convex``, float64 and int32 indices), used when built:
+the first call of any Numba function starts Numba's typing and target
+contexts (0.2-0.5 s per process), which would dominate a first fit.
+
+Dual point (spec 3.1a): ``theta = R / (n s)`` with ``R`` projected so that
+the unpenalised directions are feasible (``_DualProjector``; one-sided for
+weight-0 features under ``positive=True``) and ``s`` the smallest scaling
+making ``|x_j^T theta| <= alpha w_j`` (``x_j^T theta <= alpha w_j`` with
+``positive``).
 """
 
 import numpy as np
