@@ -235,8 +235,7 @@ def lad_rows(sklearn, X300, y300, full=False, repeat=3):
 
 def run(full=False):
     import sparsecode
-    from sparsecode import (LADLasso, PenalizedRegression, SqrtLasso, WeightedLasso,
-                            lasso_path)
+    from sparsecode import PenalizedRegression, SqrtLasso, WeightedLasso, lasso_path
     from sparsecode.convex import MCP, AndersonCD, Quadratic
 
     sklearn = import_peer("sklearn")

@@ -136,7 +136,8 @@ def test_positive_and_sparse():
     assert abs(f - fref) <= 1e-9 * fref
     Xs = sp.random(60, 150, density=0.2, random_state=1, format="csr",
                    data_rvs=np.random.default_rng(1).standard_normal)
-    ys = np.asarray(Xs[:, :3].sum(axis=1)).ravel() + 0.1 * np.random.default_rng(2).standard_normal(60)
+    ys = np.asarray(Xs[:, :3].sum(axis=1)).ravel()
+    ys += 0.1 * np.random.default_rng(2).standard_normal(60)
     a = 0.1 * amax(Xs.toarray(), ys)
     regs = LADLasso(alpha=a, tol=1e-10).fit(Xs, ys)
     w, b, _ = reference_lp(Xs.toarray(), ys, a, fit_intercept=True)
