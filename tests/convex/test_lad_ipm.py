@@ -279,3 +279,19 @@ def test_wide_design_column_generation(no_simplex):
     f = lad_objective(X, y, reg.coef_, reg.intercept_, alpha)
     assert abs(f - fref) <= 1e-9 * fref
     assert reg.n_iter_ >= 2  # several column-generation rounds were needed
+
+
+@pytest.mark.parametrize("icpt", [False, True])
+def test_pure_lad_alpha_zero(icpt, no_simplex):
+    # alpha = 0: least absolute deviations, every column free (as used by the
+    # LAD loss-function OMP on its support)
+    X, y = problem(90, 12, seed=13, outliers=0.2)
+    sw = np.random.default_rng(13).uniform(0.5, 2.0, 90)
+    reg = LADLasso(alpha=0.0, fit_intercept=icpt, tol=1e-10).fit(X, y, sample_weight=sw)
+    w, b, _ = reference_lp(X, y, 0.0, sw=sw, fit_intercept=icpt)
+    f = lad_objective(X, y, reg.coef_, reg.intercept_, 0.0, sw=sw)
+    fref = lad_objective(X, y, w, b, 0.0, sw=sw)
+    assert abs(f - fref) <= 1e-9 * fref
+    # an exact LAD fit interpolates at least as many points as it has columns
+    r = y - X @ reg.coef_ - reg.intercept_
+    assert np.count_nonzero(np.abs(r) <= 1e-9 * np.max(np.abs(y))) >= 12 + icpt

@@ -53,8 +53,9 @@ class WorkingSetLP:
         features read off the complementarity pairs; the vertex is accepted
         only if its duality gap is at rounding level, else HiGHS takes
         over).  ``"highs"``: every restricted LP by HiGHS (dual simplex).
-        ``alpha = 0``, positive unpenalised features and problems with more
-        free columns than half the rows always use HiGHS.
+        Positive unpenalised features and problems with more free columns
+        (unpenalised features, intercept; every feature when ``alpha = 0``)
+        than half the rows always use HiGHS.
 
     See Also
     --------
@@ -208,7 +209,7 @@ def _one_blas_thread(active):
 
 def _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept, n_rows):
     """Whether the interior-point + crossover inner solver is used (else HiGHS)."""
-    if getattr(solver, "method", "ipm") != "ipm" or alpha <= 0:
+    if getattr(solver, "method", "ipm") != "ipm":
         return False
     n_free = int(np.count_nonzero(forced & ~excluded)) + int(fit_intercept)
     # positive unpenalised features are bounded, not free: left to HiGHS; so
@@ -224,7 +225,7 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
     cost_r = sw / n
     wts = np.asarray(weights, dtype=np.float64)
     excluded = np.isinf(wts)
-    forced = wts == 0
+    forced = (wts == 0) | (alpha == 0)  # unpenalised (every feature when alpha = 0)
     pen_thr = alpha * wts
 
     def primal_value(w, b):
