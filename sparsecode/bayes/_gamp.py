@@ -205,6 +205,9 @@ def gamp_estep(A, Sq, Y, s2, state, denoise, theta, max_iter, eps):
             return k, delta, True, tr, r
         if delta < eps:
             break
+    else:  # budget spent: never hand on an oscillating or exploded iterate
+        if delta > 1.0 or res > ynorm:
+            return k, delta, True, tr, r
     state["x"], state["s"], state["tx"] = x, s, tx
     return k, delta, False, tr, r
 

@@ -24,7 +24,12 @@ and may retry with a smaller damping):
   posterior mean never fits worse than ``x = 0``), for ``DIV_PATIENCE``
   consecutive iterations.  An undamped GAMP that oscillates with a growing
   amplitude meets it after a few dozen iterations where the first rule
-  needs about two hundred.
+  needs about two hundred;
+* or, when the iteration budget is spent, a last step larger than the
+  iterate or a residual above ``||y||`` (an E-step that ends oscillating
+  must not become the warm start of the next one: GGAMP-TSBL at 16 x 50 once
+  accepted such a state, with a residual of ``4e7 ||y||``, after which every
+  E-step diverged whatever the damping).
 """
 
 import numpy as np
@@ -67,6 +72,7 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
         ynorm += _abs2(y[i])
     ynorm = np.sqrt(ynorm)
     ts = np.empty(m)
+    res = 0.0
     delta = np.inf
     bad = 0
     k = 0
@@ -142,5 +148,8 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
         else:
             bad = 0
         if delta < eps:
-            break
+            return k, delta, 0
+    # budget spent: never hand on an oscillating or exploded iterate
+    if delta > 1.0 or res > ynorm:
+        return k, delta, 1
     return k, delta, 0
