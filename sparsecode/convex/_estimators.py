@@ -164,7 +164,9 @@ class Lasso(_BasePenalized):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept.
     n_iter_ : int or ndarray
-        Outer iterations run.
+        Working-set (outer) iterations run, or Gram coordinate-descent epochs
+        for dense multi-target fits and for single targets with
+        ``n_features <= n_samples`` and ``n_samples * n_features**2 <= 1e6``.
     dual_gap_ : float or ndarray
         Final duality gap (in the normalised objective above).
     kkt_violation_ : float or ndarray
@@ -263,7 +265,9 @@ class WeightedLasso(_BasePenalized):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept.
     n_iter_ : int or ndarray
-        Outer iterations run.
+        Working-set (outer) iterations run, or Gram coordinate-descent epochs
+        for dense multi-target fits and for single targets with
+        ``n_features <= n_samples`` and ``n_samples * n_features**2 <= 1e6``.
     dual_gap_ : float or ndarray
         Final duality gap.
     kkt_violation_ : float or ndarray
