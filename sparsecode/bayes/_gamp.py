@@ -451,9 +451,10 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     gamp_tol : float, default=1e-6
         Relative change of the GAMP mean that ends an E-step.
     variances : {"auto", "vector", "scalar"}, default="auto"
-        GAMP variance form: "vector" stores :math:`|A|^2`; "scalar" uses
-        :math:`\|A\|_F^2/(mN)` (half the cost, needed for LinearOperators;
-        "auto" picks it for those).
+        GAMP variance form: "vector" uses :math:`|A|^2`; "scalar" uses
+        :math:`\|A\|_F^2/(mN)` (needed for LinearOperators, "auto" picks it
+        for those; half the products with NumPy, no faster in the compiled
+        path of a dense matrix and one target, see Notes).
     fit_intercept : bool, default=False
         Centre the data and fit an intercept.
     verbose : int, default=0
