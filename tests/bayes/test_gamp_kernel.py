@@ -42,11 +42,11 @@ def _numpy_estep(A, y, gam, s2, state, theta, n, eps, variances):
        theta=st.floats(0.2, 1.0))
 def test_compiled_estep_equals_numpy_estep(complex_, variances, seed, n_iter, theta):
     """Same iterates as the NumPy recursion, step by step (real and complex)."""
-    A, X, S, Y, s2 = problem(25, 60, 4, seed, complex_=complex_)
+    A, _, _, Y, s2 = problem(25, 60, 4, seed, complex_=complex_)
     rng = np.random.default_rng(seed)
     gam = np.where(rng.random(60) < 0.2, 0.0, 0.1 + rng.random(60))  # some pruned atoms
-    state = dict(x=0.1 * rng.standard_normal(60).astype(A.dtype),
-                 s=0.1 * rng.standard_normal(25).astype(A.dtype), tx=0.5 + rng.random(60))
+    state = {"x": 0.1 * rng.standard_normal(60).astype(A.dtype),
+             "s": 0.1 * rng.standard_normal(25).astype(A.dtype), "tx": 0.5 + rng.random(60)}
     k0, d0, div0, ref = _numpy_estep(A, Y[:, 0], gam, s2, state, theta, n_iter, 0.0, variances)
     c = float(np.sum(np.abs(A) ** 2)) / A.size if variances == "scalar" else 0.0
     x, s, tx = state["x"].copy(), state["s"].copy(), state["tx"].copy()
@@ -63,7 +63,7 @@ def test_compiled_estep_equals_numpy_estep(complex_, variances, seed, n_iter, th
 @pytest.mark.parametrize("variances", ["vector", "scalar"])
 def test_dense_fit_equals_sparse_fit(variances):
     """The compiled path (dense, one target) and the NumPy path (CSR) give the same run."""
-    A, X, S, Y, s2 = problem(40, 90, 5, 3, snr_db=30)
+    A, _, _, Y, _ = problem(40, 90, 5, 3, snr_db=30)
     a = ggamp_sbl(A, Y[:, 0], variances=variances)
     b = ggamp_sbl(csr_matrix(A), Y[:, 0], variances=variances)
     assert (a.n_iter, a.n_gamp_iter) == (b.n_iter, b.n_gamp_iter)
@@ -83,8 +83,8 @@ def test_blow_up_is_caught_early_and_the_warm_start_kept():
     k, delta, status = gamp_loop(A, A.T.copy(), y, gam, 1e-6, x, s, tx, 1.0, 1000, 1e-9, 0.0)
     assert status == 1 and k < 60 and delta > 1.0
     # the same rule in the NumPy path, at the same iteration
-    state = dict(x=np.zeros(100), s=np.zeros(50), tx=np.ones(100))
-    k2, _, div, ref = _numpy_estep(A, y, gam, 1e-6, state, 1.0, 1000, 1e-9, "vector")
+    state = {"x": np.zeros(100), "s": np.zeros(50), "tx": np.ones(100)}
+    k2, _, div, _ = _numpy_estep(A, y, gam, 1e-6, state, 1.0, 1000, 1e-9, "vector")
     assert div and k2 == k
     np.testing.assert_array_equal(state["x"], 0.0)  # warm start not modified on divergence
     # heavily damped, the same E-step does not blow up (it converges slowly)
@@ -97,7 +97,7 @@ def test_budget_spent_while_oscillating_counts_as_divergence():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((50, 100)) / np.sqrt(50) + 2.0
     y = A[:, [3, 30, 60]].sum(axis=1)
-    state = dict(x=np.zeros(100), s=np.zeros(50), tx=np.ones(100))
+    state = {"x": np.zeros(100), "s": np.zeros(50), "tx": np.ones(100)}
     # 4 iterations: before the patience of the blow-up rule, past the growth of the residual
     k, delta, div, _ = _numpy_estep(A, y, np.ones(100), 1e-6, state, 1.0, 4, 0.0, "vector")
     x, s, tx = np.zeros(100), np.zeros(50), np.ones(100)
@@ -145,7 +145,7 @@ def test_ggamp_default_matches_em_sbl_on_well_conditioned_A(snr_db):
     posterior mean once the active set is small; its variances are
     approximations, which did not change a pruning decision here."""
     for seed in range(3):
-        A, X, S, Y, s2 = problem(100, 250, 8, seed, snr_db=snr_db)
+        A, X, S, Y, _ = problem(100, 250, 8, seed, snr_db=snr_db)
         em = SBL().fit(A, Y[:, 0])
         gg = GGAMPSBL().fit(A, Y[:, 0])
         assert np.flatnonzero(gg.coef_).tolist() == np.flatnonzero(em.coef_).tolist() \
