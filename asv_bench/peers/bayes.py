@@ -10,7 +10,9 @@ Problems (spec 0.3 conventions): ``A`` with i.i.d. N(0, 1/m) entries,
 Every method learns the noise variance (as ``ARDRegression`` does) and fits
 no intercept.  Ours: ``SBL()`` and ``GGAMPSBL()`` with their defaults
 (``prune="auto"``: the noise-relative pruning rule), ``GGAMPSBL`` with
-``variances="scalar"`` (half the GAMP products), and, for the record, the
+``variances="scalar"`` (half the GAMP products with NumPy; in the compiled
+path of a dense matrix and one target, the one used here, the products with
+``A`` and ``|A|^2`` share a sweep and it gains little), and, for the record, the
 previous defaults ``prune=1e-8`` (numerical pruning only).  Peer:
 ``sklearn.linear_model.ARDRegression(fit_intercept=False)`` with its
 defaults.  Both sides run on the same arrays in this process with one BLAS
