@@ -12,7 +12,7 @@ observation): at high correlation the snapshots carry little new
 information and M-SBL misses rows in some trials, which the temporal
 model avoids.  NMSE (mean over trials, then dB) versus ``beta`` (spec
 sections 5.3 to 5.5).  Every method is given the true noise variance and
-uses its defaults.
+uses its defaults apart from the stopping tolerances.
 
 Small by default; ``SPARSECODE_FULL=1`` uses more trials and a finer grid.
 """
