@@ -74,19 +74,27 @@ def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
         quad = (ynorm2 - np.sum(np.real(np.conj(Aty) * mu))) / s2
         return mu, d, rho, logdet, quad
     # Sigma_y = sigma^2 I + (A_K Gamma^1/2)(A_K Gamma^1/2)^H: one rank-K update
-    # (syrk/herk fills the lower triangle, all potrf reads): half a GEMM
-    Bh = np.asfortranarray(A_K * np.sqrt(gam))
+    # (syrk/herk fills the lower triangle, all potrf reads): half a GEMM.
+    # A_K arrives Fortran-ordered (a view of the row-major A^T that em_sbl keeps),
+    # so that neither syrk nor trtrs copies or transposes it.
+    Bh = A_K * np.sqrt(gam)
+    if not Bh.flags.f_contiguous:
+        Bh = np.asfortranarray(Bh)
     if np.iscomplexobj(Bh):
         C = blas.zherk(1.0, Bh, lower=1)
     else:
         C = blas.dsyrk(1.0, Bh, lower=1)
+    del Bh
     C[np.diag_indices(m)] += s2
     L = _potrf(C)
     logdet = 2.0 * np.sum(np.log(np.real(np.diagonal(L))))
     trtrs = _lapack(C.dtype, "trtrs")
     W, _ = trtrs(L, A_K.astype(L.dtype, copy=False), lower=1)   # L^-1 A_K
     u, _ = trtrs(L, y.astype(L.dtype, copy=False), lower=1)      # L^-1 y
-    q = np.sum(abs2(W), axis=0)                                  # a_i^H Sigma_y^-1 a_i
+    if np.iscomplexobj(W):                                       # a_i^H Sigma_y^-1 a_i
+        q = np.einsum("ij,ij->j", W.real, W.real) + np.einsum("ij,ij->j", W.imag, W.imag)
+    else:
+        q = np.einsum("ij,ij->j", W, W)
     mu = gam[:, None] * (herm(W) @ u)
     d = np.maximum(gam - gam * gam * q, 0.0)
     rho = np.clip(gam * q, 0.0, 1.0)
@@ -244,6 +252,10 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
 
     active_g = np.arange(g)
     idx = np.arange(N)  # union of unpruned columns over the active groups
+    # row-major A^T: its row subsets are the Fortran-ordered column subsets
+    # A_K that BLAS/LAPACK read without a copy (and no copy at all while no
+    # column is pruned)
+    AT = np.ascontiguousarray(A.T)
     G_KK, G_idx = None, None
     for it in range(1, max_iter + 1):
         gam_a = gam[np.ix_(active_g, idx)]
@@ -252,7 +264,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
             idx = idx[keep]
             gam_a = gam_a[:, keep]
         K = idx.size
-        A_K = A[:, idx]
+        A_K = (AT if K == N else AT[idx]).T
         if K <= m:
             if G_KK is None:
                 G_KK, G_idx = herm(A_K) @ A_K, idx
