@@ -56,8 +56,15 @@ def _potrf(M):
     return c
 
 
-def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
-    """One group, one or several right-hand sides: direct LAPACK calls (low overhead)."""
+def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2, work=None):
+    """One group, one or several right-hand sides: direct LAPACK calls (low overhead).
+
+    ``work`` (a dict, optional) keeps the m-space buffers between calls of
+    one solve: ``(N, m)`` row-major arrays whose leading rows are the
+    Fortran-ordered ``m x K`` operands of syrk and trtrs, and the ``m x m``
+    factor, so that the iterations allocate (and page-fault) no new large
+    array.
+    """
     m, K = A_K.shape
     if G_KK is not None:
         sq = np.sqrt(gam)
@@ -77,19 +84,28 @@ def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
     # (syrk/herk fills the lower triangle, all potrf reads): half a GEMM.
     # A_K arrives Fortran-ordered (a view of the row-major A^T that em_sbl keeps),
     # so that neither syrk nor trtrs copies or transposes it.
-    Bh = A_K * np.sqrt(gam)
-    if not Bh.flags.f_contiguous:
-        Bh = np.asfortranarray(Bh)
-    if np.iscomplexobj(Bh):
-        C = blas.zherk(1.0, Bh, lower=1)
+    cplx = np.iscomplexobj(A_K)
+    dt = np.complex128 if cplx else np.float64
+    if work is None:
+        work = {}
+    if work.get("dtype") != dt or work["BhT"].shape[0] < K or work["C"].shape[0] != m:
+        # sized for the first (largest) active set; later, smaller sets use leading rows
+        work.update(dtype=dt, BhT=np.empty((K, m), dtype=dt), WT=np.empty((K, m), dtype=dt),
+                    C=np.empty((m, m), dtype=dt, order="F"))
+    BhT = work["BhT"][:K]
+    np.multiply(A_K.T, np.sqrt(gam)[:, None], out=BhT)  # rows of A_K^T scaled
+    Cw = work["C"]
+    if cplx:
+        C = blas.zherk(1.0, BhT.T, beta=0.0, c=Cw, lower=1, overwrite_c=1)
     else:
-        C = blas.dsyrk(1.0, Bh, lower=1)
-    del Bh
+        C = blas.dsyrk(1.0, BhT.T, beta=0.0, c=Cw, lower=1, overwrite_c=1)
     C[np.diag_indices(m)] += s2
     L = _potrf(C)
     logdet = 2.0 * np.sum(np.log(np.real(np.diagonal(L))))
     trtrs = _lapack(C.dtype, "trtrs")
-    W, _ = trtrs(L, A_K.astype(L.dtype, copy=False), lower=1)   # L^-1 A_K
+    WT = work["WT"][:K]
+    np.copyto(WT, A_K.T)
+    W, _ = trtrs(L, WT.T, lower=1, overwrite_b=1)               # L^-1 A_K (in place)
     u, _ = trtrs(L, y.astype(L.dtype, copy=False), lower=1)      # L^-1 y
     if np.iscomplexobj(W):                                       # a_i^H Sigma_y^-1 a_i
         q = np.einsum("ij,ij->j", W.real, W.real) + np.einsum("ij,ij->j", W.imag, W.imag)
@@ -102,7 +118,7 @@ def _estep_single(A_K, G_KK, gam, s2, y, Aty, ynorm2):
     return mu, d, rho, logdet, quad
 
 
-def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2):
+def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2, work=None):
     """Posterior moments of the SBL model for a batch of groups.
 
     Parameters
@@ -115,6 +131,8 @@ def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2):
     Yb : (g, m, R) right-hand sides.
     AtY : (g, K, R) ``A_K^H Y``.
     ynorm2 : (g,) ``||Y||_F^2`` per group.
+    work : dict or None
+        Buffers reused across the iterations of one solve (one group only).
 
     Returns
     -------
@@ -132,7 +150,7 @@ def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2):
         return np.zeros((g, 0, R), dtype=Yb.dtype), z, z, m * np.log(s2), ynorm2 / s2
     if g == 1:
         mu, d, rho, logdet, quad = _estep_single(A_K, G_KK, gam[0], s2[0], Yb[0], AtY[0],
-                                                 ynorm2[0])
+                                                 ynorm2[0], work)
         return mu[None], d[None], rho[None], np.array([logdet]), np.array([quad])
     if G_KK is not None:
         sq = np.sqrt(gam)
@@ -256,6 +274,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
     # A_K that BLAS/LAPACK read without a copy (and no copy at all while no
     # column is pruned)
     AT = np.ascontiguousarray(A.T)
+    work = {}  # m-space E-step buffers, reused while the active set shrinks
     G_KK, G_idx = None, None
     for it in range(1, max_iter + 1):
         gam_a = gam[np.ix_(active_g, idx)]
@@ -277,7 +296,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         s2_a = s2[active_g]
         AtY = AtY_full[np.ix_(active_g, idx, np.arange(R))]
         mu, d, rho, logdet, quad = estep(A_K, G_use, gam_a, s2_a, Yb[active_g], AtY,
-                                         ynorm2[active_g])
+                                         ynorm2[active_g], work)
         obj = R * logdet + quad
         finite = np.all(np.isfinite(mu), axis=(1, 2)) & np.isfinite(obj)
         # convergence test on the posterior mean computed at the current gamma

@@ -104,6 +104,28 @@ def test_mspace_estep_any_layout_matches_dense_reference(complex_, layout):
     np.testing.assert_array_equal(A_K, A_K0)  # inputs untouched
 
 
+def test_mspace_estep_reused_buffers_match_dense_reference():
+    """The buffers kept in ``work`` across calls (active set shrinking, then a
+    complex problem and another m) never leak values between calls."""
+    from sparsecode.bayes._em import _estep_single
+
+    work = {}
+    rng = np.random.default_rng(3)
+    for m, N, cplx, cols in [(15, 40, False, slice(None)), (15, 40, False, slice(3, 30)),
+                             (15, 40, True, slice(None)), (12, 30, False, slice(None)),
+                             (12, 30, False, slice(0, 20))]:
+        A, X, S, Y, s2 = problem(m, N, 3, m + N, complex_=cplx)
+        A = A[:, cols]
+        gam = rng.random(A.shape[1]) + 0.1
+        A_K = np.ascontiguousarray(A.T).T
+        mu, d, rho, logdet, quad = _estep_single(A_K, None, gam, s2, Y, A.conj().T @ Y,
+                                                 float(np.sum(np.abs(Y) ** 2)), work)
+        mu_r, d_r, cost, _ = ref_posterior(A, Y, gam, s2)
+        np.testing.assert_allclose(mu, mu_r, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(d, d_r, rtol=1e-8, atol=1e-12)
+        assert logdet + quad == pytest.approx(cost, rel=1e-10)
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_sbl_same_result_for_c_and_fortran_input(order):
     """Pruning (auto) path: the row-major copy of A^T makes the result
