@@ -360,14 +360,15 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
              const int32_t[::1] indices, const int32_t[::1] indptr, double[::1] R, double[::1] w,
              double[::1] b, const int64_t[::1] ws, const double[::1] lips, int code,
              double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
-             bint positive, const double[::1] icol, long max_epochs, double tol_in, int K):
+             bint positive, const double[::1] icol, long max_epochs, double tol_in, int K,
+             double early=0.0):
     """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit)."""
     cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], i, jj, j, k, kk
     cdef bint has_icol = icol.shape[0] > 0, use_rhist = True, has_w = weights.shape[0] > 0
     cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
     cdef double icol_sq = 0.0, crit = INF, L, old, g, wj, a2, new, db, sz, b_acc, dw
-    cdef double p_cur, p_acc, s
-    cdef long epoch = 0, nnz_ws = 0
+    cdef double p_cur, p_acc, s, dmax
+    cdef long epoch = 0, nnz_ws = 0, next_check = 1
     cdef int n_stored = 0
     if has_icol:
         for i in range(n):
@@ -390,6 +391,7 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
     cdef double[::1] R_acc = R_acc_a
     with nogil:
         for epoch in range(1, max_epochs + 1):
+            dmax = 0.0
             for jj in range(nws):
                 j = ws[jj]
                 L = lips[j]
@@ -403,6 +405,7 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                 if new != old:
                     w[j] = new
                     col_axpy(is_sparse, XT, data, indices, indptr, j, old - new, R)
+                    dmax = max(dmax, L * fabs(new - old))
             if has_icol:
                 db = 0.0
                 for i in range(n):
@@ -486,7 +489,12 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                             else:
                                 for jj in range(nws):
                                     w[ws[jj]] = w_save[jj]
-            if epoch % 10 == 0:
+            # exact check every 10 epochs, and early (at most every 5 epochs)
+            # once the epoch's largest step L_j |dw_j| -- a free fixed-point
+            # residual -- is below early * tol_in
+            if epoch % 10 == 0 or (early > 0.0 and dmax <= early * tol_in
+                                   and epoch >= next_check):
+                next_check = epoch + 5
                 crit = 0.0
                 for jj in range(nws):
                     j = ws[jj]

@@ -43,15 +43,16 @@ __all__ = ["AndersonCD"]
 
 
 def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma, wts,
-           a2s, positive, icol, max_epochs, tol_in, K):
+           a2s, positive, icol, max_epochs, tol_in, K, early=0.0):
     """``_cd_inner`` through the compiled kernel when it applies (float64, int32
     sparse indices), else the Numba one -- the same algorithm."""
     if (_C is not None and w.dtype == np.float64 and indices.dtype == np.int32
             and indptr.dtype == np.int32):
         return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
-                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K)
+                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K,
+                           early)
     return _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
-                     gamma, wts, a2s, positive, icol, max_epochs, tol_in, K)
+                     gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
 
 
 @njit(cache=True, nogil=True)
@@ -203,7 +204,7 @@ def _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s, lips, n):
 
 @njit(cache=True, nogil=True)
 def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,  # noqa
-              weights, a2s, positive, icol, max_epochs, tol_in, K):
+              weights, a2s, positive, icol, max_epochs, tol_in, K, early=0.0):
     """CD epochs on the working set ``ws`` with Anderson extrapolation.
 
     Modifies ``w``, ``R`` (= y - Xw - b icol) and ``b`` (1-element intercept)
@@ -233,7 +234,9 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
     n_stored = 0
     crit = np.inf
     epoch = 0
+    next_check = 1
     for epoch in range(1, max_epochs + 1):
+        dmax = 0.0
         for jj in range(nws):
             j = ws[jj]
             L = lips[j]
@@ -247,6 +250,7 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
             if new != old:
                 w[j] = new
                 _col_axpy(is_sparse, X, data, indices, indptr, j, old - new, R)
+                dmax = max(dmax, L * abs(new - old))
         if has_icol:
             db = np.dot(icol, R) / icol_sq
             b[0] += db
@@ -318,7 +322,12 @@ def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alph
                         else:
                             for jj in range(nws):
                                 w[ws[jj]] = w_save[jj]
-        if epoch % 10 == 0:
+        # exact check every 10 epochs, and early (at most every 5 epochs) once
+        # the epoch's largest step L_j |dw_j| -- a free fixed-point residual --
+        # is below early * tol_in
+        if epoch % 10 == 0 or (early > 0.0 and dmax <= early * tol_in
+                               and epoch >= next_check):
+            next_check = epoch + 5
             crit = 0.0
             for jj in range(nws):
                 j = ws[jj]
@@ -487,10 +496,11 @@ def _resolve_p0(p0, n_features, is_sparse):
     return max(10, min(n_features // 50, 1000)) if is_sparse else 10
 
 
-def _ws_select(scores, w, forced, excluded, p0, n_incl):
+def _ws_select(scores, w, forced, excluded, p0, n_incl, prev_size=0):
     nnz = int(np.count_nonzero(w))
     n_forced = int(np.count_nonzero(forced))
-    ws_size = max(min(p0 + n_forced, n_incl), min(2 * nnz, n_incl))
+    ws_size = max(min(p0 + n_forced, n_incl), min(max(2 * nnz, _grown_size(nnz, prev_size)),
+                                                  n_incl))
     if ws_size >= n_incl:
         return np.flatnonzero(~excluded).astype(np.int64)
     s = scores.copy()
@@ -501,10 +511,31 @@ def _ws_select(scores, w, forced, excluded, p0, n_incl):
     return np.sort(ws).astype(np.int64)
 
 
-def _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl):
+# early inner stop: the exact working-set check also runs (at most every 5
+# epochs) once an epoch's largest step L_j |dw_j| is below _EARLY * tol_in --
+# used when the working set holds at least _EARLY_FRACTION of the features
+_EARLY = 0.1
+_EARLY_FRACTION = 0.1
+_WS_SAT = 0.75
+_WS_GROW = 4
+
+
+def _grown_size(nnz, prev_size):
+    """Working-set size floor from the last round: ``_WS_GROW * nnz`` when the
+    last working set came back (nearly) saturated (``nnz >= _WS_SAT *
+    prev_size``: most of its features became active, so the support is
+    likely larger still), else 0.  Doubling alone (``2 nnz``) takes
+    ``log2(support / p0)`` rounds, each with a full gradient pass."""
+    if prev_size > 0 and nnz >= _WS_SAT * prev_size:
+        return _WS_GROW * nnz
+    return 0
+
+
+def _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl, prev_size=0):
     """``_ws_select`` from priorities already set (inf: support / unpenalised,
     -inf: excluded; ``_l1_outer_stats`` writes them)."""
-    ws_size = max(min(p0 + n_forced, n_incl), min(2 * nnz, n_incl))
+    ws_size = max(min(p0 + n_forced, n_incl), min(max(2 * nnz, _grown_size(nnz, prev_size)),
+                                                  n_incl))
     if ws_size >= n_incl:
         return np.flatnonzero(~excluded).astype(np.int64)
     ws = np.argpartition(-prio, ws_size - 1)[:ws_size]
@@ -651,7 +682,7 @@ def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positi
 
 
 def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts, a2s,
-                     positive, icol, max_epochs, tol_in, K):
+                     positive, icol, max_epochs, tol_in, K, early=0.0):
     """``_cd_inner`` on the working-set columns of a CSR design (gathered to CSC)."""
     k = ws.size
     sub_indptr = np.zeros(k + 1, dtype=X.indptr.dtype)
@@ -666,7 +697,7 @@ def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wt
     out = _inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, sub_indptr,
                  R, w_loc, b, np.arange(k, dtype=np.int64), lips[ws], code, alpha, gamma,
                  wts[ws] if wts.shape[0] else wts, a2s[ws] if a2s.shape[0] else a2s,
-                 positive, icol, max_epochs, tol_in, K)
+                 positive, icol, max_epochs, tol_in, K, early)
     w[ws] = w_loc
     return out
 
@@ -750,6 +781,7 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     primal = np.nan
     converged = False
     it = 0
+    prev_size = 0
     for it in range(1, int(solver.max_iter) + 1):
         if R is None or it % 10 == 0:
             # the kernel keeps R = y - Xw - b icol up to date in place; it is
@@ -791,20 +823,25 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             converged = True
             break
         if l1_thr is not None:
-            ws = _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl)
+            ws = _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl, prev_size)
         else:
-            ws = _ws_select(scores, w, forced, excluded, p0, n_incl)
+            ws = _ws_select(scores, w, forced, excluded, p0, n_incl, prev_size)
+        prev_size = ws.size
         tol_in = (_FULL_WS_FACTOR if ws.size == n_incl else 0.3) * max_score
         if not use_gap:
             tol_in = min(tol_in, 0.3 * tol * crit_ref) if ws.size == n_incl else tol_in
+        # early inner stop only when the working set is a large part of the
+        # design: there the (up to 9) epochs before the 10-epoch check cost
+        # more than the extra outer round a looser inner solve may need
+        early = _EARLY if ws.size >= _EARLY_FRACTION * n_incl else 0.0
         if is_csr:
             _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts,
                              a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                             int(solver.anderson_k))
+                             int(solver.anderson_k), early)
         else:
             _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,
                    wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                   int(solver.anderson_k))
+                   int(solver.anderson_k), early)
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal), lips=lips_out)
 
