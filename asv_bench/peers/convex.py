@@ -233,6 +233,21 @@ def lad_rows(sklearn, X300, y300, full=False, repeat=3):
     return rows
 
 
+SPARSE_EXTRA = ((5000, 5000, 0.005, 100), (10000, 2000, 0.01, 100), (2000, 20000, 0.01, 100))
+
+
+def sparse_extra_rows(sklearn=None, celer=None, skglm=None):
+    """Harder sparse CSR shapes (large supports, tall designs), ``run(full=True)`` only."""
+    if sklearn is None and celer is None and skglm is None:
+        sklearn, celer, skglm = (import_peer(m) for m in ("sklearn", "celer", "skglm"))
+    rows = []
+    for n, N, dens, div in SPARSE_EXTRA:
+        X, y = sparse_design(n, N, density=dens)
+        rows += _lasso_rows(f"sparse CSR {n}x{N} {100 * dens:g}%, alpha_max/{div}", X, y,
+                            _amax(X, y) / div, sklearn, celer, skglm)
+    return rows
+
+
 def run(full=False):
     import sparsecode
     from sparsecode import PenalizedRegression, SqrtLasso, WeightedLasso, lasso_path
@@ -291,6 +306,8 @@ def run(full=False):
     X, y = sparse_design(ns, Ns)
     rows += _lasso_rows(f"sparse CSR {ns}x{Ns} 1%, alpha_max/20", X, y, _amax(X, y) / 20,
                         sklearn, celer, skglm)
+    if full:
+        rows += sparse_extra_rows(sklearn, celer, skglm)
     # diabetes
     X, y = diabetes()
     rows += _lasso_rows("diabetes 442x10, alpha_max/100", X, y, _amax(X, y) / 100, sklearn,
