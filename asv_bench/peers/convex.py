@@ -422,3 +422,88 @@ def _first_fit_rows(skglm):
                          t_ours_s=t_o, t_peer_s=t_p, ratio=ratio(t_p, t_o),
                          import_ours_s=imp_o, import_peer_s=imp_p))
     return rows
+
+
+def interleaved(which=("extra",), rounds=5, compare_old=True):
+    """Single Lasso problems, every side interleaved round-robin in one process.
+
+    Each solver (ours, optionally ours with the previous round's working-set
+    rules -- ``cd._EARLY = 0``, ``cd._WS_GROW = 0`` --, scikit-learn, celer,
+    skglm) is first calibrated to the target gap with the ``TOLS`` ladder, then
+    timed best of ``rounds`` with all sides taking turns, so that the load of
+    a shared machine hits every side alike.  ``which``: any of "dense"
+    (Gaussian / Toeplitz 1000 x 5000 at alpha_max/20 and /100), "sparse" (the
+    issue's CSR 2000 x 20000 at /20, diabetes), "extra" (``SPARSE_EXTRA``).
+    Returns rows ``(problem, {side: (time_s, tol, gap)})`` and prints them.
+    """
+    import time
+
+    from sparsecode import Lasso
+    from sparsecode.convex._solvers import cd
+
+    sklearn, celer, skglm = (import_peer(m) for m in ("sklearn", "celer", "skglm"))
+    probs = []
+    if "dense" in which:
+        for rho, nm in ((0.0, "Gaussian"), (0.6, "Toeplitz")):
+            X, y = gaussian(1000, 5000, rho=rho)
+            for div in (20, 100):
+                probs.append((f"{nm} 1000x5000 /{div}", X, y, _amax(X, y) / div))
+    if "sparse" in which:
+        X, y = sparse_design(2000, 20000)
+        probs.append(("CSR 2000x20000 1% /20", X, y, _amax(X, y) / 20))
+        X, y = diabetes()
+        probs.append(("diabetes /100", X, y, _amax(X, y) / 100))
+    if "extra" in which:
+        for n, N, d, div in SPARSE_EXTRA:
+            X, y = sparse_design(n, N, density=d)
+            probs.append((f"CSR {n}x{N} {100 * d:g}% /{div}", X, y, _amax(X, y) / div))
+    saved = (cd._EARLY, cd._WS_GROW)
+
+    def ours(old):
+        def make(tol):
+            def f():
+                cd._EARLY, cd._WS_GROW = (0.0, 0) if old else saved
+                try:
+                    return Lasso(alpha=a, fit_intercept=False, tol=tol).fit(X, y).coef_
+                finally:
+                    cd._EARLY, cd._WS_GROW = saved
+            return f
+        return make
+
+    out = []
+    for name, X, y, a in probs:
+        mk = {"ours": ours(False)}
+        if compare_old:
+            mk["old"] = ours(True)
+        if sklearn is not None:
+            from sklearn.linear_model import Lasso as SkL
+            mk["scikit-learn"] = lambda tol: (lambda: SkL(
+                alpha=a, fit_intercept=False, tol=tol, max_iter=100_000).fit(X, y).coef_)
+        if celer is not None:
+            mk["celer"] = lambda tol: (lambda: celer.Lasso(
+                alpha=a, fit_intercept=False, tol=tol).fit(X, y).coef_)
+        if skglm is not None:
+            mk["skglm"] = lambda tol: (lambda: skglm.Lasso(
+                alpha=a, fit_intercept=False, tol=tol).fit(X, y).coef_)
+        fits = {}
+        for k, m in mk.items():
+            m(1e-2)()  # warm-up (JIT)
+            for tol in TOLS:
+                f = m(tol)
+                g = lasso_gap(X, y, f(), a)
+                if g <= TARGET:
+                    break
+            fits[k] = (f, tol, g)
+        best = dict.fromkeys(fits, np.inf)
+        for _ in range(rounds):
+            for k, (f, _tol, _g) in fits.items():
+                t0 = time.perf_counter()
+                f()
+                best[k] = min(best[k], time.perf_counter() - t0)
+        res = {k: (best[k], fits[k][1], fits[k][2]) for k in fits}
+        o = best["ours"]
+        print(f"{name:<26} ours {o * 1e3:.3g} ms  " + "  ".join(
+            f"{k} {best[k] * 1e3:.3g} ms x{best[k] / o:.2f}" for k in fits if k != "ours"),
+            flush=True)
+        out.append((name, res))
+    return out

@@ -456,6 +456,13 @@ class AndersonCD:
 
     Notes
     -----
+    The working set holds the support, the unpenalised features and the
+    largest violators: ``max(p0, 2 nnz)`` features, ``4 nnz`` when the last
+    one came back with ``nnz >= 0.75 |ws|``.  The inner solve stops when the
+    working-set optimality score is ``<= 0.3`` times the outer one, checked
+    every 10 epochs, and (on working sets of at least 5% of the features)
+    also once an epoch's largest step ``L_j |dw_j|`` falls below a tenth of
+    that tolerance.
     Per epoch ``O(n p_ws)`` (``O(nnz(X[:, ws]))`` for CSC designs);
     extrapolation ``O(p_ws K^2 + K^3)`` every K+1 epochs (spec 3.2, S2).
 
@@ -515,7 +522,7 @@ def _ws_select(scores, w, forced, excluded, p0, n_incl, prev_size=0):
 # epochs) once an epoch's largest step L_j |dw_j| is below _EARLY * tol_in --
 # used when the working set holds at least _EARLY_FRACTION of the features
 _EARLY = 0.1
-_EARLY_FRACTION = 0.1
+_EARLY_FRACTION = 0.05
 _WS_SAT = 0.75
 _WS_GROW = 4
 
