@@ -362,7 +362,11 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
              double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
              bint positive, const double[::1] icol, long max_epochs, double tol_in, int K,
              double early=0.0):
-    """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit)."""
+    """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit).
+
+    ``early > 0``: the exact check also runs (at most every 5 epochs) once an
+    epoch's largest step ``L_j |dw_j|`` is ``<= early * tol_in``.
+    """
     cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], i, jj, j, k, kk
     cdef bint has_icol = icol.shape[0] > 0, use_rhist = True, has_w = weights.shape[0] > 0
     cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
