@@ -14,8 +14,11 @@ The objectives are per signal and unnormalised, as in scikit-learn's
 ``sparse_encode`` (which divides its alpha by n_features internally for
 "lasso_cd"; we do not -- ours is the objective written above).  The first
 four run a Gram coordinate-descent kernel (Numba, ``prange`` over signals,
-one GEMM ``D X^T`` shared by all); "lad_lasso" runs batched
-Chambolle-Pock (two GEMMs per iteration for the whole batch).
+one GEMM ``D X^T`` shared by all); "lad_lasso" solves each signal's LP
+exactly with the working-set interior point and crossover of ``LADLasso``
+(about 10 ms per signal for a 128 x 512 dictionary; it was batched
+Chambolle-Pock, which needed seconds and did not always reach its gap),
+signals spread over ``n_jobs`` threads.
 """
 
 import numpy as np
@@ -221,23 +224,44 @@ def _encode_sqrt(X, D, *, alpha=None, weights=None, tol=None, max_iter=None, pos
 
 
 @register_encoder("lad_lasso", description="LAD-Lasso ||x - D^T c||_1 + alpha sum w_k|c_k| "
-                  "by batched Chambolle-Pock (two GEMMs per iteration)",
+                  "solved exactly per signal (working-set interior point + crossover, "
+                  "duality-gap certificate); threads over signals",
                   params=("alpha", "tol", "max_iter", "positive", "weights"))
 def _encode_lad(X, D, *, alpha=None, weights=None, tol=None, max_iter=None, positive=False,
                 n_jobs=None):
-    from ._solvers.pdhg import PDHG, solve_pdhg
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._solvers.lp import WorkingSetLP, solve_lad_lp
 
     w = _check_w(weights, D.shape[0])
     w = np.ones(D.shape[0]) if w is None else w
     alpha = _check_alpha(alpha, "lad_lasso")
-    solver = PDHG(tol=1e-4 if tol is None else tol,
-                  max_iter=20_000 if max_iter is None else max_iter)
-    A = np.asarray(D, dtype=np.float64).T
-    Y = np.asarray(X, dtype=np.float64).T
-    with blas_limited(effective_n_jobs(n_jobs)):
-        res = solve_pdhg(A, Y, "lad", alpha, w, positive, box=np.ones(A.shape[0]),
-                         solver=solver)
-    warn_not_converged("sparse_encode('lad_lasso')", int(np.count_nonzero(
-        res["gap"] > solver.tol * res["P0"])), Y.shape[1], "duality gap",
-        float(np.max(res["gap"])), solver.tol)
-    return res["W"].T
+    solver = WorkingSetLP(tol=1e-6 if tol is None else tol,
+                          max_iter=100 if max_iter is None else max_iter)
+    A = np.ascontiguousarray(np.asarray(D, dtype=np.float64).T)
+    Xd = np.asarray(X, dtype=np.float64)
+    n = A.shape[0]
+    # ||x - A c||_1 + alpha sum w|c|  =  n [ (1/n)||x - A c||_1 + (alpha/n) sum w|c| ]
+    a_n = alpha / n
+
+    def one(i):
+        r = solve_lad_lp(A, Xd[i], a_n, w, positive, fit_intercept=False, sample_weight=None,
+                         w0=None, solver=solver)
+        return r["w"], r["gap"], r["P0"]
+
+    n_sig = Xd.shape[0]
+    n_threads = min(effective_n_jobs(n_jobs), max(n_sig, 1))
+    if n_threads > 1:
+        with ThreadPoolExecutor(n_threads) as ex:
+            results = list(ex.map(one, range(n_sig)))
+    else:
+        results = [one(i) for i in range(n_sig)]
+    codes = np.zeros((n_sig, A.shape[1]))
+    gaps = np.zeros(n_sig)
+    P0 = np.zeros(n_sig)
+    for i, (c, g, p0) in enumerate(results):
+        codes[i], gaps[i], P0[i] = c, g, p0
+    warn_not_converged("sparse_encode('lad_lasso')",
+                       int(np.count_nonzero(gaps > solver.tol * np.maximum(P0, 1e-300))),
+                       n_sig, "duality gap", float(np.max(gaps, initial=0.0)), solver.tol)
+    return codes
