@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 
-from .._validation import Interval, validate_params, validate_Xy
+from .._validation import Interval, Options, validate_params, validate_Xy
 from ._common import (
     TINY,
     LinearPredictMixin,
@@ -29,7 +29,14 @@ from ._common import (
     noise_floor,
     out_dtype,
 )
+from ._em import em_sbl
 from ._gamp import GAMP_CONSTRAINTS, _prepare, _report, _Sq, damped_estep
+
+#: "auto" initialisation: exact M-SBL warm start when A has at most this
+#: many rows (its E-step costs O(m^2 N + m^3), cheap there)
+INIT_MAX_ROWS = 64
+#: number of exact M-SBL EM iterations of the warm start
+INIT_N_ITER = 50
 
 __all__ = ["GGAMPTSBL"]
 
@@ -98,7 +105,7 @@ def _mstep(ms, Ps, C, active, beta_old, strong=None):
 
 def ggamp_tsbl_kernel(A, Y, *, s2, learn_noise, prune, theta, max_iter, tol, max_gamp_iter,
                       gamp_tol, variances, fro2, adapt=False, beta0=0.0, verbose=0,
-                      name="GGAMP-TSBL"):
+                      name="GGAMP-TSBL", gamma0=None):
     m, N = A.shape
     T = Y.shape[1]
     Sq = _Sq(A, variances, fro2)
@@ -106,7 +113,7 @@ def ggamp_tsbl_kernel(A, Y, *, s2, learn_noise, prune, theta, max_iter, tol, max
         colnorm2 = np.full(N, Sq.c * m)
     else:
         colnorm2 = np.asarray(Sq.St.sum(axis=1)).reshape(-1)
-    gam = np.ones(N)
+    gam = np.ones(N) if gamma0 is None else np.asarray(gamma0, dtype=float).copy()
     beta = float(beta0)
     floor = float(noise_floor(np.sum(abs2(Y)) / (m * T)))
     s2 = max(float(np.mean(s2)), floor)
@@ -191,6 +198,11 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         GAMP variance form.
     fit_intercept : bool, default=False
         Centre the data and fit an intercept per snapshot.
+    init : {"auto", "ones", "msbl"}, default="auto"
+        Initial gamma.  "ones": all ones.  "msbl": the gamma (and, when it is
+        learned, the noise variance) after 50 EM iterations of M-SBL with the
+        exact E-step.  "auto": "msbl" when ``A`` has at most 64 rows, where GAMP's approximate posterior
+        variances can lead the EM into a poor local optimum, else "ones".
     verbose : int, default=0
         Print progress.
 
@@ -239,6 +251,12 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
     E-step/M-step is our derivation of the model of the GGAMP-TSBL paper,
     not a transcription of its equations.
 
+    With few measurements GAMP's posterior variances are only approximate
+    (0.6 to 2.2 times the exact ones at m = 16), which enters the gamma
+    update and can lead the EM to a worse local optimum of the type-II cost
+    than T-MSBL's; the exact M-SBL warm start of ``init="auto"`` (cost
+    :math:`50\,(m^2N + m^3)`, small for m <= 64) avoids it.
+
     References
     ----------
     .. [1] M. Al-Shoukairi, P. Schniter and B. D. Rao, "A GAMP-based low
@@ -262,10 +280,11 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
 
     _parameter_constraints = {k: v for k, v in GAMP_CONSTRAINTS.items() if k != "update"}
     _parameter_constraints["prune"] = [Interval(numbers.Real, 0, 1, closed="left")]
+    _parameter_constraints["init"] = [Options("auto", "ones", "msbl")]
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", damping="auto", prune=1e-8,
                  max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6, variances="auto",
-                 fit_intercept=False, verbose=0):
+                 fit_intercept=False, init="auto", verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
         self.damping = damping
@@ -276,6 +295,7 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         self.gamp_tol = gamp_tol
         self.variances = variances
         self.fit_intercept = fit_intercept
+        self.init = init
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -306,11 +326,21 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, self.noise_variance, self.learn_noise,
                                                   self.damping, self.variances)
+        gamma0 = None
+        if self.init == "msbl" or (self.init == "auto" and A.shape[0] <= INIT_MAX_ROWS):
+            warm = em_sbl(A, Yw, shared=True, gamma0=np.ones((1, A.shape[1])),
+                          sigma2=np.array([float(np.mean(s2))]), learn_noise=learn, update="em",
+                          prune=1e-8, max_iter=INIT_N_ITER, tol=0.0)
+            if np.all(np.isfinite(warm["gamma"])) and np.any(warm["gamma"] > 0):
+                gamma0 = np.maximum(np.real(warm["gamma"][0]), 0.0)
+                if learn:
+                    s2 = float(warm["sigma2"][0])
         res = ggamp_tsbl_kernel(A, Yw, s2=s2, learn_noise=learn, prune=self.prune, theta=theta,
                                 max_iter=self.max_iter, tol=self.tol,
                                 max_gamp_iter=self.max_gamp_iter, gamp_tol=self.gamp_tol,
                                 variances=self.variances, fro2=fro2,
-                                adapt=self.damping == "auto", verbose=self.verbose, name=name)
+                                adapt=self.damping == "auto", verbose=self.verbose, name=name,
+                                gamma0=gamma0)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
         one = y.ndim == 1
         coef = res["x"].T
