@@ -45,7 +45,7 @@ from ._common import (
     spectral_norm,
     work_dtype,
 )
-from ._em import auto_prune_mask
+from ._em import auto_prune_mask, em_sbl
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -267,9 +267,37 @@ def _fast_estep(Ac, At, Y, s2, state, gam, theta, max_iter, eps, c):
     return k, delta, False
 
 
+#: GGAMPSBL init="auto": exact-E-step warm start up to this many rows
+INIT_MAX_ROWS = 128
+#: number of exact EM-SBL iterations of the warm start
+INIT_N_ITER = 10
+
+
+def _warm_start(A, Y, s2, learn, init, argname):
+    """Initial gamma (N, L) and noise variance: None and s2 for the plain
+    start, else those after INIT_N_ITER exact EM-SBL iterations."""
+    dense = isinstance(A, np.ndarray) or sp.issparse(A)
+    if init == "sbl" and not dense:
+        raise ValueError(f"init='sbl' needs an array or sparse matrix {argname} (the exact "
+                         "E-step); use init='ones' for a LinearOperator.")
+    if not (init == "sbl" or (init == "auto" and dense and A.shape[0] <= INIT_MAX_ROWS
+                              and Y.shape[1] == 1)):
+        return None, s2
+    L = Y.shape[1]
+    s2v = np.broadcast_to(np.asarray(s2, dtype=np.float64), (L,)).copy()
+    warm = em_sbl(A.toarray() if sp.issparse(A) else A, Y, shared=False, gamma0=np.ones((L, A.shape[1])), sigma2=s2v,
+                  learn_noise=learn, update="em", prune=1e-8, max_iter=INIT_N_ITER, tol=0.0)
+    g = np.real(warm["gamma"])
+    if not (np.all(np.isfinite(g)) and np.all(np.any(g > 0, axis=1))):
+        return None, s2
+    if learn:
+        s2 = np.asarray(warm["sigma2"], dtype=np.float64)
+    return np.maximum(g, 0.0).T, s2
+
+
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
                      max_gamp_iter, gamp_tol, variances, fro2, adapt=False, verbose=0,
-                     name="GGAMP-SBL"):
+                     name="GGAMP-SBL", gamma0=None):
     """EM loop of GGAMP-SBL over the columns of Y (independent hyperparameters)."""
     m, N = A.shape
     L = Y.shape[1]
@@ -284,7 +312,7 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         Sq = None
     else:
         Sq = _Sq(A, variances, fro2)
-    gam = np.ones((N, L))
+    gam = np.ones((N, L)) if gamma0 is None else np.array(gamma0, dtype=np.float64).reshape(N, L)
     floor = noise_floor(np.sum(abs2(Y), axis=0) / m)
     s2 = np.maximum(np.asarray(s2, dtype=np.float64), floor)
     state = dict(x=np.zeros((N, L), dtype=Y.dtype), s=np.zeros((m, L), dtype=Y.dtype),
@@ -457,6 +485,16 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         path of a dense matrix and one target, see Notes).
     fit_intercept : bool, default=False
         Centre the data and fit an intercept.
+    init : {"auto", "ones", "sbl"}, default="auto"
+        Initial gamma.  "ones": all ones.  "sbl": the gamma (and the noise
+        variance when it is learned) after 10 EM iterations of ``SBL`` with
+        the exact E-step (not for a LinearOperator).  "auto": "sbl" for one
+        target when ``X`` is an array or sparse matrix with at most 128 rows
+        (cost :math:`10(m^2N+m^3)`), else "ones" (for many targets the
+        exact E-steps, one per target, would cost more than the GAMP EM).  On ill-conditioned matrices
+        GAMP's posterior variances can be orders of magnitude too small and
+        lead the EM from gamma = 1 into a poor local optimum; the warm start
+        avoids it.
     verbose : int, default=0
         Print progress every EM iteration.
 
@@ -537,10 +575,11 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     """
 
     _parameter_constraints = dict(GAMP_CONSTRAINTS)
+    _parameter_constraints["init"] = [Options("auto", "ones", "sbl")]
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
                  prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
-                 variances="auto", fit_intercept=False, verbose=0):
+                 variances="auto", fit_intercept=False, init="auto", verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
         self.update = update
@@ -552,6 +591,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         self.gamp_tol = gamp_tol
         self.variances = variances
         self.fit_intercept = fit_intercept
+        self.init = init
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -582,11 +622,13 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, self.noise_variance, self.learn_noise,
                                                   self.damping, self.variances)
+        gamma0, s2 = _warm_start(A, Yw, s2, learn, self.init, "X")
         res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=self.update,
                                prune=self.prune, theta=theta, max_iter=self.max_iter,
                                tol=self.tol, max_gamp_iter=self.max_gamp_iter,
                                gamp_tol=self.gamp_tol, variances=self.variances, fro2=fro2,
-                               adapt=self.damping == "auto", verbose=self.verbose, name=name)
+                               adapt=self.damping == "auto", verbose=self.verbose, name=name,
+                               gamma0=gamma0)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
         one = y.ndim == 1
         coef = res["x"].T
@@ -610,7 +652,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
 def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
               prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
-              variances="auto", verbose=0):
+              variances="auto", init="auto", verbose=0):
     r"""GGAMP-SBL for a dense matrix, a sparse matrix or a LinearOperator.
 
     Parameters
@@ -642,6 +684,8 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
         Relative change of the GAMP mean that ends an E-step.
     variances : {"auto", "vector", "scalar"}, default="auto"
         GAMP variance form.
+    init : {"auto", "ones", "sbl"}, default="auto"
+        Initial gamma (see ``GGAMPSBL``).
     verbose : int, default=0
         Print progress.
 
@@ -682,17 +726,19 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     validate_params(dict(noise_variance=noise_variance, learn_noise=learn_noise, update=update,
                          damping=damping, prune=prune, max_iter=max_iter, tol=tol,
                          max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol, variances=variances,
-                         verbose=verbose), GAMP_CONSTRAINTS, "ggamp_sbl")
+                         init=init, verbose=verbose),
+                    {**GAMP_CONSTRAINTS, "init": [Options("auto", "ones", "sbl")]}, "ggamp_sbl")
     A = check_operator(A, "A")
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
     odt = out_dtype(np.dtype(A.dtype), Y.dtype)
     A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, noise_variance, learn_noise, damping,
                                               variances)
+    gamma0, s2 = _warm_start(A, Yw, s2, learn, init, "A")
     res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
                            max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
                            variances=variances, fro2=fro2, adapt=damping == "auto",
-                           verbose=verbose, name="ggamp_sbl")
+                           verbose=verbose, name="ggamp_sbl", gamma0=gamma0)
     _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"])
     pick = (lambda a: a[:, 0]) if was_1d else (lambda a: a)
     return SolverResult(

@@ -287,3 +287,81 @@ def test_ggamp_tsbl_init_rules():
     np.testing.assert_allclose(c.coef_, b.coef_, atol=1e-2 * np.abs(X).max())
     with pytest.raises(ValueError, match="init"):
         GGAMPTSBL(init="exact").fit(A, Y)
+
+
+def _robustness_problem(trial, kappa_index=4):
+    """Trial ``trial`` at kappa = 1e4 (index 4) of the full-size
+    ``examples/bayes/plot_ggamp_sbl_robustness.py`` stream (m = 100,
+    N = 200, 20 non-zeros, SNR 60 dB)."""
+    rng = np.random.default_rng(0)
+    m, N, s = 100, 200, 20
+    kappas = [1, 10, 1e2, 1e3, 1e4]
+    for i in range(kappa_index * 10 + trial + 1):
+        kappa = kappas[i // 10]
+        U, _ = np.linalg.qr(rng.standard_normal((m, m)))
+        V, _ = np.linalg.qr(rng.standard_normal((N, m)))
+        A = U @ np.diag(np.geomspace(1, 1 / kappa, m)) @ V.T
+        A *= np.sqrt(N / np.sum(A ** 2))
+        x = np.zeros(N)
+        x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
+        y0 = A @ x
+        s2 = np.sum(y0 ** 2) / m / 1e6
+        y = y0 + np.sqrt(s2) * rng.standard_normal(m)
+    return A, x, y, s2
+
+
+def _sbl_type2_cost(A, y, gamma, s2):
+    S = (A * gamma) @ A.T + s2 * np.eye(A.shape[0])
+    return 0.5 * (np.linalg.slogdet(S)[1] + y @ np.linalg.solve(S, y))
+
+
+@pytest.mark.parametrize("trial", [2, 8])
+def test_ggamp_sbl_warm_start_on_ill_conditioned_A(trial):
+    """Regression: two of the three failing trials at kappa = 1e4 of the
+    robustness example.  From gamma = 1, GAMP's posterior variances (about
+    100 times too small there) lead the EM to a poor local optimum (47-48
+    atoms, -18 / -20 dB, higher exact type-II cost); the default exact-SBL
+    warm start reaches EM-SBL's accuracy (-49 / -55 dB; EM-SBL -43 / -52)."""
+    A, x, y, s2 = _robustness_problem(trial)
+    warm = GGAMPSBL(noise_variance=s2, tol=1e-5).fit(A, y)
+    cold = GGAMPSBL(noise_variance=s2, tol=1e-5, init="ones").fit(A, y)
+    em = SBL(noise_variance=s2, tol=1e-5).fit(A, y)
+
+    def db(c):
+        return 10 * np.log10(np.sum((c - x) ** 2) / np.sum(x ** 2))
+
+    assert db(cold.coef_) > -25            # the old failure is reproduced
+    assert db(warm.coef_) < -40
+    assert db(warm.coef_) < db(em.coef_) + 3
+    assert (_sbl_type2_cost(A, y, warm.gamma_, s2)
+            < _sbl_type2_cost(A, y, cold.gamma_, s2) - 20)
+    # the functional form and the encoder share the warm start
+    np.testing.assert_allclose(ggamp_sbl(A, y, noise_variance=s2, tol=1e-5).coef,
+                               warm.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_ggamp_sbl_init_rules():
+    """init="auto" is the warm start only up to 128 rows and for one target
+    (identical to init="ones" otherwise); init="sbl" refuses a LinearOperator; bad values are
+    refused naming the argument."""
+    A, X, S, Y, s2 = problem(130, 260, 5, 3, snr_db=40)
+    y = Y[:, 0] if Y.ndim == 2 else Y
+    a = GGAMPSBL(noise_variance=s2).fit(A, y)
+    b = GGAMPSBL(noise_variance=s2, init="ones").fit(A, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    c = GGAMPSBL(noise_variance=s2, init="sbl").fit(A, y)
+    assert c.n_gamp_iter_ != b.n_gamp_iter_ or not np.array_equal(c.coef_, b.coef_)
+    # several targets: "auto" is the plain start (batch speed), "sbl" is not
+    A2, _, _, Y2, s22 = problem(40, 80, 3, 14, L=3, snr_db=50)
+    d = ggamp_sbl(A2, Y2, noise_variance=s22)
+    e = ggamp_sbl(A2, Y2, noise_variance=s22, init="ones")
+    f = ggamp_sbl(A2, Y2, noise_variance=s22, init="sbl")
+    np.testing.assert_array_equal(d.coef, e.coef)
+    assert not np.array_equal(f.coef, e.coef)
+    np.testing.assert_allclose(f.coef, e.coef, atol=1e-2 * np.abs(e.coef).max())
+    with pytest.raises(ValueError, match="init='sbl'"):
+        ggamp_sbl(aslinearoperator(A), y, noise_variance=s2, init="sbl")
+    with pytest.raises(ValueError, match="init"):
+        GGAMPSBL(init="exact").fit(A, y)
+    with pytest.raises(ValueError, match="init"):
+        ggamp_sbl(A, y, init="exact")
