@@ -184,15 +184,3 @@ def test_early_same_iterates_compiled_and_numba(sparse, code):
             np.testing.assert_allclose(c2, c1, rtol=1e-7, atol=1e-9)  # rounding-noise level
             for i in (5, 6, 7):
                 np.testing.assert_allclose(a_c[i], a_num[i], rtol=1e-7, atol=1e-9)
-
-
-def test_stale_extension_falls_back_to_numba(monkeypatch):
-    """An in-place build older than the ``early`` argument: those inner calls
-    run the Numba kernel -- same iterates, same solution."""
-    X, y, alpha = _large_support(5)
-    a = Lasso(alpha=alpha, fit_intercept=False, tol=1e-10, max_iter=200).fit(X, y)
-    assert cd._C is None or cd._C_HAS_EARLY
-    monkeypatch.setattr(cd, "_C_HAS_EARLY", False)
-    b = Lasso(alpha=alpha, fit_intercept=False, tol=1e-10, max_iter=200).fit(X, y)
-    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-7, atol=1e-10)
-    assert b.n_iter_ == a.n_iter_

@@ -38,9 +38,6 @@ try:  # the compiled float64 twin of the kernels below (no Numba start-up cost)
     from ..._ext import _convex as _C
 except ImportError:  # extension not built: the Numba kernels do everything
     _C = None
-# whether the built extension takes the ``early`` argument (a stale in-place
-# build may not: the Numba kernel then runs those calls)
-_C_HAS_EARLY = _C is not None and "early" in (_C.cd_inner.__doc__ or "")
 
 __all__ = ["AndersonCD"]
 
@@ -51,14 +48,8 @@ def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
     sparse indices), else the Numba one -- the same algorithm."""
     if (_C is not None and w.dtype == np.float64 and indices.dtype == np.int32
             and indptr.dtype == np.int32):
-        if early == 0.0:
-            return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
-                               alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K)
-        if _C_HAS_EARLY:
-            return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
-                               alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K,
-                               early)
-        # an extension built before the ``early`` argument: the Numba kernel
+        return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
+                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
     return _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
                      gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
 
