@@ -48,6 +48,31 @@ def _chol(K, reg0):
     raise LinAlgError("IPM normal matrix is numerically singular")
 
 
+def _syrk(A, trans, low):
+    """``A A^T`` (``trans=0``) or ``A^T A`` (lower triangle), in single
+    precision when ``low`` and every entry of ``A`` and of the product is
+    representable there (else, or when not ``low``, in double precision)."""
+    if low:
+        amax = float(np.max(np.abs(A))) if A.size else 0.0
+        # the product's entries are at most (inner dimension) * amax^2
+        if 0.0 < amax and np.isfinite(amax) and amax * amax * A.shape[trans] < 1e37 \
+                and amax > 1e-18:
+            K = ssyrk(1.0, A.astype(np.float32), trans=trans, lower=1)
+            if np.all(np.isfinite(K)):
+                return K.astype(np.float64)
+    return dsyrk(1.0, A, trans=trans, lower=1)
+
+
+def _chol_or_none(K):
+    """Lower Cholesky factor of ``K``, or None when ``K`` is not numerically
+    positive definite or not finite (the caller then rebuilds it in double
+    precision)."""
+    if not np.all(np.isfinite(np.diag(K))):
+        return None
+    L, info = dpotrf(K, lower=1, clean=0)
+    return L if info == 0 else None
+
+
 def _cho_solve(L, b):
     x, info = dpotrs(L, b, lower=1)
     return x
@@ -196,22 +221,31 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             else:
                 Xe = np.hstack([Xk, F]) if nf else Xk
                 Xs = Xe * np.sqrt(Einv)[:, None]
-                K = (ssyrk(1.0, Xs.astype(np.float32), trans=1, lower=1).astype(np.float64)
-                     if low else dsyrk(1.0, Xs, trans=1, lower=1))
+                K = _syrk(Xs, 1, low)
             K.flat[:k * (k + nf) + k:k + nf + 1] += 1.0 / Df
-            fac = _chol(K, 0.0)
+            fac = _chol_or_none(K) if low and not sparse else _chol(K, 0.0)
+            if fac is None:
+                # the single-precision product overflowed or lost the
+                # positive definiteness: redo it in double precision
+                K = dsyrk(1.0, Xs, trans=1, lower=1)
+                K.flat[:k * (k + nf) + k:k + nf + 1] += 1.0 / Df
+                fac = _chol(K, 0.0)
         else:
             if not k:
                 M = np.zeros((n, n))
             elif sparse:
                 Xs = Xk @ sp.diags(np.sqrt(Df))
                 M = np.asfortranarray((Xs @ Xs.T).toarray())
-            elif low:
-                M = ssyrk(1.0, (Xk * np.sqrt(Df)).astype(np.float32), lower=1).astype(np.float64)
             else:
-                M = dsyrk(1.0, Xk * np.sqrt(Df), lower=1)
+                M = _syrk(Xk * np.sqrt(Df), 0, low)
             M.flat[::n + 1] += E
-            fac = _chol(M, 0.0)
+            fac = _chol_or_none(M) if low and k and not sparse else _chol(M, 0.0)
+            if fac is None:
+                # single precision failed (overflow, or a lost definiteness):
+                # redo the product in double precision
+                M = dsyrk(1.0, Xk * np.sqrt(Df), lower=1)
+                M.flat[::n + 1] += E
+                fac = _chol(M, 0.0)
             if nf:
                 MiF = _cho_solve(fac, F)
                 S = F.T @ MiF
