@@ -36,7 +36,7 @@ from .._validation import (
     check_targets,
     validate_params,
 )
-from ._linalg import _Op, _work_dtype
+from ._linalg import _Op, _work_dtype, pow2_scale, safe_col_norms
 
 __all__ = []
 
@@ -84,7 +84,16 @@ def prepare(A, y, owner):
         out_dtype = np.dtype(np.float64)
     wdt = _work_dtype(a_dtype, Y.dtype)
     op = _Op(A, wdt)
-    return op, np.asarray(Y, dtype=wdt), was_1d, np.dtype(out_dtype)
+    # Scale equivariance over the whole float range: the solvers see A divided
+    # by a power of two (only when its entries are far from 1) and every
+    # target divided by the power of two nearest its norm; both are exact, and
+    # :func:`pack` undoes them (x = x' * y_scale / A_scale).
+    op.equilibrate()
+    Y = np.asarray(Y, dtype=wdt)
+    op.y_scale = pow2_scale(safe_col_norms(Y))
+    if np.any(op.y_scale != 1.0):
+        Y = Y / op.y_scale
+    return op, Y, was_1d, np.dtype(out_dtype)
 
 
 def resolve_ls_solver(ls_solver, op):
@@ -158,8 +167,18 @@ def summarise(name, status, resid, ynorm, tol, *, extra_failed_msg=None):
                            float(np.max(rel[status == FAILED])), tol, hint=extra_failed_msg)
 
 
-def pack(X, n_iter, status, resid, was_1d, out_dtype, **extra):
-    """The functional solvers' result record."""
+def pack(op, X, n_iter, status, resid, was_1d, out_dtype, **extra):
+    """The functional solvers' result record (undoes the scaling of :func:`prepare`)."""
+    ys = getattr(op, "y_scale", None)
+    if ys is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = ys / op.scale
+            X = X * f if np.any(f != 1.0) else X
+            resid = resid * ys
+        if not np.all(np.isfinite(X)):
+            raise OverflowError(
+                "the coefficients overflow float64: ||y|| / ||A|| is beyond the float range "
+                "(rescale y or A before the call).")
     coef = X[:, 0] if was_1d else X
     if not np.issubdtype(out_dtype, np.complexfloating) and np.iscomplexobj(coef):
         coef = coef.real

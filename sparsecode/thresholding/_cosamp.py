@@ -105,7 +105,7 @@ def _run(kernel_cls, name, A, y, n_nonzero_coefs, tol, max_iter, ls_solver, cg_t
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, max(op.shape[0], 100)),
         name=name, verbose=verbose, n_jobs=n_jobs)
     summarise(name, status, resid, np.linalg.norm(Y, axis=0), tol)
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
 
 
 _CONSTRAINTS = dict(COMMON_CONSTRAINTS)

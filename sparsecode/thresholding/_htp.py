@@ -116,7 +116,7 @@ def _resolve_step(step, op):
         # Foucart's mu = 1 for unit-norm columns, made scale invariant
         c = op.mean_col_norm2()
         return 1.0 / c if c > 0 else 1.0
-    return float(step)
+    return float(step) * op.scale ** 2  # the solver sees A / op.scale
 
 
 _HTP_CONSTRAINTS = {
@@ -212,7 +212,7 @@ def htp(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=None, step="auto",
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, op.shape[0]),
         name="HTP", verbose=verbose, n_jobs=n_jobs)
     summarise("HTP", status, resid, np.linalg.norm(Y, axis=0), tol)
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
 
 
 class HTP(_ThresholdingRegressor):

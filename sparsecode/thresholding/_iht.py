@@ -204,7 +204,7 @@ def iht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, step="auto", n_j
         L2 = op.norm2_squared()
         mu = 1.0 / L2 if L2 > 0 else 1.0
     else:
-        mu = float(step)
+        mu = float(step) * op.scale ** 2  # the solver sees A / op.scale
     kernel = _IHTKernel(op, s=s, mu=mu, tol=tol)
     X, n_iter, status, resid = run_step_solver(
         kernel, op, Y, tol=tol, max_iter=resolve_max_iter(max_iter, 1000), name="IHT",
@@ -212,7 +212,8 @@ def iht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, step="auto", n_j
     summarise("IHT", status, resid, np.linalg.norm(Y, axis=0), tol,
               extra_failed_msg="IHT diverged (residual above 1e4 ||y||): the step is too "
               "large for this matrix; use step='auto' (1/||A||^2) or NIHT.")
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s, step=mu)
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s,
+                step=mu / op.scale ** 2)
 
 
 def niht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, n_jobs=None, verbose=0):
@@ -286,7 +287,7 @@ def niht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, n_jobs=None, ve
     # the residual was updated recursively: report the exact one
     resid = np.linalg.norm(Y - op.matmat(X), axis=0)
     summarise("NIHT", status, resid, np.linalg.norm(Y, axis=0), tol)
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
 
 
 _EST_ATTRS = r"""

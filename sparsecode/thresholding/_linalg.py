@@ -30,6 +30,29 @@ __all__ = []
 _MEM_BUDGET = 128 * 2**20  # bytes of gathered columns per chunk of targets
 
 
+# Scale range inside which A is used as given: outside it, A is divided by a
+# power of two (exact) so that products, squared norms and Gram matrices of
+# the iterations neither underflow nor overflow (scale equivariance over the
+# whole float range).  Inside it nothing changes, not even a copy.
+_SAFE_LOG2 = 64
+
+
+def pow2_scale(v):
+    """The power of two nearest to ``v`` (> 0, finite), else 1.0; elementwise."""
+    v = np.asarray(v, dtype=np.float64)
+    ok = np.isfinite(v) & (v > 0)
+    e = np.round(np.log2(np.where(ok, v, 1.0)))
+    return np.where(ok, np.ldexp(1.0, e.astype(np.int64)), 1.0)
+
+
+def safe_col_norms(V):
+    """Column 2-norms of V (m, L) without underflow or overflow of the squares."""
+    a = np.max(np.abs(V), axis=0) if V.shape[0] else np.zeros(V.shape[1])
+    a = np.asarray(a, dtype=np.float64)
+    d = np.where(a > 0, a, 1.0)
+    return a * np.linalg.norm(V / d, axis=0)
+
+
 def _work_dtype(*dtypes):
     cplx = any(np.issubdtype(np.dtype(d), np.complexfloating) for d in dtypes)
     return np.dtype(np.complex128 if cplx else np.float64)
@@ -66,6 +89,38 @@ class _Op:
             # real data .T is a free view and BLAS handles the transposition.
             self.AH = self.A.conj().T if np.iscomplexobj(self.A) else self.A.T
         self.explicit = self.kind != "operator"
+        self.scale = 1.0  # the operator applied is A / scale
+
+    def equilibrate(self):
+        """Divide A by a power of two when its entries are far from 1.
+
+        Returns the factor ``scale`` (1.0 when A is used as given): the
+        products are those of ``A / scale``, exactly.  For a LinearOperator
+        the magnitude is probed with one product (not counted in n_matvec).
+        """
+        N = self.shape[1]
+        if self.kind == "dense":
+            amax = float(np.max(np.abs(self.A))) if self.A.size else 0.0
+        elif self.kind == "sparse":
+            amax = float(np.max(np.abs(self.A.data))) if self.A.nnz else 0.0
+        else:
+            z = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)
+            v = np.asarray(self.A.matvec(z.astype(self.A.dtype) if self._real_op else z))
+            v = v.reshape(-1, 1)
+            amax = float(safe_col_norms(v)[0]) / np.sqrt(max(N, 1)) if v.size else 0.0
+        if not (np.isfinite(amax) and amax > 0):
+            return 1.0
+        if abs(np.log2(amax)) <= _SAFE_LOG2:
+            return 1.0
+        c = float(pow2_scale(amax))
+        self.scale = c
+        if self.kind == "dense":
+            self.A = self.A / c
+            self.AH = self.A.conj().T if np.iscomplexobj(self.A) else self.A.T
+        elif self.kind == "sparse":
+            self.A = self.A / c
+            self.AH = self.A.conj().T.tocsr() if np.iscomplexobj(self.A) else self.A.T
+        return c
 
     # -- products ----------------------------------------------------------
     def _apply_op(self, f, X):
@@ -80,14 +135,16 @@ class _Op:
         """``A @ X`` for X of shape (N, L)."""
         self.n_matvec += X.shape[1]
         if self.kind == "operator":
-            return self._apply_op(self.A.matmat, X)
+            out = self._apply_op(self.A.matmat, X)
+            return out / self.scale if self.scale != 1.0 else out
         return np.asarray(self.A @ X, dtype=self.wdt)
 
     def rmatmat(self, R):
         """``A^H @ R`` for R of shape (m, L)."""
         self.n_matvec += R.shape[1]
         if self.kind == "operator":
-            return self._apply_op(self.A.rmatmat, R)
+            out = self._apply_op(self.A.rmatmat, R)
+            return out / self.scale if self.scale != 1.0 else out
         return np.asarray(self.AH @ R, dtype=self.wdt)
 
     def columns(self, idx):
@@ -104,7 +161,8 @@ class _Op:
             from ..operators import operator_norm
 
             # exact for the partial transforms and Kronecker operators
-            return float(operator_norm(self.A, n_iter=n_iter, tol=rtol, random_state=seed)) ** 2
+            return (float(operator_norm(self.A, n_iter=n_iter, tol=rtol, random_state=seed))
+                    / self.scale) ** 2
         return _power(self, n_iter, rtol, seed)
 
     def orthogonal_rows_scale2(self):
@@ -112,7 +170,7 @@ class _Op:
         from ..operators import PartialDCT, PartialFFT
 
         if isinstance(self.A, (PartialDCT, PartialFFT)):
-            return float(self.A.scale) ** 2
+            return (float(self.A.scale) / self.scale) ** 2
         return None
 
     def mean_col_norm2(self, n_probes=32, seed=0):

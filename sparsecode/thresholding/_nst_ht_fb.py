@@ -196,7 +196,7 @@ def nst_ht_fb(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=None, projection
         name="NST+HT+FB", verbose=verbose, n_jobs=n_jobs)
     _warn_cg(proj, "NST+HT+FB")
     summarise("NST+HT+FB", status, resid, np.linalg.norm(Y, axis=0), tol)
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=s)
 
 
 # --------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def adaptive_nst_ht_fb(A, y, *, schedule="linear", growth="auto", tol=1e-6, max_
               "before the residual test passed: the signal is not sparse enough for this "
               "schedule (try a slower growth) or tol is below the noise level.")
     nnz = np.count_nonzero(X, axis=0)
-    return pack(X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=nnz,
+    return pack(op, X, n_iter, status, resid, was_1d, out_dtype, n_nonzero_coefs=nnz,
                 schedule=desc)
 
 
