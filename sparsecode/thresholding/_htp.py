@@ -63,7 +63,7 @@ class _HTPKernel:
     def size(self, it):
         if self.schedule is None:
             return self.s
-        return min(int(self.schedule(it)), self.op.shape[1] - 1)
+        return min(_check_schedule_value(self.schedule(it), it), self.op.shape[1] - 1)
 
     def step(self, st, it):
         L = st["X"].shape[1]
@@ -109,6 +109,20 @@ class _HTPKernel:
                     Z0=Xn[:, polish], AhY=AhY, cg_tol=self.cg_tol)
         st["X"], st["R"], st["T"] = Xn, Rn, T
         return fixed, np.zeros(L, dtype=bool)
+
+
+def _check_schedule_value(v, k):
+    """A schedule's support size ``f(k)``: a finite number >= 1 (truncated to int)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"schedule({k}) returned {v!r}: the 'schedule' callable must return "
+                        "a positive integer support size f(k) >= 1 for k = 1, 2, ...") from None
+    if not np.isfinite(f) or f < 1:
+        raise ValueError(f"schedule({k}) returned {v!r}: the 'schedule' callable must return "
+                         "a positive integer support size f(k) >= 1 for k = 1, 2, ... (a size "
+                         "<= 0 would select no atom and return x = 0).")
+    return int(f)
 
 
 def _resolve_step(step, op):

@@ -178,7 +178,15 @@ def iht(A, y, *, n_nonzero_coefs=None, tol=1e-6, max_iter=1000, step="auto", n_j
     Cost per iteration: :math:`4mN` flops (one product with A and one with
     :math:`A^H`).  Recovers s-sparse x when :math:`\delta_{3s} < 1/\sqrt{32}`
     with :math:`\|A\|_2 < 1` [1]_; linear convergence, so many more iterations
-    than HTP-type methods.
+    than HTP-type methods.  The default step :math:`1/\|A\|_2^2` makes the
+    residual non-increasing, so IHT cannot diverge, but it may stop at a
+    local fixed point (status 2, ``converged`` true) whose residual is above
+    ``tol``: check ``residual_norm``, or use :func:`niht`, :func:`htp` or
+    :func:`nst_ht_fb`, which recover far more often.  A larger fixed step
+    (e.g. 1 on unit-norm columns, the setting of the RIP theorem) can
+    diverge outside the RIP regime; that is reported (status 3 and a
+    ``ConvergenceWarning``).  All solvers of the family are scale
+    equivariant: A and y are rescaled internally by powers of two.
 
     References
     ----------

@@ -242,7 +242,9 @@ def adaptive_nst_ht_fb(A, y, *, schedule="linear", growth="auto", tol=1e-6, max_
         Measurements.
     schedule : {"linear", "quadratic"} or callable, default="linear"
         :math:`f(k) = \lceil c\,k\rceil` (``"linear"``), :math:`k^2`
-        (``"quadratic"``), or a callable ``f(k) -> int`` (k = 1, 2, ...).
+        (``"quadratic"``), or a callable ``f(k) -> int`` (k = 1, 2, ...)
+        returning support sizes >= 1; a value <= 0, NaN or a non-number
+        raises ``ValueError`` / ``TypeError``.
     growth : "auto" or float, default="auto"
         The slope c of the linear schedule; ``"auto"`` is
         ``max(1, round(n_measurements / 50))`` (c = 10 at m = 500).
@@ -469,7 +471,8 @@ class AdaptiveNSTHTFB(_ThresholdingRegressor):
     Parameters
     ----------
     schedule : {"linear", "quadratic"} or callable, default="linear"
-        Support-size schedule :math:`f(k)`.
+        Support-size schedule :math:`f(k)`; a callable must return sizes
+        >= 1 (``ValueError`` otherwise).
     growth : "auto" or float, default="auto"
         Slope c of the linear schedule; ``"auto"`` = ``max(1, round(n_samples / 50))``.
     tol : float, default=1e-6
