@@ -20,6 +20,7 @@ _SUBPACKAGES = (
     "bayes",
     "unmixing",
     "dictionary",
+    "decomposition",
     "operators",
     "datasets",
     "metrics",
@@ -126,6 +127,13 @@ _PUBLIC = {
         "patches_to_image",
         "plot_dictionary",
         "sparse_encode",
+    ),
+    "decomposition": (
+        "OMPSelector",
+        "SparseCCA",
+        "TruncatedPowerPCA",
+        "l1_constrained_direction",
+        "truncated_power_method",
     ),
     "operators": (
         "KroneckerOperator",
