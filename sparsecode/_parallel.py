@@ -13,14 +13,22 @@ __all__ = ["effective_n_jobs", "blas_limited", "iter_chunks", "chunk_size"]
 def effective_n_jobs(n_jobs):
     """Number of threads for ``n_jobs`` (scikit-learn meaning: None=1, -1=all).
 
+    ``n_jobs=0`` has no meaning and raises ``ValueError``, as in scikit-learn
+    and joblib; ``-2`` is all cores but one, and so on.
+
     Examples
     --------
     >>> from sparsecode._parallel import effective_n_jobs
     >>> effective_n_jobs(None), effective_n_jobs(2)
     (1, 2)
     """
-    if n_jobs is None or n_jobs == 0:
+    if n_jobs is None:
         return 1
+    if n_jobs == 0:
+        raise ValueError(
+            f"n_jobs={n_jobs!r} is not valid: use None or 1 for one thread, a positive int "
+            "for that many threads, or -1 for all cores."
+        )
     n_cpu = os.cpu_count() or 1
     try:
         n_cpu = len(os.sched_getaffinity(0))

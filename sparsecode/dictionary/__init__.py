@@ -7,11 +7,12 @@ from ._ksvd import KSVD, MOD
 from ._masked import MaskedDictionaryLearning
 from ._online import OnlineDictionaryLearning
 from ._patches import image_patches, patches_to_image, plot_dictionary
-from ._sparse_encode import available_encoders, sparse_encode
+from ._sparse_encode import available_encoders, complex_encoders, sparse_encode
 
 __all__ = [
     "SparseCoder",
     "available_encoders",
+    "complex_encoders",
     "sparse_encode",
     "KSVD",
     "MOD",

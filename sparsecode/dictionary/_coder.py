@@ -3,16 +3,19 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import Interval, check_dictionary, validate_params
-from ._sparse_encode import _is_dask, sparse_encode
+from .._parallel import effective_n_jobs
+from .._registry import get_encoder
+from .._validation import Interval, _is_complex, check_dictionary, check_matrix, validate_params
+from ._sparse_encode import _is_dask, check_complex_support, sparse_encode
 
 __all__ = ["SparseCoder"]
 
 
-class SparseCoder(TransformerMixin, BaseEstimator):
+class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Sparse coding of signals over a fixed dictionary.
 
     Encodes each row of ``X`` as a sparse combination of the atoms (rows) of
@@ -23,10 +26,15 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     ----------
     dictionary : ndarray of shape (n_atoms, n_features)
         The atoms, as rows; they should have unit norm for greedy selection.
+        Complex atoms are accepted when ``algorithm`` supports them
+        (:func:`sparsecode.dictionary.complex_encoders`: OMP, MP, the
+        thresholding family, SBL); any other algorithm raises a
+        ``ValueError`` naming it, as :func:`sparse_encode` does.
     algorithm : str, default="omp"
         Encoder name (see :func:`available_encoders`).
     n_nonzero_coefs : int, default=None
-        Sparsity level for the greedy and thresholding encoders.
+        Sparsity level for the greedy and thresholding encoders; when None
+        (and ``tol`` is None) ``min(max(1, int(0.1 * n_atoms)), n_features)``.
     alpha : float, default=None
         Regularisation for penalised encoders.
     tol : float, default=None
@@ -36,7 +44,7 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     positive : bool, default=False
         Non-negative codes.
     n_jobs : int, default=None
-        Threads over signals.
+        Threads over signals (None: 1, -1: all cores; 0 raises ``ValueError``).
     algorithm_params : dict, default=None
         Further parameters of the chosen algorithm.
 
@@ -52,6 +60,15 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     See Also
     --------
     sparse_encode : the function behind ``transform``.
+
+    Notes
+    -----
+    The codes follow the precision of ``X``: float32 signals give float32
+    codes even over a float64 dictionary (complex when ``X`` or the
+    dictionary is complex).  ``transform`` accepts scipy.sparse input and
+    encodes it one dense block of rows at a time.  ``get_feature_names_out``
+    names the atoms ``sparsecoder0``, ``sparsecoder1``, ... and
+    ``set_output(transform="pandas")`` is supported.
 
     Examples
     --------
@@ -90,7 +107,7 @@ class SparseCoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
             Training signals (only their shape is used).
         y : Ignored
             Not used, present for API consistency.
@@ -102,12 +119,17 @@ class SparseCoder(TransformerMixin, BaseEstimator):
         """
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
-        self.components_ = check_dictionary(self.dictionary, "dictionary").copy()
+        effective_n_jobs(self.n_jobs)  # n_jobs=0 -> ValueError
+        _, _, accepted = get_encoder(self.algorithm)
+        allow_complex = "complex" in accepted
+        check_complex_support(self.algorithm, allow_complex, dictionary=self.dictionary)
+        self.components_ = check_dictionary(self.dictionary, "dictionary",
+                                            allow_complex=allow_complex).copy()
         self.n_components_ = self.components_.shape[0]
         if _is_dask(X):
             self.n_features_in_ = X.shape[1]
         else:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
+            self._validate_X(X, allow_complex, reset=True)
         if self.n_features_in_ != self.components_.shape[1]:
             raise ValueError(
                 f"X has {self.n_features_in_} features but the dictionary atoms have "
@@ -115,24 +137,48 @@ class SparseCoder(TransformerMixin, BaseEstimator):
             )
         return self
 
+    def _validate_X(self, X, allow_complex, *, reset):
+        check_complex_support(self.algorithm, allow_complex, X=X)
+        if allow_complex and _is_complex(X):
+            if sp.issparse(X):
+                raise TypeError(
+                    "X is a complex scipy.sparse matrix, which SparseCoder does not accept; "
+                    "pass a dense array (X.toarray())."
+                )
+            X = check_matrix(X, "X", allow_complex=True)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+            elif X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but SparseCoder is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse="csr",
+                             reset=reset)
+
     def transform(self, X):
         """Encode ``X`` over the dictionary.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or dask array
-            Signals, one per row.
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features), or dask array
+            Signals, one per row.  Sparse input is encoded one dense block of
+            rows at a time (the same numbers as ``X.toarray()``).
 
         Returns
         -------
         code : ndarray of shape (n_samples, n_atoms)
-            Sparse codes (a lazy dask array for dask input).
+            Sparse codes (a lazy dask array for dask input), with the
+            precision of ``X`` (float32 signals give float32 codes over a
+            float64 dictionary), complex when ``X`` or the dictionary is.
         """
         if not hasattr(self, "components_"):
             self.fit(X[:1] if not _is_dask(X) else X)
         check_is_fitted(self)
         if not _is_dask(X):
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+            allow_complex = "complex" in get_encoder(self.algorithm)[2]
+            X = self._validate_X(X, allow_complex, reset=False)
         return sparse_encode(
             X, self.components_, algorithm=self.algorithm,
             n_nonzero_coefs=self.n_nonzero_coefs, alpha=self.alpha, tol=self.tol,
@@ -155,8 +201,16 @@ class SparseCoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return np.asarray(code) @ self.components_
 
+    @property
+    def _n_features_out(self):
+        """Number of output features (atoms), for ``get_feature_names_out``."""
+        if hasattr(self, "components_"):
+            return self.components_.shape[0]
+        return np.shape(self.dictionary)[0]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -10,6 +10,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -202,8 +203,26 @@ def _validate_X_mask(est, X, mask, *, reset):
 # ---------------------------------------------------------------------------
 # coding while learning
 # ---------------------------------------------------------------------------
+def _pow2_exponent(X):
+    """``e`` with ``max|X| * 2**-e`` in [0.5, 1): an exact rescaling of X (0 for X = 0)."""
+    amax = float(np.max(np.abs(X), initial=0.0)) if X.size else 0.0
+    if not np.isfinite(amax) or amax == 0.0:
+        return 0
+    return int(np.frexp(amax)[1])
+
+
 def _omp_codes(X, D, k, n_jobs, mask=None, tol2=None, gram=None):
-    """Batch-OMP codes (N, K) in float64; the mask form runs the masked kernel."""
+    """Batch-OMP codes (N, K) in float64; the mask form runs the masked kernel.
+
+    OMP is scale-equivariant: the signals are rescaled by an exact power of
+    two to unit peak before coding (``tol2``, a squared norm, with them) and
+    the codes scaled back, so that no squared norm over- or underflows at
+    data scales 1e-150 ... 1e200.
+    """
+    e = _pow2_exponent(X)
+    if e:
+        X = np.ldexp(X, -e)
+        tol2 = None if tol2 is None else float(np.ldexp(float(tol2), -2 * e))
     if mask is not None:
         from ._kernels import masked_omp
 
@@ -211,14 +230,15 @@ def _omp_codes(X, D, k, n_jobs, mask=None, tol2=None, gram=None):
         _with_threads(n_jobs, masked_omp, np.ascontiguousarray(D), np.ascontiguousarray(X),
                       mask.astype(np.float64), int(k),
                       0.0 if tol2 is None else float(tol2), tol2 is not None, out)
-        return out
-    from ..greedy._encoders import _encode_omp
+    else:
+        from ..greedy._encoders import _encode_omp
 
-    with warnings.catch_warnings():
-        # Early stops are expected while learning (exact representations,
-        # atoms about to be replaced): they are not the user's call.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return _encode_omp(X, D, n_nonzero_coefs=int(k), tol=tol2, gram=gram, n_jobs=n_jobs)
+        with warnings.catch_warnings():
+            # Early stops are expected while learning (exact representations,
+            # atoms about to be replaced): they are not the user's call.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out = _encode_omp(X, D, n_nonzero_coefs=int(k), tol=tol2, gram=gram, n_jobs=n_jobs)
+    return np.ldexp(out, e) if e else out
 
 
 def _with_threads(n_jobs, func, *args):
@@ -246,7 +266,8 @@ def _encoder_kwargs(algorithm, n_nonzero_coefs, alpha, params):
     return kw
 
 
-def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_thresh=0.99):
+def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_thresh=0.99,
+                   n_nonzero_coefs=1, rel_floor=1e-20):
     """Dictionary clearing (KSVD-Box): replace rarely used and duplicated atoms.
 
     Mutates D, C and R.  Free atoms used by fewer than ``use_thresh``
@@ -254,8 +275,23 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
     mu_thresh``, are replaced by the normalised training signals with the
     largest residual, each signal used once; their codes are zeroed and the
     residual R = W * (X - C D) kept consistent.  Returns the number replaced.
+
+    Replacement only happens where it can help, so that it never thrashes
+    (overcomplete dictionaries with few samples are valid input):
+
+    * the usage threshold is capped by the average usage
+      ``n_samples * n_nonzero_coefs / n_atoms`` (at least 1): with fewer
+      codes than atoms, only unused atoms count as rarely used;
+    * a replacement is a training signal whose squared residual exceeds
+      ``rel_floor`` times its squared norm (a signal already represented
+      exactly gives nothing to learn), and that is not itself within
+      ``mu_thresh`` of an atom (it would be a duplicate);
+    * when no such signal is left the remaining atoms are kept as they are
+      (no random atoms).
     """
     K = D.shape[0]
+    N = X.shape[0]
+    thresh = min(use_thresh, max(1, (N * int(n_nonzero_coefs)) // max(K, 1)))
     G = np.abs(D @ D.T)
     np.fill_diagonal(G, 0.0)
     dup = np.zeros(K, dtype=bool)
@@ -263,20 +299,28 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
     for i, j in iu:  # few pairs; replace the later one, once
         if not dup[i] and free[j]:
             dup[j] = True
-    bad = np.flatnonzero(free & ((counts < use_thresh) | dup))
+    bad = np.flatnonzero(free & ((counts < thresh) | dup))
     if bad.size == 0:
         return 0
     err = np.einsum("ij,ij->i", R, R)
-    xn = np.linalg.norm(X, axis=1)
-    err[xn <= _EPS_NORM * max(xn.max(initial=0.0), 1e-300)] = -1.0  # cannot be atoms
-    order = np.argsort(-err, kind="stable")
+    xn2 = np.einsum("ij,ij->i", X, X)
+    usable = (err > rel_floor * xn2) & (xn2 > 0)
+    order = np.flatnonzero(usable)
+    order = order[np.argsort(-err[order], kind="stable")]
     n_rep = 0
-    for pos, k in enumerate(bad):
-        if pos >= order.size or err[order[pos]] < 0:
-            new = rng.standard_normal(D.shape[1])
-        else:
-            new = X[order[pos]].copy()
-        new /= np.linalg.norm(new)
+    pos = 0
+    for k in bad:
+        new = None
+        while pos < order.size:
+            cand = X[order[pos]] / np.sqrt(xn2[order[pos]])
+            pos += 1
+            others = np.abs(D @ cand)
+            others[k] = 0.0
+            if others.max(initial=0.0) <= mu_thresh:
+                new = cand
+                break
+        if new is None:  # nothing left that would be a useful atom
+            break
         users = np.flatnonzero(C[:, k])
         if users.size:
             W = 1.0 if mask is None else mask[users]
@@ -318,6 +362,7 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _check_params(self):
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
+        effective_n_jobs(self.n_jobs)  # n_jobs=0 -> ValueError
         if self.transform_algorithm not in _available():
             raise ValueError(
                 f"transform_algorithm={self.transform_algorithm!r} is not a registered "
@@ -368,8 +413,9 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or dask array
-            Signals, one per row.  A dask array is encoded chunk by chunk.
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features), or dask array
+            Signals, one per row.  A dask array is encoded chunk by chunk, a
+            sparse matrix one dense block of rows at a time.
         mask : array-like of bool, shape (n_samples, n_features), default=None
             Observed entries (True).  When given, each signal is coded over
             the atoms restricted to its observed entries with masked OMP
@@ -402,9 +448,24 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             codes = _omp_codes(Xw, np.asarray(self.components_, dtype=np.float64), k,
                                self.n_jobs, mask=M, tol2=tol)
             return codes.astype(dtype, copy=False)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return sparse_encode(X, self.components_.astype(X.dtype, copy=False),
-                             algorithm=self.transform_algorithm, n_jobs=self.n_jobs, **kw)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse="csr")
+        e = 0
+        if self.transform_algorithm == "omp":
+            # scale-equivariant: code X scaled by an exact power of two to unit
+            # peak (tol, a squared norm, with it) and scale the codes back
+            e = _pow2_exponent(X.data if sp.issparse(X) else X)
+            if e:
+                if sp.issparse(X):
+                    X = X.copy()
+                    X.data = np.ldexp(X.data, -e)
+                else:
+                    X = np.ldexp(X, -e)
+                if kw.get("tol") is not None:
+                    kw["tol"] = float(np.ldexp(float(kw["tol"]), -2 * e))
+        codes = sparse_encode(X, self.components_.astype(X.dtype, copy=False),
+                              algorithm=self.transform_algorithm, n_jobs=self.n_jobs, **kw)
+        return np.ldexp(codes, e).astype(codes.dtype, copy=False) if e else codes
 
     def inverse_transform(self, code):
         """Signals rebuilt from codes, ``code @ components_``.
@@ -444,10 +505,10 @@ def _available():
     return available_encoders()
 
 
-def _warn_budget(est, figure, tol, what="relative decrease of the error"):
+def _warn_budget(est, figure, tol, what="relative decrease of the error", extra=""):
     warnings.warn(
         f"{type(est).__name__} did not converge in max_iter={est.max_iter} iterations: "
-        f"{what} reached {figure:.3e} (tol={tol:.3e}). Increase max_iter or loosen tol.",
+        f"{what} reached {figure:.3e} (tol={tol:.3e}){extra}. Increase max_iter or loosen tol.",
         ConvergenceWarning, stacklevel=3,
     )
 

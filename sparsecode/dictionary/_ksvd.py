@@ -22,6 +22,7 @@ from ._common import (
     _COMMON_CONSTRAINTS,
     _BaseDictionaryLearner,
     _omp_codes,
+    _pow2_exponent,
     _rel_error,
     _replace_atoms,
     _rng,
@@ -91,11 +92,18 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             return self._fit_loop(X, mask)
 
     def _fit_loop(self, X, mask):
+        """The alternating loop; returns the codes of the returned model (data scale)."""
         from ._kernels import sparse_residual
 
         Xw, M, dtype = _validate_X_mask(self, X, mask, reset=True)
         N, n = Xw.shape
         self.n_components_, self.n_nonzero_coefs_ = self._resolve_sizes(N, n)
+        # K-SVD and MOD are scale-equivariant: learn on X scaled by an exact power
+        # of two to unit peak, so that no squared norm over- or underflows
+        # (1e-150 ... 1e200); the atoms are unit-norm and the codes scale back.
+        e = _pow2_exponent(Xw)
+        if e:
+            Xw = np.ldexp(Xw, -e)
         rng = _rng(self.random_state)
         D, free = self._start(Xw, rng)
         K = D.shape[0]
@@ -104,9 +112,10 @@ class _AlternatingLearner(_BaseDictionaryLearner):
         R = Xw.copy()  # residual of the zero code (already masked)
         f_prev = _rel_error(R, Xw)
         history, replaced = [], []
-        tol2 = self.coding_tol
+        tol2 = None if self.coding_tol is None else float(np.ldexp(self.coding_tol, -2 * e))
         converged = False
         decrease = np.inf
+        n_rep = 0  # atoms replaced at the end of the previous iteration
         for it in range(1, self.max_iter + 1):
             # -- sparse coding stage (Batch-OMP, or masked OMP)
             Cn = _omp_codes(Xw, D, self.n_nonzero_coefs_, self.n_jobs, mask=M, tol2=tol2)
@@ -123,27 +132,36 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             C, R = Cn, Rn
             # -- dictionary update stage
             counts = self._update(Xw, M, W, R, C, D, free)
-            n_rep = 0
-            if self.clear_dict:
-                n_rep = _replace_atoms(D, C, R, Xw, counts, free, rng, mask=W if M is not None
-                                       else None, use_thresh=self._use_thresh)
+            # the error of the model (C, D) as it stands: the one returned if we stop here
             f = _rel_error(R, Xw)
             history.append(f)
-            replaced.append(n_rep)
-            self._report(it, f, f"; {n_rep} atom(s) replaced" if n_rep else "")
             decrease = (f_prev - f) / f_prev if f_prev > 0 else 0.0
             f_prev = f
             if f <= 1e-12 or (n_rep == 0 and decrease < self.tol):
                 converged = True
+            replaced.append(n_rep)
+            self._report(it, f, f" ({n_rep} atom(s) replaced before this iteration)"
+                         if n_rep else "")
+            if converged:
                 break
+            # -- dictionary clearing, for the next iteration only (never after the
+            # last: the returned dictionary is the one error_[-1] describes)
+            n_rep = 0
+            if self.clear_dict and it < self.max_iter:
+                n_rep = _replace_atoms(D, C, R, Xw, counts, free, rng,
+                                       mask=W if M is not None else None,
+                                       use_thresh=self._use_thresh,
+                                       n_nonzero_coefs=self.n_nonzero_coefs_)
         if not converged:
-            _warn_budget(self, decrease, self.tol)
+            _warn_budget(self, decrease, self.tol,
+                         extra=f"; {replaced[-1]} atom(s) were replaced before the last "
+                         "iteration" if replaced[-1] else "")
         self.n_iter_ = it
         self.error_ = np.asarray(history)
         self.n_replaced_ = np.asarray(replaced, dtype=np.intp)
         self.reconstruction_err_ = history[-1]
         self._set_components(D, dtype)
-        return C
+        return np.ldexp(C, e) if e else C
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -162,7 +180,9 @@ _DOC_COMMON = """
     tol : float, default=1e-4
         Stop when the relative decrease of the relative error
         ``||X - code @ D||_F / ||X||_F`` over one iteration is below ``tol``
-        (and no atom was replaced), or when the error is below 1e-12.
+        (and no atom was replaced before it), or when the error is below
+        1e-12.  A ``ConvergenceWarning`` with the figure reached is raised
+        when ``max_iter`` comes first.
     init : {"data", "random", "odct"} or ndarray, default="data"
         Initial free atoms: distinct normalised training signals, Gaussian
         atoms, the overcomplete DCT (:func:`overcomplete_dct`), or an array
@@ -175,8 +195,15 @@ _DOC_COMMON = """
         squared residual norm of a signal is at most ``coding_tol``
         (``n_nonzero_coefs`` is then a cap), as in K-SVD denoising.
     clear_dict : bool, default=True
-        Replace unused atoms and one atom of every pair with
-        ``|<d_i, d_j>| > 0.99`` by the worst-represented training signals.
+        Between iterations, replace rarely used atoms (K-SVD: fewer than 4
+        users, MOD: unused; the threshold is capped by the average usage
+        ``n_samples * n_nonzero_coefs / n_components``, so that with fewer
+        codes than atoms only unused atoms count) and one atom of every pair
+        with ``|<d_i, d_j>| > 0.99`` by the worst-represented training
+        signals.  Only signals with a residual that are not themselves
+        near-duplicates of an atom are used; when there is none, the atoms
+        are kept.  Nothing is replaced after the last iteration, so the
+        returned dictionary is the model ``reconstruction_err_`` describes.
     transform_algorithm : str, default="omp"
         Encoder of :func:`sparse_encode` used by ``transform``.
     transform_n_nonzero_coefs : int, default=None
@@ -203,12 +230,16 @@ _ATTR_COMMON = """
     n_iter_ : int
         Outer iterations run.
     error_ : ndarray of shape (n_iter_,)
-        Relative error ``||W * (X - code @ D)||_F / ||W * X||_F`` at the end of
-        each iteration (W: the mask, if any).
+        Relative error ``||W * (X - code @ D)||_F / ||W * X||_F`` of the
+        model (codes and dictionary) at the end of each iteration, before any
+        atom replacement (W: the mask, if any).
     n_replaced_ : ndarray of shape (n_iter_,)
-        Atoms replaced at each iteration.
+        Atoms replaced before the coding stage of each iteration (between
+        iterations; the first entry is 0).  The error can only rise in an
+        iteration with ``n_replaced_ > 0``.
     reconstruction_err_ : float
-        The last entry of ``error_``.
+        The last entry of ``error_``: the relative error of the returned
+        ``components_`` with the codes found while learning.
     n_features_in_ : int
         Number of features seen in ``fit``."""
 

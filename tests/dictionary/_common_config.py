@@ -53,5 +53,9 @@ EXPECTED_FAILED_CHECKS = {
         "check_dtype_object": "the dictionary fixes n_features=4",
         "check_f_contiguous_array_estimator": "the dictionary fixes n_features=4",
         "check_transformer_n_iter": "the dictionary fixes n_features=4",
+        "check_estimator_sparse_tag": "the dictionary fixes n_features=4",
+        "check_estimator_sparse_array": "the dictionary fixes n_features=4",
+        "check_estimator_sparse_matrix": "the dictionary fixes n_features=4",
+        "check_complex_data": "complex data is supported by algorithm='omp' (as in sparse_encode)",
     }
 }
