@@ -34,12 +34,13 @@ def test_encode_roundtrip(tmp_path, capsys):
     assert "encode (omp)" in capsys.readouterr().err
 
 
-def test_encode_rejects_mismatched_dictionary(tmp_path):
+def test_encode_rejects_mismatched_dictionary(tmp_path, capsys):
     np.save(tmp_path / "X.npy", np.ones((3, 4)))
     np.save(tmp_path / "D.npy", np.ones((5, 6)))
-    with pytest.raises(SystemExit, match="dictionary must be"):
-        main(["encode", str(tmp_path / "X.npy"), "-D", str(tmp_path / "D.npy"), "-k", "1",
-              "-o", str(tmp_path / "c.npz")])
+    assert main(["encode", str(tmp_path / "X.npy"), "-D", str(tmp_path / "D.npy"), "-k", "1",
+                 "-o", str(tmp_path / "c.npz")]) == 2
+    assert "dictionary must be (n_atoms, 4)" in capsys.readouterr().err
+    assert not (tmp_path / "c.npz").exists()
 
 
 def test_demo_table(capsys):

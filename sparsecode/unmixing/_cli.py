@@ -1,19 +1,29 @@
-"""``sparsecode unmix``: unmix a hyperspectral cube stored in an ``.npz`` file.
+"""``sparsecode unmix``: unmix a hyperspectral cube stored in a ``.npy``, ``.npz`` or ``.mat`` file.
 
     sparsecode unmix cube.npz --endmembers 4 --method cenmf -o result.npz --plot maps.png
 
-The input holds ``Y`` (or ``--key``): a cube (rows, cols, bands), a matrix
-(n_pixels, n_bands), or the layout of the shipped data files (bands x pixels,
-MATLAB column-major order, with a ``shape`` entry). Ground truth (``M``, ``A``
-in the shipped layout) is scored when present.
+The input is a ``.npy`` array, or the array ``--key`` of an ``.npz`` / ``.mat``
+file (by default the first of ``Y``, ``V``, ``X``, ``im``, or the file's only
+array): a cube (rows, cols, bands), a matrix (n_pixels, n_bands) with
+row-major pixels (give ``--image-shape`` for maps), or the layout of the
+shipped data files (bands x pixels, MATLAB column-major order, with a
+``shape`` or ``nRow``/``nCol`` entry). Ground truth (``M``, ``A`` in the
+shipped layout) is scored when present. Results go to stdout, progress to
+stderr; output paths are checked before the computation starts.
 """
 
+import contextlib
 import sys
 import time
 
 import numpy as np
 
+from ..cli import CLIError, check_input_file, check_output_file, positive_int
+
 METHODS = ("vca", "nmf", "l12", "cenmf", "rgnmf", "ssnmf")
+_DATA_KEYS = ("Y", "V", "X", "im")            # the keys the shipped layouts use
+_ROW_KEYS = ("nRow", "lines", "nrow", "rows")
+_COL_KEYS = ("nCol", "cols", "ncol", "columns")
 
 
 def register(subparsers):
@@ -23,49 +33,157 @@ def register(subparsers):
         description=__doc__.split("\n\n")[0] + " Methods: vca (VCA + FCLS), nmf, l12 "
         "(L1/2-NMF), cenmf (correntropy NMF), rgnmf (robust guided NMF), ssnmf "
         "(structured sparse NMF).")
-    p.add_argument("input", help=".npz file with the data")
-    p.add_argument("--key", default="Y", help="array name in the .npz (default Y)")
-    p.add_argument("--endmembers", "-k", type=int, required=True, help="number of endmembers")
+    p.add_argument("input", help=".npy, .npz or .mat file with the data")
+    p.add_argument("--key", default=None,
+                   help="array name in an .npz/.mat file (default: the first of Y, V, X, im, "
+                        "or the only array)")
+    p.add_argument("--endmembers", "-k", type=positive_int, required=True,
+                   help="number of endmembers")
     p.add_argument("--method", "-m", choices=METHODS, default="cenmf", help="default cenmf")
-    p.add_argument("--max-iter", type=int, default=300, help="sweeps (default 300)")
+    p.add_argument("--max-iter", type=positive_int, default=300, help="sweeps (default 300)")
     p.add_argument("--init", default="vca", choices=("vca", "nndsvd", "random"),
                    help="initialisation (default vca)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-jobs", type=int, default=None, help="OpenMP threads")
-    p.add_argument("--image-shape", type=int, nargs=2, metavar=("ROWS", "COLS"),
-                   help="image shape of a (n_pixels, n_bands) matrix, row-major pixels")
-    p.add_argument("-o", "--output", default=None, help="write endmembers/abundances (.npz)")
-    p.add_argument("--plot", default=None, help="save abundance maps (and spectra) to this image")
+    p.add_argument("--image-shape", type=positive_int, nargs=2, metavar=("ROWS", "COLS"),
+                   help="image shape of a (n_pixels, n_bands) matrix, row-major pixels; "
+                        "ROWS*COLS must equal n_pixels")
+    p.add_argument("-o", "--output", default=None,
+                   help="write endmembers/abundances to this .npz file")
+    p.add_argument("--plot", default=None,
+                   help="save abundance maps to this image (.png, .pdf, .svg, ...); needs a "
+                        "cube or --image-shape")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=run)
     return p
 
 
+def _load(path, key):
+    """The data array, its name and the whole file as a dict (None for .npy)."""
+    p = check_input_file(path, "input", (".npy", ".npz", ".mat"))
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        if key is not None:
+            raise CLIError(f"--key applies to .npz and .mat files; {path} is a .npy file "
+                           f"holding a single array")
+        return np.load(p, allow_pickle=False), "the array", None
+    if suffix == ".npz":
+        with np.load(p, allow_pickle=False) as f:
+            d = {k: f[k] for k in f.files}
+    else:
+        from scipy.io import loadmat
+
+        d = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+    if key is None:
+        key = next((k for k in _DATA_KEYS if k in d), None)
+        if key is None:
+            if len(d) != 1:
+                raise CLIError(f"input: {path} has no array named {', '.join(_DATA_KEYS)} "
+                               f"(it has {sorted(d)}); choose one with --key")
+            key = next(iter(d))
+    if key not in d:
+        raise CLIError(f"--key: no array {key!r} in {path} (it has {sorted(d)})")
+    return np.asarray(d[key]), key, d
+
+
+def _file_image_shape(d):
+    """(rows, cols) stated by the file (``shape`` or nRow/nCol-like entries), or None."""
+    if "shape" in d:
+        v = np.asarray(d["shape"]).ravel()
+        if v.size >= 2:
+            return int(v[0]), int(v[1])
+    rows = next((int(np.asarray(d[k]).ravel()[0]) for k in _ROW_KEYS if k in d), None)
+    cols = next((int(np.asarray(d[k]).ravel()[0]) for k in _COL_KEYS if k in d), None)
+    if rows is not None and cols is not None:
+        return rows, cols
+    return None
+
+
+def _suggest_shape(n):
+    """The factor pair of ``n`` closest to a square."""
+    r = int(np.sqrt(n))
+    while n % r:
+        r -= 1
+    return r, n // r
+
+
+def _check_image_shape(image_shape, n_pixels, n_bands, name):
+    rows, cols = image_shape
+    if rows * cols == n_pixels:
+        return
+    r, c = _suggest_shape(n_pixels)
+    msg = (f"--image-shape {rows} {cols} gives {rows * cols} pixels, but {name} is a "
+           f"({n_pixels}, {n_bands}) matrix of {n_pixels} pixels x {n_bands} bands: ROWS*COLS "
+           f"must equal {n_pixels} (for example --image-shape {r} {c})")
+    if rows * cols == n_bands:
+        msg += f"; if {name} is stored bands x pixels, save its transpose"
+    raise CLIError(msg)
+
+
 def _read(path, key, image_shape):
+    """Return ``(data, truth)``: a cube (rows, cols, bands) or a matrix, and ground truth."""
     from ..datasets._hyperspectral import _from_dict
 
-    with np.load(path, allow_pickle=False) as f:
-        d = {k: f[k] for k in f.files}
-    if key not in d:
-        raise SystemExit(f"sparsecode unmix: no array {key!r} in {path} (has {sorted(d)}).")
-    Y = np.asarray(d[key])
+    Y, name, d = _load(path, key)
+    if not (np.issubdtype(Y.dtype, np.number) or Y.dtype == bool) or \
+            np.issubdtype(Y.dtype, np.complexfloating):
+        raise CLIError(f"input: {name} must hold real numbers; got dtype {Y.dtype}")
     truth = None
-    if Y.ndim == 2 and "shape" in d and key == "Y" and \
-            Y.shape[1] == int(np.prod(np.asarray(d["shape"]))):
+    file_shape = _file_image_shape(d) if d is not None else None
+    if Y.ndim == 2 and file_shape is not None and name == next(
+            (k for k in _DATA_KEYS[:3] if k in d), None) \
+            and Y.shape[1] == file_shape[0] * file_shape[1]:
         data = _from_dict(d)                           # shipped layout: bands x pixels, 'F'
         cube = data.cube
         if data.endmembers is not None and data.abundances is not None:
             truth = (data.endmembers, data.abundances)
+        if image_shape is not None and tuple(image_shape) != cube.shape[:2]:
+            raise CLIError(f"--image-shape {image_shape[0]} {image_shape[1]} contradicts the "
+                           f"file, whose image is {cube.shape[0]}x{cube.shape[1]}; drop "
+                           f"--image-shape")
     elif Y.ndim == 3:
         cube = Y
+        if image_shape is not None and tuple(image_shape) != Y.shape[:2]:
+            raise CLIError(f"--image-shape {image_shape[0]} {image_shape[1]} contradicts the "
+                           f"cube {name} of shape {Y.shape} (rows, cols, bands); drop "
+                           f"--image-shape")
     elif Y.ndim == 2:
         if image_shape is not None:
+            _check_image_shape(image_shape, Y.shape[0], Y.shape[1], name)
             cube = Y.reshape(tuple(image_shape) + (Y.shape[1],))
         else:
             cube = Y
     else:
-        raise SystemExit(f"sparsecode unmix: {key} must be 2-D or 3-D; got shape {Y.shape}.")
-    return np.asarray(cube, dtype=float), truth
+        raise CLIError(f"input: {name} must be a (n_pixels, n_bands) matrix or a (rows, cols, "
+                       f"bands) cube; got shape {Y.shape}")
+    cube = np.asarray(cube, dtype=float)
+    if cube.size == 0:
+        raise CLIError(f"input: {name} is empty (shape {Y.shape})")
+    bad = int(np.count_nonzero(~np.isfinite(cube)))
+    if bad:
+        raise CLIError(f"input: {name} has {bad} NaN or infinite values; remove or fill them")
+    return cube, truth
+
+
+def _plot_formats():
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted("." + ext for ext in FigureCanvasBase.get_supported_filetypes()
+                        if ext != "pgf"))           # pgf needs a LaTeX installation
+
+
+def _check_outputs(args):
+    """Check -o and --plot before any work (and that matplotlib is there for --plot)."""
+    if args.output is not None:
+        check_output_file(args.output, "-o/--output", (".npz",), inputs=(args.input,))
+    if args.plot is not None:
+        try:
+            formats = _plot_formats()
+        except ImportError:
+            raise CLIError("--plot needs matplotlib: pip install matplotlib") from None
+        check_output_file(args.plot, "--plot", formats, inputs=(args.input,))
+        if args.output is not None and args.plot == args.output:
+            raise CLIError("--plot and -o/--output name the same file")
 
 
 def _estimator(method, K, args):
@@ -78,7 +196,7 @@ def _estimator(method, K, args):
     )
 
     common = {"n_components": K, "max_iter": args.max_iter, "init": args.init,
-                  "random_state": args.seed, "n_jobs": args.n_jobs, "verbose": 0 if args.quiet else 1}
+              "random_state": args.seed, "n_jobs": args.n_jobs, "verbose": 0 if args.quiet else 1}
     return {"nmf": NMFUnmixing, "l12": L12NMF, "cenmf": CorrentropyNMF,
             "rgnmf": RobustGuidedNMF, "ssnmf": StructuredSparseNMF}[method](**common)
 
@@ -88,27 +206,34 @@ def run(args):
     from ..metrics import abundance_rmse, match_components, spectral_angle_distance
     from . import fcls, vca
 
+    _check_outputs(args)
     cube, truth = _read(args.input, args.key, args.image_shape)
+    is_cube = cube.ndim == 3
+    if args.plot is not None and not is_cube:
+        raise CLIError(f"--plot needs an image: the input is a ({cube.shape[0]}, "
+                       f"{cube.shape[1]}) matrix; give --image-shape ROWS COLS")
     out = sys.stderr
     t0 = time.perf_counter()
-    is_cube = cube.ndim == 3
     X = cube.reshape(-1, cube.shape[-1])
     if not args.quiet:
         shape = "x".join(map(str, cube.shape))
         out.write(f"unmix: {shape} data, {args.endmembers} endmembers, method {args.method}\n")
+        out.flush()
     extra = {}
-    if args.method == "vca":
-        E = vca(X, args.endmembers, random_state=args.seed)
-        A = fcls(X, E, n_jobs=args.n_jobs)
-    else:
-        est = _estimator(args.method, args.endmembers, args)
-        A = est.fit_transform(cube if is_cube else X).reshape(-1, args.endmembers)
-        E = est.components_
-        extra = {"n_iter": est.n_iter_, "reconstruction_err": est.reconstruction_err_}
-        if hasattr(est, "band_weights_"):
-            extra["band_weights"] = est.band_weights_
-        if hasattr(est, "guidance_map_"):
-            extra["guidance_map"] = est.guidance_map_
+    # The estimators' verbose lines are progress: send them to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        if args.method == "vca":
+            E = vca(X, args.endmembers, random_state=args.seed)
+            A = fcls(X, E, n_jobs=args.n_jobs)
+        else:
+            est = _estimator(args.method, args.endmembers, args)
+            A = est.fit_transform(cube if is_cube else X).reshape(-1, args.endmembers)
+            E = est.components_
+            extra = {"n_iter": est.n_iter_, "reconstruction_err": est.reconstruction_err_}
+            if hasattr(est, "band_weights_"):
+                extra["band_weights"] = est.band_weights_
+            if hasattr(est, "guidance_map_"):
+                extra["guidance_map"] = est.guidance_map_
     elapsed = time.perf_counter() - t0
     A_sum = A / np.maximum(A.sum(axis=1, keepdims=True), 1e-300)
     if not args.quiet:
@@ -119,7 +244,8 @@ def run(args):
         sad = spectral_angle_distance(M, E[perm])
         rmse = abundance_rmse(At, A_sum[:, perm])
         print(f"SAD per endmember (rad): {np.round(sad, 4).tolist()}  mean {sad.mean():.4f}")
-        print(f"abundance RMSE per endmember: {np.round(rmse, 4).tolist()}  mean {rmse.mean():.4f}")
+        print(f"abundance RMSE per endmember: {np.round(rmse, 4).tolist()}  mean {rmse.mean():.4f}",
+              flush=True)
     maps = A.reshape(cube.shape[:2] + (args.endmembers,)) if is_cube else A
     if args.output:
         np.savez_compressed(args.output, endmembers=E, abundances=maps, method=args.method,
@@ -127,8 +253,6 @@ def run(args):
         if not args.quiet:
             out.write(f"unmix: wrote {args.output}\n")
     if args.plot:
-        if not is_cube:
-            raise SystemExit("sparsecode unmix: --plot needs a cube or --image-shape.")
         import matplotlib
 
         matplotlib.use("Agg")
@@ -138,8 +262,10 @@ def run(args):
 
         fig = plot_abundance_maps(A_sum.reshape(cube.shape[:2] + (-1,)))
         fig.suptitle(f"{args.method}: abundance maps")
-        fig.savefig(args.plot, dpi=100)
-        plt.close(fig)
+        try:
+            fig.savefig(args.plot, dpi=100)
+        finally:
+            plt.close(fig)
         if not args.quiet:
             out.write(f"unmix: wrote {args.plot}\n")
     return 0
