@@ -56,6 +56,11 @@ class CorrentropyNMF(_BaseUnmixing):
     n_jobs : int or None, default=None
         Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
         cores; ``None``: 1).
+    transform_method : {"model", "fcls"}, default="model"
+        How ``transform`` computes abundances for the learned endmembers:
+        "model" solves this estimator's abundance problem (same ``delta``,
+        penalties and band weights; ``fit_transform(Y)`` equals
+        ``fit(Y).transform(Y)``), "fcls" uses fully constrained least squares.
 
     Attributes
     ----------
@@ -125,7 +130,7 @@ class CorrentropyNMF(_BaseUnmixing):
 
     def __init__(self, n_components=3, *, theta=0.5, sigma=None, sparsity="l1/2", lam=None,
                  tau=1e-3, init="vca", solver="mu", delta=0.0, max_iter=500, tol=1e-4,
-                 random_state=None, verbose=0, n_jobs=None):
+                 random_state=None, verbose=0, n_jobs=None, transform_method="model"):
         self.n_components = n_components
         self.theta = theta
         self.sigma = sigma
@@ -140,13 +145,17 @@ class CorrentropyNMF(_BaseUnmixing):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.transform_method = transform_method
 
-    def _solver_kwargs(self, X, image_shape, K):
-        if self.sparsity is None:
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):
+        if not fitting:
+            lam = self.lam_
+        elif self.sparsity is None:
             lam = 0.0
         else:
             lam = self.lam if self.lam is not None else 0.01 * sparseness_lambda(X)
-        self.lam_ = float(lam)
+        if fitting:
+            self.lam_ = float(lam)
         p = None
         if self.sparsity == "l1/2" and lam > 0:
             p = np.full(X.shape[0], 0.5)

@@ -40,7 +40,7 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     max_iter : int or None, default=None
         Active-set changes allowed per pixel; ``None`` means ``3 * n_endmembers``.
     tol : float or None, default=None
-        Tolerance on the dual vector; ``None`` means ``1e-12`` times the
+        Tolerance (>= 0) on the dual vector; ``None`` means ``1e-12`` times the
         largest diagonal entry of the Gram matrix.
     n_jobs : int or None, default=None
         OpenMP threads over pixels (``-1`` = all cores).
@@ -49,6 +49,12 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     -------
     abundances : ndarray of shape (n_pixels, n_endmembers) or (rows, cols, n_endmembers)
         Non-negative abundances; same dtype as ``Y`` (float32 or float64).
+
+    Raises
+    ------
+    ValueError
+        Bad ``delta``, ``max_iter`` or ``tol``, or ``Y`` and ``endmembers`` so far
+        apart in scale that ``Y @ endmembers.T`` overflows in float64.
 
     See Also
     --------
@@ -66,7 +72,9 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     ill-conditioned matrix ``G + delta^2 11^T`` is never factored and
     ``delta = inf`` (exact sum-to-one, ``mu = (1 - 1^T v) / s``) is allowed.
     The result equals :func:`scipy.optimize.nnls` on the augmented system
-    (tested to 1e-8). Cost: one ``N x L x K`` product plus ``O(K^3)`` per
+    (tested to 1e-8). The problem is solved after dividing ``Y`` and the
+    endmembers by ``max |endmembers|`` (same solution), so scaling both by any
+    factor in the float range gives the same abundances. Cost: one ``N x L x K`` product plus ``O(K^3)`` per
     active-set change and pixel; pixels run in parallel with OpenMP.
 
     References
@@ -104,8 +112,14 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     K = E.shape[0]
     if max_iter is None:
         max_iter = 3 * K + 5
-    if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+    if (isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral)
+            or max_iter < 1):
         raise ValueError(f"max_iter must be a positive int; got {max_iter!r}.")
+    if tol is not None:
+        if (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
+                or not 0 <= float(tol) < np.inf):
+            raise ValueError(f"tol must be a finite non-negative float or None; got {tol!r}.")
+        tol = float(tol)
     out_dtype = np.float32 if (X.dtype == np.float32 and E.dtype == np.float32) else np.float64
     abund = _fcls_core(np.asarray(X, dtype=np.float64), np.asarray(E, dtype=np.float64),
                        delta2, int(max_iter), tol, effective_n_jobs(n_jobs))
@@ -137,11 +151,34 @@ def _fcls_dask(Y, endmembers, **kw):
 
 
 def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True):
-    """FCLS on validated float64 arrays (X (N, L), E (K, L)); returns (N, K)."""
+    """FCLS on validated float64 arrays (X (N, L), E (K, L)); returns (N, K).
+
+    The problem is solved for ``X / s`` and ``E / s`` with ``s = max |E|`` (and
+    ``delta2 / s**2``, ``tol / s**2``), which has the same solution: the Gram
+    products then neither overflow nor underflow for data scaled anywhere in the
+    float range (``Y`` and ``endmembers`` scaled together by ``c`` give the
+    same abundances).
+    """
     from .._ext._fcls import fcls_gram
 
-    G = np.ascontiguousarray(E @ E.T)
-    C = np.ascontiguousarray(X @ E.T)
+    s = float(np.max(np.abs(E))) if E.size else 1.0
+    if not 0.0 < s < np.inf:
+        s = 1.0
+    with np.errstate(over="ignore", under="ignore"):
+        Es = E / s
+        Xs = X / s
+        G = np.ascontiguousarray(Es @ Es.T)
+        C = np.ascontiguousarray(Xs @ Es.T)
+        if np.isfinite(delta2) and delta2 > 0:
+            delta2 = (np.sqrt(delta2) / s) ** 2
+        if tol is not None:
+            tol = (tol / s) / s
+    if not (np.all(np.isfinite(C)) and np.all(np.isfinite(G))):
+        raise ValueError(
+            "fcls: the products Y @ endmembers.T overflow in float64 (Y is about "
+            f"{float(np.max(np.abs(X))):.1e} and the endmembers about {s:.1e}); rescale Y "
+            "and the endmembers by the same factor (the abundances do not change)."
+        )
     if tol is None:
         tol = 1e-12 * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
     out = np.empty((X.shape[0], E.shape[0]))

@@ -81,6 +81,11 @@ class L12NMF(_BaseUnmixing):
     n_jobs : int or None, default=None
         Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
         cores; ``None``: 1).
+    transform_method : {"model", "fcls"}, default="model"
+        How ``transform`` computes abundances for the learned endmembers:
+        "model" solves this estimator's abundance problem (same ``delta``,
+        penalties and band weights; ``fit_transform(Y)`` equals
+        ``fit(Y).transform(Y)``), "fcls" uses fully constrained least squares.
 
     Attributes
     ----------
@@ -140,7 +145,7 @@ class L12NMF(_BaseUnmixing):
 
     def __init__(self, n_components=3, *, lam=None, lam_scale=1.0, tau=1e-3, init="vca",
                  solver="mu", delta=15.0, max_iter=1000, tol=1e-4, random_state=None,
-                 verbose=0, n_jobs=None):
+                 verbose=0, n_jobs=None, transform_method="model"):
         self.n_components = n_components
         self.lam = lam
         self.lam_scale = lam_scale
@@ -153,8 +158,10 @@ class L12NMF(_BaseUnmixing):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.transform_method = transform_method
 
-    def _solver_kwargs(self, X, image_shape, K):
-        lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
-        self.lam_ = float(lam)
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):
+        if fitting:
+            lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
+            self.lam_ = float(lam)
         return {"lam": self.lam_, "p": np.full(X.shape[0], 0.5), "tau": float(self.tau)}

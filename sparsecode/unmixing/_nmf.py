@@ -25,9 +25,11 @@ OpenMP over rows); the O(N L K) products go to BLAS.
 
 import numbers
 import time
+import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -137,10 +139,7 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
     N, L = X.shape
 
     def _abund(H):
-        if cols is not None and cols.sum() >= K:
-            return _fcls_core(np.ascontiguousarray(X[:, cols]), np.ascontiguousarray(H[:, cols]),
-                              np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
-        return _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+        return _fcls_abund(X, H, delta, n_threads, cols)
 
     if init == "custom":
         if H0 is None:
@@ -149,6 +148,13 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
         if H.shape != (K, L):
             raise ValueError(f"H must have shape {(K, L)} (n_components, n_bands); got {H.shape}.")
         check_nonnegative(H, "H")
+        zero = np.flatnonzero(~np.any(H > 0, axis=1))
+        if zero.size:
+            raise ValueError(
+                f"H has {zero.size} all-zero endmember row(s) (e.g. row {zero[0]}): zeros are "
+                f"fixed points of the updates; give every initial endmember a non-zero spectrum "
+                f"(or use init='vca')."
+            )
         if W0 is not None:
             W = check_matrix(W0, "W").astype(float, copy=True)
             if W.shape != (N, K):
@@ -179,6 +185,21 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
     return np.ascontiguousarray(W), np.ascontiguousarray(H)
 
 
+def _fcls_abund(X, H, delta, n_threads, cols=None):
+    """FCLS (``delta > 0``) or NNLS (``delta == 0``) abundances on the usable bands."""
+    K = H.shape[0]
+    if cols is not None and cols.sum() >= K:
+        X, H = np.ascontiguousarray(X[:, cols]), np.ascontiguousarray(H[:, cols])
+    return _fcls_core(X, H, np.inf if delta else 0.0, 3 * K + 5, None, n_threads, warn=False)
+
+
+def _fcls_init(X, H, delta, n_threads, cols=None):
+    """Strictly positive starting abundances for fixed endmembers ``H`` (see _initialize)."""
+    W = _fcls_abund(X, H, delta, n_threads, cols)
+    scale = max(float(np.max(W)), 1.0) if W.size else 1.0
+    return np.ascontiguousarray(np.maximum(W, 1e-6 * scale))
+
+
 def _insert_fixed(H, F):
     """Put the fixed endmembers F first; drop the initial rows most similar to them."""
     from scipy.optimize import linear_sum_assignment
@@ -201,11 +222,34 @@ def _band_residuals(xnorm2, WtX, WtW, H):
     return np.maximum(r, 0.0)
 
 
+def _asc_rescale(W, Ht, upd=None):
+    """Sum-to-one scale convention, in place: ``W <- W diag(c)``, ``Ht <- Ht / c``.
+
+    ``c = argmin_{c >= 0} ||W c - 1||_2`` over the free endmembers (fixed ones
+    keep ``c = 1``); ``W H`` is unchanged.  Unused endmembers (``c = 0``) keep 1.
+    """
+    from scipy.optimize import nnls
+
+    free = np.ones(W.shape[1], bool) if upd is None else upd.astype(bool)
+    if not free.any():
+        return
+    target = 1.0 - W[:, ~free].sum(axis=1)
+    Wf = W[:, free]
+    s = max(float(np.max(Wf)), _TINY) if Wf.size else 1.0
+    c, _ = nnls(Wf / s, target, maxiter=50 * Wf.shape[1])
+    c = c / s
+    c = np.where((c > 0) & np.isfinite(c), c, 1.0)
+    cf = np.ones(W.shape[1])
+    cf[free] = c
+    W *= cf
+    Ht /= cf
+
+
 def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_every=10,
            weighting=None, theta=0.5, sigma=None, lam=0.0, p=None, tau=0.0,
            graph=None, lam_graph=0.0, guidance=None, guidance_every=10, norm_every=0,
            V=None, fixed=None, eps=EPS_DIV, n_threads=1, verbose=0, history=False,
-           name="NMF"):
+           name="NMF", fixed_weights=None, asc_every=0):
     """Alternating NMF with optional band weights, ASC, penalties, graph, mask.
 
     Parameters are float64 C-contiguous ``X`` (N, L), ``W`` (N, K), ``H`` (K, L);
@@ -214,7 +258,15 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     the sum of band residual norms).  ``p`` is None (l1 when lam > 0) or an array
     of per-pixel exponents.  ``graph`` is (S, d): sparse symmetric weights and
     degrees.  ``V`` (N, L) is an observation weight (0 = masked entry) or None.
-    ``fixed`` (K,) bool marks endmembers that are not updated.  Returns a dict.
+    ``fixed`` (K,) bool marks endmembers that are not updated (all True: the
+    abundance problem for fixed endmembers, the endmember step is skipped).
+    ``fixed_weights`` (L,): band weights held fixed (``weighting`` is then
+    ignored; the data term is ``1/2 sum_l w_l r_l``).  ``asc_every`` > 0: the
+    sum-to-one scale convention of penalised fits without the ASC row -- every
+    ``asc_every`` sweeps and at exit each endmember/abundance pair is rescaled,
+    ``W <- W diag(c)``, ``H <- diag(c)^-1 H`` with ``c = argmin_{c >= 0}
+    ||W c - 1||`` (``W H`` unchanged; exact sum-to-one abundances satisfy it).
+    Returns a dict.
     """
     from .._ext._nmf import hals_rows, mu_rows
 
@@ -230,12 +282,16 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     upd = None
     if fixed is not None and np.any(fixed):
         upd = np.ascontiguousarray((~np.asarray(fixed)).astype(np.uint8))
+    update_H = upd is None or bool(upd.any())
+    if fixed_weights is not None:
+        weighting = "fixed"
     S = d = None
     if graph is not None and lam_graph > 0:
         S, d = graph
         d = np.ascontiguousarray(lam_graph * d)
     p_arr = None if p is None else np.ascontiguousarray(np.broadcast_to(p, (N,)), dtype=float)
-    omega = np.ones(L)
+    omega = (np.ones(L) if fixed_weights is None
+             else np.ascontiguousarray(fixed_weights, dtype=float))
     sigma2 = np.inf
     Wbuf = np.empty_like(W)
     Htbuf = np.empty((L, K))
@@ -269,6 +325,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                     else float(np.sum(s2 * -np.expm1(-r / (2 * s2)))))
         elif weighting == "l21":
             data = float(np.sum(np.sqrt(r)))
+        elif weighting == "fixed":
+            data = 0.5 * float(omega @ r)
         else:
             data = 0.5 * float(r.sum())
         f = data
@@ -286,6 +344,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     r = residuals(W, Ht)
     if weighting is not None:
         omega = weights_from(r)
+    const_QG = None
     f_prev = f_first = objective(W, Ht, r)
     f_hist = [f_prev] if history else None
     converged = False
@@ -300,10 +359,15 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             Q = VX @ Hw
             Pex = np.ascontiguousarray((V * (W @ Ht.T)) @ Hw)
             G = np.zeros((K, K))
+        elif const_QG is not None:  # fixed endmembers and weights: Q, G never change
+            Q, G = const_QG
+            Pex = None
         else:
             Q = X @ Hw
             Pex = None
             G = np.ascontiguousarray(Ht.T @ Hw)
+            if not update_H and weighting in (None, "fixed") and S is None:
+                const_QG = (Q, G)
         if S is not None:
             Q += lam_graph * (S @ W)
         Q = np.ascontiguousarray(Q)
@@ -322,7 +386,9 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                 L1 = np.ascontiguousarray(np.where(p_arr[:, None] >= 1, lam, L1))
             hals_rows(W, Q, G, delta2, l1=lam, L1=L1, floor=0.0, n_threads=n_threads)
         # ---- endmember step (plain Lee-Seung / HALS; weights cancel) ------
-        if masked:
+        if not update_H:
+            pass
+        elif masked:
             Qh = np.ascontiguousarray(VX.T @ W)
             Ph = np.ascontiguousarray((V * (W @ Ht.T)).T @ W)
             Gh = np.zeros((K, K))
@@ -330,7 +396,9 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             Qh = np.ascontiguousarray((W.T @ X).T)    # (L, K); W^T X streams X row-major
             Ph = None
             Gh = np.ascontiguousarray(W.T @ W)
-        if solver == "mu":
+        if not update_H:
+            pass
+        elif solver == "mu":
             mu_rows(Ht, Qh, Gh, 0.0, Htbuf, P_extra=Ph, eps=eps, update=upd,
                     n_threads=n_threads)
             Ht, Htbuf = Htbuf, Ht
@@ -343,7 +411,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         # products); W H, hence r, is unchanged by the column normalisation
         check = it % check_every == 0 or it == max_iter
         if weighting is not None or history or check:
-            if masked:
+            if masked or not update_H:
                 r = residuals(W, Ht)
             else:
                 r = _band_residuals(xnorm2, Qh.T, Gh, Ht.T)
@@ -355,6 +423,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                 nrm = np.where(upd.astype(bool), nrm, 1.0)
             Ht /= nrm
             W *= nrm
+        if asc_every and it % asc_every == 0:
+            _asc_rescale(W, Ht, upd)
         if weighting is not None:
             omega = weights_from(r)
         if history or check:
@@ -378,6 +448,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             nrm = np.where(upd.astype(bool), nrm, 1.0)
         Ht /= nrm
         W *= nrm
+    if asc_every:
+        _asc_rescale(W, Ht, upd)
     return {"W": np.ascontiguousarray(W), "H": np.ascontiguousarray(Ht.T), "n_iter": n_iter,
                 "converged": converged, "rel_change": rel, "residuals": r, "band_weights": omega,
                 "objective": objective(W, Ht, r), "history": f_hist, "p": p_arr}
@@ -386,7 +458,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
 # --------------------------------------------------------------------------
 # the estimators' common base
 # --------------------------------------------------------------------------
-class _BaseUnmixing(TransformerMixin, BaseEstimator):
+class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared fit/transform logic; subclasses define ``_solver_kwargs``."""
 
     _parameter_constraints = {
@@ -399,6 +471,7 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": [Interval(numbers.Integral, 0, None, closed="left"), "boolean"],
         "n_jobs": [None, Interval(numbers.Integral, None, None)],
+        "transform_method": [Options("model", "fcls")],
     }
     _supports_hals = True
 
@@ -414,8 +487,13 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+    @property
+    def _n_features_out(self):
+        """Number of output features (one per endmember), for get_feature_names_out."""
+        return self.components_.shape[0]
+
     # -- hooks ----------------------------------------------------------------
-    def _solver_kwargs(self, X, image_shape, K):  # pragma: no cover - abstract
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):  # pragma: no cover - abstract
         return {}
 
     def _store_extra(self, res, X, image_shape):
@@ -427,11 +505,18 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
                         type(self).__name__)
 
     def _prepare(self, Y, mask, reset=True):
+        if sp.issparse(Y):
+            raise TypeError(
+                f"Y is a scipy.sparse matrix; {type(self).__name__} works on dense pixels "
+                f"(hyperspectral data are dense): pass Y.toarray()."
+            )
         arr = Y if hasattr(Y, "ndim") else np.asarray(Y)
         if getattr(arr, "ndim", 2) == 3 or mask is not None:
             X, image_shape = as_pixels(arr, "Y", allow_nan=mask is not None)
             if reset:
                 self.n_features_in_ = X.shape[1]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
         else:
             if getattr(arr, "ndim", 2) != 2:
                 as_pixels(arr, "Y")  # raises the rank error naming Y
@@ -445,20 +530,25 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
-            Non-negative data; a cube is flattened row-major.
+            Non-negative, finite data (float32 or float64); a cube is flattened
+            row-major. Sparse matrices are refused (``TypeError``): pass
+            ``Y.toarray()``.
         y : Ignored
             Not used, present for API consistency.
         W : array-like of shape (n_pixels, n_components), default=None
-            Initial abundances with ``init='custom'`` (FCLS on ``H`` if None).
+            Initial abundances with ``init='custom'`` (FCLS on ``H`` if None);
+            ignored with a warning for other ``init``.
         H : array-like of shape (n_components, n_bands), default=None
-            Initial endmembers with ``init='custom'``.
+            Initial endmembers with ``init='custom'`` (no all-zero row);
+            ignored with a warning for other ``init``.
         fixed_components : array-like of shape (n_fixed, n_bands), default=None
             Known endmembers held fixed; they become the first rows of
             ``components_`` and the other ``n_components - n_fixed`` are learned.
         mask : array-like of bool, default=None
             True marks bad or missing entries that the fit ignores: shape
             ``(n_pixels, n_bands)`` (or the cube's), ``(n_bands,)`` for bad bands
-            or ``(n_pixels,)`` for bad pixels. Masked entries may be NaN.
+            or ``(n_pixels,)`` for bad pixels. Masked entries may be NaN. A mask
+            with no True entry is refused (pass ``mask=None``).
 
         Returns
         -------
@@ -469,7 +559,12 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, Y, y=None, *, W=None, H=None, fixed_components=None, mask=None):
-        """Fit and return the abundances of the training pixels.
+        """Fit, then return the abundances of the training pixels.
+
+        The abundances are those ``transform`` returns for ``Y`` with the
+        learned endmembers (``fit(Y).transform(Y)``): with
+        ``transform_method="model"`` the fit's own abundance problem (same
+        ``delta``, penalties and band weights) solved for the final endmembers.
 
         Parameters
         ----------
@@ -482,9 +577,57 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         Returns
         -------
         abundances : ndarray of shape (n_pixels, n_components) or (rows, cols, n_components)
-            Abundances of the factorisation (same layout as ``Y``).
+            Abundances (same layout and dtype as ``Y``).
         """
-        return self._fit(Y, W=W, H=H, fixed_components=fixed_components, mask=mask)
+        X64, V, cols, image_shape, out_dtype = self._fit(
+            Y, W=W, H=H, fixed_components=fixed_components, mask=mask)
+        A = self._abundances(X64, V, cols, image_shape)
+        return self._shape_out(A.astype(out_dtype, copy=False), image_shape)
+
+    def _shape_out(self, A, image_shape):
+        if image_shape is not None:
+            A = A.reshape(tuple(image_shape) + (self.n_components_,))
+        return A
+
+    def _abundances(self, X64, V, cols, image_shape):
+        """Abundances of ``X64`` for the fitted endmembers (no attribute is changed)."""
+        K = self.n_components_
+        H = np.ascontiguousarray(self.components_, dtype=np.float64)
+        n_threads = effective_n_jobs(self.n_jobs)
+        delta = float(self.delta)
+        with blas_limited(n_threads):
+            if self.transform_method == "fcls":
+                Xf, Hf = X64, H
+                if cols is not None:
+                    Xf, Hf = np.ascontiguousarray(X64[:, cols]), np.ascontiguousarray(H[:, cols])
+                return _fcls_core(Xf, Hf, np.inf, 3 * K + 5, None, n_threads)
+            kw = self._solver_kwargs(X64, image_shape, K, fitting=False)
+            kw.pop("norm_every", None)
+            weights = getattr(self, "band_weights_", None)
+            if V is not None:
+                # fully masked bands drop out; a mask of bad bands only is then no mask
+                keep = V.max(axis=0) > 0
+                X64, H, V = (np.ascontiguousarray(a[:, keep]) for a in (X64, H, V))
+                weights = None if weights is None else weights[keep]
+                if V.min() > 0:
+                    V = cols = None
+                else:
+                    cols = cols[keep]
+            if weights is not None:
+                for key in ("weighting", "theta", "sigma"):
+                    kw.pop(key, None)
+                kw["fixed_weights"] = weights
+            # HALS solves the (fixed-endmember) abundance problem exactly per
+            # coordinate; the graph term and entry masks need MU
+            solver = "hals" if (V is None and kw.get("graph") is None) else "mu"
+            W0 = _fcls_init(X64, H, delta, n_threads, cols)
+            # a fixed number of sweeps (max_iter), no stopping test on the batch's
+            # objective: each pixel's abundances do not depend on the other pixels
+            # of the batch (except through the graph term of StructuredSparseNMF)
+            res = _solve(X64, W0, H.copy(), solver=solver, delta=delta, max_iter=self.max_iter,
+                         tol=0.0, V=V, fixed=np.ones(K, dtype=bool), n_threads=n_threads,
+                         name=f"{type(self).__name__}.transform", **kw)
+        return res["W"]
 
     def _fit(self, Y, *, W=None, H=None, fixed_components=None, mask=None):
         self._validate()
@@ -492,9 +635,19 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         out_dtype = X.dtype
         N, L = X.shape
         K = check_n_endmembers(self.n_components, N, L)
+        if (W is not None or H is not None) and self.init != "custom":
+            warnings.warn(
+                f"init={self.init!r}: the W and H passed to fit are ignored; set "
+                f"init='custom' to use them as the initialisation.", UserWarning, stacklevel=3)
+            W = H = None
         V = None
         if mask is not None:
             m = check_mask(mask, X.shape, image_shape)
+            if not m.any():
+                raise ValueError(
+                    "mask marks no entry (all False): nothing to ignore; pass mask=None "
+                    "(True marks the entries the fit must ignore)."
+                )
             with np.errstate(invalid="ignore"):
                 if np.any(np.isnan(X) & ~m):
                     raise ValueError("Y contains NaN outside the entries marked by mask.")
@@ -502,7 +655,7 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
             X = np.where(m, 0.0, X)
             if np.any(np.isinf(X)):
                 raise ValueError("Y contains infinity.")
-            if self.solver == "hals" and np.any(m):
+            if self.solver == "hals":
                 raise ValueError("mask needs solver='mu' (HALS works on the full Gram matrices).")
         check_nonnegative(X, "Y")
         if not self._supports_hals and self.solver == "hals":
@@ -536,9 +689,15 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
             if fixed_H is not None and self.init == "custom":
                 H0[: fixed_H.shape[0]] = fixed_H
             kw = self._solver_kwargs(X_init, image_shape, K)
+            # scale convention: with the sum-to-one row off and no column-norm
+            # convention, rescale to the least-squares sum-to-one scale (keeps the
+            # endmembers on the data's scale; penalties on W then cannot shrink W
+            # towards 0 while H grows without bound)
+            asc_every = 10 if (delta == 0 and not kw.get("norm_every")) else 0
             res = _solve(X64, W0, H0, solver=self.solver, delta=delta, max_iter=self.max_iter,
                          tol=self.tol, V=V, fixed=fixed, n_threads=n_threads,
-                         verbose=self.verbose, name=type(self).__name__, **kw)
+                         verbose=self.verbose, name=type(self).__name__, asc_every=asc_every,
+                         **kw)
         self.components_ = res["H"].astype(out_dtype)
         self.n_components_ = K
         self.n_iter_ = res["n_iter"]
@@ -549,38 +708,48 @@ class _BaseUnmixing(TransformerMixin, BaseEstimator):
         if not res["converged"] and self.max_iter > 0 and self.tol > 0:
             warn_not_converged(type(self).__name__, 1, 1, "relative objective change",
                                res["rel_change"], self.tol)
-        A = res["W"].astype(out_dtype)
-        if image_shape is not None:
-            A = A.reshape(image_shape + (K,))
-        return A
+        return X64, V, cols, image_shape, out_dtype
 
     def transform(self, Y):
-        """Abundances of (new) pixels by FCLS with the learned endmembers.
+        """Abundances of (new) pixels for the learned endmembers.
+
+        With ``transform_method="model"`` (default) the fit's abundance problem
+        is solved with the endmembers fixed: same ``delta`` (sum-to-one row),
+        penalties and band weights (``band_weights_``), started from FCLS and
+        run for ``max_iter`` sweeps (HALS, or MU with a graph or a mask), so
+        ``fit(Y).transform(Y)`` equals ``fit_transform(Y)`` and each pixel's
+        abundances do not depend on the other pixels passed. With
+        ``transform_method="fcls"``: fully constrained least squares (exact
+        sum-to-one, no penalty, unweighted), as :func:`fcls`.
 
         Parameters
         ----------
         Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
-            Non-negative pixels; a dask array is unmixed chunk by chunk (lazily).
+            Non-negative, finite pixels (float32 or float64); a dask array is
+            unmixed chunk by chunk of pixels (lazily). Sparse matrices are
+            refused (``TypeError``): pass ``Y.toarray()``.
 
         Returns
         -------
         abundances : ndarray of shape (n_pixels, n_components) or (rows, cols, n_components)
-            Non-negative abundances summing to one (a dask array for dask input).
+            Non-negative abundances, same dtype as ``Y`` (a dask array for dask input).
         """
         check_is_fitted(self)
         if _is_dask(Y):
-            return fcls(Y, self.components_, n_jobs=self.n_jobs)
+            if self.transform_method == "fcls":
+                return fcls(Y, self.components_, n_jobs=self.n_jobs)
+            Yc = Y.rechunk({Y.ndim - 1: -1})
+            dtype = np.float32 if Y.dtype == np.float32 else np.float64
+            return Yc.map_blocks(lambda b: self.transform(b), dtype=dtype,
+                                 chunks=Yc.chunks[:-1] + ((self.n_components_,),))
+        self._validate()
         X, image_shape = self._prepare(Y, None, reset=False)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"Y has {X.shape[1]} bands but {type(self).__name__} was fitted "
                              f"with {self.n_features_in_}.")
         check_nonnegative(X, "Y")
-        A = _fcls_core(np.asarray(X, dtype=float), self.components_.astype(float), np.inf,
-                       3 * self.n_components_ + 5, None, effective_n_jobs(self.n_jobs))
-        A = A.astype(X.dtype, copy=False)
-        if image_shape is not None:
-            A = A.reshape(image_shape + (self.n_components_,))
-        return A
+        A = self._abundances(np.ascontiguousarray(X, dtype=np.float64), None, None, image_shape)
+        return self._shape_out(A.astype(X.dtype, copy=False), image_shape)
 
     def inverse_transform(self, A):
         """Pixels reconstructed from abundances, ``A @ components_``.
@@ -639,6 +808,11 @@ class NMFUnmixing(_BaseUnmixing):
     n_jobs : int or None, default=None
         Threads of the OpenMP row kernels and of BLAS during ``fit`` (``-1``: all
         cores; ``None``: 1).
+    transform_method : {"model", "fcls"}, default="model"
+        How ``transform`` computes abundances for the learned endmembers:
+        "model" solves this estimator's abundance problem (same ``delta``,
+        penalties and band weights; ``fit_transform(Y)`` equals
+        ``fit(Y).transform(Y)``), "fcls" uses fully constrained least squares.
 
     Attributes
     ----------
@@ -694,7 +868,7 @@ class NMFUnmixing(_BaseUnmixing):
     _extra_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")]}
 
     def __init__(self, n_components=3, *, init="vca", solver="mu", delta=0.0, alpha=0.0,
-                 max_iter=200, tol=1e-4, random_state=None, verbose=0, n_jobs=None):
+                 max_iter=200, tol=1e-4, random_state=None, verbose=0, n_jobs=None, transform_method="model"):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -705,6 +879,7 @@ class NMFUnmixing(_BaseUnmixing):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.transform_method = transform_method
 
-    def _solver_kwargs(self, X, image_shape, K):
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):
         return {"lam": float(self.alpha)}

@@ -77,9 +77,11 @@ class RobustGuidedNMF(_BaseUnmixing):
         Image shape of row-major pixels when ``Y`` is a matrix.
     init : {"vca", "nndsvd", "random", "custom"}, default="vca"
         Initialisation.
-    delta : float, default=0.0
-        Weight of the sum-to-one row (spec: 15; with 0 the l1 part of the
-        prior also acts on mixed pixels).
+    delta : float, default=15.0
+        Weight of the sum-to-one row (the paper's sum-to-one constraint, spec
+        A2: ``delta = 15``). With 0 the constraint is off, the l1 part of the
+        prior also acts on mixed pixels and the scale is fixed by the
+        least-squares sum-to-one convention instead.
     max_iter : int, default=500
         Maximum number of sweeps.
     tol : float, default=1e-4
@@ -94,6 +96,11 @@ class RobustGuidedNMF(_BaseUnmixing):
         cores; ``None``: 1).
     solver : {"mu"}, default="mu"
         Multiplicative updates (the per-pixel exponents need MU).
+    transform_method : {"model", "fcls"}, default="model"
+        How ``transform`` computes abundances for the learned endmembers:
+        "model" solves this estimator's abundance problem (same ``delta``,
+        penalties and band weights; ``fit_transform(Y)`` equals
+        ``fit(Y).transform(Y)``), "fcls" uses fully constrained least squares.
 
     Attributes
     ----------
@@ -166,8 +173,8 @@ class RobustGuidedNMF(_BaseUnmixing):
 
     def __init__(self, n_components=3, *, lam=None, lam_scale=0.1, beta=1.0, tau_h=0.1,
                  h_max=0.9, guidance_every=10, tau=1e-3, image_shape=None, init="vca",
-                 delta=0.0, max_iter=500, tol=1e-4, random_state=None, verbose=0,
-                 n_jobs=None, solver="mu"):
+                 delta=15.0, max_iter=500, tol=1e-4, random_state=None, verbose=0,
+                 n_jobs=None, solver="mu", transform_method="model"):
         self.n_components = n_components
         self.lam = lam
         self.lam_scale = lam_scale
@@ -184,12 +191,16 @@ class RobustGuidedNMF(_BaseUnmixing):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.transform_method = transform_method
         self.solver = solver
 
-    def _solver_kwargs(self, X, image_shape, K):
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):
         shape = image_shape if image_shape is not None else self.image_shape
         if shape is not None and (len(shape) != 2 or any(int(v) < 1 for v in shape)):
             raise ValueError(f"image_shape must be (rows, cols); got {shape!r}.")
+        if (not fitting and image_shape is None and shape is not None
+                and int(shape[0]) * int(shape[1]) != X.shape[0]):
+            shape = None  # new pixels of another image: no spatial smoothing
         lap = None
         if shape is not None and self.beta > 0:
             if int(shape[0]) * int(shape[1]) != X.shape[0]:
@@ -197,12 +208,15 @@ class RobustGuidedNMF(_BaseUnmixing):
                                  f"{X.shape[0]} pixels of Y.")
             Wg = pixel_graph(X, tuple(shape), kind="heat", window=1)
             lap = sp.diags(np.asarray(Wg.sum(axis=1)).ravel()) - Wg
-        self._shape_used = None if shape is None else tuple(int(s) for s in shape)
-        lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
-        self.lam_ = float(lam)
-        self._guide = _Guidance(lap, float(self.beta), float(self.tau_h), float(self.h_max))
-        return {"weighting": "l21", "lam": self.lam_, "p": np.ones(X.shape[0]), "tau": float(self.tau),
-                    "guidance": self._guide, "guidance_every": int(self.guidance_every)}
+        guide = _Guidance(lap, float(self.beta), float(self.tau_h), float(self.h_max))
+        if fitting:
+            self._shape_used = None if shape is None else tuple(int(s) for s in shape)
+            lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
+            self.lam_ = float(lam)
+            self._guide = guide
+        return {"weighting": "l21", "lam": self.lam_, "p": np.ones(X.shape[0]),
+                "tau": float(self.tau), "guidance": guide,
+                "guidance_every": int(self.guidance_every)}
 
     def _store_extra(self, res, X, image_shape):
         self.band_weights_ = np.asarray(res["band_weights"], dtype=float).copy()

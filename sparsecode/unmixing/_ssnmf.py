@@ -60,6 +60,11 @@ class StructuredSparseNMF(_BaseUnmixing):
         cores; ``None``: 1).
     solver : {"mu"}, default="mu"
         Multiplicative updates (the graph couples pixels).
+    transform_method : {"model", "fcls"}, default="model"
+        How ``transform`` computes abundances for the learned endmembers:
+        "model" solves this estimator's abundance problem (same ``delta``,
+        penalties and band weights; ``fit_transform(Y)`` equals
+        ``fit(Y).transform(Y)``), "fcls" uses fully constrained least squares.
 
     Attributes
     ----------
@@ -132,7 +137,7 @@ class StructuredSparseNMF(_BaseUnmixing):
     def __init__(self, n_components=3, *, lam=0.1, alpha=0.1, graph="auto", window=5,
                  percent=30.0, rho_min=0.5, n_clusters=8, image_shape=None,
                  normalize_every=30, init="vca", delta=0.0, max_iter=300, tol=1e-4,
-                 random_state=None, verbose=0, n_jobs=None, solver="mu"):
+                 random_state=None, verbose=0, n_jobs=None, solver="mu", transform_method="model"):
         self.n_components = n_components
         self.lam = lam
         self.alpha = alpha
@@ -150,19 +155,24 @@ class StructuredSparseNMF(_BaseUnmixing):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.transform_method = transform_method
         self.solver = solver
 
-    def _solver_kwargs(self, X, image_shape, K):
+    def _solver_kwargs(self, X, image_shape, K, fitting=True):
         shape = image_shape if image_shape is not None else self.image_shape
         if shape is not None and (len(shape) != 2 or any(int(v) < 1 for v in shape)):
             raise ValueError(f"image_shape must be (rows, cols); got {shape!r}.")
+        if (not fitting and image_shape is None and shape is not None
+                and int(shape[0]) * int(shape[1]) != X.shape[0]):
+            shape = None  # new pixels of another image: k-NN graph
         kind = self.graph
         if kind == "auto":
             kind = "correlation" if shape is not None else "knn"
         Wg = pixel_graph(X, None if shape is None else tuple(shape), kind=kind,
                          window=self.window, percent=self.percent, rho_min=self.rho_min,
                          n_clusters=self.n_clusters, random_state=self.random_state)
-        self.graph_ = Wg
+        if fitting:
+            self.graph_ = Wg
         S, d = graph_laplacian_parts(Wg)
         return {"lam": float(self.alpha), "graph": (S, d), "lam_graph": float(self.lam),
                     "norm_every": int(self.normalize_every)}
