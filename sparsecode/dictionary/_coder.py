@@ -199,7 +199,13 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Reconstructed signals.
         """
         check_is_fitted(self)
-        return np.asarray(code) @ self.components_
+        code = check_matrix(code, "code", allow_complex=True)
+        if code.shape[1] != self.n_components_:
+            raise ValueError(
+                f"code has {code.shape[1]} columns but the dictionary has "
+                f"{self.n_components_} atoms."
+            )
+        return code @ self.components_
 
     @property
     def _n_features_out(self):

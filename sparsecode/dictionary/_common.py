@@ -276,7 +276,7 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
     largest residual, each signal used once; their codes are zeroed and the
     residual R = W * (X - C D) kept consistent.  Returns the number replaced.
 
-    Replacement only happens where it can help, so that it never thrashes
+    Replacement only happens where it helps, so that it does not thrash
     (overcomplete dictionaries with few samples are valid input):
 
     * the usage threshold is capped by the average usage
@@ -284,10 +284,13 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
       codes than atoms, only unused atoms count as rarely used;
     * a replacement is a training signal whose squared residual exceeds
       ``rel_floor`` times its squared norm (a signal already represented
-      exactly gives nothing to learn), and that is not itself within
+      exactly gives nothing to learn) and that is not itself within
       ``mu_thresh`` of an atom (it would be a duplicate);
     * when no such signal is left the remaining atoms are kept as they are
       (no random atoms).
+
+    The learners in addition stop clearing for the rest of a fit as soon as
+    a replacement did not lower the error.
     """
     K = D.shape[0]
     N = X.shape[0]
@@ -312,7 +315,8 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
     for k in bad:
         new = None
         while pos < order.size:
-            cand = X[order[pos]] / np.sqrt(xn2[order[pos]])
+            i = order[pos]
+            cand = X[i] / np.sqrt(xn2[i])
             pos += 1
             others = np.abs(D @ cand)
             others[k] = 0.0

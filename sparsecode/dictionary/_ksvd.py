@@ -116,6 +116,7 @@ class _AlternatingLearner(_BaseDictionaryLearner):
         converged = False
         decrease = np.inf
         n_rep = 0  # atoms replaced at the end of the previous iteration
+        clearing, f_before_rep = self.clear_dict, f_prev
         for it in range(1, self.max_iter + 1):
             # -- sparse coding stage (Batch-OMP, or masked OMP)
             Cn = _omp_codes(Xw, D, self.n_nonzero_coefs_, self.n_jobs, mask=M, tol2=tol2)
@@ -139,6 +140,8 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             f_prev = f
             if f <= 1e-12 or (n_rep == 0 and decrease < self.tol):
                 converged = True
+            if n_rep and f >= f_before_rep:
+                clearing = False  # that replacement did not pay off: stop clearing
             replaced.append(n_rep)
             self._report(it, f, f" ({n_rep} atom(s) replaced before this iteration)"
                          if n_rep else "")
@@ -147,7 +150,8 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             # -- dictionary clearing, for the next iteration only (never after the
             # last: the returned dictionary is the one error_[-1] describes)
             n_rep = 0
-            if self.clear_dict and it < self.max_iter:
+            f_before_rep = f
+            if clearing and it < self.max_iter:
                 n_rep = _replace_atoms(D, C, R, Xw, counts, free, rng,
                                        mask=W if M is not None else None,
                                        use_thresh=self._use_thresh,
@@ -200,10 +204,12 @@ _DOC_COMMON = """
         ``n_samples * n_nonzero_coefs / n_components``, so that with fewer
         codes than atoms only unused atoms count) and one atom of every pair
         with ``|<d_i, d_j>| > 0.99`` by the worst-represented training
-        signals.  Only signals with a residual that are not themselves
-        near-duplicates of an atom are used; when there is none, the atoms
-        are kept.  Nothing is replaced after the last iteration, so the
-        returned dictionary is the model ``reconstruction_err_`` describes.
+        signals.  A signal replaces an atom only when it has a residual and
+        is not itself a near-duplicate of an atom; clearing stops for
+        the rest of the fit as soon as a replacement did not lower the error
+        (so it never thrashes).  Nothing is replaced after the last
+        iteration, so the returned dictionary is the model
+        ``reconstruction_err_`` describes.
     transform_algorithm : str, default="omp"
         Encoder of :func:`sparse_encode` used by ``transform``.
     transform_n_nonzero_coefs : int, default=None

@@ -118,11 +118,24 @@ def patches_to_image(patches, image_shape, *, patch_size=None, means=None, noisy
     True
     """
     P = np.asarray(patches, dtype=np.float64)
+    if P.ndim not in (2, 3) or P.shape[0] == 0:
+        raise ValueError(
+            f"patches must be (n_patches, ph * pw) or (n_patches, ph, pw); got shape {P.shape}."
+        )
+    if not np.all(np.isfinite(P)):
+        raise ValueError("Input patches contains NaN or infinity.")
     shape = tuple(int(s) for s in image_shape)
     if len(shape) != 2:
         raise ValueError(f"image_shape must be (height, width); got {image_shape!r}.")
     if means is not None:
-        P = P.reshape(P.shape[0], -1) + np.asarray(means, dtype=np.float64)[:, None]
+        mu = np.asarray(means, dtype=np.float64)
+        if mu.shape != (P.shape[0],):
+            raise ValueError(
+                f"means must have shape ({P.shape[0]},) (one per patch); got {mu.shape}."
+            )
+        if not np.all(np.isfinite(mu)):
+            raise ValueError("Input means contains NaN or infinity.")
+        P = P.reshape(P.shape[0], -1) + mu[:, None]
     if P.ndim == 2:
         if patch_size is None:
             side = int(round(np.sqrt(P.shape[1])))

@@ -167,8 +167,10 @@ def default_n_nonzero_coefs(n_atoms, n_features):
     Examples
     --------
     >>> from sparsecode.dictionary._sparse_encode import default_n_nonzero_coefs
-    >>> default_n_nonzero_coefs(100, 20), default_n_nonzero_coefs(40, 3), default_n_nonzero_coefs(5, 3)
-    (10, 3, 1)
+    >>> default_n_nonzero_coefs(100, 20), default_n_nonzero_coefs(40, 3)
+    (10, 3)
+    >>> default_n_nonzero_coefs(5, 3)
+    1
     """
     return int(min(max(1, int(0.1 * n_atoms)), n_features))
 
