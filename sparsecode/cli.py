@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,9 @@ def check_output_file(path, option, suffixes, *, inputs=()):
     p = Path(path)
     if p.suffix.lower() not in suffixes:
         got = repr(p.suffix) if p.suffix else "no extension"
-        raise CLIError(f"{option}: {path} must end in {' or '.join(suffixes)}; got {got}")
+        shown = " or ".join(suffixes) if len(suffixes) <= 3 else \
+            f"one of {', '.join(suffixes)}"
+        raise CLIError(f"{option}: {path} must end in {shown}; got {got}")
     if p.is_dir():
         raise CLIError(f"{option}: {path} is a directory; give a file name")
     parent = p.parent if str(p.parent) else Path(".")
@@ -146,6 +149,27 @@ def check_output_file(path, option, suffixes, *, inputs=()):
     return p
 
 
+def read_npy(path, option, *, mmap_mode=None):
+    """The array of a ``.npy`` file, or a dict of the arrays of an ``.npz`` file.
+
+    Pickles are refused; a bad file raises :class:`CLIError` naming ``option``.
+    """
+    try:
+        data = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data as f:
+                data = {k: f[k] for k in f.files}
+        return data
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy reads anything without its header as a pickle, and refuses it
+        if "Object arrays" in str(exc):
+            raise CLIError(f"{option}: {path} holds Python objects (dtype=object), which are "
+                           f"not loaded; save a numeric array") from exc
+        why = "no NumPy header" if "pickle" in str(exc) else _one_line(exc)
+        raise CLIError(f"{option}: {path} is not a {Path(path).suffix} file written by "
+                       f"numpy.save/savez ({why})") from exc
+
+
 def load_array(path, option, *, key=None, mmap_mode=None):
     """Load one array from a ``.npy`` file, or the array ``key`` of an ``.npz`` file.
 
@@ -153,17 +177,17 @@ def load_array(path, option, *, key=None, mmap_mode=None):
     """
     p = check_input_file(path, option, (".npy", ".npz"))
     if p.suffix.lower() == ".npy":
-        return np.load(p, mmap_mode=mmap_mode, allow_pickle=False)
-    with np.load(p, allow_pickle=False) as f:
-        names = list(f.files)
-        if key is None:
-            if len(names) != 1:
-                raise CLIError(f"{option}: {path} holds {len(names)} arrays {names}; save the "
-                               f"one array in a .npy file")
-            key = names[0]
-        if key not in names:
-            raise CLIError(f"{option}: no array {key!r} in {path} (it has {names})")
-        return f[key]
+        return read_npy(p, option, mmap_mode=mmap_mode)
+    arrays = read_npy(p, option)
+    names = list(arrays)
+    if key is None:
+        if len(names) != 1:
+            raise CLIError(f"{option}: {path} holds {len(names)} arrays {names}; save the "
+                           f"one array in a .npy file")
+        key = names[0]
+    if key not in names:
+        raise CLIError(f"{option}: no array {key!r} in {path} (it has {names})")
+    return arrays[key]
 
 
 # --------------------------------------------------------------------------

@@ -373,3 +373,19 @@ def test_unmix_progress_goes_to_stderr(scene, capsys):
     assert rc == 0
     assert captured.out == ""                       # no ground truth: no results to print
     assert "iter" in captured.err and "unmix: done" in captured.err
+
+
+@pytest.mark.parametrize("kind", ["text.npy", "text.npz", "text.mat", "object.npy", "object.npz"])
+def test_unreadable_files_are_one_line(tmp_path, kind, capsys):
+    pytest.importorskip("scipy.io")
+    path = tmp_path / kind
+    if kind.startswith("text"):
+        path.write_text("not an array\n")
+    elif kind.endswith(".npy"):
+        np.save(path, np.array([1, "a", None], dtype=object))
+    else:
+        np.savez(path, Y=np.array([1, "a", None], dtype=object))
+    assert main(["unmix", str(path), "-k", "2"]) == 2
+    _, err = _err_lines(capsys)
+    assert len(err) == 1 and err[0].startswith("sparsecode: error: input: ")
+    assert "allow_pickle" not in err[0]            # no advice to load untrusted pickles

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..cli import CLIError, check_input_file, check_output_file, positive_int
+from ..cli import CLIError, check_input_file, check_output_file, positive_int, read_npy
 
 METHODS = ("vca", "nmf", "l12", "cenmf", "rgnmf", "ssnmf")
 _DATA_KEYS = ("Y", "V", "X", "im")            # the keys the shipped layouts use
@@ -66,14 +66,17 @@ def _load(path, key):
         if key is not None:
             raise CLIError(f"--key applies to .npz and .mat files; {path} is a .npy file "
                            f"holding a single array")
-        return np.load(p, allow_pickle=False), "the array", None
+        return read_npy(p, "input"), "the array", None
     if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            d = {k: f[k] for k in f.files}
+        d = read_npy(p, "input")
     else:
         from scipy.io import loadmat
 
-        d = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+        try:
+            d = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+        except Exception as exc:  # noqa: BLE001 - scipy's MatReadError is no ValueError
+            raise CLIError(f"input: {path} is not a MATLAB file that scipy.io.loadmat can read "
+                           f"({type(exc).__name__}: {exc})") from exc
     if key is None:
         key = next((k for k in _DATA_KEYS if k in d), None)
         if key is None:
