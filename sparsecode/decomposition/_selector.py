@@ -48,9 +48,9 @@ def _omp_select(Xn, Y, n_select, *, criterion, tol):
         if score[j] < 0:
             break
         if tol is not None and len(order) > 0:
-            # relative RSS drop the step would give: ||C_j||^2 / ||P x_j||^2 / RSS
+            # gain in R^2 the step would give: (||C_j||^2 / ||P x_j||^2) / ||Y||^2
             gain = np.sum(C[j] ** 2) / proj[j] if proj[j] > _DEP else 0.0
-            if rss[-1] <= 0 or gain / rss[-1] < tol:
+            if rss[0] <= 0 or gain / rss[0] < tol:
                 break
         selected[j] = True
         order.append(j)
@@ -87,12 +87,14 @@ class OMPSelector(SelectorMixin, BaseEstimator):
     ----------
     n_features_to_select : "auto", int or float, default="auto"
         ``"auto"``: half the features when ``tol`` is None, otherwise stop
-        when the relative RSS drop of the next feature is below ``tol``
-        (scikit-learn's ``SequentialFeatureSelector`` semantics); an int:
+        when the next feature would raise the training :math:`R^2` by less
+        than ``tol`` (scikit-learn's ``SequentialFeatureSelector`` semantics,
+        with the training :math:`R^2` as the score); an int:
         that many features; a float in (0, 1): that fraction.
     tol : float, default=None
-        With ``"auto"`` only: smallest relative drop of the residual sum
-        of squares that still adds a feature.
+        With ``"auto"`` only: smallest gain in training :math:`R^2` (drop of
+        the residual sum of squares divided by the total sum of squares)
+        that still adds a feature.
     criterion : {"omp", "ols"}, default="omp"
         ``"omp"``: :math:`\arg\max_i \|x_i^\top R\|_2` on unit columns;
         ``"ols"``: :math:`\arg\max_i \|x_i^\top R\|_2^2 / \|P_S^\perp x_i\|^2`
