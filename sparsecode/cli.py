@@ -39,8 +39,8 @@ EXIT_INTERRUPTED = 130
 
 # Exceptions that mean "the input was wrong": the library raises these, with a
 # message naming the argument, for bad shapes, values, types and files.
-# (numpy's LinAlgError is a ValueError.)
-_USER_ERRORS = (ValueError, TypeError, OSError, LookupError)
+# (numpy's LinAlgError is a ValueError.)  Anything else is treated as a bug.
+_USER_ERRORS = (ValueError, TypeError, OSError)
 
 
 class CLIError(ValueError):
@@ -443,10 +443,7 @@ def _error_message(exc):
     """One line describing ``exc`` for the user."""
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         return f"{exc.strerror}: {exc.filename}"
-    msg = _one_line(exc)
-    if isinstance(exc, (KeyError, IndexError)) or not msg:
-        msg = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
-    return msg
+    return _one_line(exc) or type(exc).__name__
 
 
 def _format_warning(message, category, filename, lineno, line=None):
