@@ -105,11 +105,13 @@ def test_selector_api():
 
 
 def test_auto_with_tol_stops_at_the_signal():
-    # 5 strong features, tiny noise: the 6th feature reduces the RSS by a relative
-    # amount of order noise^2 / signal, far below tol = 1e-3.
+    # 5 features, tiny noise: after them every gain in R^2 is of order
+    # noise^2 / var(y) ~ 1e-8, far below tol, while the 5th still explains > 1e-4.
     X, y = _regression(n=200, d=30, k=5, seed=5, noise=1e-3)
-    sel = OMPSelector(tol=1e-3).fit(X, y)
+    sel = OMPSelector(tol=1e-6).fit(X, y)
     assert sel.n_features_to_select_ == 5
+    gains = -np.diff(sel.rss_path_) / sel.rss_path_[0]
+    assert gains[-1] >= 1e-6
 
 
 def test_constant_columns_never_selected_and_float32():
