@@ -464,6 +464,12 @@ def main(argv=None):
         0 on success, 2 for a mistake in the input (one line on stderr), 1
         for any other failure (one line on stderr; ``--debug`` re-raises it
         with its traceback), 130 when interrupted.
+
+    Examples
+    --------
+    >>> from sparsecode.cli import main
+    >>> main(["encode", "missing.npy", "-D", "D.npy", "-o", "codes.npz"])  # one line on stderr
+    2
     """
     parser = build_parser()
     args = parser.parse_args(argv)
