@@ -20,18 +20,43 @@ Status codes (per signal)
     3  error mode: every possible atom selected, tolerance not reached
 """
 from cython.parallel cimport parallel, prange
+from libc.limits cimport INT_MAX
+from libc.stdint cimport SIZE_MAX
 from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
 from _blas cimport OP_N, OP_C, dtype, abs2, conj, real, gemm_nn, gemv, trsv_lower
 
+# Sizes and every product of sizes are Py_ssize_t (a 64-bit int on 64-bit
+# platforms): ``kmax * kmax`` or ``N * kmax`` overflow a C int past 2**31.
+# BLAS (LP64) takes C ints, so the Python wrappers refuse dimensions above
+# INT_MAX with a ValueError before any kernel runs.
+#
+# Workspaces are allocated per thread inside the parallel region; a failed
+# malloc sets a shared flag (written through a pointer, so that it is not
+# privatised), the thread skips its signals, and the wrapper raises
+# MemoryError after the region.
 
-cdef inline int _argmax_inactive(const dtype* c, const double* dinv, const char* mask,
-                                 int N, double* best) noexcept nogil:
+# A residual below this fraction of ||y||^2 is "zero" (y is represented):
+# the Gram kernel's ||r||^2 = ||y||^2 - ||z||^2 carries a cancellation error
+# of a few ulps of ||y||^2.
+DEF RESID_REL = 1e-12
+
+
+cdef inline void* _xmalloc(size_t count, size_t elsize) noexcept nogil:
+    # NULL when count * elsize overflows size_t; malloc(0) may return NULL
+    # legitimately, so always ask for at least 1 byte.
+    if elsize != 0 and count > SIZE_MAX / elsize:
+        return NULL
+    return malloc(count * elsize if count > 0 else 1)
+
+
+cdef inline Py_ssize_t _argmax_inactive(const dtype* c, const double* dinv, const char* mask,
+                                        Py_ssize_t N, double* best) noexcept nogil:
     # Selection rule |c_k|^2 / G_kk over the inactive atoms; strict '>' keeps
     # the first maximal index (deterministic ties).
-    cdef int k, j = -1
+    cdef Py_ssize_t k, j = -1
     cdef double v, b = -1.0
     for k in range(N):
         if mask[k] == 0:
@@ -43,14 +68,15 @@ cdef inline int _argmax_inactive(const dtype* c, const double* dinv, const char*
     return j
 
 
-cdef inline int _argmax_scores(const double* score, int N, double* best) noexcept nogil:
+cdef inline Py_ssize_t _argmax_scores(const double* score, Py_ssize_t N,
+                                      double* best) noexcept nogil:
     # First index of the maximum.  Four independent chains give the CPU
     # instruction-level parallelism (one chain is latency bound and was half
     # of the Batch-OMP time); the update branches are rarely taken, hence
     # well predicted.  Ties keep the lowest index: chain c sees indices
     # c, c+4, ... in increasing order, and the merge prefers lower indices.
-    cdef int k, N4 = N - N % 4
-    cdef int j0 = -1, j1 = -1, j2 = -1, j3 = -1
+    cdef Py_ssize_t k, N4 = N - N % 4
+    cdef Py_ssize_t j0 = -1, j1 = -1, j2 = -1, j3 = -1
     cdef double m0 = -1.0, m1 = -1.0, m2 = -1.0, m3 = -1.0
     for k in range(0, N4, 4):
         if score[k] > m0:
@@ -82,9 +108,9 @@ cdef inline int _argmax_scores(const double* score, int N, double* best) noexcep
     return j0
 
 
-cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv, int N,
-                        int kmax, bint error_mode, double eps, double ynorm2,
-                        double dep_tol, double tiny,
+cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv, Py_ssize_t N,
+                        Py_ssize_t kmax, bint error_mode, double eps, double ynorm2,
+                        double dep_tol, double tiny_rel,
                         dtype* L, dtype* B, dtype* alpha, dtype* z, dtype* w,
                         double* score, double* dinvm, int* idx_out, dtype* val_out,
                         int* nnz_out, double* resid_out) noexcept nogil:
@@ -104,12 +130,17 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
     iteration; when G does not fit in L2 (N = 256 already does not on small
     caches) those reads dominate.  B lives in a per-thread buffer.
 
-    In-place: L (row-major kmax x kmax), B (N x kmax, column-major), alpha, z,
-    w, score (selection scores), dinvm (1/G_kk, zeroed for selected atoms so
-    they are never selected again) and the outputs.
+    The selection stops when the best score falls to ``tiny_rel`` times
+    max(||y||^2, ||z||^2): relative, so that it also works when ``ynorm2``
+    is unknown (passed as 0; ||z||^2 is then the energy explained so far).
+
+    In-place: L (row-major kmax x kmax), B (N x (kmax - 1), column-major),
+    alpha, z, w, score (selection scores), dinvm (1/G_kk, zeroed for
+    selected atoms so they are never selected again) and the outputs.
     """
-    cdef int n = 0, j = -1, t, i, k, status = 0
-    cdef double best, d, sd, E = ynorm2, znorm2 = 0.0
+    cdef Py_ssize_t n = 0, j = -1, t, i, k
+    cdef int status = 0
+    cdef double best, d, sd, E = ynorm2, znorm2 = 0.0, ref
     cdef dtype s, s2, zn
     cdef const dtype* Grow
     cdef dtype* bn
@@ -126,13 +157,14 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
     while n < kmax:
         # selection: |alpha_k|^2 / G_kk over inactive atoms, first maximum wins
         j = _argmax_scores(score, N, &best)
-        if j < 0 or best <= tiny:
+        ref = ynorm2 if ynorm2 > znorm2 else znorm2
+        if j < 0 or best <= tiny_rel * ref:
             status = 1
             break
-        Grow = G + <Py_ssize_t> j * N
+        Grow = G + j * N
         d = real(Grow[j])
         for t in range(n):
-            w[t] = conj(B[<Py_ssize_t> t * N + j])
+            w[t] = conj(B[t * N + j])
             d -= abs2(w[t])
         if d <= dep_tol * real(Grow[j]):
             status = 2
@@ -147,7 +179,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         zn = s / sd
         z[n] = zn
         znorm2 += abs2(zn)
-        idx_out[n] = j
+        idx_out[n] = <int> j
         dinvm[j] = 0.0
         n += 1
         E = ynorm2 - znorm2
@@ -157,7 +189,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
             break  # no further selection: B and alpha are not needed
         # b = (conj(G[j, :]) - B w) / sqrt(d): one Gram row, n axpys on the hot B
         # (columns two at a time: half the loads/stores of bn)
-        bn = B + <Py_ssize_t> (n - 1) * N
+        bn = B + (n - 1) * N
         t = 0
         if n - 1 >= 2:
             bt = B
@@ -171,7 +203,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
             for k in range(N):
                 bn[k] = conj(Grow[k])
         while t + 1 < n - 1:
-            bt = B + <Py_ssize_t> t * N
+            bt = B + t * N
             bt2 = bt + N
             s = w[t]
             s2 = w[t + 1]
@@ -179,7 +211,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
                 bn[k] = bn[k] - bt[k] * s - bt2[k] * s2
             t += 2
         if t < n - 1:
-            bt = B + <Py_ssize_t> t * N
+            bt = B + t * N
             s = w[t]
             for k in range(N):
                 bn[k] = bn[k] - bt[k] * s
@@ -187,6 +219,10 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
             bn[k] = bn[k] / sd
             alpha[k] = alpha[k] - bn[k] * zn
             score[k] = abs2(alpha[k]) * dinvm[k]
+    if status == 1 and E > RESID_REL * ynorm2:
+        # the residual is orthogonal to every remaining atom but not zero:
+        # they all lie in the span of the selected ones (rank reached)
+        status = 2
     if error_mode and E > eps and status == 0:
         status = 3
     # gamma = L^{-H} z (backward substitution), written to val_out
@@ -195,13 +231,23 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         for t in range(i + 1, n):
             s = s - conj(L[t * kmax + i]) * val_out[t]
         val_out[i] = s / L[i * kmax + i]
-    nnz_out[0] = n
+    nnz_out[0] = <int> n
     resid_out[0] = E
     return status
 
 
+cdef int _check_dims(Py_ssize_t a, Py_ssize_t b, Py_ssize_t kmax=0) except -1:
+    if kmax < 0 or kmax > b:
+        raise ValueError(f"kmax={kmax} must be in [0, n_atoms={b}].")
+    if a > INT_MAX or b > INT_MAX:
+        raise ValueError(
+            f"array dimensions ({a}, {b}) exceed the 32-bit BLAS limit ({INT_MAX}); "
+            "split the problem.")
+    return 0
+
+
 def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[::1] dinv,
-                   const double[::1] ynorm2, const double[::1] eps, int kmax,
+                   const double[::1] ynorm2, const double[::1] eps, Py_ssize_t kmax,
                    bint error_mode, double dep_tol, int n_threads,
                    int[:, ::1] idx_out, dtype[:, ::1] val_out, int[::1] nnz_out,
                    double[::1] resid_out, int[::1] status_out, dtype[:, ::1] dense_out,
@@ -210,14 +256,15 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
 
     ``G`` is the (N, N) Gram matrix A^H A, ``Aty`` the (L, N) correlations
     (row i = A^H y_i), ``ynorm2`` the squared norms of the signals (used for
-    the residual), ``eps`` per-signal squared-residual targets (error mode).
-    Outputs: the first ``nnz_out[i]`` entries of ``idx_out[i]``/``val_out[i]``;
-    when ``to_dense``, also scattered into row i of ``dense_out`` (zeroed by
-    the caller), which saves a pass in Python.
+    the residual; 0 when unknown), ``eps`` per-signal squared-residual
+    targets (error mode).  Outputs: the first ``nnz_out[i]`` entries of
+    ``idx_out[i]``/``val_out[i]``; when ``to_dense``, also scattered into
+    row i of ``dense_out`` (zeroed by the caller), which saves a pass in
+    Python.  Raises MemoryError when a workspace cannot be allocated.
     """
-    cdef int t
+    cdef Py_ssize_t t
     cdef Py_ssize_t L_sig = Aty.shape[0]
-    cdef int N = <int> G.shape[0]
+    cdef Py_ssize_t N = G.shape[0]
     cdef Py_ssize_t i
     cdef dtype* Lbuf
     cdef dtype* B
@@ -226,7 +273,11 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
     cdef dtype* w
     cdef double* score
     cdef double* dinvm
-    cdef double tiny = 1e-28
+    cdef double tiny_rel = 1e-28
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False
+    _check_dims(N, N, kmax)
     if L_sig == 0 or kmax == 0:
         for i in range(L_sig):
             nnz_out[i] = 0
@@ -234,86 +285,22 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
             status_out[i] = 0
         return
     with nogil, parallel(num_threads=n_threads):
-        Lbuf = <dtype*> malloc(sizeof(dtype) * kmax * kmax)
-        B = <dtype*> malloc(sizeof(dtype) * N * kmax)
-        alpha = <dtype*> malloc(sizeof(dtype) * N)
-        gamma = <dtype*> malloc(sizeof(dtype) * kmax)
-        w = <dtype*> malloc(sizeof(dtype) * kmax)
-        score = <double*> malloc(sizeof(double) * N)
-        dinvm = <double*> malloc(sizeof(double) * N)
+        Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
+        B = <dtype*> _xmalloc(<size_t> (N * (kmax - 1)), sizeof(dtype))
+        alpha = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
+        gamma = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        score = <double*> _xmalloc(<size_t> N, sizeof(double))
+        dinvm = <double*> _xmalloc(<size_t> N, sizeof(double))
+        ok = (Lbuf != NULL and B != NULL and alpha != NULL and gamma != NULL and w != NULL
+              and score != NULL and dinvm != NULL)
+        if not ok:
+            failed[0] = 1
         for i in prange(L_sig, schedule="dynamic", chunksize=16):
-            status_out[i] = _batch_omp_one(
-                &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, error_mode, eps[i], ynorm2[i],
-                dep_tol, tiny * ynorm2[i], Lbuf, B, alpha, gamma, w, score, dinvm,
-                &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
-            if to_dense:
-                for t in range(nnz_out[i]):
-                    dense_out[i, idx_out[i, t]] = val_out[i, t]
-        free(Lbuf)
-        free(B)
-        free(alpha)
-        free(gamma)
-        free(w)
-        free(score)
-        free(dinvm)
-
-
-def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[:, ::1] G,
-                     const double[::1] dinv, const double[::1] eps, int kmax,
-                     bint error_mode, double dep_tol, int n_threads, int block,
-                     int[:, ::1] idx_out, dtype[:, ::1] val_out, int[::1] nnz_out,
-                     double[::1] resid_out, int[::1] status_out, dtype[:, ::1] dense_out,
-                     bint to_dense):
-    """Batch-OMP straight from the signals: correlations and pursuit in one parallel region.
-
-    ``X`` (L, m) holds the signals as rows, ``DH`` (m, N) is A^H (row-major),
-    ``G`` = A^H A.  Each thread takes a block of ``block`` signals, forms
-    their correlations with one single-threaded GEMM into its own buffer
-    (hot in cache for the pursuit that follows) and runs Batch-OMP on them.
-    Doing the GEMM inside the region, instead of one multithreaded BLAS call
-    per chunk, keeps BLAS threads from fighting the OpenMP threads (the
-    caller caps BLAS at one thread).  Outputs as in :func:`batch_omp_gram`.
-    """
-    cdef Py_ssize_t L_sig = X.shape[0]
-    cdef int m = <int> X.shape[1]
-    cdef int N = <int> G.shape[0]
-    cdef Py_ssize_t n_blocks = (L_sig + block - 1) // block
-    cdef Py_ssize_t b, i, start
-    cdef int r, nb, t, f
-    cdef double ynorm2
-    cdef dtype* Lbuf
-    cdef dtype* B
-    cdef dtype* alpha
-    cdef dtype* gamma
-    cdef dtype* w
-    cdef dtype* C
-    cdef double* score
-    cdef double* dinvm
-    if L_sig == 0:
-        return
-    with nogil, parallel(num_threads=n_threads):
-        Lbuf = <dtype*> malloc(sizeof(dtype) * (kmax * kmax + 1))
-        B = <dtype*> malloc(sizeof(dtype) * (N * kmax + 1))
-        alpha = <dtype*> malloc(sizeof(dtype) * N)
-        gamma = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
-        w = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
-        C = <dtype*> malloc(sizeof(dtype) * N * block)
-        score = <double*> malloc(sizeof(double) * N)
-        dinvm = <double*> malloc(sizeof(double) * N)
-        for b in prange(n_blocks, schedule="dynamic"):
-            start = b * block
-            nb = <int> (L_sig - start) if L_sig - start < block else block
-            # row-major C (nb x N) = X[start:start+nb] (nb x m) @ DH (m x N),
-            # i.e. column-major C^T = DH^T X_blk^T
-            gemm_nn(N, nb, m, <dtype*> &DH[0, 0], N, <dtype*> &X[start, 0], m, C, N)
-            for r in range(nb):
-                i = start + r
-                ynorm2 = 0.0
-                for f in range(m):
-                    ynorm2 = ynorm2 + abs2(X[i, f])
+            if ok:
                 status_out[i] = _batch_omp_one(
-                    &G[0, 0], C + <Py_ssize_t> r * N, &dinv[0], N, kmax, error_mode, eps[i],
-                    ynorm2, dep_tol, 1e-28 * ynorm2, Lbuf, B, alpha, gamma, w, score, dinvm,
+                    &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, error_mode, eps[i], ynorm2[i],
+                    dep_tol, tiny_rel, Lbuf, B, alpha, gamma, w, score, dinvm,
                     &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
                 if to_dense:
                     for t in range(nnz_out[i]):
@@ -323,13 +310,113 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
         free(alpha)
         free(gamma)
         free(w)
+        free(score)
+        free(dinvm)
+    if failed_flag:
+        raise MemoryError(
+            f"Batch-OMP could not allocate its per-thread workspace ({N} atoms, "
+            f"{kmax} coefficients); lower n_nonzero_coefs or n_jobs.")
+
+
+def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[:, ::1] G,
+                     const double[::1] dinv, const double[::1] eps, Py_ssize_t kmax,
+                     bint error_mode, double dep_tol, int n_threads, Py_ssize_t block,
+                     int[:, ::1] idx_out, dtype[:, ::1] val_out, int[::1] nnz_out,
+                     double[::1] resid_out, int[::1] status_out, dtype[:, ::1] dense_out,
+                     bint to_dense):
+    """Batch-OMP straight from the signals: correlations and pursuit in one parallel region.
+
+    ``X`` (L, m) holds the signals as rows, ``DH`` (m, N) is conj(A)
+    (row-major, so that row i of X @ DH is (A^H x_i)^T), ``G`` = A^H A.
+    Each thread takes a block of ``block`` signals, forms their correlations
+    with one single-threaded GEMM into its own buffer (hot in cache for the
+    pursuit that follows) and runs Batch-OMP on them.  Doing the GEMM inside
+    the region, instead of one multithreaded BLAS call per chunk, keeps BLAS
+    threads from fighting the OpenMP threads (the caller caps BLAS at one
+    thread).  Outputs as in :func:`batch_omp_gram`.
+    """
+    cdef Py_ssize_t L_sig = X.shape[0]
+    cdef Py_ssize_t m = X.shape[1]
+    cdef Py_ssize_t N = G.shape[0]
+    cdef Py_ssize_t n_blocks
+    cdef Py_ssize_t b, i, start, r, nb, t, f
+    cdef double ynorm2
+    cdef dtype* Lbuf
+    cdef dtype* B
+    cdef dtype* alpha
+    cdef dtype* gamma
+    cdef dtype* w
+    cdef dtype* C
+    cdef double* score
+    cdef double* dinvm
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False
+    _check_dims(m, N, kmax)
+    if block < 1 or block > INT_MAX:
+        raise ValueError(f"block must be in [1, {INT_MAX}]; got {block}.")
+    if L_sig == 0:
+        return
+    if kmax == 0:
+        for i in range(L_sig):
+            nnz_out[i] = 0
+            resid_out[i] = 0.0
+            for f in range(m):
+                resid_out[i] += abs2(X[i, f])
+            status_out[i] = 0
+        return
+    n_blocks = (L_sig + block - 1) // block
+    with nogil, parallel(num_threads=n_threads):
+        Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
+        B = <dtype*> _xmalloc(<size_t> (N * (kmax - 1)), sizeof(dtype))
+        alpha = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
+        gamma = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        C = <dtype*> _xmalloc(<size_t> (N * block), sizeof(dtype))
+        score = <double*> _xmalloc(<size_t> N, sizeof(double))
+        dinvm = <double*> _xmalloc(<size_t> N, sizeof(double))
+        ok = (Lbuf != NULL and B != NULL and alpha != NULL and gamma != NULL and w != NULL
+              and C != NULL and score != NULL and dinvm != NULL)
+        if not ok:
+            failed[0] = 1
+        for b in prange(n_blocks, schedule="dynamic"):
+            if ok:
+                start = b * block
+                nb = L_sig - start if L_sig - start < block else block
+                # row-major C (nb x N) = X[start:start+nb] (nb x m) @ DH (m x N),
+                # i.e. column-major C^T = DH^T X_blk^T
+                gemm_nn(<int> N, <int> nb, <int> m, <dtype*> &DH[0, 0], <int> N,
+                        <dtype*> &X[start, 0], <int> m, C, <int> N)
+                for r in range(nb):
+                    i = start + r
+                    ynorm2 = 0.0
+                    for f in range(m):
+                        ynorm2 = ynorm2 + abs2(X[i, f])
+                    status_out[i] = _batch_omp_one(
+                        &G[0, 0], C + r * N, &dinv[0], N, kmax, error_mode, eps[i],
+                        ynorm2, dep_tol, 1e-28, Lbuf, B, alpha, gamma, w, score, dinvm,
+                        &idx_out[i, 0], &val_out[i, 0], &nnz_out[i], &resid_out[i])
+                    if to_dense:
+                        for t in range(nnz_out[i]):
+                            dense_out[i, idx_out[i, t]] = val_out[i, t]
+        free(Lbuf)
+        free(B)
+        free(alpha)
+        free(gamma)
+        free(w)
         free(C)
         free(score)
         free(dinvm)
+    if failed_flag:
+        raise MemoryError(
+            f"Batch-OMP could not allocate its per-thread workspace ({N} atoms, "
+            f"{kmax} coefficients, blocks of {block} signals); lower n_nonzero_coefs "
+            "or n_jobs.")
 
 
-cdef int _omp_one(const dtype* A, int m, int N, const dtype* y, const double* dinv,
-                  int kmax, bint error_mode, double eps, double dep_tol, double tiny,
+cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, const dtype* y,
+                  const double* dinv, Py_ssize_t kmax, bint error_mode, double eps,
+                  double dep_tol, double tiny, double ynorm2,
                   dtype* L, dtype* As, dtype* r, dtype* c, dtype* z, dtype* w,
                   char* mask, int* idx_out, dtype* val_out, int* nnz_out,
                   double* resid_out) noexcept nogil:
@@ -338,7 +425,9 @@ cdef int _omp_one(const dtype* A, int m, int N, const dtype* y, const double* di
     A is (m, N) column-major.  In-place: L (kmax x kmax, L L^H = A_S^H A_S),
     As (m x kmax, the selected columns), r (residual), c (A^H r), z, w.
     """
-    cdef int n = 0, j, t, k, status = 0
+    cdef Py_ssize_t n = 0, j, t, k
+    cdef int status = 0
+    cdef int im = <int> m, iN = <int> N, ik = <int> kmax
     cdef double best, d, E = 0.0, ajn
     cdef const dtype* aj
     memset(mask, 0, N)
@@ -350,17 +439,17 @@ cdef int _omp_one(const dtype* A, int m, int N, const dtype* y, const double* di
         resid_out[0] = E
         return 0
     while n < kmax:
-        gemv(OP_C, m, N, 1.0, <dtype*> A, m, r, 0.0, c)
+        gemv(OP_C, im, iN, 1.0, <dtype*> A, im, r, 0.0, c)
         j = _argmax_inactive(c, dinv, mask, N, &best)
         if j < 0 or best <= tiny:
             status = 1
             break
-        aj = A + <Py_ssize_t> j * m
+        aj = A + j * m
         ajn = 1.0 / dinv[j]
         if n > 0:
             # w = L^{-1} A_S^H a_j ; d = ||a_j||^2 - ||w||^2
-            gemv(OP_C, m, n, 1.0, As, m, <dtype*> aj, 0.0, w)
-            trsv_lower(OP_N, n, L, kmax, w)
+            gemv(OP_C, im, <int> n, 1.0, As, im, <dtype*> aj, 0.0, w)
+            trsv_lower(OP_N, <int> n, L, ik, w)
             d = ajn
             for t in range(n):
                 d -= abs2(w[t])
@@ -373,41 +462,43 @@ cdef int _omp_one(const dtype* A, int m, int N, const dtype* y, const double* di
         else:
             L[0] = sqrt(ajn)
         for k in range(m):
-            As[<Py_ssize_t> n * m + k] = aj[k]
-        idx_out[n] = j
+            As[n * m + k] = aj[k]
+        idx_out[n] = <int> j
         mask[j] = 1
         n += 1
         # z = (L L^H)^{-1} A_S^H y
-        gemv(OP_C, m, n, 1.0, As, m, <dtype*> y, 0.0, z)
-        trsv_lower(OP_N, n, L, kmax, z)
-        trsv_lower(OP_C, n, L, kmax, z)
+        gemv(OP_C, im, <int> n, 1.0, As, im, <dtype*> y, 0.0, z)
+        trsv_lower(OP_N, <int> n, L, ik, z)
+        trsv_lower(OP_C, <int> n, L, ik, z)
         # r = y - A_S z
         for k in range(m):
             r[k] = y[k]
-        gemv(OP_N, m, n, -1.0, As, m, z, 1.0, r)
+        gemv(OP_N, im, <int> n, -1.0, As, im, z, 1.0, r)
         E = 0.0
         for k in range(m):
             E += abs2(r[k])
         if error_mode and E <= eps:
             break
+    if status == 1 and E > RESID_REL * ynorm2:
+        status = 2  # residual orthogonal to the remaining atoms but not zero: rank reached
     if error_mode and E > eps and status == 0:
         status = 3
     for t in range(n):
         val_out[t] = z[t]
-    nnz_out[0] = n
+    nnz_out[0] = <int> n
     resid_out[0] = E
     return status
 
 
 def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] dinv,
-               const double[::1] eps, int kmax, bint error_mode, double dep_tol,
+               const double[::1] eps, Py_ssize_t kmax, bint error_mode, double dep_tol,
                int n_threads, int[:, ::1] idx_out, dtype[:, ::1] val_out,
                int[::1] nnz_out, double[::1] resid_out, int[::1] status_out):
     """Cholesky OMP over the columns of ``Y`` (m, L), dictionary ``A`` (m, N), both Fortran."""
-    cdef int m = <int> A.shape[0]
-    cdef int N = <int> A.shape[1]
+    cdef Py_ssize_t m = A.shape[0]
+    cdef Py_ssize_t N = A.shape[1]
     cdef Py_ssize_t L_sig = Y.shape[1]
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, k
     cdef dtype* Lbuf
     cdef dtype* As
     cdef dtype* r
@@ -416,25 +507,41 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
     cdef dtype* w
     cdef char* mask
     cdef double ynorm2
-    cdef int k
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False
+    _check_dims(m, N, kmax)
     if L_sig == 0:
         return
-    with nogil, parallel(num_threads=n_threads):
-        Lbuf = <dtype*> malloc(sizeof(dtype) * (kmax * kmax + 1))
-        As = <dtype*> malloc(sizeof(dtype) * (m * kmax + 1))
-        r = <dtype*> malloc(sizeof(dtype) * m)
-        c = <dtype*> malloc(sizeof(dtype) * N)
-        z = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
-        w = <dtype*> malloc(sizeof(dtype) * (kmax + 1))
-        mask = <char*> malloc(N)
-        for i in prange(L_sig, schedule="dynamic", chunksize=16):
-            ynorm2 = 0.0
+    if kmax == 0:
+        for i in range(L_sig):
+            nnz_out[i] = 0
+            resid_out[i] = 0.0
             for k in range(m):
-                ynorm2 = ynorm2 + abs2(Y[k, i])
-            status_out[i] = _omp_one(
-                &A[0, 0], m, N, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
-                1e-28 * ynorm2, Lbuf, As, r, c, z, w, mask, &idx_out[i, 0], &val_out[i, 0],
-                &nnz_out[i], &resid_out[i])
+                resid_out[i] += abs2(Y[k, i])
+            status_out[i] = 0
+        return
+    with nogil, parallel(num_threads=n_threads):
+        Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
+        As = <dtype*> _xmalloc(<size_t> (m * kmax), sizeof(dtype))
+        r = <dtype*> _xmalloc(<size_t> m, sizeof(dtype))
+        c = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
+        z = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        mask = <char*> _xmalloc(<size_t> N, 1)
+        ok = (Lbuf != NULL and As != NULL and r != NULL and c != NULL and z != NULL
+              and w != NULL and mask != NULL)
+        if not ok:
+            failed[0] = 1
+        for i in prange(L_sig, schedule="dynamic", chunksize=16):
+            if ok:
+                ynorm2 = 0.0
+                for k in range(m):
+                    ynorm2 = ynorm2 + abs2(Y[k, i])
+                status_out[i] = _omp_one(
+                    &A[0, 0], m, N, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
+                    1e-28 * ynorm2, ynorm2, Lbuf, As, r, c, z, w, mask, &idx_out[i, 0],
+                    &val_out[i, 0], &nnz_out[i], &resid_out[i])
         free(Lbuf)
         free(As)
         free(r)
@@ -442,18 +549,24 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
         free(z)
         free(w)
         free(mask)
+    if failed_flag:
+        raise MemoryError(
+            f"OMP could not allocate its per-thread workspace ({m} measurements, {N} atoms, "
+            f"{kmax} coefficients); lower n_nonzero_coefs or n_jobs.")
 
 
-cdef int _mp_one(const dtype* G, const dtype* alpha0, const double* dinv, int N,
-                 int kmax, int max_iter, bint error_mode, double eps, double ynorm2,
-                 double tiny, dtype* c, char* mask, dtype* x, int* n_iter_out,
-                 double* resid_out) noexcept nogil:
+cdef int _mp_one(const dtype* G, const dtype* alpha0, const double* dinv, Py_ssize_t N,
+                 Py_ssize_t kmax, Py_ssize_t max_iter, bint error_mode, double eps,
+                 double ynorm2, double tiny, dtype* c, char* mask, dtype* x,
+                 int* n_iter_out, double* resid_out) noexcept nogil:
     """Matching Pursuit for one signal with the Gram update (spec 1.2).
 
     In-place: c (correlations A^H r), mask (support), x (dense code, length N).
     """
-    cdef int it = 0, j, k, n_sup = 0, status = 0
+    cdef Py_ssize_t it = 0, j, k, n_sup = 0
+    cdef int status = 0
     cdef double best, E = ynorm2
+    cdef bint hit_k = False
     cdef dtype tj
     cdef const dtype* Grow
     memset(mask, 0, N)
@@ -475,44 +588,58 @@ cdef int _mp_one(const dtype* G, const dtype* alpha0, const double* dinv, int N,
             break
         if mask[j] == 0:
             if n_sup >= kmax:
+                hit_k = True  # the user's sparsity level: a normal stop
                 break
             mask[j] = 1
             n_sup += 1
         tj = c[j] * dinv[j]
         x[j] = x[j] + tj
-        Grow = G + <Py_ssize_t> j * N
+        Grow = G + j * N
         for k in range(N):
             c[k] = c[k] - tj * conj(Grow[k])
         E -= abs2(tj) / dinv[j]
         if E < 0.0:
             E = 0.0
         it += 1
-    if error_mode and E > eps and status == 0:
+    if error_mode and E > eps and status == 0 and not hit_k:
         status = 3
-    n_iter_out[0] = it
+    n_iter_out[0] = <int> it
     resid_out[0] = E
     return status
 
 
 def batch_mp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[::1] dinv,
-                  const double[::1] ynorm2, const double[::1] eps, int kmax, int max_iter,
-                  bint error_mode, int n_threads, dtype[:, ::1] x_out, int[::1] n_iter_out,
-                  double[::1] resid_out, int[::1] status_out):
+                  const double[::1] ynorm2, const double[::1] eps, Py_ssize_t kmax,
+                  Py_ssize_t max_iter, bint error_mode, int n_threads, dtype[:, ::1] x_out,
+                  int[::1] n_iter_out, double[::1] resid_out, int[::1] status_out):
     """Matching Pursuit over the rows of ``Aty``; writes dense codes into ``x_out``."""
     cdef Py_ssize_t L_sig = Aty.shape[0]
-    cdef int N = <int> G.shape[0]
+    cdef Py_ssize_t N = G.shape[0]
     cdef Py_ssize_t i
     cdef dtype* c
     cdef char* mask
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False
+    if max_iter > INT_MAX:
+        max_iter = INT_MAX  # n_iter_out holds C ints
     if L_sig == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        c = <dtype*> malloc(sizeof(dtype) * N)
-        mask = <char*> malloc(N)
+        c = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
+        mask = <char*> _xmalloc(<size_t> N, 1)
+        ok = c != NULL and mask != NULL
+        if not ok:
+            failed[0] = 1
         for i in prange(L_sig, schedule="dynamic", chunksize=16):
-            status_out[i] = _mp_one(
-                &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, max_iter, error_mode, eps[i],
-                ynorm2[i], 1e-28 * ynorm2[i], c, mask, &x_out[i, 0], &n_iter_out[i],
-                &resid_out[i])
+            if ok:
+                status_out[i] = _mp_one(
+                    &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, max_iter, error_mode, eps[i],
+                    ynorm2[i], 1e-28 * ynorm2[i], c, mask, &x_out[i, 0], &n_iter_out[i],
+                    &resid_out[i])
         free(c)
         free(mask)
+    if failed_flag:
+        raise MemoryError(
+            f"Matching Pursuit could not allocate its per-thread workspace ({N} atoms); "
+            "lower n_jobs.")

@@ -34,6 +34,7 @@ _PUBLIC = {
     "greedy": (
         "MatchingPursuit",
         "OrthogonalMatchingPursuit",
+        "OrthogonalMatchingPursuitCV",
         "batch_omp",
         "matching_pursuit",
         "omp",

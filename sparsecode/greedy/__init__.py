@@ -2,11 +2,12 @@
 
 from . import _encoders  # noqa: F401  (registers "omp" and "mp")
 from ._mp import MatchingPursuit, matching_pursuit
-from ._omp import OrthogonalMatchingPursuit, batch_omp, omp
+from ._omp import OrthogonalMatchingPursuit, OrthogonalMatchingPursuitCV, batch_omp, omp
 
 __all__ = [
     "MatchingPursuit",
     "OrthogonalMatchingPursuit",
+    "OrthogonalMatchingPursuitCV",
     "batch_omp",
     "matching_pursuit",
     "omp",

@@ -12,7 +12,15 @@ from .._registry import register_encoder
 )
 def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=None,
                 n_jobs=None, verbose=0):
-    from ._omp import _default_k, _summarise_status, _work_dtype
+    from ._omp import (
+        _SAFE_EXP,
+        _default_k,
+        _pow2_scale,
+        _rescale_rows,
+        _summarise_status,
+        _user_k_reached,
+        _work_dtype,
+    )
 
     n_samples, n_features = X.shape
     n_atoms = D.shape[0]
@@ -25,29 +33,57 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     kmax = min(n_features, n_atoms) if k is None else int(k)
     wdt = _work_dtype(np.result_type(X.dtype, D.dtype))
     Dw = D.astype(wdt, copy=False)
+    # Exact power-of-two rescaling of the dictionary (the signals are
+    # rescaled row by row below): the kernels square correlations, which
+    # over/underflow for data beyond ~1e+-77.  A user Gram is rescaled alike.
+    if gram is None:
+        s_D = _pow2_scale(Dw)
+    else:
+        e_G = int(np.frexp(np.max(np.real(np.diag(np.asarray(gram)))))[1]) - 1
+        e_G -= e_G % 2
+        s_D = float(np.ldexp(1.0, e_G // 2)) if abs(e_G) > 2 * _SAFE_EXP else 1.0
+    if s_D != 1.0:
+        Dw = Dw / s_D
+    # Row i of X @ DwH is (A^H x_i)^T with A = D^T: DwH = conj(D^T) = conj(A).
     DwH = Dw.T.conj() if np.iscomplexobj(Dw) else Dw.T
-    G = np.ascontiguousarray(DwH.T @ DwH if gram is None else gram, dtype=wdt)
+    if gram is None:
+        G = DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH  # A^H A
+    else:
+        G = np.asarray(gram, dtype=wdt) / s_D / s_D
+    G = np.ascontiguousarray(G, dtype=wdt)
     dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
+    s_x = np.ones(n_samples)
+    for sl in iter_chunks(n_samples, 1 << 16):  # bounded temporaries for huge X
+        s_x[sl] = _pow2_scale(np.asarray(X[sl]), axis=1)
+    scaled = s_D != 1.0 or bool(np.any(s_x != 1.0))
     out = np.zeros((n_samples, n_atoms), dtype=np.result_type(X.dtype, D.dtype))
     status = np.zeros(n_samples, dtype=np.intc)
     resid = np.zeros(n_samples)
-    eps_all = None if tol is None else np.full(n_samples, float(tol))
+    eps_all = None if tol is None else np.full(n_samples, float(tol)) / s_x / s_x
     # Threads only pay off on enough signals.
     n_threads = min(effective_n_jobs(n_jobs), max(n_samples // 64, 1))
+    nnz = np.zeros(n_samples, dtype=np.intc)
     if positive:
         # Chunks of a few MB keep the correlations of a chunk in cache between
         # the GEMM that makes them and the kernel that reads them.
         size = max(256 * n_threads, (4 << 20) // (16 * max(n_atoms, 1)))
         with blas_limited(n_threads):
             _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive,
-                           n_threads, size, verbose)
+                           n_threads, size, verbose, s_x, nnz)
     else:
-        _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose)
-    _summarise_status(status, resid, eps_all, "OMP")
+        _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose,
+                      s_x, nnz)
+    if scaled:
+        out = _rescale_rows(out, s_x, s_D)
+        resid = resid * s_x * s_x
+    eps_user = None if tol is None else np.full(n_samples, float(tol))
+    status = _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps_user)
+    _summarise_status(status, resid, eps_user, "OMP")
     return out
 
 
-def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose):
+def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose,
+                  s_x, nnz_all):
     """Correlations + Batch-OMP in one compiled parallel region per chunk.
 
     The chunks only bound the memory of the working-precision copy of ``X``
@@ -66,10 +102,12 @@ def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads,
     with blas_limited(1):  # BLAS runs inside the OpenMP threads
         for i, sl in enumerate(iter_chunks(n_samples, big)):
             Xc = np.ascontiguousarray(X[sl], dtype=wdt)
+            if np.any(s_x[sl] != 1.0):
+                Xc = Xc / s_x[sl, None]
             L = Xc.shape[0]
             idx = np.empty((L, max(kmax, 1)), dtype=np.intc)
             val = np.empty((L, max(kmax, 1)), dtype=wdt)
-            nnz = np.zeros(L, dtype=np.intc)
+            nnz = nnz_all[sl]
             eps = np.zeros(L) if eps_all is None else np.ascontiguousarray(eps_all[sl])
             dense = out[sl] if direct else np.zeros((1, 1), dtype=wdt)
             _kernels().batch_omp_encode(Xc, DH, G, dinv, eps, kmax, eps_all is not None,
@@ -83,7 +121,7 @@ def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads,
 
 
 def _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive, n_threads,
-                   size, verbose):
+                   size, verbose, s_x, nnz_all):
     from ._omp import _gram_pursuit
 
     n_samples = X.shape[0]
@@ -91,10 +129,12 @@ def _encode_chunks(X, DwH, G, dinv, out, status, resid, eps_all, kmax, positive,
     n_chunks = -(-n_samples // size)
     for i, sl in enumerate(iter_chunks(n_samples, size)):
         Xc = X[sl].astype(wdt, copy=False)
+        if np.any(s_x[sl] != 1.0):
+            Xc = Xc / s_x[sl, None]
         AtY = Xc @ DwH  # rows: A^H y for each signal (one GEMM per chunk)
         ynorm2 = np.einsum("ij,ij->i", Xc, Xc.conj()).real if np.iscomplexobj(Xc) \
             else np.einsum("ij,ij->i", Xc, Xc)
-        _, _, resid[sl], status[sl] = _gram_pursuit(
+        _, nnz_all[sl], resid[sl], status[sl] = _gram_pursuit(
             G, AtY, ynorm2, kmax=kmax, eps=None if eps_all is None else eps_all[sl],
             positive=positive, n_threads=n_threads, out=out[sl], dinv=dinv)
         if verbose and (i + 1) % max(n_chunks // 10, 1) == 0:

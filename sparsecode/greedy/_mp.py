@@ -21,7 +21,17 @@ from .._validation import (
     validate_X,
     validate_Xy,
 )
-from ._omp import _center, _check_no_zero_columns, _check_tol, _default_k, _kernels, _work_dtype
+from ._omp import (
+    _atom_dinv,
+    _check_no_zero_columns,
+    _check_tol,
+    _default_k,
+    _fit_pursuit,
+    _kernels,
+    _pow2_scale,
+    _rescale_rows,
+    _work_dtype,
+)
 
 __all__ = ["MatchingPursuit", "matching_pursuit"]
 
@@ -84,25 +94,33 @@ def matching_pursuit(A, y, *, n_nonzero_coefs=None, tol=None, max_iter=None, n_j
     eps = _check_tol(tol, L)
     out_dtype = np.result_type(A.dtype, Y.dtype)
     wdt = _work_dtype(out_dtype)
-    A_w = A.astype(wdt, copy=False)
     _check_no_zero_columns(A)
+    A_w = A.astype(wdt, copy=False)
+    # exact power-of-two rescaling (see omp): A by one factor, each signal by its own
+    s_A = _pow2_scale(A_w)
+    s_y = _pow2_scale(Y, axis=0)
+    if s_A != 1.0:
+        A_w = A_w / s_A
     G = np.ascontiguousarray(A_w.conj().T @ A_w)
-    dinv = 1.0 / np.real(np.diag(G))
+    dinv = _atom_dinv(A_w)
     error_mode = eps is not None
-    eps_arr = eps if error_mode else np.zeros(L)
+    eps_arr = eps / s_y / s_y if error_mode else np.zeros(L)
     codes = np.zeros((L, N), dtype=wdt)
     n_iter = np.zeros(L, dtype=np.intc)
     resid = np.zeros(L)
     status = np.zeros(L, dtype=np.intc)
     n_threads = effective_n_jobs(n_jobs)
     for sl in iter_chunks(L, chunk_size(L, 16 * N)):
-        Yc = Y[:, sl].astype(wdt, copy=False)
+        Yc = Y[:, sl].astype(wdt, copy=False) / s_y[sl]
         AtY = np.ascontiguousarray((A_w.conj().T @ Yc).T)
         yn = np.sum(np.abs(Yc) ** 2, axis=0)
         with blas_limited(1):
             _kernels().batch_mp_gram(G, AtY, dinv, yn, np.ascontiguousarray(eps_arr[sl]),
                                      kmax, int(max_iter), error_mode, n_threads, codes[sl],
                                      n_iter[sl], resid[sl], status[sl])
+    if s_A != 1.0 or np.any(s_y != 1.0):
+        codes = _rescale_rows(codes, s_y, s_A)
+        resid = resid * s_y * s_y
     if error_mode:
         failed = status == 3
         if failed.any():
@@ -202,17 +220,18 @@ class MatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """
         validate_params(self.get_params(), self._parameter_constraints, type(self).__name__)
         X, y = validate_Xy(self, X, y, allow_complex=True)
-        A, Y, A_mean, Y_mean = _center(X, y, self.fit_intercept)
-        res = matching_pursuit(A, Y, n_nonzero_coefs=self.n_nonzero_coefs, tol=self.tol,
-                               max_iter=self.max_iter, n_jobs=self.n_jobs)
-        self.coef_ = res.coef.T.copy() if y.ndim == 2 else res.coef
+
+        def solve(A, Y, k_eff):
+            return matching_pursuit(A, Y, n_nonzero_coefs=k_eff, tol=self.tol,
+                                    max_iter=self.max_iter, n_jobs=self.n_jobs)
+
+        k = _default_k(self.n_nonzero_coefs, self.tol, X.shape[1])
+        coef, n_iter, resid2, intercept = _fit_pursuit(solve, X, y, self.fit_intercept, k)
+        self.coef_ = coef
         self.support_ = self.coef_ != 0
-        self.n_iter_ = res.n_iter
-        self.residual_norm_ = np.sqrt(res.residual_norm2)
-        if self.fit_intercept:
-            self.intercept_ = Y_mean - self.coef_ @ A_mean
-        else:
-            self.intercept_ = 0.0 if y.ndim == 1 else np.zeros(y.shape[1], dtype=X.dtype)
+        self.n_iter_ = n_iter
+        self.residual_norm_ = np.sqrt(resid2)
+        self.intercept_ = intercept
         return self
 
     def predict(self, X):

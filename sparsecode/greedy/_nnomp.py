@@ -11,6 +11,8 @@ coefficient falls to zero.  One signal per ``prange`` iteration.
 import numpy as np
 from numba import njit, prange
 
+from .._parallel import blas_limited
+
 
 @njit(cache=True, nogil=True)
 def _nnls_gram(Q, b, tol):
@@ -64,14 +66,16 @@ def nnomp_gram(G, Aty, dinv, ynorm2, eps, kmax, error_mode, coef_out, nnz_out,
         z = np.zeros(0)
         E = ynorm2[i]
         status = 0
-        tiny = 1e-14 * np.sqrt(ynorm2[i])
+        y_ref = ynorm2[i]
         it = 0
         while n < kmax and it < 2 * kmax + 2:
             it += 1
             if error_mode and E <= eps[i]:
                 break
             j = -1
-            best = tiny
+            # relative threshold: ||y|| when known (ynorm2 > 0), otherwise the
+            # norm of what is already explained (batch_omp without norms_squared)
+            best = 1e-14 * np.sqrt(y_ref)
             for k in range(N):
                 if alpha[k] > 0:
                     v = alpha[k] * np.sqrt(dinv[k])
@@ -93,7 +97,7 @@ def nnomp_gram(G, Aty, dinv, ynorm2, eps, kmax, error_mode, coef_out, nnz_out,
             for a in range(n):
                 for b in range(n):
                     Q[a, b] = G[S[a], S[b]]
-            z = _nnls_gram(Q, alpha0[S], 1e-12 * np.sqrt(ynorm2[i]))
+            z = _nnls_gram(Q, alpha0[S], 1e-12 * np.sqrt(max(y_ref, best * best)))
             # keep the atoms with a positive coefficient
             m = 0
             for t in range(n):
@@ -111,6 +115,8 @@ def nnomp_gram(G, Aty, dinv, ynorm2, eps, kmax, error_mode, coef_out, nnz_out,
             # ||r||^2 = ||y||^2 - 2 z^T A_S^T y + z^T G_SS z ; at the NNLS optimum on
             # the passive set z^T G z = z^T A_S^T y, so ||r||^2 = ||y||^2 - z^T alpha0_S.
             E = max(ynorm2[i] - proj, 0.0)
+            if proj > y_ref:
+                y_ref = proj
         if error_mode and E > eps[i] and status == 0:
             status = 3
         for t in range(n):
@@ -118,3 +124,21 @@ def nnomp_gram(G, Aty, dinv, ynorm2, eps, kmax, error_mode, coef_out, nnz_out,
         nnz_out[i] = n
         resid_out[i] = E
         status_out[i] = status
+
+
+def run_nnomp_gram(n_threads, *args):
+    """:func:`nnomp_gram` on ``n_threads`` Numba threads with BLAS capped at one.
+
+    The kernel solves small systems with LAPACK inside ``prange``: without the
+    cap each of the ``n_threads`` threads would start a multithreaded BLAS.
+    """
+    import numba
+
+    n = max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with blas_limited(1):
+            nnomp_gram(*args)
+    finally:
+        numba.set_num_threads(old)

@@ -10,6 +10,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,7 +27,7 @@ from .._validation import (
     validate_Xy,
 )
 
-__all__ = ["OrthogonalMatchingPursuit", "omp", "batch_omp"]
+__all__ = ["OrthogonalMatchingPursuit", "OrthogonalMatchingPursuitCV", "omp", "batch_omp"]
 
 _DEP_TOL = 1e-10  # Cholesky pivot d <= _DEP_TOL * G_jj means linear dependence
 
@@ -48,6 +49,64 @@ def _default_k(n_nonzero_coefs, tol, n_features):
     if n_nonzero_coefs is None and tol is None:
         return max(int(0.1 * n_features), 1)
     return n_nonzero_coefs
+
+
+# Power-of-two rescaling (exact: only the exponent changes).  The kernels
+# form |a_k^H r|^2 and G = A^H A, which over/underflow once the data are
+# beyond ~1e+-77; data whose largest entry lies within 2**+-_SAFE_EXP of 1
+# are left untouched, so results there are bitwise what they always were.
+_SAFE_EXP = 64
+
+
+def _pow2_scale(a, axis=None):
+    """Power-of-two factor(s) ``s`` with ``max|a| / s`` in [1, 2), or 1 when safe.
+
+    Returns a float (``axis=None``) or an array of factors along the other
+    axis.  Zero data get the factor 1.
+    """
+    if a.size == 0:
+        return 1.0 if axis is None else np.ones(a.shape[1 - axis])
+    mx = np.max(np.abs(a), axis=axis)
+    e = np.frexp(mx)[1] - 1
+    e = np.where(np.abs(e) > _SAFE_EXP, e, 0)
+    out = np.ldexp(1.0, e)
+    return float(out) if axis is None else out
+
+
+def _rescale_rows(a, mult, div):
+    """``a * mult[:, None, ...] / div`` in the working precision, exactly (powers of two)."""
+    shape = (-1,) + (1,) * (a.ndim - 1)
+    # in place when ``a`` is already in the working precision (callers pass
+    # arrays they own); float32/complex64 go through double precision
+    out = a if a.dtype == _work_dtype(a.dtype) else a.astype(_work_dtype(a.dtype))
+    out *= np.reshape(mult, shape)
+    out /= div
+    return out.astype(a.dtype, copy=False)
+
+
+def _atom_dinv(A_w, name="A"):
+    """1 / ||a_j||^2 of the (rescaled) atoms; refuses norms the float range cannot hold."""
+    n2 = np.sum(np.abs(A_w) ** 2, axis=0)
+    bad = ~np.isfinite(n2) | (n2 == 0)
+    if bad.any():
+        raise ValueError(
+            f"{name}: the atom norms span more than the floating-point range (atom(s) "
+            f"{np.flatnonzero(bad)[:5].tolist()} are zero or infinite once the largest is "
+            "scaled to 1); normalise the atoms of A first."
+        )
+    return 1.0 / n2
+
+
+def _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps):
+    """Stopping at the user's ``n_nonzero_coefs`` before ``tol`` is a normal stop.
+
+    The kernels report status 3 ("tol not reached, all atoms used") whenever
+    ``tol`` is missed; when the user also gave ``n_nonzero_coefs`` the
+    pursuit stops at whichever comes first, so reaching ``k`` is status 0.
+    """
+    if eps is not None and n_nonzero_coefs is not None:
+        status[(status == 3) & (nnz >= kmax)] = 0
+    return status
 
 
 def _check_tol(tol, n_targets, name="tol"):
@@ -102,6 +161,7 @@ def _gram_pursuit(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype=N
     """
     L, N = AtY.shape
     wdt = G.dtype
+    kmax = int(kmax)
     if dinv is None:
         dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
     error_mode = eps is not None
@@ -114,10 +174,11 @@ def _gram_pursuit(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out_dtype=N
     yn = np.ascontiguousarray(ynorm2, dtype=np.float64)
     ep = np.ascontiguousarray(eps if error_mode else np.zeros(L), dtype=np.float64)
     if positive:
-        from ._nnomp import nnomp_gram
+        from ._nnomp import run_nnomp_gram
 
         block = np.zeros((L, N), dtype=np.float64)
-        nnomp_gram(G, aty, dinv, yn, ep, kmax, error_mode, block, nnz, resid, status)
+        run_nnomp_gram(n_threads, G, aty, dinv, yn, ep, kmax, error_mode, block, nnz,
+                       resid, status)
         out[...] = block
         return out, nnz, resid, status
     idx = np.empty((L, max(kmax, 1)), dtype=np.intc)
@@ -151,14 +212,15 @@ def _gram_pursuit_chunked(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out
     return out, nnz, resid, status
 
 
-def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype):
+def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
     """Cholesky OMP (no Gram) on the columns of ``Y`` (m, L)."""
     m, N = A.shape
     L = Y.shape[1]
     wdt = _work_dtype(A.dtype)
     A_f = np.asfortranarray(A, dtype=wdt)
     Y_f = np.asfortranarray(Y, dtype=wdt)
-    dinv = 1.0 / np.sum(np.abs(A_f) ** 2, axis=0)
+    if dinv is None:
+        dinv = 1.0 / np.sum(np.abs(A_f) ** 2, axis=0)
     error_mode = eps is not None
     eps_arr = eps if error_mode else np.zeros(L)
     idx = np.zeros((L, max(kmax, 1)), dtype=np.intc)
@@ -194,7 +256,7 @@ _OMP_CONSTRAINTS = {
 
 
 def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=False,
-        n_jobs=None):
+        n_jobs=None, return_path=False):
     r"""Orthogonal Matching Pursuit for one or many right-hand sides.
 
     Solves, greedily, :math:`\min_x \|y - Ax\|_2` s.t. :math:`\|x\|_0 \le k`
@@ -206,21 +268,30 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     A : array-like of shape (n_measurements, n_features)
         Dictionary / sensing matrix, atoms as columns (scikit-learn's ``X``).
         Real or complex.  Columns need not be normalised (selection uses the
-        normalised correlation :math:`|a_j^H r| / \|a_j\|`).
+        normalised correlation :math:`|a_j^H r| / \|a_j\|`).  Zero columns
+        are refused.  A scipy.sparse matrix is refused with a TypeError:
+        pass ``A.toarray()`` (the pursuit works on dense columns).
     y : array-like of shape (n_measurements,) or (n_measurements, n_targets)
         Signal(s).
     n_nonzero_coefs : int, default=None
         Maximum number of atoms per signal. Default ``max(0.1 n_features, 1)``
         when ``tol`` is None too, otherwise ``min(n_measurements, n_features)``.
     tol : float or array-like of shape (n_targets,), default=None
-        Target squared residual norm :math:`\|r\|_2^2` (error mode). When both
-        are given the pursuit stops at whichever comes first.
+        Target squared residual norm :math:`\|r\|_2^2` (error mode).
+        **Difference from scikit-learn:** when both ``tol`` and
+        ``n_nonzero_coefs`` are given, the pursuit stops at whichever is met
+        first (scikit-learn ignores ``n_nonzero_coefs`` when ``tol`` is
+        given; pass ``n_nonzero_coefs=None`` for its behaviour).  Reaching
+        ``n_nonzero_coefs`` first is a normal stop (no warning).
     precompute : {"auto", True, False}, default="auto"
         Use the Gram matrix (Batch-OMP) or correlations with the residual.
     positive : bool, default=False
         Non-negative OMP (real data only).
     n_jobs : int, default=None
         Threads over the right-hand sides (OpenMP). Results do not depend on it.
+    return_path : bool, default=False
+        Also return the coefficients after each step, as scikit-learn's
+        ``orthogonal_mp(..., return_path=True)`` (not with ``positive``).
 
     Returns
     -------
@@ -228,6 +299,11 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
         ``coef`` (n_features,) or (n_features, n_targets) (scikit-learn's
         layout), ``n_iter`` (atoms selected), ``residual_norm2`` (squared
         residual norms), ``status`` (per-target kernel codes), ``converged``.
+        With ``return_path``, also ``coef_path`` of shape (n_features,
+        n_steps) or (n_features, n_targets, n_steps): slice ``[..., j]``
+        holds the least-squares coefficients on the first ``j + 1`` atoms
+        selected (a target that stopped earlier keeps its final
+        coefficients in the later slices).
 
     See Also
     --------
@@ -238,6 +314,8 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     -----
     Cholesky OMP costs :math:`2mNk + 2mk^2 + k^3` flops per signal; Batch-OMP
     :math:`2mN + Nk^2 + k^3` per signal plus the one-off Gram :math:`mN^2`.
+    Data are rescaled internally by powers of two (exactly), so the answer
+    scales with the data over the whole floating-point range.
 
     References
     ----------
@@ -255,10 +333,16 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     >>> res = omp(A, A @ x, n_nonzero_coefs=3)
     >>> np.flatnonzero(res.coef).tolist(), bool(np.allclose(res.coef, x))
     ([3, 17, 40], True)
+    >>> path = omp(A, A @ x, n_nonzero_coefs=3, return_path=True).coef_path
+    >>> path.shape, [int(np.count_nonzero(path[:, j])) for j in range(3)]
+    ((60, 3), [1, 2, 3])
     """
     validate_params(
         dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, precompute=precompute,
-             positive=positive, n_jobs=n_jobs), _OMP_CONSTRAINTS, "omp")
+             positive=positive, n_jobs=n_jobs, return_path=return_path),
+        {**_OMP_CONSTRAINTS, "return_path": ["boolean"]}, "omp")
+    if return_path and positive:
+        raise ValueError("return_path=True is not available with positive=True.")
     A = check_matrix(A, "A", allow_complex=not positive)
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=not positive)
     m, N = A.shape
@@ -269,21 +353,87 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     eps = _check_tol(tol, L)
     out_dtype = np.result_type(A.dtype, Y.dtype)
     n_threads = effective_n_jobs(n_jobs)
-    if positive or _resolve_precompute(precompute, m, N, L, kmax):
-        wdt = _work_dtype(out_dtype)
-        A_w = A.astype(wdt, copy=False)
-        Y_w = Y.astype(wdt, copy=False)
+    wdt = _work_dtype(out_dtype)
+    A_w = A.astype(wdt, copy=False)
+    Y_w = Y.astype(wdt, copy=False)
+    # exact power-of-two rescaling: A by one factor, each signal by its own
+    s_A = _pow2_scale(A_w)
+    s_y = _pow2_scale(Y_w, axis=0)
+    if s_A != 1.0:
+        A_w = A_w / s_A
+    scaled_y = bool(np.any(s_y != 1.0))
+    if scaled_y:
+        Y_w = Y_w / s_y
+    eps_w = None if eps is None else eps / s_y / s_y
+    dinv = _atom_dinv(A_w)
+    if return_path:
+        codes, nnz, resid, status, path = _omp_with_path(
+            A_w, Y_w, kmax=kmax, eps=eps_w, n_threads=n_threads, out_dtype=out_dtype,
+            dinv=dinv)
+    elif positive or _resolve_precompute(precompute, m, N, L, kmax):
         G = A_w.conj().T @ A_w
         AtY = (A_w.conj().T @ Y_w).T
         ynorm2 = np.sum(np.abs(Y_w) ** 2, axis=0)
         codes, nnz, resid, status = _gram_pursuit_chunked(
-            G, AtY, ynorm2, kmax=kmax, eps=eps, positive=positive, n_threads=n_threads,
+            G, AtY, ynorm2, kmax=kmax, eps=eps_w, positive=positive, n_threads=n_threads,
             out_dtype=out_dtype)
     else:
         codes, nnz, resid, status = _nogram_pursuit(
-            A, Y, kmax=kmax, eps=eps, n_threads=n_threads, out_dtype=out_dtype)
+            A_w, Y_w, kmax=kmax, eps=eps_w, n_threads=n_threads, out_dtype=out_dtype,
+            dinv=dinv)
+    if s_A != 1.0 or scaled_y:
+        # x = x_w * s_y / s_A, one power of two at a time (no overflow of the factor)
+        codes = _rescale_rows(codes, s_y, s_A)
+        resid = resid * s_y * s_y
+        if return_path:
+            path = _rescale_rows(path, s_y, s_A)
+    status = _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps)
     _summarise_status(status, resid, eps, "OMP")
-    return _pack(codes, nnz, resid, status, was_1d)
+    res = _pack(codes, nnz, resid, status, was_1d)
+    if return_path:
+        # (L, N, steps) -> scikit-learn's (N, steps) or (N, L, steps)
+        path = path.astype(out_dtype, copy=False)
+        res["coef_path"] = path[0] if was_1d else np.transpose(path, (1, 0, 2))
+    return res
+
+
+def _omp_with_path(A_w, Y_w, *, kmax, eps, n_threads, out_dtype, dinv):
+    """Cholesky OMP that also returns the coefficients after each step.
+
+    The kernel gives the atoms in selection order; the iterate after step
+    ``j`` is the least-squares fit on the first ``j + 1`` of them, read off
+    one QR factorisation per signal (``R[:j+1, :j+1] x = (Q^H y)[:j+1]``).
+    """
+    m, N = A_w.shape
+    L = Y_w.shape[1]
+    wdt = A_w.dtype
+    error_mode = eps is not None
+    idx = np.zeros((L, max(kmax, 1)), dtype=np.intc)
+    val = np.zeros((L, max(kmax, 1)), dtype=wdt)
+    nnz = np.zeros(L, dtype=np.intc)
+    resid = np.zeros(L)
+    status = np.zeros(L, dtype=np.intc)
+    with blas_limited(1):
+        _kernels().omp_nogram(np.asfortranarray(A_w), np.asfortranarray(Y_w), dinv,
+                              np.ascontiguousarray(eps if error_mode else np.zeros(L)),
+                              kmax, error_mode, _DEP_TOL, n_threads, idx, val, nnz, resid,
+                              status)
+    n_steps = max(int(nnz.max()) if L else 0, 1)
+    path = np.zeros((L, N, n_steps), dtype=wdt)
+    codes = np.zeros((L, N), dtype=out_dtype)
+    for i in range(L):
+        n = int(nnz[i])
+        if n == 0:
+            continue
+        S = idx[i, :n]
+        Q, R = np.linalg.qr(A_w[:, S])
+        b = Q.conj().T @ Y_w[:, i]
+        for j in range(n):
+            path[i, S[: j + 1], j] = scipy.linalg.solve_triangular(R[: j + 1, : j + 1],
+                                                                   b[: j + 1])
+        path[i, :, n:] = path[i, :, n - 1 : n]
+        codes[i, S] = val[i, :n]
+    return codes, nnz, resid, status, path
 
 
 def _check_no_zero_columns(A, name="A"):
@@ -398,12 +548,31 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
     kmax = N if k is None else int(k)
     eps = _check_tol(tol, L)
     out_dtype = np.result_type(G.dtype, Aty_arr.dtype)
-    yn = ynorm2 if ynorm2 is not None else np.zeros(L)
+    wdt = _work_dtype(out_dtype)
+    G_w = G.astype(wdt, copy=False)
+    Aty_w = Aty_arr.astype(wdt, copy=False)
+    # Exact power-of-two rescaling: G = s_A^2 G_w (A = s_A A_w) and, per
+    # signal, Aty = s_c Aty_w, i.e. y = (s_c / s_A) y_w and x = x_w s_c / s_A^2.
+    e_G = int(np.frexp(np.max(np.real(np.diag(G_w))))[1]) - 1
+    e_G -= e_G % 2
+    s_A = float(np.ldexp(1.0, e_G // 2)) if abs(e_G) > 2 * _SAFE_EXP else 1.0
+    s_c = _pow2_scale(Aty_w, axis=0)
+    if s_A != 1.0:
+        G_w = G_w / s_A / s_A
+    if np.any(s_c != 1.0):
+        Aty_w = Aty_w / s_c
+    yn = np.zeros(L) if ynorm2 is None else ynorm2 / s_c * s_A / s_c * s_A
+    eps_w = None if eps is None else eps / s_c * s_A / s_c * s_A
     codes, nnz, resid, status = _gram_pursuit_chunked(
-        G, Aty_arr.T, yn, kmax=kmax, eps=eps, positive=positive,
+        G_w, Aty_w.T, yn, kmax=kmax, eps=eps_w, positive=positive,
         n_threads=effective_n_jobs(n_jobs), out_dtype=out_dtype)
+    if s_A != 1.0 or np.any(s_c != 1.0):
+        codes = _rescale_rows(codes, s_c, s_A * s_A) if abs(e_G) < 1000 else \
+            _rescale_rows(_rescale_rows(codes, s_c, s_A), np.ones(L), s_A)
+        resid = resid * s_c / s_A * s_c / s_A
     if ynorm2 is None:
         resid = np.full(L, np.nan)
+    status = _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps)
     _summarise_status(status, resid, eps, "Batch-OMP")
     return _pack(codes, nnz, resid, status, was_1d)
 
@@ -414,6 +583,50 @@ def _center(A, Y, fit_intercept):
     A_mean = A.mean(axis=0)
     Y_mean = Y.mean(axis=0)
     return A - A_mean, Y - Y_mean, A_mean, Y_mean
+
+
+def _informative_columns(X, fit_intercept):
+    """Columns the pursuit can use: not all zero, and not constant when centring.
+
+    A constant column centred is zero (up to the rounding of its mean, which
+    would otherwise leave an arbitrary-direction column of size 1e-17 that
+    the normalised selection rule could pick): it is never selected.
+    """
+    if fit_intercept:
+        return ~np.all(X == X[:1], axis=0)
+    return np.any(X != 0, axis=0)
+
+
+def _fit_pursuit(solve, X, y, fit_intercept, n_nonzero_coefs):
+    """Centre, drop uninformative columns, run ``solve`` and scatter back.
+
+    ``solve(A, Y, k)`` runs the pursuit on the informative columns with the
+    sparsity ``k`` clipped to their number.  Returns ``coef`` (n_targets,
+    n_features) or (n_features,), ``n_iter``, ``residual_norm2`` and the
+    intercept.
+    """
+    A, Y, A_mean, Y_mean = _center(X, y, fit_intercept)
+    keep = _informative_columns(X, fit_intercept)
+    Y2 = Y.reshape(Y.shape[0], -1)
+    n_targets = Y2.shape[1]
+    coef = np.zeros((n_targets, X.shape[1]), dtype=np.result_type(X.dtype, Y.dtype))
+    if keep.any():
+        k = n_nonzero_coefs
+        if k is not None:
+            k = min(int(k), int(np.count_nonzero(keep)))
+        res = solve(A[:, keep] if not keep.all() else A, Y2, k)
+        coef[:, keep] = res.coef.T
+        n_iter, resid2 = res.n_iter, res.residual_norm2
+    else:
+        n_iter = np.zeros(n_targets, dtype=np.int64)
+        resid2 = np.sum(np.abs(Y2) ** 2, axis=0)
+    if y.ndim == 1:
+        coef, n_iter, resid2 = coef[0], int(n_iter[0]), float(resid2[0])
+    if fit_intercept:
+        intercept = Y_mean - coef @ A_mean
+    else:
+        intercept = 0.0 if y.ndim == 1 else np.zeros(y.shape[1], dtype=X.dtype)
+    return coef, n_iter, resid2, intercept
 
 
 class OrthogonalMatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -430,10 +643,14 @@ class OrthogonalMatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator)
         Desired number of nonzero coefficients per target. Default
         ``max(0.1 n_features, 1)`` when ``tol`` is None.
     tol : float, default=None
-        Maximum squared residual norm (error mode); overrides nothing: the
-        pursuit stops when either criterion is met.
+        Maximum squared residual norm (error mode).  **Difference from
+        scikit-learn:** ``tol`` does not override ``n_nonzero_coefs``; when
+        both are given the pursuit stops when either is met (leave
+        ``n_nonzero_coefs=None`` for scikit-learn's behaviour).
     fit_intercept : bool, default=False
         Centre ``X`` and ``y`` before the pursuit and fit an intercept.
+        Constant columns (zero once centred) are never selected; with
+        ``fit_intercept=False`` all-zero columns are never selected.
     precompute : {"auto", True, False}, default="auto"
         Use the Gram matrix (Batch-OMP).
     positive : bool, default=False
@@ -506,7 +723,8 @@ class OrthogonalMatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Dictionary / design matrix.
+            Dictionary / design matrix (dense: a scipy.sparse matrix raises
+            a TypeError asking for ``X.toarray()``).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s).
 
@@ -517,21 +735,21 @@ class OrthogonalMatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator)
         """
         validate_params(self.get_params(), self._parameter_constraints, type(self).__name__)
         X, y = validate_Xy(self, X, y, allow_complex=not self.positive)
-        A, Y, A_mean, Y_mean = _center(X, y, self.fit_intercept)
         k = _default_k(self.n_nonzero_coefs, self.tol, X.shape[1])
         if k is not None:
             check_n_nonzero_coefs(k, X.shape[0], X.shape[1])
-        res = omp(A, Y, n_nonzero_coefs=k, tol=self.tol, precompute=self.precompute,
-                  positive=self.positive, n_jobs=self.n_jobs)
+
+        def solve(A, Y, k_eff):
+            return omp(A, Y, n_nonzero_coefs=k_eff, tol=self.tol, precompute=self.precompute,
+                       positive=self.positive, n_jobs=self.n_jobs)
+
+        coef, n_iter, resid2, intercept = _fit_pursuit(solve, X, y, self.fit_intercept, k)
         self.n_nonzero_coefs_ = k
-        self.coef_ = res.coef.T.copy() if y.ndim == 2 else res.coef
+        self.coef_ = coef
         self.support_ = self.coef_ != 0
-        self.n_iter_ = res.n_iter
-        self.residual_norm_ = np.sqrt(res.residual_norm2)
-        if self.fit_intercept:
-            self.intercept_ = Y_mean - self.coef_ @ A_mean
-        else:
-            self.intercept_ = 0.0 if y.ndim == 1 else np.zeros(y.shape[1], dtype=X.dtype)
+        self.n_iter_ = n_iter
+        self.residual_norm_ = np.sqrt(resid2)
+        self.intercept_ = intercept
         return self
 
     def predict(self, X):
@@ -550,3 +768,175 @@ class OrthogonalMatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator)
         check_is_fitted(self)
         X = validate_X(self, X, allow_complex=True)
         return X @ self.coef_.T + self.intercept_
+
+
+class _CVConstraint:
+    """``cv``: None, an int >= 2, a splitter with ``split`` or an iterable of splits."""
+
+    def is_satisfied_by(self, value):
+        if value is None or hasattr(value, "split"):
+            return True
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return value >= 2
+        return hasattr(value, "__iter__") and not isinstance(value, str)
+
+    def __str__(self):
+        return "None, an int >= 2, a CV splitter or an iterable of (train, test) splits"
+
+
+def _omp_path_residues(X_train, y_train, X_test, y_test, fit_intercept, max_iter):
+    """Test residues (n_steps, n_test) of the OMP path fitted on the training fold."""
+    A, Y, A_mean, Y_mean = _center(X_train, y_train, fit_intercept)
+    if fit_intercept:
+        X_test = X_test - A_mean
+        y_test = y_test - Y_mean
+    keep = _informative_columns(X_train, fit_intercept)
+    n_keep = int(np.count_nonzero(keep))
+    if n_keep == 0:
+        return -y_test[None, :]
+    k = max(1, min(max_iter, n_keep, A.shape[0]))
+    path = omp(A[:, keep], Y, n_nonzero_coefs=k, precompute=False, return_path=True).coef_path
+    coefs = np.zeros((X_train.shape[1], path.shape[1]), dtype=path.dtype)
+    coefs[keep] = path
+    return coefs.T @ X_test.T - y_test
+
+
+class OrthogonalMatchingPursuitCV(RegressorMixin, BaseEstimator):
+    r"""Cross-validated Orthogonal Matching Pursuit (scikit-learn's ``OrthogonalMatchingPursuitCV``).
+
+    Chooses ``n_nonzero_coefs`` by cross-validation over the OMP path: on
+    each training fold one pursuit gives the coefficients after every step
+    (:func:`omp` with ``return_path=True``); the number of atoms with the
+    smallest mean squared test error over the folds is refitted on all data.
+
+    Parameters
+    ----------
+    copy : bool, default=True
+        Accepted for scikit-learn compatibility; inputs are never modified.
+    fit_intercept : bool, default=True
+        Centre the data (per training fold) and fit an intercept.  Constant
+        columns are never selected.
+    max_iter : int, default=None
+        Largest number of atoms tried; default ``min(max(int(0.1 *
+        n_features), 5), n_features)`` as in scikit-learn.  It is further
+        limited, per fold, by the number of training samples.
+    cv : int, cross-validation generator or iterable, default=None
+        Splitting strategy, as in scikit-learn (None: 5-fold).
+    n_jobs : int, default=None
+        Folds computed in parallel threads (None = 1, -1 = all cores).
+    verbose : bool or int, default=False
+        Verbosity of the fold loop (joblib).
+
+    Attributes
+    ----------
+    intercept_ : float
+        Independent term.
+    coef_ : ndarray of shape (n_features,)
+        Coefficients refitted with ``n_nonzero_coefs_`` atoms.
+    n_nonzero_coefs_ : int
+        The number of atoms chosen by cross-validation.
+    n_iter_ : int
+        Atoms selected in the final fit.
+    mse_path_ : ndarray of shape (n_steps, n_folds)
+        Mean squared test error of each fold after each step.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in ``fit`` (when ``X`` has string column names).
+
+    See Also
+    --------
+    OrthogonalMatchingPursuit : OMP with a given sparsity or tolerance.
+    omp : the function, with ``return_path``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode import OrthogonalMatchingPursuitCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 20))
+    >>> y = X[:, [2, 7, 11]] @ np.array([3.0, -2.0, 1.5]) + 0.1 * rng.standard_normal(100)
+    >>> est = OrthogonalMatchingPursuitCV(cv=5).fit(X, y)
+    >>> est.n_nonzero_coefs_, np.flatnonzero(est.coef_).tolist()
+    (3, [2, 7, 11])
+    """
+
+    _parameter_constraints = {
+        "copy": ["boolean"],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "cv": [_CVConstraint()],
+        "n_jobs": [Interval(numbers.Integral, None, None), None],
+        "verbose": ["boolean", Interval(numbers.Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, copy=True, fit_intercept=True, max_iter=None, cv=None, n_jobs=None,
+                 verbose=False):
+        self.copy = copy
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Fit the model, choosing ``n_nonzero_coefs`` by cross-validation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense; a scipy.sparse matrix raises a TypeError
+            asking for ``X.toarray()``).
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        from joblib import Parallel, delayed
+        from sklearn.model_selection import check_cv
+        from sklearn.utils.validation import validate_data
+
+        validate_params(self.get_params(), self._parameter_constraints, type(self).__name__)
+        n_threads = effective_n_jobs(self.n_jobs)
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_min_features=2,
+                             dtype=[np.float64, np.float32])
+        cv = check_cv(self.cv, classifier=False)
+        n_features = X.shape[1]
+        max_iter = (min(max(int(0.1 * n_features), 5), n_features) if not self.max_iter
+                    else self.max_iter)
+        folds = Parallel(n_jobs=n_threads, verbose=self.verbose, prefer="threads")(
+            delayed(_omp_path_residues)(X[train], y[train], X[test], y[test],
+                                        self.fit_intercept, max_iter)
+            for train, test in cv.split(X)
+        )
+        min_early_stop = min(fold.shape[0] for fold in folds)
+        mse_folds = np.array([(fold[:min_early_stop] ** 2).mean(axis=1) for fold in folds])
+        best = int(np.argmin(mse_folds.mean(axis=0))) + 1
+        self.mse_path_ = mse_folds.T
+        final = OrthogonalMatchingPursuit(n_nonzero_coefs=min(best, X.shape[0]),
+                                          fit_intercept=self.fit_intercept).fit(X, y)
+        self.n_nonzero_coefs_ = best
+        self.coef_ = final.coef_
+        self.intercept_ = final.intercept_
+        self.n_iter_ = final.n_iter_
+        return self
+
+    def predict(self, X):
+        """Predict with the cross-validated sparse linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predictions ``X @ coef_ + intercept_``.
+        """
+        check_is_fitted(self)
+        X = validate_X(self, X)
+        return X @ self.coef_ + self.intercept_
