@@ -165,6 +165,83 @@ def _penalty_kp(penalty, N, a2_default=None):
     return kp
 
 
+# Data whose largest entry is beyond 2**(+-_SCALE_EXP) is rescaled by powers of
+# two (exact) before a fit: the kernels form squared norms and products of X
+# and y, which overflow (NaN) or underflow (zeros) far from unit scale.
+_SCALE_EXP = 100
+# Beyond 2**(+-_X_LIMIT_EXP) a design that cannot be rescaled exactly (SCAD's
+# gamma, a user penalty or datafit) is refused: X^T X is then out of range.
+_X_LIMIT_EXP = 450
+
+
+def _max_exp(A):
+    """Binary exponent of ``max |A|`` (0 when A is zero or empty)."""
+    data = A.data if sp.issparse(A) else A
+    m = float(np.max(np.abs(data))) if np.size(data) else 0.0
+    return int(np.frexp(m)[1]) if m > 0 else 0
+
+
+def _ldexp(A, e):
+    """``A * 2**e`` (exact), dense or sparse, keeping the dtype."""
+    if e == 0:
+        return A
+    if sp.issparse(A):
+        A = A.copy()
+        A.data = np.ldexp(A.data, e).astype(A.dtype, copy=False)
+        return A
+    return np.ldexp(A, e).astype(A.dtype, copy=False)
+
+
+def _rescaled_penalty(penalty, kind, ea, eb):
+    """The penalty for the design ``X 2**-ea`` and targets ``y 2**-eb``
+    (coefficients ``w~ = w 2**(ea - eb)``; the objective is ``2**(d eb)``
+    times the rescaled one, ``d`` the datafit's degree), or None when no
+    exact, representable form exists."""
+    import copy
+
+    t = type(penalty)
+    d = 2 if kind == "quad" else 1  # homogeneity degree of the datafit
+    new = copy.copy(penalty)
+    alpha = float(penalty.alpha)
+    tiny = np.finfo(np.float64).tiny
+
+    def ok(v):
+        return v == 0 or tiny <= abs(v) < np.inf
+
+    with np.errstate(over="ignore", under="ignore"):
+        if t in (PEN.L1, PEN.WeightedL1):
+            # alpha (b/a)|w~| = b^d (alpha b^(1-d) / a) |w~|
+            new.alpha = float(np.ldexp(alpha, (1 - d) * eb - ea))
+        elif kind != "quad":
+            return None
+        elif t is PEN.MCP:
+            # MCP((b/a) t; alpha, gamma) = b^2 MCP(t; alpha / (a b), gamma a^2)
+            new.alpha = float(np.ldexp(alpha, -ea - eb))
+            new.gamma = float(np.ldexp(float(penalty.gamma), 2 * ea))
+            if not (ok(new.gamma) and new.gamma > 0):
+                return None
+        elif t is PEN.SCAD:
+            if ea != 0:
+                return None  # gamma is relative to the threshold: no exact form
+            new.alpha = float(np.ldexp(alpha, -eb))
+        elif t is PEN.Lq:
+            q = float(penalty.q)
+            new.alpha = float(alpha * np.exp2((q - 2) * eb - q * ea))
+        elif t is PEN.L0:
+            new.alpha = float(np.ldexp(alpha, -2 * eb))
+        elif t is PEN.CEL0:
+            new.alpha = float(np.ldexp(alpha, -2 * eb))
+            if penalty.a2 is not None:
+                new.a2 = np.ldexp(np.asarray(penalty.a2, dtype=float), -2 * ea)
+                if not all(ok(v) and v > 0 for v in new.a2):
+                    return None
+        else:
+            return None
+    if not ok(new.alpha):
+        return None
+    return new
+
+
 def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                   sample_weight=None, coef_init=None, intercept_init=None, tol=None,
                   max_iter=None, verbose=0, prepared=None, warn=True, owner="fit"):
@@ -185,10 +262,97 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         ``coef`` (n_features, n_targets), ``intercept`` (n_targets,),
         ``n_iter``, ``dual_gap`` (NaN for non-convex penalties), ``kkt``
         (the stopping figure), ``converged``.
+
+    Notes
+    -----
+    Data far from unit scale (largest entry of X or Y beyond ``2**+-100``)
+    is rescaled by powers of two, exactly, and the penalty parameters with
+    it (the problem and its solution are equivariant: ``w = (b / a) w~``
+    for ``X = a X~``, ``y = b y~``); results that do not fit in float64,
+    and designs that cannot be rescaled exactly (SCAD, user penalties and
+    datafits) at scales where ``X^T X`` leaves the float64 range, raise a
+    ``ValueError`` naming the cause.
+    """
+    kind = datafit_kind(datafit)
+    Yd = np.asarray(Y, dtype=np.float64)
+    ea, eb = _max_exp(X), _max_exp(Yd)
+    if prepared is not None or (abs(ea) <= _SCALE_EXP and abs(eb) <= _SCALE_EXP):
+        return _penalized_fit(X, Y, datafit, penalty, solver, fit_intercept=fit_intercept,
+                              sample_weight=sample_weight, coef_init=coef_init,
+                              intercept_init=intercept_init, tol=tol, max_iter=max_iter,
+                              verbose=verbose, prepared=prepared, warn=warn, owner=owner)
+    penalty = PEN.validate_penalty(penalty, X.shape[1])
+    new_pen = None
+    if kind != "generic" and PEN.is_builtin(penalty):
+        new_pen = _rescaled_penalty(penalty, kind, ea, eb)
+        if new_pen is None:
+            new_pen = _rescaled_penalty(penalty, kind, 0, eb)
+            ea = 0
+    else:
+        ea = eb = 0
+    if new_pen is None:
+        new_pen, ea, eb = penalty, 0, 0
+    if abs(_max_exp(X) - ea) > _X_LIMIT_EXP:
+        raise ValueError(
+            f"X: its largest entry is 2**{_max_exp(X)} (~1e{_max_exp(X) * 0.30103:.0f}); "
+            f"X^T X leaves the float64 range and this problem ({type(penalty).__name__} "
+            f"penalty, {type(datafit).__name__ if not isinstance(datafit, str) else datafit} "
+            f"datafit) has no exact rescaled form with representable parameters. Rescale X "
+            f"(and the penalty parameters with it) to a moderate scale.")
+    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    if getattr(solver, "sigma_min", None) is not None and eb:
+        import copy
+
+        solver = copy.copy(solver)
+        solver.sigma_min = float(np.ldexp(float(solver.sigma_min), -eb))
+    w0 = None if coef_init is None else np.ldexp(np.asarray(coef_init, dtype=np.float64),
+                                                 ea - eb)
+    b0 = None if intercept_init is None else np.ldexp(
+        np.asarray(intercept_init, dtype=np.float64), -eb)
+    res = _penalized_fit(_ldexp(X, -ea), np.ldexp(Yd, -eb), datafit, new_pen, solver,
+                         fit_intercept=fit_intercept, sample_weight=sample_weight,
+                         coef_init=w0, intercept_init=b0, tol=None, max_iter=None,
+                         verbose=verbose, warn=warn, owner=owner, _validated=True)
+    d = 2 if kind == "quad" else 1
+    with np.errstate(over="ignore"):
+        res.coef = np.ldexp(res.coef, eb - ea)
+        res.intercept = np.ldexp(res.intercept, eb)
+        res.dual_gap = np.ldexp(res.dual_gap, d * eb)
+        res.kkt = np.ldexp(res.kkt, d * eb if PEN.is_convex(penalty) else ea + eb)
+        res.sigma = np.ldexp(res.sigma, eb)
+    if not (np.all(np.isfinite(res.coef)) and np.all(np.isfinite(res.intercept))):
+        raise ValueError(
+            f"X and y: the coefficients (scale max|y| / max|X| ~ 2**{eb - ea}) or the "
+            f"intercept overflow float64; rescale X or y.")
+    return res
+
+
+def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
+                   sample_weight=None, coef_init=None, intercept_init=None, tol=None,
+                   max_iter=None, verbose=0, prepared=None, warn=True, owner="fit",
+                   _validated=False):
+    """Fit ``min_w F(y - Xw - b) + Omega(w)`` for each column of ``Y``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Validated design (float32 or float64).
+    Y : ndarray of shape (n_samples, n_targets)
+    datafit, penalty : objects
+    solver : str or solver object
+    coef_init : ndarray of shape (n_features, n_targets) or None
+
+    Returns
+    -------
+    result : SolverResult
+        ``coef`` (n_features, n_targets), ``intercept`` (n_targets,),
+        ``n_iter``, ``dual_gap`` (NaN for non-convex penalties), ``kkt``
+        (the stopping figure), ``converged``.
     """
     kind = datafit_kind(datafit)
     n, N = X.shape
-    penalty = PEN.validate_penalty(penalty, N)
+    if not _validated:
+        penalty = PEN.validate_penalty(penalty, N)
     solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
     if kind == "quad" and not PEN.is_builtin(penalty):
         # a user penalty with the built-in least squares: the generic kernel
@@ -597,9 +761,22 @@ def alpha_max(X, y, *, datafit="quadratic", weights=None, fit_intercept=True,
         raise ValueError("alpha_max has closed forms for the built-in datafits only.")
     wts = np.ones(N) if weights is None else PEN.check_weights(weights, N)
     sw = _check_sample_weight(sample_weight, n, X.dtype)
-    Xd = X.astype(np.float64)
-    return max(_alpha_max_one(Xd, Y[:, t], kind, wts, fit_intercept, sw, positive)
-               for t in range(Y.shape[1]))
+    # computed on X 2**-ea and Y 2**-eb (exact), then scaled back: the
+    # products X^T y do not overflow or underflow whatever the data's scale
+    ea, eb = _max_exp(X), _max_exp(Y)
+    Xd = _ldexp(X.astype(np.float64), -ea)
+    Yd = np.ldexp(Y, -eb)
+    am = max(_alpha_max_one(Xd, Yd[:, t], kind, wts, fit_intercept, sw, positive)
+             for t in range(Y.shape[1]))
+    e = ea + eb if kind == "quad" else ea
+    with np.errstate(over="ignore", under="ignore"):
+        out = float(np.ldexp(am, e))
+    if am > 0 and not (np.finfo(np.float64).tiny <= out < np.inf):
+        raise ValueError(
+            f"alpha_max = {am:.6g} * 2**{e} is outside the float64 range: X and y "
+            f"(largest entries ~1e{ea * 0.30103:.0f} and ~1e{eb * 0.30103:.0f}) are too "
+            f"{'large' if e > 0 else 'small'}; rescale them.")
+    return out
 
 
 def _alpha_max_one(X, y, kind, wts, fit_intercept, sw, positive):

@@ -140,7 +140,8 @@ def _path(X, y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept,
     else:
         PEN.validate_penalty(penalty, N)
     sw = _check_sample_weight(sample_weight, n, X.dtype)
-    if alphas is None:
+    user_alphas = alphas is not None
+    if not user_alphas:
         if kind == "generic":
             raise ValueError("give alphas explicitly for a user datafit.")
         wts = PEN.penalty_weights(penalty, N) if PEN.is_convex(penalty) else np.ones(N)
@@ -149,7 +150,14 @@ def _path(X, y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept,
                                   bool(getattr(penalty, "positive", False)))
                    for t in range(Y.shape[1]))
         alphas = _grid(amax, eps, n_alphas)
+        # alpha_max = 0 (y = 0, X = 0, or y orthogonal to the penalised
+        # columns): the zero solution is optimal for every alpha >= 0; the
+        # grid is all zeros and each point is solved at a positive alpha,
+        # where the duality gap is defined (at alpha = 0 it is not)
+        zero_grid = amax <= 0
     else:
+        zero_grid = False
+    if user_alphas:
         alphas = np.sort(np.asarray(alphas, dtype=float))[::-1]
         if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
             raise ValueError("alphas must be finite and >= 0.")
@@ -165,7 +173,7 @@ def _path(X, y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept,
     n_failed = 0
     worst = 0.0
     for k, a in enumerate(alphas):
-        pen = PEN.with_alpha(penalty, a)
+        pen = PEN.with_alpha(penalty, 1.0 if zero_grid else a)
         r = penalized_fit(X, Y, df, pen, solver, fit_intercept=fit_intercept, coef_init=W,
                           intercept_init=b, prepared=prep, warn=False)
         W, b = r.coef, r.intercept

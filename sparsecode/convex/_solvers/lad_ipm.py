@@ -147,6 +147,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
     stages = [(5e-2, 0.4), (1e-3, 0.8)] if drop else []
     it = 0
     n_fail = 0
+    n_checks = 0
 
     def Ax(v_):
         wv = v_[:ka] - v_[ka:kg] if two else v_[:ka]
@@ -201,8 +202,12 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
             if out is not None:
                 return dict(vertex=out, n_iter=it, converged=True, idx=idx)
             n_fail += rgap <= 1e-11
-            if n_fail >= 4:
-                break  # converged but no exact vertex found: the caller falls back
+            n_checks += 1
+            if n_fail >= 4 or n_checks >= 10:
+                # converged (or stalled near a degenerate optimum: nearly
+                # dependent zero residuals, e.g. data rounded to float32) but
+                # no exact vertex found: the caller falls back to the simplex
+                break
         if pinf <= tol and dinf <= tol and rgap <= tol:
             break
         D = x / z

@@ -288,8 +288,14 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
             # columns are dropped inside the IPM in the first round only:
             # later rounds keep every column they are given
             with _one_blas_thread(yr.size <= 2000):
-                out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11,
-                                       drop=n_ipm == 0)
+                try:
+                    out = solve_restricted(Xk, F, yr, pen_thr[pen_ws], cr, positive, 1e-11,
+                                           drop=n_ipm == 0)
+                except np.linalg.LinAlgError:
+                    # a singular Newton matrix (e.g. zero or dependent
+                    # unpenalised columns): HiGHS solves this set instead
+                    out = None
+                    use_ipm = False
         if out is not None:
             wk, fk, th_r, n_in, kept = out
             n_ipm += n_in
