@@ -256,7 +256,9 @@ def check_targets(y, n_rows, name="y", *, allow_complex=False, dtype=None):
     was_1d : bool
     """
     if sp.issparse(y):
-        raise TypeError(f"{name} must be a dense array; got a scipy.sparse matrix.")
+        raise TypeError(
+            f"{name} must be a dense array; got a scipy.sparse matrix: pass {name}.toarray()."
+        )
     y_arr = np.asarray(y)
     if y_arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D or 2-D; got an array of shape {y_arr.shape}.")
