@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from .._base import SolverResult
 from .._parallel import blas_limited, effective_n_jobs
-from .._validation import Interval, check_matrix
+from .._validation import Interval, check_finite_scalar, check_matrix
 from ._common import (
     _COMMON_CONSTRAINTS,
     _BaseDictionaryLearner,
@@ -207,10 +207,15 @@ def palm4msa(X, constraints, *, n_iter=30, init_factors=None, init_lambda=1.0,
                 "init_factors must match constraints in number and chain shapes "
                 f"{[(dims[j], dims[j + 1]) for j in range(J)]}."
             )
+        for j, f in enumerate(S):
+            if not np.all(np.isfinite(f)):
+                raise ValueError(f"init_factors[{j}] contains NaN or infinity.")
     for j, (kind, val) in enumerate(cons):
         if kind == "const":
+            if not np.all(np.isfinite(val)):
+                raise ValueError(f"constraints[{j}] ('const') contains NaN or infinity.")
             S[j] = val.copy()
-    lam = float(init_lambda)
+    lam = check_finite_scalar(init_lambda, "init_lambda")
     xn = np.linalg.norm(X)
     errors = []
     converged = False

@@ -23,6 +23,8 @@ from .._validation import (
 
 __all__ = ["sparse_encode", "available_encoders", "complex_encoders"]
 
+_SPARSE_CHUNK_BYTES = 64 << 20  # dense block of a scipy.sparse X encoded at a time
+
 _COMMON = ("n_nonzero_coefs", "alpha", "tol", "max_iter", "positive", "gram")
 
 _CONSTRAINTS = {
@@ -274,7 +276,7 @@ def _check_sparse_X(X, allow_complex):
 def _encode_sparse(X, D, func, kwargs, out_dtype):
     """Encode a CSR ``X`` one dense chunk at a time (a chunk holds at most ~64 MiB)."""
     n_samples, n_features = X.shape
-    rows = max(1, (64 << 20) // (X.dtype.itemsize * max(n_features, 1)))
+    rows = max(1, _SPARSE_CHUNK_BYTES // (X.dtype.itemsize * max(n_features, 1)))
     out = np.empty((n_samples, D.shape[0]), dtype=out_dtype)
     if rows >= n_samples:
         out[:] = func(X.toarray(), D, **kwargs)
