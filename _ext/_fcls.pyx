@@ -21,7 +21,7 @@ factored, ``mu`` (the multiplier of the sum-to-one row) stays finite for any
 active-set change, K the number of endmembers.
 """
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt, isinf
+from libc.math cimport sqrt, isinf, isnan
 from libc.stdlib cimport malloc, free
 
 
@@ -94,12 +94,28 @@ def fcls_gram(const double[:, ::1] G, const double[:, ::1] C, double delta2,
     """Solve every pixel's FCLS problem; returns the number of pixels that hit max_iter.
 
     ``G`` (K, K) = E E^T, ``C`` (N, K) = Y E^T; ``out`` (N, K) is overwritten.
-    ``tol`` is the absolute tolerance on the dual vector ``w``.
+    ``tol`` (>= 0) is the absolute tolerance on the dual vector ``w``.
+    Raises ValueError for inconsistent shapes or a negative/NaN ``tol`` or
+    ``delta2``, MemoryError when a per-thread workspace cannot be allocated.
     """
     cdef Py_ssize_t N = C.shape[0]
-    cdef int K = G.shape[0]
+    cdef Py_ssize_t K = G.shape[0]
     cdef Py_ssize_t n
-    cdef int i, k, t, m, it, inner, n_failed = 0, failed
+    cdef int i, k, t, m, it, inner, n_failed = 0, failed, n_oom = 0
+    if G.shape[1] != K or C.shape[1] != K or out.shape[0] != N or out.shape[1] != K:
+        raise ValueError(f"fcls_gram: G must be (K, K), C and out (N, K); got G "
+                         f"{(G.shape[0], G.shape[1])}, C {(C.shape[0], C.shape[1])}, out "
+                         f"{(out.shape[0], out.shape[1])}.")
+    if K > 46340:  # K * K must fit the int indices of the Cholesky workspace
+        raise ValueError(f"fcls_gram: too many endmembers ({K}).")
+    if not tol >= 0.0:
+        raise ValueError(f"tol must be a non-negative number; got {tol!r}.")
+    if not delta2 >= 0.0:
+        raise ValueError(f"delta2 must be a non-negative number (or inf); got {delta2!r}.")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be a positive int; got {max_iter!r}.")
+    if N == 0 or K == 0:
+        return 0
     cdef double mu, wbest, wk, alpha, ratio, scale = 0.0
     cdef int* idx
     cdef int* passive
@@ -122,6 +138,10 @@ def fcls_gram(const double[:, ::1] G, const double[:, ::1] C, double delta2,
         v = <double*> malloc(K * sizeof(double))
         L = <double*> malloc(K * K * sizeof(double))
         for n in prange(N, schedule="static"):
+            if (idx == NULL or passive == NULL or a == NULL or z == NULL or u == NULL
+                    or v == NULL or L == NULL):
+                n_oom += 1  # reduction: pixels left unsolved for want of memory
+                continue
             for k in range(K):
                 a[k] = 0.0
                 passive[k] = 0
@@ -202,4 +222,7 @@ def fcls_gram(const double[:, ::1] G, const double[:, ::1] C, double delta2,
         free(u)
         free(v)
         free(L)
+    if n_oom:
+        raise MemoryError(f"fcls_gram: could not allocate the per-thread workspace for {K} "
+                          f"endmembers ({n_oom} pixels left unsolved).")
     return n_failed

@@ -14,10 +14,25 @@ the data and to the endmember matrix, without building either.
 
 Rows are independent given ``G`` and ``Q``, so the loops run OpenMP over rows;
 each row writes only its own output and the result does not depend on the
-thread count.  No validation happens here (the callers validate).
+thread count.  The callers validate the data; the kernels check only the
+shapes they index without bounds checks (sizes and indices are Py_ssize_t, no
+heap workspace is allocated).
 """
 from cython.parallel cimport prange
 from libc.math cimport pow
+
+
+cdef _check_shapes(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
+                   const unsigned char[::1] update):
+    """Shapes the kernels index without bounds checks: Q like Z, G (K, K), update (K,)."""
+    cdef Py_ssize_t K = Z.shape[1]
+    if Q.shape[0] != Z.shape[0] or Q.shape[1] != K:
+        raise ValueError(f"Q must have the shape of Z {(Z.shape[0], Z.shape[1])}; "
+                         f"got {(Q.shape[0], Q.shape[1])}.")
+    if G.shape[0] != K or G.shape[1] != K:
+        raise ValueError(f"G must be ({K}, {K}); got {(G.shape[0], G.shape[1])}.")
+    if update is not None and update.shape[0] != K:
+        raise ValueError(f"update must have {K} entries; got {update.shape[0]}.")
 
 
 def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
@@ -41,6 +56,13 @@ def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1]
     cdef bint has_p = p is not None
     cdef bint has_upd = update is not None
     cdef bint has_pen = lam > 0.0
+    _check_shapes(Z, Q, G, update)
+    if out.shape[0] != n_rows or out.shape[1] != K:
+        raise ValueError("mu_rows: out must have the shape of Z.")
+    if has_extra and (P_extra.shape[0] != n_rows or P_extra.shape[1] != K):
+        raise ValueError("mu_rows: P_extra must have the shape of Z.")
+    if (has_d and dvec.shape[0] != n_rows) or (has_p and p.shape[0] != n_rows):
+        raise ValueError("mu_rows: dvec and p must have one entry per row of Z.")
     with nogil:
         for n in prange(n_rows, schedule="static", num_threads=n_threads):
             for k in range(K):
@@ -87,6 +109,9 @@ def hals_rows(double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
     cdef double grad, hess, v
     cdef bint has_L1 = L1 is not None
     cdef bint has_upd = update is not None
+    _check_shapes(Z, Q, G, update)
+    if has_L1 and (L1.shape[0] != n_rows or L1.shape[1] != K):
+        raise ValueError("hals_rows: L1 must have the shape of Z.")
     with nogil:
         for n in prange(n_rows, schedule="static", num_threads=n_threads):
             for k in range(K):

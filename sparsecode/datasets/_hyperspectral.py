@@ -3,9 +3,10 @@
 ``make_hyperspectral_mixture`` follows spec section A5.4 (smooth spectra or a
 user library, Dirichlet abundances, pure pixels, 'measured' Gaussian noise at a
 given SNR, corrupted bands). ``load_hyperspectral`` reads the converted ``.npz``
-files shipped next to the repository (``../shared/data/hyperspectral``, or the
-directory in the ``SPARSECODE_DATA`` environment variable) and the usual MATLAB
-layouts of Samson / Jasper Ridge / Urban / Moffett.
+files (found through ``data_home``, the ``SPARSECODE_DATA`` environment
+variable, ``../shared/data/hyperspectral`` next to a source checkout or
+``~/sparsecode_data``) and the usual MATLAB layouts of Samson / Jasper Ridge /
+Urban / Moffett.
 """
 
 import os
@@ -133,11 +134,53 @@ def make_hyperspectral_mixture(n_endmembers=4, n_bands=100, image_shape=(32, 32)
     return Y, M, A, bad
 
 
+def _resolve_home(path):
+    """A directory given as data_home or SPARSECODE_DATA: ``~`` expanded, and its
+    ``hyperspectral`` sub-directory when it has one."""
+    p = Path(os.path.expandvars(os.path.expanduser(os.fspath(path))))
+    return p / "hyperspectral" if (p / "hyperspectral").is_dir() else p
+
+
+def _source_tree_home(module_file=__file__):
+    """``<repository>/../shared/data/hyperspectral`` when running from a source
+    checkout (a ``pyproject.toml`` or ``setup.py`` next to the package), else None
+    (an installed package lives in site-packages: no repository around it)."""
+    root = Path(module_file).resolve().parents[2]
+    if (root / "sparsecode").is_dir() and any((root / f).is_file()
+                                             for f in ("pyproject.toml", "setup.py")):
+        return (root / ".." / "shared" / "data" / "hyperspectral").resolve()
+    return None
+
+
+def _user_home():
+    """The per-user data directory, ``~/sparsecode_data/hyperspectral``."""
+    return Path(os.path.expanduser("~")) / "sparsecode_data" / "hyperspectral"
+
+
+def _candidate_homes(data_home=None):
+    """Where the named files are looked for, in order, as (label, path) pairs."""
+    if data_home is not None:
+        return [("data_home", _resolve_home(data_home))]
+    out = []
+    env = os.environ.get("SPARSECODE_DATA")
+    if env:
+        out.append(("SPARSECODE_DATA", _resolve_home(env)))
+    src = _source_tree_home()
+    if src is not None:
+        out.append(("source tree", src))
+    out.append(("user data directory", _user_home()))
+    return out
+
+
 def hyperspectral_data_home(data_home=None):
     """Directory of the hyperspectral files.
 
-    ``data_home`` if given, else the ``SPARSECODE_DATA`` environment variable,
-    else ``<repository>/../shared/data/hyperspectral``.
+    ``data_home`` if given; otherwise the first existing directory among: the
+    ``SPARSECODE_DATA`` environment variable, ``<repository>/../shared/data/hyperspectral``
+    (only when running from a source checkout), and the user data directory
+    ``~/sparsecode_data/hyperspectral`` (returned when none exists). ``data_home``
+    and ``SPARSECODE_DATA`` accept the same values: a directory holding the
+    files or one with a ``hyperspectral`` sub-directory, ``~`` expanded.
 
     Parameters
     ----------
@@ -147,7 +190,7 @@ def hyperspectral_data_home(data_home=None):
     Returns
     -------
     path : pathlib.Path
-        The directory (not checked for existence).
+        The directory (not checked for existence when ``data_home`` is given).
 
     See Also
     --------
@@ -159,13 +202,13 @@ def hyperspectral_data_home(data_home=None):
     >>> hyperspectral_data_home("/tmp").name
     'tmp'
     """
+    homes = _candidate_homes(data_home)
     if data_home is not None:
-        return Path(data_home)
-    env = os.environ.get("SPARSECODE_DATA")
-    if env:
-        p = Path(env)
-        return p / "hyperspectral" if (p / "hyperspectral").is_dir() else p
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "hyperspectral").resolve()
+        return homes[0][1]
+    for _, p in homes:
+        if p.is_dir():
+            return p
+    return homes[-1][1]
 
 
 def load_hyperspectral(name, *, data_home=None):
@@ -182,7 +225,10 @@ def load_hyperspectral(name, *, data_home=None):
         ``S_GT`` (rows x cols x K), or a cube ``im``; integer data with
         ``maxValue`` are divided by it. Pixel order is MATLAB column-major.
     data_home : str or Path, default=None
-        Directory of the named files.
+        Directory of the named files (same values as ``SPARSECODE_DATA``: the
+        directory or its parent with a ``hyperspectral`` sub-directory). None
+        searches ``SPARSECODE_DATA``, then ``../shared/data`` next to a source
+        checkout, then ``~/sparsecode_data`` (see ``hyperspectral_data_home``).
 
     Returns
     -------
@@ -213,11 +259,14 @@ def load_hyperspectral(name, *, data_home=None):
     key = str(name).lower()
     if key in _NAMES:
         fname, names = _NAMES[key]
-        path = hyperspectral_data_home(data_home) / fname
-        if not path.exists():
+        homes = _candidate_homes(data_home)
+        path = next((p / fname for _, p in homes if (p / fname).is_file()), None)
+        if path is None:
+            looked = "; ".join(f"{label}: {p / fname}" for label, p in homes)
             raise FileNotFoundError(
-                f"{path} not found; set SPARSECODE_DATA to the directory of the hyperspectral "
-                f"files or pass data_home."
+                f"{fname} ({name!r}) not found. Looked in {looked}. Put the converted "
+                f"hyperspectral files in one of these, set the SPARSECODE_DATA environment "
+                f"variable to their directory, or pass data_home=."
             )
     else:
         path, names = Path(name), None

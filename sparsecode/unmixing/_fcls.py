@@ -108,7 +108,7 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     else:
         if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta >= 0:
             raise ValueError(f"delta must be a non-negative float or None; got {delta!r}.")
-        delta2 = float(delta) ** 2
+        delta2 = None  # passed as delta below: delta**2 may overflow, (delta / s)**2 not
     K = E.shape[0]
     if max_iter is None:
         max_iter = 3 * K + 5
@@ -122,7 +122,8 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
         tol = float(tol)
     out_dtype = np.float32 if (X.dtype == np.float32 and E.dtype == np.float32) else np.float64
     abund = _fcls_core(np.asarray(X, dtype=np.float64), np.asarray(E, dtype=np.float64),
-                       delta2, int(max_iter), tol, effective_n_jobs(n_jobs))
+                       delta2, int(max_iter), tol, effective_n_jobs(n_jobs),
+                       delta=None if delta is None else float(delta))
     abund = abund.astype(out_dtype, copy=False)
     if image_shape is not None:
         abund = abund.reshape(image_shape + (K,))
@@ -150,26 +151,28 @@ def _fcls_dask(Y, endmembers, **kw):
                          chunks=Yc.chunks[:-1] + ((K,),))
 
 
-def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True):
+def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
     """FCLS on validated float64 arrays (X (N, L), E (K, L)); returns (N, K).
 
     The problem is solved for ``X / s`` and ``E / s`` with ``s = max |E|`` (and
     ``delta2 / s**2``, ``tol / s**2``), which has the same solution: the Gram
     products then neither overflow nor underflow for data scaled anywhere in the
     float range (``Y`` and ``endmembers`` scaled together by ``c`` give the
-    same abundances).
+    same abundances).  ``delta`` (finite, >= 0), when given, replaces ``delta2``.
     """
     from .._ext._fcls import fcls_gram
 
     s = float(np.max(np.abs(E))) if E.size else 1.0
     if not 0.0 < s < np.inf:
         s = 1.0
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         Es = E / s
         Xs = X / s
         G = np.ascontiguousarray(Es @ Es.T)
         C = np.ascontiguousarray(Xs @ Es.T)
-        if np.isfinite(delta2) and delta2 > 0:
+        if delta is not None:
+            delta2 = (delta / s) ** 2
+        elif np.isfinite(delta2) and delta2 > 0:
             delta2 = (np.sqrt(delta2) / s) ** 2
         if tol is not None:
             tol = (tol / s) / s

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import Interval
+from .._validation import Interval, check_matrix
 from ._nmf import _BaseUnmixing
 
 __all__ = ["L12NMF", "sparseness_lambda"]
@@ -16,7 +16,7 @@ def sparseness_lambda(X):
     Parameters
     ----------
     X : array-like of shape (n_pixels, n_bands)
-        Data.
+        Data (finite: NaN or infinity raise ``ValueError``).
 
     Returns
     -------
@@ -39,7 +39,7 @@ def sparseness_lambda(X):
     >>> round(sparseness_lambda(np.ones((100, 4))), 6)  # flat bands: not sparse
     0.0
     """
-    X = np.asarray(X, dtype=float)
+    X = np.asarray(check_matrix(X, "X"), dtype=float)
     N, L = X.shape
     if N < 2:
         return 0.0

@@ -520,7 +520,12 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         else:
             if getattr(arr, "ndim", 2) != 2:
                 as_pixels(arr, "Y")  # raises the rank error naming Y
-            X = validate_data(self, Y, reset=reset, dtype=[np.float64, np.float32])
+            X = validate_data(self, Y, reset=reset, dtype=[np.float64, np.float32],
+                              ensure_all_finite=False)
+            if not np.all(np.isfinite(X)):
+                bad = "NaN" if np.any(np.isnan(X)) else "infinity"
+                raise ValueError(f"Y contains {bad}: unmixing needs finite data (mark missing "
+                                 f"entries with fit's mask= instead).")
             image_shape = None
         return X, image_shape
 
@@ -794,7 +799,9 @@ class NMFUnmixing(_BaseUnmixing):
         the usual NMF baseline; abundances are then normalised per pixel for
         evaluation).
     alpha : float, default=0.0
-        l1 penalty on the abundances.
+        l1 penalty on the abundances. With ``delta=0`` the scale is fixed by the
+        sum-to-one scale convention (see Notes), so the endmembers stay on the
+        data's scale.
     max_iter : int, default=200
         Maximum number of alternating sweeps.
     tol : float, default=1e-4
@@ -844,6 +851,13 @@ class NMFUnmixing(_BaseUnmixing):
     MU: ``W <- W * (X H^T + delta^2) / (W (H H^T + delta^2) + alpha)``,
     ``H <- H * (W^T X) / (W^T W H)``; HALS updates one column at a time
     exactly. Both never increase the objective. Cost per sweep O(N L K).
+
+    Scale: ``W H = (W S)(S^-1 H)`` for any positive diagonal ``S``, so the
+    penalty needs a convention. With ``delta > 0`` the sum-to-one row fixes
+    it; with ``delta = 0`` every 10 sweeps and at the end each pair is
+    rescaled by ``c = argmin_{c >= 0} ||W c - 1||`` (``W H`` unchanged), a
+    condition that exactly sum-to-one abundances satisfy: the endmembers keep
+    the data's scale instead of growing while the penalised abundances shrink.
 
     References
     ----------
