@@ -14,10 +14,16 @@ for line (same formulas, same stopping rules); ``tests/convex/
 test_compiled_kernels.py`` checks that both give the same iterates.
 The Numba kernels remain for float32, int64 sparse indices, and as the
 fallback when this extension is not built.
+
+Sizes and indices are ``Py_ssize_t`` (never a C ``int`` product), the 32-bit
+BLAS lengths are fed in pieces of at most ``INT_MAX``, and every workspace is
+a NumPy array allocated with the GIL held (an allocation failure raises
+``MemoryError``; there is no ``malloc`` here).
 """
 
 import numpy as np
 
+from libc.limits cimport INT_MAX
 from libc.math cimport acos, cbrt, cos, fabs, isinf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport daxpy, ddot
@@ -281,25 +287,33 @@ cdef inline double col_dot(bint is_sparse, const double[:, ::1] XT, const double
                            const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
                            double[::1] R) noexcept nogil:
     cdef double s = 0.0
-    cdef int p, one = 1, n
+    cdef Py_ssize_t p, m = R.shape[0], start = 0
+    cdef int one = 1, n
     if is_sparse:
         for p in range(indptr[j], indptr[j + 1]):
             s += data[p] * R[indices[p]]
         return s
-    n = <int> R.shape[0]
-    return ddot(&n, <double*> &XT[j, 0], &one, &R[0], &one)
+    # BLAS takes a 32-bit length: columns longer than INT_MAX go in pieces
+    while start < m:
+        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+        s += ddot(&n, <double*> &XT[j, start], &one, &R[start], &one)
+        start += n
+    return s
 
 
 cdef inline void col_axpy(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                           const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
                           double a, double[::1] R) noexcept nogil:
-    cdef int p, one = 1, n
+    cdef Py_ssize_t p, m = R.shape[0], start = 0
+    cdef int one = 1, n
     if is_sparse:
         for p in range(indptr[j], indptr[j + 1]):
             R[indices[p]] += a * data[p]
     else:
-        n = <int> R.shape[0]
-        daxpy(&n, &a, <double*> &XT[j, 0], &one, &R[0], &one)
+        while start < m:
+            n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+            daxpy(&n, &a, <double*> &XT[j, start], &one, &R[start], &one)
+            start += n
 
 
 cdef double ws_objective(double[::1] R, double[::1] w, const int64_t[::1] ws, int code,
@@ -360,7 +374,7 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
              const int32_t[::1] indices, const int32_t[::1] indptr, double[::1] R, double[::1] w,
              double[::1] b, const int64_t[::1] ws, const double[::1] lips, int code,
              double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
-             bint positive, const double[::1] icol, long max_epochs, double tol_in, int K,
+             bint positive, const double[::1] icol, Py_ssize_t max_epochs, double tol_in, int K,
              double early=0.0):
     """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit).
 
@@ -372,7 +386,7 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
     cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
     cdef double icol_sq = 0.0, crit = INF, L, old, g, wj, a2, new, db, sz, b_acc, dw
     cdef double p_cur, p_acc, s, dmax
-    cdef long epoch = 0, nnz_ws = 0, next_check = 1
+    cdef Py_ssize_t epoch = 0, nnz_ws = 0, next_check = 1
     cdef int n_stored = 0
     if has_icol:
         for i in range(n):
@@ -514,15 +528,15 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
 
 
 
-cdef long _gram_cd(const double[:, ::1] G, const double[::1] aty, double ynorm2, int code,
+cdef Py_ssize_t _gram_cd(const double[:, ::1] G, const double[::1] aty, double ynorm2, int code,
                    double alpha, double gamma, const double[::1] weights, bint positive,
-                   bint sqrt_mode, long max_iter, double tol, double[::1] w, double[::1] c,
+                   bint sqrt_mode, Py_ssize_t max_iter, double tol, double[::1] w, double[::1] c,
                    double* crit_out) noexcept nogil:
     cdef Py_ssize_t N = G.shape[0], j, k
     cdef bint convex = code == L1 or code == WL1, has_w = weights.shape[0] > 0
     cdef double sigma = 1.0, ref = 0.0, crit = INF, L, wj, old, new, d, r2, pen, smax, t, cj
     cdef double yr, nr, denom, dual, s, z
-    cdef long epoch
+    cdef Py_ssize_t epoch
     for j in range(N):
         if w[j] != 0.0:
             for k in range(N):
@@ -597,7 +611,7 @@ cdef long _gram_cd(const double[:, ::1] G, const double[::1] aty, double ynorm2,
 
 def gram_cd_one(const double[:, ::1] G, const double[::1] aty, double ynorm2, int code,
                 double alpha, double gamma, const double[::1] weights, bint positive,
-                bint sqrt_mode, long max_iter, double tol, double[::1] w):
+                bint sqrt_mode, Py_ssize_t max_iter, double tol, double[::1] w):
     """``_encoders._gram_cd_one`` (float64): cyclic Gram CD for one signal.
 
     ``w`` in/out; returns ``(n_epochs, crit)`` -- the duality gap for the
@@ -605,7 +619,7 @@ def gram_cd_one(const double[:, ::1] G, const double[::1] aty, double ynorm2, in
     is maintained.
     """
     cdef double crit = INF
-    cdef long e
+    cdef Py_ssize_t e
     c_a = np.array(aty, dtype=np.float64)
     cdef double[::1] c = c_a
     with nogil:

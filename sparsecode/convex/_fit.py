@@ -450,6 +450,19 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             conv[t] = res["converged"]
     if kind in ("quad", "sqrt") and not prep.sparse and fit_intercept:
         intercepts = prep.Y_offset - prep.X_offset @ coefs
+    if kind in ("quad", "sqrt") and is_convex and alpha > 0 and (
+            np.any(weights == 0) or (fit_intercept and prep.sparse)):
+        # at alpha >= alpha_max the penalised coefficients are exactly 0 and
+        # the unpenalised ones (and the intercept) the least-squares fit; the
+        # iterative solvers reach that only to their tolerance (-3e-13 and
+        # worse were returned at alpha = alpha_max): set it exactly
+        for t in range(L):
+            zs = _zero_solution(X, np.asarray(Y, dtype=np.float64)[:, t], kind, weights,
+                                fit_intercept, sample_weight, positive, alpha)
+            if zs is not None:
+                coefs[:, t], intercepts[t] = zs
+                gaps[t] = crits[t] = 0.0
+                conv[t] = True
     if warn and not conv.all():
         figure = "duality gap" if is_convex else "fixed-point (KKT) residual"
         warn_not_converged(f"{owner} ({type(solver).__name__})", int((~conv).sum()), L, figure,
@@ -777,6 +790,36 @@ def alpha_max(X, y, *, datafit="quadratic", weights=None, fit_intercept=True,
             f"(largest entries ~1e{ea * 0.30103:.0f} and ~1e{eb * 0.30103:.0f}) are too "
             f"{'large' if e > 0 else 'small'}; rescale them.")
     return out
+
+
+def _zero_solution(X, y, kind, wts, fit_intercept, sw, positive, alpha):
+    """``(w, b)`` when ``alpha >= alpha_max`` (to rounding) for the quadratic
+    or square-root datafit: penalised coefficients 0, the unpenalised ones
+    and the intercept the (weighted) least-squares fit; else None."""
+    n, N = X.shape
+    unpen = np.flatnonzero(wts == 0)
+    pen = np.flatnonzero((wts > 0) & np.isfinite(wts))
+    Xd = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    am = _alpha_max_one(Xd, y, kind, wts, fit_intercept, sw, positive) if pen.size else 0.0
+    if not alpha >= am * (1 - 1e-12):
+        return None
+    sqw = np.ones(n) if sw is None else np.sqrt(sw)
+    cols = []
+    if unpen.size:
+        U = Xd[:, unpen]
+        U = U.toarray() if sp.issparse(U) else U
+        cols.append(U * sqw[:, None])
+    if fit_intercept:
+        cols.append(sqw[:, None])
+    w = np.zeros(N)
+    b = 0.0
+    if cols:
+        B = np.hstack(cols)
+        sol = np.linalg.lstsq(B, y * sqw, rcond=None)[0]
+        w[unpen] = sol[:unpen.size]
+        if fit_intercept:
+            b = float(sol[-1])
+    return w, b
 
 
 def _alpha_max_one(X, y, kind, wts, fit_intercept, sw, positive):

@@ -208,7 +208,8 @@ def loss_omp(X, y, *, loss="lasso", penalty="l1", alpha=0.0, weights=None,
     weights : array-like of shape (n_features,), default=None
         Positive weights ``w_j`` of the normalised problem (None: ones).
     n_nonzero_coefs : int, default=None
-        Maximal number of iterations (= support size); None: 10% of the
+        Maximal number of iterations (= support size), at most
+        ``n_features`` (larger raises ``ValueError``); None: 10% of the
         features.
     return_path : bool, default=False
         Also return the iterates.
@@ -274,7 +275,9 @@ def loss_omp(X, y, *, loss="lasso", penalty="l1", alpha=0.0, weights=None,
                 n_nonzero_coefs, numbers.Integral) or n_nonzero_coefs < 1:
             raise ValueError(f"n_nonzero_coefs must be a positive int; got {n_nonzero_coefs!r}.")
         K = int(n_nonzero_coefs)
-    K = min(K, N)
+        if K > N:
+            raise ValueError(f"n_nonzero_coefs={K} exceeds n_features={N}: a pursuit over "
+                             f"{N} columns selects at most {N}; pass n_nonzero_coefs <= {N}.")
     lam = _paper_lambda(loss, float(alpha), m)
     coefs = np.zeros((N, Y.shape[1]))
     n_iter = np.zeros(Y.shape[1], dtype=int)
@@ -310,7 +313,8 @@ class LossOMP(MultiOutputMixin, RegressorMixin, BaseEstimator):
     weights : array-like of shape (n_features,), default=None
         Positive weights of the normalised problem.
     n_nonzero_coefs : int, default=None
-        Maximal number of iterations / support size (None: 10% of features).
+        Maximal number of iterations / support size, at most ``n_features``
+        (larger raises ``ValueError``; None: 10% of features).
 
     Attributes
     ----------
@@ -384,11 +388,8 @@ class LossOMP(MultiOutputMixin, RegressorMixin, BaseEstimator):
         validate_params(self.get_params(deep=False), self._parameter_constraints, "LossOMP")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
                              multi_output=True)
-        k = self.n_nonzero_coefs
-        if k is not None:
-            k = min(int(k), X.shape[1])
         res = loss_omp(X, y, loss=self.loss, penalty=self.penalty, alpha=self.alpha,
-                       weights=self.weights, n_nonzero_coefs=k)
+                       weights=self.weights, n_nonzero_coefs=self.n_nonzero_coefs)
         coef = np.asarray(res.coef)
         self.coef_ = (coef if coef.ndim == 1 else coef.T).astype(X.dtype)
         self.intercept_ = X.dtype.type(0.0) if coef.ndim == 1 else np.zeros(coef.shape[1],

@@ -242,3 +242,87 @@ def test_lad_alpha_zero_with_zero_column_does_not_raise():
     X[:, 1] = 0.0
     coef = LADLasso(alpha=0.0).fit(X, y).coef_
     assert coef[1] == 0.0 and np.all(np.isfinite(coef))
+
+
+# -- 5. WeightedLasso at alpha_max with unpenalised columns --------------------------------
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_weighted_lasso_at_alpha_max_is_exactly_zero(seed, fit_intercept):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, 10))
+    y = X[:, :4] @ np.array([1.0, 2.0, -1.0, 3.0]) + rng.standard_normal(40)
+    w = np.ones(10)
+    w[:2] = 0.0
+    am = alpha_max(X, y, weights=w, fit_intercept=fit_intercept)
+    est = WeightedLasso(alpha=am, weights=w, fit_intercept=fit_intercept).fit(X, y)
+    assert np.all(est.coef_[2:] == 0.0)
+    # the unpenalised part is the least-squares fit on those columns
+    B = np.hstack([X[:, :2], np.ones((40, 1))]) if fit_intercept else X[:, :2]
+    sol = np.linalg.lstsq(B, y, rcond=None)[0]
+    np.testing.assert_allclose(est.coef_[:2], sol[:2], rtol=1e-10)
+    if fit_intercept:
+        np.testing.assert_allclose(est.intercept_, sol[2], rtol=1e-10, atol=1e-12)
+    # just below alpha_max a penalised coefficient enters
+    below = WeightedLasso(alpha=0.99 * am, weights=w, fit_intercept=fit_intercept,
+                          tol=1e-10).fit(X, y)
+    assert np.any(below.coef_[2:] != 0)
+
+
+# -- 6. LossOMP with k > n_features -----------------------------------------------------------
+
+def test_loss_omp_rejects_k_above_n_features():
+    from sparsecode.convex import loss_omp
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 8)), rng.standard_normal(30)
+    with pytest.raises(ValueError, match="n_nonzero_coefs=12 exceeds n_features=8"):
+        LossOMP(n_nonzero_coefs=12).fit(X, y)
+    with pytest.raises(ValueError, match="n_nonzero_coefs"):
+        loss_omp(X, y, n_nonzero_coefs=9)
+    assert np.count_nonzero(LossOMP(n_nonzero_coefs=8).fit(X, y).coef_) <= 8
+
+
+# -- 7. LADLasso default alpha ------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lad_lasso_default_alpha_selects_the_support_on_standardised_data(seed):
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    n, p = 100, 20
+    X = StandardScaler().fit_transform(rng.standard_normal((n, p)) * rng.uniform(0.1, 10, p))
+    w = np.zeros(p)
+    w[:3] = [2.0, -1.5, 1.0]
+    y = X @ w + 0.5 * rng.standard_normal(n)
+    est = LADLasso().fit(X, y)
+    assert 0 < est.alpha_ < alpha_max(X, y, datafit="lad")
+    # strong effects (>= 2 noise levels, n = 100) enter
+    assert set(np.flatnonzero(est.coef_)) >= {0, 1, 2}
+    # the default follows the scale of X (alpha has the units of X)
+    assert LADLasso().fit(3 * X, y).alpha_ == pytest.approx(3 * est.alpha_, rel=1e-12)
+    assert LADLasso().fit(X, 5 * y).alpha_ == est.alpha_
+
+
+def test_lad_lasso_explicit_alpha_kept():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
+    assert LADLasso(alpha=0.2).fit(X, y).alpha_ == 0.2
+
+
+# -- 8. compiled kernels: size types ------------------------------------------------------------
+
+def test_convex_extension_uses_size_types():
+    # lengths and indices must not pass through a C int (overflow past 2**31):
+    # BLAS lengths are chunked, loop indices are Py_ssize_t, no unchecked malloc
+    import pathlib
+    import re
+
+    src = (pathlib.Path(__file__).resolve().parents[2] / "_ext" / "_convex.pyx")
+    if not src.exists():
+        pytest.skip("source tree not available")
+    text = src.read_text()
+    assert "malloc(" not in text or "MemoryError" in text
+    assert not re.search(r"<int>\s*\w+\.shape", text)
+    assert not re.search(r"cdef (int|long) [^\n]*\b(p|i|j|epoch|nnz_ws)\b", text)
+    assert re.search(r"\bcdef long\b", text) is None
