@@ -802,8 +802,9 @@ def _omp_path_residues(X_train, y_train, X_test, y_test, fit_intercept, max_iter
 
 
 class OrthogonalMatchingPursuitCV(RegressorMixin, BaseEstimator):
-    r"""Cross-validated Orthogonal Matching Pursuit (scikit-learn's ``OrthogonalMatchingPursuitCV``).
+    r"""Orthogonal Matching Pursuit with n_nonzero_coefs chosen by cross-validation.
 
+    The estimator of scikit-learn's ``OrthogonalMatchingPursuitCV``.
     Chooses ``n_nonzero_coefs`` by cross-validation over the OMP path: on
     each training fold one pursuit gives the coefficients after every step
     (:func:`omp` with ``return_path=True``); the number of atoms with the
@@ -907,11 +908,15 @@ class OrthogonalMatchingPursuitCV(RegressorMixin, BaseEstimator):
         n_features = X.shape[1]
         max_iter = (min(max(int(0.1 * n_features), 5), n_features) if not self.max_iter
                     else self.max_iter)
-        folds = Parallel(n_jobs=n_threads, verbose=self.verbose, prefer="threads")(
-            delayed(_omp_path_residues)(X[train], y[train], X[test], y[test],
-                                        self.fit_intercept, max_iter)
-            for train, test in cv.split(X)
-        )
+        # One BLAS cap around the whole fold loop: the pursuits cap BLAS
+        # themselves, and nested caps entered from several threads only
+        # restore consistently inside an outer one.
+        with blas_limited(1):
+            folds = Parallel(n_jobs=n_threads, verbose=self.verbose, prefer="threads")(
+                delayed(_omp_path_residues)(X[train], y[train], X[test], y[test],
+                                            self.fit_intercept, max_iter)
+                for train, test in cv.split(X)
+            )
         min_early_stop = min(fold.shape[0] for fold in folds)
         mse_folds = np.array([(fold[:min_early_stop] ** 2).mean(axis=1) for fold in folds])
         best = int(np.argmin(mse_folds.mean(axis=0))) + 1

@@ -50,8 +50,7 @@ def _sparse(N, support, values, dtype=float):
 # 1. complex OMP through the sparse_encode hub (the Gram lacked a conjugate:
 #    residual ~160-290 x ||y|| before)
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("positive_path", [False])
-def test_complex_omp_through_the_hub_is_exact(positive_path):
+def test_complex_omp_through_the_hub_is_exact():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((40, 100)) + 1j * rng.standard_normal((40, 100))
     x = _sparse(100, [3, 50, 77], [1 + 1j, -2.0, 0.5j], complex)
