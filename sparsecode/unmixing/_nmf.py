@@ -409,8 +409,11 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
                 Ht[:, dead] = 1e-16 * max(float(Ht.max()), _TINY)
         # ---- residuals for the weights and the stopping test (cheap: K x L
         # products); W H, hence r, is unchanged by the column normalisation
-        check = it % check_every == 0 or it == max_iter
-        if weighting is not None or history or check:
+        # the objective is only needed for the stopping test (tol > 0), verbose
+        # output and the history; the adaptive band weights need r every sweep
+        check = ((tol > 0 or verbose) and it % check_every == 0) or it == max_iter
+        adaptive = weighting not in (None, "fixed")
+        if adaptive or history or check:
             if masked or not update_H:
                 r = residuals(W, Ht)
             else:
@@ -425,7 +428,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             W *= nrm
         if asc_every and it % asc_every == 0:
             _asc_rescale(W, Ht, upd)
-        if weighting is not None:
+        if adaptive:
             omega = weights_from(r)
         if history or check:
             f = objective(W, Ht, r)
