@@ -1,10 +1,11 @@
-from sparsecode import MatchingPursuit, OrthogonalMatchingPursuit
+from sparsecode import MatchingPursuit, OrthogonalMatchingPursuit, OrthogonalMatchingPursuitCV
 
 INSTANCES = [
     OrthogonalMatchingPursuit(),
     OrthogonalMatchingPursuit(precompute=False),
     OrthogonalMatchingPursuit(positive=True),
     MatchingPursuit(),
+    OrthogonalMatchingPursuitCV(cv=3),
 ]
 
 _complex = {"check_complex_data": "complex data is supported on purpose (radar, channel estimation)"}
