@@ -185,6 +185,14 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
     return np.ascontiguousarray(W), np.ascontiguousarray(H)
 
 
+def _data_scale(X):
+    """A power of two near ``max(X)``: dividing by it is exact and puts the data near 1."""
+    m = float(np.max(X)) if X.size else 0.0
+    if not (m > 0 and np.isfinite(m)):
+        return 1.0
+    return float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
+
+
 def _fcls_abund(X, H, delta, n_threads, cols=None):
     """FCLS (``delta > 0``) or NNLS (``delta == 0``) abundances on the usable bands."""
     K = H.shape[0]
@@ -477,6 +485,9 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         "transform_method": [Options("model", "fcls")],
     }
     _supports_hals = True
+    # homogeneity degree of the data term in the data scale (2: least squares,
+    # correntropy; 1: the l2,1 loss of RobustGuidedNMF)
+    _data_degree = 2
 
     def __init_subclass__(cls, **kwargs):
         # the complete constraint table of each estimator (base + its own knobs)
@@ -597,6 +608,39 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             A = A.reshape(tuple(image_shape) + (self.n_components_,))
         return A
 
+    def _scaled_problem(self, kw, delta, s):
+        """Solver settings for the data ``X / s`` with the same minimiser.
+
+        Every fit and transform runs on ``X / s`` (``s`` a power of two near
+        ``max X``), so that no product over- or underflows whatever the data's
+        scale: the minimiser is ``(W, H / s)``, or ``(W / s, H)`` with the
+        column-norm convention, when the weights are converted as below.
+        """
+        kw = dict(kw)
+        d = self._data_degree
+
+        def div(v, power):  # v / s**power without an intermediate overflow
+            for _ in range(int(power)):
+                v = v / s
+            return v
+
+        if kw.get("norm_every"):
+            # unit-norm endmembers: the abundances carry the scale (W / s); l1 on W
+            # is of degree 1, the graph term of degree 2 like the data
+            kw["lam"] = div(kw.get("lam", 0.0), d - 1)
+            kw["lam_graph"] = div(kw.get("lam_graph", 0.0), d - 2)
+            if "tau" in kw:
+                kw["tau"] = kw["tau"] / s
+        else:
+            kw["lam"] = div(kw.get("lam", 0.0), d)
+            kw["lam_graph"] = div(kw.get("lam_graph", 0.0), d)
+            delta = delta / s if d == 2 else delta / np.sqrt(s)
+        if kw.get("sigma") is not None:
+            kw["sigma"] = kw["sigma"] / s
+        if kw.get("fixed_weights") is not None and d == 1:
+            kw["fixed_weights"] = kw["fixed_weights"] * s
+        return kw, delta
+
     def _abundances(self, X64, V, cols, image_shape):
         """Abundances of ``X64`` for the fitted endmembers (no attribute is changed)."""
         K = self.n_components_
@@ -610,7 +654,7 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     Xf, Hf = np.ascontiguousarray(X64[:, cols]), np.ascontiguousarray(H[:, cols])
                 return _fcls_core(Xf, Hf, np.inf, 3 * K + 5, None, n_threads)
             kw = self._solver_kwargs(X64, image_shape, K, fitting=False)
-            kw.pop("norm_every", None)
+            col_norm = bool(kw.get("norm_every"))
             weights = getattr(self, "band_weights_", None)
             if V is not None:
                 # fully masked bands drop out; a mask of bad bands only is then no mask
@@ -625,17 +669,23 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 for key in ("weighting", "theta", "sigma"):
                     kw.pop(key, None)
                 kw["fixed_weights"] = weights
+            s = _data_scale(X64)
+            kw, delta = self._scaled_problem(kw, delta, s)
+            kw.pop("norm_every", None)
+            Xs = X64 / s
+            if not col_norm:
+                H = H / s
             # HALS solves the (fixed-endmember) abundance problem exactly per
             # coordinate; the graph term and entry masks need MU
             solver = "hals" if (V is None and kw.get("graph") is None) else "mu"
-            W0 = _fcls_init(X64, H, delta, n_threads, cols)
+            W0 = _fcls_init(Xs, H, delta, n_threads, cols)
             # a fixed number of sweeps (max_iter), no stopping test on the batch's
             # objective: each pixel's abundances do not depend on the other pixels
             # of the batch (except through the graph term of StructuredSparseNMF)
-            res = _solve(X64, W0, H.copy(), solver=solver, delta=delta, max_iter=self.max_iter,
-                         tol=0.0, V=V, fixed=np.ones(K, dtype=bool), n_threads=n_threads,
-                         name=f"{type(self).__name__}.transform", **kw)
-        return res["W"]
+            res = _solve(Xs, W0, np.array(H), solver=solver, delta=delta,
+                         max_iter=self.max_iter, tol=0.0, V=V, fixed=np.ones(K, dtype=bool),
+                         n_threads=n_threads, name=f"{type(self).__name__}.transform", **kw)
+        return res["W"] * s if col_norm else res["W"]
 
     def _fit(self, Y, *, W=None, H=None, fixed_components=None, mask=None):
         self._validate()
@@ -692,25 +742,41 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         cols = None if V is None else V.min(axis=0) > 0
         # n_jobs threads for the row kernels and for BLAS, never both oversubscribed
         with blas_limited(n_threads):
-            W0, H0 = _initialize(X_init, K, self.init, rng, W, H, fixed_H, delta, n_threads,
+            kw = self._solver_kwargs(X_init, image_shape, K)
+            col_norm = bool(kw.get("norm_every"))
+            # the problem is solved for X / s (same minimiser, see _scaled_problem)
+            s = _data_scale(X_init)
+            kw, delta_s = self._scaled_problem(kw, delta, s)
+            if W is not None and col_norm:
+                W = check_matrix(W, "W") / s
+            if H is not None and not col_norm:
+                H = check_matrix(H, "H") / s
+            if fixed_H is not None and not col_norm:
+                fixed_H = fixed_H / s
+            W0, H0 = _initialize(X_init / s, K, self.init, rng, W, H, fixed_H, delta, n_threads,
                                  cols)
             if fixed_H is not None and self.init == "custom":
                 H0[: fixed_H.shape[0]] = fixed_H
-            kw = self._solver_kwargs(X_init, image_shape, K)
             # scale convention: with the sum-to-one row off and no column-norm
             # convention, rescale to the least-squares sum-to-one scale (keeps the
             # endmembers on the data's scale; penalties on W then cannot shrink W
             # towards 0 while H grows without bound)
-            asc_every = 10 if (delta == 0 and not kw.get("norm_every")) else 0
-            res = _solve(X64, W0, H0, solver=self.solver, delta=delta, max_iter=self.max_iter,
-                         tol=self.tol, V=V, fixed=fixed, n_threads=n_threads,
-                         verbose=self.verbose, name=type(self).__name__, asc_every=asc_every,
-                         **kw)
-        self.components_ = res["H"].astype(out_dtype)
+            asc_every = 10 if (delta == 0 and not col_norm) else 0
+            res = _solve(X64 / s, W0, H0, solver=self.solver, delta=delta_s,
+                         max_iter=self.max_iter, tol=self.tol, V=V, fixed=fixed,
+                         n_threads=n_threads, verbose=self.verbose, name=type(self).__name__,
+                         asc_every=asc_every, **kw)
+        d = self._data_degree
+        if d == 1:
+            res["band_weights"] = res["band_weights"] / s
+        self.components_ = (res["H"] if col_norm else res["H"] * s).astype(out_dtype)
         self.n_components_ = K
         self.n_iter_ = res["n_iter"]
-        self.reconstruction_err_ = float(np.sqrt(np.sum(res["residuals"])))
-        self.objective_ = float(res["objective"])
+        self.reconstruction_err_ = float(np.sqrt(np.sum(res["residuals"]))) * s
+        obj = float(res["objective"])
+        for _ in range(d):  # back to the data's units (degree d in the scale)
+            obj *= s
+        self.objective_ = obj
         self.image_shape_ = image_shape
         self._store_extra(res, X64, image_shape)
         if not res["converged"] and self.max_iter > 0 and self.tol > 0:

@@ -160,6 +160,7 @@ class RobustGuidedNMF(_BaseUnmixing):
     """
 
     _supports_hals = False
+    _data_degree = 1
     _extra_constraints = {
         "lam": [None, Interval(numbers.Real, 0, None, closed="left")],
         "lam_scale": [Interval(numbers.Real, 0, None, closed="left")],

@@ -5,7 +5,8 @@ Each test failed on the code before the fix:
   abundances summing to 0.04; CorrentropyNMF(lam=1): norms ~350x);
   RobustGuidedNMF ran without the sum-to-one constraint of its paper;
 * ``fit_transform(Y)`` and ``fit(Y).transform(Y)`` differed (FCLS in transform);
-* ``fcls`` returned NaN at scale 1e200 and accepted ``tol=-1``;
+* ``fcls`` returned NaN at scale 1e200 and accepted ``tol=-1``; the NMF-type
+  estimators returned wrong abundances at scale 1e-150 and failed at 1e200;
 * all-False masks, all-zero custom ``H``, ``W``/``H`` ignored silently,
   ``sparseness_lambda`` on NaN, no ``get_feature_names_out``/``set_output``.
 """
@@ -130,6 +131,38 @@ def test_fcls_transform_stays_available(Est, mixture):
     A1 = _fit(est, Y)
     np.testing.assert_allclose(A1, fcls(Y, est.components_), atol=1e-10)
     np.testing.assert_allclose(est.transform(Y), A1, atol=1e-12)
+
+
+UNPENALISED = [
+    (NMFUnmixing, {}),
+    (L12NMF, {"lam": 0.0, "delta": 0.0}),
+    (CorrentropyNMF, {"sparsity": None}),
+    (RobustGuidedNMF, {"lam": 0.0, "delta": 0.0}),
+    (StructuredSparseNMF, {"lam": 0.0, "alpha": 0.0, "window": 2, "n_clusters": 3}),
+]
+
+
+@pytest.mark.parametrize("Est,kw", UNPENALISED, ids=[e.__name__ for e, _ in UNPENALISED])
+def test_unpenalised_fits_are_scale_equivariant(Est, kw):
+    # with no penalty and no sum-to-one row the model is scale-free: data times c
+    # gives the same abundances and endmembers times c (unit-norm endmembers and
+    # abundances times c with StructuredSparseNMF's column-norm convention).
+    # Before: abundances off by 1.0 at 1e-150 and a LinAlgError at 1e200.
+    Y, *_ = make_hyperspectral_mixture(3, 20, (8, 8), snr=30, random_state=0)
+    params = {"n_components": 3, "max_iter": 20, "tol": 0.0, "random_state": 0, **kw}
+    ref = Est(**params)
+    A0 = _fit(ref, Y)
+    col_norm = Est is StructuredSparseNMF
+    for c in (1e-150, 1e-100, 1e100, 1e200):
+        est = Est(**params)
+        A = _fit(est, c * Y)
+        assert np.all(np.isfinite(A)) and np.all(np.isfinite(est.components_))
+        np.testing.assert_allclose(A / c if col_norm else A, A0, rtol=1e-8,
+                                   atol=1e-10 * A0.max())
+        np.testing.assert_allclose(est.components_ if col_norm else est.components_ / c,
+                                   ref.components_, rtol=1e-8,
+                                   atol=1e-10 * ref.components_.max())
+        np.testing.assert_allclose(est.transform(c * Y), A, rtol=1e-9, atol=1e-12 * A.max())
 
 
 # --------------------------------------------------------------------------
