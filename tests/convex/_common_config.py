@@ -10,13 +10,16 @@ INSTANCES = [
     WeightedLasso(alpha=0.1),
     SqrtLasso(alpha=0.1),
     LADLasso(alpha=0.1),
+    LADLasso(),  # the pivotal default alpha
     PenalizedRegression(penalty=L1(alpha=0.1)),
     PenalizedRegression(Quadratic(), MCP(alpha=0.1)),
     LassoCV(n_alphas=5, cv=3),
     WeightedLassoCV(n_alphas=5, cv=3),
     SqrtLassoCV(n_alphas=5, cv=3),
     LADLassoCV(n_alphas=3, cv=3),
-    LossOMP(n_nonzero_coefs=3),
+    # (n_nonzero_coefs above n_features raises: the checks fit 2-feature data)
+    LossOMP(n_nonzero_coefs=2),
+    LossOMP(),
 ]
 
 _cv_sw = ("the folds of K-fold CV differ between repeated samples and integer sample "
