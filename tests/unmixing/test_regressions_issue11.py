@@ -153,7 +153,7 @@ def test_unpenalised_fits_are_scale_equivariant(Est, kw):
     ref = Est(**params)
     A0 = _fit(ref, Y)
     col_norm = Est is StructuredSparseNMF
-    for c in (1e-150, 1e-100, 1e100, 1e200):
+    for c in (1e-150, 1e200):
         est = Est(**params)
         A = _fit(est, c * Y)
         assert np.all(np.isfinite(A)) and np.all(np.isfinite(est.components_))
