@@ -94,7 +94,16 @@ def _uniform(rng, size):
 
 
 def _vca_core(Y, p, rng, snr_input=None):
-    """VCA on Y (L, N) float64; returns (indices, projected data Yhat (L, N))."""
+    """VCA on Y (L, N) float64; returns (indices, projected data Yhat (L, N)).
+
+    Runs on ``Y / s`` with ``s`` a power of two near ``max Y`` (exact), so the
+    covariance neither overflows nor underflows at any data scale.
+    """
+    m = float(np.max(Y)) if Y.size else 0.0
+    s = float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000)) if 0 < m < np.inf else 1.0
+    if s != 1.0:
+        idx, Yhat = _vca_core(Y / s, p, rng, snr_input)
+        return idx, Yhat * s
     L, N = Y.shape
     ybar = Y.mean(axis=1, keepdims=True)
     S = Y @ Y.T / N                      # one pass: the centred covariance is S - ybar ybar^T

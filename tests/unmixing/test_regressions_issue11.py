@@ -165,6 +165,18 @@ def test_unpenalised_fits_are_scale_equivariant(Est, kw):
         np.testing.assert_allclose(est.transform(c * Y), A, rtol=1e-9, atol=1e-12 * A.max())
 
 
+def test_vca_is_scale_equivariant():
+    # before: LinAlgError ("Eigenvalues did not converge") at 1e200
+    from sparsecode.unmixing import vca
+
+    Y, *_ = make_hyperspectral_mixture(3, 20, (8, 8), snr=30, random_state=0)
+    E0, idx0 = vca(Y, 3, random_state=0, return_indices=True)
+    for c in (1e-150, 1e-100, 1e100, 1e200):
+        E, idx = vca(c * Y, 3, random_state=0, return_indices=True)
+        np.testing.assert_array_equal(idx, idx0)
+        np.testing.assert_allclose(E / c, E0, rtol=1e-10, atol=1e-12 * E0.max())
+
+
 # --------------------------------------------------------------------------
 # 3. fcls: scale, tol
 # --------------------------------------------------------------------------
