@@ -53,14 +53,20 @@ def matching_pursuit(A, y, *, n_nonzero_coefs=None, tol=None, max_iter=None, n_j
     Parameters
     ----------
     A : array-like of shape (n_measurements, n_features)
-        Dictionary, atoms as columns; real or complex.
+        Dictionary, atoms as columns; real or complex, dense (a
+        scipy.sparse matrix raises a TypeError asking for ``A.toarray()``).
+        Data are rescaled internally by powers of two (exactly), so the
+        answer scales with the data over the whole floating-point range.
     y : array-like of shape (n_measurements,) or (n_measurements, n_targets)
         Signal(s).
     n_nonzero_coefs : int, default=None
         Maximum number of distinct atoms; the pursuit stops before a new atom
         would exceed it. Default ``max(0.1 n_features, 1)`` if ``tol`` is None.
     tol : float or array-like of shape (n_targets,), default=None
-        Stop when the squared residual norm falls to ``tol``.
+        Stop when the squared residual norm falls to ``tol``.  With
+        ``n_nonzero_coefs`` too, the pursuit stops at whichever limit comes
+        first (scikit-learn's OMP lets ``tol`` override it); stopping at
+        ``n_nonzero_coefs`` is a normal stop, hitting ``max_iter`` warns.
     max_iter : int, default=None
         Maximum number of iterations; default ``10 * n_nonzero_coefs`` (or
         ``n_measurements`` in pure error mode).
@@ -149,7 +155,9 @@ class MatchingPursuit(MultiOutputMixin, RegressorMixin, BaseEstimator):
     max_iter : int, default=None
         Maximum number of iterations (default ``10 * n_nonzero_coefs``).
     fit_intercept : bool, default=False
-        Centre the data and fit an intercept.
+        Centre the data and fit an intercept.  Constant columns (zero once
+        centred) are never selected; without an intercept, neither are
+        all-zero columns.
     n_jobs : int, default=None
         Threads over targets.
 

@@ -476,10 +476,15 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
     n_nonzero_coefs : int, default=None
         Atoms per signal; default ``max(0.1 n_features, 1)`` when ``tol`` is None.
     tol : float or array-like of shape (n_targets,), default=None
-        Squared residual target (error mode); needs ``norms_squared``.
+        Squared residual target (error mode); needs ``norms_squared``.  With
+        ``n_nonzero_coefs`` too, the pursuit stops at whichever comes first
+        (scikit-learn lets ``tol`` override ``n_nonzero_coefs``).
     norms_squared : array-like of shape (n_targets,), default=None
         :math:`\|y\|_2^2` per signal. Required for ``tol``; when given, the
-        squared residuals are also returned.
+        squared residuals are also returned.  Without it the pursuit still
+        stops once the residual is numerically orthogonal to every atom
+        (relative to the energy already explained), so exactly sparse
+        signals get exactly their atoms.
     positive : bool, default=False
         Non-negative OMP (real data only).
     n_jobs : int, default=None
