@@ -121,6 +121,7 @@ _PUBLIC = {
         "OnlineDictionaryLearning",
         "SparseCoder",
         "available_encoders",
+        "complex_encoders",
         "hierarchical_factorization",
         "image_patches",
         "overcomplete_dct",
