@@ -20,6 +20,7 @@ from ._common import (
     _BaseDictionaryLearner,
     _normalize_rows,
     _omp_codes,
+    _pow2_exponent,
     _rng,
     _validate_X_mask,
     _warn_budget,
@@ -487,6 +488,9 @@ class FastTransformDictionary(_BaseDictionaryLearner):
         """
         self._check_params()
         Xw, _, dtype = _validate_X_mask(self, X, None, reset=True)
+        # scale-equivariant: learn on X / 2**e (exact, unit peak) so that no
+        # squared norm over- or underflows; the atoms are unit-norm
+        Xw = np.ldexp(Xw, -_pow2_exponent(Xw))
         N, n = Xw.shape
         self.n_components_, self.n_nonzero_coefs_ = self._resolve_sizes(N, n)
         K = self.n_components_

@@ -19,6 +19,7 @@ from ._common import (
     _COMMON_CONSTRAINTS,
     _BaseDictionaryLearner,
     _normalize_rows,
+    _pow2_exponent,
     _rng,
     _validate_X_mask,
     _warn_budget,
@@ -228,6 +229,13 @@ class MaskedDictionaryLearning(_BaseDictionaryLearner):
         """
         self._check_params()
         Xw, M, dtype = _validate_X_mask(self, X, mask, reset=True)
+        # The objective is scale-equivariant (top-k codes scale with X, the
+        # soft threshold alpha is in the units of X): learn on X / 2**e with
+        # unit peak (exact) and alpha / 2**e, the same problem, where neither
+        # squared norms nor Adam's epsilon depend on the data scale.
+        e = _pow2_exponent(Xw)
+        Xw = np.ldexp(Xw, -e)
+        tau = None if self.alpha is None else float(np.ldexp(float(self.alpha), -e))
         N, n = Xw.shape
         self.n_components_, self.n_nonzero_coefs_ = self._resolve_sizes(N, n)
         rng = _rng(self.random_state)
@@ -268,7 +276,7 @@ class MaskedDictionaryLearning(_BaseDictionaryLearner):
                         obs = M[idx].astype(np.float64)
                         S = S * obs
                         H = H * obs
-                    loss, grad = masked_loss_grad(D, Xb, S, H, self.encoder, k, self.alpha)
+                    loss, grad = masked_loss_grad(D, Xb, S, H, self.encoder, k, tau)
                     tot_loss += loss * Xb.shape[0]
                     tot_ref += float(np.sum((H * Xb) ** 2))
                     grad[~free] = 0.0

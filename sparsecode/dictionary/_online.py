@@ -21,6 +21,7 @@ from ._common import (
     _is_dask,
     _normalize_rows,
     _omp_codes,
+    _pow2_exponent,
     _rng,
     _validate_X_mask,
     _warn_budget,
@@ -87,6 +88,14 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         feature, when trained with a mask.
     B_ : ndarray of shape (n_components, n_features)
         Sufficient statistic ``sum beta_t x y^T``.
+    scale_exponent_ : int
+        With OMP coding (``fit_algorithm="omp"``, ``alpha=None``), which is
+        scale-equivariant, the signals are divided by ``2**scale_exponent_``
+        (exact; the peak of the training data, or of the first
+        ``partial_fit`` chunk, is brought to [0.5, 1)) so that nothing over-
+        or underflows from 1e-150 to 1e200; ``A_`` and ``B_`` hold the
+        statistics of the scaled signals.  0 for penalised coding, whose
+        ``alpha`` is not scale-free.
     n_components_ : int
         Number of atoms.
     n_nonzero_coefs_ : int
@@ -230,6 +239,9 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
     def _dtype_in(self, dtype):
         self._dtype = np.dtype(dtype)
 
+    def _equivariant(self):
+        return self.fit_algorithm == "omp" and self.alpha is None
+
     # ------------------------------------------------------------------- core
     def _code(self, Xb):
         D = self._D
@@ -351,6 +363,8 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         else:
             Xw, M, dtype = _validate_X_mask(self, X, mask, reset=True)
             self._dtype_in(dtype)
+            self.scale_exponent_ = _pow2_exponent(Xw) if self._equivariant() else 0
+            Xw = np.ldexp(Xw, -self.scale_exponent_)
             N, n = Xw.shape
             self._reset(Xw, n, rng, masked=M is not None)
             W = M.astype(np.float64) if M is not None else None
@@ -388,6 +402,15 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         N, n = X.shape
         self.n_features_in_ = n
         self._dtype_in(np.float32 if X.dtype == np.float32 else np.float64)
+        e = 0
+        if self._equivariant():
+            amax = float(abs(X).max().compute())
+            if not np.isfinite(amax):
+                raise ValueError("Input X contains NaN or infinity.")
+            e = _pow2_exponent(np.array([amax]))
+            if e:  # an exact power of two: the blocks, norms and rows all see X / 2**e
+                X = X * np.ldexp(1.0, -e)
+        self.scale_exponent_ = e
         source = None
         if isinstance(self.init, str) and self.init == "data":
             # the same draws as the in-memory path: the norms, then the chosen rows
@@ -443,6 +466,9 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         Xw, M, dtype = _validate_X_mask(self, X, mask, reset=first)
         if first:
             self._dtype_in(dtype)
+            self.scale_exponent_ = _pow2_exponent(Xw) if self._equivariant() else 0
+        Xw = np.ldexp(Xw, -self.scale_exponent_)
+        if first:
             self._reset(Xw, Xw.shape[1], _rng(self.random_state), masked=M is not None)
         elif M is not None and not self._masked:
             raise ValueError(

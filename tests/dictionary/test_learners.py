@@ -331,7 +331,9 @@ def test_online_statistics_follow_forgetting_rule():
     A1 = est.A_.copy()
     est2 = OnlineDictionaryLearning(8, n_nonzero_coefs=2, batch_size=10, init="odct",
                                     random_state=0).partial_fit(X[:10])
-    code = sparse_encode(X[10:20], D0, algorithm="omp", n_nonzero_coefs=2)
+    # the statistics are those of the signals scaled by 2**-scale_exponent_ (exact)
+    Xs = np.ldexp(X[10:20], -est2.scale_exponent_)
+    code = sparse_encode(Xs, D0, algorithm="omp", n_nonzero_coefs=2)
     est2.partial_fit(X[10:20])
     theta = 2 * 10  # step 1 < eta - 1: theta = (s + 1) * eta
     beta = (theta + 1 - 10) / (theta + 1)

@@ -190,6 +190,30 @@ def test_scale_equivariance(cls, scale, coded):
     np.testing.assert_allclose(code / scale, c_ref, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("cls, kw", [
+    (OnlineDictionaryLearning, dict(batch_size=16, max_iter=2)),
+    (MaskedDictionaryLearning, dict(encoder="topk", max_iter=3)),
+    (MaskedDictionaryLearning, dict(encoder="soft", alpha=0.1, max_iter=3)),
+    (FastTransformDictionary, dict(max_iter=2, constraints=[("splin", 4), ("splincol", 4)])),
+])
+@pytest.mark.parametrize("log2_scale", [-500, 664])  # ~1e-150, ~1e200
+def test_other_learners_scale_equivariant(cls, kw, log2_scale, coded):
+    # before: NaN dictionaries at 1e200 ("Input dictionary contains NaN"), no
+    # learning at all at 1e-150 (Adam's epsilon, absolute dead-atom threshold).
+    # A power-of-two scale is exact: the same learner, the codes scaled.
+    s = 2.0 ** log2_scale
+    ref = cls(12, n_nonzero_coefs=2, random_state=0, **kw)
+    kws = {k: (v * s if k == "alpha" else v) for k, v in kw.items()}  # alpha: units of X
+    est = cls(12, n_nonzero_coefs=2, random_state=0, **kws)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        c_ref = ref.fit(coded).transform(coded)
+        code = est.fit(coded * s).transform(coded * s)
+    np.testing.assert_allclose(est.components_, ref.components_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(est.error_, ref.error_, rtol=1e-12)
+    np.testing.assert_allclose(code / s, c_ref, rtol=1e-12, atol=1e-14)
+
+
 # -------------------------------------------------------- 5. gram and n_jobs
 @pytest.mark.parametrize("make_gram", [
     lambda D: np.zeros((D.shape[0],) * 2),
