@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import ConvergenceWarning, SolverResult, warn_not_converged
 from .._validation import (
@@ -33,15 +34,19 @@ from ._common import (
     LinearPredictMixin,
     abs2,
     center_data,
+    check_unscaled,
     column_norms2,
+    dense_matrix,
     frobenius_norm2,
     herm,
     initial_noise_variance,
     matmat,
     noise_floor,
     out_dtype,
+    problem_scales,
     resolve_learn_noise,
     rmatmat,
+    scale_operator,
     spectral_norm,
     work_dtype,
 )
@@ -425,6 +430,26 @@ def _report(name, status, delta, tol, n_iter):
         warn_not_converged(name, 1, 1, "relative change of gamma", float(delta), tol)
 
 
+def _scaled(A, Y):
+    """``A / a`` and ``Y / b`` (powers of two, b per column; see
+    ``problem_scales``) and the factor ``b / a`` that maps x back."""
+    a, b = problem_scales(A, Y, shared=False)
+    return scale_operator(A, a), Y / b, (a, b)
+
+
+def _unscale(res, ab):
+    """Map the kernel's estimates for ``(A / a, Y / b)`` back to ``(A, Y)``."""
+    a, b = ab
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = b / a
+    with np.errstate(over="ignore", invalid="ignore"):
+        res["x"] = res["x"] * f
+        res["tx"] = res["tx"] * f ** 2
+        res["gamma"] = res["gamma"] * f ** 2
+        res["sigma2"] = np.asarray(res["sigma2"]) * b ** 2
+    check_unscaled(res["x"], res["tx"], res["gamma"], res["sigma2"])
+
+
 def _prepare(A, Y, noise_variance, learn_noise, damping, variances):
     wdt = work_dtype(np.dtype(A.dtype), Y.dtype)
     if isinstance(A, np.ndarray):
@@ -597,15 +622,38 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
+
+    def _validate_fit_data(self, X, y, name):
+        if isinstance(X, LinearOperator) or sp.issparse(X):
+            if self.fit_intercept:
+                if isinstance(X, LinearOperator):
+                    raise ValueError(
+                        "fit_intercept=True centres the columns of X, which needs an explicit "
+                        "matrix; a LinearOperator X needs fit_intercept=False (centre y and "
+                        "the operator yourself).")
+                # centring makes the matrix dense anyway
+                return validate_Xy(self, dense_matrix(X, "X", name), y, allow_complex=True)
+            A = check_operator(X, "X")
+            if A.dtype is None:
+                raise ValueError("X is a LinearOperator without a dtype; give it one "
+                                 "(dtype=float).")
+            Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
+            self.n_features_in_ = A.shape[1]
+            return A, (Y[:, 0] if was_1d else Y)
+        return validate_Xy(self, X, y, allow_complex=True)
 
     def fit(self, X, y):
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Sensing matrix ``A`` (real or complex).
+        X : {array-like, sparse matrix, LinearOperator} of shape (n_samples, n_features)
+            Sensing matrix ``A`` (real or complex).  A scipy.sparse matrix is
+            used as such (products and, for vector variances, the sparse
+            ``|A|^2``); a ``scipy.sparse.linalg.LinearOperator`` matrix-free
+            (scalar variances, ``fit_intercept=False``).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Measurement(s).
 
@@ -616,12 +664,15 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         """
         name = type(self).__name__
         validate_params(self.get_params(), self._parameter_constraints, name)
-        X, y = validate_Xy(self, X, y, allow_complex=True)
-        odt = out_dtype(X.dtype, y.dtype)
+        X, y = self._validate_fit_data(X, y, name)
+        odt = out_dtype(np.dtype(X.dtype), y.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
-        A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, self.noise_variance, self.learn_noise,
+        A, Ys, ab = _scaled(A, Y)
+        A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, self.noise_variance, self.learn_noise,
                                                   self.damping, self.variances)
+        if self.noise_variance is not None:
+            s2 = s2 / ab[1] ** 2
         gamma0, s2 = _warm_start(A, Yw, s2, learn, self.init, "X")
         res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=self.update,
                                prune=self.prune, theta=theta, max_iter=self.max_iter,
@@ -630,6 +681,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
                                adapt=self.damping == "auto", verbose=self.verbose, name=name,
                                gamma0=gamma0)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
+        _unscale(res, ab)
         one = y.ndim == 1
         coef = res["x"].T
         pick = (lambda a: a[0]) if one else (lambda a: a)
@@ -648,6 +700,29 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         else:
             self.intercept_ = 0.0 if one else np.zeros(Y.shape[1], dtype=odt)
         return self
+
+    def predict(self, X):
+        """Predict with the posterior-mean linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, LinearOperator} of shape (n_samples, n_features)
+            Samples (a LinearOperator is applied to ``coef_``).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            ``X @ coef_.T + intercept_``.
+        """
+        if isinstance(X, LinearOperator):
+            check_is_fitted(self)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input.")
+            C = self.coef_.T if self.coef_.ndim == 2 else self.coef_[:, None]
+            out = np.asarray(X.matmat(C)) + self.intercept_
+            return out[:, 0] if self.coef_.ndim == 1 else out
+        return super().predict(X)
 
 
 def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
@@ -731,8 +806,11 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     A = check_operator(A, "A")
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
     odt = out_dtype(np.dtype(A.dtype), Y.dtype)
-    A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, noise_variance, learn_noise, damping,
+    A, Ys, ab = _scaled(A, Y)
+    A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, noise_variance, learn_noise, damping,
                                               variances)
+    if noise_variance is not None:
+        s2 = s2 / ab[1] ** 2
     gamma0, s2 = _warm_start(A, Yw, s2, learn, init, "A")
     res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
@@ -740,6 +818,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
                            variances=variances, fro2=fro2, adapt=damping == "auto",
                            verbose=verbose, name="ggamp_sbl", gamma0=gamma0)
     _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"])
+    _unscale(res, ab)
     pick = (lambda a: a[:, 0]) if was_1d else (lambda a: a)
     return SolverResult(
         coef=pick(res["x"]).astype(odt), gamma=pick(res["gamma"]),

@@ -19,8 +19,12 @@ from ._common import (
     LinearPredictMixin,
     center_data,
     initial_noise_variance,
+    check_unscaled,
+    dense_matrix,
     out_dtype,
+    problem_scales,
     resolve_learn_noise,
+    scale_operator,
     work_dtype,
 )
 from ._em import em_sbl
@@ -54,8 +58,15 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
     m, N = Aw.shape
     L = Yw.shape[1]
     g = 1 if shared else L
+    # solve for A / a and Y / b (powers of two), unscale below: the estimates
+    # are scale equivariant over the whole float range
+    a, b = problem_scales(Aw, Yw, shared=shared)
+    Aw = scale_operator(Aw, a)
+    Yw = Yw / (b if not shared else b[0])
     learn = resolve_learn_noise(learn_noise, noise_variance)
     s2 = initial_noise_variance(Yw, noise_variance)
+    if noise_variance is not None:
+        s2 = s2 / (b ** 2 if not shared else b[0] ** 2)
     if noise_variance is None and update == "mackay":
         # Tipping's noise rule collapses from a small start when N > m (the
         # model first interpolates y); start from var(y) as ARD does.
@@ -66,6 +77,15 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
                  learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
                  learn_correlation=learn_correlation, verbose=verbose, name=name)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = b / a  # (g,): x = x' b / a
+        res["mu"] = res["mu"] * f[:, None, None]
+        res["gamma"] = res["gamma"] * (f ** 2)[:, None]
+        res["d"] = res["d"] * (f ** 2)[:, None]
+        res["sigma2"] = res["sigma2"] * b ** 2
+        R = 1 if not shared else L
+        res["objective"] = [o + R * m * 2.0 * np.log(bg) for o, bg in zip(res["objective"], b)]
+    check_unscaled(res["mu"], res["gamma"], res["d"], res["sigma2"])
     return res
 
 
@@ -77,6 +97,7 @@ class _BaseEMSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstim
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # converted to dense (see dense_matrix)
         return tags
 
     def fit(self, X, y):
@@ -84,8 +105,12 @@ class _BaseEMSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Dictionary / sensing matrix ``A`` (real or complex).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dictionary / sensing matrix ``A`` (real or complex).  The exact
+            E-step needs a dense matrix: a scipy.sparse ``X`` is converted
+            (up to 2**27 entries; larger ones raise a TypeError asking for
+            ``X.toarray()``); use :class:`GGAMPSBL` for large sparse
+            matrices and LinearOperators.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Measurement(s).
 
@@ -96,6 +121,7 @@ class _BaseEMSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstim
         """
         name = type(self).__name__
         validate_params(self.get_params(), self._parameter_constraints, name)
+        X = dense_matrix(X, "X", name)
         X, y = validate_Xy(self, X, y, allow_complex=True)
         odt = out_dtype(X.dtype, y.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -487,8 +513,10 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune="au
 
     Parameters
     ----------
-    A : array-like of shape (n_measurements, n_features)
-        Dictionary / sensing matrix (real or complex).
+    A : {array-like, sparse matrix} of shape (n_measurements, n_features)
+        Dictionary / sensing matrix (real or complex); a scipy.sparse
+        matrix is converted to dense (up to 2**27 entries, else TypeError:
+        call ``A.toarray()`` or use :func:`ggamp_sbl`).
     y : array-like of shape (n_measurements,) or (n_measurements, n_targets)
         Measurements; each column gets its own hyperparameters.
     noise_variance : float > 0, default=None
@@ -542,7 +570,7 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune="au
     validate_params(dict(noise_variance=noise_variance, learn_noise=learn_noise, update=update,
                          prune=prune, max_iter=max_iter, tol=tol, verbose=verbose),
                     SBL_CONSTRAINTS, "sbl")
-    A = check_matrix(A, "A", allow_complex=True)
+    A = check_matrix(dense_matrix(A, "A", "sbl"), "A", allow_complex=True)
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
     odt = out_dtype(A.dtype, Y.dtype)
     res = _run_em(A, Y, shared=False, noise_variance=noise_variance, learn_noise=learn_noise,
