@@ -81,14 +81,19 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol):
 
 
 def _cascade(matvec, x0, k, p, max_iter, tol):
-    """Authors' ``TPower_SPCA`` cascade: cardinality 8k -> 4k -> 2k -> k, warm-started."""
+    """Authors' ``TPower_SPCA`` cascade: cardinality 8k -> 4k -> 2k -> k, warm-started.
+
+    The intermediate stages only position the start of the next one, so they
+    stop at a looser tolerance (``max(tol, 1e-3)``); the last stage uses ``tol``.
+    """
     ks = [k]
     if p >= 8 * k:
         ks = [8 * k, 4 * k, 2 * k, k]
     x = x0
     total = 0
-    for kk in ks:
-        x, f, n_it, conv = _tpower_kernel(matvec, x, kk, max_iter, tol)
+    for i, kk in enumerate(ks):
+        stage_tol = tol if i == len(ks) - 1 else max(tol, 1e-3)
+        x, f, n_it, conv = _tpower_kernel(matvec, x, kk, max_iter, stage_tol)
         total += n_it
         if x is None:
             break
@@ -107,31 +112,34 @@ class _DataOperator:
         return (self.X.shape[1], self.X.shape[1])
 
     def matvec(self, x):
-        return self.X.T @ (self.X @ x) * self.scale
+        idx = np.flatnonzero(x)
+        if 4 * idx.size < x.size:  # a k-sparse iterate: X x costs O(N k), not O(N p)
+            z = self.X[:, idx] @ x[idx]
+        else:
+            z = self.X @ x
+        return (self.X.T @ z) * self.scale
 
     def diag(self):
         return np.einsum("ij,ij->j", self.X, self.X) * self.scale
 
     def trace(self):
-        return float(np.sum(self.X * self.X)) * self.scale
+        return float(np.einsum("ij,ij->", self.X, self.X)) * self.scale
 
-    def dense_small(self):
-        return None
-
-    # Data-space deflations (spec 5.3, "never form I - xx'"): each O(N p).
+    # Data-space deflations (spec 5.3, "never form I - xx'"): each O(N p), a
+    # rank-one update written in place (no N x p temporary).
     def deflate(self, x, scheme, Q):
         X = self.X
         if scheme == "projection":
-            X -= np.outer(X @ x, x)
+            _rank_one_update(X, X @ x, x)
         elif scheme == "schur":
             z = X @ x
             zz = float(z @ z)
             if zz > 0:
-                X -= np.outer(z, (z @ X) / zz)
+                _rank_one_update(X, z, (z @ X) / zz)
         elif scheme == "orthogonal_projection":
             q = _orth_direction(x, Q)
             if q is not None:
-                X -= np.outer(X @ q, q)
+                _rank_one_update(X, X @ q, q)
         else:  # hotelling has no data form: A - (x'Ax) xx' may be indefinite
             raise ValueError("deflation='hotelling' needs the covariance; it has no data form.")
 
@@ -174,6 +182,19 @@ class _CovOperator:
         A *= 0.5  # keep exact symmetry against round-off
 
 
+def _rank_one_update(X, a, b):
+    """``X -= a b'`` in place (BLAS ger on the Fortran view of a C-ordered X)."""
+    from scipy.linalg.blas import get_blas_funcs
+
+    if X.flags.c_contiguous:
+        ger = get_blas_funcs("ger", (X,))
+        out = ger(-1.0, b, a, a=X.T, overwrite_a=True)  # X' -= b a'
+        if not np.shares_memory(out, X):  # pragma: no cover - BLAS made a copy
+            X[...] = out.T
+    else:  # pragma: no cover - the operator always owns a C-ordered copy
+        X -= np.outer(a, b)
+
+
 def _project_both_sides(A, x):
     # (I - xx') A (I - xx') = A - x(x'A) - (Ax)x' + (x'Ax) xx', without forming I - xx'
     Ax = A @ x
@@ -207,7 +228,8 @@ def _leading_eigenvector(op):
         return Vt[0]
     lin = LinearOperator((p, p), matvec=op.matvec, dtype=np.float64)
     v0 = np.ones(p) / np.sqrt(p)  # fixed start: ARPACK is then deterministic
-    _, V = eigsh(lin, k=1, which="LA", v0=v0, tol=1e-6)
+    # only a start: the truncated iterations (and the cascade) refine it
+    _, V = eigsh(lin, k=1, which="LA", v0=v0, tol=1e-3, ncv=10)
     return V[:, 0]
 
 
@@ -592,8 +614,9 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     "deflation='hotelling' has no data form (the deflated matrix may be "
                     "indefinite); use 'schur' or 'projection', or pass covariance=True.")
             mean = X.mean(axis=0, dtype=np.float64)
-            Xc = np.asarray(X, dtype=np.float64) - mean
+            Xc = np.asarray(X, dtype=np.float64) - mean  # owned C-ordered copy, deflated
             rank = min(n - 1, p)
+            total = float(np.einsum("ij,ij->", Xc, Xc)) / (n - 1)
             op = _DataOperator(Xc)
             self.mean_ = mean.astype(dtype)
             cov_for_var = None
@@ -607,10 +630,8 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             G = V @ cov_for_var @ V.T
             total = float(np.trace(cov_for_var))
         else:
-            Xc = np.asarray(X, dtype=np.float64) - mean
-            S = Xc @ V.T
+            S = np.asarray(X, dtype=np.float64) @ V.T - mean @ V.T  # centred scores
             G = S.T @ S / (n - 1)
-            total = float(np.sum(Xc * Xc)) / (n - 1)
         ev = _adjusted_variance(G)
         self.components_ = V.astype(dtype)
         self.explained_variance_ = ev.astype(dtype)
