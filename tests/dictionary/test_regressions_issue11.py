@@ -291,6 +291,12 @@ def test_sparse_input_equals_dense(fmt, monkeypatch):
     np.testing.assert_array_equal(est.transform(Xs), est.transform(Xd))
 
 
+def test_learner_fit_on_sparse_says_toarray():
+    Xs = sp.random(20, 6, density=0.5, format="csr", random_state=0)
+    with pytest.raises(TypeError, match=r"toarray"):
+        KSVD(4, max_iter=1).fit(Xs)
+
+
 def test_sparse_input_nan_refused():
     D = _unit_rows(np.random.default_rng(0).standard_normal((6, 4)))
     Xs = sp.csr_matrix(np.array([[0.0, np.nan, 0.0, 1.0]]))
