@@ -123,29 +123,54 @@ def _l1_unit(a, c):
 # ---------------------------------------------------------------------------
 # PMD sparse CCA
 # ---------------------------------------------------------------------------
+def _cross_products(X, Y, deflate):
+    """``M v`` and ``M' u`` for ``M = X'Y - sum_j d_j u_j v_j'``, through the data."""
+
+    def mv(v):
+        a = X.T @ (Y @ v)
+        for d, uj, vj in deflate:
+            a -= d * uj * (vj @ v)
+        return a
+
+    def rmv(u):
+        b = Y.T @ (X @ u)
+        for d, uj, vj in deflate:
+            b -= d * vj * (uj @ u)
+        return b
+
+    return mv, rmv
+
+
 def _top_right_singular(X, Y, deflate):
-    """First right singular vector of ``X'Y - sum_j d_j u_j v_j'`` (dense; q is moderate)."""
-    M = X.T @ Y
-    for d, u, v in deflate:
-        M -= d * np.outer(u, v)
-    _, _, Vt = np.linalg.svd(M, full_matrices=False)
-    return Vt[0]
+    """First right singular vector of ``X'Y - sum_j d_j u_j v_j'`` (PMA's start).
+
+    Small cross-products are decomposed densely; otherwise ARPACK works with
+    products through the data, never forming ``X'Y`` (O(N(p + q)) each).
+    """
+    p, q = X.shape[1], Y.shape[1]
+    if min(p, q) <= 64:
+        M = X.T @ Y
+        for d, u, v in deflate:
+            M -= d * np.outer(u, v)
+        return np.linalg.svd(M, full_matrices=False)[2][0]
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    mv, rmv = _cross_products(X, Y, deflate)
+    op = LinearOperator((q, q), matvec=lambda v: rmv(mv(v)), dtype=np.float64)
+    _, V = eigsh(op, k=1, which="LA", v0=np.ones(q) / np.sqrt(q), tol=1e-10)
+    return V[:, 0]
 
 
 def _pmd_pair(X, Y, cx, cy, deflate, max_iter, tol):
     """One PMD canonical pair on standardised views with earlier pairs deflated."""
     v = _top_right_singular(X, Y, deflate)
+    mv, rmv = _cross_products(X, Y, deflate)
     u = np.zeros(X.shape[1])
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
-        a = X.T @ (Y @ v)
-        for d, uj, vj in deflate:
-            a -= d * uj * (vj @ v)
-        u = _l1_unit(a, cx)
-        b = Y.T @ (X @ u)
-        for d, uj, vj in deflate:
-            b -= d * vj * (uj @ u)
+        u = _l1_unit(mv(v), cx)
+        b = rmv(u)
         v_new = _l1_unit(b, cy)
         change = np.sum(np.abs(v_new - v))
         v = v_new
