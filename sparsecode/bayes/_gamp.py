@@ -450,7 +450,7 @@ def _unscale(res, ab):
     check_unscaled(res["x"], res["tx"], res["gamma"], res["sigma2"])
 
 
-def _prepare(A, Y, noise_variance, learn_noise, damping, variances):
+def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A"):
     wdt = work_dtype(np.dtype(A.dtype), Y.dtype)
     if isinstance(A, np.ndarray):
         A = A.astype(wdt, copy=False)
@@ -459,7 +459,8 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances):
     Y = Y.astype(wdt, copy=False)
     fro2 = frobenius_norm2(A)
     if fro2 == 0:
-        raise ValueError("A is zero (its Frobenius norm is 0); nothing can be recovered.")
+        raise ValueError(f"{argname} is zero (its Frobenius norm is 0); nothing can be "
+                         "recovered.")
     theta = auto_damping(A, fro2=fro2) if damping == "auto" else float(damping)
     learn = resolve_learn_noise(learn_noise, noise_variance)
     s2 = initial_noise_variance(Y, noise_variance)
@@ -670,7 +671,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
         A, Ys, ab = _scaled(A, Y)
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, self.noise_variance, self.learn_noise,
-                                                  self.damping, self.variances)
+                                                  self.damping, self.variances, argname="X")
         if self.noise_variance is not None:
             s2 = s2 / ab[1] ** 2
         gamma0, s2 = _warm_start(A, Yw, s2, learn, self.init, "X")

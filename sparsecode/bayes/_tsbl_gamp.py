@@ -325,7 +325,7 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, self.noise_variance, self.learn_noise,
-                                                  self.damping, self.variances)
+                                                  self.damping, self.variances, argname="X")
         gamma0 = None
         if self.init == "msbl" or (self.init == "auto" and A.shape[0] <= INIT_MAX_ROWS):
             warm = em_sbl(A, Yw, shared=True, gamma0=np.ones((1, A.shape[1])),

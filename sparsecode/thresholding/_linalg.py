@@ -355,11 +355,39 @@ def _ls_qr_chunk(op, Y, order, valid, m, t, method):
             Z[idx[good]] = np.linalg.solve(Rf[good], c[good][..., None])[..., 0]
         idx = idx[bad]
     for lidx in idx:
-        # rank-deficient or under-determined restriction: minimum-norm LS
-        Z[lidx] = np.linalg.lstsq(As[lidx, :m], Yc[lidx], rcond=None)[0]
-        Z[lidx][pad[lidx]] = 0.0
+        if np.count_nonzero(valid[lidx]) > m:
+            # under-determined restriction (e.g. CoSaMP's 3s > m): the
+            # minimum-norm solution A_T^+ y of the reference algorithms
+            Z[lidx] = np.linalg.lstsq(As[lidx, :m], Yc[lidx], rcond=None)[0]
+            Z[lidx][pad[lidx]] = 0.0
+        else:
+            # rank-deficient restriction (dependent or duplicated atoms): a
+            # *basic* LS solution (QR with column pivoting, at most rank
+            # nonzeros).  The minimum-norm one splits a coefficient between
+            # copies of an atom and the pruning to s that follows drops half
+            # of it: a wrong answer marked converged (CoSaMP, residual
+            # 0.5 ||a|| on a dictionary with a repeated atom).
+            Z[lidx] = _basic_lstsq(As[lidx, :m], Yc[lidx], valid[lidx])
     R = Yc - _bmv(As[:, :m], Z)
     return Z, R.T
+
+
+def _basic_lstsq(M, y, valid, rcond=1e-11):
+    """Basic least-squares solution of ``M z = y`` over the columns ``valid``:
+    QR with column pivoting, the numerically independent leading columns
+    solved for, the others set to zero."""
+    z = np.zeros(M.shape[1], dtype=np.result_type(M, y))
+    cols = np.flatnonzero(valid)
+    if cols.size == 0:
+        return z
+    Q, R, P = sla.qr(M[:, cols], mode="economic", pivoting=True, check_finite=False)
+    d = np.abs(np.diag(R))
+    r = int(np.count_nonzero(d > rcond * max(float(d[0]) if d.size else 0.0, 1e-300)))
+    if r == 0:
+        return z
+    c = Q[:, :r].conj().T @ y
+    z[cols[P[:r]]] = sla.solve_triangular(R[:r, :r], c, check_finite=False)
+    return z
 
 
 def _cgls(op, Y, mask, Z0, AhY, tol, max_iter):

@@ -191,3 +191,37 @@ def test_dense_solvers_refuse_huge_sparse_and_operators(monkeypatch):
         sc.sbl(sp.csr_array(A), y)
     with pytest.raises(TypeError, match="GGAMPSBL"):
         sc.SBL().fit(aslinearoperator(A), y)
+
+
+# --------------------------------------------------------------------------
+# invalid and degenerate input (issue 11, "no silent wrong answers")
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["SBL", "GGAMPSBL", "sbl", "ggamp_sbl"])
+def test_nonfinite_zero_and_duplicated_inputs(name):
+    A, x, y = _problem(m=20, N=50, seed=6)
+    fit = {"SBL": lambda A, y: sc.SBL().fit(A, y).coef_,
+           "GGAMPSBL": lambda A, y: sc.GGAMPSBL().fit(A, y).coef_,
+           "sbl": lambda A, y: sc.sbl(A, y).coef,
+           "ggamp_sbl": lambda A, y: sc.ggamp_sbl(A, y).coef}[name]
+    arg = "X" if name[0].isupper() else "A"
+    for bad in (np.nan, np.inf):
+        An = A.copy()
+        An[1, 2] = bad
+        with pytest.raises(ValueError, match=arg):
+            fit(An, y)
+        yn = y.copy()
+        yn[0] = bad
+        with pytest.raises(ValueError, match="y"):
+            fit(A, yn)
+    assert np.all(fit(A, np.zeros(20)) == 0)
+    if name in ("GGAMPSBL", "ggamp_sbl"):
+        with pytest.raises(ValueError, match=f"{arg} is zero"):
+            fit(np.zeros_like(A), y)
+    else:  # the exact E-step: nothing explains y, x = 0
+        assert np.all(fit(np.zeros_like(A), y) == 0)
+    Ad = np.hstack([A, A[:, :4]])  # atom 3 duplicated (a true atom)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        c = fit(Ad, y)
+    assert np.all(np.isfinite(c))
+    assert np.linalg.norm(Ad @ c - y) < 0.1 * np.linalg.norm(y)
