@@ -493,6 +493,10 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         variance shared with earlier components is not counted twice.
     explained_variance_ratio_ : ndarray of shape (n_components,)
         ``explained_variance_`` divided by the total variance.
+    subspace_variance_ : float
+        Variance of the data projected on the span of the loadings,
+        :math:`\operatorname{tr}(P A)` with P the orthogonal projector on
+        that span (order-independent).
     rayleigh_quotients_ : ndarray of shape (n_components,)
         :math:`x^\top A_t x` on the deflated covariance of each step.
     mean_ : ndarray of shape (n_features,)
@@ -640,6 +644,8 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             S = np.asarray(X, dtype=np.float64) @ V.T - mean @ V.T  # centred scores
             G = S.T @ S / (n - 1)
         ev = _adjusted_variance(G)
+        # variance of the data projected on span(components): tr((V V')^+ V A V')
+        self.subspace_variance_ = float(np.trace(np.linalg.pinv(V @ V.T, hermitian=True) @ G))
         self.components_ = V.astype(dtype)
         self.explained_variance_ = ev.astype(dtype)
         self.explained_variance_ratio_ = (ev / total if total > 0 else ev * 0).astype(dtype)

@@ -89,6 +89,10 @@ def test_adjusted_variance_is_qr_of_scores():
     np.testing.assert_allclose(est.explained_variance_, np.diag(R) ** 2 / 69, rtol=1e-8)
     # never more than the raw variance of each score
     assert np.all(est.explained_variance_ <= S.var(axis=0, ddof=1) * (1 + 1e-12))
+    # subspace variance: the data projected on span(components)
+    Qv = np.linalg.qr(est.components_.T)[0]
+    proj = (X - X.mean(0)) @ Qv
+    assert est.subspace_variance_ == pytest.approx(np.sum(proj ** 2) / 69, rel=1e-10)
 
 
 @pytest.mark.parametrize("seed", range(3))
