@@ -1,4 +1,4 @@
-"""TruncatedPowerPCA / truncated_power_method: eigh reference, spiked recovery, deflation, bad input."""
+"""TruncatedPowerPCA: eigh reference, spiked recovery, deflation, variance, bad input."""
 
 import warnings
 
