@@ -3,17 +3,31 @@
 Data layout follows scikit-learn's NMF: ``Y`` (n_pixels, n_bands) or a cube
 (rows, cols, n_bands), ``components_`` = endmembers (n_endmembers, n_bands),
 ``fit_transform`` returns the abundances.
+
+The modules are imported lazily on first access (PEP 562), as the top-level
+package does: ``import sparsecode.unmixing`` (and ``sparsecode --help``, which
+loads the ``unmix`` subcommand) imports neither scikit-learn nor the compiled
+kernels; ``from sparsecode.unmixing import X`` works as usual.
 """
 
-from ._cenmf import CorrentropyNMF
-from ._fcls import fcls
-from ._graph import pixel_graph
-from ._l12nmf import L12NMF, sparseness_lambda
-from ._nmf import NMFUnmixing, nndsvd
-from ._plotting import plot_abundance_maps, plot_endmembers
-from ._rgnmf import RobustGuidedNMF
-from ._ssnmf import StructuredSparseNMF
-from ._vca import vca
+import importlib
+
+# public name -> defining module (the static table keeps attribute access from
+# importing more than the module that defines the name)
+_LAZY = {
+    "CorrentropyNMF": "_cenmf",
+    "L12NMF": "_l12nmf",
+    "NMFUnmixing": "_nmf",
+    "RobustGuidedNMF": "_rgnmf",
+    "StructuredSparseNMF": "_ssnmf",
+    "fcls": "_fcls",
+    "nndsvd": "_nmf",
+    "pixel_graph": "_graph",
+    "plot_abundance_maps": "_plotting",
+    "plot_endmembers": "_plotting",
+    "sparseness_lambda": "_l12nmf",
+    "vca": "_vca",
+}
 
 __all__ = [
     "L12NMF",
@@ -29,3 +43,16 @@ __all__ = [
     "sparseness_lambda",
     "vca",
 ]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

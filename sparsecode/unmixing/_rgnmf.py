@@ -79,9 +79,13 @@ class RobustGuidedNMF(_BaseUnmixing):
         Initialisation.
     delta : float, default=15.0
         Weight of the sum-to-one row (the paper's sum-to-one constraint, spec
-        A2: ``delta = 15``). With 0 the constraint is off, the l1 part of the
-        prior also acts on mixed pixels and the scale is fixed by the
-        least-squares sum-to-one convention instead.
+        A2: ``delta = 15``), in the data's units (the row ``delta 1^T`` is
+        appended to the data; fitting ``c Y`` with ``delta`` is fitting ``Y``
+        with ``delta / sqrt(c)``). With 0 the constraint is off, the l1 part of
+        the prior also acts on mixed pixels and the scale is fixed by the
+        least-squares sum-to-one convention instead. On scenes whose brightness
+        varies within pure regions the constraint lowers the guidance map
+        there (see Notes); ``delta=0`` keeps it.
     max_iter : int, default=500
         Maximum number of sweeps.
     tol : float, default=1e-4
@@ -140,6 +144,17 @@ class RobustGuidedNMF(_BaseUnmixing):
     ``pi_n = (sqrt(K) ||a_n / 1^T a_n|| - 1) / (sqrt(K) - 1)`` is smoothed on
     the pixel graph, ``h = (I + beta L)^{-1} pi`` (conjugate gradient),
     soft-thresholded by ``tau_h`` and clipped at ``h_max``.
+
+    The purity is computed on ``a_n / 1^T a_n``, so without the sum-to-one row
+    (``delta=0``) a pixel's brightness, carried by the sum of its abundances,
+    does not affect it. With the row, abundances of fixed endmembers cannot
+    express brightness: a shaded pure pixel ``b m_k`` (``b < 1``) is fitted as
+    about ``b m_k + (1 - b) m_dark`` with the darkest endmember as the shade,
+    and its purity drops (about 0.6 at ``b = 0.8``, ``K = 3``). On Samson,
+    whose pure soil and tree regions vary in brightness, the mean guidance on
+    pixels with true max abundance > 0.9 exceeds that on pixels < 0.6 by 0.15
+    with the default ``delta`` (pure water 0.54, pure soil -0.19) and by 0.45
+    with ``delta=0`` (20 sweeps, VCA seed 0).
 
     References
     ----------
