@@ -327,13 +327,24 @@ def _encode_lad(X, D, *, alpha=None, weights=None, tol=None, max_iter=None, posi
     A = np.ascontiguousarray(np.asarray(D, dtype=np.float64).T)
     Xd = np.asarray(X, dtype=np.float64)
     n = A.shape[0]
+    # The LP solvers work with absolute tolerances (HiGHS: 1e-7): the
+    # dictionary and each signal are brought to unit scale by powers of two
+    # (exact), A = 2**ea A~, x = 2**eb x~, c = 2**(eb - ea) c~, and the
+    # objective is 2**eb times the one with alpha~ = alpha 2**-ea.
+    amax = float(np.max(np.abs(A))) if A.size else 0.0
+    ea = int(np.frexp(amax)[1]) if amax > 0 else 0
+    A = np.ldexp(A, -ea)
     # ||x - A c||_1 + alpha sum w|c|  =  n [ (1/n)||x - A c||_1 + (alpha/n) sum w|c| ]
-    a_n = alpha / n
+    a_n = float(np.ldexp(alpha, -ea)) / n
 
     def one(i):
-        r = solve_lad_lp(A, Xd[i], a_n, w, positive, fit_intercept=False, sample_weight=None,
-                         w0=None, solver=solver)
-        return r["w"], r["gap"], r["P0"]
+        xm = float(np.max(np.abs(Xd[i]))) if Xd.shape[1] else 0.0
+        eb = int(np.frexp(xm)[1]) if xm > 0 else 0
+        r = solve_lad_lp(A, np.ldexp(Xd[i], -eb), a_n, w, positive, fit_intercept=False,
+                         sample_weight=None, w0=None, solver=solver)
+        with np.errstate(over="ignore", under="ignore"):
+            return (np.ldexp(r["w"], eb - ea), float(np.ldexp(r["gap"], eb)),
+                    float(np.ldexp(r["P0"], eb)))
 
     n_sig = Xd.shape[0]
     n_threads = min(effective_n_jobs(n_jobs), max(n_sig, 1))

@@ -265,8 +265,9 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
 
     Notes
     -----
-    Data far from unit scale (largest entry of X or Y beyond ``2**+-100``)
-    is rescaled by powers of two, exactly, and the penalty parameters with
+    Data far from unit scale (largest entry of X or Y beyond ``2**+-100``;
+    any scale for the LAD datafit, whose LP solvers use absolute
+    tolerances) is rescaled by powers of two, exactly, and the penalty parameters with
     it (the problem and its solution are equivariant: ``w = (b / a) w~``
     for ``X = a X~``, ``y = b y~``); results that do not fit in float64,
     and designs that cannot be rescaled exactly (SCAD, user penalties and
@@ -276,7 +277,10 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     kind = datafit_kind(datafit)
     Yd = np.asarray(Y, dtype=np.float64)
     ea, eb = _max_exp(X), _max_exp(Yd)
-    if prepared is not None or (abs(ea) <= _SCALE_EXP and abs(eb) <= _SCALE_EXP):
+    # the LAD LPs (HiGHS, the IPM crossover) use absolute tolerances: their
+    # data always go to unit scale
+    limit = 0 if kind == "lad" else _SCALE_EXP
+    if prepared is not None or (abs(ea) <= limit and abs(eb) <= limit):
         return _penalized_fit(X, Y, datafit, penalty, solver, fit_intercept=fit_intercept,
                               sample_weight=sample_weight, coef_init=coef_init,
                               intercept_init=intercept_init, tol=tol, max_iter=max_iter,

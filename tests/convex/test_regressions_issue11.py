@@ -326,3 +326,37 @@ def test_convex_extension_uses_size_types():
     assert not re.search(r"<int>\s*\w+\.shape", text)
     assert not re.search(r"cdef (int|long) [^\n]*\b(p|i|j|epoch|nnz_ws)\b", text)
     assert re.search(r"\bcdef long\b", text) is None
+
+
+# -- 3b. LAD at any scale (the LP solvers use absolute tolerances) ----------------------------
+
+@pytest.mark.parametrize("s", [1e-150, 1e-20, 1e20, 1e150])
+def test_lad_lasso_encoder_scale_equivariant(s):
+    # codes below 1e-14 were zeroed (an absolute threshold) and HiGHS failed
+    # ("Model error", "unbounded") on badly scaled LPs
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((40, 20))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    C = np.zeros((3, 40))
+    for i in range(3):
+        C[i, rng.choice(40, 3, replace=False)] = rng.uniform(1, 2, 3)
+    X = C @ D
+    ref = sparse_encode(X, D, algorithm="lad_lasso", alpha=0.3)
+    assert np.any(ref != 0)
+    np.testing.assert_allclose(sparse_encode(X * s, D, algorithm="lad_lasso", alpha=0.3) / s,
+                               ref, rtol=1e-9, atol=1e-12)
+    # dictionary scaled: codes / s with alpha * s
+    np.testing.assert_allclose(
+        sparse_encode(X, D * s, algorithm="lad_lasso", alpha=0.3 * s) * s, ref, rtol=1e-9,
+        atol=1e-12)
+
+
+@pytest.mark.parametrize("s", [1e-15, 1e-60, 1e60])
+def test_lad_lasso_estimator_scale_equivariant_in_y(s):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 10))
+    y = X[:, :3] @ np.array([2.0, -1.0, 1.5]) + 0.1 * rng.standard_normal(40)
+    ref = LADLasso(alpha=0.05).fit(X, y)
+    est = LADLasso(alpha=0.05).fit(X, y * s)
+    np.testing.assert_allclose(est.coef_ / s, ref.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_ / s, ref.intercept_, rtol=1e-8, atol=1e-12)

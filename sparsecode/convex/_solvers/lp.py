@@ -241,6 +241,8 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
         # is >= 0, so w = 0 is optimal with a zero gap
         return dict(w=np.zeros(N), b=float(b0), gap=0.0, crit=0.0, n_iter=0, converged=True,
                     primal=0.0, P0=0.0)
+    xmax = float(abs(Xc).max()) if Xc.shape[0] * Xc.shape[1] else 0.0
+    coef_scale = float(np.max(np.abs(y))) / xmax if xmax > 0 else 0.0
     use_ipm = _ipm_applies(solver, alpha, positive, forced, excluded, fit_intercept,
                            int(np.count_nonzero(sw > 0)))
     if alpha == 0:
@@ -313,7 +315,11 @@ def solve_lad_lp(X, y, alpha, weights, positive, *, fit_intercept, sample_weight
             xs, b, theta = _restricted_lp(Xs, y, pen_thr[ws], cost_r, positive, fit_intercept)
         w = np.zeros(N)
         w[ws] = xs
-        w[np.abs(w) < 1e-14 * max(1.0, np.max(np.abs(xs)) if xs.size else 1.0)] = 0.0
+        # rounding-level entries of the vertex are zeros (relative to the
+        # largest coefficient, or to the coefficient scale max|y| / max|x_ij|
+        # when all are tiny: never an absolute threshold)
+        w[np.abs(w) < 1e-14 * max(float(np.max(np.abs(xs))) if xs.size else 0.0,
+                                  coef_scale)] = 0.0
         corr = np.asarray(Xc.T @ theta).ravel()
         mask = np.isfinite(pen_thr) & (pen_thr > 0)
         c = np.maximum(corr, 0.0) if positive else np.abs(corr)
