@@ -17,7 +17,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import warn_not_converged
 from .._validation import Interval, Options, check_matrix, check_targets, validate_params
-from ._common import SBL_CONSTRAINTS, TINY, abs2, herm, noise_floor, out_dtype, work_dtype
+from scipy.sparse.linalg import LinearOperator
+
+from ._common import (
+    A_SAFE_LOG2,
+    SBL_CONSTRAINTS,
+    TINY,
+    abs2,
+    check_unscaled,
+    herm,
+    noise_floor,
+    out_dtype,
+    problem_scales,
+    work_dtype,
+)
 
 __all__ = ["KroneckerSBL"]
 
@@ -172,6 +185,37 @@ def kron_sbl(factors, y, *, s2, learn_noise, method, prune, max_iter, tol, verbo
     return dict(mu=full_mu.reshape(-1), d=full_d.reshape(-1), gammas=full_g, sigma2=s2,
                 n_iter=it, status=status, delta=delta, objective=np.asarray(objective),
                 support=keep)
+
+
+def _kron_scaled(facs, y):
+    """Factors and y divided by powers of two (``problem_scales`` applied to
+    the Kronecker operator; a far-off factor is first brought to unit RMS
+    column norm).  Returns ``facs', y', lf, lb`` with
+    ``x = 2^lf x'`` and ``y = 2^lb y'``."""
+    facs = list(facs)
+    la = 0
+    for i, F in enumerate(facs):
+        amax = float(np.max(np.abs(F)))
+        rms = amax * float(np.sqrt(np.sum(abs2(F / amax)) / F.shape[1])) if amax > 0 else 0.0
+        e = int(np.round(np.log2(rms))) if rms > 0 and np.isfinite(rms) else 0
+        if abs(e) > A_SAFE_LOG2:
+            facs[i] = np.ldexp(F, -e) if not np.iscomplexobj(F) else F * np.ldexp(1.0, -e)
+            la += e
+    n = tuple(F.shape[1] for F in facs)
+    mshape = tuple(F.shape[0] for F in facs)
+    H = [herm(F) for F in facs]
+    op = LinearOperator(
+        (int(np.prod(mshape)), int(np.prod(n))), dtype=np.result_type(*facs, y),
+        matvec=lambda v: mode_apply(facs, np.asarray(v).reshape(n)).reshape(-1),
+        rmatvec=lambda v: mode_apply(H, np.asarray(v).reshape(mshape)).reshape(-1))
+    a2, b = problem_scales(op, y[:, None], shared=False)
+    ea, eb = int(np.round(np.log2(a2))), int(np.round(np.log2(b[0])))
+    if ea:
+        facs[0] = facs[0] * np.ldexp(1.0, -ea)
+    if eb:
+        y = y * np.ldexp(1.0, -eb)
+    la += ea
+    return facs, y, eb - la, eb
 
 
 def _factors_of(X, allow_complex=True, single=None):
@@ -346,10 +390,22 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
             if not np.any(F):
                 raise ValueError(f"factor {i} of X is zero; nothing can be recovered.")
         learn = resolve_learn_noise(self.learn_noise, self.noise_variance)
+        # scale equivariance over the float range (see problem_scales): solve
+        # for factors and y divided by powers of two, then unscale
+        facs_w, yv, lf, lb = _kron_scaled(facs_w, yv)
         s2 = initial_noise_variance(yv[:, None], self.noise_variance)[0]
+        if self.noise_variance is not None:
+            s2 = float(np.ldexp(s2, -2 * lb))
         prune = self.prune if self.prune is not None else (1e-2 if self.method == "am" else 1e-3)
         res = kron_sbl(facs_w, yv, s2=s2, learn_noise=learn, method=self.method, prune=prune,
                        max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res["mu"] = np.ldexp(1.0, lf) * res["mu"]
+            res["d"] = np.ldexp(res["d"], 2 * lf)
+            res["gammas"] = [np.ldexp(res["gammas"][0], 2 * lf)] + list(res["gammas"][1:])
+            res["sigma2"] = float(np.ldexp(res["sigma2"], 2 * lb))
+            res["objective"] = res["objective"] + m_tot * 2.0 * lb * np.log(2.0)
+        check_unscaled(res["mu"], res["d"], res["gammas"][0], res["sigma2"])
         if res["status"] == 2:
             import warnings
 

@@ -25,9 +25,12 @@ from ._common import (
     LinearPredictMixin,
     abs2,
     center_data,
+    check_unscaled,
     matmat,
     noise_floor,
     out_dtype,
+    problem_scales,
+    scale_operator,
 )
 from ._em import em_sbl
 from ._gamp import GAMP_CONSTRAINTS, _prepare, _report, _Sq, damped_estep
@@ -324,8 +327,15 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
         odt = out_dtype(X.dtype, y.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
-        A, Yw, fro2, theta, learn, s2 = _prepare(A, Y, self.noise_variance, self.learn_noise,
-                                                  self.damping, self.variances, argname="X")
+        # scale equivariance over the float range (see problem_scales)
+        a, b = problem_scales(A, Y, shared=True)
+        b = float(b[0])
+        A = scale_operator(A, a)
+        A, Yw, fro2, theta, learn, s2 = _prepare(A, Y / b, self.noise_variance,
+                                                  self.learn_noise, self.damping,
+                                                  self.variances, argname="X")
+        if self.noise_variance is not None:
+            s2 = s2 / b ** 2
         gamma0 = None
         if self.init == "msbl" or (self.init == "auto" and A.shape[0] <= INIT_MAX_ROWS):
             warm = em_sbl(A, Yw, shared=True, gamma0=np.ones((1, A.shape[1])),
@@ -342,6 +352,13 @@ class GGAMPTSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstima
                                 adapt=self.damping == "auto", verbose=self.verbose, name=name,
                                 gamma0=gamma0)
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = b / a
+            res["x"] = res["x"] * f
+            res["tx"] = res["tx"] * f ** 2
+            res["gamma"] = res["gamma"] * f ** 2
+            res["sigma2"] = np.asarray(res["sigma2"]) * b ** 2
+        check_unscaled(res["x"], res["tx"], res["gamma"], res["sigma2"])
         one = y.ndim == 1
         coef = res["x"].T
         self.coef_ = (coef[0] if one else coef).astype(odt, copy=True)

@@ -225,3 +225,35 @@ def test_nonfinite_zero_and_duplicated_inputs(name):
         c = fit(Ad, y)
     assert np.all(np.isfinite(c))
     assert np.linalg.norm(Ad @ c - y) < 0.1 * np.linalg.norm(y)
+
+
+def test_kronecker_sbl_scale_equivariant():
+    # before: relative error 0.86 at y -> 1e-150 y and 1e-60 y, 1.0 at 1e60 y
+    rng = np.random.default_rng(0)
+    A1, A2 = rng.standard_normal((8, 12)), rng.standard_normal((9, 12))
+    x1 = np.zeros(12)
+    x1[[2, 7]] = [1.0, -1.5]
+    x2 = np.zeros(12)
+    x2[[0, 5]] = [2.0, 1.0]
+    y = np.kron(A1, A2) @ np.kron(x1, x2) + 1e-4 * rng.standard_normal(72)
+    ref = sc.KroneckerSBL().fit([A1, A2], y)
+    assert _rel(ref.coef_, np.kron(x1, x2)) < 1e-3
+    for scale in (1e-150, 1e-60, 1e60, 1e150):
+        est = sc.KroneckerSBL().fit([A1, A2], scale * y)
+        assert _rel(est.coef_ / scale, ref.coef_) < EQUIV
+        est = sc.KroneckerSBL().fit([scale * A1, A2], scale * y)
+        assert _rel(est.coef_, ref.coef_) < EQUIV
+
+
+def test_ggamp_tsbl_scale_equivariant():
+    rng = np.random.default_rng(1)
+    m, N, T = 20, 40, 4
+    A = rng.standard_normal((m, N)) / np.sqrt(m)
+    X = np.zeros((N, T))
+    X[[4, 17, 30]] = rng.standard_normal((3, T)) + 2.0
+    Y = A @ X + 1e-3 * rng.standard_normal((m, T))
+    ref = sc.GGAMPTSBL().fit(A, Y).coef_
+    for scale in (1e-150, 1e150):
+        got = sc.GGAMPTSBL().fit(A, scale * Y).coef_
+        assert np.all(np.isfinite(got))
+        assert _rel(got / scale, ref) < EQUIV
