@@ -30,20 +30,6 @@ def quad_objective(A, y, c, alpha_sk):
     return np.sum((y - A @ c) ** 2) / (2 * m) + alpha_sk * np.sum(np.abs(c))
 
 
-def sqrt_lasso_kkt(A, y, c, alpha, norm=1.0):
-    """Relative KKT violation of c for min ||y - Ac||_2 / norm + alpha |c|_1 at r != 0:
-    g = A^T r / (norm ||r||) equals alpha sign(c_j) on the support, |g_j| <= alpha off it."""
-    r = y - A @ c
-    nr = np.linalg.norm(r)
-    if nr == 0:
-        return np.inf
-    g = A.T @ r / (norm * nr)
-    on = c != 0
-    v_on = np.abs(g[on] - alpha * np.sign(c[on])).max(initial=0.0)
-    v_off = np.maximum(np.abs(g[~on]) - alpha, 0).max(initial=0.0)
-    return max(v_on, v_off) / alpha
-
-
 def sqrt_objective(A, y, c, alpha, norm=1.0):
     return np.linalg.norm(y - A @ c) / norm + alpha * np.sum(np.abs(c))
 

@@ -29,14 +29,30 @@ import sparsecode
 # Known failures: node-id pattern -> (family, reason).  See
 # /work/notes/regimes-failures.md for the one-line reproductions.
 # --------------------------------------------------------------------------
-KNOWN_FAILURES = {}
+KNOWN_FAILURES = {
+    # convex
+    "test_estimators.py::test_scale_*[LADLassoCV-*]": (
+        "convex", "LADLassoCV: RuntimeError from HiGHS (model error) at scale 1e+-15..150"),
+    # unmixing (issue 11 item 8: no scale convention)
+    "test_transformers.py::test_scale[CorrentropyNMF-1e-*]": (
+        "unmixing", "CorrentropyNMF: model(c Y) != c model(Y) (rel 1.0) for c < 1"),
+    "test_transformers.py::test_scale[L12NMF-1e-*]": (
+        "unmixing", "L12NMF: reconstruction quality lost for c < 1"),
+    "test_transformers.py::test_scale[RobustGuidedNMF-1e-*]": (
+        "unmixing", "RobustGuidedNMF: model(c Y)/c differs by 3.6e-2 for c < 1"),
+    "test_transformers.py::test_scale[StructuredSparseNMF-1e-*]": (
+        "unmixing", "StructuredSparseNMF: reconstruction quality lost for c < 1"),
+}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if "tests/regimes/" not in item.nodeid:
+            continue
         nid = item.nodeid.split("tests/regimes/", 1)[-1]
         for pattern, (family, reason) in KNOWN_FAILURES.items():
-            if fnmatch.fnmatchcase(nid, pattern):
+            # brackets in the pattern are literal (pytest ids), '*' is the wildcard
+            if fnmatch.fnmatchcase(nid, pattern.replace("[", "[[]")):
                 item.add_marker(pytest.mark.xfail(strict=False, reason=f"[{family}] {reason}"))
                 break
 

@@ -85,9 +85,9 @@ def make(name, alpha=None):
         kw["fit_intercept"] = False
     if "n_alphas" in p:
         kw.update(n_alphas=5, cv=3)
-    if "alpha" in p and alpha is not None:
+    if "alpha" in p and alpha is not None and kind(name) != "sparsity":
         kw["alpha"] = alpha
-    elif "penalty" in p and alpha is not None:
+    elif "penalty" in p and alpha is not None and kind(name) != "sparsity":
         from sparsecode.convex import L1
 
         kw["penalty"] = L1(alpha=alpha)

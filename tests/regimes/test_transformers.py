@@ -18,6 +18,7 @@ import inspect
 
 import numpy as np
 import pytest
+from sklearn.linear_model import orthogonal_mp
 
 from sparsecode import sparse_encode
 
@@ -49,7 +50,7 @@ def _instance(cls, **over):
     p = constructor_params(cls)
     kw = {}
     if "dictionary" in p:
-        kw["dictionary"] = gaussian_dictionary(n_atoms=40, n_features=20, r=rng(5))
+        kw["dictionary"] = gaussian_dictionary(n_atoms=40, n_features=30, r=rng(5))
     if "n_components" in p:
         kw["n_components"] = 3 if "init" in p and "vca" == inspect.signature(cls).parameters[
             "init"].default else 12
@@ -72,12 +73,13 @@ def preserves32(name):
 
 
 def scale_free(name):
-    """No parameter fixes an absolute scale (learning rate, fixed penalty weight)."""
+    """No parameter fixes an absolute scale: a learning rate, a fixed penalty weight, a
+    weight ``delta`` of the sum-to-one row appended to the data."""
     est = _instance(TRANSFORMERS[name])
     pr = est.get_params()
     if "learning_rate" in pr:
         return False
-    for k in ("alpha", "lam"):
+    for k in ("alpha", "lam", "delta"):
         if isinstance(pr.get(k), (int, float)) and not isinstance(pr.get(k), bool) and pr[k] != 0:
             return False
     return True
@@ -93,6 +95,8 @@ def data(name, dtype=np.float64):
     if g == "coder":
         D = _instance(TRANSFORMERS[name]).dictionary
         C = sparse_codes(5, D.shape[0], S, r)
+        # precondition: scikit-learn's OMP recovers these codes
+        assert np.allclose(orthogonal_mp(D.T, (C @ D).T, n_nonzero_coefs=S).T, C, atol=1e-10)
         return (C @ D).astype(dtype), C
     if g == "learner":
         D = gaussian_dictionary(n_atoms=12, n_features=16, r=r)
@@ -197,7 +201,9 @@ def test_scale(name, c):
     Xc = (X.astype(np.float64) * c).astype(dtype)
     out = run_cell(lambda: fit_out(name, Xc))
     g = group(name)
-    tol = 1e-3 if dtype == np.float32 else (1e-6 if g == "coder" else 1e-4)
+    # direct coding: rounding; iterative learners stop at tol=1e-4 (NMF: relative
+    # objective change), so their models may differ by about 10 tol
+    tol = 1e-3 if dtype == np.float32 else (1e-6 if g == "coder" else 1e-3)
 
     def v(res):
         assert ref.error is None, f"scale 1 refused: {ref.error}"
