@@ -18,8 +18,8 @@ from .._base import SolverResult, warn_not_converged
 from .._validation import Interval, check_matrix, check_targets, validate_params
 from . import _penalties as PEN
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
-from ._fit import (Prepared, _alpha_max_one, _check_sample_weight, datafit_kind, penalized_fit,
-                   resolve_solver)
+from ._fit import (_SCALE_EXP, Prepared, _alpha_max_one, _check_sample_weight, _ldexp, _max_exp,
+                   datafit_kind, penalized_fit, resolve_solver)
 
 __all__ = ["penalized_path", "lasso_path", "weighted_lasso_path", "sqrt_lasso_path",
            "lad_lasso_path", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV"]
@@ -127,9 +127,40 @@ def penalized_path(X, y, *, datafit="quadratic", penalty=None, weights=None, eps
 
 def _path(X, y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept, positive,
           sample_weight, solver, tol, max_iter, verbose, X_checked=False):
+    """The path, on data brought to unit scale by exact powers of two when it is
+    far from it (always for LAD, whose LP solvers use absolute tolerances)
+    and the penalty is L1-type; the results are scaled back."""
     if not X_checked:
         X = check_matrix(X, "X", accept_sparse=("csc", "csr"))
     Y, was_1d = check_targets(y, X.shape[0], "y", dtype=np.float64)
+    kind = datafit_kind(datafit)
+    ea, eb = _max_exp(X), _max_exp(Y)
+    limit = 0 if kind == "lad" else _SCALE_EXP
+    l1 = penalty is None or type(penalty) in (PEN.L1, PEN.WeightedL1)
+    if not l1 or kind == "generic" or (abs(ea) <= limit and abs(eb) <= limit):
+        return _path_core(X, Y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept,
+                          positive, sample_weight, solver, tol, max_iter, verbose, was_1d)
+    d = 2 if kind == "quad" else 1
+    ealpha = (1 - d) * eb - ea  # alpha~ = alpha 2**ealpha
+    if alphas is not None:
+        alphas = np.ldexp(np.asarray(alphas, dtype=float), ealpha)
+    res = _path_core(_ldexp(X, -ea), np.ldexp(Y, -eb), datafit, penalty, weights, eps,
+                     n_alphas, alphas, fit_intercept, positive, sample_weight, solver, tol,
+                     max_iter, verbose, was_1d)
+    with np.errstate(over="ignore", under="ignore"):
+        res.alphas = np.ldexp(res.alphas, -ealpha)
+        res.coefs = np.ldexp(res.coefs, eb - ea)
+        res.intercepts = np.ldexp(res.intercepts, eb)
+        res.gaps = np.ldexp(res.gaps, d * eb)
+    if not (np.all(np.isfinite(res.alphas)) and np.all(np.isfinite(res.coefs))
+            and np.all(np.isfinite(res.intercepts))):
+        raise ValueError(f"X and y: the alphas or coefficients of the path (scales 2**{ea} "
+                         f"and 2**{eb}) leave the float64 range; rescale X or y.")
+    return res
+
+
+def _path_core(X, Y, datafit, penalty, weights, eps, n_alphas, alphas, fit_intercept, positive,
+               sample_weight, solver, tol, max_iter, verbose, was_1d):
     n, N = X.shape
     kind = datafit_kind(datafit)
     df = {"quad": Quadratic(), "sqrt": SqrtQuadratic(), "lad": AbsoluteDeviation()}.get(

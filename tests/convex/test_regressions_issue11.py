@@ -360,3 +360,24 @@ def test_lad_lasso_estimator_scale_equivariant_in_y(s):
     est = LADLasso(alpha=0.05).fit(X, y * s)
     np.testing.assert_allclose(est.coef_ / s, ref.coef_, rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(est.intercept_ / s, ref.intercept_, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("s", [1e-150, 1e-60, 1e60, 1e200])
+@pytest.mark.parametrize("path", ["lasso", "lad"])
+def test_paths_scale_with_y(path, s):
+    # the paths bypassed the rescaling of the fits: NaN (lasso, 1e200) and
+    # HiGHS "Model error" / "unbounded" (LAD) far from unit scale
+    from sparsecode.convex import lad_lasso_path
+
+    X, y = _scale_problem()
+    f = lasso_path if path == "lasso" else lad_lasso_path
+    a0, c0, _ = f(X, y, n_alphas=4)
+    a1, c1, g1 = f(X, y * s, n_alphas=4)
+    d = 1 if path == "lasso" else 0  # alpha scales as y (quadratic) or not at all (LAD)
+    np.testing.assert_allclose(a1, a0 * s ** d, rtol=1e-10)
+    np.testing.assert_allclose(c1 / s, c0, rtol=1e-6, atol=1e-9 * np.abs(c0).max())
+    assert not np.any(np.isnan(g1))
+    # the gaps are in the objective's units (y^2 for the quadratic datafit):
+    # finite wherever the objective itself is
+    if path == "lad" or s <= 1e150:
+        assert np.all(np.isfinite(g1))
