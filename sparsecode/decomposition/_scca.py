@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import ConvergenceWarning
+from .._parallel import blas_limited, effective_n_jobs
 from .._validation import Interval, Options, check_matrix, validate_params
 
 __all__ = ["SparseCCA", "l1_constrained_direction"]
@@ -289,6 +290,11 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     tol : float, default=1e-6
         PMD: stop when :math:`\sum|v - v_{old}|` falls below ``tol``;
         ``primal_dual``: relative objective change.
+    n_jobs : int, default=None
+        Threads for the BLAS products (scikit-learn meaning: None = 1,
+        -1 = all cores).  The products are memory-bound matrix-vector
+        products, for which one thread is usually fastest and never
+        oversubscribes a shared machine.
 
     Attributes
     ----------
@@ -378,10 +384,11 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "scale": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 1, None)],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
     }
 
     def __init__(self, n_components=1, *, penalty_x=0.3, penalty_y=0.3, method="pmd",
-                 mu_scale=1.0, scale=True, max_iter=100, tol=1e-6):
+                 mu_scale=1.0, scale=True, max_iter=100, tol=1e-6, n_jobs=None):
         self.n_components = n_components
         self.penalty_x = penalty_x
         self.penalty_y = penalty_y
@@ -390,6 +397,7 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.scale = scale
         self.max_iter = max_iter
         self.tol = tol
+        self.n_jobs = n_jobs
 
     def fit(self, X, Y):
         """Fit the sparse canonical pairs.
@@ -428,6 +436,13 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                                                      self.scale)
         Ys, self.y_mean_, self.y_std_ = _standardise(np.asarray(Y, dtype=np.float64),
                                                      self.scale)
+        with blas_limited(effective_n_jobs(self.n_jobs)):
+            self._fit_pairs(Xs, Ys, dtype)
+        return self
+
+    def _fit_pairs(self, Xs, Ys, dtype):
+        n, p = Xs.shape
+        q = Ys.shape[1]
         U = np.zeros((p, self.n_components))
         V = np.zeros((q, self.n_components))
         corr = np.zeros(self.n_components)
@@ -471,13 +486,12 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             warnings.warn(
                 f"SparseCCA ({self.method}): {bad.size} of {self.n_components} pair(s) reached "
                 f"the iteration limit before converging; increase max_iter or tol.",
-                ConvergenceWarning, stacklevel=2)
+                ConvergenceWarning, stacklevel=3)
         self.x_weights_ = U.astype(dtype)
         self.y_weights_ = V.astype(dtype)
         self.canonical_correlations_ = corr
         self.n_iter_ = n_iter
         self._n_features_out = self.n_components
-        return self
 
     def transform(self, X, Y=None):
         """Canonical variates of new data.

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import ConvergenceWarning, SolverResult
+from .._parallel import blas_limited, effective_n_jobs
 from .._validation import Interval, Options, check_matrix, validate_params
 
 __all__ = ["TruncatedPowerPCA", "truncated_power_method"]
@@ -482,6 +483,11 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Maximum truncated power iterations per component (and cascade stage).
     tol : float, default=1e-6
         Relative change of the objective that stops the iterations.
+    n_jobs : int, default=None
+        Threads for the BLAS products (scikit-learn meaning: None = 1,
+        -1 = all cores).  The products are memory-bound matrix-vector
+        products, for which one thread is usually fastest and never
+        oversubscribes a shared machine.
 
     Attributes
     ----------
@@ -549,10 +555,11 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "covariance": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 1, None)],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
     }
 
     def __init__(self, n_components=1, *, k=None, init="eig", deflation="schur",
-                 covariance=False, max_iter=50, tol=1e-6):
+                 covariance=False, max_iter=50, tol=1e-6, n_jobs=None):
         self.n_components = n_components
         self.k = k
         self.init = init
@@ -560,6 +567,7 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.covariance = covariance
         self.max_iter = max_iter
         self.tol = tol
+        self.n_jobs = n_jobs
 
     def fit(self, X, y=None):
         """Fit the sparse loadings.
@@ -631,10 +639,11 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             op = _DataOperator(Xc)
             self.mean_ = mean.astype(dtype)
             cov_for_var = None
-        V, rq, n_iter, conv = _tpower_components(
-            op, n_components=self.n_components, ks=ks, init=self.init if x_init is None
-            else None, deflation=self.deflation, max_iter=self.max_iter, tol=self.tol,
-            rank=rank, x_init=x_init)
+        with blas_limited(effective_n_jobs(self.n_jobs)):
+            V, rq, n_iter, conv = _tpower_components(
+                op, n_components=self.n_components, ks=ks, init=self.init if x_init is None
+                else None, deflation=self.deflation, max_iter=self.max_iter, tol=self.tol,
+                rank=rank, x_init=x_init)
         _warn(conv, n_iter, self.max_iter)
         # adjusted variance on the undeflated covariance (spec 5.5)
         if cov_for_var is not None:

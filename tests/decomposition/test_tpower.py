@@ -199,3 +199,12 @@ def test_permutation_and_sign_invariance(seed, k):
     back = np.empty_like(b)
     back[:, perm] = b * signs
     np.testing.assert_allclose(_align(a, back), 1.0, atol=1e-6)
+
+
+def test_n_jobs_does_not_change_the_result():
+    X, _ = _spiked(200, 300, 5, 4.0, 11)
+    a = TruncatedPowerPCA(n_components=2, k=5).fit(X)
+    b = TruncatedPowerPCA(n_components=2, k=5, n_jobs=2).fit(X)
+    np.testing.assert_allclose(a.components_, b.components_, atol=1e-10)
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        TruncatedPowerPCA(n_jobs=0).fit(X)
