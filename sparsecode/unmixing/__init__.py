@@ -21,6 +21,10 @@ _LAZY = {
     "RobustGuidedNMF": "_rgnmf",
     "StructuredSparseNMF": "_ssnmf",
     "fcls": "_fcls",
+    "estimate_n_endmembers": "_subspace",
+    "estimate_noise": "_subspace",
+    "hfc_vd": "_subspace",
+    "hysime": "_subspace",
     "nndsvd": "_nmf",
     "pixel_graph": "_graph",
     "plot_abundance_maps": "_plotting",
@@ -30,6 +34,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "estimate_n_endmembers",
+    "estimate_noise",
+    "hfc_vd",
+    "hysime",
     "L12NMF",
     "CorrentropyNMF",
     "NMFUnmixing",
