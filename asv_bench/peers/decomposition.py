@@ -16,6 +16,7 @@ Problems:
   converged fit, which needed 9-17 iterations at the smaller size.
   Quality: support F1 and cosine of each fitted component with its best
   matching spike (mean over the 5).
+  BLAS is limited to one thread for both sides.
 - **feature selection**: synthetic regression with correlated columns
   (``X = G + 0.7 g 1'``, 10 active features), ``n = 300``, ``d = 50``
   (``--full``: ``d = 100``, and scikit-learn's diabetes data).  Ours:
@@ -33,7 +34,7 @@ Problems:
 
 import numpy as np
 
-from . import best_time, import_peer, missing_row, peer_version, ratio
+from . import best_time, import_peer, missing_row, peer_version, ratio, threads
 
 THETAS = (8.0, 7.0, 6.0, 5.0, 4.0)
 
@@ -181,7 +182,17 @@ def _scca_rows(sk_name, cross_decomposition):
 
 
 def run(full=False):
-    """Rows of the comparison (see ``asv_bench/peers/__init__.py``)."""
+    """Rows of the comparison (see ``asv_bench/peers/__init__.py``).
+
+    BLAS is limited to one thread around every call, ours and the peer's
+    (the products are memory-bound; on the shared 2-core test machine a
+    second BLAS thread only adds spin-waiting).
+    """
+    with threads(1):
+        return _run(full)
+
+
+def _run(full):
     sklearn = import_peer("sklearn")
     sk_name = peer_version(sklearn, "scikit-learn") if sklearn else "scikit-learn"
     rows = []
