@@ -32,14 +32,13 @@ _DEFLATIONS = ("schur", "projection", "orthogonal_projection", "hotelling")
 # kernels
 # ---------------------------------------------------------------------------
 def _truncate(s, k):
-    """``T_k(s)``: keep the k largest magnitudes (ties: lowest index), unit norm.
+    """``T_k(s)``: keep the k largest magnitudes, unit norm (ties: argpartition's order).
 
     Returns ``None`` when the kept part is zero (the operator annihilates x).
     """
     p = s.shape[0]
     if k < p:
-        # stable selection: a full argsort of -|s| breaks ties by index
-        idx = np.argpartition(-np.abs(s), k - 1)[:k]
+        idx = np.argpartition(-np.abs(s), k - 1)[:k]  # O(p) selection, no sort
         x = np.zeros_like(s)
         x[idx] = s[idx]
     else:
