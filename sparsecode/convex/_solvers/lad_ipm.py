@@ -203,7 +203,7 @@ def lad_ipm(Xk, F, y, lam, c, positive, tol=1e-10, max_iter=80, check=None, chec
                 return dict(vertex=out, n_iter=it, converged=True, idx=idx)
             n_fail += rgap <= 1e-11
             n_checks += 1
-            if n_fail >= 4 or n_checks >= 10:
+            if n_fail >= 4 or n_checks >= 8:
                 # converged (or stalled near a degenerate optimum: nearly
                 # dependent zero residuals, e.g. data rounded to float32) but
                 # no exact vertex found: the caller falls back to the simplex
