@@ -100,6 +100,10 @@ _PUBLIC = {
         "sbl",
     ),
     "unmixing": (
+        "estimate_n_endmembers",
+        "estimate_noise",
+        "hfc_vd",
+        "hysime",
         "CorrentropyNMF",
         "L12NMF",
         "NMFUnmixing",
@@ -145,6 +149,7 @@ _PUBLIC = {
         "operator_norm",
     ),
     "datasets": (
+        "load_hyperspectral_file",
         "hyperspectral_data_home",
         "load_hyperspectral",
         "make_compressed_sensing",
@@ -152,6 +157,11 @@ _PUBLIC = {
         "make_sparse_coded_signal",
     ),
     "metrics": (
+        "aad",
+        "armse",
+        "sad_per_endmember",
+        "sid",
+        "sre",
         "abundance_rmse",
         "match_components",
         "mutual_coherence",

@@ -6,16 +6,25 @@ given SNR, corrupted bands). ``load_hyperspectral`` reads the converted ``.npz``
 files (found through ``data_home``, the ``SPARSECODE_DATA`` environment
 variable, ``../shared/data/hyperspectral`` next to a source checkout or
 ``~/sparsecode_data``) and the usual MATLAB layouts of Samson / Jasper Ridge /
-Urban / Moffett.
+Urban / Moffett. ``load_hyperspectral_file`` reads users' own ``.mat`` (v7.3
+through h5py), ``.npz`` and ENVI files (through the ``spectral`` package) or
+URLs, caching the parsed cube as ``.npz`` (spec section 5, issue 16).
 """
 
+import hashlib
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["hyperspectral_data_home", "load_hyperspectral", "make_hyperspectral_mixture"]
+__all__ = [
+    "hyperspectral_data_home",
+    "load_hyperspectral",
+    "load_hyperspectral_file",
+    "make_hyperspectral_mixture",
+]
 
 _NAMES = {
     "samson": ("samson.npz", ["soil", "tree", "water"]),
@@ -341,4 +350,255 @@ def _from_dict(d, names=None):
                 endmembers=M, abundances=A, names=names if M is not None else None)
     if "wavelength_um" in d:
         out.wavelengths = np.asarray(d["wavelength_um"])
+    return out
+
+
+_ENVI_SUFFIXES = (".hdr", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin", "")
+
+
+def _cache_dir(data_home=None):
+    """``<data_home>/cache``, else ``$SPARSECODE_DATA/cache``, else
+    ``~/sparsecode_data/cache`` (never the shipped data directory)."""
+    if data_home is not None:
+        base = Path(os.path.expandvars(os.path.expanduser(os.fspath(data_home))))
+    elif os.environ.get("SPARSECODE_DATA"):
+        base = Path(os.path.expandvars(os.path.expanduser(os.environ["SPARSECODE_DATA"])))
+    else:
+        base = Path(os.path.expanduser("~")) / "sparsecode_data"
+    return base / "cache"
+
+
+def _cache_key(path):
+    st = path.stat()
+    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    return f"{path.stem}-{h[:12]}.npz"
+
+
+def _is_url(name):
+    return isinstance(name, str) and "://" in name
+
+
+def _fetch(url, data_home):
+    """Download ``url`` once into the cache directory (``file://`` works too)."""
+    from urllib.parse import urlparse
+    from urllib.request import urlopen
+
+    base = os.path.basename(urlparse(url).path) or "download"
+    tag = hashlib.sha1(url.encode()).hexdigest()[:12]
+    dest = _cache_dir(data_home) / "downloads" / f"{tag}-{base}"
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        with urlopen(url) as r, open(tmp, "wb") as f:  # noqa: S310 (the user's own URL)
+            while True:
+                chunk = r.read(1 << 20)
+                if not chunk:
+                    break
+                f.write(chunk)
+        os.replace(tmp, dest)
+    return dest
+
+
+def _loadmat_any(path):
+    """All arrays of a MATLAB file as a dict; v7.3 (HDF5) through h5py."""
+    from scipy.io import loadmat
+
+    try:
+        return {k: v for k, v in loadmat(path).items() if not k.startswith("__")}
+    except NotImplementedError:  # scipy: "Please use HDF reader for matlab v7.3 files"
+        pass
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(
+            f"{path} is a MATLAB v7.3 (HDF5) file; reading it needs h5py: `pip install h5py` "
+            f"(or save it again in MATLAB with save(..., '-v7'))."
+        ) from None
+    out = {}
+    with h5py.File(path, "r") as f:
+        for k, v in f.items():
+            if isinstance(v, h5py.Dataset) and not k.startswith("#"):
+                out[k] = np.asarray(v[()]).T  # HDF5 stores MATLAB arrays transposed
+    return out
+
+
+def _largest_cube(d, variable):
+    if variable is not None:
+        if variable not in d:
+            raise ValueError(f"variable {variable!r} not in the file; it holds {sorted(d)}.")
+        cube = np.asarray(d[variable])
+        if cube.ndim != 3:
+            raise ValueError(f"variable {variable!r} has shape {cube.shape}; expected a cube "
+                             f"(rows, cols, bands).")
+        return cube
+    cubes = {k: np.asarray(v) for k, v in d.items()
+             if np.asarray(v).ndim == 3 and np.issubdtype(np.asarray(v).dtype, np.number)}
+    if not cubes:
+        raise ValueError(f"no cube (rows, cols, bands) and no known layout (Y/V/X matrix, im) in "
+                         f"the file; it holds {sorted(d)}. Pass variable=.")
+    return cubes[max(cubes, key=lambda k: cubes[k].size)]
+
+
+def _cube_bunch(cube, wavelengths=None, **extra):
+    cube = np.asarray(cube)
+    dtype = np.float32 if cube.dtype == np.float32 else np.float64
+    cube = np.ascontiguousarray(cube, dtype=dtype)
+    rows, cols, L = cube.shape
+    if wavelengths is not None:
+        wavelengths = np.asarray(wavelengths, dtype=float).ravel()
+        if wavelengths.size != L:
+            wavelengths = None
+    out = Bunch(cube=cube, Y=cube.reshape(rows * cols, L), image_shape=(rows, cols),
+                wavelengths=wavelengths, endmembers=None, abundances=None, names=None)
+    out.update(extra)
+    return out
+
+
+def _read_envi(path):
+    try:
+        from spectral import envi
+    except ImportError:
+        raise ImportError(
+            f"reading the ENVI file {path} needs the 'spectral' package: `pip install spectral` "
+            f"(or convert it to .mat / .npz)."
+        ) from None
+    if path.suffix.lower() == ".hdr":
+        hdr = path
+        image = next((path.with_suffix(s) for s in _ENVI_SUFFIXES[1:]
+                      if path.with_suffix(s).is_file() and s != ".hdr"), None)
+    else:
+        hdr = next((p for p in (path.with_suffix(".hdr"), Path(str(path) + ".hdr"))
+                    if p.is_file()), None)
+        image = path
+        if hdr is None:
+            raise FileNotFoundError(f"no ENVI header ({path.with_suffix('.hdr').name}) next to "
+                                    f"{path}.")
+    img = envi.open(str(hdr), None if image is None else str(image))
+    cube = np.asarray(img.load())
+    wl = getattr(getattr(img, "bands", None), "centers", None)
+    if wl is None:
+        wl = img.metadata.get("wavelength")
+    return _cube_bunch(cube, wl)
+
+
+def _read_file(path, variable):
+    suffix = path.suffix.lower()
+    if suffix in (".mat", ".npz"):
+        if suffix == ".mat":
+            d = _loadmat_any(path)
+        else:
+            with np.load(path, allow_pickle=False) as f:
+                d = {k: f[k] for k in f.files}
+        wl = next((d[k] for k in ("wavelengths", "wavelength", "wavelength_um", "wavelength_nm")
+                   if k in d), None)
+        if variable is None:
+            try:
+                out = _from_dict(d)
+            except ValueError as exc:
+                if "no data matrix found" not in str(exc):
+                    raise
+            else:
+                out.setdefault("wavelengths", None if wl is None else np.asarray(wl).ravel())
+                return out
+        return _cube_bunch(_largest_cube(d, variable), wl)
+    if suffix in _ENVI_SUFFIXES:
+        return _read_envi(path)
+    raise ValueError(f"unsupported file type {path.suffix!r}: expected .mat, .npz or ENVI "
+                     f"(.hdr with its binary file).")
+
+
+def load_hyperspectral_file(path, *, cache=True, data_home=None, variable=None):
+    """Load a user's hyperspectral cube: MATLAB, NumPy or ENVI file, or a URL.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.mat`` file (v7.3 / HDF5 ones need ``h5py``), an ``.npz`` file, an
+        ENVI image (its ``.hdr`` header or the binary file beside it; needs
+        the ``spectral`` package), or a URL (``http(s)://``, ``file://``) of
+        one of these, downloaded once into the cache directory. The usual
+        unmixing layouts (see ``load_hyperspectral``) are recognised;
+        otherwise the largest 3-D array is the cube, ``(rows, cols, bands)``.
+    cache : bool, default=True
+        Keep the parsed cube of a ``.mat`` or ENVI file as ``.npz`` in the
+        cache directory, keyed by the file's absolute path, size and
+        modification time; later calls read that copy. ``.npz`` files are
+        read directly.
+    data_home : str or Path, default=None
+        The cache lives in ``<data_home>/cache``; None uses
+        ``$SPARSECODE_DATA/cache`` or ``~/sparsecode_data/cache``.
+    variable : str, default=None
+        Name of the cube in a ``.mat`` / ``.npz`` file (when it holds several
+        or a non-standard layout).
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``cube`` (rows, cols, bands), ``Y`` (n_pixels, bands), a row-major
+        view of the cube, ``image_shape``, ``wavelengths`` (or None),
+        ``endmembers``, ``abundances`` and ``names`` (ground truth when the
+        file has it, else None), ``source`` (the file read) and ``cache_file``
+        (the cached copy or None).
+
+    Raises
+    ------
+    ImportError
+        An ENVI file without ``spectral`` installed, or a MATLAB v7.3 file
+        without ``h5py``; the message says what to install.
+    FileNotFoundError
+        ``path`` (or an ENVI header) does not exist.
+    ValueError
+        Unknown file type, or no cube in the file.
+
+    See Also
+    --------
+    load_hyperspectral : the bundled scenes by name.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, os
+    >>> from sparsecode.datasets import load_hyperspectral_file
+    >>> d = tempfile.mkdtemp()
+    >>> cube = np.arange(24.0).reshape(2, 3, 4)
+    >>> scipy.io.savemat(os.path.join(d, "scene.mat"), {"paviaU": cube})
+    >>> data = load_hyperspectral_file(os.path.join(d, "scene.mat"), data_home=d)
+    >>> data.cube.shape, data.image_shape, bool(np.array_equal(data.cube, cube))
+    ((2, 3, 4), (2, 3), True)
+    >>> data.cache_file is not None
+    True
+    """
+    if _is_url(path):
+        path = _fetch(str(path), data_home)
+    path = Path(os.path.expanduser(os.fspath(path)))
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found.")
+    if path.suffix.lower() == ".npz" or not cache:
+        out = _read_file(path, variable)
+        out.source, out.cache_file = str(path), None
+        return out
+    cfile = _cache_dir(data_home) / (_cache_key(path) if variable is None
+                                      else _cache_key(path)[:-4] + f"-{variable}.npz")
+    if cfile.is_file():
+        with np.load(cfile, allow_pickle=False) as f:
+            d = {k: f[k] for k in f.files}
+        extra = {k: d.get(k) for k in ("endmembers", "abundances")}
+        if "names" in d:
+            extra["names"] = [str(v) for v in d["names"]]
+        out = _cube_bunch(d["cube"], d.get("wavelengths"), **extra)
+        out.source, out.cache_file = str(path), str(cfile)
+        return out
+    out = _read_file(path, variable)
+    keep = {k: np.asarray(out[k]) for k in ("cube", "wavelengths", "endmembers", "abundances",
+                                            "names") if out.get(k) is not None}
+    try:
+        cfile.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cfile.with_name(cfile.stem + ".part.npz")
+        np.savez(tmp, **keep)
+        os.replace(tmp, cfile)
+        out.cache_file = str(cfile)
+    except OSError as exc:
+        warnings.warn(f"could not write the cache file {cfile} ({exc}); reading from {path} "
+                      f"each time.", UserWarning, stacklevel=2)
+        out.cache_file = None
+    out.source = str(path)
     return out

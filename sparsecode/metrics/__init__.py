@@ -2,7 +2,9 @@
 
 :func:`nmse` (also in dB), :func:`relative_error`, :func:`support_recovery`
 (precision, recall, exact), :func:`mutual_coherence` and :func:`psnr`.
-Unmixing metrics live in ``_unmixing`` (unmixing family).
+Unmixing metrics live in ``_unmixing`` (unmixing family): :func:`sre`,
+:func:`armse` (HySUPP, x100), :func:`aad`, :func:`sid`, :func:`sad_per_endmember`,
+all matching endmembers through :func:`match_components`.
 """
 
 from . import _unmixing
