@@ -21,8 +21,9 @@ class CorrentropyNMF(_BaseUnmixing):
 
     Parameters
     ----------
-    n_components : int, default=3
-        Number of endmembers.
+    n_components : int or "auto", default=3
+        Number of endmembers; ``"auto"``: HySime's estimate
+        (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     theta : float, default=0.5
         Kernel width factor: ``sigma^2 = theta * mean_l r_l`` recomputed every
         sweep from the band residual energies ``r_l`` (large ``theta``: plain NMF).
@@ -36,8 +37,10 @@ class CorrentropyNMF(_BaseUnmixing):
         A1.3: larger values interact badly with the band weights).
     tau : float, default=1e-3
         l1/2 gradient guard (see L12NMF).
-    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
-        Initialisation.
+    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="vca"
+        Initialisation (see NMFUnmixing): endmembers from an extraction method
+        with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates or HALS (both on the weighted majoriser).
     delta : float, default=0.0

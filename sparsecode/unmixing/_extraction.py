@@ -174,13 +174,14 @@ def atgp(Y, n_endmembers, *, projected=False):
 # --------------------------------------------------------------------------
 # N-FINDR
 # --------------------------------------------------------------------------
-def _nfindr_indices(X, p, init_idx=None, max_sweeps=None, rng=None, rule="best"):
+def _nfindr_indices(X, p, init_idx=None, max_sweeps=None, rng=None, rule="best",
+                    name="n_endmembers"):
     """Rank-one N-FINDR on X (N, L) float64; returns (indices, log volume, sweeps)."""
     N, _L = X.shape
     if p == 1:
         return _atgp_indices(X, 1), 0.0, 0
     mean, V, w = _affine_pca(X, p - 1)
-    _check_affine_rank(w, p)
+    _check_affine_rank(w, p, name)
     T = (X - mean) @ V                       # (N, p-1)
     T = T / np.sqrt(max(w[0], np.finfo(float).tiny))  # unit scale: a volume ratio of O(1)
     Z = np.vstack([np.ones((1, N)), T.T])    # (p, N)
@@ -423,7 +424,8 @@ def _soft_neg(v, t):
     return np.where(v >= 0, v, np.where(v < -t, v + t, 0.0))
 
 
-def _sisal_core(X, p, tau=1.0, mu=None, mm_iters=80, spherize=True, rng=None):
+def _sisal_core(X, p, tau=1.0, mu=None, mm_iters=80, spherize=True, rng=None,
+                name="n_endmembers"):
     """SISAL on X (N, L) float64; returns the endmembers (p, L)."""
     from ._vca import _vca_core
 
@@ -431,7 +433,7 @@ def _sisal_core(X, p, tau=1.0, mu=None, mm_iters=80, spherize=True, rng=None):
     Y = X.T                                            # (L, N)
     my = Y.mean(axis=1)
     mean, Vp, w = _affine_pca(X, p - 1)
-    _check_affine_rank(w, p)
+    _check_affine_rank(w, p, name)
     sing = w[: p - 1]
     my_ortho = my - Vp @ (Vp.T @ my)
     no = np.linalg.norm(my_ortho)

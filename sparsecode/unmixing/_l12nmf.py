@@ -53,8 +53,9 @@ class L12NMF(_BaseUnmixing):
 
     Parameters
     ----------
-    n_components : int, default=3
-        Number of endmembers.
+    n_components : int or "auto", default=3
+        Number of endmembers; ``"auto"``: HySime's estimate
+        (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     lam : float or None, default=None
         Weight of ``sum A**(1/2)``; ``None`` uses Qian et al.'s sparseness rule
         times ``lam_scale``.
@@ -63,7 +64,8 @@ class L12NMF(_BaseUnmixing):
     tau : float, default=1e-3
         Guard: the penalty gradient is switched off where an abundance is below
         ``tau`` (Zhu's implementation); 0 gives the exact MM step.
-    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
+    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="vca"
         Initialisation (see NMFUnmixing).
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates (the paper's) or HALS on the tangent majoriser.

@@ -167,6 +167,8 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
         idx, Yhat = _vca_core(X.T, K, rng)
         H = np.clip(Yhat[:, idx].T, 0, None)
         H = np.where(H > 0, H, 1e-6 * max(X.max(), _TINY))
+    elif init in _EXTRACTION_INITS:
+        H = _extraction_init(X, K, init, rng)
     elif init == "nndsvd":
         W, H = nndsvd(X, K)
     elif init == "random":
@@ -177,12 +179,41 @@ def _initialize(X, K, init, rng, W0, H0, fixed_H, delta, n_threads, cols=None):
         raise ValueError(init)
     if fixed_H is not None:
         H = _insert_fixed(H, fixed_H)
-    if init == "vca" or (fixed_H is not None and init != "custom"):
+    if init == "vca" or init in _EXTRACTION_INITS or (fixed_H is not None and init != "custom"):
         W = _abund(H)
     scale = max(float(np.max(W)), 1.0) if W.size else 1.0
     W = np.maximum(W, 1e-6 * scale)
     H = np.maximum(H, 1e-6 * max(float(np.max(H)), _TINY))
     return np.ascontiguousarray(W), np.ascontiguousarray(H)
+
+
+_EXTRACTION_INITS = ("nfindr", "atgp", "ppi", "sisal")
+INIT_CHOICES = ("vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom")
+
+
+def _extraction_init(X, K, init, rng):
+    """Initial endmembers (K, L) from an extraction method, clipped at a small positive floor.
+
+    N-FINDR, ATGP and PPI give their pixels projected on the K-dimensional
+    signal subspace (as the VCA start does); SISAL its simplex vertices.
+    """
+    from . import _extraction as ex
+
+    if init == "sisal":
+        if K < 2:
+            raise ValueError("init='sisal' needs n_components >= 2 (a simplex); use init='vca'.")
+        H = ex._sisal_core(X, K, rng=rng, name="n_components")
+    else:
+        if init == "nfindr":
+            idx = ex._nfindr_indices(X, K, rng=rng, name="n_components")[0]
+        elif init == "atgp":
+            idx = ex._atgp_indices(X, K)
+        else:
+            counts = ex._ppi_counts(X, K, 10000, rng)
+            idx = np.argsort(-counts, kind="stable")[:K]
+        H = ex._picked(X, X, 1.0, idx, K, True, np.float64)
+    H = np.clip(H, 0, None)
+    return np.where(H > 0, H, 1e-6 * max(float(X.max()), _TINY))
 
 
 def _data_scale(X):
@@ -473,8 +504,8 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     """Shared fit/transform logic; subclasses define ``_solver_kwargs``."""
 
     _parameter_constraints = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "init": [Options("vca", "nndsvd", "random", "custom")],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), Options("auto")],
+        "init": [Options(*INIT_CHOICES)],
         "solver": [Options("mu", "hals")],
         "delta": [Interval(numbers.Real, 0, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -687,12 +718,23 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                          n_threads=n_threads, name=f"{type(self).__name__}.transform", **kw)
         return res["W"] * s if col_norm else res["W"]
 
+    def _n_components(self, X, N, L):
+        """``n_components``, or HySime's estimate for ``"auto"`` (at least 1)."""
+        if isinstance(self.n_components, str):  # "auto" (validated)
+            from ._subspace import estimate_n_endmembers
+
+            with np.errstate(invalid="ignore"):
+                Xf = np.where(np.isfinite(X), X, np.nanmean(X, axis=0, keepdims=True))
+            k = int(estimate_n_endmembers(Xf))
+            return check_n_endmembers(max(k, 1), N, L)
+        return check_n_endmembers(self.n_components, N, L)
+
     def _fit(self, Y, *, W=None, H=None, fixed_components=None, mask=None):
         self._validate()
         X, image_shape = self._prepare(Y, mask)
         out_dtype = X.dtype
         N, L = X.shape
-        K = check_n_endmembers(self.n_components, N, L)
+        K = self._n_components(X, N, L)
         if (W is not None or H is not None) and self.init != "custom":
             warnings.warn(
                 f"init={self.init!r}: the W and H passed to fit are ignored; set "
@@ -856,11 +898,18 @@ class NMFUnmixing(_BaseUnmixing):
 
     Parameters
     ----------
-    n_components : int, default=3
-        Number of endmembers.
-    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
-        Initialisation: VCA endmembers + FCLS abundances, NNDSVD (zeros filled
-        with the mean), random (Dirichlet abundances), or ``W``/``H`` given to fit.
+    n_components : int or "auto", default=3
+        Number of endmembers; ``"auto"``: HySime's estimate of the signal
+        subspace dimension (:func:`estimate_n_endmembers`), stored in
+        ``n_components_``.
+    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="vca"
+        Initialisation: endmembers from an extraction method (:func:`vca`,
+        :func:`nfindr`, :func:`atgp`, :func:`ppi`: the chosen pixels projected
+        on the signal subspace; :func:`sisal`: its simplex vertices; negative
+        entries clipped) with FCLS abundances (NNLS when ``delta = 0``), NNDSVD
+        (zeros filled with the mean), random (Dirichlet abundances), or
+        ``W``/``H`` given to fit.
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates or HALS (exact coordinate descent).
     delta : float, default=0.0

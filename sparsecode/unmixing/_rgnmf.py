@@ -55,8 +55,9 @@ class RobustGuidedNMF(_BaseUnmixing):
 
     Parameters
     ----------
-    n_components : int, default=3
-        Number of endmembers.
+    n_components : int or "auto", default=3
+        Number of endmembers; ``"auto"``: HySime's estimate
+        (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     lam : float or None, default=None
         Weight of the per-pixel l_p sparsity; ``None``: Qian's sparseness rule
         times ``lam_scale``.
@@ -75,8 +76,10 @@ class RobustGuidedNMF(_BaseUnmixing):
         Guard of the ``a^(p-1)`` gradient.
     image_shape : tuple (rows, cols) or None, default=None
         Image shape of row-major pixels when ``Y`` is a matrix.
-    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
-        Initialisation.
+    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="vca"
+        Initialisation (see NMFUnmixing): endmembers from an extraction method
+        with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     delta : float, default=15.0
         Weight of the sum-to-one row (the paper's sum-to-one constraint, spec
         A2: ``delta = 15``), in the data's units (the row ``delta 1^T`` is

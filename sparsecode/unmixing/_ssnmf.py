@@ -19,8 +19,9 @@ class StructuredSparseNMF(_BaseUnmixing):
 
     Parameters
     ----------
-    n_components : int, default=3
-        Number of endmembers.
+    n_components : int or "auto", default=3
+        Number of endmembers; ``"auto"``: HySime's estimate
+        (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     lam : float, default=0.1
         Weight of the graph term ``(lam/2) tr(A L A^T)``.
     alpha : float, default=0.1
@@ -42,8 +43,10 @@ class StructuredSparseNMF(_BaseUnmixing):
         Column-norm convention: every this many sweeps (and at exit) the
         endmembers are rescaled to unit l2 norm and the abundances rescaled
         back (0 disables; the penalties assume unit-norm endmembers).
-    init : {"vca", "nndsvd", "random", "custom"}, default="vca"
-        Initialisation.
+    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="vca"
+        Initialisation (see NMFUnmixing): endmembers from an extraction method
+        with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     delta : float, default=0.0
         Weight of the sum-to-one row (0: the authors' setting).
     max_iter : int, default=300
