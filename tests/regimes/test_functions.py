@@ -15,13 +15,12 @@ import pytest
 
 import sparsecode
 
-from .conftest import S, all_finite, check, gaussian_dictionary, rel, rng, run_cell, sid, sparse_codes
+from .conftest import S, all_finite, public_objects, check, gaussian_dictionary, rel, rng, run_cell, sid, sparse_codes
 
 
 def _solver_functions():
     out = {}
-    for name in sparsecode.__all__:
-        obj = getattr(sparsecode, name)
+    for name, obj in public_objects().items():
         if isinstance(obj, type) or not callable(obj) or not inspect.isfunction(obj):
             continue
         ps = list(inspect.signature(obj).parameters)
