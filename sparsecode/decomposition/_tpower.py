@@ -462,15 +462,14 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     k : int or sequence of int, default=None
         Cardinality of each loading (one int for all, or one per component).
         Default ``min(10, n_features)`` (the authors' default 10).
-    init : {"eig", "maxdiag", "topk_diag"} or array-like of shape \
-            (n_components, n_features), default="eig"
+    init : {"eig", "maxdiag", "topk_diag"} or array-like, default="eig"
         Start of each component: ``"eig"``, the leading eigenvector of the
         deflated covariance followed by the cascade 8k -> 4k -> 2k -> k when
         ``n_features >= 8k``; ``"maxdiag"``, the largest diagonal entry (the
         authors' code); ``"topk_diag"``, the k largest diagonal entries; an
-        array: warm starts, one row per component.
-    deflation : {"schur", "projection", "orthogonal_projection", "hotelling"}, \
-            default="schur"
+        array of shape (n_components, n_features): warm starts, one row per
+        component.
+    deflation : {"schur", "projection", "orthogonal_projection", "hotelling"}, default="schur"
         Deflation between components (Mackey 2008).  ``"hotelling"`` is
         only valid for eigenvectors and only available with
         ``covariance=True``.
