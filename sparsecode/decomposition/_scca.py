@@ -30,6 +30,8 @@ from .._validation import Interval, Options, check_matrix, validate_params
 
 __all__ = ["SparseCCA", "l1_constrained_direction"]
 
+_N_SEEDS = 5  # primal-dual: seed samples tried per pair
+
 
 # ---------------------------------------------------------------------------
 # exact l1-bounded unit vector (spec 6.2, "exact O(p log p) solution by sorting")
@@ -347,9 +349,10 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
        \gamma \sum_{i \ne k} e_i,\ 0 \le e \le 1,
 
     with :math:`\tau = 1/2` and Hardoon's default :math:`\mu`,
-    :math:`\gamma`.  The seed is the sample with the largest kernel row
-    norm (deterministic); later pairs deflate both views by the
-    previous variates.
+    :math:`\gamma`.  The seed is chosen among the five samples with the
+    largest kernel rows, keeping the pair with the best correlation
+    computed without the seed sample (Hardoon's rule); later pairs deflate
+    both views by the previous variates.
 
     References
     ----------
@@ -463,9 +466,20 @@ class SparseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             Xd, Yd = Xs.copy(), Ys.copy()
             for c in range(self.n_components):
                 K = Yd @ Yd.T
-                seed = int(np.argmax(np.linalg.norm(K, axis=1)))
-                w, e, it, conv = _primal_dual_pair(Xd, K, seed, self.mu_scale, 0.5,
-                                                   50 * self.max_iter, min(self.tol, 1e-8))
+                # Hardoon's seed search: candidates = the samples with the largest kernel
+                # rows; keep the pair whose correlation, computed without the seed
+                # sample, is largest (the seed is pinned at e_k = 1, so it would flatter).
+                cands = np.argsort(-np.linalg.norm(K, axis=1), kind="stable")[:_N_SEEDS]
+                best = None
+                for seed in cands:
+                    w, e, it, conv = _primal_dual_pair(Xd, K, int(seed), self.mu_scale, 0.5,
+                                                       50 * self.max_iter,
+                                                       min(self.tol, 1e-8))
+                    keep = np.arange(n) != seed
+                    r = abs(_corr((Xd @ w)[keep], (K @ e)[keep]))
+                    if best is None or r > best[0]:
+                        best = (r, w, e, it, conv)
+                _, w, e, it, conv = best
                 v = Yd.T @ e
                 # scale so that ||X w|| = ||K e|| = 1 (Hardoon's post-processing)
                 nx = np.linalg.norm(Xd @ w)
