@@ -26,6 +26,16 @@ def _pixels(Y, name="Y", return_dtype=False):
     return (X, dtype) if return_dtype else X
 
 
+def _gram_inverse(G):
+    """``(G + eps I)^{-1}`` with a relative ridge (pysptools adds ``1e-6 I`` in
+    absolute units; a relative one keeps the estimate scale-equivariant)."""
+    L = G.shape[0]
+    R = G.copy()
+    R[np.diag_indices(L)] += 1e-10 * max(float(np.trace(G)) / L, np.finfo(float).tiny)
+    Ri = np.linalg.inv(R)
+    return 0.5 * (Ri + Ri.T)
+
+
 def _additive_noise(X):
     """Multiple-regression noise of every band on all the others (spec 5.1).
 
@@ -34,16 +44,27 @@ def _additive_noise(X):
     downdate ``Ri - Ri[:, i] Ri[i, :] / Ri[i, i]``) has the closed form
     ``w_i = (X Ri)[:, i] / Ri[i, i]``: all bands from one inverse, one product.
     """
+    Ri = _gram_inverse(X.T @ X)
+    return (X @ Ri) / np.diag(Ri)
+
+
+def _hysime_additive_gram(X):
+    """HySime with the additive noise estimate from the Gram matrix alone.
+
+    With ``G = X^T X``, ``Ri = (G + eps I)^{-1}`` and ``D = diag(Ri)``, the noise
+    is ``W = X Ri D^{-1}`` and the signal ``S = X P`` with ``P = I - Ri D^{-1}``,
+    so ``W^T W = D^{-1} Ri G Ri D^{-1}`` and ``S^T S = P^T G P``: one ``N L^2``
+    product in all, the rest ``O(L^3)``.
+    """
     N, L = X.shape
-    R = X.T @ X
-    # relative ridge (pysptools adds 1e-6 I in absolute units; relative keeps
-    # the estimate scale-equivariant)
-    eps = 1e-10 * max(float(np.trace(R)) / L, np.finfo(float).tiny)
-    R[np.diag_indices(L)] += eps
-    Ri = np.linalg.inv(R)
-    Ri = 0.5 * (Ri + Ri.T)
-    W = (X @ Ri) / np.diag(Ri)
-    return W
+    G = X.T @ X
+    Ri = _gram_inverse(G)
+    d = np.diag(Ri)
+    RiG = Ri @ G
+    wtw = np.einsum("ij,ji->i", RiG, Ri) / d ** 2
+    P = np.eye(L) - Ri / d
+    Rx = (P.T @ G @ P) / N
+    return _subspace_from(G / N, Rx, np.diag(wtw / N))
 
 
 def estimate_noise(Y, *, noise="additive"):
@@ -166,6 +187,9 @@ def hysime(Y, *, noise="auto"):
         if noise == "auto":
             integer = bool(np.all(X >= 0) and np.all(X == np.round(X)))
             noise = "poisson" if integer else "additive"
+        if noise == "additive":
+            k, E = _hysime_additive_gram(X)
+            return k, E.astype(dtype, copy=False)
         W, Rn = _estimate_noise(X, noise)
     else:
         W = np.asarray(noise, dtype=np.float64)
@@ -182,10 +206,14 @@ def hysime(Y, *, noise="auto"):
 
 
 def _hysime_core(X, W, Rn):
-    N, L = X.shape
+    N = X.shape[0]
     S = X - W
-    Ry = (X.T @ X) / N
-    Rx = (S.T @ S) / N
+    return _subspace_from((X.T @ X) / N, (S.T @ S) / N, Rn)
+
+
+def _subspace_from(Ry, Rx, Rn):
+    """The minimum-MSE subspace from the data, signal and noise correlations."""
+    L = Ry.shape[0]
     _, E = np.linalg.eigh(0.5 * (Rx + Rx.T))
     E = E[:, ::-1]
     Rn = Rn + (np.trace(Rx) / (L * 1e5)) * np.eye(L)

@@ -62,6 +62,18 @@ def test_vectorised_noise_equals_per_band_regression():
     assert np.count_nonzero(Rn - np.diag(np.diag(Rn))) == 0
 
 
+@pytest.mark.parametrize("coloured", [False, True], ids=["white", "coloured"])
+def test_gram_only_hysime_equals_explicit_noise_path(coloured):
+    # the additive path never forms W (one N L^2 Gram product); it must agree with
+    # HySime run on the explicit regression residual W
+    Y, _, _ = _scene(5, coloured=coloured, seed=2)
+    W, _ = estimate_noise(Y)
+    k, E = hysime(Y)
+    kw, Ew = hysime(Y, noise=W)
+    assert k == kw == 5
+    np.testing.assert_allclose(np.abs(E.T @ Ew), np.eye(k), atol=1e-8)
+
+
 def test_noise_estimate_white():
     Y, _, s2 = _scene(5)
     _, Rn = estimate_noise(Y)
