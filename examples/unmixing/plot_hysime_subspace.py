@@ -31,7 +31,6 @@ from sparsecode.unmixing import estimate_noise, hfc_vd, hysime
 SCENES = {"samson": "Samson", "jasper_ridge": "Jasper Ridge", "moffett": "Moffett",
           "urban_subimage": "Urban (sub)"}
 
-hysime(np.random.default_rng(0).random((50, 10)))  # warm-up: first-call costs out of the timing
 rows = []
 noise = {}
 for key, label in SCENES.items():
@@ -40,9 +39,11 @@ for key, label in SCENES.items():
     except FileNotFoundError as exc:
         print(f"{label}: skipped ({exc.__class__.__name__})")
         continue
-    t0 = time.perf_counter()
-    k, E = hysime(d.cube)
-    t_hysime = time.perf_counter() - t0
+    t_hysime = np.inf
+    for _ in range(3):  # best of 3: first-call costs out of the timing
+        t0 = time.perf_counter()
+        k, E = hysime(d.cube)
+        t_hysime = min(t_hysime, time.perf_counter() - t0)
     vd = hfc_vd(d.cube, far=[1e-3, 1e-4, 1e-5])
     nw = hfc_vd(d.cube, far=1e-3, whiten=True)
     K = None if d.endmembers is None else d.endmembers.shape[0]
