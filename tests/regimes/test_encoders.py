@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from sparsecode import available_encoders, sparse_encode
 
 from . import _oracles as O
-from .conftest import (CONDS, SCALES, SCALES32, SNRS, L, M, N, S, add_noise, all_finite, check,
+from .conftest import (CONDS, SCALES, SCALES32, SNRS, L, N, S, add_noise, all_finite, check,
                        conditioned_dictionary, encoder_params, gaussian_dictionary, rel, rng,
                        run_cell, sid, sparse_codes, support)
 
@@ -153,7 +153,8 @@ def verify_against_oracle(name, X, D, codes, truth, *, rtol, alpha=None):
         ref = np.array([O.mp_ref(D.T.astype(codes.dtype), x, S) for x in X])
         assert rel(codes, ref) <= rtol, f"MP differs from the reference MP: {rel(codes, ref):.2e}"
     elif k in ("sparsity", "free", "mcp"):
-        assert rel(codes, truth) <= rtol, f"not the exact sparse solution: rel {rel(codes, truth):.2e}"
+        assert rel(codes, truth) <= rtol, \
+            f"not the exact sparse solution: rel {rel(codes, truth):.2e}"
     elif k == "sqrt":
         A = np.asarray(D, np.float64).T
         gap = sqrt_gap(A, X, codes, alpha)
@@ -163,9 +164,11 @@ def verify_against_oracle(name, X, D, codes, truth, *, rtol, alpha=None):
         f, fref = objective(name, X, D, codes, alpha), objective(name, X, D, ref, alpha)
         gap = np.max((f - fref) / np.maximum(fref, 1e-300))
         assert gap <= max(rtol, 1e-6), f"objective {gap:.2e} above the oracle's"
-        assert rel(codes, ref) <= max(1e-3, 10 * rtol), f"codes differ from the oracle: {rel(codes, ref):.2e}"
+        assert rel(codes, ref) <= max(1e-3, 10 * rtol), \
+            f"codes differ from the oracle: {rel(codes, ref):.2e}"
     else:  # an alpha-encoder without a stated objective: no worse than the zero code
-        assert np.all(objective(name, X, D, codes, alpha) <= 0.5 * np.sum(np.abs(X) ** 2, 1) * (1 + 1e-9))
+        f0 = 0.5 * np.sum(np.abs(X) ** 2, 1)
+        assert np.all(objective(name, X, D, codes, alpha) <= f0 * (1 + 1e-9)), "worse than zero"
 
 
 def sqrt_gap(A, X, codes, alpha):
@@ -237,7 +240,8 @@ def test_complex(name):
     X, D, C = problem(complex_=True)
     out = run_cell(lambda: encode(name, X, D))
     if not declares_complex(name):
-        assert out.error is not None, "complex input accepted by an encoder that does not declare it"
+        assert out.error is not None, \
+            "complex input accepted by an encoder that does not declare it"
         check(out, NAMES + ("complex",), lambda v: None)
         return
 
@@ -273,7 +277,8 @@ def test_scale_signal(name, dtype, c):
         assert ref.error is None, f"scale 1 refused: {ref.error}"
         assert all_finite(codes), "non-finite codes"
         got = codes.astype(np.float64) / c
-        assert rel(got, ref.value) <= tol, f"codes(cX)/c differ from codes(X): {rel(got, ref.value):.2e}"
+        assert rel(got, ref.value) <= tol, \
+            f"codes(cX)/c differ from codes(X): {rel(got, ref.value):.2e}"
 
     check(out, NAMES, verify)
 
@@ -295,7 +300,8 @@ def test_scale_dictionary(name, dtype, c):
         assert ref.error is None, f"scale 1 refused: {ref.error}"
         assert all_finite(codes), "non-finite codes"
         got = codes.astype(np.float64) * c
-        assert rel(got, ref.value) <= tol, f"c codes(X, cD) differ from codes(X, D): {rel(got, ref.value):.2e}"
+        assert rel(got, ref.value) <= tol, \
+            f"c codes(X, cD) differ from codes(X, D): {rel(got, ref.value):.2e}"
 
     check(out, NAMES, verify)
 
@@ -363,7 +369,8 @@ def test_zero_signal(name):
 
     def verify(codes):
         assert all_finite(codes), "non-finite codes"
-        assert np.all(codes[1] == 0), f"nonzero code for a zero signal: {np.abs(codes[1]).max():.2e}"
+        assert np.all(codes[1] == 0), \
+            f"nonzero code for a zero signal: {np.abs(codes[1]).max():.2e}"
 
     check(out, NAMES, verify)
     check(out0, NAMES, lambda codes: (all_finite(codes) or pytest.fail("non-finite codes"),
@@ -461,7 +468,8 @@ def test_positive(name, truth):
                 else:
                     ref = O.lad_ref(A, x, a, positive=True)
                     f, fref = O.lad_objective(A, x, c, a), O.lad_objective(A, x, ref, a)
-                assert (f - fref) / fref <= 1e-6, f"objective {(f - fref) / fref:.2e} above the oracle's"
+                assert (f - fref) / fref <= 1e-6, \
+                    f"objective {(f - fref) / fref:.2e} above the oracle's"
         else:
             f = objective(name, X, D, codes, a)
             assert np.all(f <= objective(name, X, D, np.zeros_like(codes), a)), "worse than zero"

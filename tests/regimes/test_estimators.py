@@ -124,14 +124,16 @@ def verify(name, A, y, coef, truth, *, rtol, alpha=None):
     elif k == "quad":
         ref = O.lasso_ref(A, y, alpha)
         f, fref = O.quad_objective(A, y, coef, alpha), O.quad_objective(A, y, ref, alpha)
-        assert (f - fref) / fref <= max(1e-6, rtol), f"objective {(f - fref) / fref:.2e} above sklearn's"
+        assert (f - fref) / fref <= max(1e-6, rtol), \
+            f"objective {(f - fref) / fref:.2e} above sklearn's"
     elif k == "sqrt":
         gap = O.sqrt_lasso_gap(A, y, coef, alpha, np.sqrt(m))
         assert gap <= max(1e-5, rtol), f"relative gap {gap:.2e} to a certified bound"
     elif k == "lad":
         ref = O.lad_ref(A, y, alpha, m)
         f, fref = O.lad_objective(A, y, coef, alpha, m), O.lad_objective(A, y, ref, alpha, m)
-        assert (f - fref) / fref <= max(1e-6, rtol), f"objective {(f - fref) / fref:.2e} above the LP's"
+        assert (f - fref) / fref <= max(1e-6, rtol), \
+            f"objective {(f - fref) / fref:.2e} above the LP's"
 
 
 _BASE = {}
@@ -268,7 +270,8 @@ def test_conditioning(name, cond):
     def v(coef):
         assert all_finite(coef), "non-finite coef_"
         if kind(name) in ("sparsity", "free"):
-            assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6), "residual above ||y||"
+            assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6), \
+                "residual above ||y||"
 
     assert out.error is not None or all_finite(out.value), "NaN/inf returned"
     check(out, ARGS, v, warning_excuses=cond > 1e3)
@@ -292,9 +295,11 @@ def test_snr(name, snr):
         if snr >= 40 and name not in _LOCAL and name != "MatchingPursuit":
             assert support(coef, S) == support(x, S), "support lost at high SNR"
             if k != "cv":
-                assert rel(coef, x) <= 10 * 10 ** (-snr / 20), f"error {rel(coef, x):.2e} at {snr} dB"
+                assert rel(coef, x) <= 10 * 10 ** (-snr / 20), \
+                    f"error {rel(coef, x):.2e} at {snr} dB"
         if k in ("sparsity", "free"):
-            assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6), "residual above ||y||"
+            assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6), \
+                "residual above ||y||"
 
     assert out.error is not None or all_finite(out.value), "NaN/inf returned"
     check(out, ARGS, v, warning_excuses=snr <= 20)
@@ -325,7 +330,8 @@ def test_duplicated_column(name):
         a = base_alpha(name, A, y)
         m = A.shape[0]
         if k == "quad":
-            f, fref = O.quad_objective(A2, y, coef, a), O.quad_objective(A, y, O.lasso_ref(A, y, a), a)
+            f = O.quad_objective(A2, y, coef, a)
+            fref = O.quad_objective(A, y, O.lasso_ref(A, y, a), a)
             assert (f - fref) / fref <= 1e-6, "objective above sklearn's"
         elif k == "lad":
             f = O.lad_objective(A2, y, coef, a, m)
@@ -335,10 +341,12 @@ def test_duplicated_column(name):
             gap = O.sqrt_lasso_gap(A2, y, coef, a, np.sqrt(m))
             assert gap <= _rtol(name), f"relative gap {gap:.2e} to a certified bound"
         elif name == "OrthogonalMatchingPursuit" or k in ("free", "cv"):
-            assert rel(A2 @ coef, y) <= (1e-2 if k == "cv" else 1e-6), f"fit {rel(A2 @ coef, y):.2e}"
+            assert rel(A2 @ coef, y) <= (1e-2 if k == "cv" else 1e-6), \
+                f"fit {rel(A2 @ coef, y):.2e}"
         else:
             assert np.count_nonzero(coef) <= S, "more nonzeros than n_nonzero_coefs"
-            assert np.linalg.norm(y - A2 @ coef) <= np.linalg.norm(y) * (1 + 1e-6), "residual above ||y||"
+            assert np.linalg.norm(y - A2 @ coef) <= np.linalg.norm(y) * (1 + 1e-6), \
+                "residual above ||y||"
 
     check(out, ARGS, v, warning_excuses=True)
 
@@ -368,7 +376,8 @@ def test_sparse_input(name):
 
     def v(coef):
         coef = coef.toarray().ravel() if sp.issparse(coef) else coef
-        assert rel(coef, ref.value) <= 1e-8, f"sparse and dense X differ: {rel(coef, ref.value):.2e}"
+        assert rel(coef, ref.value) <= 1e-8, \
+            f"sparse and dense X differ: {rel(coef, ref.value):.2e}"
 
     check(out, ("X", "sparse"), v)
 
@@ -395,16 +404,19 @@ def test_positive(name, truth):
         a = base_alpha(name, A, y)
         m = A.shape[0]
         if k in ("sparsity", "free"):
-            assert rel(coef, x) <= _rtol(name), f"not the exact nonnegative solution: {rel(coef, x):.2e}"
+            assert rel(coef, x) <= _rtol(name), \
+                f"not the exact nonnegative solution: {rel(coef, x):.2e}"
         elif k == "cv":
             assert support(coef, S) == support(x, S), "CV lost the true support"
         elif k == "quad":
             ref = O.lasso_ref(A, y, a, positive=True)
             f, fref = O.quad_objective(A, y, coef, a), O.quad_objective(A, y, ref, a)
-            assert (f - fref) / fref <= _rtol(name), f"objective {(f - fref) / fref:.2e} above sklearn's"
+            assert (f - fref) / fref <= _rtol(name), \
+                f"objective {(f - fref) / fref:.2e} above sklearn's"
         elif k == "lad":
             ref = O.lad_ref(A, y, a, m, positive=True)
             f, fref = O.lad_objective(A, y, coef, a, m), O.lad_objective(A, y, ref, a, m)
-            assert (f - fref) / fref <= _rtol(name), f"objective {(f - fref) / fref:.2e} above the LP's"
+            assert (f - fref) / fref <= _rtol(name), \
+                f"objective {(f - fref) / fref:.2e} above the LP's"
 
     check(out, ARGS + ("positive",), v)

@@ -15,7 +15,8 @@ import pytest
 
 import sparsecode
 
-from .conftest import S, all_finite, public_objects, check, gaussian_dictionary, rel, rng, run_cell, sid, sparse_codes
+from .conftest import (S, all_finite, check, gaussian_dictionary, public_objects, rel, rng,
+                       run_cell, sid, sparse_codes)
 
 
 def _solver_functions():

@@ -137,14 +137,16 @@ def verify_fit(name, X, truth, est, T, dtype=np.float64):
     W = est.components_ if g != "coder" else est.dictionary
     assert all_finite(W), "non-finite components_"
     if dtype == np.float32 and preserves32(name):
-        assert T.dtype == np.float32, f"float32 in, {T.dtype} out (preserves_dtype declares float32)"
+        assert T.dtype == np.float32, \
+            f"float32 in, {T.dtype} out (preserves_dtype declares float32)"
     T64, W64 = T.astype(np.float64), np.asarray(W, np.float64)
     if g == "coder":
         tol = 1e-5 if dtype == np.float64 else 2e-3
         assert rel(T64, truth) <= tol, f"not the exact sparse code: {rel(T64, truth):.2e}"
     elif g == "learner":
         norms = np.linalg.norm(W64, axis=1)
-        assert np.allclose(norms, 1, atol=1e-4), f"atoms not unit norm: {norms.min():.3g}..{norms.max():.3g}"
+        assert np.allclose(norms, 1, atol=1e-4), \
+            f"atoms not unit norm: {norms.min():.3g}..{norms.max():.3g}"
         res = np.linalg.norm(X - T64 @ W64)
         assert res <= np.linalg.norm(X) * (1 + 1e-6), "codes worse than zero"
     else:
@@ -184,7 +186,8 @@ def test_fortran_order(name):
 
     def v(res):
         assert ref.error is None, f"C order refused: {ref.error}"
-        assert rel(res[1], ref.value[1]) <= 1e-9, f"F and C order differ: {rel(res[1], ref.value[1]):.2e}"
+        assert rel(res[1], ref.value[1]) <= 1e-9, \
+            f"F and C order differ: {rel(res[1], ref.value[1]):.2e}"
 
     check(out, NAMES_ARGS, v)
 
@@ -216,7 +219,8 @@ def test_scale(name, c):
         recon = np.asarray(T, np.float64) @ np.asarray(W, np.float64) / c
         recon0 = np.asarray(T0, np.float64) @ np.asarray(W0, np.float64)
         if scale_free(name):
-            assert rel(recon, recon0) <= tol, f"model(cX)/c differs from model(X): {rel(recon, recon0):.2e}"
+            assert rel(recon, recon0) <= tol, \
+                f"model(cX)/c differs from model(X): {rel(recon, recon0):.2e}"
         else:
             X64 = X.astype(np.float64)
             assert rel(recon, X64) <= rel(recon0, X64) + 0.01, "quality lost at this scale"
@@ -257,7 +261,8 @@ def test_fit_transform_matches_transform(name):
     def v(res):
         est, T = res
         T2 = est.transform(X)
-        assert np.abs(T - T2).max() <= 1e-3, f"fit_transform and transform differ by {np.abs(T - T2).max():.3f}"
+        assert np.abs(T - T2).max() <= 1e-3, \
+            f"fit_transform and transform differ by {np.abs(T - T2).max():.3f}"
 
     check(out, NAMES_ARGS, v)
 
@@ -277,7 +282,8 @@ def test_coder_agrees_with_sparse_encode(name):
         assert rel(b.value, a.value) <= 1e-10
     X32 = data(name)[0].astype(np.float32)
     out = run_cell(lambda: _instance(est).fit_transform(X32))
-    check(out, NAMES_ARGS, lambda T: T.dtype == np.float32 or pytest.fail(f"float32 X -> {T.dtype}"))
+    check(out, NAMES_ARGS,
+          lambda T: T.dtype == np.float32 or pytest.fail(f"float32 X -> {T.dtype}"))
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if group(n) == "coder"])
