@@ -202,7 +202,7 @@ def test_permutation_and_sign_invariance(seed, k):
 
 
 def test_n_jobs_does_not_change_the_result():
-    X, _ = _spiked(200, 300, 5, 4.0, 11)
+    X, _ = _spiked(60, 40, 5, 4.0, 11)
     a = TruncatedPowerPCA(n_components=2, k=5).fit(X)
     b = TruncatedPowerPCA(n_components=2, k=5, n_jobs=2).fit(X)
     np.testing.assert_allclose(a.components_, b.components_, atol=1e-10)
