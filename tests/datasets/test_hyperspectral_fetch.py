@@ -107,6 +107,21 @@ def test_v73_mat_without_h5py_says_what_to_install(tmp_path, monkeypatch):
         load_hyperspectral_file(f, cache=False)
 
 
+def test_v73_mat_round_trip_with_h5py(tmp_path, cube):
+    h5py = pytest.importorskip("h5py")
+    f = tmp_path / "v73.mat"
+    with h5py.File(f, "w", userblock_size=512) as h:
+        # MATLAB stores arrays column-major: HDF5 sees the dimensions reversed
+        h["pavia"] = cube.T
+        h["wavelengths"] = np.linspace(0.4, 0.8, 5)[None, :].T
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5"
+    with open(f, "r+b") as fh:
+        fh.write(head.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM")
+    d = load_hyperspectral_file(f, data_home=tmp_path)
+    np.testing.assert_array_equal(d.cube, cube)
+    np.testing.assert_allclose(d.wavelengths, np.linspace(0.4, 0.8, 5))
+
+
 def _write_envi(tmp_path, cube):
     rows, cols, bands = cube.shape
     hdr = tmp_path / "scene.hdr"
