@@ -296,7 +296,7 @@ def hfc_vd(Y, *, far=1e-3, variant="paper", whiten=False):
         X = X / np.sqrt(d)
     mu = X.mean(axis=0)
     Xc = X - mu
-    K = (Xc.T @ Xc) / (N - 1)
+    K = (Xc.T @ Xc) / N  # same normalisation as R: R = K + mu mu^T exactly
     if variant == "paper":
         R = (X.T @ X) / N
         lam = np.linalg.eigvalsh(K)[::-1]
