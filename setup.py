@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 EXT_DIR = "_ext"
@@ -103,4 +104,24 @@ def _extensions():
     )
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})
+# The real hyperspectral scenes live beside the source checkout, in
+# ``../shared/data/hyperspectral``; a non-editable ``pip install .`` copies
+# them into the installed package (``sparsecode/datasets/data/hyperspectral``)
+# so that ``load_hyperspectral("samson")`` works without SPARSECODE_DATA.
+SHARED_SCENES = HERE / ".." / "shared" / "data" / "hyperspectral"
+
+
+class BuildPy(build_py):
+    def run(self):
+        super().run()
+        # editable installs read the source tree, which finds ../shared itself
+        if getattr(self, "editable_mode", False) or not SHARED_SCENES.is_dir():
+            return
+        dest = Path(self.build_lib) / "sparsecode" / "datasets" / "data" / "hyperspectral"
+        dest.mkdir(parents=True, exist_ok=True)
+        for src in sorted(SHARED_SCENES.iterdir()):
+            if src.suffix in (".npz", ".md") and src.is_file():
+                shutil.copyfile(src, dest / src.name)
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt, "build_py": BuildPy})

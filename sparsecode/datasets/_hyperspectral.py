@@ -161,6 +161,12 @@ def _source_tree_home(module_file=__file__):
     return None
 
 
+def _package_home(module_file=__file__):
+    """The scenes copied into an installed package by ``pip install .``
+    (``sparsecode/datasets/data/hyperspectral``; absent in a source checkout)."""
+    return Path(module_file).resolve().parent / "data" / "hyperspectral"
+
+
 def _user_home():
     """The per-user data directory, ``~/sparsecode_data/hyperspectral``."""
     return Path(os.path.expanduser("~")) / "sparsecode_data" / "hyperspectral"
@@ -177,6 +183,7 @@ def _candidate_homes(data_home=None):
     src = _source_tree_home()
     if src is not None:
         out.append(("source tree", src))
+    out.append(("installed package", _package_home()))
     out.append(("user data directory", _user_home()))
     return out
 
@@ -186,7 +193,9 @@ def hyperspectral_data_home(data_home=None):
 
     ``data_home`` if given; otherwise the first existing directory among: the
     ``SPARSECODE_DATA`` environment variable, ``<repository>/../shared/data/hyperspectral``
-    (only when running from a source checkout), and the user data directory
+    (only when running from a source checkout), the scenes that ``pip install .``
+    copied into the package (``sparsecode/datasets/data/hyperspectral``), and the
+    user data directory
     ``~/sparsecode_data/hyperspectral`` (returned when none exists). ``data_home``
     and ``SPARSECODE_DATA`` accept the same values: a directory holding the
     files or one with a ``hyperspectral`` sub-directory, ``~`` expanded.
@@ -237,7 +246,8 @@ def load_hyperspectral(name, *, data_home=None):
         Directory of the named files (same values as ``SPARSECODE_DATA``: the
         directory or its parent with a ``hyperspectral`` sub-directory). None
         searches ``SPARSECODE_DATA``, then ``../shared/data`` next to a source
-        checkout, then ``~/sparsecode_data`` (see ``hyperspectral_data_home``).
+        checkout, then the scenes installed with the package, then
+        ``~/sparsecode_data`` (see ``hyperspectral_data_home``).
 
     Returns
     -------

@@ -27,6 +27,7 @@ def _write_scene(directory):
 def installed(monkeypatch, tmp_path):
     """As after ``pip install .``: no source tree, no SPARSECODE_DATA, an empty home."""
     monkeypatch.setattr(hs, "_source_tree_home", lambda: None)
+    monkeypatch.setattr(hs, "_package_home", lambda: tmp_path / "pkg" / "hyperspectral")
     monkeypatch.delenv("SPARSECODE_DATA", raising=False)
     home = tmp_path / "home"
     home.mkdir()
@@ -92,3 +93,16 @@ def test_explicit_data_home_is_not_mixed_with_defaults(installed, tmp_path):
     _write_scene(installed / "sparsecode_data" / "hyperspectral")
     with pytest.raises(FileNotFoundError, match="data_home"):
         load_hyperspectral("samson", data_home=tmp_path / "empty")
+
+
+def test_scenes_installed_with_the_package_are_found(installed, tmp_path):
+    # ``pip install .`` copies ../shared/data/hyperspectral into the package
+    # (setup.py's build_py): found before the (empty) user data directory.
+    Y = _write_scene(tmp_path / "pkg" / "hyperspectral")
+    d = load_hyperspectral("samson")
+    np.testing.assert_allclose(d.Y, Y.T.reshape(2, 3, 5, order="F").reshape(6, 5), rtol=1e-6)
+    assert hyperspectral_data_home() == tmp_path / "pkg" / "hyperspectral"
+
+
+def test_package_home_is_inside_the_package():
+    assert hs._package_home().parts[-4:] == ("sparsecode", "datasets", "data", "hyperspectral")
