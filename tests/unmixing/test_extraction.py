@@ -245,3 +245,41 @@ def test_bad_options(pure_scene):
         sisal(Y, 5, max_iter=0)
     with pytest.raises(ValueError, match="at least 2"):
         sisal(Y, 1)
+
+
+# ---------------------------------------------------------------------------
+# real scenes (skipped without the data)
+# ---------------------------------------------------------------------------
+def _scene_sad(data, M):
+    from sparsecode.metrics import match_components, spectral_angle_distance
+
+    return float(np.mean(spectral_angle_distance(data.endmembers,
+                                                 M[match_components(data.endmembers, M)])))
+
+
+@pytest.mark.parametrize("scene", ["jasper_ridge", "moffett"])
+def test_nfindr_no_worse_than_vca_on_every_seed(real_data_dir, scene):
+    # issue 16 target; on Samson it holds for 4 of the 5 seeds only (VCA's seed 2
+    # picks a luckier water pixel: 0.058 against 0.061; docs/benchmarks/unmixing.rst)
+    from sparsecode.datasets import load_hyperspectral
+
+    data = load_hyperspectral(scene, data_home=real_data_dir)
+    K = data.endmembers.shape[0]
+    sad_nfindr = _scene_sad(data, nfindr(data.Y, K, projected=True)[0])
+    for seed in range(5):
+        assert sad_nfindr <= _scene_sad(data, vca(data.Y, K, random_state=seed))
+
+
+def test_correntropy_nmf_on_jasper_from_nfindr(real_data_dir):
+    # the issue's target (mean SAD <= 0.25 rad) is met from init="nfindr", not from
+    # the default VCA start (which misses the road endmember on 3 seeds of 5)
+    import warnings
+
+    from sparsecode.datasets import load_hyperspectral
+    from sparsecode.unmixing import CorrentropyNMF
+
+    data = load_hyperspectral("jasper_ridge", data_home=real_data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 50 sweeps stop at max_iter
+        est = CorrentropyNMF(4, init="nfindr", max_iter=50, random_state=0).fit(data.cube)
+    assert _scene_sad(data, est.components_) <= 0.25
