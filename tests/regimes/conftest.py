@@ -30,6 +30,18 @@ import sparsecode
 # /work/notes/regimes-failures.md for the one-line reproductions.
 # --------------------------------------------------------------------------
 KNOWN_FAILURES = {
+    # convex
+    **{f"test_encoders.py::test_scale_{which}[sqrt_lasso-{cell}]": (
+        "convex", "sqrt_lasso encoder: right codes, but a false ConvergenceWarning (duality "
+        "gap 4e-153 .. 3e+14 compared with tol=1e-6: the gap is not scale-free)")
+       for which, cells in (("signal", ("float64-1e-150", "float64-1e-20", "float32-1e-15",
+                                        "float32-1e+15")),
+                            ("dictionary", ("float64-1e-20", "float64-1e+150", "float32-1e-15")))
+       for cell in cells},
+    # bayes
+    "test_estimators.py::test_zero_y[KroneckerSBL]": (
+        "bayes", "KroneckerSBL().fit(A, zeros): zero coef_ (right) but a ConvergenceWarning "
+        "'relative change of gamma reached 5.000e-01'"),
     # unmixing (issue 11 item 8: no scale convention)
     "test_transformers.py::test_scale[CorrentropyNMF-1e-*]": (
         "unmixing", "CorrentropyNMF: model(c Y) != c model(Y) (rel 1.0) for c < 1"),
@@ -43,10 +55,11 @@ KNOWN_FAILURES = {
 
 
 def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).resolve().parent
     for item in items:
-        if "tests/regimes/" not in item.nodeid:
+        if Path(item.path).resolve().parent != here:
             continue
-        nid = item.nodeid.split("tests/regimes/", 1)[-1]
+        nid = f"{Path(item.path).name}::{item.nodeid.split('::', 1)[1]}"
         for pattern, (family, reason) in KNOWN_FAILURES.items():
             # brackets in the pattern are literal (pytest ids), '*' is the wildcard
             if fnmatch.fnmatchcase(nid, pattern.replace("[", "[[]")):
@@ -242,12 +255,14 @@ def all_finite(*arrays):
     return True
 
 
-def check(outcome, names, verify, *, warning_excuses=False):
+def check(outcome, names, verify, *, warning_excuses=False, quiet=False):
     """Judge a cell.
 
     ``verify(value)`` raises AssertionError when the answer is wrong.  A clear
     refusal naming one of ``names`` passes; a NaN never does; a wrong answer
-    passes only when ``warning_excuses`` and the library warned.
+    passes only when ``warning_excuses`` and the library warned.  ``quiet``: an easy
+    problem, solved right, must not raise a ConvergenceWarning either (a false alarm
+    is noise users learn to ignore; informative UserWarnings are fine).
     """
     if outcome.error is not None:
         assert_clear_error(outcome.error, names)
@@ -258,6 +273,10 @@ def check(outcome, names, verify, *, warning_excuses=False):
         if warning_excuses and outcome.warned:
             return "warned"
         raise
+    if quiet:
+        msgs = [str(w.message) for w in outcome.warns
+                if w.category.__name__ == "ConvergenceWarning"]
+        assert not msgs, f"right answer, but a ConvergenceWarning: {msgs[0][:200]}"
     return "ok"
 
 

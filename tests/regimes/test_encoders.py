@@ -219,7 +219,7 @@ def test_exact(name, dtype):
                               codes.astype(np.float64), C.astype(np.float64), rtol=rtol,
                               alpha=base_alpha(name, X, D))
 
-    check(out, NAMES, verify)
+    check(out, NAMES, verify, quiet=True)
 
 
 @pytest.mark.parametrize("name", ENCODERS)
@@ -232,7 +232,7 @@ def test_fortran_order(name):
         assert ref.error is None, f"C order refused: {ref.error}"
         assert rel(codes, ref.value) <= 1e-9, f"F and C order differ: {rel(codes, ref.value):.2e}"
 
-    check(out, NAMES, verify)
+    check(out, NAMES, verify, quiet=True)
 
 
 @pytest.mark.parametrize("name", ENCODERS)
@@ -280,7 +280,7 @@ def test_scale_signal(name, dtype, c):
         assert rel(got, ref.value) <= tol, \
             f"codes(cX)/c differ from codes(X): {rel(got, ref.value):.2e}"
 
-    check(out, NAMES, verify)
+    check(out, NAMES, verify, quiet=True)
 
 
 _DSCALE_CASES = [p for p in _SCALE_CASES if kind(p.values[0]) != "mcp"]
@@ -303,7 +303,7 @@ def test_scale_dictionary(name, dtype, c):
         assert rel(got, ref.value) <= tol, \
             f"c codes(X, cD) differ from codes(X, D): {rel(got, ref.value):.2e}"
 
-    check(out, NAMES, verify)
+    check(out, NAMES, verify, quiet=True)
 
 
 @pytest.mark.parametrize("cond", CONDS, ids=sid)
@@ -372,7 +372,7 @@ def test_zero_signal(name):
         assert np.all(codes[1] == 0), \
             f"nonzero code for a zero signal: {np.abs(codes[1]).max():.2e}"
 
-    check(out, NAMES, verify)
+    check(out, NAMES, verify, quiet=True)
     check(out0, NAMES, lambda codes: (all_finite(codes) or pytest.fail("non-finite codes"),
                                       np.all(codes == 0) or pytest.fail("nonzero code for X = 0")))
 

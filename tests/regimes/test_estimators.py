@@ -187,7 +187,7 @@ def test_exact(name, dtype):
         verify(name, A.astype(np.float64), y.astype(np.float64), coef.astype(np.float64),
                x.astype(np.float64), rtol=_rtol(name, dtype), alpha=base_alpha(name, A, y))
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -211,7 +211,7 @@ def test_fortran_order(name):
         assert ref.error is None, f"C order refused: {ref.error}"
         assert rel(coef, ref.value) <= 1e-9, f"F and C order differ: {rel(coef, ref.value):.2e}"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 def _scale_cases():
@@ -237,7 +237,7 @@ def test_scale_y(name, dtype, c):
         got = coef.astype(np.float64) / c
         assert rel(got, ref.value) <= tol, f"coef(cy)/c differs: {rel(got, ref.value):.2e}"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("name,dtype,c", list(_scale_cases()))
@@ -255,7 +255,7 @@ def test_scale_A(name, dtype, c):
         got = coef.astype(np.float64) * c
         assert rel(got, ref.value) <= tol, f"c coef(cA) differs: {rel(got, ref.value):.2e}"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("cond", CONDS, ids=sid)
@@ -314,7 +314,7 @@ def test_zero_y(name):
         assert all_finite(coef), "non-finite coef_"
         assert np.all(coef == 0), f"y = 0 gave a nonzero coef_ ({np.abs(coef).max():.2e})"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("name", NAMES)
