@@ -116,3 +116,20 @@ def test_n_components_auto_uses_the_subspace_estimate():
     assert est.n_components_ == k
     assert est.components_.shape == (k, Y.shape[-1])
     assert est.get_params()["n_components"] == "auto"
+
+
+def test_n_components_auto_with_masked_nan_entries():
+    from sparsecode.datasets import make_hyperspectral_mixture
+    from sparsecode.unmixing import estimate_n_endmembers
+
+    Y, _M, _A, _ = make_hyperspectral_mixture(3, 50, (30, 30), snr=40, random_state=1)
+    Y = Y.reshape(-1, 50)
+    Yn = Y.copy()
+    Yn[5, 7] = np.nan
+    mask = np.isnan(Yn)
+    filled = Yn.copy()
+    filled[5, 7] = np.nanmean(Yn[:, 7])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = NMFUnmixing("auto", max_iter=5, random_state=0).fit(Yn, mask=mask)
+    assert est.n_components_ == estimate_n_endmembers(filled) == 3
