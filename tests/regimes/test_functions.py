@@ -86,7 +86,7 @@ def test_zero_y(name):
         c = coef(value)
         assert c is None or np.all(c == 0), "y = 0 gave a nonzero coef"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -122,7 +122,7 @@ def test_scale_A_and_y(name, c):
         if c0 is not None and c1 is not None:
             assert rel(c1, c0) <= 1e-4, f"coef changed under (cA, cy): {rel(c1, c0):.2e}"
 
-    check(out, ARGS, v)
+    check(out, ARGS, v, quiet=True)
 
 
 @pytest.mark.parametrize("c", [1e-150, 1e-60, 1e60, 1e150], ids=sid)
