@@ -269,9 +269,16 @@ def test_conditioning(name, cond):
 
     def v(coef):
         assert all_finite(coef), "non-finite coef_"
-        if kind(name) in ("sparsity", "free"):
+        k = kind(name)
+        if k in ("sparsity", "free"):
             assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6), \
                 "residual above ||y||"
+        elif k in ("quad", "sqrt", "lad"):
+            a, m = base_alpha(name, A, y), A.shape[0]
+            f = {"quad": lambda c: O.quad_objective(A, y, c, a),
+                 "sqrt": lambda c: O.sqrt_objective(A, y, c, a, np.sqrt(m)),
+                 "lad": lambda c: O.lad_objective(A, y, c, a, m)}[k]
+            assert f(coef) <= f(np.zeros_like(coef)) * (1 + 1e-9), "objective above its value at 0"
 
     assert out.error is not None or all_finite(out.value), "NaN/inf returned"
     check(out, ARGS, v, warning_excuses=cond > 1e3)
