@@ -427,3 +427,37 @@ def test_positive(name, truth):
                 f"objective {(f - fref) / fref:.2e} above the LP's"
 
     check(out, ARGS + ("positive",), v)
+
+
+def _overdetermined(cond, r):
+    U, _ = np.linalg.qr(r.standard_normal((40, 10)))
+    V, _ = np.linalg.qr(r.standard_normal((10, 10)))
+    return (U * np.logspace(0, -np.log10(cond), 10)) @ V.T
+
+
+@pytest.mark.parametrize("cond", CONDS, ids=sid)
+@pytest.mark.parametrize("name", [n for n in NAMES if kind(n) == "sparsity"])
+def test_overdetermined_lstsq(name, cond):
+    """k = n_features on a full-rank overdetermined system: scipy's lstsq solution (with a
+    consistent y, the exact x, to the accuracy the conditioning allows)."""
+    from scipy.linalg import lstsq
+
+    r = rng(9)
+    A = _overdetermined(cond, r)
+    x = r.uniform(1, 2, 10) * r.choice([-1.0, 1.0], 10)
+    y = A @ x
+    ref = lstsq(A, y)[0]
+    est = REGRESSORS[name](**{"n_nonzero_coefs": 10,
+                              **({"fit_intercept": False} if "fit_intercept" in params(name)
+                                 else {})})
+    out = run_cell(lambda: np.asarray(est.fit(A, y).coef_).reshape(-1))
+    tol = max(1e-8, cond * 1e-11)
+
+    def v(coef):
+        assert all_finite(coef), "non-finite coef_"
+        if name == "MatchingPursuit":  # MP does not project: residual only
+            assert np.linalg.norm(y - A @ coef) <= np.linalg.norm(y) * (1 + 1e-6)
+            return
+        assert rel(coef, ref) <= tol, f"differs from lstsq by {rel(coef, ref):.2e} (cond {cond:.0e})"
+
+    check(out, ARGS, v, warning_excuses=cond > 1e3)
