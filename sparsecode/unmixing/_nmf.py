@@ -284,6 +284,11 @@ def _asc_rescale(W, Ht, upd=None):
     Ht /= cf
 
 
+def _l21_floor(r):
+    """Floor of the band residual norms in the l2,1 weights (spec A2.2 eps_res)."""
+    return 1e-8 * np.sqrt(max(float(np.sum(r)), _TINY) / r.size) + _TINY
+
+
 def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_every=10,
            weighting=None, theta=0.5, sigma=None, lam=0.0, p=None, tau=0.0,
            graph=None, lam_graph=0.0, guidance=None, guidance_every=10, norm_every=0,
@@ -294,7 +299,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     Parameters are float64 C-contiguous ``X`` (N, L), ``W`` (N, K), ``H`` (K, L);
     ``W``/``H`` are updated in place (callers pass copies).  ``weighting`` is
     None, "correntropy" (Welsch half-quadratic weights) or "l21" (IRLS weights of
-    the sum of band residual norms).  ``p`` is None (l1 when lam > 0) or an array
+    the sum of band residual norms, mean 1).  ``p`` is None (l1 when lam > 0) or an array
     of per-pixel exponents.  ``graph`` is (S, d): sparse symmetric weights and
     degrees.  ``V`` (N, L) is an observation weight (0 = masked entry) or None.
     ``fixed`` (K,) bool marks endmembers that are not updated (all True: the
@@ -353,8 +358,12 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             sigma2 = float(sigma) ** 2
             return np.maximum(np.exp(-r / (2 * sigma2)), 1e-300)
         if weighting == "l21":
-            floor = 1e-8 * np.sqrt(max(float(np.sum(r)), _TINY) / L) + _TINY
-            return 1.0 / np.maximum(np.sqrt(r), floor)
+            # IRLS weights of the l2,1 majoriser, normalised to mean 1 (as the
+            # correntropy ones): their overall scale only sets the balance against
+            # delta^2 and lam, which then keep their meaning in the unweighted
+            # problem 1/2 ||X - W H||_F^2
+            w = 1.0 / np.maximum(np.sqrt(r), _l21_floor(r))
+            return w / w.mean()
         return omega
 
     def objective(W, Ht, r):
@@ -363,7 +372,11 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             data = (0.5 * r.sum() if s2 is None
                     else float(np.sum(s2 * -np.expm1(-r / (2 * s2)))))
         elif weighting == "l21":
-            data = float(np.sum(np.sqrt(r)))
+            # sum_l ||e^l|| times half the harmonic mean of the band norms: degree 2
+            # in the data like the delta and lam terms, 1/2 ||E||_F^2 when every
+            # band has the same residual norm
+            rt = np.sqrt(r)
+            data = 0.5 * float(rt.sum()) / float(np.mean(1.0 / np.maximum(rt, _l21_floor(r))))
         elif weighting == "fixed":
             data = 0.5 * float(omega @ r)
         else:

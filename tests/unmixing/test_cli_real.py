@@ -79,7 +79,8 @@ def test_samson_guidance_map_highlights_pure_pixels(real_data_dir):
     # sum-to-one row off (delta=0): the abundances then carry each pixel's
     # brightness in their sum, which the purity (computed on a_n / 1^T a_n)
     # removes.  Under the sum-to-one default the shade goes into the dark (water)
-    # endmember instead, see the next test.  Measured: 0.45 (0.33 at 100 sweeps).
+    # endmember instead, see the next test.  Measured: 0.31 (0.33 at 100 sweeps;
+    # 0.45 before the l2,1 band weights were normalised to mean 1).
     d, est = _samson_rgnmf(real_data_dir, delta=0.0)
     h = est.guidance_map_.ravel()
     amax = d.abundances.max(axis=1)
@@ -93,8 +94,10 @@ def test_samson_guidance_map_under_sum_to_one(real_data_dir):
     # (water) as a shade, so pure soil/tree pixels carry a water fraction that
     # grows as they get darker, and their purity drops.  Pure water pixels need
     # no shade and stay the most highlighted; pure pixels still rank above mixed
-    # ones on average.  Measured (seed 0): water 0.54, all pure 0.145
-    # (0.124-0.145 over VCA seeds 0-3); the shade correlation is -0.98.
+    # ones on average.  Measured (seed 0): water 0.54, all pure 0.146
+    # (0.124-0.146 over VCA seeds 0-3); the shade correlation is -0.97.  The
+    # row binds at delta=15 whatever the scale of the band weights (same figures
+    # with the raw l2,1 weights and with weights of mean 1).
     from sparsecode.unmixing import fcls
 
     d, est = _samson_rgnmf(real_data_dir)
