@@ -17,11 +17,14 @@ import importlib
 _LAZY = {
     "CorrentropyNMF": "_cenmf",
     "L12NMF": "_l12nmf",
+    "LibraryUnmixing": "_sunsal",
     "NMFUnmixing": "_nmf",
     "RobustGuidedNMF": "_rgnmf",
     "StructuredSparseNMF": "_ssnmf",
     "atgp": "_extraction",
+    "clsunsal": "_sunsal",
     "fcls": "_fcls",
+    "library_objective": "_sunsal",
     "estimate_n_endmembers": "_subspace",
     "estimate_noise": "_subspace",
     "hfc_vd": "_subspace",
@@ -34,6 +37,8 @@ _LAZY = {
     "ppi": "_extraction",
     "sisal": "_extraction",
     "sparseness_lambda": "_l12nmf",
+    "sunsal": "_sunsal",
+    "sunsal_tv": "_sunsal",
     "vca": "_vca",
 }
 
@@ -44,11 +49,14 @@ __all__ = [
     "hysime",
     "L12NMF",
     "CorrentropyNMF",
+    "LibraryUnmixing",
     "NMFUnmixing",
     "RobustGuidedNMF",
     "StructuredSparseNMF",
     "atgp",
+    "clsunsal",
     "fcls",
+    "library_objective",
     "nfindr",
     "nndsvd",
     "pixel_graph",
@@ -57,6 +65,8 @@ __all__ = [
     "ppi",
     "sisal",
     "sparseness_lambda",
+    "sunsal",
+    "sunsal_tv",
     "vca",
 ]
 
