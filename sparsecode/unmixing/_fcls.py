@@ -74,8 +74,17 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     The result equals :func:`scipy.optimize.nnls` on the augmented system
     (tested to 1e-8). The problem is solved after dividing ``Y`` and the
     endmembers by ``max |endmembers|`` (same solution), so scaling both by any
-    factor in the float range gives the same abundances. Cost: one ``N x L x K`` product plus ``O(K^3)`` per
-    active-set change and pixel; pixels run in parallel with OpenMP.
+    factor in the float range gives the same abundances.
+
+    Fast path: when ``G`` is well conditioned and ``max_iter > K``, the
+    equality-constrained solution ``a = v + mu u`` (passive set = all
+    endmembers) is computed for every pixel at once with one BLAS product
+    ``C G^{-1}``; where it is non-negative it satisfies the KKT conditions and
+    is the optimum. Only the other pixels go through the active-set kernel,
+    which starts from the positive entries of that solution instead of the
+    empty set. Same optimum (tested to 1e-10 against the cold-started kernel
+    and the scipy loop). Cost: one ``N x L x K`` product plus ``O(K^3)`` per
+    active-set change and remaining pixel; pixels run in parallel with OpenMP.
 
     References
     ----------
@@ -151,6 +160,37 @@ def _fcls_dask(Y, endmembers, **kw):
                          chunks=Yc.chunks[:-1] + ((K,),))
 
 
+def _closed_form(G, C, delta2):
+    """Unconstrained-sign solution ``A`` (N, K, C-ordered) of every pixel, or None.
+
+    ``a = v + mu u`` with ``v = G^{-1} c``, ``u = G^{-1} 1`` and the
+    multiplier ``mu = (1 - 1^T v) / (1 / delta2 + 1^T u)`` (Sherman-Morrison
+    as in the kernel; ``delta2 = inf`` is the exact sum-to-one, ``0`` plain
+    least squares), for all pixels with one BLAS-3 product ``C G^{-1}``. None
+    when ``G`` is not safely positive definite (duplicated or nearly collinear
+    endmembers): the kernel, which regularises its passive-set systems, then
+    does all the pixels.
+    """
+    try:
+        w = np.linalg.eigvalsh(G)
+    except np.linalg.LinAlgError:  # pragma: no cover - G is finite and symmetric
+        return None
+    if not w[0] > 1e-10 * w[-1]:
+        return None
+    Ginv = np.linalg.inv(G)
+    Ginv = 0.5 * (Ginv + Ginv.T)
+    u = np.linalg.solve(G, np.ones(G.shape[0]))
+    A = C @ Ginv
+    with np.errstate(divide="ignore"):
+        den = 1.0 / delta2 + float(u.sum()) if delta2 > 0 else np.inf
+    if den != np.inf:  # else delta = 0: plain least squares, mu = 0
+        mu = (1.0 - A @ np.ones(A.shape[1])) / den  # BLAS: faster than A.sum(axis=1)
+        A += np.multiply.outer(mu, u)
+    if not (A.flags.c_contiguous and np.all(np.isfinite(A))):
+        return None
+    return A
+
+
 def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
     """FCLS on validated float64 arrays (X (N, L), E (K, L)); returns (N, K).
 
@@ -167,16 +207,20 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
         s = 1.0
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         Es = E / s
-        Xs = X / s
         G = np.ascontiguousarray(Es @ Es.T)
-        C = np.ascontiguousarray(Xs @ Es.T)
+        # C^T = E_s X_s^T (K, N): this orientation is the fast one for BLAS with
+        # few endmembers; the 1/s of X is folded into E_s where that cannot underflow
+        if 1e-100 <= s <= 1e100:
+            CT = (Es / s) @ X.T
+        else:
+            CT = Es @ (X / s).T
         if delta is not None:
             delta2 = (delta / s) ** 2
         elif np.isfinite(delta2) and delta2 > 0:
             delta2 = (np.sqrt(delta2) / s) ** 2
         if tol is not None:
             tol = (tol / s) / s
-    if not (np.all(np.isfinite(C)) and np.all(np.isfinite(G))):
+    if not (np.all(np.isfinite(CT)) and np.all(np.isfinite(G))):
         raise ValueError(
             "fcls: the products Y @ endmembers.T overflow in float64 (Y is about "
             f"{float(np.max(np.abs(X))):.1e} and the endmembers about {s:.1e}); rescale Y "
@@ -184,9 +228,16 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
         )
     if tol is None:
         tol = 1e-12 * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
-    out = np.empty((X.shape[0], E.shape[0]))
+    K, N = CT.shape
+    C = CT.T  # (N, K) view; the kernel takes strided C
+    A0 = _closed_form(G, C, float(delta2)) if (N and 0 < K < max_iter) else None
+    # with A0: pixels whose equality-constrained optimum is non-negative are solved
+    # (KKT holds with an empty active set) and the kernel skips them; the others
+    # start from the positive entries of A0 (warm start)
+    out = np.empty((N, K)) if A0 is None else A0
     with blas_limited(1):
-        n_failed = fcls_gram(G, C, float(delta2), out, int(max_iter), float(tol), int(n_threads))
+        n_failed = fcls_gram(G, C, float(delta2), out, int(max_iter), float(tol),
+                             int(n_threads), A0 is not None)
     if warn and n_failed:
         warn_not_converged("fcls", n_failed, X.shape[0], "active-set changes", max_iter, tol,
                            hint="Increase max_iter (endmembers may be nearly collinear).")
