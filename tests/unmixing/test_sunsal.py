@@ -1,0 +1,227 @@
+"""SUnSAL, CLSUnSAL, SUnSAL-TV and LibraryUnmixing: objectives vs per-pixel references, KKT."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso
+
+from sparsecode.unmixing import (
+    LibraryUnmixing,
+    clsunsal,
+    fcls,
+    library_objective,
+    sunsal,
+    sunsal_tv,
+)
+
+
+def _problem(n=30, k=12, bands=40, seed=0, snr_db=30.0, rows=None):
+    rng = np.random.default_rng(seed)
+    library = rng.uniform(0.05, 1.0, size=(k, bands))
+    X = np.zeros((n, k))
+    support = rng.choice(k, 3, replace=False)
+    X[:, support] = rng.dirichlet(np.ones(3), size=n)
+    Y0 = X @ library
+    sigma = np.sqrt(np.mean(Y0**2) / 10 ** (snr_db / 10))
+    Y = Y0 + sigma * rng.standard_normal(Y0.shape)
+    return Y, library, X
+
+
+def _rel(a, b):
+    return abs(a - b) / abs(b)
+
+
+@pytest.mark.parametrize("solver", ["active_set", "admm"])
+def test_sunsal_lambda0_matches_nnls(solver):
+    Y, L, _ = _problem()
+    ref = np.array([nnls(L.T, y)[0] for y in Y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        A = sunsal(Y, L, alpha=0.0, solver=solver, tol=1e-9, max_iter=20000)
+    f, f_ref = library_objective(Y, L, A), library_objective(Y, L, ref)
+    assert _rel(f, f_ref) < (1e-10 if solver == "active_set" else 1e-4)
+    assert A.min() >= 0
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 3e-2])
+def test_sunsal_matches_positive_lasso(alpha):
+    Y, L, _ = _problem(seed=1)
+    lam = alpha * np.mean(Y**2)                    # unscaled weight of 1/2||y - L^T a||^2
+    # scikit-learn's Lasso minimises 1/(2 n_bands) ||y - L^T a||^2 + a_sk ||a||_1
+    ref = np.array([Lasso(alpha=lam / L.shape[1], positive=True, fit_intercept=False,
+                          tol=1e-12, max_iter=100000).fit(L.T, y).coef_ for y in Y])
+    A = sunsal(Y, L, alpha=alpha)
+    f, f_ref = (library_objective(Y, L, Z, alpha=alpha) for Z in (A, ref))
+    assert f <= f_ref * (1 + 1e-8)
+    assert _rel(f, f_ref) < 1e-6
+    A2 = sunsal(Y, L, alpha=alpha, solver="admm", tol=1e-8, max_iter=20000)
+    assert _rel(library_objective(Y, L, A2, alpha=alpha), f_ref) < 1e-4
+
+
+def test_sunsal_kkt():
+    Y, L, _ = _problem(seed=2)
+    alpha = 1e-2
+    A = sunsal(Y, L, alpha=alpha)
+    s2 = np.mean(Y**2)
+    grad = -(Y - A @ L) @ L.T / s2 + alpha         # gradient of the smooth part + alpha
+    scale = np.abs(L @ L.T).max() / s2
+    on = A > 0
+    assert np.all(np.abs(grad[on]) < 1e-7 * scale)
+    assert np.all(grad[~on] > -1e-7 * scale)
+
+
+def test_sunsal_unconstrained_admm_kkt():
+    Y, L, _ = _problem(seed=3)
+    alpha = 1e-2
+    A = sunsal(Y, L, alpha=alpha, positive=False, tol=1e-9, max_iter=20000)
+    s2 = np.mean(Y**2)
+    g = (Y - A @ L) @ L.T / s2                     # = alpha * sign(A) on the support
+    on = A != 0
+    assert np.allclose(g[on], alpha * np.sign(A[on]), atol=1e-4)
+    assert np.all(np.abs(g[~on]) <= alpha + 1e-4)
+
+
+def test_sum_to_one():
+    Y, L, _ = _problem(seed=4)
+    A = sunsal(Y, L, alpha=1e-2, sum_to_one=True)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, atol=1e-10)
+    assert A.min() >= 0
+    np.testing.assert_allclose(A, fcls(Y, L), atol=1e-8)      # same problem (||A||_1 = 1)
+    B = sunsal(Y, L, alpha=0.0, sum_to_one=True, positive=False, solver="admm", tol=1e-9,
+               max_iter=5000)
+    np.testing.assert_allclose(B.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_cube_in_cube_out_and_float32():
+    Y, L, _ = _problem(n=12)
+    cube = Y.reshape(3, 4, -1)
+    A = sunsal(cube, L)
+    assert A.shape == (3, 4, L.shape[0])
+    np.testing.assert_allclose(A.reshape(12, -1), sunsal(Y, L), atol=1e-12)
+    A32 = sunsal(cube.astype(np.float32), L.astype(np.float32))
+    assert A32.dtype == np.float32
+    C = clsunsal(cube, L)
+    assert C.shape == (3, 4, L.shape[0])
+    T = sunsal_tv(cube, L)
+    assert T.shape == (3, 4, L.shape[0])
+
+
+def test_inputs_not_mutated():
+    Y, L, _ = _problem(n=10)
+    Y0, L0 = Y.copy(), L.copy()
+    sunsal(Y, L)
+    clsunsal(Y, L)
+    sunsal_tv(Y, L, image_shape=(2, 5))
+    assert np.array_equal(Y, Y0) and np.array_equal(L, L0)
+
+
+@pytest.mark.parametrize("func", [sunsal, clsunsal, sunsal_tv])
+def test_bad_inputs(func):
+    Y, L, _ = _problem(n=12)
+    kw = {"image_shape": (3, 4)} if func is sunsal_tv else {}
+    with pytest.raises(ValueError, match="library has 39 bands"):
+        func(Y, L[:, :-1], **kw)
+    with pytest.raises(ValueError, match="transposed"):
+        func(Y[:, :20], L[:, :20].T.copy(), **kw)
+    Lneg = L.copy()
+    Lneg[2, 3] = -0.1
+    with pytest.raises(ValueError, match="library has 1 negative"):
+        func(Y, Lneg, **kw)
+    Ynan = Y.copy()
+    Ynan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Y"):
+        func(Ynan, L, **kw)
+    Lnan = L.copy()
+    Lnan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="library"):
+        func(Y, Lnan, **kw)
+    with pytest.raises(ValueError, match="alpha"):
+        func(Y, L, alpha=-1.0, **kw)
+
+
+def test_sunsal_tv_needs_image_shape():
+    Y, L, _ = _problem(n=12)
+    with pytest.raises(ValueError, match="image_shape"):
+        sunsal_tv(Y, L)
+    with pytest.raises(ValueError, match="image_shape"):
+        sunsal_tv(Y, L, image_shape=(5, 5))
+    with pytest.raises(ValueError, match="alpha_tv"):
+        sunsal_tv(Y, L, image_shape=(3, 4), alpha_tv=-1.0)
+
+
+def test_sunsal_tv_with_zero_tv_weight_is_sunsal():
+    Y, L, _ = _problem(n=16, seed=5)
+    alpha = 1e-2
+    A = sunsal(Y, L, alpha=alpha)                  # exact (active set)
+    T = sunsal_tv(Y.reshape(4, 4, -1), L, alpha=alpha, alpha_tv=0.0, tol=1e-9,
+                  max_iter=20000).reshape(16, -1)
+    f, f_ref = (library_objective(Y, L, Z, alpha=alpha) for Z in (T, A))
+    assert _rel(f, f_ref) < 1e-5
+    np.testing.assert_allclose(T, A, atol=1e-3)
+
+
+@pytest.mark.parametrize("tv", ["anisotropic", "isotropic"])
+def test_sunsal_tv_minimises_its_objective(tv):
+    rng = np.random.default_rng(6)
+    Y, L, X = _problem(n=36, seed=6, snr_db=15)
+    kw = {"alpha": 1e-3, "alpha_tv": 1e-2, "image_shape": (6, 6), "tv": tv}
+    T = sunsal_tv(Y, L, tol=1e-7, max_iter=5000, **kw)
+    f = library_objective(Y, L, T, **kw)
+    A = sunsal(Y, L, alpha=1e-3)
+    assert f <= library_objective(Y, L, A, **kw)
+    assert f <= library_objective(Y, L, X, **kw)
+    for _ in range(5):                             # feasible random perturbations do not improve
+        P = np.maximum(T + 1e-3 * rng.standard_normal(T.shape), 0)
+        assert f <= library_objective(Y, L, P, **kw) + 1e-9
+    assert T.min() >= 0
+
+
+def test_clsunsal_lambda0_is_nnls_and_row_sparse():
+    Y, L, X = _problem(seed=7)
+    ref = np.array([nnls(L.T, y)[0] for y in Y])
+    A0 = clsunsal(Y, L, alpha=0.0, tol=1e-9, max_iter=20000)
+    assert _rel(library_objective(Y, L, A0), library_objective(Y, L, ref)) < 1e-4
+    alpha = 0.5
+    A = clsunsal(Y, L, alpha=alpha, tol=1e-9, max_iter=20000)
+    grad = -(Y - A @ L) @ L.T / np.mean(Y**2)
+    norms = np.linalg.norm(A, axis=0)
+    assert 0 < np.count_nonzero(norms) < L.shape[0]            # row (library) sparsity
+    for k in range(L.shape[0]):                 # KKT of the l2,1 penalty with A >= 0
+        if norms[k] > 0:
+            on = A[:, k] > 0
+            np.testing.assert_allclose(grad[on, k], -alpha * A[on, k] / norms[k], atol=1e-4)
+            assert np.all(grad[~on, k] >= -1e-4)
+        else:
+            assert np.linalg.norm(np.maximum(-grad[:, k], 0)) <= alpha + 1e-4
+
+
+def test_library_unmixing_estimator():
+    Y, L, _ = _problem(n=12)
+    cube = Y.reshape(3, 4, -1)
+    for method in ("sunsal", "clsunsal", "sunsal_tv"):
+        est = LibraryUnmixing(L, method=method)
+        A = est.fit_transform(cube)
+        assert A.shape == (3, 4, L.shape[0])
+        assert est.abundances_ is A
+        assert est.components_.shape == L.shape and est.n_features_in_ == L.shape[1]
+        np.testing.assert_allclose(clone(est).fit(cube).transform(cube), A)
+    np.testing.assert_allclose(LibraryUnmixing(L, alpha=1e-2).fit_transform(Y),
+                               sunsal(Y, L, alpha=1e-2))
+    with pytest.raises(ValueError, match="method"):
+        LibraryUnmixing(L, method="lasso").fit(Y)
+    with pytest.raises(ValueError, match="library"):
+        LibraryUnmixing(L[:, :5]).fit(Y)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LibraryUnmixing(L).transform(Y)
+
+
+def test_admm_max_iter_warns():
+    Y, L, _ = _problem()
+    with pytest.warns(ConvergenceWarning, match="sunsal did not converge"):
+        sunsal(Y, L, solver="admm", max_iter=3, tol=1e-12)
