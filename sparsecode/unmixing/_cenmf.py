@@ -37,8 +37,8 @@ class CorrentropyNMF(_BaseUnmixing):
         A1.3: larger values interact badly with the band weights).
     tau : float, default=1e-3
         l1/2 gradient guard (see L12NMF).
-    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
-            default="vca"
+    init : {"nfindr", "vca", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="nfindr"
         Initialisation (see NMFUnmixing): endmembers from an extraction method
         with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     solver : {"mu", "hals"}, default="mu"
@@ -53,7 +53,8 @@ class CorrentropyNMF(_BaseUnmixing):
         Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
         sweeps, no warning).
     random_state : int, RandomState or None, default=None
-        Seed of the initialisation.
+        Seed of the random initialisations (``"vca"``, ``"ppi"``, ``"sisal"``,
+        ``"random"``; the default ``"nfindr"`` is deterministic).
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
@@ -132,7 +133,7 @@ class CorrentropyNMF(_BaseUnmixing):
     }
 
     def __init__(self, n_components=3, *, theta=0.5, sigma=None, sparsity="l1/2", lam=None,
-                 tau=1e-3, init="vca", solver="mu", delta=0.0, max_iter=500, tol=1e-4,
+                 tau=1e-3, init="nfindr", solver="mu", delta=0.0, max_iter=500, tol=1e-4,
                  random_state=None, verbose=0, n_jobs=None, transform_method="model"):
         self.n_components = n_components
         self.theta = theta

@@ -64,8 +64,8 @@ class L12NMF(_BaseUnmixing):
     tau : float, default=1e-3
         Guard: the penalty gradient is switched off where an abundance is below
         ``tau`` (Zhu's implementation); 0 gives the exact MM step.
-    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
-            default="vca"
+    init : {"nfindr", "vca", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="nfindr"
         Initialisation (see NMFUnmixing).
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates (the paper's) or HALS on the tangent majoriser.
@@ -77,7 +77,8 @@ class L12NMF(_BaseUnmixing):
         Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
         sweeps, no warning).
     random_state : int, RandomState or None, default=None
-        Seed of the initialisation.
+        Seed of the random initialisations (``"vca"``, ``"ppi"``, ``"sisal"``,
+        ``"random"``; the default ``"nfindr"`` is deterministic).
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
@@ -145,7 +146,7 @@ class L12NMF(_BaseUnmixing):
         "tau": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
-    def __init__(self, n_components=3, *, lam=None, lam_scale=1.0, tau=1e-3, init="vca",
+    def __init__(self, n_components=3, *, lam=None, lam_scale=1.0, tau=1e-3, init="nfindr",
                  solver="mu", delta=15.0, max_iter=1000, tol=1e-4, random_state=None,
                  verbose=0, n_jobs=None, transform_method="model"):
         self.n_components = n_components

@@ -80,8 +80,8 @@ class RobustGuidedNMF(_BaseUnmixing):
         Guard of the ``a^(p-1)`` gradient.
     image_shape : tuple (rows, cols) or None, default=None
         Image shape of row-major pixels when ``Y`` is a matrix.
-    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
-            default="vca"
+    init : {"nfindr", "vca", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="nfindr"
         Initialisation (see NMFUnmixing): endmembers from an extraction method
         with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     delta : float, default=15.0
@@ -100,7 +100,8 @@ class RobustGuidedNMF(_BaseUnmixing):
         Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
         sweeps, no warning).
     random_state : int, RandomState or None, default=None
-        Seed of the initialisation.
+        Seed of the random initialisations (``"vca"``, ``"ppi"``, ``"sisal"``,
+        ``"random"``; the default ``"nfindr"`` is deterministic).
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
@@ -205,7 +206,7 @@ class RobustGuidedNMF(_BaseUnmixing):
     }
 
     def __init__(self, n_components=3, *, lam=None, lam_scale=0.1, beta=1.0, tau_h=0.1,
-                 h_max=0.9, guidance_every=10, tau=1e-3, image_shape=None, init="vca",
+                 h_max=0.9, guidance_every=10, tau=1e-3, image_shape=None, init="nfindr",
                  delta=15.0, max_iter=500, tol=1e-4, random_state=None, verbose=0,
                  n_jobs=None, solver="mu", transform_method="model"):
         self.n_components = n_components

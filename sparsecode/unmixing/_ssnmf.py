@@ -43,8 +43,8 @@ class StructuredSparseNMF(_BaseUnmixing):
         Column-norm convention: every this many sweeps (and at exit) the
         endmembers are rescaled to unit l2 norm and the abundances rescaled
         back (0 disables; the penalties assume unit-norm endmembers).
-    init : {"vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
-            default="vca"
+    init : {"nfindr", "vca", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
+            default="nfindr"
         Initialisation (see NMFUnmixing): endmembers from an extraction method
         with FCLS abundances, NNDSVD, random, or ``W``/``H`` given to fit.
     delta : float, default=0.0
@@ -55,7 +55,8 @@ class StructuredSparseNMF(_BaseUnmixing):
         Relative objective change over 10 sweeps (``0``: run exactly ``max_iter``
         sweeps, no warning).
     random_state : int, RandomState or None, default=None
-        Seed of the initialisation and of k-means.
+        Seed of the random initialisations (``"vca"``, ``"ppi"``, ``"sisal"``,
+        ``"random"``; the default ``"nfindr"`` is deterministic) and of k-means.
     verbose : int, default=0
         Print progress.
     n_jobs : int or None, default=None
@@ -139,7 +140,7 @@ class StructuredSparseNMF(_BaseUnmixing):
 
     def __init__(self, n_components=3, *, lam=0.1, alpha=0.1, graph="auto", window=5,
                  percent=30.0, rho_min=0.5, n_clusters=8, image_shape=None,
-                 normalize_every=30, init="vca", delta=0.0, max_iter=300, tol=1e-4,
+                 normalize_every=30, init="nfindr", delta=0.0, max_iter=300, tol=1e-4,
                  random_state=None, verbose=0, n_jobs=None, solver="mu", transform_method="model"):
         self.n_components = n_components
         self.lam = lam

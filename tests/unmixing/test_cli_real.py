@@ -87,7 +87,8 @@ def test_samson_guidance_map_highlights_pure_pixels(real_data_dir):
     assert h[amax > 0.9].mean() - h[amax < 0.6].mean() > 0.2
 
 
-def test_samson_guidance_map_under_sum_to_one(real_data_dir):
+@pytest.mark.parametrize("init", ["vca", "nfindr"])
+def test_samson_guidance_map_under_sum_to_one(real_data_dir, init):
     # Defaults (spec A2.2: asc=True, delta=15).  Samson's brightness varies over
     # the pure soil and tree regions, which sum-to-one abundances of fixed
     # endmembers cannot express: the fit explains it with the darkest endmember
@@ -97,17 +98,22 @@ def test_samson_guidance_map_under_sum_to_one(real_data_dir):
     # ones on average.  Measured (seed 0): water 0.54, all pure 0.146
     # (0.124-0.146 over VCA seeds 0-3); the shade correlation is -0.97.  The
     # row binds at delta=15 whatever the scale of the band weights (same figures
-    # with the raw l2,1 weights and with weights of mean 1).
+    # with the raw l2,1 weights and with weights of mean 1).  Those figures are
+    # from the VCA start (init="vca", the default until the N-FINDR start became
+    # it).  From the default N-FINDR start the fit is better (SAD 0.062 against
+    # 0.079) and the shade stronger (correlation -0.994): water 0.49, all pure
+    # 0.038 -- pure pixels still rank above mixed ones, by less.
     from sparsecode.unmixing import fcls
 
-    d, est = _samson_rgnmf(real_data_dir)
+    d, est = _samson_rgnmf(real_data_dir, init=init)
     assert est.delta == 15.0
     h = est.guidance_map_.ravel()
     A = d.abundances
     amax = A.max(axis=1)
     mixed = h[amax < 0.6].mean()
     assert h[A[:, 2] > 0.9].mean() - mixed > 0.3      # pure water
-    assert h[amax > 0.9].mean() - mixed > 0.05        # all pure pixels
+    # all pure pixels (the margin is the VCA start's; the N-FINDR start's is 0.038)
+    assert h[amax > 0.9].mean() - mixed > (0.05 if init == "vca" else 0.0)
     # the shade: on pure soil, the dark endmember's fraction falls with brightness
     E = est.components_
     dark = int(np.argmin(np.linalg.norm(E, axis=1)))
