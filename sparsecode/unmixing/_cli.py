@@ -1,6 +1,7 @@
 """``sparsecode unmix``: unmix a hyperspectral cube stored in a ``.npy``, ``.npz`` or ``.mat`` file.
 
     sparsecode unmix cube.npz --endmembers 4 --method cenmf -o result.npz --plot maps.png
+    sparsecode unmix cube.npz --method sunsal --library usgs.npz -o result.npz
 
 The input is a ``.npy`` array, or the array ``--key`` of an ``.npz`` / ``.mat``
 file (by default the first of ``Y``, ``V``, ``X``, ``im``, or the file's only
@@ -20,7 +21,11 @@ import numpy as np
 
 from ..cli import CLIError, check_input_file, check_output_file, positive_int, read_npy
 
-METHODS = ("vca", "nmf", "l12", "cenmf", "rgnmf", "ssnmf")
+EXTRACTION = ("vca", "nfindr", "atgp", "ppi", "sisal")          # + FCLS abundances
+NMF_METHODS = ("nmf", "l12", "cenmf", "rgnmf", "ssnmf")
+LIBRARY_METHODS = ("sunsal", "clsunsal", "sunsal_tv")          # need --library
+METHODS = EXTRACTION + NMF_METHODS + LIBRARY_METHODS
+_LIBRARY_KEYS = ("D", "library", "A", "M")
 _DATA_KEYS = ("Y", "V", "X", "im")            # the keys the shipped layouts use
 _ROW_KEYS = ("nRow", "lines", "nrow", "rows")
 _COL_KEYS = ("nCol", "cols", "ncol", "columns")
@@ -29,19 +34,35 @@ _COL_KEYS = ("nCol", "cols", "ncol", "columns")
 def register(subparsers):
     """Add the ``unmix`` subcommand to the ``sparsecode`` parser."""
     p = subparsers.add_parser(
-        "unmix", help="unmix a hyperspectral cube (VCA+FCLS or an NMF variant)",
-        description=__doc__.split("\n\n")[0] + " Methods: vca (VCA + FCLS), nmf, l12 "
-        "(L1/2-NMF), cenmf (correntropy NMF), rgnmf (robust guided NMF), ssnmf "
-        "(structured sparse NMF).")
+        "unmix", help="unmix a hyperspectral cube (extraction+FCLS, NMF, or library sparse "
+                      "unmixing)",
+        description=__doc__.split("\n\n")[0] + " Methods: vca, nfindr, atgp, ppi, sisal "
+        "(endmember extraction + FCLS abundances), nmf, l12 (L1/2-NMF), cenmf (correntropy "
+        "NMF), rgnmf (robust guided NMF), ssnmf (structured sparse NMF), and sparse unmixing "
+        "over a spectral library given with --library: sunsal, clsunsal (row sparsity), "
+        "sunsal_tv (total variation of the abundance maps).")
     p.add_argument("input", help=".npy, .npz or .mat file with the data")
     p.add_argument("--key", default=None,
                    help="array name in an .npz/.mat file (default: the first of Y, V, X, im, "
                         "or the only array)")
-    p.add_argument("--endmembers", "-k", type=positive_int, required=True,
-                   help="number of endmembers")
+    p.add_argument("--endmembers", "-k", type=_n_endmembers, default=None,
+                   help="number of endmembers, or 'auto' (HySime estimate); required except "
+                        "for the library methods (there: how many abundance maps to plot, "
+                        "default 6)")
     p.add_argument("--method", "-m", choices=METHODS, default="cenmf", help="default cenmf")
     p.add_argument("--max-iter", type=positive_int, default=300, help="sweeps (default 300)")
-    p.add_argument("--init", default="vca", choices=("vca", "nndsvd", "random"),
+    p.add_argument("--library", default=None,
+                   help="spectral library (.npy/.npz/.mat; in an .npz/.mat the array D, "
+                        "library, A or M, or the only one) as (n_spectra, n_bands) or "
+                        "(n_bands, n_spectra); needed by sunsal, clsunsal, sunsal_tv")
+    p.add_argument("--alpha", type=_nonneg_float, default=None,
+                   help="sparsity weight of the library methods in the rescaled objective "
+                        "1/(2 mean(Y^2)) ||Y - X D||^2 + alpha R(X) (default: 1e-3 for sunsal "
+                        "and sunsal_tv, 1e-2 for clsunsal)")
+    p.add_argument("--alpha-tv", type=_nonneg_float, default=1e-3,
+                   help="TV weight of sunsal_tv (default 1e-3)")
+    p.add_argument("--init", default="vca",
+                   choices=("vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random"),
                    help="initialisation (default vca)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-jobs", type=int, default=None, help="OpenMP threads")
@@ -56,6 +77,89 @@ def register(subparsers):
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=run)
     return p
+
+
+def _n_endmembers(text):
+    if text == "auto":
+        return "auto"
+    return positive_int(text)
+
+
+def _nonneg_float(text):
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
+    if not 0 <= v < np.inf:
+        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text!r}")
+    return v
+
+
+def _read_library(path, n_bands):
+    """Library (n_spectra, n_bands) float64 and spectrum names (or None)."""
+    p = check_input_file(path, "--library", (".npy", ".npz", ".mat"))
+    names = None
+    if p.suffix.lower() == ".npy":
+        D = read_npy(p, "--library")
+    else:
+        if p.suffix.lower() == ".npz":
+            d = read_npy(p, "--library")
+        else:
+            from scipy.io import loadmat
+
+            try:
+                d = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+            except Exception as exc:  # noqa: BLE001
+                raise CLIError(f"--library: {path} is not a MATLAB file that scipy.io.loadmat "
+                               f"can read ({type(exc).__name__}: {exc})") from exc
+        key = next((k for k in _LIBRARY_KEYS if k in d), None)
+        if key is None:
+            arrays = [k for k, v in d.items() if np.asarray(v).ndim == 2]
+            if len(arrays) != 1:
+                raise CLIError(f"--library: {path} has no array named "
+                               f"{', '.join(_LIBRARY_KEYS)} (it has {sorted(d)})")
+            key = arrays[0]
+        D = d[key]
+        if "names" in d:
+            names = [str(x).strip() for x in np.asarray(d["names"]).ravel()]
+    D = np.asarray(D)
+    if D.ndim != 2 or not np.issubdtype(D.dtype, np.number):
+        raise CLIError(f"--library must be a 2-D numeric array; got shape {D.shape}, "
+                       f"dtype {D.dtype}")
+    if D.shape[1] != n_bands:
+        if D.shape[0] == n_bands:
+            D = D.T                                   # stored bands x spectra
+        else:
+            raise CLIError(f"--library has shape {D.shape} but the data have {n_bands} bands: "
+                           f"neither dimension matches (resample the library to the sensor)")
+    D = np.asarray(D, dtype=float)
+    if not np.all(np.isfinite(D)):
+        raise CLIError("--library has NaN or infinite values")
+    if np.any(D < 0):
+        raise CLIError(f"--library has {int(np.sum(D < 0))} negative entries: reflectance "
+                       f"spectra cannot be negative")
+    if names is not None and len(names) != D.shape[0]:
+        names = None
+    return D, names
+
+
+def _extract(method, X, k, seed, n_jobs):
+    from . import fcls, vca
+    from ._extraction import atgp, nfindr, ppi, sisal
+
+    if method == "vca":
+        E = vca(X, k, random_state=seed)
+    elif method == "nfindr":
+        E = nfindr(X, k)[0]
+    elif method == "atgp":
+        E = atgp(X, k)[0]
+    elif method == "ppi":
+        E = ppi(X, k, random_state=seed)[0]
+    else:
+        E = np.maximum(sisal(X, k, random_state=seed), 0.0)
+    return E, fcls(X, E, n_jobs=n_jobs)
 
 
 def _load(path, key):
@@ -207,11 +311,29 @@ def _estimator(method, K, args):
 def run(args):
     """Run the ``unmix`` subcommand; returns the exit status."""
     from ..metrics import abundance_rmse, match_components, spectral_angle_distance
-    from . import fcls, vca
-
     _check_outputs(args)
+    library_method = args.method in LIBRARY_METHODS
+    if library_method and args.library is None:
+        raise CLIError(f"--method {args.method} needs a spectral library: give --library FILE")
+    if not library_method and args.library is not None:
+        raise CLIError(f"--library is used only by {', '.join(LIBRARY_METHODS)}; "
+                       f"--method {args.method} learns its own endmembers")
+    if not library_method and args.endmembers is None:
+        raise CLIError(f"--method {args.method} needs the number of endmembers: give "
+                       f"-k/--endmembers K (or 'auto')")
     cube, truth = _read(args.input, args.key, args.image_shape)
     is_cube = cube.ndim == 3
+    if args.method == "sunsal_tv" and not is_cube:
+        raise CLIError("--method sunsal_tv regularises the abundance maps and needs an image: "
+                       "give a cube or --image-shape ROWS COLS")
+    if library_method:
+        return _run_library(args, cube, truth)
+    if args.endmembers == "auto":
+        from ._subspace import estimate_n_endmembers
+
+        args.endmembers = int(estimate_n_endmembers(cube.reshape(-1, cube.shape[-1])))
+        if not args.quiet:
+            sys.stderr.write(f"unmix: {args.endmembers} endmembers (HySime estimate)\n")
     if args.plot is not None and not is_cube:
         raise CLIError(f"--plot needs an image: the input is a ({cube.shape[0]}, "
                        f"{cube.shape[1]}) matrix; give --image-shape ROWS COLS")
@@ -225,9 +347,8 @@ def run(args):
     extra = {}
     # The estimators' verbose lines are progress: send them to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        if args.method == "vca":
-            E = vca(X, args.endmembers, random_state=args.seed)
-            A = fcls(X, E, n_jobs=args.n_jobs)
+        if args.method in EXTRACTION:
+            E, A = _extract(args.method, X, args.endmembers, args.seed, args.n_jobs)
         else:
             est = _estimator(args.method, args.endmembers, args)
             A = est.fit_transform(cube if is_cube else X).reshape(-1, args.endmembers)
@@ -265,6 +386,72 @@ def run(args):
 
         fig = plot_abundance_maps(A_sum.reshape(cube.shape[:2] + (-1,)))
         fig.suptitle(f"{args.method}: abundance maps")
+        try:
+            fig.savefig(args.plot, dpi=100)
+        finally:
+            plt.close(fig)
+        if not args.quiet:
+            out.write(f"unmix: wrote {args.plot}\n")
+    return 0
+
+
+def _run_library(args, cube, truth):
+    """``--method sunsal | clsunsal | sunsal_tv`` with ``--library``."""
+    from ._sunsal import LibraryUnmixing
+
+    X = cube.reshape(-1, cube.shape[-1])
+    D, names = _read_library(args.library, X.shape[1])
+    out = sys.stderr
+    if not args.quiet:
+        out.write(f"unmix: {'x'.join(map(str, cube.shape))} data, library of {D.shape[0]} "
+                  f"spectra, method {args.method}\n")
+        out.flush()
+    t0 = time.perf_counter()
+    est = LibraryUnmixing(D, method=args.method, alpha=args.alpha, alpha_tv=args.alpha_tv,
+                          max_iter=max(args.max_iter, 1000))
+    try:
+        maps = est.fit_transform(cube)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    elapsed = time.perf_counter() - t0
+    A = maps.reshape(-1, D.shape[0])
+    mean_ab = A.mean(axis=0)
+    order = np.argsort(mean_ab)[::-1]
+    used = int(np.count_nonzero(A.max(axis=0) > 1e-3))
+    if not args.quiet:
+        out.write(f"unmix: done in {elapsed:.2f} s\n")
+    top = order[: min(6, used)]
+    label = (lambda k: f"{k} ({names[k]})") if names is not None else str
+    print(f"library spectra used (max abundance > 1e-3): {used} of {D.shape[0]}")
+    print("largest mean abundances: " + ", ".join(f"{label(k)}: {mean_ab[k]:.4f}" for k in top))
+    if truth is not None:
+        _, At = truth
+        if At.shape[1] == D.shape[0]:
+            from ..metrics import sre
+
+            print(f"SRE (dB): {sre(At, A):.2f}", flush=True)
+        else:
+            out.write(f"unmix: ground truth has {At.shape[1]} endmembers, not the "
+                      f"{D.shape[0]} library spectra: not scored\n")
+    if args.output:
+        extra = {} if names is None else {"names": np.asarray(names)}
+        np.savez_compressed(args.output, abundances=maps, library=D, method=args.method,
+                            time_s=elapsed, n_iter=est.n_iter_, **extra)
+        if not args.quiet:
+            out.write(f"unmix: wrote {args.output}\n")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from ._plotting import plot_abundance_maps
+
+        n_show = args.endmembers if isinstance(args.endmembers, int) else 6
+        show = order[: max(1, min(n_show, D.shape[0]))]
+        fig = plot_abundance_maps(maps.reshape(cube.shape[:2] + (-1,))[:, :, show])
+        fig.suptitle(f"{args.method}: largest abundance maps "
+                     f"(library spectra {', '.join(map(str, show.tolist()))})")
         try:
             fig.savefig(args.plot, dpi=100)
         finally:
