@@ -169,7 +169,10 @@ class RobustGuidedNMF(_BaseUnmixing):
     whose pure soil and tree regions vary in brightness, the mean guidance on
     pixels with true max abundance > 0.9 exceeds that on pixels < 0.6 by 0.15
     with the default ``delta`` (pure water 0.54, pure soil -0.19) and by 0.31
-    with ``delta=0`` (20 sweeps, VCA seed 0). The row is what limits it: with
+    with ``delta=0`` (20 sweeps, ``init="vca"``, seed 0); from the default
+    N-FINDR start, by 0.04 (pure water 0.49; endmember SAD 0.062 against
+    0.079, the shade taken more fully by the dark endmember) and by 0.32
+    with ``delta=0``. The row is what limits it: with
     ``delta=15`` it binds whatever the band weights (0.13 after 300 sweeps),
     softer rows keep part of the brightness in the abundance sums (Samson,
     300 sweeps, VCA seeds 0-3: 0.20 with ``delta=3``, 0.44 with ``delta=1``).

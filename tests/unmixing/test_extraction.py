@@ -271,8 +271,9 @@ def test_nfindr_no_worse_than_vca_on_every_seed(real_data_dir, scene):
 
 
 def test_correntropy_nmf_on_jasper_from_nfindr(real_data_dir):
-    # the target (mean SAD <= 0.25 rad) is met from init="nfindr", not from
-    # the default VCA start (which misses the road endmember on 3 seeds of 5)
+    # the target (mean SAD <= 0.25 rad) is met from init="nfindr" within 50
+    # sweeps; not from the VCA start (which misses the road endmember on 3 seeds of
+    # 5).  N-FINDR is now the default: test_default_init.py checks the defaults.
     import warnings
 
     from sparsecode.datasets import load_hyperspectral
