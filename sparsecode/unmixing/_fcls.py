@@ -3,7 +3,8 @@
 Heinz & Chang, "Fully constrained least squares linear spectral mixture analysis
 method for material quantification in hyperspectral imagery", IEEE TGRS 39(3), 2001.
 The kernel (``_ext/_fcls.pyx``) is a batched Lawson-Hanson active-set solver on the
-Gram matrix with OpenMP over pixels.
+Gram matrix with OpenMP over pixels; it runs only on the pixels whose closed-form
+equality-constrained solution has a negative entry, warm-started from that solution.
 """
 
 import numbers
