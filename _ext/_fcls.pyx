@@ -89,6 +89,36 @@ cdef inline double _solve_passive(const double[:, ::1] G, int* idx, int m, doubl
     return mu
 
 
+cdef inline double _solve_cached(const double* L, const double* u, double su, int* idx,
+                                 int m, double* v, const double[:, :] C, Py_ssize_t n,
+                                 double delta2, double* z) noexcept nogil:
+    """As _solve_passive with the factor L of G_PP and u = G_PP^-1 1 precomputed."""
+    cdef int i, k
+    cdef double s, sv = 0.0, mu
+    for i in range(m):
+        s = C[n, idx[i]]
+        for k in range(i):
+            s = s - L[i * m + k] * v[k]
+        v[i] = s / L[i * m + i]
+    for i in range(m - 1, -1, -1):
+        s = v[i]
+        for k in range(i + 1, m):
+            s = s - L[k * m + i] * v[k]
+        v[i] = s / L[i * m + i]
+    for i in range(m):
+        sv = sv + v[i]
+    if isinf(delta2):
+        mu = (1.0 - sv) / su
+    else:
+        mu = delta2 * (1.0 - sv) / (1.0 + delta2 * su)
+    for i in range(m):
+        z[i] = v[i] + mu * u[i]
+    return mu
+
+
+# passive-set factorizations are precomputed for every subset when K <= 10
+
+
 def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
               double[:, ::1] out, int max_iter, double tol, int n_threads=1, bint warm=False):
     """Solve every pixel's FCLS problem; returns the number of pixels that hit max_iter.
@@ -108,7 +138,12 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
     cdef Py_ssize_t N = C.shape[0]
     cdef Py_ssize_t K = G.shape[0]
     cdef Py_ssize_t n
-    cdef int i, k, t, m, it, inner, n_failed = 0, failed, n_oom = 0, bad, w0
+    cdef int i, k, t, m, it, inner, n_failed = 0, failed, n_oom = 0, bad, w0, mask
+    cdef int n_masks = 0, use_cache = 0
+    cdef double* Lc = NULL
+    cdef double* Uc = NULL
+    cdef double* Sc = NULL
+    cdef double ridge
     if G.shape[1] != K or C.shape[1] != K or out.shape[0] != N or out.shape[1] != K:
         raise ValueError(f"fcls_gram: G must be (K, K), C and out (N, K); got G "
                          f"{(G.shape[0], G.shape[1])}, C {(C.shape[0], C.shape[1])}, out "
@@ -136,6 +171,36 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
             scale = G[k, k]
     if scale <= 0.0:
         scale = 1.0
+    if K <= 10 and N >= (1 << K):
+        # factor G_PP (same ridge rule as _solve_passive) and u = G_PP^-1 1 for every
+        # passive set P once: per pixel only the solve for c_P remains
+        n_masks = 1 << K
+        Lc = <double*> malloc(n_masks * K * K * sizeof(double))
+        Uc = <double*> malloc(n_masks * K * sizeof(double))
+        Sc = <double*> malloc(n_masks * sizeof(double))
+        idx = <int*> malloc(K * sizeof(int))
+        v = <double*> malloc(K * sizeof(double))
+        if Lc != NULL and Uc != NULL and Sc != NULL and idx != NULL and v != NULL:
+            use_cache = 1
+            for mask in range(1, n_masks):
+                m = 0
+                for k in range(K):
+                    if mask & (1 << k):
+                        idx[m] = k
+                        m = m + 1
+                ridge = 0.0
+                while _chol_solve(G, idx, m, Lc + mask * K * K, Uc + mask * K, v, G, 0,
+                                  ridge) != 0:
+                    ridge = 1e-12 * scale if ridge == 0.0 else ridge * 100.0
+                Sc[mask] = 0.0
+                for i in range(m):
+                    Sc[mask] = Sc[mask] + Uc[mask * K + i]
+        free(idx)
+        free(v)
+        if not use_cache:
+            free(Lc)
+            free(Uc)
+            free(Sc)
     with nogil, parallel(num_threads=n_threads):
         idx = <int*> malloc(K * sizeof(int))
         passive = <int*> malloc(K * sizeof(int))
@@ -173,7 +238,14 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
                             m = m + 1
                     if m == 0:
                         break
-                    mu = _solve_passive(G, idx, m, L, u, v, C, n, delta2, scale, z)
+                    if use_cache:
+                        mask = 0
+                        for i in range(m):
+                            mask = mask | (1 << idx[i])
+                        mu = _solve_cached(Lc + mask * K * K, Uc + mask * K, Sc[mask], idx, m,
+                                           v, C, n, delta2, z)
+                    else:
+                        mu = _solve_passive(G, idx, m, L, u, v, C, n, delta2, scale, z)
                     bad = 0
                     for i in range(m):
                         if z[i] <= 1e-14:
@@ -226,7 +298,14 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
                         if passive[k]:
                             idx[m] = k
                             m = m + 1
-                    mu = _solve_passive(G, idx, m, L, u, v, C, n, delta2, scale, z)
+                    if use_cache:
+                        mask = 0
+                        for i in range(m):
+                            mask = mask | (1 << idx[i])
+                        mu = _solve_cached(Lc + mask * K * K, Uc + mask * K, Sc[mask], idx, m,
+                                           v, C, n, delta2, z)
+                    else:
+                        mu = _solve_passive(G, idx, m, L, u, v, C, n, delta2, scale, z)
                     alpha = 2.0
                     for i in range(m):
                         if z[i] <= 0.0:
@@ -264,6 +343,10 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
         free(u)
         free(v)
         free(L)
+    if use_cache:
+        free(Lc)
+        free(Uc)
+        free(Sc)
     if n_oom:
         raise MemoryError(f"fcls_gram: could not allocate the per-thread workspace for {K} "
                           f"endmembers ({n_oom} pixels left unsolved).")

@@ -178,3 +178,24 @@ def test_blas_limited_caches_controller_and_restores_limits():
         assert _parallel._CONTROLLER is first  # no rescan of the loaded libraries
     assert first is not None
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("K", [3, 8])
+@pytest.mark.parametrize("warm", [False, True])
+def test_kernel_factor_cache_matches_per_pixel_factorization(K, warm):
+    # with N >= 2**K the kernel factors every passive set's Gram block once; a
+    # single pixel (N = 1) takes the uncached path: same abundances
+    E, Y = _mixture(9 + K, K=K, L=25, N=2**K + 50)
+    G = np.ascontiguousarray(E @ E.T)
+    C = np.ascontiguousarray(Y @ E.T)
+    tol = 1e-12 * float(np.max(np.diag(G)))
+    start = np.random.default_rng(1).standard_normal(C.shape)
+    start[:, 0] = -1.0
+    for delta2 in (np.inf, 2.0):
+        out = start.copy()
+        fcls_gram(G, C, delta2, out, 3 * K + 5, tol, 1, warm)
+        one = np.empty((1, K))
+        for n in range(0, len(C), 17):
+            one[:] = start[n]
+            fcls_gram(G, C[n:n + 1], delta2, one, 3 * K + 5, tol, 1, warm)
+            np.testing.assert_allclose(one[0], out[n], atol=1e-12, rtol=0)
