@@ -423,7 +423,8 @@ def _run_library(args, cube, truth):
     top = order[: min(6, used)]
     label = (lambda k: f"{k} ({names[k]})") if names is not None else str
     print(f"library spectra used (max abundance > 1e-3): {used} of {D.shape[0]}")
-    print("largest mean abundances: " + ", ".join(f"{label(k)}: {mean_ab[k]:.4f}" for k in top))
+    print("largest mean abundances: "
+          + ", ".join(f"{label(k)}: {mean_ab[k]:.4f}" for k in top))
     if truth is not None:
         _, At = truth
         if At.shape[1] == D.shape[0]:

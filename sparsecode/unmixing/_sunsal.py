@@ -292,16 +292,6 @@ def _run_split(Y, library, alpha, prox, positive, sum_to_one, mu, adaptive_mu, m
     return (out, n_iter) if return_n_iter else out
 
 
-_PARAMS_DOC = """
-    Y : array-like of shape (n_pixels, n_bands) or (rows, cols, n_bands)
-        Pixels as rows (a cube is flattened row-major and the abundances are
-        returned as a cube).
-    library : array-like of shape (n_spectra, n_bands)
-        Spectral library, one non-negative reflectance spectrum per row, on the
-        bands of ``Y``.
-"""
-
-
 def sunsal(Y, library, *, alpha=1e-3, positive=True, sum_to_one=False, solver="auto", mu=None,
            adaptive_mu=True, max_iter=1000, tol=1e-4, n_jobs=None, return_n_iter=False):
     """Sparse unmixing by variable splitting and augmented Lagrangian (SUnSAL).
