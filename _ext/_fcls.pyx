@@ -18,7 +18,10 @@ with ``u = G_PP^{-1} 1``, ``v = G_PP^{-1} c_P`` and ``s = 1^T u``,
 so only ``G_PP`` (never the ill-conditioned ``G_PP + delta2 11^T``) is
 factored, ``mu`` (the multiplier of the sum-to-one row) stays finite for any
 ``delta2`` and the dual vector is ``w = c - G a + mu 1``.  Cost O(K^3) per
-active-set change, K the number of endmembers.
+active-set change, K the number of endmembers (for K <= 10 the factors of
+every ``G_PP`` are computed once, before the pixel loop).  ``fcls_gram(...,
+warm=True)`` skips the pixels whose given starting point (the closed-form
+equality-constrained solution) is non-negative and starts the others from it.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt, isinf, isnan
@@ -131,6 +134,8 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
     entries, shrunk (dropping the entries whose passive-set solution is not
     positive) until that solution is positive, else from the empty set; the
     result is the same optimum, reached in fewer active-set changes.
+    For K <= 10 and N >= 2**K the Cholesky factor of ``G_PP`` and ``G_PP^-1 1``
+    are computed once for every passive set ``P`` (same arithmetic as per pixel).
     ``tol`` (>= 0) is the absolute tolerance on the dual vector ``w``.
     Raises ValueError for inconsistent shapes or a negative/NaN ``tol`` or
     ``delta2``, MemoryError when a per-thread workspace cannot be allocated.

@@ -216,7 +216,7 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
         else:
             CT = Es @ (X / s).T
         if delta is not None:
-            delta2 = (delta / s) ** 2
+            delta2 = float(np.float64(delta / s) ** 2)  # inf (exact constraint) past 1e308
         elif np.isfinite(delta2) and delta2 > 0:
             delta2 = (np.sqrt(delta2) / s) ** 2
         if tol is not None:

@@ -199,3 +199,10 @@ def test_kernel_factor_cache_matches_per_pixel_factorization(K, warm):
             one[:] = start[n]
             fcls_gram(G, C[n:n + 1], delta2, one, 3 * K + 5, tol, 1, warm)
             np.testing.assert_allclose(one[0], out[n], atol=1e-12, rtol=0)
+
+
+def test_huge_delta_is_the_exact_constraint_not_an_overflow():
+    # (delta / s)**2 past the float range raised OverflowError (Python float power);
+    # it is the limit delta -> inf, the exact sum-to-one
+    E, Y = _mixture(10, K=4, L=20, N=60)
+    np.testing.assert_allclose(fcls(Y, E, delta=1e300), fcls(Y, E), atol=1e-12, rtol=0)
