@@ -40,28 +40,38 @@ def group(name):
     sig = inspect.signature(cls).parameters
     if "dictionary" in sig and sig["dictionary"].default is inspect.Parameter.empty:
         return "coder"
-    t = _tags(cls)
-    if t is not None and t.input_tags.positive_only:
+    if _positive_only(cls):
         return "unmixing"
     return "learner"
 
 
+def _positive_only(cls):
+    """The ``positive_only`` input tag (unmixing), read from a default instance."""
+    for kw in ({}, {"library": _endmembers()}):
+        try:
+            return bool(cls(**kw).__sklearn_tags__().input_tags.positive_only)
+        except Exception:
+            continue
+    return False
+
+
 def _instance(cls, **over):
     p = constructor_params(cls)
+    unmixing = _positive_only(cls)
     kw = {}
     if "dictionary" in p:
         kw["dictionary"] = gaussian_dictionary(n_atoms=40, n_features=30, r=rng(5))
+    if "library" in p:  # sparse unmixing over a fixed spectral library: the true endmembers
+        kw["library"] = _endmembers()
     if "n_components" in p:
-        kw["n_components"] = 3 if "init" in p and "vca" == inspect.signature(cls).parameters[
-            "init"].default else 12
+        kw["n_components"] = 3 if unmixing else 12
     if "n_nonzero_coefs" in p:
         kw["n_nonzero_coefs"] = S if "dictionary" in p else 2
     if "random_state" in p:
         kw["random_state"] = 0
     if "max_iter" in p and "dictionary" not in p:
         default = inspect.signature(cls).parameters["max_iter"].default
-        if isinstance(default, int) and "vca" != inspect.signature(cls).parameters.get(
-                "init", inspect.Parameter("init", 1, default=None)).default:
+        if isinstance(default, int) and not unmixing:
             kw["max_iter"] = min(default, 5)
     kw.update(over)
     return cls(**kw)
@@ -103,11 +113,15 @@ def data(name, dtype=np.float64):
         C = sparse_codes(60, 12, 2, r)
         return (C @ D).astype(dtype), D
     # unmixing: 3 smooth nonnegative endmembers, Dirichlet abundances + pure pixels
-    bands = np.linspace(0, 1, 20)
-    E = np.stack([1.2 + np.sin(2 * np.pi * (bands + k / 3.0)) for k in range(3)])
+    E = _endmembers()
     Aab = r.dirichlet(np.full(3, 0.7), 97)
     Aab = np.vstack([np.eye(3), Aab])
     return (Aab @ E).astype(dtype), E
+
+
+def _endmembers():
+    bands = np.linspace(0, 1, 20)
+    return np.stack([1.2 + np.sin(2 * np.pi * (bands + k / 3.0)) for k in range(3)])
 
 
 def fit_out(name, X, **over):
