@@ -14,7 +14,6 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -49,12 +48,14 @@ def _truncate(s, k):
     return x / nrm
 
 
-def _tpower_kernel(matvec, x0, k, max_iter, tol):
+def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None):
     """Truncated power iterations from ``x0`` (spec 5.1, the authors' loop).
 
     Stops when the relative change of the objective cross-term
     ``x_new' A x_old`` falls below ``tol``.  Returns
     ``(x, rayleigh, n_iter, converged)``; ``x`` is ``None`` when ``A x = 0``.
+    ``quad(x)``, when given, computes the final ``x' A x`` (from data:
+    ``||X x||^2 / (n - 1)`` with the k-sparse x, no pass over all the data).
     """
     x = _truncate(x0, k)
     if x is None:
@@ -77,10 +78,11 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol):
             converged = True
             break
         f_old = f
-    return x, float(x @ matvec(x)), n_iter, converged
+    rq = quad(x) if quad is not None else float(x @ matvec(x))
+    return x, rq, n_iter, converged
 
 
-def _cascade(matvec, x0, k, p, max_iter, tol):
+def _cascade(matvec, x0, k, p, max_iter, tol, quad=None):
     """Authors' ``TPower_SPCA`` cascade: cardinality 8k -> 4k -> 2k -> k, warm-started.
 
     The intermediate stages only position the start of the next one, so they
@@ -93,7 +95,7 @@ def _cascade(matvec, x0, k, p, max_iter, tol):
     total = 0
     for i, kk in enumerate(ks):
         stage_tol = tol if i == len(ks) - 1 else max(tol, 1e-3)
-        x, f, n_it, conv = _tpower_kernel(matvec, x, kk, max_iter, stage_tol)
+        x, f, n_it, conv = _tpower_kernel(matvec, x, kk, max_iter, stage_tol, quad)
         total += n_it
         if x is None:
             break
@@ -101,45 +103,118 @@ def _cascade(matvec, x0, k, p, max_iter, tol):
 
 
 class _DataOperator:
-    """``A = Xc' Xc / (n - 1)`` through products with the (deflated) data, never formed."""
+    """``A = Xt' Xt / (n - 1)`` through products with the deflated data, never formed.
 
-    def __init__(self, Xc):
-        self.X = Xc  # owned copy, deflated in place
-        self.scale = 1.0 / max(Xc.shape[0] - 1, 1)
+    ``Xt = X0 - U B'`` is kept implicitly: ``X0`` is the data (read, never
+    written; not copied when it is C-ordered float64), the low-rank term holds
+    the centring (``1 mean'``, when ``mean`` is given) and one rank-one term
+    per deflation (spec 5.3, "never form I - xx'").  A product then costs one
+    pass over ``X0`` plus ``O((N + p) r)`` for the ``r`` low-rank terms, and a
+    deflation costs one product instead of an ``O(N p)`` update of a copy.
+    """
+
+    def __init__(self, X0, mean=None):
+        self.X0 = X0
+        self.scale = 1.0 / max(X0.shape[0] - 1, 1)
+        self._U = []  # columns of U (length N)
+        self._B = []  # rows of B' (length p)
+        self._fro = None  # ||Xt||_F^2, computed on first use
+        if mean is not None:
+            self._U.append(np.ones(X0.shape[0]))
+            self._B.append(np.asarray(mean, dtype=np.float64))
 
     @property
     def shape(self):
-        return (self.X.shape[1], self.X.shape[1])
+        return (self.X0.shape[1], self.X0.shape[1])
+
+    @property
+    def n_samples(self):
+        return self.X0.shape[0]
+
+    def _lowrank(self):
+        if not self._U:
+            return None, None
+        return np.column_stack(self._U), np.vstack(self._B)
+
+    @property
+    def X(self):
+        """The deflated data, materialised (small problems and tests only)."""
+        U, B = self._lowrank()
+        return self.X0 - U @ B if U is not None else np.array(self.X0)
+
+    def matmat(self, W):
+        """``Xt @ W`` for ``W`` of shape (p, L) (or a vector)."""
+        U, B = self._lowrank()
+        Y = self.X0 @ W
+        if U is not None:
+            Y -= U @ (B @ W)
+        return Y
+
+    def rmatmat(self, Y):
+        """``Xt' @ Y`` for ``Y`` of shape (N, L) (or a vector)."""
+        U, B = self._lowrank()
+        Z = self.X0.T @ Y
+        if U is not None:
+            Z -= B.T @ (U.T @ Y)
+        return Z
 
     def matvec(self, x):
         idx = np.flatnonzero(x)
-        if 4 * idx.size < x.size:  # a k-sparse iterate: X x costs O(N k), not O(N p)
-            z = self.X[:, idx] @ x[idx]
+        if 4 * idx.size < x.size:  # a k-sparse iterate: Xt x costs O(N k), not O(N p)
+            U, B = self._lowrank()
+            z = self.X0[:, idx] @ x[idx]
+            if U is not None:
+                z -= U @ (B[:, idx] @ x[idx])
         else:
-            z = self.X @ x
-        return (self.X.T @ z) * self.scale
+            z = self.matmat(x)
+        return self.rmatmat(z) * self.scale
+
+    def quad(self, x):
+        """``x' A x = ||Xt x||^2 / (n - 1)`` (a k-sparse x: O(N k))."""
+        idx = np.flatnonzero(x)
+        U, B = self._lowrank()
+        z = self.X0[:, idx] @ x[idx]
+        if U is not None:
+            z -= U @ (B[:, idx] @ x[idx])
+        return float(z @ z) * self.scale
 
     def diag(self):
-        return np.einsum("ij,ij->j", self.X, self.X) * self.scale
+        X0 = self.X0
+        d = np.einsum("ij,ij->j", X0, X0)
+        U, B = self._lowrank()
+        if U is not None:  # diag(Xt'Xt) = diag(X0'X0) - 2 diag(X0'U B') + diag(B U'U B')
+            G = X0.T @ U
+            d = d - 2.0 * np.einsum("pi,ip->p", G, B) + np.einsum("ip,ij,jp->p", B, U.T @ U, B)
+        return np.maximum(d, 0.0) * self.scale
 
     def trace(self):
-        return float(np.einsum("ij,ij->", self.X, self.X)) * self.scale
+        # ||Xt||_F^2 once, then updated by each deflation (no pass over the data)
+        if self._fro is None:
+            self._fro = float(np.sum(self.diag())) / self.scale
+        return max(self._fro, 0.0) * self.scale
 
-    # Data-space deflations (spec 5.3, "never form I - xx'"): each O(N p), a
-    # rank-one update written in place (no N x p temporary).
     def deflate(self, x, scheme, Q):
-        X = self.X
-        if scheme == "projection":
-            _rank_one_update(X, X @ x, x)
-        elif scheme == "schur":
-            z = X @ x
+        self.trace()  # make sure ||Xt||_F^2 is known before the update
+        if scheme == "projection":  # Xt - z x', z = Xt x: ||.||_F^2 drops by ||z||^2
+            z = self.matmat(x)
+            self._U.append(z)
+            self._B.append(np.array(x, dtype=np.float64))
+            self._fro -= float(z @ z)
+        elif scheme == "schur":  # Xt - z b', b = Xt'z / z'z: drops by z'z ||b||^2
+            z = self.matmat(x)
             zz = float(z @ z)
             if zz > 0:
-                _rank_one_update(X, z, (z @ X) / zz)
+                b = self.rmatmat(z) / zz
+                self._U.append(z)
+                self._B.append(b)
+                self._fro -= zz * float(b @ b)
         elif scheme == "orthogonal_projection":
             q = _orth_direction(x, Q)
             if q is not None:
-                _rank_one_update(X, X @ q, q)
+                z = self.matmat(q)
+                self._U.append(z)
+                self._B.append(q)
+                self._fro -= float(z @ z)
         else:  # hotelling has no data form: A - (x'Ax) xx' may be indefinite
             raise ValueError("deflation='hotelling' needs the covariance; it has no data form.")
 
@@ -156,6 +231,10 @@ class _CovOperator:
 
     def matvec(self, x):
         return self.A @ x
+
+    def quad(self, x):
+        idx = np.flatnonzero(x)
+        return float(x[idx] @ self.A[np.ix_(idx, idx)] @ x[idx])
 
     def diag(self):
         return np.diag(self.A).copy()
@@ -182,19 +261,6 @@ class _CovOperator:
         A *= 0.5  # keep exact symmetry against round-off
 
 
-def _rank_one_update(X, a, b):
-    """``X -= a b'`` in place (BLAS ger on the Fortran view of a C-ordered X)."""
-    from scipy.linalg.blas import get_blas_funcs
-
-    if X.flags.c_contiguous:
-        ger = get_blas_funcs("ger", (X,))
-        out = ger(-1.0, b, a, a=X.T, overwrite_a=True)  # X' -= b a'
-        if not np.shares_memory(out, X):  # pragma: no cover - BLAS made a copy
-            X[...] = out.T
-    else:  # pragma: no cover - the operator always owns a C-ordered copy
-        X -= np.outer(a, b)
-
-
 def _project_both_sides(A, x):
     # (I - xx') A (I - xx') = A - x(x'A) - (Ax)x' + (x'Ax) xx', without forming I - xx'
     Ax = A @ x
@@ -217,23 +283,113 @@ def _orth_direction(x, Q):
     return q
 
 
-def _leading_eigenvector(op):
-    """Leading eigenvector of the operator (dense ``eigh`` when small, ARPACK otherwise)."""
+# Sketch of the start: size of the block and number of block power iterations.
+_SKETCH_OVERSAMPLE = 10
+_SKETCH_POWER_ITER = 6
+
+
+def _exact_start_available(op):
+    """Small problems: the exact leading eigenvector is cheaper than a sketch."""
+    if isinstance(op, _CovOperator):
+        return op.shape[0] <= 1000
+    return min(op.X0.shape) <= 300
+
+
+def _start_subspace(op, n_components):
+    """Orthonormal basis (p, L) of an approximate leading invariant subspace.
+
+    Block Krylov iteration (block Lanczos with full reorthogonalisation; Musco
+    & Musco, NIPS 2015) on the undeflated operator, computed once for all
+    components: a Gaussian block of ``L = n_components + 10`` columns, ``q``
+    block products with the operator (BLAS-3: one pass over the data per
+    product with X, instead of a Krylov solve of matrix-vector products per
+    component), Rayleigh-Ritz on the span of the blocks, and the ``L``
+    leading Ritz vectors returned.  Unlike plain subspace iteration, the
+    Krylov span resolves the small gaps of weak spikes (eigenvalues just
+    above the noise bulk).  The Gaussian block comes from a fixed seed: the
+    start is deterministic.  Returns ``(W, XW, r0)``: from data, also
+    ``Xt W`` and the number ``r0`` of low-rank terms of ``Xt`` at that time.
+    """
     p = op.shape[0]
-    if isinstance(op, _CovOperator) and p <= 1000:
+    data = isinstance(op, _DataOperator)
+    L = min(p, n_components + _SKETCH_OVERSAMPLE)
+    if data:
+        L = min(L, op.n_samples)
+    B = np.linalg.qr(np.random.default_rng(0).standard_normal((p, L)))[0]
+    blocks, images = [], []  # K = [B_0 .. B_q] orthonormal; images: X B_j or A B_j
+    for j in range(_SKETCH_POWER_ITER + 1):
+        blocks.append(B)
+        if data:
+            Y = op.matmat(B)
+            images.append(Y)
+            if j == _SKETCH_POWER_ITER:
+                break
+            Z = op.rmatmat(Y)
+        else:
+            images.append(op.A @ B)
+            if j == _SKETCH_POWER_ITER:
+                break
+            Z = images[-1].copy()
+        for _ in range(2):  # reorthogonalise against the Krylov basis so far (twice)
+            for Bj in blocks:
+                Z -= Bj @ (Bj.T @ Z)
+        B = np.linalg.qr(Z)[0]
+    K = np.hstack(blocks)
+    M = np.hstack(images)  # X K (data) or A K
+    if data:
+        _, _, Vt = np.linalg.svd(M, full_matrices=False)
+        U = Vt[:L].T
+        # X W = M U comes for free: later Ritz steps only subtract the deflations
+        return K @ U, M @ U, len(op._U)
+    H = K.T @ M
+    U = np.linalg.eigh(0.5 * (H + H.T))[1][:, ::-1][:, :L]
+    return K @ U, None, 0
+
+
+def _ritz_start(op, W, XW=None, r0=0):
+    """Leading Ritz vector of the (deflated) operator on ``span(W)``: ``W u``.
+
+    Rayleigh-Ritz on the current operator, so that every component starts
+    from the leading eigenvector of its *deflated* covariance restricted to
+    the sketched subspace (data: SVD of ``Xt W``, from the sketch's ``X W``
+    less the deflations made since; covariance: ``eigh`` of ``W' A W``).
+    """
+    if isinstance(op, _DataOperator):
+        if XW is None:
+            M = op.matmat(W)
+        else:
+            M = XW
+            if len(op._U) > r0:
+                U = np.column_stack(op._U[r0:])
+                M = M - U @ (np.vstack(op._B[r0:]) @ W)
+        _, _, Vt = np.linalg.svd(M, full_matrices=False)
+        u = Vt[0]
+    else:
+        H = W.T @ (op.A @ W)
+        u = np.linalg.eigh(0.5 * (H + H.T))[1][:, -1]
+    return W @ u
+
+
+def _leading_eigenvector(op, sketch=None):
+    """Leading eigenvector of the operator: exact when small, else a Ritz vector.
+
+    Small problems use dense ``eigh`` / ``svd``; large ones the leading Ritz
+    vector on the sketched subspace (``sketch``: the output of
+    :func:`_start_subspace`, computed here when not given).  It is only a
+    start: the truncated iterations (and the cascade) refine it.
+    """
+    if isinstance(op, _CovOperator) and op.shape[0] <= 1000:
         w, V = np.linalg.eigh(op.A)
         return V[:, -1]
-    if isinstance(op, _DataOperator) and min(op.X.shape) <= 300:
+    if isinstance(op, _DataOperator) and min(op.X0.shape) <= 300:
         _, _, Vt = np.linalg.svd(op.X, full_matrices=False)
         return Vt[0]
-    lin = LinearOperator((p, p), matvec=op.matvec, dtype=np.float64)
-    v0 = np.ones(p) / np.sqrt(p)  # fixed start: ARPACK is then deterministic
-    # only a start: the truncated iterations (and the cascade) refine it
-    _, V = eigsh(lin, k=1, which="LA", v0=v0, tol=1e-3, ncv=10)
-    return V[:, 0]
+    if sketch is None:
+        sketch = _start_subspace(op, 1)
+    return _ritz_start(op, *sketch)
 
 
-def _init_vector(op, init, k):
+def _init_vector(op, init, k, sketch=None):
     p = op.shape[0]
     if init == "maxdiag":  # the authors' initType = 1
         x0 = np.zeros(p)
@@ -244,7 +400,7 @@ def _init_vector(op, init, k):
         d = op.diag()
         x0[np.argsort(-d, kind="stable")[:k]] = 1.0
         return x0 / np.sqrt(k)
-    return _leading_eigenvector(op)
+    return _leading_eigenvector(op, sketch)
 
 
 def _sign_flip(x):
@@ -310,22 +466,26 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
     n_iter = np.zeros(n_components, dtype=int)
     converged = np.ones(n_components, dtype=bool)
     Q = []
+    sketch = None  # sketched start subspace, shared by all components (init="eig", large)
+    if x_init is None and init == "eig" and not _exact_start_available(op):
+        sketch = _start_subspace(op, n_components)
     for c in range(n_components):
         if op.trace() <= 1e-12 * max(trace0, np.finfo(float).tiny):
             raise ValueError(
                 f"n_components={n_components} is larger than the numerical rank of the data: "
                 f"nothing is left after {c} component(s); lower n_components.")
         if x_init is not None:
-            x, f, it, conv = _tpower_kernel(op.matvec, x_init[c], ks[c], max_iter, tol)
+            x, f, it, conv = _tpower_kernel(op.matvec, x_init[c], ks[c], max_iter, tol,
+                                            op.quad)
         elif init == "eig":
-            x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c]), ks[c], p,
-                                      max_iter, tol)
+            x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], sketch), ks[c],
+                                      p, max_iter, tol, op.quad)
         else:
             x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, init, ks[c]), ks[c],
-                                            max_iter, tol)
+                                            max_iter, tol, op.quad)
         if x is None:  # the start was annihilated: fall back to the largest diagonal
             x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, "maxdiag", ks[c]),
-                                            ks[c], max_iter, tol)
+                                            ks[c], max_iter, tol, op.quad)
         if x is None:
             raise ValueError(
                 f"n_components={n_components} is larger than the numerical rank of the data: "
@@ -430,12 +590,13 @@ def truncated_power_method(A, k, *, x0=None, init="eig", max_iter=50, tol=1e-6):
         x0 = check_matrix(np.asarray(x0, dtype=float).reshape(1, -1), "x0")[0]
         if x0.shape[0] != p:
             raise ValueError(f"x0 must have {p} entries; got {x0.shape[0]}.")
-        x, f, it, conv = _tpower_kernel(op.matvec, x0, kk, max_iter, tol)
+        x, f, it, conv = _tpower_kernel(op.matvec, x0, kk, max_iter, tol, op.quad)
     elif init == "eig":
-        x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", kk), kk, p, max_iter, tol)
+        x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", kk), kk, p, max_iter, tol,
+                                  op.quad)
     else:
         x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, init, kk), kk, max_iter,
-                                        tol)
+                                        tol, op.quad)
     if x is None:
         raise ValueError("A annihilates every start vector (A = 0?); nothing to extract.")
     _warn(np.array([conv]), it, max_iter)
@@ -631,10 +792,18 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     "deflation='hotelling' has no data form (the deflated matrix may be "
                     "indefinite); use 'schur' or 'projection', or pass covariance=True.")
             mean = X.mean(axis=0, dtype=np.float64)
-            Xc = np.asarray(X, dtype=np.float64) - mean  # owned C-ordered copy, deflated
+            X64 = np.asarray(X, dtype=np.float64)  # no copy for float64 input; never written
+            # Centre implicitly (X - 1 mean', a rank-one term of the operator: no
+            # N x p copy) unless the means dwarf the spread, where products with
+            # the uncentred data would lose digits to cancellation.
+            colsq = np.einsum("ij,ij->j", X64, X64)
+            spread = np.maximum(colsq - n * mean ** 2, 0.0)
+            if np.all(n * mean ** 2 <= 1e6 * spread):
+                op = _DataOperator(X64, mean=mean)
+            else:
+                op = _DataOperator(X64 - mean)
             rank = min(n - 1, p)
-            total = float(np.einsum("ij,ij->", Xc, Xc)) / (n - 1)
-            op = _DataOperator(Xc)
+            total = op.trace()
             self.mean_ = mean.astype(dtype)
             cov_for_var = None
         with blas_limited(effective_n_jobs(self.n_jobs)):

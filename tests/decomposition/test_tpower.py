@@ -208,3 +208,94 @@ def test_n_jobs_does_not_change_the_result():
     np.testing.assert_allclose(a.components_, b.components_, atol=1e-10)
     with pytest.raises(ValueError, match="n_jobs=0"):
         TruncatedPowerPCA(n_jobs=0).fit(X)
+
+
+def _loud_feature_spike(n, p, k, theta, loud_var, seed):
+    """A k-sparse spike (variance 1 + theta) plus one independent off-support feature of
+    variance ``loud_var``: the largest diagonal entry is the loud feature
+    (``loud_var > 1 + theta / k``) while the leading eigenvector is the spike
+    (``1 + theta > loud_var``)."""
+    X, support = _spiked(n, p, k, theta, seed)
+    loud = int(np.setdiff1d(np.arange(p), support)[0])
+    X[:, loud] *= np.sqrt(loud_var)
+    return X, support, loud
+
+
+def test_eig_start_recovers_spike_when_the_largest_variance_is_off_support():
+    # n, p > 300: the default start is the sketched (block Krylov) Ritz vector.
+    # Spike variance 9 against a loud feature of variance 3 (diagonal 1.4 on the
+    # support, so the largest diagonal entry is off the support); the leading
+    # eigenvector is the spike (gap 9 : 3), and n is far above k^2 log p / theta^2.
+    for seed in range(3):
+        X, support, loud = _loud_feature_spike(400, 1000, 20, 8.0, 3.0, seed=seed)
+        assert int(np.argmax(X.var(axis=0))) == loud
+        est = TruncatedPowerPCA(k=20).fit(X)
+        np.testing.assert_array_equal(np.flatnonzero(est.components_[0]), support)
+
+
+def test_eig_start_on_large_covariance_recovers_spike():
+    # p > 1000: the covariance path sketches too.  Population covariance with the
+    # same loud-feature trap: e_loud is an eigenvector (eigenvalue 3), so the
+    # largest-diagonal start stays there; the eigenvector start finds the spike.
+    p, k = 1001, 20
+    rng = np.random.default_rng(1)
+    support = np.sort(rng.choice(p, k, replace=False))
+    v = np.zeros(p)
+    v[support] = rng.choice([-1.0, 1.0], k) / np.sqrt(k)
+    A = np.eye(p) + 8.0 * np.outer(v, v)
+    loud = int(np.setdiff1d(np.arange(p), support)[0])
+    A[loud, loud] = 3.0
+    res = truncated_power_method(A, k)
+    np.testing.assert_array_equal(np.flatnonzero(res.coef), support)
+    assert res.rayleigh == pytest.approx(9.0)
+    assert truncated_power_method(A, k, init="maxdiag").coef[loud] != 0
+
+
+def test_sketched_start_matches_exact_leading_eigenvector_and_is_deterministic():
+    from sparsecode.decomposition._tpower import _ritz_start, _start_subspace
+
+    X, _, _ = _loud_feature_spike(400, 1000, 20, 8.0, 3.0, seed=2)
+    Xc = X - X.mean(0)
+    op = _DataOperator(X, mean=X.mean(0))
+    W, XW, r0 = _start_subspace(op, 3)
+    np.testing.assert_allclose(W.T @ W, np.eye(W.shape[1]), atol=1e-10)
+    np.testing.assert_allclose(XW, Xc @ W, atol=1e-8)
+    exact = np.linalg.svd(Xc, full_matrices=False)[2][0]
+    # eigenvalue gap ~ 11.8 : 6.7 (bulk edge): the Krylov Ritz vector is converged
+    assert abs(_ritz_start(op, W, XW, r0) @ exact) > 1 - 1e-6
+    # after a deflation the Ritz step uses the deflated data (X W less the deflation)
+    op.deflate(exact, "schur", [])
+    np.testing.assert_allclose(_ritz_start(op, W, XW, r0), _ritz_start(op, W), atol=1e-8)
+    a = TruncatedPowerPCA(n_components=2, k=20).fit(X)
+    b = TruncatedPowerPCA(n_components=2, k=20).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
+@pytest.mark.parametrize("scheme", ["schur", "projection", "orthogonal_projection"])
+def test_implicit_centring_and_deflation_match_explicit(scheme):
+    X = _data(n=50, p=10, seed=8) + 3.0
+    implicit = _DataOperator(X, mean=X.mean(0))
+    explicit = _CovOperator(np.cov(X.T))
+    rng = np.random.default_rng(1)
+    Qi, Qe = [], []
+    for _ in range(3):
+        x = rng.standard_normal(10)
+        x /= np.linalg.norm(x)
+        np.testing.assert_allclose(implicit.matvec(x), explicit.matvec(x), atol=1e-10)
+        assert implicit.quad(x) == pytest.approx(x @ explicit.A @ x, rel=1e-10)
+        np.testing.assert_allclose(implicit.diag(), explicit.diag(), atol=1e-10)
+        assert implicit.trace() == pytest.approx(explicit.trace(), rel=1e-10)
+        implicit.deflate(x, scheme, Qi)
+        explicit.deflate(x, scheme, Qe)
+    np.testing.assert_allclose(implicit.X.T @ implicit.X / 49, explicit.A, atol=1e-10)
+    # the data are read, never written
+    np.testing.assert_array_equal(X, _data(n=50, p=10, seed=8) + 3.0)
+
+
+def test_large_offset_means_are_centred_explicitly():
+    # means 1e6 x the spread: products with the uncentred data would cancel; the
+    # result must equal the fit on pre-centred data.
+    X = _data(n=80, p=12, seed=9)
+    a = TruncatedPowerPCA(n_components=2, k=4).fit(X - X.mean(0))
+    b = TruncatedPowerPCA(n_components=2, k=4).fit(X + 1e8)
+    np.testing.assert_allclose(a.components_, b.components_, atol=1e-6)
