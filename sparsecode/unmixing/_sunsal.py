@@ -400,6 +400,7 @@ def sunsal(Y, library, *, alpha=1e-3, positive=True, sum_to_one=False, solver="a
 def _sunsal_active_set(Y, library, alpha, sum_to_one, n_jobs, return_n_iter):
     """Positive SUnSAL exactly: min 1/2 a^T G a - (c - alpha) ^T a, a >= 0 (+ 1^T a = 1)."""
     from .._ext._fcls import fcls_gram
+    from .._ext._sunsal import nnls_gram
     from .._parallel import blas_limited, effective_n_jobs
 
     X, D, cube_shape, out_dtype, s = _prepare(Y, library)
@@ -414,8 +415,11 @@ def _sunsal_active_set(Y, library, alpha, sum_to_one, n_jobs, return_n_iter):
     max_changes = 3 * K + 5
     tol = 1e-12 * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
     with blas_limited(1):
-        n_failed = fcls_gram(G, C, np.inf if sum_to_one else 0.0, out, max_changes, tol,
-                             effective_n_jobs(n_jobs))
+        if sum_to_one:          # exact equality constraint: FCLS's Sherman-Morrison kernel
+            n_failed = fcls_gram(G, C, np.inf, out, max_changes, tol, effective_n_jobs(n_jobs))
+        else:                   # incremental-Cholesky Lawson-Hanson
+            max_changes = 10 * K + 10
+            n_failed = nnls_gram(G, C, out, max_changes, tol, 1e-14, effective_n_jobs(n_jobs))
     if n_failed:
         warn_not_converged("sunsal (active set)", n_failed, N, "active-set changes",
                            max_changes, tol, hint="Use solver='admm'.")

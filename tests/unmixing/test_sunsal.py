@@ -225,3 +225,51 @@ def test_admm_max_iter_warns():
     Y, L, _ = _problem()
     with pytest.warns(ConvergenceWarning, match="sunsal did not converge"):
         sunsal(Y, L, solver="admm", max_iter=3, tol=1e-12)
+
+
+def _usgs():
+    from pathlib import Path
+
+    p = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "hyperspectral" \
+        / "usgs_library_aviris224.npz"
+    if not p.exists():
+        pytest.skip("USGS library not available")
+    return np.load(p)["D"].T.astype(float)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+def test_active_set_on_ill_conditioned_usgs_library(alpha):
+    # cond(library) ~ 1e9: the incremental-Cholesky kernel must still reach nnls/Lasso's objective
+    L = _usgs()
+    rng = np.random.default_rng(8)
+    X = np.zeros((20, L.shape[0]))
+    X[:, rng.choice(L.shape[0], 5, replace=False)] = rng.dirichlet(np.ones(5), size=20)
+    Y0 = X @ L
+    Y = Y0 + np.sqrt(np.mean(Y0**2) / 1e3) * rng.standard_normal(Y0.shape)
+    A = sunsal(Y, L, alpha=alpha)
+    f = library_objective(Y, L, A, alpha=alpha)
+    if alpha == 0:
+        ref = np.array([nnls(L.T, y, maxiter=5000)[0] for y in Y])
+        assert _rel(f, library_objective(Y, L, ref)) < 1e-8
+    # KKT in the rescaled units
+    grad = -(Y - A @ L) @ L.T / np.mean(Y**2) + alpha
+    scale = np.abs(L @ L.T).max() / np.mean(Y**2)
+    assert np.all(np.abs(grad[A > 0]) < 1e-8 * scale)
+    assert np.all(grad[A == 0] > -1e-8 * scale)
+
+
+def test_nnls_gram_kernel_contract():
+    from sparsecode._ext._sunsal import nnls_gram
+
+    rng = np.random.default_rng(9)
+    M = rng.standard_normal((8, 5))
+    G = M @ M.T                                    # rank 5: singular Gram
+    C = rng.standard_normal((4, 5)) @ M.T          # c = M y: a bounded NNLS problem
+    out = np.full((4, 8), np.nan)
+    assert nnls_gram(G, C, out, 100, 1e-12, 1e-14, 1) == 0
+    for c, a in zip(C, out):                       # KKT of min 1/2 a^T G a - c^T a, a >= 0
+        w = c - G @ a
+        assert a.min() >= 0 and np.all(w <= 1e-9) and np.all(np.abs(w[a > 0]) < 1e-9)
+    assert nnls_gram(G, C, out, 1, 0.0, 1e-14, 1) > 0          # max_iter reported
+    with pytest.raises(ValueError):
+        nnls_gram(G, C[:, :3], out, 10, 0.0, 0.0, 1)
