@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validation import Interval, Options
 from ._l12nmf import sparseness_lambda
-from ._nmf import _BaseUnmixing
+from ._nmf import _BaseUnmixing, _auto_lam
 
 __all__ = ["CorrentropyNMF"]
 
@@ -28,13 +28,16 @@ class CorrentropyNMF(_BaseUnmixing):
         Kernel width factor: ``sigma^2 = theta * mean_l r_l`` recomputed every
         sweep from the band residual energies ``r_l`` (large ``theta``: plain NMF).
     sigma : float or None, default=None
-        Fixed kernel width instead of the adaptive rule (weights are then not
+        Fixed kernel width, in the data's units, instead of the adaptive rule (weights are then not
         renormalised and the objective below never increases).
     sparsity : {"l1/2", "l1"} or None, default="l1/2"
         Sparsity term on the abundances.
     lam : float or None, default=None
-        Its weight; ``None`` means ``0.01`` times Qian's sparseness rule (spec
-        A1.3: larger values interact badly with the band weights).
+        Its weight, in squared data units (fitting ``c Y`` needs ``c**2 lam``);
+        ``None`` means ``0.01`` times Qian's sparseness rule (spec A1.3: larger
+        values interact badly with the band weights), stated for data scaled
+        to a maximum of 1: ``lam_ = 0.01 * sparseness_lambda(Y) * max(Y)**2``,
+        so the defaults are scale-equivariant.
     tau : float, default=1e-3
         l1/2 gradient guard (see L12NMF).
     init : {"nfindr", "vca", "atgp", "ppi", "sisal", "nndsvd", "random", "custom"}, \
@@ -44,7 +47,8 @@ class CorrentropyNMF(_BaseUnmixing):
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates or HALS (both on the weighted majoriser).
     delta : float, default=0.0
-        Weight of the sum-to-one row (weight 1 in the band weighting); 0
+        Weight of the sum-to-one row (weight 1 in the band weighting), in the
+        data's units (fitting ``c Y`` with ``delta`` is fitting ``Y`` with ``delta / c``); 0
         disables it (best on Samson, whose labelled abundances are not on the
         data's scale).
     max_iter : int, default=500
@@ -73,7 +77,7 @@ class CorrentropyNMF(_BaseUnmixing):
     band_weights_ : ndarray of shape (n_bands,)
         Final half-quadratic weights (mean 1 in adaptive mode); small for noisy bands.
     lam_ : float
-        Sparsity weight used.
+        Sparsity weight used (squared data units).
     n_components_ : int
         Number of endmembers.
     n_iter_ : int
@@ -152,19 +156,22 @@ class CorrentropyNMF(_BaseUnmixing):
         self.transform_method = transform_method
 
     def _solver_kwargs(self, X, image_shape, K, fitting=True):
-        if not fitting:
-            lam = self.lam_
-        elif self.sparsity is None:
-            lam = 0.0
-        else:
-            lam = self.lam if self.lam is not None else 0.01 * sparseness_lambda(X)
         if fitting:
-            self.lam_ = float(lam)
+            self._lam_ref = None
+            if self.sparsity is None:
+                self.lam_ = 0.0
+            elif self.lam is not None:
+                self.lam_ = float(self.lam)
+            else:
+                self._lam_ref = _auto_lam(0.01 * sparseness_lambda(X), X)
+                self.lam_ = self._lam_ref[0] * self._lam_ref[1] ** 2
+        lam = self.lam_
         p = None
         if self.sparsity == "l1/2" and lam > 0:
             p = np.full(X.shape[0], 0.5)
         return {"weighting": "correntropy", "theta": float(self.theta), "sigma": self.sigma,
-                    "lam": self.lam_, "p": p, "tau": float(self.tau)}
+                "lam": self.lam_, "lam_ref": getattr(self, "_lam_ref", None), "p": p,
+                "tau": float(self.tau)}
 
     def _store_extra(self, res, X, image_shape):
         self.band_weights_ = np.asarray(res["band_weights"], dtype=float).copy()

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .._validation import Interval, check_matrix
-from ._nmf import _BaseUnmixing
+from ._nmf import _BaseUnmixing, _auto_lam
 
 __all__ = ["L12NMF", "sparseness_lambda"]
 
@@ -43,6 +43,11 @@ def sparseness_lambda(X):
     N, L = X.shape
     if N < 2:
         return 0.0
+    m = float(np.max(np.abs(X))) if X.size else 0.0
+    if m > 0:
+        # scale-free: computed on X / 2**round(log2 m) (exact), so that no band
+        # norm under- or overflows at extreme data scales
+        X = X / float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
     n1 = np.abs(X).sum(axis=0)
     n2 = np.maximum(np.linalg.norm(X, axis=0), 1e-300)
     return float(np.sum((np.sqrt(N) - n1 / n2) / (np.sqrt(N) - 1)) / np.sqrt(L))
@@ -57,8 +62,10 @@ class L12NMF(_BaseUnmixing):
         Number of endmembers; ``"auto"``: HySime's estimate
         (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     lam : float or None, default=None
-        Weight of ``sum A**(1/2)``; ``None`` uses Qian et al.'s sparseness rule
-        times ``lam_scale``.
+        Weight of ``sum A**(1/2)``, in squared data units (fitting ``c Y``
+        needs ``c**2 lam``); ``None`` uses Qian et al.'s sparseness rule times
+        ``lam_scale``, stated for data scaled to a maximum of 1, i.e.
+        ``lam_ = lam_scale * sparseness_lambda(Y) * max(Y)**2`` (scale-equivariant).
     lam_scale : float, default=1.0
         Factor applied to the rule (ignored when ``lam`` is given).
     tau : float, default=1e-3
@@ -70,7 +77,8 @@ class L12NMF(_BaseUnmixing):
     solver : {"mu", "hals"}, default="mu"
         Multiplicative updates (the paper's) or HALS on the tangent majoriser.
     delta : float, default=15.0
-        Weight of the sum-to-one row (Qian et al.).
+        Weight of the sum-to-one row (Qian et al.), in the data's units: fitting
+        ``c Y`` with ``delta`` is fitting ``Y`` with ``delta / c``.
     max_iter : int, default=1000
         Maximum number of sweeps.
     tol : float, default=1e-4
@@ -95,7 +103,7 @@ class L12NMF(_BaseUnmixing):
     components_ : ndarray of shape (n_components, n_bands)
         Endmembers.
     lam_ : float
-        The l1/2 weight used.
+        The l1/2 weight used (squared data units).
     n_components_ : int
         Number of endmembers.
     n_iter_ : int
@@ -165,6 +173,11 @@ class L12NMF(_BaseUnmixing):
 
     def _solver_kwargs(self, X, image_shape, K, fitting=True):
         if fitting:
-            lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
-            self.lam_ = float(lam)
-        return {"lam": self.lam_, "p": np.full(X.shape[0], 0.5), "tau": float(self.tau)}
+            if self.lam is None:
+                self._lam_ref = _auto_lam(self.lam_scale * sparseness_lambda(X), X)
+                self.lam_ = self._lam_ref[0] * self._lam_ref[1] ** 2
+            else:
+                self._lam_ref = None
+                self.lam_ = float(self.lam)
+        return {"lam": self.lam_, "lam_ref": getattr(self, "_lam_ref", None),
+                "p": np.full(X.shape[0], 0.5), "tau": float(self.tau)}

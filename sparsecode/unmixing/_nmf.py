@@ -224,6 +224,22 @@ def _data_scale(X):
     return float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
 
 
+def _auto_lam(rule, X):
+    """``(rule, max X)``: a data-derived penalty weight ``rule * max(X)**2``.
+
+    The dimensionless rules (Qian's sparseness rule) are stated for data
+    scaled to a maximum of 1; the weight they give is in squared data units,
+    ``rule * max(X)**2``, so that fitting ``c X`` uses ``c**2`` times the
+    weight (scale-equivariant).  The pair is kept (not the product, which
+    overflows past 1e154) and converted to the rescaled problem by
+    ``_BaseUnmixing._scaled_problem``.
+    """
+    m = float(np.max(X)) if X.size else 0.0
+    if not (m > 0 and np.isfinite(m)):
+        m = 1.0
+    return float(rule), m
+
+
 def _fcls_abund(X, H, delta, n_threads, cols=None):
     """FCLS (``delta > 0``) or NNLS (``delta == 0``) abundances on the usable bands."""
     K = H.shape[0]
@@ -662,6 +678,9 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         kw = dict(kw)
         d = self._data_degree
+        # a data-derived weight rule * m**d (see _auto_lam): converted without
+        # forming m**d, which over- or underflows at extreme scales
+        lam_ref = kw.pop("lam_ref", None)
 
         def div(v, power):  # v / s**power without an intermediate overflow
             for _ in range(int(power)):
@@ -671,12 +690,16 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if kw.get("norm_every"):
             # unit-norm endmembers: the abundances carry the scale (W / s); l1 on W
             # is of degree 1, the graph term of degree 2 like the data
-            kw["lam"] = div(kw.get("lam", 0.0), d - 1)
+            kw["lam"] = (div(kw.get("lam", 0.0), d - 1) if lam_ref is None
+                         else lam_ref[0] * (lam_ref[1] / s) ** (d - 1))
             kw["lam_graph"] = div(kw.get("lam_graph", 0.0), d - 2)
             if "tau" in kw:
                 kw["tau"] = kw["tau"] / s
         else:
-            kw["lam"] = div(kw.get("lam", 0.0), d)
+            if lam_ref is not None:
+                kw["lam"] = lam_ref[0] * (lam_ref[1] / s) ** d
+            else:
+                kw["lam"] = div(kw.get("lam", 0.0), d)
             kw["lam_graph"] = div(kw.get("lam_graph", 0.0), d)
             delta = delta / s if d == 2 else delta / np.sqrt(s)
         if kw.get("sigma") is not None:

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from .._validation import Interval
 from ._graph import pixel_graph
 from ._l12nmf import sparseness_lambda
-from ._nmf import _BaseUnmixing
+from ._nmf import _BaseUnmixing, _auto_lam
 
 __all__ = ["RobustGuidedNMF"]
 
@@ -62,7 +62,8 @@ class RobustGuidedNMF(_BaseUnmixing):
         Weight of the per-pixel l_p sparsity, on the scale of the weighted
         least-squares abundance problem (band weights of mean 1, as in
         ``L12NMF``: squared data units); ``None``: Qian's sparseness rule times
-        ``lam_scale``.
+        ``lam_scale``, stated for data scaled to a maximum of 1:
+        ``lam_ = lam_scale * sparseness_lambda(Y) * max(Y)**2`` (scale-equivariant).
     lam_scale : float, default=0.1
         Factor applied to the rule (0.1: the weight the raw l2,1 weights gave
         on Samson, whose band residual norms at the VCA + FCLS start average
@@ -125,7 +126,7 @@ class RobustGuidedNMF(_BaseUnmixing):
         Final IRLS weights ``1 / ||e^l||`` normalised to mean 1: small for
         outlier bands.
     lam_ : float
-        Sparsity weight used.
+        Sparsity weight used (squared data units).
     n_components_ : int
         Number of endmembers.
     n_iter_ : int
@@ -248,10 +249,15 @@ class RobustGuidedNMF(_BaseUnmixing):
         guide = _Guidance(lap, float(self.beta), float(self.tau_h), float(self.h_max))
         if fitting:
             self._shape_used = None if shape is None else tuple(int(s) for s in shape)
-            lam = self.lam if self.lam is not None else self.lam_scale * sparseness_lambda(X)
-            self.lam_ = float(lam)
+            if self.lam is None:
+                self._lam_ref = _auto_lam(self.lam_scale * sparseness_lambda(X), X)
+                self.lam_ = self._lam_ref[0] * self._lam_ref[1] ** 2
+            else:
+                self._lam_ref = None
+                self.lam_ = float(self.lam)
             self._guide = guide
-        return {"weighting": "l21", "lam": self.lam_, "p": np.ones(X.shape[0]),
+        return {"weighting": "l21", "lam": self.lam_, "lam_ref": getattr(self, "_lam_ref", None),
+                "p": np.ones(X.shape[0]),
                 "tau": float(self.tau), "guidance": guide,
                 "guidance_every": int(self.guidance_every)}
 

@@ -7,6 +7,8 @@ unmixing", ISPRS J. Photogramm. Remote Sens. 88 (2014) 101-118; spec section A3
 
 import numbers
 
+import numpy as np
+
 from .._validation import Interval, Options
 from ._graph import graph_laplacian_parts, pixel_graph
 from ._nmf import _BaseUnmixing
@@ -23,9 +25,14 @@ class StructuredSparseNMF(_BaseUnmixing):
         Number of endmembers; ``"auto"``: HySime's estimate
         (:func:`estimate_n_endmembers`), stored in ``n_components_``.
     lam : float, default=0.1
-        Weight of the graph term ``(lam/2) tr(A L A^T)``.
+        Weight of the graph term ``(lam/2) tr(A L A^T)``: dimensionless (of the
+        data term's degree), so it needs no change with the data's scale.
     alpha : float, default=0.1
-        l1 (lasso) weight on the abundances.
+        l1 (lasso) weight on the abundances, in the data's units (with unit-norm
+        endmembers the abundances carry the data's scale: fitting ``c Y`` with
+        ``c alpha`` gives the endmembers of ``Y`` and ``c`` times its
+        abundances). A value at least the largest pixel norm of ``Y`` would
+        make every abundance zero and is refused (``ValueError``).
     graph : {"auto", "correlation", "heat", "binary", "knn"}, default="auto"
         Pixel graph (see pixel_graph); "auto" is "correlation" when the image
         shape is known (cube or ``image_shape``) and "knn" otherwise.
@@ -162,6 +169,29 @@ class StructuredSparseNMF(_BaseUnmixing):
         self.transform_method = transform_method
         self.solver = solver
 
+    def _check_alpha(self, X):
+        """Refuse an l1 weight that makes every abundance zero (Y's units).
+
+        With unit-norm non-negative endmembers and no sum-to-one row, the
+        gradient of the objective at ``A = 0`` is ``alpha - M^T y_n >= alpha -
+        ||y_n||`` (the graph term is flat there) and the objective is convex
+        in ``A``: ``alpha >= max_n ||y_n||`` makes ``A = 0`` the minimiser for
+        any endmembers, a silently all-zero model.
+        """
+        alpha = float(self.alpha)
+        if alpha <= 0 or float(self.delta) > 0 or self.normalize_every == 0 or X.size == 0:
+            return
+        m = float(np.max(X))
+        if not (m > 0 and np.isfinite(m)):
+            return
+        ynorm = m * float(np.max(np.linalg.norm(X / m, axis=1)))  # no under/overflow
+        if alpha >= ynorm:
+            raise ValueError(
+                f"alpha={alpha:g} is in Y's units (the l1 weight on abundances of unit-norm "
+                f"endmembers) and is at least the largest pixel norm of Y ({ynorm:.3g}): "
+                f"every abundance would be zero. Scale alpha with Y (fitting c * Y needs "
+                f"c * alpha; the default 0.1 is meant for reflectances of order 1).")
+
     def _solver_kwargs(self, X, image_shape, K, fitting=True):
         shape = image_shape if image_shape is not None else self.image_shape
         if shape is not None and (len(shape) != 2 or any(int(v) < 1 for v in shape)):
@@ -177,6 +207,7 @@ class StructuredSparseNMF(_BaseUnmixing):
                          n_clusters=self.n_clusters, random_state=self.random_state)
         if fitting:
             self.graph_ = Wg
+            self._check_alpha(X)
         S, d = graph_laplacian_parts(Wg)
         return {"lam": float(self.alpha), "graph": (S, d), "lam_graph": float(self.lam),
                     "norm_every": int(self.normalize_every)}
