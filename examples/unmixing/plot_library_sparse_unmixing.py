@@ -37,7 +37,7 @@ from sparsecode.unmixing import clsunsal, sunsal, sunsal_tv
 FULL = os.environ.get("SPARSECODE_FULL") == "1"
 SIZE = 32 if FULL else 16
 GRID = [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1] if FULL else [1e-3, 1e-2]
-TV_GRID = [1e-3, 1e-2, 5e-2] if FULL else [1e-3, 1e-2]
+TV_GRID = [1e-3, 1e-2, 5e-2] if FULL else [1e-2]
 SNRS = (20, 30, 40)
 
 
