@@ -309,7 +309,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
            weighting=None, theta=0.5, sigma=None, lam=0.0, p=None, tau=0.0,
            graph=None, lam_graph=0.0, guidance=None, guidance_every=10, norm_every=0,
            V=None, fixed=None, eps=EPS_DIV, n_threads=1, verbose=0, history=False,
-           name="NMF", fixed_weights=None, asc_every=0):
+           name="NMF", fixed_weights=None, asc_every=0, lam_ref=None):
     """Alternating NMF with optional band weights, ASC, penalties, graph, mask.
 
     Parameters are float64 C-contiguous ``X`` (N, L), ``W`` (N, K), ``H`` (K, L);
