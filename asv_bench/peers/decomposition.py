@@ -6,13 +6,14 @@ Problems:
 - **spiked covariance, 5 spikes**: ``n`` samples of ``N(0, I + sum_c theta_c v_c v_c')``,
   ``v_c`` flat ``+-1/sqrt(k)`` on disjoint random supports of size ``k``,
   ``theta = 8, 7, 6, 5, 4``.  Ours: ``TruncatedPowerPCA(5, k=k)`` (data
-  products, Schur deflation, eigenvector start and cascade).  Peer:
+  products, Schur deflation, eigenvector start -- Ritz vectors of one block
+  Krylov sketch -- and cascade).  Peer:
   ``sklearn.decomposition.SparsePCA(5, alpha=8, random_state=0)`` run to
   convergence (``alpha`` chosen so that its components have exactly ``k``
   non-zeros).  Ours with the default start (``init="eig"``) and with the
   authors' start (``init="maxdiag"``).  Default size 400 x 2000, k = 10;
-  ``--full`` adds the issue's 2,000 x 10,000, k = 50 (the peer takes about a
-  minute there).
+  ``--full`` adds the issue's 2,000 x 10,000, k = 50 (the peer takes 20 s to
+  2 min there, depending on the load of the machine).
   Quality: support F1 and cosine of each fitted component with its best
   matching spike (mean over the 5).
   BLAS is limited to one thread for both sides.

@@ -3,7 +3,9 @@
 Implements the truncated power iteration of Yuan & Zhang (JMLR 2013; spec
 section 5.1), the initialisations of the authors' ``TPower.m`` /
 ``TPower_SPCA.m`` plus the leading-eigenvector start with the cardinality
-cascade (spec 5.2), the deflation schemes of Mackey (NIPS 2008; spec 5.3)
+cascade (spec 5.2; on large problems the eigenvector is the Ritz vector of
+the deflated covariance on one block Krylov sketch shared by all
+components), the deflation schemes of Mackey (NIPS 2008; spec 5.3)
 applied to the data when the covariance is not formed, and the explained
 variance of non-orthogonal loadings of Zou, Hastie & Tibshirani (2006;
 spec 5.5).  The hot work is matrix-vector products (BLAS); the per-iteration
@@ -533,7 +535,9 @@ def truncated_power_method(A, k, *, x0=None, init="eig", max_iter=50, tol=1e-6):
     x0 : array-like of shape (n_features,), default=None
         Warm start (overrides ``init``); truncated to k entries first.
     init : {"eig", "maxdiag", "topk_diag"}, default="eig"
-        ``"eig"``: the leading eigenvector, then the cardinality cascade
+        ``"eig"``: the leading eigenvector (dense ``eigh`` up to 1,000
+        features, else the leading Ritz vector of a block Krylov sketch with a
+        fixed seed: deterministic), then the cardinality cascade
         8k -> 4k -> 2k -> k of the authors' ``TPower_SPCA`` when
         ``n_features >= 8k``; ``"maxdiag"``: unit vector on the largest
         diagonal entry (the authors' code default); ``"topk_diag"``: the
@@ -614,7 +618,8 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     covariance :math:`A`; further components come from the deflated
     covariance.  From data the covariance is never formed: every iteration
     is two products with the centred data, :math:`X^\top (X x)/(n - 1)`, and
-    the deflation acts on the data.
+    the deflation acts on the data (the centring and the deflations are kept
+    as low-rank terms: the data are neither copied nor written).
 
     Parameters
     ----------
@@ -626,7 +631,10 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     init : {"eig", "maxdiag", "topk_diag"} or array-like, default="eig"
         Start of each component: ``"eig"``, the leading eigenvector of the
         deflated covariance followed by the cascade 8k -> 4k -> 2k -> k when
-        ``n_features >= 8k``; ``"maxdiag"``, the largest diagonal entry (the
+        ``n_features >= 8k`` (exact on small problems; otherwise the leading
+        Ritz vector of the deflated covariance on a subspace sketched once
+        for all components by block Krylov iteration from a fixed seed, so
+        the fit is deterministic); ``"maxdiag"``, the largest diagonal entry (the
         authors' code); ``"topk_diag"``, the k largest diagonal entries; an
         array of shape (n_components, n_features): warm starts, one row per
         component.
@@ -681,7 +689,10 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     Problem per component: :math:`\max_x x^\top A x` s.t. :math:`\|x\|_2=1`,
     :math:`\|x\|_0 \le k`.  Cost per iteration: :math:`O(Np)` from data,
     :math:`O(p^2)` from a covariance; deflation :math:`O(Np)` or
-    :math:`O(p^2)` per component.  Schur and orthogonalised projection
+    :math:`O(p^2)` per component.  The default start on large problems costs
+    one block Krylov sketch for all components (6 block products with the
+    data, ``n_components + 10`` columns each: BLAS-3) and a small SVD per
+    component, instead of an eigen-solve per component.  Schur and orthogonalised projection
     deflation keep every later component's variance free of the earlier
     loadings (Mackey's table, spec 5.3).
 
