@@ -173,17 +173,27 @@ def _basis_pursuit(A, y, wts, positive):
     N = A.shape[1]
     keep = np.flatnonzero(~np.isinf(wts))
     Ak, wk = A[:, keep], wts[keep]
+    # HiGHS's feasibility and optimality tolerances are absolute (1e-7): solve
+    # the LP for y / ||y|| and A / max_k ||a_k||, so that its answer does not
+    # depend on the scale of the data (at ||y|| = 1e-150 the zero vector is
+    # "feasible"; at 1e15 the multipliers are lost), and scale back:
+    # c = c' ||y|| / s_A, u = u' / s_A.
+    sy = float(np.sqrt(y @ y))
+    sa = float(np.sqrt(np.max(np.einsum("ij,ij->j", Ak, Ak), initial=0.0)))
+    if sy == 0 or sa == 0 or not np.isfinite(sy) or not np.isfinite(sa):
+        return None
+    Ak = Ak / sa
     if positive:
         A_eq, cost = Ak, wk
     else:
         A_eq, cost = np.hstack([Ak, -Ak]), np.concatenate([wk, wk])
-    res = linprog(cost, A_eq=A_eq, b_eq=y, bounds=(0, None), method="highs")
+    res = linprog(cost, A_eq=A_eq, b_eq=y / sy, bounds=(0, None), method="highs")
     if res.status != 0:
         return None
     c = np.zeros(N)
     k = keep.size
-    c[keep] = res.x[:k] if positive else res.x[:k] - res.x[k:]
-    u = np.asarray(res.eqlin.marginals, dtype=np.float64)
+    c[keep] = (res.x[:k] if positive else res.x[:k] - res.x[k:]) * (sy / sa)
+    u = np.asarray(res.eqlin.marginals, dtype=np.float64) / sa
     if float(y @ u) < 0:
         u = -u
     return c, u
