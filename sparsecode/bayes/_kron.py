@@ -127,6 +127,14 @@ def kron_sbl(factors, y, *, s2, learn_noise, method, prune, max_iter, tol, verbo
     m_tot = y.size
     floor = float(noise_floor(np.sum(abs2(y)) / m_tot))
     s2 = max(float(s2), floor)
+    if not np.any(y):
+        # y = 0: the posterior mean is zero for every gamma and the evidence
+        # log|Sigma_y| is maximised at gamma = 0 (sigma^2 at its floor); EM
+        # only halves gamma at each step towards that limit, never meeting
+        # the relative-change test (it stayed 0.5).  Return the exact answer.
+        return dict(mu=np.zeros(int(np.prod(n)), dtype=y.dtype), d=np.zeros(int(np.prod(n))),
+                    gammas=[np.zeros(k) for k in n], sigma2=s2, n_iter=0, status=0, delta=0.0,
+                    objective=np.zeros(0), support=[np.zeros(0, dtype=np.intp) for _ in n])
     keep = [np.arange(k) for k in n]
     gams = [np.ones(k) for k in n]
     facs = list(factors)
