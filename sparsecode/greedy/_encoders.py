@@ -73,6 +73,17 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     else:
         _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose,
                       s_x, nnz)
+        bad = np.flatnonzero(status == 2)
+        if bad.size:
+            # "dependence" may be ill-conditioning the Cholesky update cannot
+            # resolve: redo those signals by explicit orthogonalisation
+            from ._omp import _redo_dependent
+
+            Yb = (np.asarray(X[bad]).astype(wdt) / s_x[bad, None]).T
+            sub = (out[bad], nnz[bad], resid[bad], status[bad])
+            _redo_dependent(Dw.T, Yb, dinv, kmax, None if eps_all is None else eps_all[bad],
+                            *sub)
+            out[bad], nnz[bad], resid[bad], status[bad] = sub
     if scaled:
         out = _rescale_rows(out, s_x, s_D)
         resid = resid * s_x * s_x

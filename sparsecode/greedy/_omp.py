@@ -238,6 +238,106 @@ def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
     return codes, nnz, resid, status
 
 
+# Orthogonalisation fallback (``_omp_qr_one``): an atom is dependent on the
+# selected ones when, after two Gram-Schmidt passes, what is left of it is at
+# rounding level: ||a_j - Q Q^H a_j|| <= _QR_DEP * max(m, k) * eps * ||a_j||.
+_QR_DEP = 10.0
+
+
+def _omp_qr_one(A, y, dinv, kmax, eps):
+    """OMP for one signal by explicit orthogonalisation (CGS2, "twice is enough").
+
+    The kernels' Cholesky update forms the pivot ``d = ||a_j||^2 - ||w||^2``,
+    which cancels to rounding once the angle between ``a_j`` and the span of
+    the selected atoms is below ~sqrt(eps): they stop with status 2 when
+    ``d <= _DEP_TOL ||a_j||^2`` (sin^2 of the angle below 1e-10), which an
+    ill-conditioned but independent dictionary reaches (condition 1e8: sin ~
+    1e-8).  This path keeps an orthonormal basis ``Q`` of the selected atoms
+    (``A_S = Q R``) and reads the angle off the reorthogonalised remainder,
+    accurate to ~eps, so it calls an atom dependent only when it is so to
+    working precision; the coefficients ``R^{-1} Q^H y`` are accurate to
+    ~cond(A_S) eps, like a QR least-squares solve.  Same selection rule and
+    status codes as the kernels.  Returns ``(idx, val, resid, status)``.
+    """
+    m = A.shape[0]
+    wdt = np.result_type(A.dtype, y.dtype)
+    ynorm2 = float(np.real(np.vdot(y, y)))
+    error_mode = eps is not None
+    Q = np.zeros((m, max(kmax, 1)), dtype=wdt)
+    R = np.zeros((max(kmax, 1), max(kmax, 1)), dtype=wdt)
+    z = np.zeros(max(kmax, 1), dtype=wdt)
+    mask = np.zeros(A.shape[1], dtype=bool)
+    idx = []
+    r = y.astype(wdt, copy=True)
+    E = ynorm2
+    status = 0
+    dep = _QR_DEP * max(m, kmax) * np.finfo(np.float64).eps
+    if error_mode and E <= eps:
+        return np.zeros(0, np.intc), np.zeros(0, wdt), E, 0
+    n = 0
+    while n < kmax:
+        # r is accurate to ~eps ||y|| (reorthogonalised): it is zero when at
+        # that level, and a correlation |a_j^H r| / ||a_j|| at rounding level
+        # of ||r|| means every remaining atom is in the span (rank reached)
+        if E <= dep * dep * ynorm2:
+            status = 1
+            break
+        score = np.abs(A.conj().T @ r) ** 2 * dinv
+        score[mask] = -1.0
+        j = int(np.argmax(score))
+        if score[j] <= dep * dep * E:
+            status = 2
+            break
+        a = A[:, j]
+        Qn = Q[:, :n]
+        h = Qn.conj().T @ a
+        v = a - Qn @ h
+        h2 = Qn.conj().T @ v
+        v = v - Qn @ h2
+        nv = float(np.linalg.norm(v))
+        if nv <= dep * float(np.linalg.norm(a)):
+            status = 2
+            break
+        Q[:, n] = v / nv
+        R[:n, n] = h + h2
+        R[n, n] = nv
+        idx.append(j)
+        mask[j] = True
+        n += 1
+        # z = Q^H y and r = y - Q z, reorthogonalised
+        Qn = Q[:, :n]
+        z[n - 1] = np.vdot(Q[:, n - 1], y)
+        r = y - Qn @ z[:n]
+        dz = Qn.conj().T @ r
+        r = r - Qn @ dz
+        z[:n] += dz
+        E = float(np.real(np.vdot(r, r)))
+        if error_mode and E <= eps:
+            break
+    if error_mode and E > eps and status == 0:
+        status = 3
+    val = scipy.linalg.solve_triangular(R[:n, :n], z[:n]) if n else np.zeros(0, wdt)
+    return np.asarray(idx, dtype=np.intc), val, E, status
+
+
+def _redo_dependent(A_w, Y_w, dinv, kmax, eps, codes, nnz, resid, status):
+    """Rerun by :func:`_omp_qr_one` the signals a kernel stopped on a dependent
+    atom (status 2): their dictionary may only be ill-conditioned.  Updates
+    ``codes`` (L, N), ``nnz``, ``resid`` and ``status`` in place; returns the
+    {signal: selection order} of the rerun signals.  No cost when none
+    stopped so (the common path)."""
+    redo = np.flatnonzero(status == 2)
+    orders = {}
+    for i in redo:
+        idx, val, E, st = _omp_qr_one(A_w, Y_w[:, i], dinv, kmax,
+                                      None if eps is None else float(eps[i]))
+        codes[i] = 0
+        codes[i, idx] = val
+        nnz[i], resid[i], status[i] = idx.size, E, st
+        orders[int(i)] = idx
+    return orders
+
+
 def _resolve_precompute(precompute, n_measurements, n_features, n_targets, kmax):
     if precompute == "auto":
         # The Gram pays for itself once ~N/(2s) signals share it (spec 1.6),
@@ -381,6 +481,10 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
         codes, nnz, resid, status = _nogram_pursuit(
             A_w, Y_w, kmax=kmax, eps=eps_w, n_threads=n_threads, out_dtype=out_dtype,
             dinv=dinv)
+    if not return_path and not positive and np.any(status == 2):
+        # a stop on "dependence" may be ill-conditioning the Cholesky update
+        # cannot resolve: redo those signals by explicit orthogonalisation
+        _redo_dependent(A_w, Y_w, dinv, kmax, eps_w, codes, nnz, resid, status)
     if s_A != 1.0 or scaled_y:
         # x = x_w * s_y / s_A, one power of two at a time (no overflow of the factor)
         codes = _rescale_rows(codes, s_y, s_A)
@@ -418,6 +522,13 @@ def _omp_with_path(A_w, Y_w, *, kmax, eps, n_threads, out_dtype, dinv):
                               np.ascontiguousarray(eps if error_mode else np.zeros(L)),
                               kmax, error_mode, _DEP_TOL, n_threads, idx, val, nnz, resid,
                               status)
+    for i in np.flatnonzero(status == 2):
+        # ill-conditioning or dependence: decide by explicit orthogonalisation
+        si, vi, resid[i], status[i] = _omp_qr_one(A_w, Y_w[:, i], dinv, kmax,
+                                                  None if eps is None else float(eps[i]))
+        nnz[i] = si.size
+        idx[i, : si.size] = si
+        val[i, : si.size] = vi
     n_steps = max(int(nnz.max()) if L else 0, 1)
     path = np.zeros((L, N, n_steps), dtype=wdt)
     codes = np.zeros((L, N), dtype=out_dtype)
