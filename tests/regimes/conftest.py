@@ -30,18 +30,6 @@ import sparsecode
 # /work/notes/regimes-failures.md for the one-line reproductions.
 # --------------------------------------------------------------------------
 KNOWN_FAILURES = {
-    # convex
-    **{f"test_encoders.py::test_scale_{which}[sqrt_lasso-{cell}]": (
-        "convex", "sqrt_lasso encoder: right codes, but a false ConvergenceWarning (duality "
-        "gap 4e-153 .. 3e+14 compared with tol=1e-6: the gap is not scale-free)")
-       for which, cells in (("signal", ("float64-1e-150", "float64-1e-20", "float32-1e-15",
-                                        "float32-1e+15")),
-                            ("dictionary", ("float64-1e-20", "float64-1e+150", "float32-1e-15")))
-       for cell in cells},
-    # bayes
-    "test_estimators.py::test_zero_y[KroneckerSBL]": (
-        "bayes", "KroneckerSBL().fit(A, zeros): zero coef_ (right) but a ConvergenceWarning "
-        "'relative change of gamma reached 5.000e-01'"),
     # unmixing: Qian's l1/2 rule is stated for data of max 1 (lam_ = rule * max(Y)**2,
     # scale-equivariant since 18c1157); on this non-sparse mixture of max 2.2 it
     # over-sparsifies (error 0.071; the old code gave the same at Y / 2.2)
