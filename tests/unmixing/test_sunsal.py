@@ -273,3 +273,15 @@ def test_nnls_gram_kernel_contract():
     assert nnls_gram(G, C, out, 1, 0.0, 1e-14, 1) > 0          # max_iter reported
     with pytest.raises(ValueError):
         nnls_gram(G, C[:, :3], out, 10, 0.0, 0.0, 1)
+
+
+def test_per_pixel_alpha():
+    Y, L, _ = _problem(n=6, seed=10)
+    alphas = np.array([0.0, 1e-3, 1e-2, 3e-2, 1e-1, 0.0])
+    A = sunsal(Y, L, alpha=alphas)
+    s2 = np.mean(Y**2)
+    for i, a in enumerate(alphas):   # each row solves its own problem (same s^2 = mean(Y^2))
+        grad = -(Y[i] - A[i] @ L) @ L.T / s2 + a
+        assert np.all(np.abs(grad[A[i] > 0]) < 1e-8) and np.all(grad[A[i] == 0] > -1e-8)
+    with pytest.raises(ValueError, match="alpha"):
+        sunsal(Y, L, alpha=alphas[:3])
