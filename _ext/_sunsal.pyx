@@ -71,6 +71,7 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
     cdef int n_failed = 0, n_oom = 0, done
     cdef double wbest, s, step, ratio
     cdef Py_ssize_t* idx
+    cdef Py_ssize_t* prev     # per thread: prev[0] = size of the last support, then its indices
     cdef char* state          # 0 free, 1 passive, 2 excluded
     cdef double* a
     cdef double* w
@@ -79,6 +80,9 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
     cdef double* Lc
     with nogil, parallel(num_threads=n_threads):
         idx = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
+        prev = <Py_ssize_t*> malloc((K + 1) * sizeof(Py_ssize_t))
+        if prev != NULL:
+            prev[0] = 0
         state = <char*> malloc(K * sizeof(char))
         a = <double*> malloc(K * sizeof(double))
         w = <double*> malloc(K * sizeof(double))
@@ -86,7 +90,7 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
         b = <double*> malloc(K * sizeof(double))
         Lc = <double*> malloc(K * K * sizeof(double))
         for n in prange(N, schedule="dynamic"):
-            if (idx == NULL or state == NULL or a == NULL or w == NULL or z == NULL
+            if (idx == NULL or prev == NULL or state == NULL or a == NULL or w == NULL or z == NULL
                     or b == NULL or Lc == NULL):
                 n_oom += 1
                 continue
@@ -96,28 +100,38 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
                 w[k] = C[n, k]
             m = 0
             done = 0
+            # warm start: the passive set of this thread's previous pixel (a = 0 on it; the
+            # inner loop drops the blocking indices one by one, then the outer loop goes on)
+            for i in range(prev[0]):
+                if _append(G, idx, m, prev[i + 1], Lc, K, dep_tol):
+                    idx[m] = prev[i + 1]
+                    state[idx[m]] = 1
+                    m = m + 1
             for it in range(max_iter):
-                jbest = -1
-                wbest = tol
-                for k in range(K):
-                    if state[k] == 0 and w[k] > wbest:
-                        wbest = w[k]
-                        jbest = k
-                if jbest < 0:
-                    done = 1
-                    break
-                if _append(G, idx, m, jbest, Lc, K, dep_tol) == 0:
-                    state[jbest] = 2
-                    continue
-                idx[m] = jbest
-                state[jbest] = 1
-                m = m + 1
+                if it > 0 or m == 0:
+                    jbest = -1
+                    wbest = tol
+                    for k in range(K):
+                        if state[k] == 0 and w[k] > wbest:
+                            wbest = w[k]
+                            jbest = k
+                    if jbest < 0:
+                        done = 1
+                        break
+                    if _append(G, idx, m, jbest, Lc, K, dep_tol) == 0:
+                        state[jbest] = 2
+                        continue
+                    idx[m] = jbest
+                    state[jbest] = 1
+                    m = m + 1
+                else:
+                    jbest = -1
                 # inner loop: move towards the unconstrained solution on the passive set
                 while True:
                     for i in range(m):
                         b[i] = C[n, idx[i]]
                     _solve(Lc, K, m, b, z)
-                    if z[m - 1] <= 0.0 and a[idx[m - 1]] == 0.0 and idx[m - 1] == jbest:
+                    if jbest >= 0 and z[m - 1] <= 0.0 and idx[m - 1] == jbest:
                         # the new index would not enter: exclude it (anti-cycling)
                         state[jbest] = 2
                         m = m - 1
@@ -142,7 +156,7 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
                     # drop the indices that reached zero and rebuild the factor
                     q = 0
                     for i in range(m):
-                        if a[idx[i]] > 0.0:
+                        if i != imin and (a[idx[i]] > 0.0 or z[i] > 0.0):
                             idx[q] = idx[i]
                             q = q + 1
                         else:
@@ -167,9 +181,13 @@ def nnls_gram(const double[:, ::1] G, const double[:, ::1] C, double[:, ::1] out
                         w[k] = w[k] - G[idx[i], k] * s
             if not done:
                 n_failed += 1
+            prev[0] = m
+            for i in range(m):
+                prev[i + 1] = idx[i]
             for k in range(K):
                 out[n, k] = a[k]
         free(idx)
+        free(prev)
         free(state)
         free(a)
         free(w)
