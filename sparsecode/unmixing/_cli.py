@@ -74,6 +74,9 @@ def register(subparsers):
     p.add_argument("--plot", default=None,
                    help="save abundance maps to this image (.png, .pdf, .svg, ...); needs a "
                         "cube or --image-shape")
+    p.add_argument("--plot-endmembers", default=None,
+                   help="save the endmember spectra (for the library methods: the library "
+                        "spectra with the largest mean abundances) to this image")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=run)
     return p
@@ -291,6 +294,33 @@ def _check_outputs(args):
         check_output_file(args.plot, "--plot", formats, inputs=(args.input,))
         if args.output is not None and args.plot == args.output:
             raise CLIError("--plot and -o/--output name the same file")
+    if args.plot_endmembers is not None:
+        try:
+            formats = _plot_formats()
+        except ImportError:
+            raise CLIError("--plot-endmembers needs matplotlib: pip install matplotlib") from None
+        check_output_file(args.plot_endmembers, "--plot-endmembers", formats,
+                          inputs=(args.input,))
+        if args.plot_endmembers in (args.output, args.plot):
+            raise CLIError("--plot-endmembers names the same file as -o/--output or --plot")
+
+
+def _save_endmember_plot(path, E, truth, names, title, quiet):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._plotting import plot_endmembers
+
+    ax = plot_endmembers(E, truth=truth, names=names)
+    ax.set_title(title)
+    try:
+        ax.figure.savefig(path, dpi=100)
+    finally:
+        plt.close(ax.figure)
+    if not quiet:
+        sys.stderr.write(f"unmix: wrote {path}\n")
 
 
 def _estimator(method, K, args):
@@ -392,6 +422,10 @@ def run(args):
             plt.close(fig)
         if not args.quiet:
             out.write(f"unmix: wrote {args.plot}\n")
+    if args.plot_endmembers:
+        same_k = truth is not None and truth[0].shape == E.shape
+        _save_endmember_plot(args.plot_endmembers, E, truth[0] if same_k else None, None,
+                             f"{args.method}: endmembers", args.quiet)
     return 0
 
 
@@ -459,4 +493,10 @@ def _run_library(args, cube, truth):
             plt.close(fig)
         if not args.quiet:
             out.write(f"unmix: wrote {args.plot}\n")
+    if args.plot_endmembers:
+        n_show = args.endmembers if isinstance(args.endmembers, int) else 6
+        show = order[: max(1, min(n_show, D.shape[0]))]
+        _save_endmember_plot(args.plot_endmembers, D[show], None,
+                             [label(k) for k in show], f"{args.method}: library spectra with "
+                             f"the largest mean abundances", args.quiet)
     return 0

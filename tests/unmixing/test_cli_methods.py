@@ -98,3 +98,16 @@ def test_auto_endmembers_uses_the_subspace_estimate(tmp_path):
     assert main(["unmix", str(tmp_path / "c.npz"), "-m", "vca", "-k", "auto", "-q",
                  "-o", str(out)]) == 0
     assert np.load(out)["endmembers"].shape[0] == estimate_n_endmembers(Y)
+
+
+@pytest.mark.parametrize("method", ["vca", "sunsal"])
+def test_plot_endmembers(library_scene, method):
+    pytest.importorskip("matplotlib")
+    d, cube, lib, _ = library_scene
+    extra = ["--library", str(d / "lib.npz")] if method == "sunsal" else ["-k", "3"]
+    png = d / f"e_{method}.png"
+    assert main(["unmix", str(d / "cube.npz"), "-m", method, "-q", "--plot-endmembers",
+                 str(png), "--plot", str(d / f"m_{method}.png"), *extra]) == 0
+    assert png.stat().st_size > 0 and (d / f"m_{method}.png").stat().st_size > 0
+    assert main(["unmix", str(d / "cube.npz"), "-m", method, "-q", "--plot-endmembers",
+                 str(d / "x.png"), "--plot", str(d / "x.png"), *extra]) == 2
