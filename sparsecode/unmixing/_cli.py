@@ -61,9 +61,9 @@ def register(subparsers):
                         "and sunsal_tv, 1e-2 for clsunsal)")
     p.add_argument("--alpha-tv", type=_nonneg_float, default=1e-3,
                    help="TV weight of sunsal_tv (default 1e-3)")
-    p.add_argument("--init", default="vca",
+    p.add_argument("--init", default="nfindr",
                    choices=("vca", "nfindr", "atgp", "ppi", "sisal", "nndsvd", "random"),
-                   help="initialisation (default vca)")
+                   help="initialisation (default nfindr, as the estimators)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--n-jobs", type=int, default=None, help="OpenMP threads")
     p.add_argument("--image-shape", type=positive_int, nargs=2, metavar=("ROWS", "COLS"),
