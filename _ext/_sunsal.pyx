@@ -3,7 +3,8 @@
 
 For every row ``c`` of ``C`` solve ``min_a 1/2 a^T G a - c^T a`` s.t. ``a >= 0``
 (the positive-l1 SUnSAL problem with ``c = L y - alpha``). The passive set's
-Cholesky factor grows by one row per added index (O(m^2)); a drop rebuilds it
+Cholesky factor grows by one row per added index (O(m^2), BLAS trsv), and so does
+``Lc^{-1} c_P`` (so each passive solve is one back substitution); a drop rebuilds it
 from the first dropped position on (the rows before it do not change); the dual vector ``w = c - G a`` is refreshed in O(K m) by one
 BLAS gemv on a contiguous copy of the passive rows of ``G`` (kept beside the
 factor). Fused over float32/float64 (one source).
@@ -16,7 +17,7 @@ from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport dgemv, sgemv
+from scipy.linalg.cython_blas cimport dgemv, sgemv, dtrsv, strsv
 
 
 cdef inline void _dual(Py_ssize_t K, Py_ssize_t m, const floating* GP, const floating* ap,
@@ -75,41 +76,43 @@ cdef inline Py_ssize_t _argmax_free(const floating* w, const char* state, Py_ssi
     return j0
 
 
-cdef inline void _solve(const floating* Lc, Py_ssize_t ld, Py_ssize_t m, const floating* b,
-                        floating* x) noexcept nogil:
-    """x = (Lc Lc^T)^{-1} b, Lc lower triangular (row-major, leading dimension ld)."""
-    cdef Py_ssize_t i, k
-    cdef floating s
-    for i in range(m):
-        s = b[i]
-        for k in range(i):
-            s = s - Lc[i * ld + k] * x[k]
-        x[i] = s / Lc[i * ld + i]
-    for i in range(m - 1, -1, -1):
-        s = x[i]
-        for k in range(i + 1, m):
-            s = s - Lc[k * ld + i] * x[k]
-        x[i] = s / Lc[i * ld + i]
+cdef inline void _trsv(char trans, Py_ssize_t m, const floating* Lc, Py_ssize_t ld,
+                       floating* x) noexcept nogil:
+    """x <- Lc^{-1} x (trans 'T') or Lc^{-T} x (trans 'N'), Lc lower triangular row-major
+    (= the upper triangular column-major matrix Lc^T for BLAS); one BLAS trsv."""
+    cdef char uplo = 85  # 'U'
+    cdef char diag = 78  # 'N'
+    cdef int mi = <int> m, ldi = <int> ld, one = 1
+    if m == 0:
+        return
+    if floating is double:
+        dtrsv(&uplo, &trans, &diag, &mi, <double*> Lc, &ldi, <double*> x, &one)
+    else:
+        strsv(&uplo, &trans, &diag, &mi, <float*> Lc, &ldi, <float*> x, &one)
 
 
 cdef inline int _append(const floating* G, floating* GP, Py_ssize_t K, const Py_ssize_t* idx,
-                        Py_ssize_t m, Py_ssize_t j, floating* Lc, floating dep_tol) noexcept nogil:
-    """Add row m (index j) to the Cholesky factor of G[idx, idx] and row j of G to GP
-    (row m); 0 (nothing added) if nearly dependent."""
-    cdef Py_ssize_t i, k
-    cdef floating s, d2
+                        Py_ssize_t m, Py_ssize_t j, floating* Lc, const floating* c,
+                        floating* y, floating dep_tol) noexcept nogil:
+    """Add row m (index j) to the Cholesky factor of G[idx, idx], row j of G to GP (row m)
+    and y[m] to y = Lc^{-1} c[idx] (the forward half of the passive solve, kept
+    incrementally); 0 (nothing added) if nearly dependent."""
+    cdef Py_ssize_t i
+    cdef floating d2, t
     cdef const floating* gj = G + j * K          # G symmetric: row j = column j
+    cdef floating* row = Lc + m * K
     for i in range(m):
-        s = gj[idx[i]]
-        for k in range(i):
-            s = s - Lc[i * K + k] * Lc[m * K + k]
-        Lc[m * K + i] = s / Lc[i * K + i]
+        row[i] = gj[idx[i]]
+    _trsv(84, m, Lc, K, row)                     # row = Lc^{-1} G[idx, j]
     d2 = gj[j]
-    for k in range(m):
-        d2 = d2 - Lc[m * K + k] * Lc[m * K + k]
+    t = c[j]
+    for i in range(m):
+        d2 = d2 - row[i] * row[i]
+        t = t - row[i] * y[i]
     if not d2 > dep_tol * gj[j]:
         return 0
-    Lc[m * K + m] = sqrt(d2)
+    row[m] = sqrt(d2)
+    y[m] = t / row[m]
     memcpy(GP + m * K, gj, K * sizeof(floating))
     return 1
 
@@ -147,6 +150,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
     cdef floating* w
     cdef floating* z
     cdef floating* b
+    cdef floating* y          # Lc^{-1} c[idx], grown with the factor
     cdef floating* Lc
     cdef floating* GP         # rows of G on the passive set, in the order of idx
     with nogil, parallel(num_threads=n_threads):
@@ -159,11 +163,12 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
         w = <floating*> malloc(K * sizeof(floating))
         z = <floating*> malloc(K * sizeof(floating))
         b = <floating*> malloc(K * sizeof(floating))
+        y = <floating*> malloc(K * sizeof(floating))
         Lc = <floating*> malloc(K * K * sizeof(floating))
         GP = <floating*> malloc(K * K * sizeof(floating))
         for n in prange(N, schedule="dynamic"):
             if (idx == NULL or prev == NULL or state == NULL or a == NULL or w == NULL or z == NULL
-                    or b == NULL or Lc == NULL or GP == NULL):
+                    or b == NULL or y == NULL or Lc == NULL or GP == NULL):
                 n_oom += 1
                 continue
             c = &C[n, 0]
@@ -176,7 +181,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
             # warm start: the passive set of this thread's previous pixel (a = 0 on it; the
             # inner loop drops the blocking indices one by one, then the outer loop goes on)
             for i in range(prev[0]):
-                if _append(Gp, GP, K, idx, m, prev[i + 1], Lc, fdep):
+                if _append(Gp, GP, K, idx, m, prev[i + 1], Lc, c, y, fdep):
                     idx[m] = prev[i + 1]
                     state[idx[m]] = 1
                     m = m + 1
@@ -186,7 +191,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
                     if jbest < 0:
                         done = 1
                         break
-                    if _append(Gp, GP, K, idx, m, jbest, Lc, fdep) == 0:
+                    if _append(Gp, GP, K, idx, m, jbest, Lc, c, y, fdep) == 0:
                         state[jbest] = 2
                         continue
                     idx[m] = jbest
@@ -196,9 +201,8 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
                     jbest = -1
                 # inner loop: move towards the unconstrained solution on the passive set
                 while True:
-                    for i in range(m):
-                        b[i] = c[idx[i]]
-                    _solve(Lc, K, m, b, z)
+                    memcpy(z, y, m * sizeof(floating))
+                    _trsv(78, m, Lc, K, z)               # z = Lc^{-T} y = G_PP^{-1} c_P
                     if jbest >= 0 and z[m - 1] <= 0.0 and idx[m - 1] == jbest:
                         # the new index would not enter: exclude it (anti-cycling)
                         state[jbest] = 2
@@ -237,7 +241,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
                             a[idx[i]] = 0.0
                     m = f
                     for i in range(f, q):
-                        if _append(Gp, GP, K, idx, m, idx[i], Lc, fdep):
+                        if _append(Gp, GP, K, idx, m, idx[i], Lc, c, y, fdep):
                             idx[m] = idx[i]
                             m = m + 1
                         else:
@@ -263,6 +267,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
         free(w)
         free(z)
         free(b)
+        free(y)
         free(Lc)
         free(GP)
     if n_oom:
