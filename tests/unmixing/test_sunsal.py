@@ -289,3 +289,64 @@ def test_per_pixel_alpha():
         assert np.all(np.abs(grad[A[i] > 0]) < 1e-8) and np.all(grad[A[i] == 0] > -1e-8)
     with pytest.raises(ValueError, match="alpha"):
         sunsal(Y, L, alpha=alphas[:3])
+
+
+def test_nnls_gram_kernel_float32():
+    # the kernel is fused: float32 arrays are solved in float32 (KKT to float32 precision)
+    from sparsecode._ext._sunsal import nnls_gram
+
+    rng = np.random.default_rng(11)
+    M = rng.uniform(0.05, 1.0, size=(10, 40))
+    G = (M @ M.T).astype(np.float32)               # cond ~ 1e2: float32 is accurate
+    C = (rng.uniform(size=(6, 10)) @ M @ M.T / 3 - 0.3 * G.max()).astype(np.float32)
+    out = np.full((6, 10), np.nan, dtype=np.float32)
+    assert nnls_gram(G, C, out, 200, 1e-6 * float(G.max()), 1e-5, 1) == 0
+    G64, C64 = G.astype(float), C.astype(float)
+    ref = np.empty((6, 10))
+    nnls_gram(G64, C64, ref, 200, 1e-12 * float(G.max()), 1e-14, 1)
+    for c, a, r in zip(C64, out.astype(float), ref):
+        w = c - G64 @ a
+        assert a.min() >= 0 and np.all(w <= 1e-4 * G.max())
+        fa, fr = (0.5 * v @ G64 @ v - c @ v for v in (a, r))
+        assert abs(fa - fr) <= 1e-5 * abs(fr)
+        np.testing.assert_array_equal(a > 0, r > 0)
+    with pytest.raises((TypeError, ValueError)):   # one dtype for all arrays
+        nnls_gram(G, C64, ref, 10, 0.0, 0.0, 1)
+
+
+def test_sunsal_float32_well_conditioned_matches_float64():
+    # cond(L L^T) ~ 1e2: float32 in, solved by the float32 kernel; same supports (up to
+    # coefficients at float32 rounding level) and objective within 1e-7 relative
+    from sparsecode.unmixing._sunsal import _float32_accurate
+
+    Y, L, _ = _problem(n=200, seed=12)
+    Ls = L / np.sqrt(np.mean(Y**2))
+    assert _float32_accurate(Ls @ Ls.T)
+    for alpha in (0.0, 1e-2):
+        A64 = sunsal(Y, L, alpha=alpha)
+        A32 = sunsal(Y.astype(np.float32), L.astype(np.float32), alpha=alpha)
+        assert A32.dtype == np.float32
+        f64, f32 = (library_objective(Y, L, A, alpha=alpha) for A in (A64, A32.astype(float)))
+        assert _rel(f32, f64) < 1e-7
+        differ = (A32 > 0) != (A64 > 0)
+        assert np.all(np.maximum(A64, A32)[differ] < 1e-4)
+        assert differ.mean() < 1e-3
+
+
+def test_sunsal_float32_ill_conditioned_promoted():
+    # USGS library (cond(L L^T) ~ 1e20): float32 inputs are solved in float64, float32 out
+    from sparsecode.unmixing._sunsal import _float32_accurate
+
+    L = _usgs()
+    rng = np.random.default_rng(13)
+    X = np.zeros((30, L.shape[0]))
+    X[:, rng.choice(L.shape[0], 5, replace=False)] = rng.dirichlet(np.ones(5), size=30)
+    Y0 = X @ L
+    Y = (Y0 + np.sqrt(np.mean(Y0**2) / 1e3) * rng.standard_normal(Y0.shape)).astype(np.float32)
+    L32 = L.astype(np.float32)
+    Y64, L64 = Y.astype(float), L32.astype(float)
+    assert not _float32_accurate(L64 @ L64.T / np.mean(Y64**2))
+    A32 = sunsal(Y, L32, alpha=0.0)
+    A64 = sunsal(Y64, L64, alpha=0.0)
+    assert A32.dtype == np.float32
+    np.testing.assert_array_equal(A32, A64.astype(np.float32))
