@@ -4,8 +4,8 @@
 For every row ``c`` of ``C`` solve ``min_a 1/2 a^T G a - c^T a`` s.t. ``a >= 0``
 (the positive-l1 SUnSAL problem with ``c = L y - alpha``). The passive set's
 Cholesky factor grows by one row per added index (O(m^2), BLAS trsv), and so does
-``Lc^{-1} c_P`` (so each passive solve is one back substitution); a drop rebuilds it
-from the first dropped position on (the rows before it do not change); the dual vector ``w = c - G a`` is refreshed in O(K m) by one
+``Lc^{-1} c_P`` (so each passive solve is one back substitution); a drop is a
+Givens downdate of the factor and of ``Lc^{-1} c_P`` (O(m^2)); the dual vector ``w = c - G a`` is refreshed in O(K m) by one
 BLAS gemv on a contiguous copy of the passive rows of ``G`` (kept beside the
 factor). Fused over float32/float64 (one source).
 A column nearly dependent on the passive set (new pivot below ``dep_tol``
@@ -117,6 +117,38 @@ cdef inline int _append(const floating* G, floating* GP, Py_ssize_t K, const Py_
     return 1
 
 
+cdef inline void _delete(floating* Lc, Py_ssize_t K, Py_ssize_t m, Py_ssize_t f,
+                         floating* y) noexcept nogil:
+    """Remove position f from the m x m factor Lc of G_PP and from y = Lc^{-1} c_P.
+
+    The rows below f move up one place (the factor becomes lower Hessenberg from
+    row f on); Givens rotations of the column pairs (r, r+1), r = f .. m-2,
+    restore the triangle (``L Q Q^T L^T`` is unchanged), and the same rotations
+    applied to ``y`` keep ``Lc y = c_P``. O((m - f)^2), instead of the
+    O((m - f) m^2) of refactoring those rows."""
+    cdef Py_ssize_t r, i
+    cdef floating p, t, rho, cs, sn, u, v
+    for r in range(f, m - 1):
+        memcpy(Lc + r * K, Lc + (r + 1) * K, (r + 2) * sizeof(floating))
+    for r in range(f, m - 1):
+        p = Lc[r * K + r]
+        t = Lc[r * K + r + 1]
+        rho = sqrt(p * p + t * t)
+        cs = p / rho
+        sn = t / rho
+        Lc[r * K + r] = rho
+        Lc[r * K + r + 1] = 0.0
+        for i in range(r + 1, m - 1):
+            u = Lc[i * K + r]
+            v = Lc[i * K + r + 1]
+            Lc[i * K + r] = cs * u + sn * v
+            Lc[i * K + r + 1] = cs * v - sn * u
+        u = y[r]
+        v = y[r + 1]
+        y[r] = cs * u + sn * v
+        y[r + 1] = cs * v - sn * u
+
+
 def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::1] out,
               int max_iter, double tol, double dep_tol, int n_threads=1):
     """Solve every row's NNLS problem in Gram form; returns the number that hit max_iter.
@@ -137,7 +169,7 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
         raise ValueError("nnls_gram: tol and dep_tol must be >= 0 and max_iter >= 1.")
     if N == 0 or K == 0:
         return 0
-    cdef Py_ssize_t n, i, k, m, jbest, q, it, imin, f
+    cdef Py_ssize_t n, i, j, k, m, jbest, q, it, imin
     cdef int n_failed = 0, n_oom = 0, done
     cdef floating step, ratio
     cdef floating ftol = <floating> tol, fdep = <floating> dep_tol
@@ -152,7 +184,9 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
     cdef floating* b
     cdef floating* y          # Lc^{-1} c[idx], grown with the factor
     cdef floating* Lc
-    cdef floating* GP         # rows of G on the passive set, in the order of idx
+    cdef floating* GP         # rows of G on the passive set, slot q holding row gidx[q]
+    cdef Py_ssize_t* gidx
+    cdef Py_ssize_t* slot_of  # slot of a passive index in GP
     with nogil, parallel(num_threads=n_threads):
         idx = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
         prev = <Py_ssize_t*> malloc((K + 1) * sizeof(Py_ssize_t))
@@ -166,9 +200,12 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
         y = <floating*> malloc(K * sizeof(floating))
         Lc = <floating*> malloc(K * K * sizeof(floating))
         GP = <floating*> malloc(K * K * sizeof(floating))
+        gidx = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
+        slot_of = <Py_ssize_t*> malloc(K * sizeof(Py_ssize_t))
         for n in prange(N, schedule="dynamic"):
             if (idx == NULL or prev == NULL or state == NULL or a == NULL or w == NULL or z == NULL
-                    or b == NULL or y == NULL or Lc == NULL or GP == NULL):
+                    or b == NULL or y == NULL or Lc == NULL or GP == NULL or gidx == NULL
+                    or slot_of == NULL):
                 n_oom += 1
                 continue
             c = &C[n, 0]
@@ -183,6 +220,8 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
             for i in range(prev[0]):
                 if _append(Gp, GP, K, idx, m, prev[i + 1], Lc, c, y, fdep):
                     idx[m] = prev[i + 1]
+                    gidx[m] = idx[m]
+                    slot_of[idx[m]] = m
                     state[idx[m]] = 1
                     m = m + 1
             for it in range(max_iter):
@@ -195,6 +234,8 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
                         state[jbest] = 2
                         continue
                     idx[m] = jbest
+                    gidx[m] = jbest
+                    slot_of[jbest] = m
                     state[jbest] = 1
                     m = m + 1
                 else:
@@ -225,33 +266,29 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
                     for i in range(m):
                         a[idx[i]] = a[idx[i]] + step * (z[i] - a[idx[i]])
                     a[idx[imin]] = 0.0
-                    # drop the indices that reached zero and rebuild the factor from the
-                    # first dropped position on (row i of the factor, and of GP, depends
-                    # only on idx[0..i]: the rows before it are kept)
-                    q = 0
-                    f = -1
-                    for i in range(m):
-                        if i != imin and (a[idx[i]] > 0.0 or z[i] > 0.0):
-                            idx[q] = idx[i]
-                            q = q + 1
-                        else:
-                            if f < 0:
-                                f = i
-                            state[idx[i]] = 0
-                            a[idx[i]] = 0.0
-                    m = f
-                    for i in range(f, q):
-                        if _append(Gp, GP, K, idx, m, idx[i], Lc, c, y, fdep):
-                            idx[m] = idx[i]
-                            m = m + 1
-                        else:
-                            state[idx[i]] = 2
-                            a[idx[i]] = 0.0
+                    # drop the indices that reached zero (imin included): Givens downdate
+                    # of the factor and of y, from the last position down so that the
+                    # positions still to visit do not move
+                    for i in range(m - 1, -1, -1):
+                        if i == imin or not (a[idx[i]] > 0.0 or z[i] > 0.0):
+                            j = idx[i]
+                            state[j] = 0
+                            a[j] = 0.0
+                            _delete(Lc, K, m, i, y)
+                            for k in range(i, m - 1):
+                                idx[k] = idx[k + 1]
+                            # GP: the last slot's row fills the freed slot
+                            q = slot_of[j]
+                            if q != m - 1:
+                                memcpy(GP + q * K, GP + (m - 1) * K, K * sizeof(floating))
+                                gidx[q] = gidx[m - 1]
+                                slot_of[gidx[q]] = q
+                            m = m - 1
                     if m == 0:
                         break
                 # dual vector w = c - G a (one gemv on the passive rows)
                 for i in range(m):
-                    b[i] = a[idx[i]]
+                    b[i] = a[gidx[i]]
                 _dual(K, m, GP, b, c, w)
             if not done:
                 n_failed += 1
@@ -270,6 +307,8 @@ def nnls_gram(const floating[:, ::1] G, const floating[:, ::1] C, floating[:, ::
         free(y)
         free(Lc)
         free(GP)
+        free(gidx)
+        free(slot_of)
     if n_oom:
         raise MemoryError(f"nnls_gram: no workspace for {n_oom} pixels (K = {K}).")
     return n_failed
