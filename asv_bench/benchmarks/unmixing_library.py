@@ -70,3 +70,14 @@ class CLSUnSALandTV(Benchmark):
 
     def time_sunsal_tv(self):
         sunsal_tv(self.cube, self.L)
+
+
+class SUnSALFloat32(Benchmark):
+    """float32 inputs: promoted to float64 on the USGS library (cond(L L^T) ~ 1e20)."""
+
+    def setup(self):
+        Y, L = scene(N_PIXELS)
+        self.Y, self.L = Y.astype(np.float32), L.astype(np.float32)
+
+    def time_sunsal_float32(self):
+        sunsal(self.Y, self.L, alpha=0.0, n_jobs=1)
