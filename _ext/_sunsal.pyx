@@ -3,11 +3,13 @@
 
 For every row ``c`` of ``C`` solve ``min_a 1/2 a^T G a - c^T a`` s.t. ``a >= 0``
 (the positive-l1 SUnSAL problem with ``c = L y - alpha``). The passive set's
-Cholesky factor grows by one row per added index (O(m^2), BLAS trsv), and so does
-``Lc^{-1} c_P`` (so each passive solve is one back substitution); a drop is a
-Givens downdate of the factor and of ``Lc^{-1} c_P`` (O(m^2)); the dual vector ``w = c - G a`` is refreshed in O(K m) by one
-BLAS gemv on a contiguous copy of the passive rows of ``G`` (kept beside the
-factor). Fused over float32/float64 (one source).
+Cholesky factor grows by one row per added index (O(m^2), BLAS trsv), and so
+does ``Lc^{-1} c_P`` (each passive solve is then one back substitution); a
+drop is a Givens downdate of the factor and of ``Lc^{-1} c_P`` (O(m^2)); the
+dual vector ``w = c - G a`` is refreshed in O(K m) by one BLAS gemv on a
+contiguous copy of the passive rows of ``G`` (kept beside the factor). Each
+pixel starts from the passive set of its thread's previous pixel. Fused over
+float32/float64 (one source; all arrays of one call share the dtype).
 A column nearly dependent on the passive set (new pivot below ``dep_tol``
 times its diagonal) or whose coefficient would not be positive is excluded for
 that pixel (the classical anti-cycling guard).
