@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.validation import check_is_fitted
 
+from .._scaling import nearest_pow2
 from .._validation import Interval, Options, validate_X
 
 # Parameter constraints common to every SBL estimator.
@@ -214,12 +215,7 @@ def rmatmat(A, X):
 # --------------------------------------------------------------------------
 # scale equivariance
 # --------------------------------------------------------------------------
-def _pow2(v):
-    """Nearest power of two of each positive finite entry of v, else 1."""
-    v = np.asarray(v, dtype=np.float64)
-    ok = np.isfinite(v) & (v > 0)
-    e = np.round(np.log2(np.where(ok, v, 1.0))).astype(np.int64)
-    return np.where(ok, np.ldexp(1.0, e), 1.0)
+_pow2 = nearest_pow2  # nearest power of two of each positive finite entry, else 1
 
 
 def _safe_norms(V, axis=0):

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from .._scaling import max_exponent
 from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
 from . import _prox as P
@@ -174,11 +175,7 @@ _SCALE_EXP = 100
 _X_LIMIT_EXP = 450
 
 
-def _max_exp(A):
-    """Binary exponent of ``max |A|`` (0 when A is zero or empty)."""
-    data = A.data if sp.issparse(A) else A
-    m = float(np.max(np.abs(data))) if np.size(data) else 0.0
-    return int(np.frexp(m)[1]) if m > 0 else 0
+_max_exp = max_exponent  # binary exponent of max |A| (0 when A is zero or empty)
 
 
 def _ldexp(A, e):

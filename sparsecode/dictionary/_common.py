@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._scaling import max_exponent
 from .._base import ConvergenceWarning
 from .._parallel import effective_n_jobs
 from .._registry import get_encoder
@@ -203,12 +204,7 @@ def _validate_X_mask(est, X, mask, *, reset):
 # ---------------------------------------------------------------------------
 # coding while learning
 # ---------------------------------------------------------------------------
-def _pow2_exponent(X):
-    """``e`` with ``max|X| * 2**-e`` in [0.5, 1): an exact rescaling of X (0 for X = 0)."""
-    amax = float(np.max(np.abs(X), initial=0.0)) if X.size else 0.0
-    if not np.isfinite(amax) or amax == 0.0:
-        return 0
-    return int(np.frexp(amax)[1])
+_pow2_exponent = max_exponent  # e with max|X| * 2**-e in [0.5, 1) (0 for X = 0)
 
 
 def _omp_codes(X, D, k, n_jobs, mask=None, tol2=None, gram=None):

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
+from .._scaling import nearest_pow2
 
 __all__ = []
 
@@ -37,12 +38,7 @@ _MEM_BUDGET = 128 * 2**20  # bytes of gathered columns per chunk of targets
 _SAFE_LOG2 = 64
 
 
-def pow2_scale(v):
-    """The power of two nearest to ``v`` (> 0, finite), else 1.0; elementwise."""
-    v = np.asarray(v, dtype=np.float64)
-    ok = np.isfinite(v) & (v > 0)
-    e = np.round(np.log2(np.where(ok, v, 1.0)))
-    return np.where(ok, np.ldexp(1.0, e.astype(np.int64)), 1.0)
+pow2_scale = nearest_pow2  # the power of two nearest to v (> 0, finite), else 1; elementwise
 
 
 def safe_col_norms(V):

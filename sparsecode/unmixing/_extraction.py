@@ -11,6 +11,7 @@ underflows); endmembers are returned in the input's dtype.
 
 import numpy as np
 from sklearn.utils import check_random_state
+from .._scaling import data_pow2
 
 from ._checks import as_pixels, check_n_endmembers
 
@@ -20,11 +21,7 @@ __all__ = ["atgp", "nfindr", "ppi", "sisal"]
 # --------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------
-def _pow2_scale(X):
-    m = float(np.max(np.abs(X))) if X.size else 0.0
-    if not (0 < m < np.inf):
-        return 1.0
-    return float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
+_pow2_scale = data_pow2
 
 
 def _prepare(Y, n_endmembers, name="n_endmembers"):

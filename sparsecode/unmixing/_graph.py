@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from .._scaling import data_pow2
 
 from ._checks import as_pixels
 
@@ -83,11 +84,9 @@ def pixel_graph(Y, image_shape=None, *, kind="correlation", window=5, percent=30
         image_shape = shp
     X = np.asarray(X, dtype=float)
     N = X.shape[0]
-    m = float(np.max(np.abs(X))) if X.size else 0.0
-    if m > 0 and np.isfinite(m):
-        # every kind is scale-free: work on X / 2**round(log2 m) (exact), so that
-        # squared distances and norms neither under- nor overflow
-        X = X / float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
+    # every kind is scale-free: work on X / 2**round(log2 max|X|) (exact), so
+    # that squared distances and norms neither under- nor overflow
+    X = X / data_pow2(X)
     if kind == "knn":
         return _knn_graph(X, n_neighbors)
     if kind not in ("correlation", "heat", "binary"):

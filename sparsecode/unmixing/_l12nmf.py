@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from .._scaling import data_pow2
 from .._validation import Interval, check_matrix
 from ._nmf import _BaseUnmixing, _auto_lam
 
@@ -43,11 +44,9 @@ def sparseness_lambda(X):
     N, L = X.shape
     if N < 2:
         return 0.0
-    m = float(np.max(np.abs(X))) if X.size else 0.0
-    if m > 0:
-        # scale-free: computed on X / 2**round(log2 m) (exact), so that no band
-        # norm under- or overflows at extreme data scales
-        X = X / float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
+    # scale-free: computed on X / 2**round(log2 max|X|) (exact), so that no
+    # band norm under- or overflows at extreme data scales
+    X = X / data_pow2(X)
     n1 = np.abs(X).sum(axis=0)
     n2 = np.maximum(np.linalg.norm(X, axis=0), 1e-300)
     return float(np.sum((np.sqrt(N) - n1 / n2) / (np.sqrt(N) - 1)) / np.sqrt(L))

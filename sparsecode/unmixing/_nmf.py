@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._scaling import data_pow2
 from .._base import ConvergenceWarning, warn_not_converged  # noqa: F401
 from .._parallel import blas_limited, effective_n_jobs
 from .._validation import Interval, Options, check_matrix, validate_params
@@ -216,12 +217,7 @@ def _extraction_init(X, K, init, rng):
     return np.where(H > 0, H, 1e-6 * max(float(X.max()), _TINY))
 
 
-def _data_scale(X):
-    """A power of two near ``max(X)``: dividing by it is exact and puts the data near 1."""
-    m = float(np.max(X)) if X.size else 0.0
-    if not (m > 0 and np.isfinite(m)):
-        return 1.0
-    return float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000))
+_data_scale = data_pow2  # a power of two near max|X|: dividing by it is exact
 
 
 def _auto_lam(rule, X):

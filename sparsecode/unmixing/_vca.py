@@ -7,6 +7,7 @@ hyperspectral data", IEEE TGRS 43(4), 2005 (algorithm of spec section A4.1).
 
 import numpy as np
 from sklearn.utils import check_random_state
+from .._scaling import data_pow2
 
 from ._checks import as_pixels, check_n_endmembers, check_nonnegative
 
@@ -99,8 +100,7 @@ def _vca_core(Y, p, rng, snr_input=None):
     Runs on ``Y / s`` with ``s`` a power of two near ``max Y`` (exact), so the
     covariance neither overflows nor underflows at any data scale.
     """
-    m = float(np.max(Y)) if Y.size else 0.0
-    s = float(2.0 ** np.clip(np.round(np.log2(m)), -1000, 1000)) if 0 < m < np.inf else 1.0
+    s = data_pow2(Y)
     if s != 1.0:
         idx, Yhat = _vca_core(Y / s, p, rng, snr_input)
         return idx, Yhat * s
