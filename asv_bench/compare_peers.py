@@ -3,14 +3,20 @@
 Usage::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        python asv_bench/compare_peers.py [--family greedy ...] [--full] \\
-        [--markdown-out table.md] [--rst-out table.rst] [--json-out rows.json]
+        python asv_bench/compare_peers.py [--all | --family greedy ...] [--full] \\
+        [--write-docs] [--markdown-out table.md] [--rst-out table.rst] [--json-out rows.json]
 
 Each family provides ``asv_bench/peers/<family>.py`` with
 ``run(full=False) -> list[dict]`` (see ``asv_bench/peers/__init__.py`` for the
 row keys).  Without ``--family``, every family found there is run.  A peer
 that is not installed gives a row saying so; a family whose ``run`` fails is
 reported and the others still run (the exit status is then 1).
+
+``--write-docs`` writes, for every family run, ``docs/benchmarks/_generated/
+<family>.inc`` (the machine, the BLAS threads, every library's version, the
+table) and ``docs/benchmarks/_generated/<family>_ratios.png`` (the ratios as
+bars, 1 marked); each ``docs/benchmarks/<family>.rst`` includes them, so one
+command regenerates every table and plot of the benchmarks pages.
 """
 
 import argparse
@@ -137,6 +143,102 @@ def machine_line():
             f"numpy {np.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
 
+def versions_line(rows):
+    """Versions of sparsecode, its stack and every peer named in ``rows``."""
+    from importlib import metadata
+
+    out = []
+    for dist in ("sparsecode", "numpy", "scipy", "scikit-learn", "numba"):
+        try:
+            out.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    peers = sorted({str(r.get("peer")) for r in rows if r.get("peer")} - {"None"})
+    return ", ".join(out) + (f"; peers: {'; '.join(peers)}" if peers else "")
+
+
+def blas_line():
+    """The BLAS library and its thread count, as threadpoolctl reports them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return "BLAS: unknown"
+    infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not infos:
+        return "BLAS: unknown"
+    return "BLAS: " + ", ".join(
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads available)"
+        for i in infos)
+
+
+def cpu_model():
+    """The CPU model name (Linux ``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def write_docs(name, rows, docs_dir):
+    """Write the generated table (``<name>.inc``) and ratio plot for one family."""
+    out_dir = Path(docs_dir) / "_generated"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        ".. This file is written by ``python asv_bench/compare_peers.py --all --write-docs``;",
+        "   do not edit it by hand.",
+        "",
+        f"Machine: {cpu_model()}; {machine_line()}.",
+        "",
+        f"{blas_line()}. Versions: {versions_line(rows)}.",
+        "",
+        "Ratio = peer time / sparsecode time: above 1, sparsecode is faster. Every estimator",
+        "runs with its defaults unless the method column names a setting.",
+        "",
+        rst_table(rows),
+        "",
+    ]
+    plotted = _ratio_plot(name, rows, out_dir / f"{name}_ratios.png")
+    if plotted:
+        lines += [f".. image:: _generated/{name}_ratios.png",
+                  f"   :alt: speed ratios of the {name} family against its peers", ""]
+    (out_dir / f"{name}.inc").write_text("\n".join(lines))
+
+
+def _ratio_plot(name, rows, path):
+    """Horizontal bars of the ratios (log scale, 1 marked); False without matplotlib."""
+    rows = [r for r in rows if r.get("ratio")]
+    if not rows:
+        return False
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    labels = [f"{r['problem']} / {r['method']} vs {str(r['peer']).split()[0]}"[:90]
+              for r in rows]
+    values = [float(r["ratio"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.2))
+    colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
+    y = range(len(rows))
+    ax.barh(list(y), values, color=colors)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="k", lw=1)
+    ax.set_yticks(list(y))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("peer time / sparsecode time (log scale; right of 1: sparsecode faster)")
+    ax.set_title(f"{name}: speed ratios, one run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def run_family(name, full):
     """Import ``peers.<name>`` and return its rows."""
     module = importlib.import_module(f"peers.{name}")
@@ -163,6 +265,11 @@ def main(argv=None):
     families = available_families()
     parser.add_argument("--family", action="append", choices=families, metavar="NAME",
                         help=f"family to run (repeatable; default: all of {', '.join(families)})")
+    parser.add_argument("--all", action="store_true",
+                        help="run every family (the default when no --family is given)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="write docs/benchmarks/_generated/<family>.inc and "
+                        "<family>_ratios.png for every family run")
     parser.add_argument("--full", action="store_true",
                         help="full-size problems and more repeats (slower)")
     parser.add_argument("--markdown-out", metavar="FILE",
@@ -174,7 +281,7 @@ def main(argv=None):
                         "directives to FILE (for docs/benchmarks/<family>.rst)")
     args = parser.parse_args(argv)
 
-    chosen = args.family or families
+    chosen = families if args.all or not args.family else args.family
     out = [f"Machine: {machine_line()}", ""]
     rst = [f"Machine: {machine_line()}", ""]
     raw = {"machine": machine_line(), "families": {}}
@@ -198,6 +305,8 @@ def main(argv=None):
         out += [f"## {name}", "", table, ""]
         rst += [rst_table(rows, title=name), ""]
         raw["families"][name] = rows
+        if args.write_docs:
+            write_docs(name, rows, ROOT / "docs" / "benchmarks")
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
     if args.json_out:

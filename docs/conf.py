@@ -194,6 +194,7 @@ _SUBPACKAGE_TITLES = {
     "bayes": "Sparse Bayesian learning",
     "unmixing": "Hyperspectral unmixing and NMF",
     "dictionary": "Dictionary learning and sparse coding",
+    "amortized": "Amortised sparse coding (learned encoders)",
     "decomposition": "Sparse directions (sparse PCA, sparse CCA, feature selection)",
     "operators": "Linear operators",
     "datasets": "Datasets",
