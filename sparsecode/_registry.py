@@ -16,7 +16,7 @@ _ENCODERS = {}
 
 # Families that may register encoders; imported on demand so that asking for
 # an algorithm loads only what it needs.
-_FAMILIES = ("greedy", "convex", "thresholding", "bayes", "dictionary")
+_FAMILIES = ("greedy", "convex", "thresholding", "bayes", "dictionary", "amortized")
 
 
 def register_encoder(name, *, description, params=()):
