@@ -417,7 +417,7 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
             "or n_jobs.")
 
 
-cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, const dtype* y,
+cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, const dtype* y,
                   const double* dinv, Py_ssize_t kmax, bint error_mode, double eps,
                   double dep_tol, double tiny, double ynorm2,
                   dtype* L, dtype* As, dtype* r, dtype* c, dtype* z, dtype* w,
@@ -425,14 +425,18 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, const dtype* y,
                   double* resid_out) noexcept nogil:
     """Cholesky OMP for one signal without a Gram matrix (spec 1.4).
 
-    A is (m, N) column-major.  In-place: L (kmax x kmax, L L^H = A_S^H A_S),
-    As (m x kmax, the selected columns), r (residual), c (A^H r), z, w.
+    A is (m, N), column-major, or row-major when ``rowmajor`` (the memory of
+    a C-ordered array: the caller need not copy it; A^H r is then one
+    non-transposed gemv on A^T, conjugating r and the result for complex
+    data).  In-place: L (kmax x kmax, L L^H = A_S^H A_S), As (m x (kmax + 1),
+    the selected columns, the candidate in the last one), r (residual),
+    c (A^H r), z, w.
     """
     cdef Py_ssize_t n = 0, j, t, k
     cdef int status = 0
     cdef int im = <int> m, iN = <int> N, ik = <int> kmax
     cdef double best, d, E = 0.0, ajn
-    cdef const dtype* aj
+    cdef dtype* aj
     memset(mask, 0, N)
     for k in range(m):
         r[k] = y[k]
@@ -442,16 +446,35 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, const dtype* y,
         resid_out[0] = E
         return 0
     while n < kmax:
-        gemv(OP_C, im, iN, 1.0, <dtype*> A, im, r, 0.0, c)
+        if not rowmajor:
+            gemv(OP_C, im, iN, 1.0, <dtype*> A, im, r, 0.0, c)
+        elif dtype is double:
+            gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
+        else:
+            # A^H r = conj(A^T conj(r)); r is restored afterwards
+            for k in range(m):
+                r[k] = conj(r[k])
+            gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
+            for k in range(m):
+                r[k] = conj(r[k])
+            for k in range(N):
+                c[k] = conj(c[k])
         j = _argmax_inactive(c, dinv, mask, iN, &best)
         if j < 0 or best <= tiny:
             status = 1
             break
-        aj = A + j * m
+        # the candidate column goes to slot n of As (kept when it is accepted)
+        aj = As + n * m
+        if rowmajor:
+            for k in range(m):
+                aj[k] = A[k * N + j]
+        else:
+            for k in range(m):
+                aj[k] = A[j * m + k]
         ajn = 1.0 / dinv[j]
         if n > 0:
             # w = L^{-1} A_S^H a_j ; d = ||a_j||^2 - ||w||^2
-            gemv(OP_C, im, <int> n, 1.0, As, im, <dtype*> aj, 0.0, w)
+            gemv(OP_C, im, <int> n, 1.0, As, im, aj, 0.0, w)
             trsv_lower(OP_N, <int> n, L, ik, w)
             d = ajn
             for t in range(n):
@@ -464,8 +487,6 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, const dtype* y,
             L[n + n * kmax] = sqrt(d)
         else:
             L[0] = sqrt(ajn)
-        for k in range(m):
-            As[n * m + k] = aj[k]
         idx_out[n] = <int> j
         mask[j] = 1
         n += 1
@@ -498,8 +519,25 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
                int n_threads, int[:, ::1] idx_out, dtype[:, ::1] val_out,
                int[::1] nnz_out, double[::1] resid_out, int[::1] status_out):
     """Cholesky OMP over the columns of ``Y`` (m, L), dictionary ``A`` (m, N), both Fortran."""
-    cdef Py_ssize_t m = A.shape[0]
-    cdef Py_ssize_t N = A.shape[1]
+    _omp_nogram(&A[0, 0], A.shape[0], A.shape[1], False, Y, dinv, eps, kmax, error_mode,
+                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out)
+
+
+def omp_nogram_rowmajor(const dtype[:, ::1] A, const dtype[::1, :] Y, const double[::1] dinv,
+                        const double[::1] eps, Py_ssize_t kmax, bint error_mode,
+                        double dep_tol, int n_threads, int[:, ::1] idx_out,
+                        dtype[:, ::1] val_out, int[::1] nnz_out, double[::1] resid_out,
+                        int[::1] status_out):
+    """:func:`omp_nogram` with a C-ordered dictionary ``A`` (m, N): no copy of A."""
+    _omp_nogram(&A[0, 0], A.shape[0], A.shape[1], True, Y, dinv, eps, kmax, error_mode,
+                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out)
+
+
+cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
+                 const dtype[::1, :] Y, const double[::1] dinv,
+                 const double[::1] eps, Py_ssize_t kmax, bint error_mode, double dep_tol,
+                 int n_threads, int[:, ::1] idx_out, dtype[:, ::1] val_out,
+                 int[::1] nnz_out, double[::1] resid_out, int[::1] status_out):
     cdef Py_ssize_t L_sig = Y.shape[1]
     cdef Py_ssize_t i, k
     cdef dtype* Lbuf
@@ -526,7 +564,7 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
         return
     with nogil, parallel(num_threads=n_threads):
         Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
-        As = <dtype*> _xmalloc(<size_t> (m * kmax), sizeof(dtype))
+        As = <dtype*> _xmalloc(<size_t> (m * (kmax + 1)), sizeof(dtype))
         r = <dtype*> _xmalloc(<size_t> m, sizeof(dtype))
         c = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
         z = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
@@ -542,7 +580,7 @@ def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] d
                 for k in range(m):
                     ynorm2 = ynorm2 + abs2(Y[k, i])
                 status_out[i] = _omp_one(
-                    &A[0, 0], m, N, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
+                    Aptr, m, N, rowmajor, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
                     1e-28 * ynorm2, ynorm2, Lbuf, As, r, c, z, w, mask, &idx_out[i, 0],
                     &val_out[i, 0], &nnz_out[i], &resid_out[i])
         free(Lbuf)

@@ -6,6 +6,7 @@ kernels of ``sparsecode._ext._omp``, and non-negative OMP (Bruckstein, Elad &
 Zibulevsky 2008) through a Numba kernel.
 """
 
+import contextlib
 import numbers
 import warnings
 
@@ -95,6 +96,63 @@ def _atom_dinv(A_w, name="A"):
             "scaled to 1); normalise the atoms of A first."
         )
     return 1.0 / n2
+
+
+_FAST_REAL = (np.dtype(np.float64), np.dtype(np.float32))
+_FAST_COMPLEX = _FAST_REAL + (np.dtype(np.complex128), np.dtype(np.complex64))
+
+
+def _fast_matrix(A, name, allow_complex):
+    """:func:`check_matrix` for what it would return unchanged, in a few microseconds.
+
+    A 2-D, non-empty ndarray of a supported floating dtype whose sum is
+    finite (a NaN or an infinity anywhere makes the sum non-finite) is
+    returned as is; anything else (lists, other dtypes, non-finite entries,
+    sums that overflow) goes through :func:`check_matrix` and its messages.
+    """
+    if (type(A) is np.ndarray and A.ndim == 2 and A.size
+            and A.dtype in (_FAST_COMPLEX if allow_complex else _FAST_REAL)
+            and np.isfinite(np.sum(A))):
+        return A
+    return check_matrix(A, name, allow_complex=allow_complex)
+
+
+def _fast_targets(y, n_rows, name, allow_complex):
+    """:func:`check_targets` with the fast path of :func:`_fast_matrix`."""
+    if (type(y) is np.ndarray and y.ndim in (1, 2) and y.size and y.shape[0] == n_rows
+            and y.dtype in (_FAST_COMPLEX if allow_complex else _FAST_REAL)
+            and np.isfinite(np.sum(y))):
+        return (y.reshape(-1, 1), True) if y.ndim == 1 else (y, False)
+    return check_targets(y, n_rows, name, allow_complex=allow_complex)
+
+
+def _column_norms2(A):
+    """Squared column norms in one pass over ``A`` (no temporaries of its size)."""
+    if np.iscomplexobj(A):
+        return np.einsum("ij,ij->j", A.real, A.real) + np.einsum("ij,ij->j", A.imag, A.imag)
+    return np.einsum("ij,ij->j", A, A)
+
+
+def _dictionary_scale(A_w, name="A"):
+    """``(s_A, dinv)``: the power-of-two factor of ``A_w`` and 1 / ||a_j / s_A||^2.
+
+    One pass over ``A_w`` in the common case: when every squared column
+    norm is finite and non-zero and the largest entry, bracketed by
+    ``sqrt(max ||a_j||^2 / m) <= max|a_ij| <= max ||a_j||``, lies within the
+    range :func:`_pow2_scale` leaves untouched, ``s_A = 1`` exactly as that
+    function would decide.  Otherwise (zero or huge/tiny columns) the
+    checks and the rescaling of :func:`omp` run as before.
+    """
+    n2 = _column_norms2(A_w)
+    m = A_w.shape[0]
+    big = float(np.max(n2)) if n2.size else 0.0
+    if (n2.size and np.isfinite(big) and bool(np.all(n2 > 0))
+            and np.sqrt(big) < 2.0 ** (_SAFE_EXP + 1)
+            and np.sqrt(big / m) >= 2.0 ** (-_SAFE_EXP)):
+        return 1.0, 1.0 / n2
+    _check_no_zero_columns(A_w, name)
+    s_A = _pow2_scale(A_w)
+    return s_A, None
 
 
 def _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps):
@@ -212,15 +270,31 @@ def _gram_pursuit_chunked(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out
     return out, nnz, resid, status
 
 
+def _run_nogram_kernel(A, Y_f, dinv, eps_arr, kmax, error_mode, n_threads, idx, val, nnz,
+                       resid, status):
+    """The Cholesky-OMP kernel on ``A`` as it lies in memory (C order: no copy)."""
+    K = _kernels()
+    if A.flags.c_contiguous and not A.flags.f_contiguous:
+        kernel, A_k = K.omp_nogram_rowmajor, A
+    else:
+        kernel, A_k = K.omp_nogram, np.asfortranarray(A)
+    # BLAS runs inside the OpenMP threads: capped to one thread when there
+    # are several of them (one signal on one thread may use a threaded BLAS)
+    n_threads = min(n_threads, Y_f.shape[1]) if Y_f.shape[1] else 1
+    with blas_limited(1) if n_threads > 1 else contextlib.nullcontext():
+        kernel(A_k, Y_f, dinv, eps_arr, kmax, error_mode, _DEP_TOL, n_threads, idx, val,
+               nnz, resid, status)
+
+
 def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
     """Cholesky OMP (no Gram) on the columns of ``Y`` (m, L)."""
     m, N = A.shape
     L = Y.shape[1]
     wdt = _work_dtype(A.dtype)
-    A_f = np.asfortranarray(A, dtype=wdt)
+    A = A.astype(wdt, copy=False)
     Y_f = np.asfortranarray(Y, dtype=wdt)
     if dinv is None:
-        dinv = 1.0 / np.sum(np.abs(A_f) ** 2, axis=0)
+        dinv = 1.0 / _column_norms2(A)
     error_mode = eps is not None
     eps_arr = eps if error_mode else np.zeros(L)
     idx = np.zeros((L, max(kmax, 1)), dtype=np.intc)
@@ -228,9 +302,8 @@ def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
     nnz = np.zeros(L, dtype=np.intc)
     resid = np.zeros(L, dtype=np.float64)
     status = np.zeros(L, dtype=np.intc)
-    with blas_limited(1):
-        _kernels().omp_nogram(A_f, Y_f, dinv, np.ascontiguousarray(eps_arr), kmax,
-                              error_mode, _DEP_TOL, n_threads, idx, val, nnz, resid, status)
+    _run_nogram_kernel(A, Y_f, dinv, np.ascontiguousarray(eps_arr), kmax, error_mode,
+                       n_threads, idx, val, nnz, resid, status)
     codes = np.zeros((L, N), dtype=out_dtype)
     rows = np.repeat(np.arange(L), nnz)
     cols_mask = np.arange(idx.shape[1])[None, :] < nnz[:, None]
@@ -338,11 +411,58 @@ def _redo_dependent(A_w, Y_w, dinv, kmax, eps, codes, nnz, resid, status):
     return orders
 
 
-def _resolve_precompute(precompute, n_measurements, n_features, n_targets, kmax):
+# Cost model of precompute="auto": seconds = flops / rate for each kind of
+# work, rates of one core measured on the benchmark machine (x86_64 AMD EPYC,
+# OpenBLAS): the Gram A^H A (SYRK, m N^2 flops counted as multiply-adds), a
+# GEMM, the Batch-OMP loops on Gram rows (N k^2 per signal), and the
+# matrix-vector products A^H r of Cholesky OMP, whose rate is set by where A
+# lies: in cache while it is small, memory bandwidth beyond.
+_RATE_SYRK = 15e9
+_RATE_GEMM = 25e9
+_RATE_GRAM_LOOPS = 18e9
+_RATE_GEMV_CACHED = 17e9      # A up to _GEMV_CACHED_BYTES
+_RATE_GEMV_L3 = 7e9           # A up to _GEMV_L3_BYTES
+_RATE_GEMV_MEMORY = 3.3e9     # larger A: streamed from memory
+_GEMV_CACHED_BYTES = 12 << 20
+_GEMV_L3_BYTES = 48 << 20
+
+
+def _omp_costs(n_measurements, n_features, n_targets, kmax, itemsize=8):
+    """Estimated seconds of the Cholesky path (no Gram) and of the Gram path.
+
+    Flop counts per path (m measurements, N atoms, k atoms per signal, L
+    signals):
+
+    - no Gram: ``L (2 m N k + 2 m k^2)``, k products ``A^H r`` (a pass over
+      A each) plus the refits on the support;
+    - Gram: ``m N^2`` (the Gram), ``2 m N L`` (the correlations ``A^H Y``,
+      one GEMM) and ``L (N k^2 + 6 N k)`` (the Batch-OMP updates).
+
+    Returns ``(t_nogram, t_gram)``; :func:`omp` with ``precompute="auto"``
+    takes the cheaper.
+    """
+    m, N, L, k = (float(n_measurements), float(n_features), float(n_targets),
+                  float(max(kmax, 1)))
+    a_bytes = m * N * itemsize
+    if a_bytes <= _GEMV_CACHED_BYTES:
+        rate_gemv = _RATE_GEMV_CACHED
+    elif a_bytes <= _GEMV_L3_BYTES:
+        rate_gemv = _RATE_GEMV_L3
+    else:
+        rate_gemv = _RATE_GEMV_MEMORY
+    t_nogram = L * (2 * m * N * k / rate_gemv + 2 * m * k * k / _RATE_GEMV_CACHED)
+    rate_corr = _RATE_GEMM if L > 1 else rate_gemv
+    t_gram = (m * N * N / _RATE_SYRK + 2 * m * N * L / rate_corr
+              + L * (N * k * k + 6 * N * k) / _RATE_GRAM_LOOPS)
+    return t_nogram, t_gram
+
+
+def _resolve_precompute(precompute, n_measurements, n_features, n_targets, kmax,
+                        itemsize=8):
+    """Whether to use the Gram path: forced by the user, or the cheaper by :func:`_omp_costs`."""
     if precompute == "auto":
-        # The Gram pays for itself once ~N/(2s) signals share it (spec 1.6),
-        # or when the system is tall.
-        return n_targets * 2 * max(kmax, 1) >= n_features or n_measurements > n_features
+        t_nogram, t_gram = _omp_costs(n_measurements, n_features, n_targets, kmax, itemsize)
+        return t_gram < t_nogram
     return bool(precompute)
 
 
@@ -385,6 +505,10 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
         ``n_nonzero_coefs`` first is a normal stop (no warning).
     precompute : {"auto", True, False}, default="auto"
         Use the Gram matrix (Batch-OMP) or correlations with the residual.
+        ``"auto"`` takes the path with the smaller estimated time, from the
+        flop counts of both (see Notes) for the given sizes and number of
+        right-hand sides.  Both paths select the same atoms and return the
+        same coefficients up to rounding.
     positive : bool, default=False
         Non-negative OMP (real data only).
     n_jobs : int, default=None
@@ -412,8 +536,12 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
 
     Notes
     -----
-    Cholesky OMP costs :math:`2mNk + 2mk^2 + k^3` flops per signal; Batch-OMP
-    :math:`2mN + Nk^2 + k^3` per signal plus the one-off Gram :math:`mN^2`.
+    Cholesky OMP costs :math:`2mNk + 2mk^2 + k^3` flops per signal, its
+    :math:`2mNk` in matrix-vector products bound by the memory bandwidth once
+    A leaves the cache; Batch-OMP :math:`2mN + Nk^2 + k^3` per signal plus
+    the one-off Gram :math:`mN^2`.  ``precompute="auto"`` weighs each count
+    by the rate of its kind of work.  A C-ordered ``A`` is used in place
+    (no copy) by both paths.
     Data are rescaled internally by powers of two (exactly), so the answer
     scales with the data over the whole floating-point range.
 
@@ -443,11 +571,10 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
         {**_OMP_CONSTRAINTS, "return_path": ["boolean"]}, "omp")
     if return_path and positive:
         raise ValueError("return_path=True is not available with positive=True.")
-    A = check_matrix(A, "A", allow_complex=not positive)
-    Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=not positive)
+    A = _fast_matrix(A, "A", allow_complex=not positive)
+    Y, was_1d = _fast_targets(y, A.shape[0], "y", allow_complex=not positive)
     m, N = A.shape
     L = Y.shape[1]
-    _check_no_zero_columns(A)
     k = _default_k(n_nonzero_coefs, tol, N)
     kmax = min(m, N) if k is None else check_n_nonzero_coefs(k, m, N)
     eps = _check_tol(tol, L)
@@ -457,7 +584,7 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     A_w = A.astype(wdt, copy=False)
     Y_w = Y.astype(wdt, copy=False)
     # exact power-of-two rescaling: A by one factor, each signal by its own
-    s_A = _pow2_scale(A_w)
+    s_A, dinv = _dictionary_scale(A_w)
     s_y = _pow2_scale(Y_w, axis=0)
     if s_A != 1.0:
         A_w = A_w / s_A
@@ -465,12 +592,13 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     if scaled_y:
         Y_w = Y_w / s_y
     eps_w = None if eps is None else eps / s_y / s_y
-    dinv = _atom_dinv(A_w)
+    if dinv is None:
+        dinv = _atom_dinv(A_w)
     if return_path:
         codes, nnz, resid, status, path = _omp_with_path(
             A_w, Y_w, kmax=kmax, eps=eps_w, n_threads=n_threads, out_dtype=out_dtype,
             dinv=dinv)
-    elif positive or _resolve_precompute(precompute, m, N, L, kmax):
+    elif positive or _resolve_precompute(precompute, m, N, L, kmax, A_w.itemsize):
         G = A_w.conj().T @ A_w
         AtY = (A_w.conj().T @ Y_w).T
         ynorm2 = np.sum(np.abs(Y_w) ** 2, axis=0)
@@ -517,11 +645,9 @@ def _omp_with_path(A_w, Y_w, *, kmax, eps, n_threads, out_dtype, dinv):
     nnz = np.zeros(L, dtype=np.intc)
     resid = np.zeros(L)
     status = np.zeros(L, dtype=np.intc)
-    with blas_limited(1):
-        _kernels().omp_nogram(np.asfortranarray(A_w), np.asfortranarray(Y_w), dinv,
-                              np.ascontiguousarray(eps if error_mode else np.zeros(L)),
-                              kmax, error_mode, _DEP_TOL, n_threads, idx, val, nnz, resid,
-                              status)
+    _run_nogram_kernel(A_w, np.asfortranarray(Y_w), dinv,
+                       np.ascontiguousarray(eps if error_mode else np.zeros(L)), kmax,
+                       error_mode, n_threads, idx, val, nnz, resid, status)
     for i in np.flatnonzero(status == 2):
         # ill-conditioning or dependence: decide by explicit orthogonalisation
         si, vi, resid[i], status[i] = _omp_qr_one(A_w, Y_w[:, i], dinv, kmax,

@@ -1,0 +1,116 @@
+"""OMP paths chosen for speed give the same answer: memory layout, cost model, fast checks."""
+
+import numpy as np
+import pytest
+
+from sparsecode import omp
+from sparsecode.greedy import _omp as omp_mod
+
+
+def _problem(m, N, k, L=1, seed=0, complex_=False, noise=0.01):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, N))
+    if complex_:
+        A = A + 1j * rng.standard_normal((m, N))
+    A /= np.linalg.norm(A, axis=0)
+    X = np.zeros((N, L), dtype=A.dtype)
+    for i in range(L):
+        X[rng.choice(N, k, replace=False), i] = rng.standard_normal(k)
+    return A, A @ X + noise * rng.standard_normal((m, L))
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_row_major_kernel_equals_column_major(complex_):
+    # the kernel reads a C-ordered A in place; same iterates as on a Fortran copy
+    A, Y = _problem(40, 120, 6, L=5, seed=3, complex_=complex_)
+    a = omp(np.ascontiguousarray(A), Y, n_nonzero_coefs=10, precompute=False)
+    b = omp(np.asfortranarray(A), Y, n_nonzero_coefs=10, precompute=False)
+    np.testing.assert_array_equal(a.coef != 0, b.coef != 0)
+    np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.residual_norm2, b.residual_norm2, rtol=1e-10, atol=1e-14)
+
+
+def test_row_major_kernel_does_not_touch_input():
+    A, Y = _problem(30, 90, 4, L=3, seed=1)
+    A0, Y0 = A.copy(), Y.copy()
+    A.setflags(write=False)
+    omp(A, Y, n_nonzero_coefs=6, precompute=False)
+    np.testing.assert_array_equal(A, A0)
+    np.testing.assert_array_equal(Y, Y0)
+
+
+@pytest.mark.parametrize("shape", [(100, 400, 25, 1), (60, 200, 15, 40), (200, 50, 10, 1)])
+def test_cost_model_paths_identical(shape):
+    # whichever path the cost model picks, both give the same supports and codes
+    m, N, k, L = shape
+    A, Y = _problem(m, N, k, L=L, seed=2)
+    gram = omp(A, Y, n_nonzero_coefs=k, precompute=True)
+    nogram = omp(A, Y, n_nonzero_coefs=k, precompute=False)
+    auto = omp(A, Y, n_nonzero_coefs=k)
+    np.testing.assert_array_equal(gram.coef != 0, nogram.coef != 0)
+    np.testing.assert_allclose(gram.coef, nogram.coef, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(auto.coef, nogram.coef, rtol=0, atol=1e-9)
+
+
+def test_cost_model_choices():
+    t_ng, t_g = omp_mod._omp_costs(500, 2000, 1, 50)
+    assert t_ng < t_g  # one signal, wide A: the Gram (m N^2) does not pay
+    t_ng, t_g = omp_mod._omp_costs(64, 256, 10_000, 8)
+    assert t_g < t_ng  # many signals share one Gram
+    # the model grows with every size in the right direction
+    assert omp_mod._omp_costs(500, 2000, 1, 100)[0] > omp_mod._omp_costs(500, 2000, 1, 50)[0]
+    assert omp_mod._omp_costs(500, 4000, 1, 50)[1] > omp_mod._omp_costs(500, 2000, 1, 50)[1]
+    assert not omp_mod._resolve_precompute("auto", 500, 2000, 1, 50)
+    assert omp_mod._resolve_precompute(True, 500, 2000, 1, 50)
+    assert not omp_mod._resolve_precompute(False, 64, 256, 10_000, 8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtypes_and_layouts(dtype):
+    A, Y = _problem(50, 150, 5, L=2, seed=4)
+    ref = omp(A, Y, n_nonzero_coefs=5, precompute=False).coef
+    for Ad in (A.astype(dtype), np.asfortranarray(A.astype(dtype)), A.astype(dtype)[:, ::1]):
+        res = omp(Ad, Y.astype(dtype), n_nonzero_coefs=5, precompute=False)
+        assert res.coef.dtype == dtype
+        np.testing.assert_array_equal(res.coef != 0, ref != 0)
+    # a non-contiguous view goes through a copy, same answer
+    big = np.zeros((50, 300))
+    big[:, ::2] = A
+    res = omp(big[:, ::2], Y, n_nonzero_coefs=5, precompute=False)
+    np.testing.assert_allclose(res.coef, ref, rtol=0, atol=1e-12)
+
+
+def test_fast_checks_still_refuse_bad_input():
+    A, Y = _problem(20, 40, 2, L=1, seed=5)
+    for bad in (np.nan, np.inf, -np.inf):
+        B = A.copy()
+        B[3, 7] = bad
+        with pytest.raises(ValueError, match="A"):
+            omp(B, Y, n_nonzero_coefs=2)
+        y = Y[:, 0].copy()
+        y[2] = bad
+        with pytest.raises(ValueError, match="y"):
+            omp(A, y, n_nonzero_coefs=2)
+    B = A.copy()
+    B[:, 5] = 0.0
+    with pytest.raises(ValueError, match="zero-norm column"):
+        omp(B, Y, n_nonzero_coefs=2)
+    with pytest.raises(ValueError, match="rows"):
+        omp(A, Y[:-1], n_nonzero_coefs=2)
+    # finite entries whose sum overflows are valid data (the slow check decides)
+    C = np.abs(A) * 1e307
+    assert not np.isfinite(np.sum(C))
+    res = omp(C, C[:, [3]], n_nonzero_coefs=1)
+    assert np.flatnonzero(res.coef).tolist() == [3]
+
+
+def test_column_norm_scale_matches_pow2_scale():
+    # the one-pass scale decision agrees with the full one on safe and unsafe data
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((30, 60))
+    for factor in (1.0, 2.0**60, 2.0**-60, 2.0**70, 2.0**-70, 1e-300, 1e300):
+        B = A * factor
+        s_A, dinv = omp_mod._dictionary_scale(B)
+        assert s_A == omp_mod._pow2_scale(B)
+        if dinv is not None:
+            np.testing.assert_allclose(dinv, 1.0 / np.sum(B**2, axis=0), rtol=1e-12)
