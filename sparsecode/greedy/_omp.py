@@ -102,6 +102,11 @@ _FAST_REAL = (np.dtype(np.float64), np.dtype(np.float32))
 _FAST_COMPLEX = _FAST_REAL + (np.dtype(np.complex128), np.dtype(np.complex64))
 
 
+def _finite_sum(a):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(a)))
+
+
 def _fast_matrix(A, name, allow_complex):
     """:func:`check_matrix` for what it would return unchanged, in a few microseconds.
 
@@ -112,7 +117,7 @@ def _fast_matrix(A, name, allow_complex):
     """
     if (type(A) is np.ndarray and A.ndim == 2 and A.size
             and A.dtype in (_FAST_COMPLEX if allow_complex else _FAST_REAL)
-            and np.isfinite(np.sum(A))):
+            and _finite_sum(A)):
         return A
     return check_matrix(A, name, allow_complex=allow_complex)
 
@@ -121,7 +126,7 @@ def _fast_targets(y, n_rows, name, allow_complex):
     """:func:`check_targets` with the fast path of :func:`_fast_matrix`."""
     if (type(y) is np.ndarray and y.ndim in (1, 2) and y.size and y.shape[0] == n_rows
             and y.dtype in (_FAST_COMPLEX if allow_complex else _FAST_REAL)
-            and np.isfinite(np.sum(y))):
+            and _finite_sum(y)):
         return (y.reshape(-1, 1), True) if y.ndim == 1 else (y, False)
     return check_targets(y, n_rows, name, allow_complex=allow_complex)
 
