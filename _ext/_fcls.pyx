@@ -214,7 +214,8 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
         u = <double*> malloc(K * sizeof(double))
         v = <double*> malloc(K * sizeof(double))
         L = <double*> malloc(K * K * sizeof(double))
-        for n in prange(N, schedule="static"):
+        # dynamic chunks: a thread that the OS preempts does not hold up the others
+        for n in prange(N, schedule="dynamic", chunksize=64):
             if (idx == NULL or passive == NULL or a == NULL or z == NULL or u == NULL
                     or v == NULL or L == NULL):
                 n_oom += 1  # reduction: pixels left unsolved for want of memory

@@ -131,3 +131,313 @@ def hals_rows(double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
                 if v < floor:
                     v = floor
                 Z[n, k] = v
+
+
+# --------------------------------------------------------------------------
+# fused sweep: abundance step and the products of the endmember step in one
+# pass over the data
+# --------------------------------------------------------------------------
+cdef extern from *:
+    """
+    #include <string.h>
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic ignored "-Wpsabi"
+    #endif
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define SC_NMF_DISPATCH 1
+    #else
+    #define SC_NMF_DISPATCH 0
+    #endif
+    #define SC_R 4  /* rows per register block */
+    typedef double sc_v4 __attribute__((vector_size(32), aligned(8)));
+
+    static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
+    static inline void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
+    static inline double sc_hsum(sc_v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+    /* Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
+    static inline __attribute__((always_inline)) void
+    sc_dots(const double* xr, long ldx, int L, int K, const double* F, double* Q)
+    {
+        const double *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
+        int k = 0, l;
+        for (; k + 1 < K; k += 2) {
+            const double *f0 = F + (long)k * L, *f1 = f0 + L;
+            sc_v4 a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+                  a30 = a00, a31 = a00;
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
+                v = sc_ld(x0 + l); a00 += v * g0; a01 += v * g1;
+                v = sc_ld(x1 + l); a10 += v * g0; a11 += v * g1;
+                v = sc_ld(x2 + l); a20 += v * g0; a21 += v * g1;
+                v = sc_ld(x3 + l); a30 += v * g0; a31 += v * g1;
+            }
+            double s00 = sc_hsum(a00), s01 = sc_hsum(a01), s10 = sc_hsum(a10), s11 = sc_hsum(a11),
+                   s20 = sc_hsum(a20), s21 = sc_hsum(a21), s30 = sc_hsum(a30), s31 = sc_hsum(a31);
+            for (; l < L; l++) {
+                s00 += x0[l] * f0[l]; s01 += x0[l] * f1[l];
+                s10 += x1[l] * f0[l]; s11 += x1[l] * f1[l];
+                s20 += x2[l] * f0[l]; s21 += x2[l] * f1[l];
+                s30 += x3[l] * f0[l]; s31 += x3[l] * f1[l];
+            }
+            Q[k] = s00; Q[k + 1] = s01;
+            Q[K + k] = s10; Q[K + k + 1] = s11;
+            Q[2 * K + k] = s20; Q[2 * K + k + 1] = s21;
+            Q[3 * K + k] = s30; Q[3 * K + k + 1] = s31;
+        }
+        for (; k < K; k++) {
+            const double* f0 = F + (long)k * L;
+            sc_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 g0 = sc_ld(f0 + l);
+                a0 += sc_ld(x0 + l) * g0; a1 += sc_ld(x1 + l) * g0;
+                a2 += sc_ld(x2 + l) * g0; a3 += sc_ld(x3 + l) * g0;
+            }
+            double s0 = sc_hsum(a0), s1 = sc_hsum(a1), s2 = sc_hsum(a2), s3 = sc_hsum(a3);
+            for (; l < L; l++) {
+                s0 += x0[l] * f0[l]; s1 += x1[l] * f0[l];
+                s2 += x2[l] * f0[l]; s3 += x3[l] * f0[l];
+            }
+            Q[k] = s0; Q[K + k] = s1; Q[2 * K + k] = s2; Q[3 * K + k] = s3;
+        }
+    }
+
+    /* A[k, :] += sum_r w_r[k] x_r for the SC_R rows (A (K, L) row-major). */
+    static inline __attribute__((always_inline)) void
+    sc_accum(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
+    {
+        const double *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
+        int k, l;
+        for (k = 0; k < K; k++) {
+            double* a = A + (long)k * L;
+            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
+            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
+                  c3 = {w3, w3, w3, w3};
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 s = sc_ld(a + l);
+                s += c0 * sc_ld(x0 + l);
+                s += c1 * sc_ld(x1 + l);
+                s += c2 * sc_ld(x2 + l);
+                s += c3 * sc_ld(x3 + l);
+                sc_st(a + l, s);
+            }
+            for (; l < L; l++)
+                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
+        }
+    }
+
+    #if SC_NMF_DISPATCH
+    __attribute__((target("avx2,fma"))) static void
+    sc_dots_avx2(const double* xr, long ldx, int L, int K, const double* F, double* Q)
+    { sc_dots(xr, ldx, L, K, F, Q); }
+    __attribute__((target("avx2,fma"))) static void
+    sc_accum_avx2(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
+    { sc_accum(xr, ldx, L, K, Wr, A); }
+    #endif
+    static void sc_dots_base(const double* xr, long ldx, int L, int K, const double* F, double* Q)
+    { sc_dots(xr, ldx, L, K, F, Q); }
+    static void sc_accum_base(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
+    { sc_accum(xr, ldx, L, K, Wr, A); }
+
+    static int sc_nmf_use_avx2(void) {
+    #if SC_NMF_DISPATCH
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+    static void sc_nmf_dots(int simd, const double* xr, long ldx, int L, int K, const double* F,
+                            double* Q) {
+    #if SC_NMF_DISPATCH
+        if (simd) { sc_dots_avx2(xr, ldx, L, K, F, Q); return; }
+    #endif
+        sc_dots_base(xr, ldx, L, K, F, Q);
+    }
+    static void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
+                             double* A) {
+    #if SC_NMF_DISPATCH
+        if (simd) { sc_accum_avx2(xr, ldx, L, K, Wr, A); return; }
+    #endif
+        sc_accum_base(xr, ldx, L, K, Wr, A);
+    }
+    """
+    int SC_R
+    int sc_nmf_use_avx2() noexcept nogil
+    void sc_nmf_dots(int simd, const double* xr, long ldx, int L, int K, const double* F,
+                     double* Q) noexcept nogil
+    void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
+                      double* A) noexcept nogil
+
+
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+from cython.parallel cimport parallel
+
+cdef int _SIMD = sc_nmf_use_avx2()
+
+
+def simd_enabled():
+    """True when the fused sweep runs its AVX2/FMA code path on this CPU."""
+    return bool(_SIMD)
+
+
+cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G, Py_ssize_t K,
+                             double delta2, int hals, double lam, double pn, int has_p,
+                             double tau, double eps, const double* l1row, double* tmp) noexcept nogil:
+    """One row of ``mu_rows`` (into tmp, then copied) or of ``hals_rows`` (in place)."""
+    cdef Py_ssize_t k, j
+    cdef double den, num, zk, grad, hess, v
+    if hals:
+        for k in range(K):
+            hess = G[k, k] + delta2
+            if hess <= 0.0:
+                continue
+            grad = -q[k] - delta2
+            for j in range(K):
+                grad = grad + (G[k, j] + delta2) * z[j]
+            grad = grad + l1row[k]
+            v = z[k] - grad / hess
+            if v < 0.0:
+                v = 0.0
+            z[k] = v
+        return
+    for k in range(K):
+        zk = z[k]
+        den = 0.0
+        for j in range(K):
+            den = den + z[j] * (G[j, k] + delta2)
+        if lam > 0.0:
+            if not has_p or pn >= 1.0:
+                den = den + lam
+            elif zk > tau and zk > 0.0:
+                den = den + lam * pn * pow(zk, pn - 1.0)
+        num = q[k] + delta2
+        if num < 0.0:
+            num = 0.0
+        if den < eps:
+            den = eps
+        tmp[k] = zk * num / den
+    for k in range(K):
+        z[k] = tmp[k]
+
+
+def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F,
+                const double[:, ::1] G, double delta2, bint hals, double[:, ::1] WtX,
+                double[:, ::1] WtW, double lam=0.0, const double[::1] p=None, double tau=0.0,
+                double eps=1e-9, const double[:, ::1] L1=None, int n_threads=1):
+    """Abundance step of one sweep and the products of the endmember step, one pass.
+
+    For every row ``n`` (in place in ``W``): ``q_n = F x_n`` (``F`` (K, L) is
+    ``(Omega H^T)^T``), then the ``mu_rows`` step (``hals=False``, with ``lam``,
+    ``p``, ``tau``, ``eps`` as there) or the ``hals_rows`` sweep (``hals=True``,
+    l1 weight ``L1[n, k]`` or ``lam``) on ``G`` and ``delta2``; then, with the
+    row still in cache, ``WtX += w_n x_n^T`` and ``WtW += w_n w_n^T`` for the
+    updated ``w_n``.  On return ``WtX`` (K, L) ``= W^T X`` and ``WtW`` (K, K)
+    ``= W^T W`` of the new ``W``: the data is read once per sweep instead of
+    twice (``X H^T`` and ``W^T X`` as separate products).
+
+    Rows are split into fixed chunks (their size depends on ``N`` only), each
+    chunk summed by one thread in row order and the chunks added in order, so
+    the result does not depend on ``n_threads``.
+    """
+    cdef Py_ssize_t N = X.shape[0], L = X.shape[1], K = W.shape[1]
+    cdef Py_ssize_t ch, n_chunks, chunk, c, n0, n1, n, r, nr, k, j, l, i
+    cdef bint has_p = p is not None
+    cdef bint has_L1 = L1 is not None
+    cdef int simd = _SIMD, n_oom = 0
+    cdef double* part
+    cdef double* xb
+    cdef double* wb
+    cdef double* qb
+    cdef double* tmp
+    cdef double* l1b
+    cdef double* pa
+    cdef double* pg
+    cdef const double* xr
+    cdef long ldx
+    if W.shape[0] != N or F.shape[0] != K or F.shape[1] != L:
+        raise ValueError(f"fused_sweep: X (N, L), W (N, K) and F (K, L) disagree: "
+                         f"{(N, L)}, {(W.shape[0], W.shape[1])}, {(F.shape[0], F.shape[1])}.")
+    if G.shape[0] != K or G.shape[1] != K or WtW.shape[0] != K or WtW.shape[1] != K:
+        raise ValueError("fused_sweep: G and WtW must be (K, K).")
+    if WtX.shape[0] != K or WtX.shape[1] != L:
+        raise ValueError("fused_sweep: WtX must be (K, L).")
+    if has_p and p.shape[0] != N:
+        raise ValueError("fused_sweep: p must have one entry per row of X.")
+    if has_L1 and (L1.shape[0] != N or L1.shape[1] != K):
+        raise ValueError("fused_sweep: L1 must have the shape of W.")
+    if K == 0:
+        return
+    # fixed chunks (a function of N only): 64 at most, of at least 256 rows
+    ch = max(256, (N + 63) // 64)
+    n_chunks = (N + ch - 1) // ch if N > 0 else 0
+    part = <double*> malloc(max(n_chunks, 1) * K * (L + K) * sizeof(double))
+    if part == NULL:
+        raise MemoryError("fused_sweep: no memory for the per-chunk partial products.")
+    memset(part, 0, max(n_chunks, 1) * K * (L + K) * sizeof(double))
+    xb = wb = qb = tmp = l1b = NULL
+    with nogil, parallel(num_threads=n_threads):
+        xb = <double*> malloc(SC_R * (L + 4) * sizeof(double))
+        wb = <double*> malloc(SC_R * K * sizeof(double))
+        qb = <double*> malloc(SC_R * K * sizeof(double))
+        tmp = <double*> malloc(K * sizeof(double))
+        l1b = <double*> malloc(K * sizeof(double))
+        for chunk in prange(n_chunks, schedule="dynamic"):
+            if xb == NULL or wb == NULL or qb == NULL or tmp == NULL or l1b == NULL:
+                n_oom += 1
+                continue
+            pa = part + chunk * K * (L + K)
+            pg = pa + K * L
+            n0 = chunk * ch
+            n1 = min(n0 + ch, N)
+            n = n0
+            while n < n1:
+                nr = min(<Py_ssize_t> SC_R, n1 - n)
+                if nr == SC_R:
+                    xr = &X[n, 0]
+                    ldx = L
+                else:  # tail: zero-padded copy of the last rows
+                    memset(xb, 0, SC_R * L * sizeof(double))
+                    for r in range(nr):
+                        memcpy(xb + r * L, &X[n + r, 0], L * sizeof(double))
+                    xr = xb
+                    ldx = L
+                sc_nmf_dots(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
+                memset(wb, 0, SC_R * K * sizeof(double))
+                for r in range(nr):
+                    for k in range(K):
+                        wb[r * K + k] = W[n + r, k]
+                        if has_L1:
+                            l1b[k] = L1[n + r, k]
+                        else:
+                            l1b[k] = lam
+                    _row_update(wb + r * K, qb + r * K, G, K, delta2, hals, lam,
+                                p[n + r] if has_p else 1.0, has_p, tau, eps, l1b, tmp)
+                    for k in range(K):
+                        W[n + r, k] = wb[r * K + k]
+                        for j in range(K):
+                            pg[k * K + j] += wb[r * K + k] * wb[r * K + j]
+                sc_nmf_accum(simd, xr, ldx, <int> L, <int> K, wb, pa)
+                n = n + nr
+        free(xb)
+        free(wb)
+        free(qb)
+        free(tmp)
+        free(l1b)
+    if n_oom:
+        free(part)
+        raise MemoryError("fused_sweep: no memory for the per-thread workspace.")
+    for k in range(K):
+        for l in range(L):
+            WtX[k, l] = 0.0
+        for j in range(K):
+            WtW[k, j] = 0.0
+    for c in range(n_chunks):
+        pa = part + c * K * (L + K)
+        pg = pa + K * L
+        for i in range(K * L):
+            (&WtX[0, 0])[i] += pa[i]
+        for i in range(K * K):
+            (&WtW[0, 0])[i] += pg[i]
+    free(part)

@@ -296,6 +296,20 @@ def _asc_rescale(W, Ht, upd=None):
     Ht /= cf
 
 
+def _hals_l1(W, lam, p_arr, tau):
+    """Per-entry l1 weights of a HALS abundance sweep for an l_p penalty (p < 1), or None.
+
+    The tangent of the concave ``a**p`` at the current point (an MM step);
+    exact zeros stay zero (infinite slope) unless the tau guard is on.
+    """
+    if not (lam > 0 and p_arr is not None and np.any(p_arr < 1)):
+        return None
+    with np.errstate(divide="ignore"):
+        L1 = lam * p_arr[:, None] * np.where(W > tau, W, 1.0) ** (p_arr[:, None] - 1)
+    L1 = np.where(W > tau, L1, 0.0 if tau > 0 else 1e300)
+    return np.ascontiguousarray(np.where(p_arr[:, None] >= 1, lam, L1))
+
+
 def _l21_floor(r):
     """Floor of the band residual norms in the l2,1 weights (spec A2.2 eps_res)."""
     return 1e-8 * np.sqrt(max(float(np.sum(r)), _TINY) / r.size) + _TINY
@@ -324,7 +338,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     ||W c - 1||`` (``W H`` unchanged; exact sum-to-one abundances satisfy it).
     Returns a dict.
     """
-    from .._ext._nmf import hals_rows, mu_rows
+    from .._ext._nmf import fused_sweep, hals_rows, mu_rows
 
     N, L = X.shape
     K = W.shape[1]
@@ -352,6 +366,13 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     Wbuf = np.empty_like(W)
     Htbuf = np.empty((L, K))
     Ht = np.ascontiguousarray(H.T)
+    # fused sweep: the abundance step and the products W^T X, W^T W of the
+    # endmember step in one pass over X (row blocks kept in cache), instead of
+    # the two passes of X H^T and W^T X
+    fused = not masked and S is None and update_H
+    if fused:
+        WtX = np.empty((K, L))
+        Gh = np.empty((K, K))
 
     def residuals(W, Ht):
         if masked:
@@ -419,7 +440,17 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         n_iter = it
         # ---- abundance step (weights and penalties live here) -------------
         Hw = Ht if weighting is None else Ht * omega[:, None]  # (L, K) = Omega H^T
-        if masked:
+        if fused:
+            G = np.ascontiguousarray(Ht.T @ Hw)
+            L1 = None
+            if solver == "hals":
+                L1 = _hals_l1(W, lam, p_arr, tau)
+            fused_sweep(X, W, np.ascontiguousarray(Hw.T), G, delta2, solver == "hals", WtX, Gh,
+                        lam=lam, p=None if solver == "hals" else p_arr, tau=tau, eps=eps,
+                        L1=L1, n_threads=n_threads)
+            Qh = np.ascontiguousarray(WtX.T)  # (L, K)
+            Ph = None
+        elif masked:
             Q = VX @ Hw
             Pex = np.ascontiguousarray((V * (W @ Ht.T)) @ Hw)
             G = np.zeros((K, K))
@@ -432,25 +463,23 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             G = np.ascontiguousarray(Ht.T @ Hw)
             if not update_H and weighting in (None, "fixed") and S is None:
                 const_QG = (Q, G)
-        if S is not None:
-            Q += lam_graph * (S @ W)
-        Q = np.ascontiguousarray(Q)
-        if solver == "mu":
+        if fused:
+            pass
+        elif solver == "mu":
+            if S is not None:
+                Q += lam_graph * (S @ W)
+            Q = np.ascontiguousarray(Q)
             mu_rows(W, Q, G, delta2, Wbuf, P_extra=Pex, dvec=d, lam=lam, p=p_arr, tau=tau,
                     eps=eps, n_threads=n_threads)
             W, Wbuf = Wbuf, W
         else:
-            L1 = None
-            if lam > 0 and p_arr is not None and np.any(p_arr < 1):
-                # tangent of the concave a**p at the current point (an MM step);
-                # exact zeros stay zero (infinite slope) unless the tau guard is on
-                with np.errstate(divide="ignore"):
-                    L1 = lam * p_arr[:, None] * np.where(W > tau, W, 1.0) ** (p_arr[:, None] - 1)
-                L1 = np.where(W > tau, L1, 0.0 if tau > 0 else 1e300)
-                L1 = np.ascontiguousarray(np.where(p_arr[:, None] >= 1, lam, L1))
-            hals_rows(W, Q, G, delta2, l1=lam, L1=L1, floor=0.0, n_threads=n_threads)
+            if S is not None:
+                Q += lam_graph * (S @ W)
+            Q = np.ascontiguousarray(Q)
+            hals_rows(W, Q, G, delta2, l1=lam, L1=_hals_l1(W, lam, p_arr, tau), floor=0.0,
+                      n_threads=n_threads)
         # ---- endmember step (plain Lee-Seung / HALS; weights cancel) ------
-        if not update_H:
+        if not update_H or fused:
             pass
         elif masked:
             Qh = np.ascontiguousarray(VX.T @ W)
