@@ -37,6 +37,7 @@ cdef enum:
     LHALF = 5
     LTWOTHIRDS = 6
     CEL0 = 7
+    ENET = 8
 
 cdef double INF = float("inf")
 
@@ -181,6 +182,8 @@ cdef inline double value_scalar(int code, double x, double alpha, double gamma, 
         return alpha * sqrt(fabs(x))
     if code == LTWOTHIRDS:
         return alpha * pow(fabs(x), 2.0 / 3.0)
+    if code == ENET:
+        return alpha * fabs(x) + 0.5 * gamma * x * x
     return cel0_value(x, alpha, a2)
 
 
@@ -205,6 +208,8 @@ cdef inline double prox_scalar(int code, double x, double step, double alpha, do
         z = prox_lhalf(x, step * alpha)
     elif code == LTWOTHIRDS:
         z = prox_ltwothirds(x, step * alpha)
+    elif code == ENET:
+        z = st(x, step * alpha) / (1.0 + step * gamma)
     else:
         z = prox_cel0(x, step, alpha, a2)
     if positive and z < 0.0:
@@ -227,6 +232,16 @@ cdef inline double score_scalar(int code, double x, double g, double lip, double
         if x == 0.0:
             return max(0.0, fabs(g) - t)
         return fabs(g + t * sgn(x))
+    if code == ENET:
+        # distance of -(g + gamma x) to alpha d|x|
+        g = g + gamma * x
+        if positive:
+            if x == 0.0:
+                return max(0.0, -g - alpha)
+            return fabs(g + alpha)
+        if x == 0.0:
+            return max(0.0, fabs(g) - alpha)
+        return fabs(g + alpha * sgn(x))
     if lip <= 0.0:
         return 0.0
     z = prox_scalar(code, x - g / lip, 1.0 / lip, alpha, gamma, wj, a2, positive)
@@ -626,3 +641,118 @@ def gram_cd_one(const double[:, ::1] G, const double[::1] aty, double ynorm2, in
         e = _gram_cd(G, aty, ynorm2, code, alpha, gamma, weights, positive, sqrt_mode,
                      max_iter, tol, w, c, &crit)
     return e, crit
+
+
+# ---------------------------------------------------------------------------
+# multi-task (L2,1) block coordinate descent: one kernel, float32 and float64
+# ---------------------------------------------------------------------------
+from scipy.linalg.cython_blas cimport saxpy, sdot
+
+ctypedef fused floating:
+    float
+    double
+
+
+cdef inline floating _fdot(Py_ssize_t m, const floating* x, const floating* y) noexcept nogil:
+    cdef int one = 1, n
+    cdef Py_ssize_t start = 0
+    cdef double s = 0.0
+    while start < m:
+        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+        if floating is float:
+            s += sdot(&n, <float*> &x[start], &one, <float*> &y[start], &one)
+        else:
+            s += ddot(&n, <double*> &x[start], &one, <double*> &y[start], &one)
+        start += n
+    return <floating> s
+
+
+cdef inline void _faxpy(Py_ssize_t m, floating a, const floating* x,
+                        floating* y) noexcept nogil:
+    cdef int one = 1, n
+    cdef Py_ssize_t start = 0
+    while start < m:
+        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+        if floating is float:
+            saxpy(&n, &a, <float*> &x[start], &one, &y[start], &one)
+        else:
+            daxpy(&n, &a, <double*> &x[start], &one, &y[start], &one)
+        start += n
+
+
+def mtl_cd_inner(const floating[:, ::1] XT, floating[:, ::1] RT, floating[:, ::1] W,
+                 const int64_t[::1] ws, const floating[::1] lips, double alpha,
+                 Py_ssize_t max_epochs, double tol_in):
+    """Block CD epochs of ``||R||_F^2 / (2n) + alpha sum_j ||W_j||_2`` on ``ws``.
+
+    ``XT`` is X^T (rows = columns of X), ``RT`` the residual transposed
+    (``T x n``, kept equal to ``(Y - X W)^T`` in place), ``W`` of shape
+    ``(n_features, T)``.  Every 10 epochs the working-set score (the
+    distance of the gradient to the subdifferential, in gradient units) is
+    computed; stops when it is ``<= tol_in``.  Returns (epochs, score).
+    """
+    cdef Py_ssize_t n = RT.shape[1], T = RT.shape[0], nws = ws.shape[0]
+    cdef Py_ssize_t epoch = 0, jj, j, t
+    cdef double L, nrm, scale, crit = INF, s, d, gn
+    g_a = np.empty(T, dtype=np.float64)
+    cdef double[::1] g = g_a
+    with nogil:
+        for epoch in range(1, max_epochs + 1):
+            for jj in range(nws):
+                j = ws[jj]
+                L = lips[j]
+                if L == 0.0:
+                    continue
+                nrm = 0.0
+                for t in range(T):
+                    g[t] = W[j, t] + _fdot(n, &XT[j, 0], &RT[t, 0]) / (n * L)
+                    nrm += g[t] * g[t]
+                nrm = sqrt(nrm)
+                scale = max(0.0, 1.0 - alpha / (L * nrm)) if nrm > 0.0 else 0.0
+                for t in range(T):
+                    d = scale * g[t] - W[j, t]
+                    if d != 0.0:
+                        W[j, t] = <floating> (scale * g[t])
+                        _faxpy(n, <floating> (-d), &XT[j, 0], &RT[t, 0])
+            if epoch % 10 == 0:
+                crit = 0.0
+                for jj in range(nws):
+                    j = ws[jj]
+                    if lips[j] == 0.0:
+                        continue
+                    nrm = 0.0
+                    for t in range(T):
+                        g[t] = _fdot(n, &XT[j, 0], &RT[t, 0]) / n
+                        nrm += W[j, t] * W[j, t]
+                    nrm = sqrt(nrm)
+                    s = 0.0
+                    if nrm == 0.0:
+                        gn = 0.0
+                        for t in range(T):
+                            gn += g[t] * g[t]
+                        s = max(0.0, sqrt(gn) - alpha)
+                    else:
+                        for t in range(T):
+                            d = g[t] - alpha * W[j, t] / nrm
+                            s += d * d
+                        s = sqrt(s)
+                    if s > crit:
+                        crit = s
+                if crit <= tol_in:
+                    break
+    return epoch, crit
+
+
+def max_abs(const floating[::1] a):
+    """``max |a_i|`` in one pass (NaN if any entry is NaN; 0 for an empty array)."""
+    cdef Py_ssize_t i, m = a.shape[0]
+    cdef double best = 0.0, v
+    cdef bint nan = False
+    with nogil:
+        for i in range(m):
+            v = fabs(a[i])
+            if v > best:
+                best = v
+            elif v != v:
+                nan = True
+    return float("nan") if nan else best

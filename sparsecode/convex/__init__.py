@@ -10,17 +10,19 @@ counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
 """
 
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
-from ._estimators import LADLasso, Lasso, PenalizedRegression, SqrtLasso, WeightedLasso
+from ._estimators import (ElasticNet, LADLasso, Lasso, MultiTaskLasso, PenalizedRegression,
+                          SqrtLasso, WeightedLasso)
 from ._fit import alpha_max
 from ._loss_omp import LossOMP, loss_omp
 from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso_path,
                     lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
-from ._penalties import CEL0, L0, L1, MCP, SCAD, Lq, WeightedL1
+from ._penalties import CEL0, L0, L1, L21, MCP, SCAD, ElasticNetPenalty, Lq, WeightedL1
 from ._solvers import PDHG, AndersonCD, ConcomitantCD, WorkingSetLP
 from . import _encoders  # noqa: F401  (registers the sparse_encode algorithms)
 
 __all__ = [
-    "AbsoluteDeviation", "AndersonCD", "CEL0", "ConcomitantCD", "L0", "L1", "LADLasso",
+    "AbsoluteDeviation", "AndersonCD", "ElasticNet", "ElasticNetPenalty", "L21",
+    "MultiTaskLasso", "CEL0", "ConcomitantCD", "L0", "L1", "LADLasso",
     "Lasso", "Lq", "MCP", "PDHG", "PenalizedRegression", "Quadratic", "SCAD", "SqrtLasso",
     "SqrtQuadratic", "WeightedL1", "WeightedLasso", "WorkingSetLP", "alpha_max",
     "LossOMP", "loss_omp", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",

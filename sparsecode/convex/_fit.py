@@ -19,7 +19,7 @@ from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
 from . import _prox as P
 from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
-from ._solvers.cd import (AndersonCD, _DualProjector, col_sqnorms, solve_generic,
+from ._solvers.cd import (_C, AndersonCD, _DualProjector, col_sqnorms, solve_generic,
                          solve_quadratic_builtin)
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
 from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
@@ -175,7 +175,15 @@ _SCALE_EXP = 100
 _X_LIMIT_EXP = 450
 
 
-_max_exp = max_exponent  # binary exponent of max |A| (0 when A is zero or empty)
+def _max_exp(A):
+    """Binary exponent of max |A| (0 when A is zero, empty or not finite), as
+    ``_scaling.max_exponent``, in one pass without a temporary for float arrays."""
+    data = A.data if sp.issparse(A) else A
+    if (_C is not None and isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64)
+            and (data.flags.c_contiguous or data.flags.f_contiguous)):
+        m = _C.max_abs(data.ravel(order="K"))
+        return int(np.frexp(m)[1]) if 0.0 < m < np.inf else 0
+    return max_exponent(A)
 
 
 def _ldexp(A, e):
@@ -293,9 +301,10 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         ea = eb = 0
     if new_pen is None:
         new_pen, ea, eb = penalty, 0, 0
-    if abs(_max_exp(X) - ea) > _X_LIMIT_EXP:
+    ex = _max_exp(X)
+    if abs(ex - ea) > _X_LIMIT_EXP:
         raise ValueError(
-            f"X: its largest entry is 2**{_max_exp(X)} (~1e{_max_exp(X) * 0.30103:.0f}); "
+            f"X: its largest entry is 2**{ex} (~1e{ex * 0.30103:.0f}); "
             f"X^T X leaves the float64 range and this problem ({type(penalty).__name__} "
             f"penalty, {type(datafit).__name__ if not isinstance(datafit, str) else datafit} "
             f"datafit) has no exact rescaled form with representable parameters. Rescale X "
@@ -451,7 +460,7 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             conv[t] = res["converged"]
     if kind in ("quad", "sqrt") and not prep.sparse and fit_intercept:
         intercepts = prep.Y_offset - prep.X_offset @ coefs
-    if kind in ("quad", "sqrt") and is_convex and alpha > 0 and (
+    if kind in ("quad", "sqrt") and type(penalty) in (PEN.L1, PEN.WeightedL1) and alpha > 0 and (
             np.any(weights == 0) or (fit_intercept and prep.sparse)):
         # at alpha >= alpha_max the penalised coefficients are exactly 0 and
         # the unpenalised ones (and the intercept) the least-squares fit; the

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _prox as P
 
-__all__ = ["L1", "WeightedL1", "MCP", "SCAD", "Lq", "CEL0", "L0"]
+__all__ = ["L1", "WeightedL1", "ElasticNetPenalty", "L21", "MCP", "SCAD", "Lq", "CEL0", "L0"]
 
 
 def _f64():
@@ -65,6 +65,8 @@ class L1:
     >>> L1(alpha=0.5).prox_1d(2.0, 1.0, 0)
     1.5
     """
+
+    is_convex = True
 
     def __init__(self, alpha, positive=False):
         self.alpha = alpha
@@ -197,6 +199,8 @@ class WeightedL1:
     [3.0, 1.0, 0.0]
     """
 
+    is_convex = True
+
     def __init__(self, alpha, weights, positive=False):
         self.alpha = alpha
         self.weights = weights
@@ -301,6 +305,199 @@ class WeightedL1:
         return m
 
 
+
+class ElasticNetPenalty:
+    r"""Elastic-net penalty ``alpha (l1_ratio ||w||_1 + (1 - l1_ratio) ||w||_2^2 / 2)``.
+
+    scikit-learn's ``ElasticNet`` parametrisation.
+
+    Parameters
+    ----------
+    alpha : float
+        Regularisation strength, >= 0.
+    l1_ratio : float, default=0.5
+        Mix in ``[0, 1]``: 1 is the L1 penalty, 0 the ridge penalty.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+
+    See Also
+    --------
+    L1, sparsecode.convex.ElasticNet
+
+    Notes
+    -----
+    With ``a = alpha l1_ratio`` and ``b = alpha (1 - l1_ratio)``:
+    ``prox(v) = sign(v) max(|v| - step a, 0) / (1 + step b)``.
+
+    References
+    ----------
+    .. [1] Zou, H. & Hastie, T. (2005). Regularization and variable selection
+       via the elastic net. JRSS B 67(2), 301-320.
+
+    Examples
+    --------
+    >>> from sparsecode.convex import ElasticNetPenalty
+    >>> ElasticNetPenalty(alpha=1.0, l1_ratio=0.5).prox_1d(2.0, 1.0, 0)
+    1.0
+    """
+
+    is_convex = True
+
+    def __init__(self, alpha, l1_ratio=0.5, positive=False):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.positive = positive
+
+    def get_spec(self):
+        """Numba types of the attributes, used to compile the jitclass.
+
+        Returns
+        -------
+        spec : tuple of (str, numba type)
+            One entry per attribute.
+        """
+        from numba import boolean
+
+        return (("alpha", _f64()), ("l1_ratio", _f64()), ("positive", boolean))
+
+    def params_to_dict(self):
+        """Constructor arguments, used to build a compiled clone.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of ``__init__``.
+        """
+        return dict(alpha=float(self.alpha), l1_ratio=float(self.l1_ratio),
+                    positive=bool(self.positive))
+
+    def value(self, w):
+        """Penalty value.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_features,)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
+        return self.alpha * (self.l1_ratio * np.sum(np.abs(w))
+                             + 0.5 * (1.0 - self.l1_ratio) * np.sum(w * w))
+
+    def prox_1d(self, value, stepsize, j):
+        """Proximal operator of ``stepsize * phi_j`` at ``value``.
+
+        Parameters
+        ----------
+        value : float
+            Point at which the prox is taken.
+        stepsize : float
+            Step.
+        j : int
+            Coordinate index (unused).
+
+        Returns
+        -------
+        z : float
+            ``argmin_z (z - value)^2 / (2 stepsize) + phi(z)``.
+        """
+        return P.prox_scalar(8, value, stepsize, self.alpha * self.l1_ratio, self.alpha *
+                             (1.0 - self.l1_ratio), 1.0, 1.0, self.positive)
+
+    def is_penalized(self, n_features):
+        """Which coordinates carry a penalty.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_features,), dtype bool
+            All True.
+        """
+        return np.ones(n_features, dtype=np.bool_)
+
+
+class L21:
+    r"""Row-sparsity (multi-task) penalty ``alpha * sum_j ||W_j||_2``.
+
+    ``W`` has one row per feature and one column per task: a feature is
+    selected for all tasks or for none.  Used by ``MultiTaskLasso``.
+
+    Parameters
+    ----------
+    alpha : float
+        Regularisation strength, >= 0.
+
+    See Also
+    --------
+    sparsecode.convex.MultiTaskLasso
+
+    Notes
+    -----
+    ``prox(V)_j = max(0, 1 - step alpha / ||V_j||) V_j`` (block soft
+    thresholding).
+
+    References
+    ----------
+    .. [1] Obozinski, G., Taskar, B. & Jordan, M. (2010). Joint covariate
+       selection and joint subspace selection for multiple classification
+       problems. Statistics and Computing 20(2), 231-252.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsecode.convex import L21
+    >>> L21(alpha=1.0).prox_block(np.array([3.0, 4.0]), 1.0)
+    array([2.4, 3.2])
+    """
+
+    is_convex = True
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def value(self, W):
+        """``alpha * sum_j ||W_j||_2``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n_features, n_tasks)
+            Coefficients.
+
+        Returns
+        -------
+        value : float
+            The penalty.
+        """
+        return float(self.alpha * np.sum(np.sqrt(np.sum(np.asarray(W) ** 2, axis=1))))
+
+    def prox_block(self, v, stepsize):
+        """Block soft thresholding of one row.
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_tasks,)
+            Row at which the prox is taken.
+        stepsize : float
+            Step.
+
+        Returns
+        -------
+        z : ndarray of shape (n_tasks,)
+            ``argmin_z ||z - v||^2 / (2 stepsize) + alpha ||z||``.
+        """
+        v = np.asarray(v, dtype=np.float64)
+        nrm = float(np.linalg.norm(v))
+        if nrm <= stepsize * self.alpha:
+            return np.zeros_like(v)
+        return (1.0 - stepsize * self.alpha / nrm) * v
+
 class MCP:
     r"""Minimax concave penalty (Zhang 2010).
 
@@ -336,6 +533,8 @@ class MCP:
     >>> MCP(alpha=1.0, gamma=3.0).prox_1d(2.0, 1.0, 0)
     1.5
     """
+
+    is_convex = False
 
     def __init__(self, alpha, gamma=3.0, positive=False):
         self.alpha = alpha
@@ -451,6 +650,8 @@ class SCAD:
     >>> SCAD(alpha=1.0).prox_1d(10.0, 1.0, 0)
     10.0
     """
+
+    is_convex = False
 
     def __init__(self, alpha, gamma=3.7, positive=False):
         self.alpha = alpha
@@ -570,6 +771,8 @@ class Lq:
     0.0
     """
 
+    is_convex = False
+
     def __init__(self, alpha, q=0.5, positive=False):
         self.alpha = alpha
         self.q = q
@@ -678,6 +881,8 @@ class L0:
     >>> L0(alpha=0.5).prox_1d(0.9, 1.0, 0), L0(alpha=0.5).prox_1d(1.1, 1.0, 0)
     (0.0, 1.1)
     """
+
+    is_convex = False
 
     def __init__(self, alpha, positive=False):
         self.alpha = alpha
@@ -795,6 +1000,8 @@ class CEL0:
     0.6
     """
 
+    is_convex = False
+
     def __init__(self, alpha, a2=None, positive=False):
         self.alpha = alpha
         self.a2 = a2
@@ -903,11 +1110,13 @@ def check_weights(weights, n_features, name="weights"):
 
 
 def is_builtin(penalty):
-    return type(penalty) in (L1, WeightedL1, MCP, SCAD, Lq, L0, CEL0)
+    return type(penalty) in (L1, WeightedL1, ElasticNetPenalty, MCP, SCAD, Lq, L0, CEL0)
 
 
 def is_convex(penalty):
-    return type(penalty) in (L1, WeightedL1)
+    """Convexity as the penalty declares it (its ``is_convex`` attribute;
+    absent means non-convex)."""
+    return bool(getattr(penalty, "is_convex", False))
 
 
 def validate_penalty(penalty, n_features):
@@ -927,6 +1136,12 @@ def validate_penalty(penalty, n_features):
         raise ValueError(f"positive of {name} must be a bool; got {penalty.positive!r}.")
     if isinstance(penalty, WeightedL1):
         check_weights(penalty.weights, n_features)
+    if isinstance(penalty, ElasticNetPenalty):
+        r = penalty.l1_ratio
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real) or \
+                not 0 <= r <= 1:
+            raise ValueError(f"l1_ratio of ElasticNetPenalty must be a real number in [0, 1]; "
+                             f"got {r!r}.")
     if isinstance(penalty, MCP) and not (np.isfinite(penalty.gamma) and penalty.gamma > 1):
         raise ValueError(f"gamma of MCP must be > 1; got {penalty.gamma!r}.")
     if isinstance(penalty, SCAD) and not (np.isfinite(penalty.gamma) and penalty.gamma > 2):
@@ -953,6 +1168,9 @@ def kernel_params(penalty, n_features):
     if t is WeightedL1:
         return (P.WL1, float(penalty.alpha), 0.0, np.asarray(penalty.weights, dtype=float),
                 empty, bool(penalty.positive))
+    if t is ElasticNetPenalty:
+        a, r = float(penalty.alpha), float(penalty.l1_ratio)
+        return P.ENET, a * r, a * (1.0 - r), empty, empty, bool(penalty.positive)
     if t is MCP:
         return P.MCP, float(penalty.alpha), float(penalty.gamma), empty, empty, penalty.positive
     if t is SCAD:

@@ -14,8 +14,8 @@ already contains ``alpha`` (and ``gamma``, the weight or the curvature ``a2``).
 import numpy as np
 from numba import njit
 
-L1, WL1, MCP, SCAD, L0, LHALF, LTWOTHIRDS, CEL0 = range(8)
-CONVEX_CODES = (L1, WL1)
+L1, WL1, MCP, SCAD, L0, LHALF, LTWOTHIRDS, CEL0, ENET = range(9)
+CONVEX_CODES = (L1, WL1, ENET)
 
 
 @njit(cache=True, nogil=True)
@@ -169,6 +169,8 @@ def value_scalar(code, x, alpha, gamma, wj, a2):
         return alpha * np.sqrt(abs(x))
     if code == LTWOTHIRDS:
         return alpha * abs(x) ** (2.0 / 3.0)
+    if code == ENET:
+        return alpha * abs(x) + 0.5 * gamma * x * x
     return cel0_value(x, alpha, a2)
 
 
@@ -194,6 +196,8 @@ def prox_scalar(code, x, step, alpha, gamma, wj, a2, positive):
         z = prox_lhalf(x, step * alpha)
     elif code == LTWOTHIRDS:
         z = prox_ltwothirds(x, step * alpha)
+    elif code == ENET:
+        z = st(x, step * alpha) / (1.0 + step * gamma)
     else:
         z = prox_cel0(x, step, alpha, a2)
     if positive and z < 0.0:
@@ -221,6 +225,16 @@ def score_scalar(code, x, g, lip, alpha, gamma, wj, a2, positive):
         if x == 0.0:
             return max(0.0, abs(g) - t)
         return abs(g + t * np.sign(x))
+    if code == ENET:
+        # distance of -(g + gamma x) to alpha d|x|
+        g = g + gamma * x
+        if positive:
+            if x == 0.0:
+                return max(0.0, -g - alpha)
+            return abs(g + alpha)
+        if x == 0.0:
+            return max(0.0, abs(g) - alpha)
+        return abs(g + alpha * np.sign(x))
     if lip <= 0.0:
         return 0.0
     z = prox_scalar(code, x - g / lip, 1.0 / lip, alpha, gamma, wj, a2, positive)

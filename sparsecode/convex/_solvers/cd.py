@@ -446,6 +446,11 @@ class AndersonCD:
         outer iterations pay.
     anderson_k : int, default=5
         Anderson memory K (0 disables extrapolation).
+    screening : bool, default=True
+        Gap-safe screening (float64, (weighted) L1 with the quadratic
+        datafit): at every outer iteration the features certified zero at
+        the optimum by the sphere test ``|x_j^T theta| + ||x_j|| r < alpha
+        w_j`` (``r = sqrt(2 gap / n) / alpha``) leave the problem for good.
     verbose : int, default=0
         Print the gap/criterion at each outer iteration.
 
@@ -483,12 +488,13 @@ class AndersonCD:
     _penalty_required_attr = ("prox_1d", "value")
 
     def __init__(self, tol=1e-4, max_iter=50, max_epochs=50_000, p0=None, anderson_k=5,
-                 verbose=0):
+                 screening=True, verbose=0):
         self.tol = tol
         self.max_iter = max_iter
         self.max_epochs = max_epochs
         self.p0 = p0
         self.anderson_k = anderson_k
+        self.screening = screening
         self.verbose = verbose
 
 
@@ -687,6 +693,22 @@ def quadratic_gap(y, R, w, corr, pen_value, penalty_kind, alpha, weights, positi
     return primal - dual, primal
 
 
+def enet_gap(y, R, w, corr, l1, l2, positive, n, proj=None):
+    """Duality gap of ``||R||^2 / (2n) + l1 ||w||_1 + l2 ||w||^2 / 2`` (scikit-learn's
+    elastic-net dual point, divided by ``n``); ``corr = X^T R / n``.  Returns (gap, primal)."""
+    w = np.asarray(w, dtype=np.float64)
+    ww = float(w @ w)
+    primal = float(R @ R) / (2 * n) + l1 * float(np.abs(w).sum()) + 0.5 * l2 * ww
+    if proj is not None:
+        R, corr = proj.project(R, corr, w)
+    xta = corr - l2 * w
+    dn = float(np.max(xta)) if positive else float(np.max(np.abs(xta)))
+    const = l1 / dn if dn > l1 else 1.0
+    dual = (const * float(R @ y) - 0.5 * const * const * float(R @ R)) / n \
+        - 0.5 * l2 * const * const * ww
+    return primal - dual, primal
+
+
 def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts, a2s,
                      positive, icol, max_epochs, tol_in, K, early=0.0):
     """``_cd_inner`` on the working-set columns of a CSR design (gathered to CSC)."""
@@ -788,6 +810,15 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     converged = False
     it = 0
     prev_size = 0
+    # gap-safe screening (spec poisson-gamp-unmixing-lars section 4): float64
+    # only (the sphere test needs a gap that is not below the true one)
+    screen = (bool(getattr(solver, "screening", True)) and use_gap and l1_thr is not None
+              and dt == np.float64)
+    screened = np.zeros(N, dtype=bool)
+    n_screened = 0
+    lips64 = np.asarray(lips_out, dtype=np.float64)
+    keep = Xk = None  # dense design restricted to the unscreened columns
+    n_at_compact = N
     for it in range(1, int(solver.max_iter) + 1):
         if R is None or it % 10 == 0:
             # the kernel keeps R = y - Xw - b icol up to date in place; it is
@@ -795,12 +826,20 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             R = _residual(X, y, w, b[0], icol, icol_arr, dt)
         if it == 1 and xtr_first is not None:
             corr = xtr_first / n
+        elif Xk is not None:
+            corr = np.zeros(N)
+            corr[keep] = np.asarray(Xk.T @ R, dtype=np.float64) / n
         else:
             corr = np.asarray(X.T @ R, dtype=np.float64).ravel() / n
+        if n_screened:
+            corr[screened] = 0.0  # the reduced problem: same solution
         if l1_thr is not None:
             R64 = R.astype(np.float64, copy=False)
             Rg, corr_g = (R64, corr) if proj is None or not use_gap else \
                 proj.project(R64, corr, w)
+            if n_screened and corr_g is not corr:
+                corr_g = corr_g.copy()
+                corr_g[screened] = 0.0
             if use_c:
                 max_score, pen, ratio, nnz = _C.l1_outer_stats(
                     corr, np.ascontiguousarray(corr_g), w, l1_thr, positive, excluded_u8, prio)
@@ -816,6 +855,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                                                        gamma, wts, a2s_, positive, scores)
             scores[excluded] = 0.0
             max_score = float(scores.max()) if N else 0.0
+            if use_gap and code == P.ENET:
+                gap, primal = enet_gap(y64, R.astype(np.float64, copy=False), w, corr, alpha,
+                                       gamma, positive, n, proj)
         if use_gap:
             crit = gap
             stop = gap <= tol * P0
@@ -828,7 +870,28 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         if stop:
             converged = True
             break
+        if screen and gap > 0:
+            drop = gap_safe_screen(corr_g, max(1.0, ratio), gap, lips64, l1_thr, positive)
+            drop &= ~excluded
+            if drop.any():
+                nzd = np.flatnonzero(drop & (w != 0))
+                if nzd.size:  # certified zero at the optimum: leave the residual
+                    R += np.asarray(X[:, nzd] @ w[nzd], dtype=dt).ravel()
+                    w[nzd] = 0.0
+                    nnz -= nzd.size
+                k = int(drop.sum())
+                excluded |= drop
+                screened |= drop
+                prio[drop] = -np.inf
+                n_incl -= k
+                n_screened += k
+                if not is_sparse and N - n_screened <= 0.5 * n_at_compact:
+                    keep = np.flatnonzero(~screened)
+                    Xk = np.asfortranarray(X[:, keep])
+                    n_at_compact = keep.size
         if l1_thr is not None:
+            if n_incl == 0:
+                break
             ws = _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl, prev_size)
         else:
             ws = _ws_select(scores, w, forced, excluded, p0, n_incl, prev_size)
@@ -849,7 +912,24 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                    wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
                    int(solver.anderson_k), early)
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
-                gap=float(gap), primal=float(primal), lips=lips_out)
+                gap=float(gap), primal=float(primal), lips=lips_out, n_screened=n_screened)
+
+
+def gap_safe_screen(corr, scale, gap, lips, thr, positive):
+    """Gap-safe sphere test (Fercoq et al. 2015; Ndiaye et al. 2017) for the
+    (weighted, non-negative) Lasso ``||y - Xw||^2 / (2n) + sum_j thr_j |w_j|``.
+
+    ``corr = X^T R / n`` at a dual-feasible-up-to-``scale`` residual
+    (``theta = R / (n alpha scale)``), ``gap`` the duality gap of that
+    point, ``lips = ||x_j||^2 / n``.  Returns the mask of the features
+    certified zero at the optimum: ``c_j / scale + sqrt(2 gap lips_j) <
+    thr_j`` with ``c_j = |corr_j|`` (``max(corr_j, 0)`` if ``positive``); a
+    relative margin of ``1e-10`` covers rounding.
+    """
+    c = np.maximum(corr, 0.0) if positive else np.abs(corr)
+    with np.errstate(invalid="ignore"):
+        return (c / scale + np.sqrt(2.0 * max(gap, 0.0) * lips)
+                < thr * (1.0 - 1e-10)) & np.isfinite(thr)
 
 
 def solve_generic(X, y, datafit, penalty, *, w0=None, solver, crit_ref):
