@@ -24,14 +24,21 @@ from ._base import (
     summarise,
 )
 from .._validation import Interval, Options, validate_params
-from ._linalg import ls_on_support, top_s_mask
+from ._linalg import _SupportLS, ls_on_support, top_s_mask
 
 __all__ = ["HTP", "htp"]
+
+# Up to this many targets, the least squares on the support is updated per
+# target from the previous iteration's (the supports change little); beyond,
+# one batched refit for all targets (BLAS-3) is cheaper.
+_INCREMENTAL_MAX_L = 16
 
 
 class _HTPKernel:
     """State: X (N, L) iterate, R (m, L) residual, T (N, L) previous support,
-    AhY (N, L) = A^H Y, and W (m, L) = last (A A^H)^{-1} R (NST warm start)."""
+    AhY (N, L) = A^H Y, W (m, L) = last (A A^H)^{-1} R (NST warm start) and,
+    for few targets on a dense A, LS (L,): per-target :class:`_SupportLS`
+    (the least squares of the previous support, updated)."""
 
     def __init__(self, op, *, s, ls, cg_tol, tol=0.0, step=1.0, projector=None,
                  schedule=None, max_support=None):
@@ -51,11 +58,36 @@ class _HTPKernel:
         m, L = Y.shape
         st = {"X": np.zeros((N, L), dtype=self.op.wdt), "R": Y.copy(),
               "T": np.zeros((N, L), dtype=bool)}
-        if self.ls == "cg":
+        if self.ls == "cg" or self._incremental(L):
             st["AhY"] = self.op.rmatmat(Y)
+        if self._incremental(L):
+            st["LS"] = np.full(L, None, dtype=object)  # per-target _SupportLS
         if self.projector is not None:
             st["W"] = np.zeros((self.projector.warm_rows, L), dtype=self.op.wdt)
         return st
+
+    def _incremental(self, L):
+        # Few targets on an explicit dense A: least squares updated from the
+        # previous support (_SupportLS) instead of refitted from scratch.
+        return self.ls == "cholesky" and self.op.kind == "dense" and L <= _INCREMENTAL_MAX_L
+
+    def _ls_incremental(self, st, T):
+        Y = st["Y"]
+        N, L = T.shape
+        Xn = np.zeros((N, L), dtype=self.op.wdt)
+        Rn = np.empty(Y.shape, dtype=self.op.wdt)
+        caches = st["LS"]
+        for j in range(L):
+            c = caches[j]
+            if c is None:
+                c = caches[j] = _SupportLS(self.op, Y[:, j], st["AhY"][:, j])
+            res = c.solve(np.flatnonzero(T[:, j]))
+            if res is None:  # ill-conditioned restriction: QR, as the batched solver
+                Xn[:, j:j + 1], Rn[:, j:j + 1] = ls_on_support(
+                    self.op, Y[:, j:j + 1], T[:, j:j + 1], method=self.ls)
+            else:
+                Xn[:, j], Rn[:, j] = res
+        return Xn, Rn
 
     def init_failed(self, state):
         return np.zeros(state["X"].shape[1], dtype=bool)
@@ -92,8 +124,11 @@ class _HTPKernel:
             rel = np.linalg.norm(R, axis=0) / np.maximum(np.linalg.norm(st["Y"], axis=0),
                                                          1e-300)
             ls_tol = np.clip(1e-2 * rel, self.cg_tol, 1e-3)
-        Xn, Rn = ls_on_support(self.op, st["Y"], T, method=self.ls, Z0=Xt,
-                               AhY=st.get("AhY"), cg_tol=ls_tol)
+        if "LS" in st:
+            Xn, Rn = self._ls_incremental(st, T)
+        else:
+            Xn, Rn = ls_on_support(self.op, st["Y"], T, method=self.ls, Z0=Xt,
+                                   AhY=st.get("AhY"), cg_tol=ls_tol)
         fixed = np.all(T == st["T"], axis=0)
         if self.schedule is not None and grown:
             fixed[:] = False  # the support grows: no repeat test (spec 4.3)
