@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._parallel import effective_n_jobs
 from .._registry import get_encoder
-from .._validation import Interval, _is_complex, check_dictionary, check_matrix, validate_params
+from .._validation import Interval, Options, _is_complex, check_dictionary, check_matrix, validate_params
 from ._sparse_encode import _is_dask, check_complex_support, sparse_encode
 
 __all__ = ["SparseCoder"]
@@ -47,6 +47,11 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Threads over signals (None: 1, -1: all cores; 0 raises ``ValueError``).
     algorithm_params : dict, default=None
         Further parameters of the chosen algorithm.
+    output : {"dense", "csr"}, default="dense"
+        Format of the codes ``transform`` returns.  ``"csr"`` builds a
+        ``scipy.sparse.csr_array`` block by block, without the dense code
+        matrix (see :func:`sparse_encode`); with dask input the blocks are
+        gathered into one CSR matrix.
 
     Attributes
     ----------
@@ -88,10 +93,12 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "positive": ["boolean"],
         "n_jobs": [Interval(numbers.Integral, None, None), None],
         "algorithm_params": [dict, None],
+        "output": [Options("dense", "csr")],
     }
 
     def __init__(self, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha=None,
-                 tol=None, max_iter=None, positive=False, n_jobs=None, algorithm_params=None):
+                 tol=None, max_iter=None, positive=False, n_jobs=None, algorithm_params=None,
+                 output="dense"):
         self.dictionary = dictionary
         self.algorithm = algorithm
         self.n_nonzero_coefs = n_nonzero_coefs
@@ -101,6 +108,7 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.positive = positive
         self.n_jobs = n_jobs
         self.algorithm_params = algorithm_params
+        self.output = output
 
     def fit(self, X, y=None):
         """Validate the parameters and the dictionary (nothing is learned).
@@ -168,8 +176,9 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
         Returns
         -------
-        code : ndarray of shape (n_samples, n_atoms)
-            Sparse codes (a lazy dask array for dask input), with the
+        code : ndarray or scipy.sparse.csr_array of shape (n_samples, n_atoms)
+            Sparse codes (a lazy dask array for dask input; a CSR matrix
+            when ``output="csr"``), with the
             precision of ``X`` (float32 signals give float32 codes over a
             float64 dictionary), complex when ``X`` or the dictionary is.
         """
@@ -183,15 +192,15 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             X, self.components_, algorithm=self.algorithm,
             n_nonzero_coefs=self.n_nonzero_coefs, alpha=self.alpha, tol=self.tol,
             max_iter=self.max_iter, positive=self.positive, n_jobs=self.n_jobs,
-            **(self.algorithm_params or {}))
+            output=self.output, **(self.algorithm_params or {}))
 
     def inverse_transform(self, code):
         """Signals reconstructed from codes: ``code @ components_``.
 
         Parameters
         ----------
-        code : array-like of shape (n_samples, n_atoms)
-            Codes.
+        code : array-like or scipy.sparse matrix of shape (n_samples, n_atoms)
+            Codes, dense or CSR (as ``transform`` returns with ``output="csr"``).
 
         Returns
         -------
@@ -199,13 +208,13 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Reconstructed signals.
         """
         check_is_fitted(self)
-        code = check_matrix(code, "code", allow_complex=True)
+        code = check_matrix(code, "code", allow_complex=True, accept_sparse="csr")
         if code.shape[1] != self.n_components_:
             raise ValueError(
                 f"code has {code.shape[1]} columns but the dictionary has "
                 f"{self.n_components_} atoms."
             )
-        return code @ self.components_
+        return np.asarray(code @ self.components_)
 
     @property
     def _n_features_out(self):

@@ -24,6 +24,7 @@ from .._validation import (
 __all__ = ["sparse_encode", "available_encoders", "complex_encoders"]
 
 _SPARSE_CHUNK_BYTES = 64 << 20  # dense block of a scipy.sparse X encoded at a time
+_CODE_CHUNK_BYTES = 64 << 20  # dense block of codes held at a time for output="csr"
 
 _COMMON = ("n_nonzero_coefs", "alpha", "tol", "max_iter", "positive", "gram")
 
@@ -36,6 +37,7 @@ _CONSTRAINTS = {
     "positive": ["boolean"],
     "n_jobs": [Interval(numbers.Integral, None, None), None],
     "verbose": [Interval(numbers.Integral, 0, None, closed="left"), "boolean"],
+    "output": [str],
 }
 
 
@@ -45,7 +47,7 @@ def _is_dask(a):
 
 def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha=None,
                   tol=None, max_iter=None, positive=False, gram=None, n_jobs=None,
-                  verbose=0, **algorithm_params):
+                  verbose=0, output="dense", **algorithm_params):
     r"""Sparse codes of the rows of ``X`` over a dictionary, with any registered solver.
 
     Parameters
@@ -83,13 +85,21 @@ def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha
         Threads over signals (None: 1, -1: all cores; 0 raises ``ValueError``).
     verbose : int, default=0
         Progress over chunks.
+    output : {"dense", "csr"}, default="dense"
+        ``"csr"`` returns a ``scipy.sparse.csr_array`` built block by block
+        (each block of codes holds at most ~64 MiB dense), so the full dense
+        code matrix never exists: use it when ``n_atoms`` is large.  With a
+        dask ``X`` the blocks are encoded where dask runs them (threads, or
+        the workers of an active ``distributed.Client``) and the CSR blocks
+        are gathered into one matrix.  For the Gram-based encoders the Gram
+        matrix is computed once and shared by all blocks.
     **algorithm_params
         Further parameters of the chosen algorithm.
 
     Returns
     -------
-    code : ndarray of shape (n_samples, n_atoms)
-        Its precision follows ``X``: float32 (or complex64) signals give
+    code : ndarray or scipy.sparse.csr_array of shape (n_samples, n_atoms)
+        Dense unless ``output="csr"``.  Its precision follows ``X``: float32 (or complex64) signals give
         float32 (complex64) codes even over a float64 dictionary; the codes
         are complex when ``X`` or the dictionary is.
 
@@ -114,7 +124,12 @@ def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha
     >>> X = codes @ D
     >>> np.allclose(sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=2), codes)
     True
+    >>> C = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=2, output="csr")
+    >>> C.format, C.nnz, np.allclose(C.toarray(), codes)
+    ('csr', 4, True)
     """
+    if output not in ("dense", "csr"):
+        raise ValueError(f'output must be "dense" or "csr"; got {output!r}.')
     params = dict(n_nonzero_coefs=n_nonzero_coefs, alpha=alpha, tol=tol, max_iter=max_iter,
                   positive=positive)
     validate_params(dict(algorithm=algorithm, n_jobs=n_jobs, verbose=verbose, **params),
@@ -141,9 +156,15 @@ def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha
             and "n_nonzero_coefs" not in algorithm_params):
         kwargs["n_nonzero_coefs"] = default_n_nonzero_coefs(*D.shape)
     if _is_dask(X):
+        if output == "csr":
+            _share_gram(kwargs, D, accepted)
+            return _encode_dask_csr(X, D, func, kwargs)
         return _encode_dask(X, D, func, kwargs)
+    streamed = isinstance(X, np.memmap) or (output == "csr" and not sp.issparse(X))
     if sp.issparse(X):
         X = _check_sparse_X(X, allow_complex)
+    elif streamed:
+        X = _check_streamed_X(X, allow_complex)
     else:
         X = check_matrix(X, "X", allow_complex=allow_complex)
     if X.shape[1] != D.shape[1]:
@@ -154,6 +175,9 @@ def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha
     if "gram" in kwargs:
         kwargs["gram"] = _check_gram(kwargs["gram"], D, allow_complex)
     out_dtype = code_dtype(X.dtype, D.dtype)
+    if output == "csr" or streamed:
+        _share_gram(kwargs, D, accepted)
+        return _encode_blocks(X, D, func, kwargs, out_dtype, output, allow_complex, verbose)
     if sp.issparse(X):
         return _encode_sparse(X, D, func, kwargs, out_dtype)
     codes = func(X, D, **kwargs)
@@ -286,13 +310,111 @@ def _encode_sparse(X, D, func, kwargs, out_dtype):
         for start in range(0, n_samples, rows):
             sl = slice(start, min(start + rows, n_samples))
             out[sl] = func(X[sl].toarray(), D, **kwargs)
+    _reissue(caught)
+    return out
+
+
+def _share_gram(kwargs, D, accepted):
+    """Compute the Gram matrix once for all blocks when the encoder takes one."""
+    if "gram" in accepted and kwargs.get("gram") is None:
+        kwargs["gram"] = D @ D.conj().T
+
+
+def _check_streamed_X(X, allow_complex):
+    """Shape and dtype checks of an array read block by block (values checked per block)."""
+    if not hasattr(X, "shape") or not hasattr(X, "dtype"):
+        X = np.asarray(X)
+    if len(X.shape) != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must be a non-empty 2-D array; got shape {X.shape}.")
+    kind = np.dtype(X.dtype)
+    if np.issubdtype(kind, np.complexfloating) and not allow_complex:
+        raise ValueError(f"X is complex ({kind}); this solver needs real data.")
+    if not (np.issubdtype(kind, np.number) or kind == np.bool_):
+        raise ValueError(f"X must hold numbers; got dtype {kind}.")
+    return X
+
+
+def _block_rows(n_features, n_atoms, itemsize):
+    """Rows per block: a dense block of signals or of codes holds at most ~64 MiB."""
+    width = max(n_features, n_atoms, 1)
+    return max(1, min(_CODE_CHUNK_BYTES, _SPARSE_CHUNK_BYTES) // (itemsize * width))
+
+
+def _dense_block(X, sl, allow_complex):
+    block = X[sl]
+    if sp.issparse(block):
+        return block.toarray()
+    return check_matrix(np.asarray(block), "X", allow_complex=allow_complex, min_samples=0)
+
+
+def _encode_blocks(X, D, func, kwargs, out_dtype, output, allow_complex, verbose):
+    """Encode ``X`` one block of rows at a time, into a dense array or a CSR matrix.
+
+    Each block of ``X`` is read (a memory map is paged in block by block),
+    checked for NaN/inf, encoded and, for ``output="csr"``, compressed before
+    the next block is read.  Distinct warnings are re-issued once for the call.
+    """
+    n_samples, n_features = X.shape
+    rows = _block_rows(n_features, D.shape[0], np.dtype(out_dtype).itemsize)
+    dense = None if output == "csr" else np.empty((n_samples, D.shape[0]), dtype=out_dtype)
+    parts = []
+    n_blocks = -(-n_samples // rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i, start in enumerate(range(0, n_samples, rows)):
+            sl = slice(start, min(start + rows, n_samples))
+            codes = func(_dense_block(X, sl, allow_complex), D, **kwargs)
+            codes = np.asarray(codes).astype(out_dtype, copy=False)
+            if dense is not None:
+                dense[sl] = codes
+            else:
+                parts.append(sp.csr_array(codes))
+            if verbose:
+                print(f"[sparse_encode] block {i + 1}/{n_blocks}: rows {sl.start}-{sl.stop}",
+                      flush=True)
+    _reissue(caught)
+    if dense is not None:
+        return dense
+    return _stack_csr(parts, D.shape[0], out_dtype)
+
+
+def _stack_csr(parts, n_atoms, dtype):
+    if not parts:
+        return sp.csr_array((0, n_atoms), dtype=dtype)
+    out = sp.vstack(parts, format="csr", dtype=dtype)
+    return sp.csr_array(out)
+
+
+def _reissue(caught):
     seen = set()
     for w in caught:  # one copy of each distinct warning for the whole call
         key = (w.category, str(w.message))
         if key not in seen:
             seen.add(key)
-            warnings.warn(w.message, w.category, stacklevel=3)
-    return out
+            warnings.warn(w.message, w.category, stacklevel=4)
+
+
+def _encode_dask_csr(X, D, func, kwargs):
+    """Encode each dask block to CSR where dask runs it, then stack the blocks."""
+    import dask
+
+    if X.ndim != 2 or X.shape[1] != D.shape[1]:
+        raise ValueError(
+            f"X must be 2-D with {D.shape[1]} features (the dictionary's); got shape {X.shape}."
+        )
+    X = X.rechunk({1: -1})
+    out_dtype = code_dtype(X.dtype, D.dtype)
+    allow_complex = np.iscomplexobj(D)
+
+    def block(b):
+        b = check_matrix(np.asarray(b), "X", allow_complex=allow_complex, min_samples=0)
+        if b.shape[0] == 0:
+            return sp.csr_array((0, D.shape[0]), dtype=out_dtype)
+        return sp.csr_array(np.asarray(func(b, D, **kwargs)).astype(out_dtype, copy=False))
+
+    blocks = X.to_delayed().ravel()
+    parts = dask.compute(*[dask.delayed(block)(b) for b in blocks])
+    return _stack_csr(list(parts), D.shape[0], out_dtype)
 
 
 def _encode_dask(X, D, func, kwargs):
