@@ -408,7 +408,7 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return _encoder_kwargs(self.transform_algorithm, k, self.transform_alpha,
                                self.transform_params)
 
-    def transform(self, X, mask=None):
+    def transform(self, X, mask=None, output="dense"):
         """Sparse codes of ``X`` over the learned dictionary.
 
         Parameters
@@ -421,11 +421,15 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             the atoms restricted to its observed entries with masked OMP
             (``transform_algorithm`` must be ``"omp"``); unobserved entries
             of ``X`` may hold NaN.
+        output : {"dense", "csr"}, default="dense"
+            ``"csr"`` returns a ``scipy.sparse.csr_array`` built block by
+            block, without the dense code matrix (see :func:`sparse_encode`).
 
         Returns
         -------
-        code : ndarray of shape (n_samples, n_components)
-            The codes (a lazy dask array for dask input).
+        code : ndarray or scipy.sparse.csr_array of shape (n_samples, n_components)
+            The codes (a lazy dask array for dask input with the default
+            ``output``).
         """
         from ._sparse_encode import sparse_encode
 
@@ -435,7 +439,7 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             if mask is not None:
                 raise ValueError("mask is not supported with dask input.")
             return sparse_encode(X, self.components_, algorithm=self.transform_algorithm,
-                                 n_jobs=self.n_jobs, **kw)
+                                 n_jobs=self.n_jobs, output=output, **kw)
         if mask is not None:
             if self.transform_algorithm != "omp":
                 raise ValueError(
@@ -447,7 +451,8 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             tol = kw.get("tol")
             codes = _omp_codes(Xw, np.asarray(self.components_, dtype=np.float64), k,
                                self.n_jobs, mask=M, tol2=tol)
-            return codes.astype(dtype, copy=False)
+            codes = codes.astype(dtype, copy=False)
+            return sp.csr_array(codes) if output == "csr" else codes
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
                           accept_sparse="csr")
         e = 0
@@ -463,9 +468,17 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                     X = np.ldexp(X, -e)
                 if kw.get("tol") is not None:
                     kw["tol"] = float(np.ldexp(float(kw["tol"]), -2 * e))
+        if output not in ("dense", "csr"):
+            raise ValueError(f'output must be "dense" or "csr"; got {output!r}.')
         codes = sparse_encode(X, self.components_.astype(X.dtype, copy=False),
-                              algorithm=self.transform_algorithm, n_jobs=self.n_jobs, **kw)
-        return np.ldexp(codes, e).astype(codes.dtype, copy=False) if e else codes
+                              algorithm=self.transform_algorithm, n_jobs=self.n_jobs,
+                              output=output, **kw)
+        if not e:
+            return codes
+        if sp.issparse(codes):
+            codes.data = np.ldexp(codes.data, e).astype(codes.dtype, copy=False)
+            return codes
+        return np.ldexp(codes, e).astype(codes.dtype, copy=False)
 
     def inverse_transform(self, code):
         """Signals rebuilt from codes, ``code @ components_``.
@@ -481,13 +494,13 @@ class _BaseDictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             Reconstructed signals.
         """
         check_is_fitted(self)
-        code = check_array(code, dtype=[np.float64, np.float32])
+        code = check_array(code, dtype=[np.float64, np.float32], accept_sparse="csr")
         if code.shape[1] != self.components_.shape[0]:
             raise ValueError(
                 f"code has {code.shape[1]} columns but the dictionary has "
                 f"{self.components_.shape[0]} atoms."
             )
-        return code @ self.components_
+        return np.asarray(code @ self.components_)
 
     @property
     def _n_features_out(self):

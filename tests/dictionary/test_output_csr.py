@@ -129,3 +129,24 @@ def test_sparse_coder_output_csr():
                                rtol=1e-12)
     with pytest.raises(ValueError, match="output"):
         SparseCoder(D, output="coo").fit(X)
+
+
+def test_learner_transform_output_csr():
+    from sparsecode import KSVD
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a 3-iteration fit is enough to test transform
+        model = KSVD(n_components=20, n_nonzero_coefs=3, max_iter=3, random_state=0).fit(X)
+    dense = model.transform(X)
+    C = model.transform(X, output="csr")
+    assert sp.issparse(C) and C.format == "csr"
+    np.testing.assert_allclose(C.toarray(), dense, rtol=1e-10, atol=1e-12)
+    # scale-equivariant path (power-of-two rescaling) keeps CSR
+    C2 = model.transform(1e-200 * X, output="csr")
+    np.testing.assert_allclose(C2.toarray(), model.transform(1e-200 * X), rtol=1e-10)
+    np.testing.assert_allclose(model.inverse_transform(C), dense @ model.components_,
+                               rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="output"):
+        model.transform(X, output="coo")
