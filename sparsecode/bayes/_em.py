@@ -210,6 +210,67 @@ def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2):
     return (snr < AUTO_SNR) & (musq <= gam * rho * (1.0 - rho))
 
 
+#: prune="auto": at most this many re-admission rounds per problem (see readmit)
+MAX_READMIT = 50
+
+
+def readmit(A, y, gam, s2, mu):
+    """Tipping & Faul's addition test for the pruned atoms of one problem.
+
+    ``A`` (m, N), ``y`` (m, R), ``gam`` (N,) with zeros on the pruned atoms,
+    ``s2`` the current noise variance, ``mu`` (N, R) the posterior mean at
+    ``gam``.  For a pruned atom ``i`` the type-II cost as a function of
+    ``gamma_i`` alone (the others fixed) is
+
+        ``l(gamma_i) = log(1 + gamma_i s_i) - |q_i|^2 gamma_i / (1 + gamma_i s_i)``
+
+    (per snapshot, ``|q_i|^2`` averaged over them) with
+    ``s_i = a_i^H Sigma_y^-1 a_i`` and ``q_i = a_i^H Sigma_y^-1 y``, minimised
+    at ``gamma_i = (|q_i|^2 - s_i) / s_i^2`` when ``|q_i|^2 > s_i`` and at 0
+    otherwise (Tipping & Faul 2003, the "add" action of their fast marginal
+    likelihood algorithm).  Returns the indices of the atoms that the cost
+    wants back and their gamma.  ``Sigma_y^-1 y = (y - A mu) / sigma^2``
+    exactly, so ``q`` costs one product; ``s`` is computed in the space of the
+    K active atoms (``K m N``) or, when ``K > m``, of the m measurements.
+    """
+    m, N = A.shape
+    R = y.shape[1]
+    act = np.flatnonzero(gam > 0)
+    out = np.flatnonzero(gam <= 0)
+    if out.size == 0:
+        return out, np.zeros(0)
+    A_out = A[:, out]
+    resid = y - A[:, act] @ mu[act] if act.size else y
+    Q = herm(A_out) @ resid / s2
+    q2 = np.sum(abs2(Q), axis=1) / R
+    cn = np.real(np.einsum("ij,ij->j", np.conj(A_out), A_out))
+    K = act.size
+    if K == 0:
+        S = cn / s2
+    elif K <= m:
+        A_K = A[:, act]
+        sq = np.sqrt(gam[act])
+        B = (sq[:, None] * (herm(A_K) @ A_K) * sq[None, :]) / s2
+        B[np.diag_indices(K)] += 1.0
+        L = _potrf(B)
+        W = solve_triangular(L, sq[:, None] * (herm(A_K) @ A_out), lower=True)
+        S = cn / s2 - np.sum(abs2(W), axis=0) / s2 ** 2
+    else:
+        A_K = A[:, act]
+        C = (A_K * gam[act][None, :]) @ herm(A_K)
+        C[np.diag_indices(m)] += s2
+        L = _potrf(C)
+        W = solve_triangular(L, A_out, lower=True)
+        S = np.sum(abs2(W), axis=0)
+    S = np.maximum(S, 1e-150)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gnew = np.where(q2 > S, (q2 - S) / S / S, 0.0)
+    gnew = np.where(np.isfinite(gnew), gnew, 0.0)
+    # symmetric with auto_prune_mask: only atoms that the rule would keep
+    add = (q2 > S) & (gnew * cn / s2 >= AUTO_SNR)
+    return out[add], gnew[add]
+
+
 def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter, tol,
            learn_correlation=False, gamma_tol=1e-8, verbose=0, name="SBL"):
     """EM / fixed-point sparse Bayesian learning (spec 5.1, 5.3, 5.4).
@@ -276,7 +337,14 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
     AT = np.ascontiguousarray(A.T)
     work = {}  # m-space E-step buffers, reused while the active set shrinks
     G_KK, G_idx = None, None
+    n_readmit = np.zeros(g, dtype=np.intp)
+    grown = False
     for it in range(1, max_iter + 1):
+        if grown:  # atoms re-admitted: the union of the active columns grows back
+            idx = np.flatnonzero(np.any(gam[active_g] > 0, axis=0))
+            if G_idx is not None and not np.all(np.isin(idx, G_idx)):
+                G_KK, G_idx = None, None
+            grown = False
         gam_a = gam[np.ix_(active_g, idx)]
         keep = np.any(gam_a > 0, axis=0)
         if not np.all(keep):
@@ -320,6 +388,20 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
             done = finite & ((dmu < tol) | (dgam <= gamma_tol * np.max(gam_a, axis=1, initial=0.0)))
         else:
             done = ~finite
+        pending = []
+        if auto and np.any(done & finite):
+            # pruning is reversible: a problem that meets the stopping rule is
+            # tested for atoms the cost wants back (readmit); while the noise
+            # variance was over-estimated, true atoms can have been pruned
+            for j in np.flatnonzero(done & finite):
+                gi = active_g[j]
+                if n_readmit[gi] >= MAX_READMIT:
+                    continue
+                add, gadd = readmit(A, Yb[gi], gam[gi], s2[gi], mu_full[gi])
+                if add.size:
+                    n_readmit[gi] += 1
+                    done[j] = False
+                    pending.append((gi, add, gadd))
         delta[active_g[finite]] = dmu[finite]
         status[active_g[done & finite]] = 0
         if verbose:
@@ -377,6 +459,9 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         gnew = np.where(np.isfinite(gnew), gnew, 0.0)
         last_dgam = np.max(np.abs(gnew - gam_a), axis=1, initial=0.0)
         gam[np.ix_(active_g, idx)] = gnew
+        for gi, add, gadd in pending:
+            gam[gi, add] = gadd
+            grown = True
     out = dict(mu=mu_full, gamma=gam, d=d_full, sigma2=s2, n_iter=n_iter, status=status,
                delta=delta, objective=[np.asarray(o) for o in objective])
     if learn_correlation:

@@ -50,7 +50,7 @@ from ._common import (
     spectral_norm,
     work_dtype,
 )
-from ._em import auto_prune_mask, em_sbl
+from ._em import AUTO_SNR, MAX_READMIT, auto_prune_mask, em_sbl, readmit
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -300,6 +300,44 @@ def _warm_start(A, Y, s2, learn, init, argname):
     return np.maximum(g, 0.0).T, s2
 
 
+def _readmit_gamp(A, Y, idx, gam, s2, state, theta):
+    """Tipping & Faul's addition test (``_em.readmit``) after a GAMP EM run.
+
+    ``A`` is the full matrix, ``idx`` the columns kept in the compacted
+    state.  An explicit dense matrix gets the exact test; a sparse matrix or
+    a LinearOperator GAMP's own estimates ``q_i = a_i^H (y - A x) / sigma^2``
+    (exact at a GAMP fixed point) and ``s_i ~ 1 / tau_{r,i}`` with the
+    scalar variances.  Returns one ``(columns, gamma)`` pair per target.
+    """
+    m, N = A.shape
+    L = Y.shape[1]
+    out = []
+    found = False
+    x = np.zeros((N, L), dtype=Y.dtype)
+    x[idx] = state["x"]
+    g = np.zeros((N, L))
+    g[idx] = gam
+    for j in range(L):
+        if isinstance(A, np.ndarray):
+            cols, gadd = readmit(A, Y[:, j:j + 1], g[:, j], float(s2[j]), x[:, j:j + 1])
+        else:
+            resid = Y[:, j] - matmat(A, x[:, j:j + 1])[:, 0]
+            q = np.asarray(rmatmat(A, resid[:, None]))[:, 0] / s2[j]
+            tx = np.zeros(N)
+            tx[idx] = state["tx"][:, j]
+            fro2 = frobenius_norm2(A)
+            c = fro2 / (m * N)
+            tp = c * np.sum(tx)
+            S = c * m / (tp + s2[j])
+            cn = fro2 / N
+            gnew = np.maximum(abs2(q) - S, 0.0) / S ** 2
+            sel = (g[:, j] <= 0) & (abs2(q) > S) & (gnew * cn / s2[j] >= AUTO_SNR)
+            cols, gadd = np.flatnonzero(sel), gnew[sel]
+        found = found or cols.size > 0
+        out.append((cols, gadd))
+    return out if found else []
+
+
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
                      max_gamp_iter, gamp_tol, variances, fro2, adapt=False, verbose=0,
                      name="GGAMP-SBL", gamma0=None):
@@ -351,6 +389,13 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             return _halving(run, state, theta, adapt)
         return damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_gamp_iter, eps)
 
+    A0, n_readmit = A, 0
+    if auto:
+        cnorm2_0 = cnorm2
+    if fast:
+        Ac0, At0 = Ac, At
+    else:
+        Sq0 = Sq
     for it in range(1, max_iter + 1):
         # inexact E-steps while gamma still moves a lot: the GAMP tolerance
         # follows the outer progress (1e-2 of the last relative change of
@@ -385,7 +430,30 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                   f"{delta:.3e}, active {int(np.count_nonzero(gam))}", flush=True)
         if delta < tol:
             status = 0
-            break
+            add = _readmit_gamp(A0, Y, idx, gam, s2, state, theta) \
+                if auto and n_readmit < MAX_READMIT else []
+            if not len(add):
+                break
+            # pruning is reversible (see readmit): restore the full matrix
+            n_readmit += 1
+            status, delta = 1, np.inf
+            gfull = np.zeros((N, L))
+            gfull[idx] = gam
+            for j, (cols, gadd) in enumerate(add):
+                gfull[cols, j] = gadd
+            x_full = np.zeros((N, L), dtype=Y.dtype)
+            tx_full = np.zeros((N, L))
+            x_full[idx], tx_full[idx] = state["x"], state["tx"]
+            tx_full = np.where((gfull > 0) & (tx_full == 0), gfull, tx_full)
+            idx, gam, A = np.arange(N), gfull, A0
+            state["x"], state["tx"] = x_full, tx_full
+            if auto:
+                cnorm2 = cnorm2_0
+            if fast:
+                Ac, At = Ac0, At0
+            elif compact:
+                Sq = Sq0
+            continue
         keep = np.any(gam > 0, axis=1)
         if not np.any(keep):  # every atom pruned: the empty model, x = 0
             status, delta = 0, 0.0
