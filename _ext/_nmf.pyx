@@ -154,6 +154,10 @@ cdef extern from *:
     static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
     static inline void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
     static inline double sc_hsum(sc_v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+    typedef float sc_f4 __attribute__((vector_size(16), aligned(4)));
+    static inline sc_v4 sc_ldf(const float* p) {
+        sc_f4 v; memcpy(&v, p, sizeof v); return __builtin_convertvector(v, sc_v4);
+    }
 
     /* Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
     static inline __attribute__((always_inline)) void
@@ -226,6 +230,77 @@ cdef extern from *:
         }
     }
 
+    /* float32 data, double arithmetic: Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
+    static inline __attribute__((always_inline)) void
+    sc_dots_f(const float* xr, long ldx, int L, int K, const double* F, double* Q)
+    {
+        const float *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
+        int k = 0, l;
+        for (; k + 1 < K; k += 2) {
+            const double *f0 = F + (long)k * L, *f1 = f0 + L;
+            sc_v4 a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+                  a30 = a00, a31 = a00;
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
+                v = sc_ldf(x0 + l); a00 += v * g0; a01 += v * g1;
+                v = sc_ldf(x1 + l); a10 += v * g0; a11 += v * g1;
+                v = sc_ldf(x2 + l); a20 += v * g0; a21 += v * g1;
+                v = sc_ldf(x3 + l); a30 += v * g0; a31 += v * g1;
+            }
+            double s00 = sc_hsum(a00), s01 = sc_hsum(a01), s10 = sc_hsum(a10), s11 = sc_hsum(a11),
+                   s20 = sc_hsum(a20), s21 = sc_hsum(a21), s30 = sc_hsum(a30), s31 = sc_hsum(a31);
+            for (; l < L; l++) {
+                s00 += x0[l] * f0[l]; s01 += x0[l] * f1[l];
+                s10 += x1[l] * f0[l]; s11 += x1[l] * f1[l];
+                s20 += x2[l] * f0[l]; s21 += x2[l] * f1[l];
+                s30 += x3[l] * f0[l]; s31 += x3[l] * f1[l];
+            }
+            Q[k] = s00; Q[k + 1] = s01;
+            Q[K + k] = s10; Q[K + k + 1] = s11;
+            Q[2 * K + k] = s20; Q[2 * K + k + 1] = s21;
+            Q[3 * K + k] = s30; Q[3 * K + k + 1] = s31;
+        }
+        for (; k < K; k++) {
+            const double* f0 = F + (long)k * L;
+            sc_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 g0 = sc_ld(f0 + l);
+                a0 += sc_ldf(x0 + l) * g0; a1 += sc_ldf(x1 + l) * g0;
+                a2 += sc_ldf(x2 + l) * g0; a3 += sc_ldf(x3 + l) * g0;
+            }
+            double s0 = sc_hsum(a0), s1 = sc_hsum(a1), s2 = sc_hsum(a2), s3 = sc_hsum(a3);
+            for (; l < L; l++) {
+                s0 += x0[l] * f0[l]; s1 += x1[l] * f0[l];
+                s2 += x2[l] * f0[l]; s3 += x3[l] * f0[l];
+            }
+            Q[k] = s0; Q[K + k] = s1; Q[2 * K + k] = s2; Q[3 * K + k] = s3;
+        }
+    }
+
+    /* float32 data: A[k, :] += sum_r w_r[k] x_r for the SC_R rows (A (K, L) row-major). */
+    static inline __attribute__((always_inline)) void
+    sc_accum_f(const float* xr, long ldx, int L, int K, const double* Wr, double* A)
+    {
+        const float *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
+        int k, l;
+        for (k = 0; k < K; k++) {
+            double* a = A + (long)k * L;
+            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
+            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
+                  c3 = {w3, w3, w3, w3};
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 s = sc_ld(a + l);
+                s += c0 * sc_ldf(x0 + l);
+                s += c1 * sc_ldf(x1 + l);
+                s += c2 * sc_ldf(x2 + l);
+                s += c3 * sc_ldf(x3 + l);
+                sc_st(a + l, s);
+            }
+            for (; l < L; l++)
+                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
+        }
+    }
+
     #if SC_NMF_DISPATCH
     __attribute__((target("avx2,fma"))) static void
     sc_dots_avx2(const double* xr, long ldx, int L, int K, const double* F, double* Q)
@@ -233,11 +308,13 @@ cdef extern from *:
     __attribute__((target("avx2,fma"))) static void
     sc_accum_avx2(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
     { sc_accum(xr, ldx, L, K, Wr, A); }
+    __attribute__((target("avx2,fma"))) static void
+    sc_dots_f_avx2(const float* xr, long ldx, int L, int K, const double* F, double* Q)
+    { sc_dots_f(xr, ldx, L, K, F, Q); }
+    __attribute__((target("avx2,fma"))) static void
+    sc_accum_f_avx2(const float* xr, long ldx, int L, int K, const double* Wr, double* A)
+    { sc_accum_f(xr, ldx, L, K, Wr, A); }
     #endif
-    static void sc_dots_base(const double* xr, long ldx, int L, int K, const double* F, double* Q)
-    { sc_dots(xr, ldx, L, K, F, Q); }
-    static void sc_accum_base(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
-    { sc_accum(xr, ldx, L, K, Wr, A); }
 
     static int sc_nmf_use_avx2(void) {
     #if SC_NMF_DISPATCH
@@ -247,19 +324,34 @@ cdef extern from *:
         return 0;
     #endif
     }
+    /* one entry point per kernel and data type: the AVX2/FMA clone when the CPU has it */
     static void sc_nmf_dots(int simd, const double* xr, long ldx, int L, int K, const double* F,
                             double* Q) {
     #if SC_NMF_DISPATCH
         if (simd) { sc_dots_avx2(xr, ldx, L, K, F, Q); return; }
     #endif
-        sc_dots_base(xr, ldx, L, K, F, Q);
+        sc_dots(xr, ldx, L, K, F, Q);
     }
     static void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
                              double* A) {
     #if SC_NMF_DISPATCH
         if (simd) { sc_accum_avx2(xr, ldx, L, K, Wr, A); return; }
     #endif
-        sc_accum_base(xr, ldx, L, K, Wr, A);
+        sc_accum(xr, ldx, L, K, Wr, A);
+    }
+    static void sc_nmf_dots_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
+                              double* Q) {
+    #if SC_NMF_DISPATCH
+        if (simd) { sc_dots_f_avx2(xr, ldx, L, K, F, Q); return; }
+    #endif
+        sc_dots_f(xr, ldx, L, K, F, Q);
+    }
+    static void sc_nmf_accum_f(int simd, const float* xr, long ldx, int L, int K, const double* Wr,
+                               double* A) {
+    #if SC_NMF_DISPATCH
+        if (simd) { sc_accum_f_avx2(xr, ldx, L, K, Wr, A); return; }
+    #endif
+        sc_accum_f(xr, ldx, L, K, Wr, A);
     }
     """
     int SC_R
@@ -268,10 +360,15 @@ cdef extern from *:
                      double* Q) noexcept nogil
     void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
                       double* A) noexcept nogil
+    void sc_nmf_dots_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
+                       double* Q) noexcept nogil
+    void sc_nmf_accum_f(int simd, const float* xr, long ldx, int L, int K, const double* Wr,
+                        double* A) noexcept nogil
 
 
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
+from cython cimport floating
 from cython.parallel cimport parallel
 
 cdef int _SIMD = sc_nmf_use_avx2()
@@ -322,7 +419,7 @@ cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G,
         z[k] = tmp[k]
 
 
-def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F,
+def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1] F,
                 const double[:, ::1] G, double delta2, bint hals, double[:, ::1] WtX,
                 double[:, ::1] WtW, double lam=0.0, const double[::1] p=None, double tau=0.0,
                 double eps=1e-9, const double[:, ::1] L1=None, int n_threads=1):
@@ -337,6 +434,10 @@ def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F
     ``= W^T W`` of the new ``W``: the data is read once per sweep instead of
     twice (``X H^T`` and ``W^T X`` as separate products).
 
+    ``X`` may be float32 (the float32 data the caller was given, read as is:
+    every product is still formed in float64, so the result is the float64
+    one up to rounding, with half the memory traffic).
+
     Rows are split into fixed chunks (their size depends on ``N`` only), each
     chunk summed by one thread in row order and the chunks added in order, so
     the result does not depend on ``n_threads``.
@@ -347,14 +448,14 @@ def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F
     cdef bint has_L1 = L1 is not None
     cdef int simd = _SIMD, n_oom = 0
     cdef double* part
-    cdef double* xb
+    cdef floating* xb
     cdef double* wb
     cdef double* qb
     cdef double* tmp
     cdef double* l1b
     cdef double* pa
     cdef double* pg
-    cdef const double* xr
+    cdef const floating* xr
     cdef long ldx
     if W.shape[0] != N or F.shape[0] != K or F.shape[1] != L:
         raise ValueError(f"fused_sweep: X (N, L), W (N, K) and F (K, L) disagree: "
@@ -378,7 +479,7 @@ def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F
     memset(part, 0, max(n_chunks, 1) * K * (L + K) * sizeof(double))
     xb = wb = qb = tmp = l1b = NULL
     with nogil, parallel(num_threads=n_threads):
-        xb = <double*> malloc(SC_R * (L + 4) * sizeof(double))
+        xb = <floating*> malloc(SC_R * (L + 4) * sizeof(floating))
         wb = <double*> malloc(SC_R * K * sizeof(double))
         qb = <double*> malloc(SC_R * K * sizeof(double))
         tmp = <double*> malloc(K * sizeof(double))
@@ -398,12 +499,15 @@ def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F
                     xr = &X[n, 0]
                     ldx = L
                 else:  # tail: zero-padded copy of the last rows
-                    memset(xb, 0, SC_R * L * sizeof(double))
+                    memset(xb, 0, SC_R * L * sizeof(floating))
                     for r in range(nr):
-                        memcpy(xb + r * L, &X[n + r, 0], L * sizeof(double))
+                        memcpy(xb + r * L, &X[n + r, 0], L * sizeof(floating))
                     xr = xb
                     ldx = L
-                sc_nmf_dots(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
+                if floating is double:
+                    sc_nmf_dots(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
+                else:
+                    sc_nmf_dots_f(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
                 memset(wb, 0, SC_R * K * sizeof(double))
                 for r in range(nr):
                     for k in range(K):
@@ -418,7 +522,10 @@ def fused_sweep(const double[:, ::1] X, double[:, ::1] W, const double[:, ::1] F
                         W[n + r, k] = wb[r * K + k]
                         for j in range(K):
                             pg[k * K + j] += wb[r * K + k] * wb[r * K + j]
-                sc_nmf_accum(simd, xr, ldx, <int> L, <int> K, wb, pa)
+                if floating is double:
+                    sc_nmf_accum(simd, xr, ldx, <int> L, <int> K, wb, pa)
+                else:
+                    sc_nmf_accum_f(simd, xr, ldx, <int> L, <int> K, wb, pa)
                 n = n + nr
         free(xb)
         free(wb)

@@ -12,6 +12,7 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
+from sklearn.base import clone
 
 import sparsecode as sc
 
@@ -69,6 +70,22 @@ class NMFUnmixingFit(Benchmark):
         _fit(ESTIMATORS[estimator](), self.Y, self.W0, self.H0)
 
 
+class NMFUnmixingThreads(Benchmark):
+    """MU and HALS sweeps at one and two threads (OpenMP row kernels, BLAS limited alike)."""
+
+    param_names = ["solver", "n_jobs"]
+    params = (["mu", "hals"], [1, 2])
+
+    def setup(self, solver, n_jobs):
+        self.Y, _, _, self.W0, self.H0 = scene()
+        self.est = sc.NMFUnmixing(RANK, solver=solver, init="custom", max_iter=N_SWEEPS, tol=0.0,
+                                  n_jobs=n_jobs)
+        _fit(clone(self.est).set_params(max_iter=2), self.Y, self.W0, self.H0)
+
+    def time_fit(self, solver, n_jobs):
+        _fit(self.est, self.Y, self.W0, self.H0)
+
+
 class NMFUnmixingQuality(Benchmark):
     """Spectral angle and abundance RMSE after the sweeps (VCA start, truth known)."""
 
@@ -118,6 +135,24 @@ class FCLS(Benchmark):
         return float(np.sqrt(np.mean((A - self.A) ** 2)))
 
     track_rmse.unit = "rmse"
+
+
+class FCLSScaling(Benchmark):
+    """FCLS with 3 endmembers and 156 bands (Samson's sizes) from 1,000 to 100,000 pixels."""
+
+    param_names = ["n_pixels", "n_jobs"]
+    params = ([1_000, 3_000, 100_000], [1, 2])
+
+    def setup(self, n_pixels, n_jobs):
+        Y, M, _, _ = sc.datasets.make_hyperspectral_mixture(3, 156, (95, 95), snr=30,
+                                                            random_state=0)
+        self.Y = np.ascontiguousarray(np.resize(Y, (n_pixels, Y.shape[1])))
+        self.M = M
+        self.delta = 1e3 * float(M.max())
+        sc.fcls(self.Y[:10], self.M, delta=self.delta)
+
+    def time_fcls(self, n_pixels, n_jobs):
+        sc.fcls(self.Y, self.M, delta=self.delta, n_jobs=n_jobs)
 
 
 class VCA(Benchmark):

@@ -236,6 +236,22 @@ def _auto_lam(rule, X):
     return float(rule), m
 
 
+def _solver_data(X, X64, s, V):
+    """The data divided by ``s`` for the sweeps: float32 data stays float32.
+
+    The fused sweep reads float32 data as is and forms every product in
+    float64, so the iterates are the float64 ones up to rounding with half the
+    memory traffic. ``s`` is a power of two: the division is exact when it is
+    a normal float32 and the quotients stay normal (else float64 is used).
+    """
+    if X.dtype == np.float32 and V is None and np.float32(s) == s and np.isfinite(
+            np.float32(1.0) / np.float32(s)):
+        X32 = np.ascontiguousarray(X, dtype=np.float32) / np.float32(s)
+        if float(np.min(X32, where=X32 > 0, initial=np.inf)) >= np.finfo(np.float32).tiny:
+            return X32
+    return X64 / s
+
+
 def _fcls_abund(X, H, delta, n_threads, cols=None):
     """FCLS (``delta > 0``) or NNLS (``delta == 0``) abundances on the usable bands."""
     K = H.shape[0]
@@ -322,7 +338,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
            name="NMF", fixed_weights=None, asc_every=0, lam_ref=None):
     """Alternating NMF with optional band weights, ASC, penalties, graph, mask.
 
-    Parameters are float64 C-contiguous ``X`` (N, L), ``W`` (N, K), ``H`` (K, L);
+    Parameters are C-contiguous ``X`` (N, L; float64, or float32 read as is by the
+    fused sweep, every product in float64), float64 ``W`` (N, K), ``H`` (K, L);
     ``W``/``H`` are updated in place (callers pass copies).  ``weighting`` is
     None, "correntropy" (Welsch half-quadratic weights) or "l21" (IRLS weights of
     the sum of band residual norms, mean 1).  ``p`` is None (l1 when lam > 0) or an array
@@ -348,7 +365,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         VX = V * X
         xnorm2 = None
     else:
-        xnorm2 = np.einsum("nl,nl->l", X, X)
+        xnorm2 = np.einsum("nl,nl->l", X, X, dtype=np.float64)
     upd = None
     if fixed is not None and np.any(fixed):
         upd = np.ascontiguousarray((~np.asarray(fixed)).astype(np.uint8))
@@ -865,7 +882,7 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             # endmembers on the data's scale; penalties on W then cannot shrink W
             # towards 0 while H grows without bound)
             asc_every = 10 if (delta == 0 and not col_norm) else 0
-            res = _solve(X64 / s, W0, H0, solver=self.solver, delta=delta_s,
+            res = _solve(_solver_data(X, X64, s, V), W0, H0, solver=self.solver, delta=delta_s,
                          max_iter=self.max_iter, tol=self.tol, V=V, fixed=fixed,
                          n_threads=n_threads, verbose=self.verbose, name=type(self).__name__,
                          asc_every=asc_every, **kw)
