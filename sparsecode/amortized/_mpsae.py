@@ -15,6 +15,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._parallel import blas_limited, effective_n_jobs
+from .._registry import register_encoder
 from .._validation import Interval, Options, validate_params
 from ._base import BaseAmortizedEncoder
 
@@ -99,6 +101,67 @@ def _mp_backward(G_out, idx, coef, RT, W):
     return dW, g
 
 
+def _aux_dead(E, Wd, k_aux, selection):
+    """AuxK-style term: dead atoms' best ``k_aux``-term fit of the residual ``E`` (constant).
+
+    ``z = (E Wd^T)`` kept on the ``k_aux`` largest entries of each row (by
+    value, ReLU'd, or by magnitude for ``selection="abs"``);
+    ``L = mean_b ||z_b Wd - e_b||^2``.  Returns ``(L, dWd)`` with
+    ``dL/dw_j = sum_b z_bj g_b + (g_b . w_j) e_b`` over the kept pairs,
+    ``g = 2 (z Wd - E) / B``.
+    """
+    B = E.shape[0]
+    A = E @ Wd.T
+    key = np.abs(A) if selection == "abs" else A
+    nd = Wd.shape[0]
+    mask = np.ones_like(A, dtype=bool)
+    if k_aux < nd:
+        top = np.argpartition(-key, k_aux - 1, axis=1)[:, :k_aux]
+        mask = np.zeros_like(A, dtype=bool)
+        np.put_along_axis(mask, top, True, axis=1)
+    if selection != "abs":
+        mask &= A > 0
+    Z = np.where(mask, A, 0)
+    R = Z @ Wd - E
+    loss = float(np.einsum("ij,ij->", R, R)) / B
+    G = (2.0 / B) * R
+    dWd = Z.T @ G + (mask * (G @ Wd.T)).T @ E
+    return loss, dWd
+
+
+@register_encoder(
+    "mp_sae",
+    description="matching pursuit with n_nonzero_coefs steps over unit atoms, the encoder of "
+                "a MatchingPursuitAutoencoder (selection='nonneg': non-negative codes)",
+    params=("n_nonzero_coefs", "selection"),
+)
+def _encode_mp_sae(X, D, *, n_nonzero_coefs, selection="nonneg", n_jobs=None):
+    """Codes of ``X`` by ``n_nonzero_coefs`` matching-pursuit steps over the rows of ``D``.
+
+    The atoms should have unit norm (the coefficient of a step is the plain
+    correlation, as in the autoencoder); an atom may be chosen twice, so a
+    code has at most ``n_nonzero_coefs`` non-zeros.
+    """
+    T = n_nonzero_coefs
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
+        raise ValueError(f"n_nonzero_coefs must be an integer >= 1, got {T!r}.")
+    if selection not in ("nonneg", "value", "abs"):
+        raise ValueError(f"selection must be 'nonneg', 'value' or 'abs', got {selection!r}.")
+    X = np.asarray(X)
+    D = np.asarray(D)
+    dtype = np.result_type(X.dtype, D.dtype, np.float32)
+    X = X.astype(dtype, copy=False)
+    D = D.astype(dtype, copy=False)
+    with blas_limited(effective_n_jobs(n_jobs)):
+        out = np.zeros((X.shape[0], D.shape[0]), dtype=dtype)
+        G = D @ D.T
+        step = 4096
+        for s in range(0, X.shape[0], step):
+            idx, coef, _ = _mp_forward(X[s:s + step], D, int(T), selection, gram=G)
+            out[s:s + step] = _mp_codes(idx, coef, D.shape[0], dtype)
+    return out
+
+
 # --------------------------------------------------------------------------
 # estimator
 # --------------------------------------------------------------------------
@@ -107,6 +170,10 @@ _MP_CONSTRAINTS = {
     "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
     "selection": [Options("nonneg", "value", "abs")],
     "fit_pre_bias": ["boolean"],
+    "aux_coef": [Interval(numbers.Real, 0, None, closed="left")],
+    "k_aux": [Interval(numbers.Integral, 1, None, closed="left"), Options("auto")],
+    "dead_after_n_samples": [Interval(numbers.Integral, 1, None, closed="left"),
+                             Options("auto")],
 }
 
 
@@ -142,6 +209,20 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     fit_pre_bias : bool, default=True
         Learn ``b_pre`` (initialised at the sample mean); ``False`` keeps it
         at zero.
+    aux_coef : float, default=1/32
+        Weight of the AuxK-style revival term: atoms not chosen for
+        ``dead_after_n_samples`` samples are fitted, ``k_aux`` at a time
+        per sample, to the final residual (``mean ||z_dead W_dead - r||^2``),
+        which gives them a gradient towards what the live atoms miss.
+        0 switches it off.
+    k_aux : int or "auto", default="auto"
+        Dead atoms per sample in the revival term (``"auto"``:
+        ``n_features // 2``), capped at the number of dead atoms.
+    dead_after_n_samples : int or "auto", default="auto"
+        An atom is dead after this many training samples without being
+        chosen with a coefficient above 1e-3 in magnitude; ``"auto"``:
+        ``min(10_000_000, n_samples)`` of the first ``fit`` /
+        ``partial_fit`` data.
     n_inference_steps : int or None, default=None
         Steps used by :meth:`transform` (``None``: ``n_steps``); the
         pursuit can run longer at test time than in training.
@@ -175,8 +256,11 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         Atoms (unit rows), used by the encoder and the decoder.
     decoder_bias_ : ndarray of shape (n_features,)
         ``b_pre``, subtracted before encoding and added after decoding.
+    dead_fraction_ : float
+        Share of atoms dead at the end of the last epoch.
     loss_curve_ : list of float
-        Mean training loss ``||x - x_hat||^2`` per epoch.
+        Mean training loss ``||x - x_hat||^2`` per epoch (plus
+        ``aux_coef`` times the revival term while atoms are dead).
     n_iter_ : int
         Epochs run.
     n_steps_ : int
@@ -218,6 +302,7 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     """
 
     def __init__(self, n_latents=64, *, n_steps=4, selection="nonneg", fit_pre_bias=True,
+                 aux_coef=1 / 32, k_aux="auto", dead_after_n_samples="auto",
                  n_inference_steps=None, batch_size=256, max_iter=10, tol=None,
                  n_iter_no_change=3, learning_rate=1e-3, optimizer="adam", lr_schedule=None,
                  shuffle=True, random_state=None, n_jobs=None, verbose=0):
@@ -225,6 +310,9 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         self.n_steps = n_steps
         self.selection = selection
         self.fit_pre_bias = fit_pre_bias
+        self.aux_coef = aux_coef
+        self.k_aux = k_aux
+        self.dead_after_n_samples = dead_after_n_samples
         self.n_inference_steps = n_inference_steps
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -252,6 +340,12 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
             self.decoder_bias_ = X_sample.mean(axis=0).astype(dt)
         else:
             self.decoder_bias_ = np.zeros(X_sample.shape[1], dtype=dt)
+        da = self.dead_after_n_samples
+        self._dead_after = (min(10_000_000, max(self._n_samples_hint_, 1)) if da == "auto"
+                            else int(da))
+        self._k_aux = X_sample.shape[1] // 2 if self.k_aux == "auto" else int(self.k_aux)
+        self._since_fired = np.zeros(self.n_latents, dtype=np.int64)
+        self.dead_fraction_ = 0.0
 
     def _parameters(self):
         if self.fit_pre_bias:
@@ -265,11 +359,25 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         idx, coef, RT = _mp_forward(R0, W, int(self.n_steps), self.selection)
         loss = float(np.einsum("ij,ij->", RT, RT)) / B
         dW, dR0 = _mp_backward((2.0 / B) * RT, idx, coef, RT, W)
+        fired = np.zeros(W.shape[0], dtype=bool)
+        fired[idx[np.abs(coef) > 1e-3]] = True
+        since = self._since_fired + B
+        since[fired] = 0
+        dead = np.flatnonzero(since >= self._dead_after)
+        if self.aux_coef > 0 and dead.size and self._k_aux > 0:
+            aux, dWd = _aux_dead(RT, W[dead], min(self._k_aux, dead.size), self.selection)
+            loss += float(self.aux_coef) * aux
+            dW[dead] += float(self.aux_coef) * dWd
         dW -= np.einsum("ij,ij->i", dW, W)[:, None] * W
         grads = [dW, -dR0.sum(axis=0)] if self.fit_pre_bias else [dW]
         self._apply_gradients(loss, grads)
+        self._since_fired = since
         W /= np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-12)
         return loss
+
+    def _on_epoch_end(self, epoch):
+        seen = min(self._dead_after, max(self.n_steps_ * self.batch_size, 1))
+        self.dead_fraction_ = float(np.mean(self._since_fired >= seen))
 
     def _encode(self, X):
         T = self.n_steps if self._T is None else self._T

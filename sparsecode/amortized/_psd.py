@@ -229,7 +229,8 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         ``g`` (ones and unused with ``encoder="linear"``).
     predictor_gap_ : float
         On a sample of the training data drawn at initialisation (up to 256 rows):
-        mean of ``(E(F(y)) - E(z*)) / (E(0) - E(z*))`` with
+        ``sum (E(F(y)) - E(z*)) / sum (E(0) - E(z*))`` (ratio of the sums, so
+        that nearly empty signals do not dominate) with
         ``E(z) = 1/2||y - Bz||^2 + alpha||z||_1`` and ``z*`` the lasso
         codes: 0 when the encoder is optimal, 1 when it is no better than
         zero codes.  Updated after every epoch.
@@ -361,11 +362,10 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         e_star = _lasso_objective(X, Zs, C, lam)
         e_pred = _lasso_objective(X, P, C, lam)
         e_zero = 0.5 * np.einsum("ij,ij->i", X, X)
-        den = e_zero - e_star
-        ok = den > 1e-12 * np.maximum(e_zero, 1e-300)
-        if not ok.any():
+        den = float(np.sum(e_zero - e_star))
+        if not den > 1e-12 * float(np.sum(e_zero)):
             return 0.0
-        return float(np.mean((e_pred[ok] - e_star[ok]) / den[ok]))
+        return float(np.sum(e_pred - e_star)) / den
 
     def _lasso(self, X, Z0, n_steps, tol, warn=True):
         C = self.components_

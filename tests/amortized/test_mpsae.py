@@ -10,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sparsecode.amortized._mpsae import (
     MatchingPursuitAutoencoder,
+    _aux_dead,
     _mp_backward,
     _mp_codes,
     _mp_forward,
@@ -109,14 +110,38 @@ def test_training_decreases_loss_and_keeps_unit_atoms():
     assert model.n_steps_ == 4 * 63
 
 
-def test_recovers_planted_flat_atoms():
-    # d = 16, 24 planted atoms, 2 active, 32 latents: >= 90 % found at cosine > 0.95
+def test_recovers_planted_flat_atoms_and_revives_dead_atoms():
+    # d = 16, 24 planted atoms, 2 active, 32 latents.  Without the revival term
+    # one atom stays unused; with it none is dead and every planted atom is found.
     X, D, _ = make_planted_features(8000, 16, 24, 2, random_state=0)
-    opt = Adam(lr=1e-2, betas=(0.5, 0.9375), schedule=linear_decay(500, 0.1))
-    model = MatchingPursuitAutoencoder(32, n_steps=2, fit_pre_bias=False, max_iter=8,
-                                       optimizer=opt, batch_size=128, random_state=1).fit(X)
-    best = np.abs(D @ model.components_.T).max(axis=1)
-    assert np.mean(best > 0.95) >= 0.9
+    res = {}
+    for aux in (0.0, 1 / 32):
+        opt = Adam(lr=1e-2, betas=(0.5, 0.9375), schedule=linear_decay(500, 0.1))
+        model = MatchingPursuitAutoencoder(32, n_steps=2, fit_pre_bias=False, max_iter=8,
+                                           aux_coef=aux, dead_after_n_samples=1000,
+                                           optimizer=opt, batch_size=128,
+                                           random_state=0).fit(X)
+        best = np.abs(D @ model.components_.T).max(axis=1)
+        res[aux] = (np.mean(best > 0.95), model.dead_fraction_)
+    assert res[0.0][1] > 0
+    assert res[1 / 32][1] == 0
+    assert res[1 / 32][0] >= 0.95
+
+
+def test_aux_term_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    E = rng.standard_normal((7, 5))
+    Wd = _unit_rows(rng, 6, 5)
+    for sel in ("nonneg", "abs"):
+        _, dWd = _aux_dead(E, Wd, 2, sel)
+        num = np.zeros_like(Wd)
+        h = 1e-6
+        for ix in np.ndindex(Wd.shape):
+            Wp, Wm = Wd.copy(), Wd.copy()
+            Wp[ix] += h
+            Wm[ix] -= h
+            num[ix] = (_aux_dead(E, Wp, 2, sel)[0] - _aux_dead(E, Wm, 2, sel)[0]) / (2 * h)
+        np.testing.assert_allclose(dWd, num, atol=1e-6)
 
 
 def test_recovers_hierarchical_features():
@@ -162,6 +187,9 @@ def test_sklearn_api_clone_and_pipeline():
     (dict(n_inference_steps=0), "n_inference_steps"),
     (dict(learning_rate=0.0), "learning_rate"),
     (dict(learning_rate=-1.0), "learning_rate"),
+    (dict(aux_coef=-0.1), "aux_coef"),
+    (dict(k_aux=0), "k_aux"),
+    (dict(dead_after_n_samples="never"), "dead_after_n_samples"),
 ])
 def test_bad_parameters(params, match):
     X, _, _ = make_planted_features(50, 6, 8, 2, random_state=0)
@@ -192,3 +220,17 @@ def test_divergence_stops_with_error_and_no_nan_atoms():
         with pytest.raises(FloatingPointError, match="step"):
             model.fit(X)
     assert np.isfinite(model.components_).all()
+
+
+def test_registered_encoder_equals_model_transform():
+    from sparsecode import sparse_encode
+
+    X, _, _ = make_hierarchical_features(300, random_state=0)
+    model = _fitted(X, n_latents=20, n_steps=2)
+    ref = model.transform(X, n_steps=3)
+    codes = sparse_encode(X - model.decoder_bias_, model.components_, algorithm="mp_sae",
+                          n_nonzero_coefs=3)
+    np.testing.assert_allclose(codes, ref, atol=1e-12)
+    with pytest.raises(ValueError, match="selection"):
+        sparse_encode(X, model.components_, algorithm="mp_sae", n_nonzero_coefs=2,
+                      selection="max")
