@@ -41,6 +41,12 @@ def _predict(X, W, b, g, encoder):
     return H * g, H
 
 
+def _gram_or_dict(C):
+    """What :func:`_fista` multiplies by: ``C C^T`` or, when cheaper, ``C`` itself."""
+    n, d = C.shape
+    return C if n > 2 * d else C @ C.T
+
+
 def _lipschitz(C, prediction_weight):
     """Lipschitz constant of the smooth part: ``||C||_2^2 + alpha``."""
     n, d = C.shape
@@ -51,8 +57,11 @@ def _lipschitz(C, prediction_weight):
 def _fista(XC, Gram, Z0, P, lam, prediction_weight, L, n_steps, tol=None):
     """FISTA on ``1/2 ||x - z C||^2 + lam ||z||_1 + (a/2) ||z - p||^2`` for a whole batch.
 
-    ``XC = X C^T`` and ``Gram = C C^T`` are precomputed; the gradient at ``Y`` is
+    ``XC = X C^T`` and ``Gram`` are precomputed; the gradient at ``Y`` is
     ``Y Gram - XC + a (Y - P)``: one BLAS product per step over the batch.
+    ``Gram`` is ``C C^T``, or the dictionary ``C`` itself (``n_latents >
+    2 n_features``), in which case ``(Y C) C^T`` costs ``2 B n d`` instead of
+    ``B n^2``.
     Returns ``(Z, n_iter, converged)``; with ``tol`` the loop stops when the
     largest relative change of a code row falls below ``tol``.
     """
@@ -64,8 +73,9 @@ def _fista(XC, Gram, Z0, P, lam, prediction_weight, L, n_steps, tol=None):
     thr = lam / L
     converged = tol is None
     it = 0
+    square = Gram.shape[0] == Gram.shape[1] and Gram.shape[0] == XC.shape[1]
     for it in range(1, n_steps + 1):
-        grad = Y @ Gram
+        grad = Y @ Gram if square else (Y @ Gram) @ Gram.T
         grad -= lin
         if a:
             grad += a * Y
@@ -251,9 +261,10 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
 
     Notes
     -----
-    Cost per step: ``O(B n d)`` for the prediction, ``O(n_ista_steps B n^2)``
-    for the batched FISTA (the Gram matrix ``B^T B`` is formed once per
-    step) and ``O(B n d)`` for the gradients.  ``tanh`` gives no exact
+    Cost per step: ``O(B n d)`` for the prediction,
+    ``O(n_ista_steps B n min(n, 2d))`` for the batched FISTA (through the Gram
+    matrix ``B^T B``, formed once per step, or through ``B`` twice when
+    ``n > 2d``) and ``O(B n d)`` for the gradients.  ``tanh`` gives no exact
     zeros: judge the encoder by ``predictor_gap_`` or refine its output
     with ``inference="encoder+ista"``.
 
@@ -336,7 +347,7 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         beta = float(self.prediction_weight)
         P, _ = self._predict(Xb)
         a_inf = beta if self.coupling == "joint" else 0.0
-        Gram = C @ C.T
+        Gram = _gram_or_dict(C)
         L = _lipschitz(C, a_inf)
         Z0 = P if self.warm_start_ista else np.zeros_like(P)
         Z, _, _ = _fista(Xb @ C.T, Gram, Z0, P, float(self.alpha), a_inf, L,
@@ -369,7 +380,7 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
 
     def _lasso(self, X, Z0, n_steps, tol, warn=True):
         C = self.components_
-        Z, n_it, conv = _fista(X @ C.T, C @ C.T, Z0, None, float(self.alpha), 0.0,
+        Z, n_it, conv = _fista(X @ C.T, _gram_or_dict(C), Z0, None, float(self.alpha), 0.0,
                                _lipschitz(C, 0.0), int(n_steps), tol=tol)
         if warn and tol is not None and not conv:
             warnings.warn(f"{type(self).__name__}: FISTA stopped at ista_max_iter={n_steps} "

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sparsecode.amortized._psd import (
     PredictiveSparseDecomposition,
     _fista,
+    _gram_or_dict,
     _lasso_objective,
     _lipschitz,
     _predict,
@@ -251,3 +252,16 @@ def test_divergence_stops_with_error_and_no_nan_atoms():
             m.fit(X * 1e150)
     assert np.isfinite(m.components_).all()
     assert np.isfinite(m.encoder_weights_).all()
+
+
+def test_fista_through_dictionary_equals_through_gram():
+    # n > 2d: the gradient goes through C twice instead of the n x n Gram matrix
+    rng = np.random.default_rng(4)
+    C = rng.standard_normal((30, 6))
+    X = rng.standard_normal((5, 6))
+    P = rng.standard_normal((5, 30))
+    L = _lipschitz(C, 0.5)
+    a, _, _ = _fista(X @ C.T, C @ C.T, P, P, 0.1, 0.5, L, 40)
+    b, _, _ = _fista(X @ C.T, _gram_or_dict(C), P, P, 0.1, 0.5, L, 40)
+    assert _gram_or_dict(C) is C
+    np.testing.assert_allclose(a, b, atol=1e-12)
