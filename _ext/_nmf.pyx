@@ -19,7 +19,7 @@ shapes they index without bounds checks (sizes and indices are Py_ssize_t, no
 heap workspace is allocated).
 """
 from cython.parallel cimport prange
-from libc.math cimport pow
+from libc.math cimport pow, sqrt
 
 
 cdef _check_shapes(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
@@ -33,6 +33,13 @@ cdef _check_shapes(const double[:, ::1] Z, const double[:, ::1] Q, const double[
         raise ValueError(f"G must be ({K}, {K}); got {(G.shape[0], G.shape[1])}.")
     if update is not None and update.shape[0] != K:
         raise ValueError(f"update must have {K} entries; got {update.shape[0]}.")
+
+
+cdef inline double _lp_slope(double lam, double pn, double z) noexcept nogil:
+    """``lam * pn * z**(pn - 1)``, the slope of ``lam * z**pn`` (``1/sqrt`` for pn = 1/2)."""
+    if pn == 0.5:
+        return 0.5 * lam / sqrt(z)
+    return lam * pn * pow(z, pn - 1.0)
 
 
 def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
@@ -82,7 +89,7 @@ def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1]
                     if pn >= 1.0:
                         den = den + lam
                     elif z > tau and z > 0.0:
-                        den = den + lam * pn * pow(z, pn - 1.0)
+                        den = den + _lp_slope(lam, pn, z)
                 num = Q[n, k] + delta2
                 if num < 0.0:
                     num = 0.0
@@ -154,10 +161,8 @@ cdef extern from *:
     static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
     static inline void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
     static inline double sc_hsum(sc_v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-    typedef float sc_f4 __attribute__((vector_size(16), aligned(4)));
-    static inline sc_v4 sc_ldf(const float* p) {
-        sc_f4 v; memcpy(&v, p, sizeof v); return __builtin_convertvector(v, sc_v4);
-    }
+    /* four float32 entries widened to float64 (one vcvtps2pd with AVX) */
+    static inline sc_v4 sc_ldf(const float* p) { sc_v4 v = {p[0], p[1], p[2], p[3]}; return v; }
 
     /* Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
     static inline __attribute__((always_inline)) void
@@ -211,8 +216,31 @@ cdef extern from *:
     sc_accum(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
     {
         const double *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k, l;
-        for (k = 0; k < K; k++) {
+        int k = 0, l;
+        for (; k + 1 < K; k += 2) {  /* two endmembers per pass: the rows are loaded once */
+            double *a = A + (long)k * L, *b = a + L;
+            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
+            const double u0 = Wr[k + 1], u1 = Wr[K + k + 1], u2 = Wr[2 * K + k + 1],
+                         u3 = Wr[3 * K + k + 1];
+            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
+                  c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
+                  d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 v0 = sc_ld(x0 + l), v1 = sc_ld(x1 + l), v2 = sc_ld(x2 + l), v3 = sc_ld(x3 + l);
+                sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
+                s += c0 * v0; t += d0 * v0;
+                s += c1 * v1; t += d1 * v1;
+                s += c2 * v2; t += d2 * v2;
+                s += c3 * v3; t += d3 * v3;
+                sc_st(a + l, s);
+                sc_st(b + l, t);
+            }
+            for (; l < L; l++) {
+                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
+                b[l] = b[l] + u0 * x0[l] + u1 * x1[l] + u2 * x2[l] + u3 * x3[l];
+            }
+        }
+        for (; k < K; k++) {
             double* a = A + (long)k * L;
             const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
             sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
@@ -282,8 +310,31 @@ cdef extern from *:
     sc_accum_f(const float* xr, long ldx, int L, int K, const double* Wr, double* A)
     {
         const float *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k, l;
-        for (k = 0; k < K; k++) {
+        int k = 0, l;
+        for (; k + 1 < K; k += 2) {  /* two endmembers per pass: the rows are loaded once */
+            double *a = A + (long)k * L, *b = a + L;
+            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
+            const double u0 = Wr[k + 1], u1 = Wr[K + k + 1], u2 = Wr[2 * K + k + 1],
+                         u3 = Wr[3 * K + k + 1];
+            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
+                  c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
+                  d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
+            for (l = 0; l + 4 <= L; l += 4) {
+                sc_v4 v0 = sc_ldf(x0 + l), v1 = sc_ldf(x1 + l), v2 = sc_ldf(x2 + l), v3 = sc_ldf(x3 + l);
+                sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
+                s += c0 * v0; t += d0 * v0;
+                s += c1 * v1; t += d1 * v1;
+                s += c2 * v2; t += d2 * v2;
+                s += c3 * v3; t += d3 * v3;
+                sc_st(a + l, s);
+                sc_st(b + l, t);
+            }
+            for (; l < L; l++) {
+                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
+                b[l] = b[l] + u0 * x0[l] + u1 * x1[l] + u2 * x2[l] + u3 * x3[l];
+            }
+        }
+        for (; k < K; k++) {
             double* a = A + (long)k * L;
             const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
             sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
@@ -408,7 +459,7 @@ cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G,
             if not has_p or pn >= 1.0:
                 den = den + lam
             elif zk > tau and zk > 0.0:
-                den = den + lam * pn * pow(zk, pn - 1.0)
+                den = den + _lp_slope(lam, pn, zk)
         num = q[k] + delta2
         if num < 0.0:
             num = 0.0
@@ -473,6 +524,8 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
     # fixed chunks (a function of N only): 64 at most, of at least 256 rows
     ch = max(256, (N + 63) // 64)
     n_chunks = (N + ch - 1) // ch if N > 0 else 0
+    if n_threads > n_chunks:
+        n_threads = max(<int> n_chunks, 1)  # no idle thread to wait for
     part = <double*> malloc(max(n_chunks, 1) * K * (L + K) * sizeof(double))
     if part == NULL:
         raise MemoryError("fused_sweep: no memory for the per-chunk partial products.")

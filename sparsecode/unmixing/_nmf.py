@@ -509,11 +509,11 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         if not update_H:
             pass
         elif solver == "mu":
-            mu_rows(Ht, Qh, Gh, 0.0, Htbuf, P_extra=Ph, eps=eps, update=upd,
-                    n_threads=n_threads)
+            # O(L K^2): one thread (a parallel region would cost more than it saves)
+            mu_rows(Ht, Qh, Gh, 0.0, Htbuf, P_extra=Ph, eps=eps, update=upd, n_threads=1)
             Ht, Htbuf = Htbuf, Ht
         else:
-            hals_rows(Ht, Qh, Gh, 0.0, floor=0.0, update=upd, n_threads=n_threads)
+            hals_rows(Ht, Qh, Gh, 0.0, floor=0.0, update=upd, n_threads=1)
             dead = np.flatnonzero(Ht.max(axis=0) <= 0)
             if dead.size:
                 Ht[:, dead] = 1e-16 * max(float(Ht.max()), _TINY)
