@@ -28,6 +28,147 @@ from libc.string cimport memset
 
 from _blas cimport OP_N, OP_C, dtype, abs2, conj, real, gemm_nn, gemv, trsv_lower
 
+cdef extern from *:
+    """
+    #include <string.h>
+    #if defined(__GNUC__)
+    #pragma GCC diagnostic ignored "-Wpsabi"
+    #endif
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define SC_OMP_DISPATCH 1
+    #else
+    #define SC_OMP_DISPATCH 0
+    #endif
+    typedef double sc_omp_v4 __attribute__((vector_size(32), aligned(8)));
+    typedef long long sc_omp_i4 __attribute__((vector_size(32), aligned(8)));
+
+    static inline sc_omp_v4 sc_omp_ld(const double* p) { sc_omp_v4 v; memcpy(&v, p, sizeof v); return v; }
+    static inline void sc_omp_st(double* p, sc_omp_v4 v) { memcpy(p, &v, sizeof v); }
+
+    /* keep (value, index) of the lanes where s > best (strict: first maximum per lane) */
+    #define SC_OMP_KEEP(sv, iv) do { \
+        sc_omp_i4 m_ = (sv) > bestv; \
+        bestv = (sc_omp_v4)(((sc_omp_i4)(sv) & m_) | ((sc_omp_i4)bestv & ~m_)); \
+        besti = ((iv) & m_) | (besti & ~m_); } while (0)
+
+    /* One Batch-OMP step for real data, fused with the next selection:
+         bn    = (g - B[:, :nc] w) / sd      (the new column of B, nc columns before it;
+                                             times 1 / sd)
+         alpha = alpha - bn zn               (the correlations A^T r)
+         score = alpha^2 dinvm               (never stored)
+       and returns the first index of the largest score (ties: lowest index;
+       NaN never selected), its score in *best (-1 and -1 when none is > -1).
+       One pass over N, 32 entries at a time, the nc columns of B streamed. */
+    static inline __attribute__((always_inline)) int
+    sc_omp_step(const double* g, const double* B, long N, int nc, const double* w, double sd,
+                double zn, double* bn, double* alpha, const double* dinvm, double* best)
+    {
+        long k = 0;
+        int t;
+        sc_omp_v4 bestv = {-1.0, -1.0, -1.0, -1.0};
+        sc_omp_i4 besti = {-1, -1, -1, -1};
+        sc_omp_i4 lane = {0, 1, 2, 3};
+        const double isd = 1.0 / sd;
+        const sc_omp_v4 visd = {isd, isd, isd, isd}, vzn = {zn, zn, zn, zn};
+        for (; k + 32 <= N; k += 32) {
+            /* 8 accumulators: enough independent FMA chains to hide their latency */
+            sc_omp_v4 a[8];
+            int q;
+            for (q = 0; q < 8; q++) a[q] = sc_omp_ld(g + k + 4 * q);
+            for (t = 0; t < nc; t++) {
+                const double* bt = B + (long)t * N + k;
+                const double wt = w[t];
+                const sc_omp_v4 c = {wt, wt, wt, wt};
+                for (q = 0; q < 8; q++) a[q] -= sc_omp_ld(bt + 4 * q) * c;
+            }
+            sc_omp_i4 i0 = lane + k;
+            for (q = 0; q < 8; q++) {
+                sc_omp_v4 v = a[q] * visd;
+                sc_omp_st(bn + k + 4 * q, v);
+                sc_omp_v4 r = sc_omp_ld(alpha + k + 4 * q) - v * vzn;
+                sc_omp_st(alpha + k + 4 * q, r);
+                sc_omp_v4 sv = r * r * sc_omp_ld(dinvm + k + 4 * q);
+                SC_OMP_KEEP(sv, i0 + 4 * q);
+            }
+        }
+        for (; k + 4 <= N; k += 4) {
+            sc_omp_v4 a0 = sc_omp_ld(g + k);
+            for (t = 0; t < nc; t++) {
+                const double wt = w[t];
+                const sc_omp_v4 c = {wt, wt, wt, wt};
+                a0 -= sc_omp_ld(B + (long)t * N + k) * c;
+            }
+            a0 *= visd;
+            sc_omp_st(bn + k, a0);
+            sc_omp_v4 r0 = sc_omp_ld(alpha + k) - a0 * vzn;
+            sc_omp_st(alpha + k, r0);
+            sc_omp_v4 s0 = r0 * r0 * sc_omp_ld(dinvm + k);
+            SC_OMP_KEEP(s0, lane + k);
+        }
+        /* merge the lanes: largest value, lowest index among equal values */
+        double b = -1.0;
+        long j = -1;
+        for (t = 0; t < 4; t++) {
+            if (besti[t] >= 0 && (bestv[t] > b || (bestv[t] == b && (j < 0 || besti[t] < j)))) {
+                b = bestv[t];
+                j = besti[t];
+            }
+        }
+        /* the tail: indices above every lane's, so a strict '>' keeps the first maximum */
+        for (; k < N; k++) {
+            double a = g[k];
+            for (t = 0; t < nc; t++)
+                a -= B[(long)t * N + k] * w[t];
+            a *= isd;
+            bn[k] = a;
+            double r = alpha[k] - a * zn;
+            alpha[k] = r;
+            double sc = r * r * dinvm[k];
+            if (sc > b) { b = sc; j = k; }
+        }
+        *best = b;
+        return (int)j;
+    }
+
+    #if SC_OMP_DISPATCH
+    __attribute__((target("avx2,fma"))) static int
+    sc_omp_step_avx2(const double* g, const double* B, long N, int nc, const double* w, double sd,
+                     double zn, double* bn, double* alpha, const double* dinvm, double* best)
+    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best); }
+    #endif
+    static int sc_omp_step_generic(const double* g, const double* B, long N, int nc, const double* w,
+                                   double sd, double zn, double* bn, double* alpha,
+                                   const double* dinvm, double* best)
+    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best); }
+
+    static int sc_omp_use_avx2(void) {
+    #if SC_OMP_DISPATCH
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+    /* the AVX2/FMA clone when the CPU has it */
+    static int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
+                                const double* w, double sd, double zn, double* bn, double* alpha,
+                                const double* dinvm, double* best) {
+    #if SC_OMP_DISPATCH
+        if (simd) return sc_omp_step_avx2(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best);
+    #endif
+        return sc_omp_step_generic(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best);
+    }
+    """
+    int sc_omp_use_avx2() noexcept nogil
+    int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
+                         const double* w, double sd, double zn, double* bn, double* alpha,
+                         const double* dinvm, double* best) noexcept nogil
+
+
+# AVX2/FMA code paths of the fused Batch-OMP step, decided once at import
+cdef int _SIMD = sc_omp_use_avx2()
+
+
 # Sizes and every product of sizes are Py_ssize_t (a 64-bit int on 64-bit
 # platforms): ``kmax * kmax`` or ``N * kmax`` overflow a C int past 2**31.
 # BLAS (LP64) takes C ints, so the Python wrappers refuse dimensions above
@@ -156,9 +297,10 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         nnz_out[0] = 0
         resid_out[0] = E
         return 0
+    j = _argmax_scores(score, N, &best)
     while n < kmax:
         # selection: |alpha_k|^2 / G_kk over inactive atoms, first maximum wins
-        j = _argmax_scores(score, N, &best)
+        # (j and best come from the previous update, fused with it)
         ref = ynorm2 if ynorm2 > znorm2 else znorm2
         if j < 0 or best <= tiny_rel * ref:
             status = 1
@@ -190,8 +332,12 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         if (error_mode and E <= eps) or n == kmax:
             break  # no further selection: B and alpha are not needed
         # b = (conj(G[j, :]) - B w) / sqrt(d): one Gram row, n axpys on the hot B
-        # (columns two at a time: half the loads/stores of bn)
         bn = B + <Py_ssize_t> (n - 1) * N
+        if dtype is double:
+            # one fused pass (SIMD), which also selects the next atom
+            j = sc_omp_step_real(_SIMD, Grow, B, N, n - 1, w, sd, zn, bn, alpha, dinvm, &best)
+            continue
+        # (columns two at a time: half the loads/stores of bn)
         t = 0
         if n - 1 >= 2:
             bt = B
@@ -221,6 +367,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
             bn[k] = bn[k] / sd
             alpha[k] = alpha[k] - bn[k] * zn
             score[k] = abs2(alpha[k]) * dinvm[k]
+        j = _argmax_scores(score, N, &best)
     if status == 1 and E > RESID_REL * ynorm2:
         # the residual is orthogonal to every remaining atom but not zero:
         # they all lie in the span of the selected ones (rank reached)

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sparsecode import omp
+from sparsecode import batch_omp, omp
 from sparsecode.greedy import _omp as omp_mod
 
 
@@ -122,3 +122,54 @@ def test_column_norm_scale_matches_pow2_scale():
         assert s_A == omp_mod._pow2_scale(B)
         if dinv is not None:
             np.testing.assert_allclose(dinv, 1.0 / np.sum(B**2, axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("N", [7, 32, 45, 100, 257])
+def test_fused_real_step_equals_scalar_complex_step(N):
+    # real data take the fused SIMD update (blocks of 32 and 4, scalar tail);
+    # the same data as complex numbers take the scalar loops: same pursuit
+    rng = np.random.default_rng(N)
+    m, L = 24, 30
+    k = min(8, N - 1)
+    A = rng.standard_normal((m, N))
+    A /= np.linalg.norm(A, axis=0)
+    Y = rng.standard_normal((m, L))
+    G = A.T @ A
+    real = batch_omp(G, A.T @ Y, n_nonzero_coefs=k, norms_squared=np.sum(Y**2, axis=0))
+    cplx = batch_omp(G.astype(complex), (A.T @ Y).astype(complex), n_nonzero_coefs=k,
+                     norms_squared=np.sum(Y**2, axis=0))
+    np.testing.assert_array_equal(real.coef != 0, cplx.coef != 0)
+    np.testing.assert_allclose(real.coef, cplx.coef.real, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(real.residual_norm2, cplx.residual_norm2, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dup", [(3, 40), (35, 70), (0, 1)])
+def test_fused_step_ties_go_to_the_lowest_index(dup):
+    # an atom repeated at a higher index is never chosen before its first copy,
+    # whichever SIMD lane or block the two copies fall in
+    rng = np.random.default_rng(7)
+    m, N = 20, 80
+    A = rng.standard_normal((m, N))
+    A /= np.linalg.norm(A, axis=0)
+    lo, hi = dup
+    A[:, hi] = A[:, lo]
+    y = A[:, lo] * 3.0 + 0.5 * A[:, 11] + 0.4 * A[:, 60]
+    res = batch_omp(A.T @ A, A.T @ y, n_nonzero_coefs=3)
+    assert res.coef[hi] == 0 and res.coef[lo] != 0
+
+
+def test_sparse_encode_float32_and_threads():
+    from sparsecode import sparse_encode
+
+    rng = np.random.default_rng(8)
+    D = rng.standard_normal((70, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((300, 16))
+    c64 = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=5, n_jobs=1)
+    c64b = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=5, n_jobs=2)
+    np.testing.assert_array_equal(c64, c64b)
+    c32 = sparse_encode(X.astype(np.float32), D.astype(np.float32), algorithm="omp",
+                        n_nonzero_coefs=5)
+    assert c32.dtype == np.float32
+    same = np.all((c32 != 0) == (c64 != 0), axis=1)
+    assert same.mean() > 0.95  # float32 inputs differ from the float64 data by rounding
