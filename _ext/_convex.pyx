@@ -38,6 +38,20 @@ cdef enum:
     LTWOTHIRDS = 6
     CEL0 = 7
     ENET = 8
+    USER = 9
+
+# a user penalty compiled by Numba to C callbacks (``_jit.penalty_callbacks``):
+# prox(x, step, j, params) and value(w, n_features, params)
+ctypedef double (*uprox_t)(double, double, int64_t, double*) noexcept nogil
+ctypedef double (*uvalue_t)(double*, int64_t, double*) noexcept nogil
+
+
+cdef inline double user_score(uprox_t prox, double* par, Py_ssize_t j, double x, double g,
+                              double lip) noexcept nogil:
+    """Fixed-point residual ``lip |x - prox(x - g / lip, 1 / lip)|`` of a user penalty."""
+    if lip <= 0.0:
+        return 0.0
+    return lip * fabs(x - prox(x - g / lip, 1.0 / lip, j, par))
 
 cdef double INF = float("inf")
 
@@ -250,11 +264,22 @@ cdef inline double score_scalar(int code, double x, double g, double lip, double
 
 def scores_all(int code, const double[::1] w, const double[::1] grad, const double[::1] lips,
                double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
-               bint positive, double[::1] out):
-    """``_prox.scores_all`` (float64): the score of every coordinate, into ``out``."""
+               bint positive, double[::1] out, size_t uprox=0, double[::1] upar=None):
+    """``_prox.scores_all`` (float64): the score of every coordinate, into ``out``.
+
+    ``code == USER``: the fixed-point residual of the user penalty whose
+    compiled prox is at address ``uprox`` (parameters ``upar``)."""
     cdef Py_ssize_t j, N = w.shape[0]
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
     cdef double wj, a2
+    cdef double* par = &upar[0] if upar is not None and upar.shape[0] > 0 else NULL
+    if code == USER:
+        if uprox == 0:
+            raise ValueError("code USER needs the compiled prox (uprox)")
+        with nogil:
+            for j in range(N):
+                out[j] = user_score(<uprox_t> uprox, par, j, w[j], grad[j], lips[j])
+        return
     with nogil:
         for j in range(N):
             wj = weights[j] if has_w else 1.0
@@ -334,12 +359,16 @@ cdef inline void col_axpy(bint is_sparse, const double[:, ::1] XT, const double[
 cdef double ws_objective(double[::1] R, double[::1] w, const int64_t[::1] ws, int code,
                          double alpha, double gamma, const double[::1] weights,
                          const double[::1] a2s, const double[::1] lips,
-                         double n) noexcept nogil:
+                         double n, size_t uvalue, double* par) noexcept nogil:
     cdef Py_ssize_t i, jj, j
     cdef double s = 0.0, wj, a2
     for i in range(R.shape[0]):
         s += R[i] * R[i]
     s /= 2.0 * n
+    if code == USER:
+        # the whole penalty: the terms outside the working set are the same
+        # in the two objectives compared
+        return s + (<uvalue_t> uvalue)(&w[0], w.shape[0], par)
     for jj in range(ws.shape[0]):
         j = ws[jj]
         if w[j] != 0.0:
@@ -390,12 +419,17 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
              double[::1] b, const int64_t[::1] ws, const double[::1] lips, int code,
              double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
              bint positive, const double[::1] icol, Py_ssize_t max_epochs, double tol_in, int K,
-             double early=0.0):
+             double early=0.0, size_t uprox=0, size_t uvalue=0, double[::1] upar=None):
     """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit).
 
     ``early > 0``: the exact check also runs (at most every 5 epochs) once an
     epoch's largest step ``L_j |dw_j|`` is ``<= early * tol_in``.
+    ``code == USER``: a user penalty compiled to C callbacks (prox at address
+    ``uprox``, value at ``uvalue``, parameters ``upar``).
     """
+    cdef double* par = &upar[0] if upar is not None and upar.shape[0] > 0 else NULL
+    if code == USER and (uprox == 0 or uvalue == 0):
+        raise ValueError("code USER needs the compiled prox and value (uprox, uvalue)")
     cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], i, jj, j, k, kk
     cdef bint has_icol = icol.shape[0] > 0, use_rhist = True, has_w = weights.shape[0] > 0
     cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
@@ -434,7 +468,11 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                 g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
                 wj = weights[j] if has_w else 1.0
                 a2 = a2s[j] if has_a2 else L
-                new = prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
+                if code == USER:
+                    new = (<uprox_t> uprox)(old - g / L, 1.0 / L, j, par)
+                else:
+                    new = prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2,
+                                      positive)
                 if new != old:
                     w[j] = new
                     col_axpy(is_sparse, XT, data, indices, indptr, j, old - new, R)
@@ -509,12 +547,12 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                                     for i in range(n):
                                         R_acc[i] -= db * icol[i]
                             p_cur = ws_objective(R, w, ws, code, alpha, gamma, weights, a2s,
-                                                 lips, n)
+                                                 lips, n, uvalue, par)
                             for jj in range(nws):
                                 w_save[jj] = w[ws[jj]]
                                 w[ws[jj]] = w_acc[jj]
                             p_acc = ws_objective(R_acc, w, ws, code, alpha, gamma, weights,
-                                                 a2s, lips, n)
+                                                 a2s, lips, n, uvalue, par)
                             if p_acc < p_cur:
                                 for i in range(n):
                                     R[i] = R_acc[i]
@@ -534,7 +572,10 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
                     g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
                     wj = weights[j] if has_w else 1.0
                     a2 = a2s[j] if has_a2 else lips[j]
-                    s = score_scalar(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive)
+                    if code == USER:
+                        s = user_score(<uprox_t> uprox, par, j, w[j], g, lips[j])
+                    else:
+                        s = score_scalar(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive)
                     if s > crit:
                         crit = s
                 if crit <= tol_in:
@@ -756,3 +797,18 @@ def max_abs(const floating[::1] a):
             elif v != v:
                 nan = True
     return float("nan") if nan else best
+
+
+def user_prox_all(size_t uprox, double[::1] upar, const double[:, ::1] V, double step,
+                  Py_ssize_t n_pen, double[:, ::1] out):
+    """``out[j, :] = prox(V[j, :], step, j)`` of a user penalty (compiled prox at
+    ``uprox``) for the rows ``j < n_pen``; the other rows are copied."""
+    cdef Py_ssize_t j, t, N = V.shape[0], L = V.shape[1]
+    cdef double* par = &upar[0] if upar.shape[0] > 0 else NULL
+    cdef uprox_t prox = <uprox_t> uprox
+    if uprox == 0:
+        raise ValueError("user_prox_all needs the compiled prox (uprox)")
+    with nogil:
+        for j in range(N):
+            for t in range(L):
+                out[j, t] = prox(V[j, t], step, j, par) if j < n_pen else V[j, t]

@@ -58,6 +58,8 @@ class Quadratic:
     0.5
     """
 
+    kind = "quadratic"
+
     def __init__(self):
         self.lipschitz = np.zeros(0)
 
@@ -184,6 +186,8 @@ class SqrtQuadratic:
     2.5
     """
 
+    kind = "sqrt"
+
     def __init__(self):
         pass
 
@@ -298,6 +302,8 @@ class AbsoluteDeviation:
     >>> AbsoluteDeviation().value(np.array([1.0, -3.0]), np.zeros(1), np.zeros(2))
     2.0
     """
+
+    kind = "lad"
 
     def __init__(self):
         pass

@@ -66,6 +66,8 @@ class _BasePenalized(MultiOutputMixin, RegressorMixin, BaseEstimator):
         """
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
+        if _operator_or_complex(X, y):
+            return self._fit_operator(X, y, sample_weight)
         X, y = self._validate_data(X, y)
         was_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if was_1d else y
@@ -99,6 +101,74 @@ class _BasePenalized(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _post_fit(self, res, was_1d):
         pass
 
+    # penalty name of ``_operator_solvers.solve_operator`` (None: no matrix-free route)
+    def _operator_penalty(self):
+        return None
+
+    def _fit_operator(self, X, y, sample_weight):
+        """A ``scipy.sparse.linalg.LinearOperator`` or complex data: the
+        matrix-free solvers (``_operator_solvers.solve_operator``: FISTA with
+        restart, same objective)."""
+        from scipy.sparse.linalg import LinearOperator
+
+        name = type(self).__name__
+        pen = self._operator_penalty()
+        if pen is None:
+            raise TypeError(f"{name} needs an explicit (real) matrix X; got "
+                            f"{type(X).__name__}{' (complex)' if _is_complex(X, y) else ''}. "
+                            f"Lasso and ElasticNet accept LinearOperators and complex data.")
+        if sample_weight is not None:
+            raise ValueError(f"sample_weight is not supported by {name} on a LinearOperator "
+                             f"or complex data; pass sample_weight=None.")
+        from ._operator_solvers import solve_operator
+
+        is_op = isinstance(X, LinearOperator)
+        yv = np.asarray(y)
+        if not np.all(np.isfinite(yv)):
+            raise ValueError("y contains NaN or inf.")
+        if yv.ndim not in (1, 2) or yv.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, n_targets); "
+                             f"got {yv.shape}.")
+        cplx = _is_complex(X, y)
+        if cplx and pen != "l1":
+            raise ValueError(f"complex data: {name} with positive=True or l1_ratio < 1 is "
+                             f"real-only; use Lasso(positive=False).")
+        x_off = y_off = 0.0
+        if not is_op:
+            X = np.asarray(X)
+            if not np.all(np.isfinite(X)):
+                raise ValueError("X contains NaN or inf.")
+        if self.fit_intercept:
+            if is_op:
+                raise ValueError(f"fit_intercept=True needs an explicit matrix X; with a "
+                                 f"LinearOperator centre y (and the operator) and pass "
+                                 f"fit_intercept=False.")
+            x_off = X.mean(axis=0)
+            y_off = yv.mean(axis=0)
+            X = X - x_off
+            yv = yv - y_off
+        params = {}
+        if pen == "l1_l2":
+            params["l1_ratio"] = float(self.l1_ratio)
+        coef, info = solve_operator(X, yv, datafit="squared", penalty=pen,
+                                    alpha=float(self.alpha), tol=float(self.tol),
+                                    max_iter=self._operator_max_iter(), **params)
+        coef = np.asarray(coef)
+        self.n_features_in_ = X.shape[1]
+        self.coef_ = coef if coef.ndim == 1 else coef.T
+        if self.fit_intercept:
+            self.intercept_ = y_off - (x_off @ coef)
+        else:
+            self.intercept_ = 0.0 if yv.ndim == 1 else np.zeros(yv.shape[1], dtype=coef.dtype)
+        self.n_iter_ = info.get("n_iter")
+        self.dual_gap_ = info.get("duality_gap")
+        self.kkt_violation_ = info.get("certificate")
+        self._operator_fit_ = True
+        return self
+
+    def _operator_max_iter(self):
+        return None
+
     def _resolve_params(self, X, sample_weight):
         pass
 
@@ -127,9 +197,42 @@ class _BasePenalized(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Predictions.
         """
         check_is_fitted(self)
+        if _operator_or_complex(X, None) or getattr(self, "_operator_fit_", False):
+            from scipy.sparse.linalg import LinearOperator
+
+            C = np.asarray(self.coef_)
+            if isinstance(X, LinearOperator):
+                out = X.matvec(C) if C.ndim == 1 else X.matmat(C.T)
+            else:
+                out = np.asarray(X) @ C.T
+            return np.asarray(out) + self.intercept_
         X = validate_data(self, X, accept_sparse=("csc", "csr"),
                           dtype=[np.float64, np.float32], reset=False)
         return safe_sparse_dot(X, np.asarray(self.coef_).T, dense_output=True) + self.intercept_
+
+
+def _is_complex(X, y):
+    from scipy.sparse.linalg import LinearOperator
+
+    if isinstance(X, LinearOperator):
+        xc = np.issubdtype(np.dtype(X.dtype), np.complexfloating) if X.dtype is not None \
+            else False
+    else:
+        xc = np.iscomplexobj(X.data if sp.issparse(X) else X)
+    return bool(xc or (y is not None and np.iscomplexobj(y)))
+
+
+def _operator_or_complex(X, y):
+    """Whether ``fit`` takes the matrix-free route: X a LinearOperator, or complex data."""
+    from scipy.sparse.linalg import LinearOperator
+
+    if isinstance(X, LinearOperator):
+        return True
+    if sp.issparse(X):
+        return np.iscomplexobj(X.data) or (y is not None and np.iscomplexobj(y))
+    if not hasattr(X, "dtype"):
+        return False  # lists: validated as real by scikit-learn
+    return _is_complex(X, y)
 
 
 def _weights_or_ones(weights, n_features, name="weights"):
@@ -237,6 +340,9 @@ class Lasso(_BasePenalized):
     def _solver(self):
         return "cd"
 
+    def _operator_penalty(self):
+        return "nonneg_l1" if self.positive else "l1"
+
 
 
 class ElasticNet(_BasePenalized):
@@ -334,6 +440,11 @@ class ElasticNet(_BasePenalized):
 
     def _solver(self):
         return "cd"
+
+    def _operator_penalty(self):
+        if self.positive:
+            return "nonneg_l1" if self.l1_ratio == 1 else None
+        return "l1" if self.l1_ratio == 1 else "l1_l2"
 
 
 class MultiTaskLasso(MultiOutputMixin, RegressorMixin, BaseEstimator):

@@ -23,6 +23,7 @@ from ._solvers.cd import (_C, AndersonCD, _DualProjector, col_sqnorms, solve_gen
                          solve_quadratic_builtin)
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
 from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
+from ._solvers.base import BaseSolver
 from ._solvers.pdhg import PDHG, solve_pdhg
 
 __all__ = ["penalized_fit", "alpha_max"]
@@ -32,6 +33,9 @@ _SOLVER_NAMES = {"cd": AndersonCD, "concomitant": ConcomitantCD, "lp": WorkingSe
 
 
 def datafit_kind(datafit):
+    """The fit driver's route for a datafit: ``"quad"``, ``"sqrt"``, ``"lad"`` (the
+    built-in datafits, by their ``kind`` attribute, or their names) or
+    ``"generic"`` (a user datafit)."""
     if isinstance(datafit, str):
         key = {"quadratic": "quad", "quad": "quad", "lasso": "quad", "sqrt": "sqrt",
                "sqrt_quadratic": "sqrt",
@@ -41,16 +45,33 @@ def datafit_kind(datafit):
             raise ValueError(f"datafit must be 'quadratic', 'sqrt' or 'lad' (or a datafit "
                              f"object); got {datafit!r}.")
         return key
-    t = type(datafit)
-    return {Quadratic: "quad", SqrtQuadratic: "sqrt", AbsoluteDeviation: "lad"}.get(t, "generic")
+    kind = {"quadratic": "quad", "sqrt": "sqrt", "lad": "lad"}.get(
+        getattr(datafit, "kind", None), "generic")
+    if kind != "generic":
+        # the kind names a built-in reformulation: honoured only when the
+        # class computes what the built-in one does (a subclass overriding a
+        # method is a user datafit)
+        base = _KIND_DATAFIT[kind]
+        if any(getattr(type(datafit), m, None) is not v for m, v in vars(base).items()
+               if callable(v) and not m.startswith("__")):
+            return "generic"
+    return kind
 
 
-def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0):
-    """Return a solver instance compatible with the datafit kind and the penalty."""
-    defaults = {"quad": AndersonCD, "sqrt": ConcomitantCD, "lad": WorkingSetLP,
-                "generic": AndersonCD}
+_KIND_DATAFIT = {"quad": Quadratic, "sqrt": SqrtQuadratic, "lad": AbsoluteDeviation}
+
+
+def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0, datafit=None):
+    """A solver instance for the datafit (``kind``, or the object ``datafit``) and
+    the penalty, checked by the solver's own declared requirements
+    (``BaseSolver.validate``)."""
+    builtin = PEN.is_builtin(penalty)
     if solver is None or (isinstance(solver, str) and solver == "auto"):
-        solver = defaults[kind]()
+        # a user penalty with the square-root or LAD datafit: the primal-dual
+        # solver (the concomitant CD and the LP select built-in penalties)
+        solver = {"quad": AndersonCD, "generic": AndersonCD,
+                  "sqrt": ConcomitantCD if builtin else PDHG,
+                  "lad": WorkingSetLP if builtin else PDHG}[kind]()
     elif isinstance(solver, str):
         if solver not in _SOLVER_NAMES:
             raise ValueError(f"solver must be 'auto', {', '.join(map(repr, _SOLVER_NAMES))} or "
@@ -60,31 +81,20 @@ def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0)
         import copy
 
         solver = copy.copy(solver)
+    if not isinstance(solver, BaseSolver):
+        raise TypeError(f"solver must be one of AndersonCD, ConcomitantCD, WorkingSetLP, PDHG "
+                        f"(a BaseSolver); got {type(solver).__name__}.")
     if tol is not None:
         solver.tol = tol
     if max_iter is not None:
         solver.max_iter = max_iter
     if verbose:
         solver.verbose = verbose
-    ok = {AndersonCD: ("quad", "generic"), ConcomitantCD: ("sqrt",), WorkingSetLP: ("lad",),
-          PDHG: ("sqrt", "lad")}
-    allowed = ok.get(type(solver))
-    if allowed is None:
-        raise TypeError(f"solver must be one of AndersonCD, ConcomitantCD, WorkingSetLP, PDHG; "
-                        f"got {type(solver).__name__}.")
-    if kind not in allowed:
-        need = {AndersonCD: "a smooth datafit (gradient_scalar, e.g. Quadratic)",
-                ConcomitantCD: "the SqrtQuadratic datafit",
-                WorkingSetLP: "the AbsoluteDeviation datafit",
-                PDHG: "a datafit with prox_conjugate (SqrtQuadratic, AbsoluteDeviation)"}
-        raise ValueError(f"{type(solver).__name__} needs {need[type(solver)]}; the datafit "
-                         f"given does not have it.")
-    if kind in ("sqrt", "lad") and not PEN.is_convex(penalty):
-        raise ValueError(f"{type(solver).__name__} solves convex problems; penalty "
-                         f"{type(penalty).__name__} is not convex (use L1 or WeightedL1 with "
-                         f"the SqrtQuadratic/AbsoluteDeviation datafits).")
-    if kind == "generic" and PEN.is_builtin(penalty) is False and not hasattr(penalty, "prox_1d"):
-        raise ValueError(f"penalty {type(penalty).__name__} lacks prox_1d.")
+    df = datafit if datafit is not None and not isinstance(datafit, str) else \
+        _KIND_DATAFIT.get(kind)
+    if df is None:
+        raise ValueError("a user datafit needs to be passed as an object.")
+    solver.validate(df() if isinstance(df, type) else df, penalty)
     return solver
 
 
@@ -157,6 +167,21 @@ class Prepared:
             Y = Y * sqw[:, None]
         self.X = np.asfortranarray(Xd, dtype=dt)
         self.Y = Y
+
+
+def _user_callbacks(penalty, X):
+    """``(prox address, value address, parameters, keepalive)`` of a user
+    penalty compiled to C callbacks for the built-in kernel, or None when the
+    compiled extension is missing or the penalty does not compile that way
+    (it then runs on the generic jitclass kernel)."""
+    if _C is None or not hasattr(penalty, "params_to_dict"):
+        return None
+    from ._jit import penalty_callbacks
+
+    try:
+        return penalty_callbacks(penalty)
+    except Exception:  # noqa: BLE001 - any typing failure: the generic path
+        return None
 
 
 def _penalty_kp(penalty, N, a2_default=None):
@@ -309,7 +334,8 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             f"penalty, {type(datafit).__name__ if not isinstance(datafit, str) else datafit} "
             f"datafit) has no exact rescaled form with representable parameters. Rescale X "
             f"(and the penalty parameters with it) to a moderate scale.")
-    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose,
+                            datafit=datafit)
     if getattr(solver, "sigma_min", None) is not None and eb:
         import copy
 
@@ -363,14 +389,34 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     n, N = X.shape
     if not _validated:
         penalty = PEN.validate_penalty(penalty, N)
-    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose,
+                            datafit=datafit)
+    user = None
     if kind == "quad" and not PEN.is_builtin(penalty):
-        # a user penalty with the built-in least squares: the generic kernel
-        # runs on the centred design (dense) -- the intercept stays exact
-        if fit_intercept and sp.issparse(X):
-            raise ValueError("fit_intercept=True with a user penalty needs a dense X (or "
-                             "center the data and pass fit_intercept=False).")
-        kind_run = "generic"
+        # a user penalty with the built-in least squares: its prox and value
+        # are compiled to C callbacks and run in the built-in kernel (working
+        # sets, Anderson, CSC/CSR, intercept), X in float64
+        user = _user_callbacks(penalty, X)
+        if user is not None:
+            kind_run = "quad"
+            if X.dtype != np.float64:
+                X = X.astype(np.float64)
+            if sp.issparse(X) and (X.indices.dtype != np.int32 or X.indptr.dtype != np.int32):
+                X = X.copy()
+                X.indices = X.indices.astype(np.int32)
+                X.indptr = X.indptr.astype(np.int32)
+        else:
+            # not compilable as callbacks: the generic jitclass kernel on the
+            # centred design (dense) -- the intercept stays exact
+            if not hasattr(penalty, "get_spec"):
+                raise TypeError(
+                    f"penalty {type(penalty).__name__}: prox_1d and value do not compile with "
+                    f"Numba as functions of the params_to_dict() values (scalars, 1-D arrays); "
+                    f"fix them, or add get_spec() for a jitclass.")
+            if fit_intercept and sp.issparse(X):
+                raise ValueError("fit_intercept=True with this user penalty needs a dense X "
+                                 "(or center the data and pass fit_intercept=False).")
+            kind_run = "generic"
     else:
         kind_run = kind
     if kind == "generic" and fit_intercept:
@@ -394,9 +440,13 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     w0_all = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).reshape(N, L)
 
     if isinstance(solver, PDHG):
-        coefs, intercepts, n_iter, gaps, conv = _fit_pdhg(prep, kind, alpha, weights, positive,
-                                                          solver, w0_all)
-        crits = gaps.copy()
+        pd_user = None if PEN.is_builtin(penalty) else _user_callbacks(penalty, X)
+        if pd_user is None and not PEN.is_builtin(penalty):
+            raise ValueError(f"PDHG: the prox_1d and value of penalty {type(penalty).__name__} "
+                             f"do not compile with Numba (scalar and 1-D array parameters "
+                             f"from params_to_dict).")
+        coefs, intercepts, n_iter, gaps, conv, crits = _fit_pdhg(
+            prep, kind, alpha, weights, positive, solver, w0_all, user=pd_user)
     elif _batch_applies(prep, kind_run, penalty, solver, alpha, L):
         # many targets, one dense design: one batched Gram-CD call (Numba
         # prange over targets), never a Python loop per target
@@ -428,18 +478,20 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 res = solve_generic(Xg, y, datafit, penalty, w0=w0, solver=solver,
                                     crit_ref=crit_ref)
             elif kind == "quad":
-                kp = _penalty_kp(penalty, N, a2_default=lips)
+                kp = _penalty_kp(penalty, N, a2_default=lips) if user is None else \
+                    (P.USER, alpha, 0.0, np.zeros(0), np.zeros(0), False)
                 P0 = float(y @ y) / (2 * n)
                 if prep.icol is not None:
                     c = prep.icol
                     yc = y - (c @ y) / (c @ c) * c
                     P0 = float(yc @ yc) / (2 * n)
                 crit_ref = 1.0
-                if not is_convex or alpha == 0:
+                if not is_convex or alpha == 0 or user is not None:
                     crit_ref = float(np.max(np.abs(np.asarray(prep.X.T @ y)))) / n or 1.0
                 res = solve_quadratic_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
                                               solver=solver, lips=lips,
-                                              convex=is_convex, P0=P0, crit_ref=crit_ref)
+                                              convex=is_convex and user is None, P0=P0,
+                                              crit_ref=crit_ref, user=user)
             elif kind == "sqrt":
                 kp = _penalty_kp(penalty, N)
                 res = solve_sqrt_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
@@ -455,7 +507,7 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             coefs[:, t] = res["w"]
             intercepts[t] = res["b"]
             n_iter[t] = res["n_iter"]
-            gaps[t] = res["gap"] if is_convex else np.nan
+            gaps[t] = res["gap"] if is_convex and user is None else np.nan
             crits[t] = res["crit"]
             conv[t] = res["converged"]
     if kind in ("quad", "sqrt") and not prep.sparse and fit_intercept:
@@ -474,7 +526,7 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 gaps[t] = crits[t] = 0.0
                 conv[t] = True
     if warn and not conv.all():
-        figure = "duality gap" if is_convex else "fixed-point (KKT) residual"
+        figure = "duality gap" if is_convex and user is None else "fixed-point (KKT) residual"
         warn_not_converged(f"{owner} ({type(solver).__name__})", int((~conv).sum()), L, figure,
                            float(np.nanmax(crits)), float(solver.tol))
     if extra.get("sigma_floor") and any(extra["sigma_floor"]):
@@ -685,7 +737,7 @@ def _fit_quadratic_gram_one(prep, kp, w0, solver):
     return (w[:, None], np.array([total]), np.array([gap]), np.array([gap <= thr_ok]))
 
 
-def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0):
+def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0, user=None):
     n, N = prep.n, prep.N
     X = prep.X
     wts = np.asarray(weights, dtype=np.float64)
@@ -703,14 +755,19 @@ def _fit_pdhg(prep, kind, alpha, weights, positive, solver, W0):
     else:
         box = (np.ones(n) if prep.sw is None else prep.sw) / n
     Xf = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    res = solve_pdhg(Xf, prep.Y, kind, alpha, wts, positive, box=box, solver=solver, W0=W0)
+    crit_ref = 1.0
+    if user is not None:
+        crit_ref = float(np.max(np.abs(np.asarray(Xf.T @ prep.Y)))) or 1.0
+    res = solve_pdhg(Xf, prep.Y, kind, alpha, wts, positive, box=box, solver=solver, W0=W0,
+                     user=user, n_pen=N, crit_ref=crit_ref)
     W = res["W"]
     L = prep.Y.shape[1]
     b = np.zeros(L)
     if add_col is not None:
         b = W[-1].copy()
         W = W[:-1]
-    return W, b, np.full(L, res["n_iter"]), res["gap"], np.full(L, res["converged"])
+    crits = res["gap"].copy() if user is None else np.full(L, res["crit"])
+    return W, b, np.full(L, res["n_iter"]), res["gap"], np.full(L, res["converged"]), crits
 
 
 # ---------------------------------------------------------------------------

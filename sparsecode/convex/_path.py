@@ -192,7 +192,8 @@ def _path_core(X, Y, datafit, penalty, weights, eps, n_alphas, alphas, fit_inter
         alphas = np.sort(np.asarray(alphas, dtype=float))[::-1]
         if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
             raise ValueError("alphas must be finite and >= 0.")
-    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose)
+    solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose,
+                            datafit=df)
     prep = Prepared(X, Y, kind, fit_intercept, sw)
     L = Y.shape[1]
     coefs = np.zeros((L, N, alphas.size))

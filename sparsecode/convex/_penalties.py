@@ -1125,7 +1125,7 @@ def validate_penalty(penalty, n_features):
     User penalties are returned unchanged.
     """
     if not is_builtin(penalty):
-        missing = [a for a in ("get_spec", "params_to_dict", "value", "prox_1d")
+        missing = [a for a in ("params_to_dict", "value", "prox_1d")
                    if not hasattr(penalty, a)]
         if missing:
             raise TypeError(f"penalty {type(penalty).__name__} lacks {', '.join(missing)}.")

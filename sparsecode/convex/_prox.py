@@ -14,7 +14,7 @@ already contains ``alpha`` (and ``gamma``, the weight or the curvature ``a2``).
 import numpy as np
 from numba import njit
 
-L1, WL1, MCP, SCAD, L0, LHALF, LTWOTHIRDS, CEL0, ENET = range(9)
+L1, WL1, MCP, SCAD, L0, LHALF, LTWOTHIRDS, CEL0, ENET, USER = range(10)
 CONVEX_CODES = (L1, WL1, ENET)
 
 

@@ -39,13 +39,21 @@ try:  # the compiled float64 twin of the kernels below (no Numba start-up cost)
 except ImportError:  # extension not built: the Numba kernels do everything
     _C = None
 
+from .base import BaseSolver
+
 __all__ = ["AndersonCD"]
 
 
 def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma, wts,
-           a2s, positive, icol, max_epochs, tol_in, K, early=0.0):
+           a2s, positive, icol, max_epochs, tol_in, K, early=0.0, user=None):
     """``_cd_inner`` through the compiled kernel when it applies (float64, int32
-    sparse indices), else the Numba one -- the same algorithm."""
+    sparse indices), else the Numba one -- the same algorithm.  ``user``:
+    ``(prox address, value address, parameters)`` of a user penalty
+    (``code == USER``, compiled kernel only)."""
+    if user is not None:
+        return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
+                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early,
+                           user[0], user[1], user[2])
     if (_C is not None and w.dtype == np.float64 and indices.dtype == np.int32
             and indptr.dtype == np.int32):
         return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
@@ -422,7 +430,7 @@ def _generic_scores(w, grad, lips, penalty):
 # ---------------------------------------------------------------------------
 # Python outer loop
 # ---------------------------------------------------------------------------
-class AndersonCD:
+class AndersonCD(BaseSolver):
     r"""Working-set coordinate descent with Anderson acceleration.
 
     For smooth datafits (the built-in ``Quadratic`` or a user datafit with
@@ -484,8 +492,11 @@ class AndersonCD:
     1e-06
     """
 
-    _datafit_required_attr = ("gradient_scalar", "initialize", "value", "raw_grad")
-    _penalty_required_attr = ("prox_1d", "value")
+    # requirements (``BaseSolver.validate``): the built-in least squares, or
+    # any smooth datafit; any penalty with a prox and a value
+    datafit_kinds = ("quadratic",)
+    datafit_requires = BaseSolver._SMOOTH
+    penalty_requires = ("prox_1d", "value")
 
     def __init__(self, tol=1e-4, max_iter=50, max_epochs=50_000, p0=None, anderson_k=5,
                  screening=True, verbose=0):
@@ -710,7 +721,7 @@ def enet_gap(y, R, w, corr, l1, l2, positive, n, proj=None):
 
 
 def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts, a2s,
-                     positive, icol, max_epochs, tol_in, K, early=0.0):
+                     positive, icol, max_epochs, tol_in, K, early=0.0, user=None):
     """``_cd_inner`` on the working-set columns of a CSR design (gathered to CSC)."""
     k = ws.size
     sub_indptr = np.zeros(k + 1, dtype=X.indptr.dtype)
@@ -721,6 +732,15 @@ def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wt
     slot[ws] = np.arange(k)
     _csr_extract_columns(X.data, X.indices, X.indptr, slot, sub_indptr, sub_data, sub_indices)
     slot[ws] = -1
+    if user is not None:
+        # the user callbacks take the global feature index and the whole
+        # coefficient vector: the gathered block is solved in global indices
+        nb = np.zeros(X.shape[1] + 1, dtype=sub_indptr.dtype)
+        nb[ws + 1] = col_nnz[ws]
+        np.cumsum(nb, out=nb)
+        return _inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, nb,
+                      R, w, b, ws, lips, code, alpha, gamma, wts, a2s, positive, icol,
+                      max_epochs, tol_in, K, early, user)
     w_loc = w[ws]
     out = _inner(True, np.zeros((1, 1), dtype=w.dtype), sub_data, sub_indices, sub_indptr,
                  R, w_loc, b, np.arange(k, dtype=np.int64), lips[ws], code, alpha, gamma,
@@ -738,7 +758,7 @@ def _residual(X, y, w, b, icol, icol_arr, dt):
 
 
 def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, solver, lips=None,
-                            convex, P0, crit_ref):
+                            convex, P0, crit_ref, user=None):
     """Run AndersonCD on Quadratic x built-in penalty (X dense F-order, CSC or CSR).
 
     Returns dict(w, b, crit, n_iter, converged, gap, primal).
@@ -796,6 +816,10 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
     p0 = _resolve_p0(solver.p0, N, is_sparse)
     use_c = _C is not None and dt == np.float64
+    if user is not None and not (use_c and (not is_sparse or (
+            indices.dtype == np.int32 and indptr.dtype == np.int32))):
+        raise TypeError("a user penalty on the compiled kernel needs float64 data and int32 "
+                        "sparse indices")
     excluded_u8 = excluded.view(np.uint8)
     scores = np.zeros(N, dtype=dt)
     use_gap = convex and alpha > 0
@@ -851,8 +875,13 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                 primal = float(R64 @ R64) / (2 * n) + pen
                 gap = primal - (yy - float(d @ d)) / (2 * n)
         else:
-            (_C.scores_all if use_c else P.scores_all)(code, w, (-corr).astype(dt), lips, alpha,
-                                                       gamma, wts, a2s_, positive, scores)
+            if user is not None:
+                _C.scores_all(code, w, -corr, lips, alpha, gamma, wts, a2s_, positive, scores,
+                              user[0], user[2])
+            else:
+                (_C.scores_all if use_c else P.scores_all)(code, w, (-corr).astype(dt), lips,
+                                                           alpha, gamma, wts, a2s_, positive,
+                                                           scores)
             scores[excluded] = 0.0
             max_score = float(scores.max()) if N else 0.0
             if use_gap and code == P.ENET:
@@ -906,11 +935,11 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         if is_csr:
             _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wts,
                              a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                             int(solver.anderson_k), early)
+                             int(solver.anderson_k), early, user)
         else:
             _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,
                    wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
-                   int(solver.anderson_k), early)
+                   int(solver.anderson_k), early, user)
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal), lips=lips_out, n_screened=n_screened)
 
@@ -939,12 +968,12 @@ def solve_generic(X, y, datafit, penalty, *, w0=None, solver, crit_ref):
     """
     from .._jit import compiled_clone
 
-    missing = [a for a in AndersonCD._datafit_required_attr if not hasattr(datafit, a)]
+    missing = [a for a in AndersonCD.datafit_requires if not hasattr(datafit, a)]
     if missing:
         raise AttributeError(
             f"AndersonCD needs a smooth datafit; {type(datafit).__name__} lacks "
             f"{', '.join(missing)}.")
-    missing = [a for a in AndersonCD._penalty_required_attr if not hasattr(penalty, a)]
+    missing = [a for a in AndersonCD.penalty_requires if not hasattr(penalty, a)]
     if missing:
         raise AttributeError(f"AndersonCD: penalty {type(penalty).__name__} lacks "
                              f"{', '.join(missing)}.")

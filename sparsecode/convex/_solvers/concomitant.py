@@ -22,12 +22,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _prox as P
+from .base import BaseSolver
 from .cd import AndersonCD, solve_quadratic_builtin
 
 __all__ = ["ConcomitantCD"]
 
 
-class ConcomitantCD:
+class ConcomitantCD(BaseSolver):
     r"""Concomitant (scaled-Lasso) coordinate descent for the square-root LASSO.
 
     Parameters
@@ -72,8 +73,10 @@ class ConcomitantCD:
     100
     """
 
-    _datafit_required_attr = ("value",)
-    _penalty_required_attr = ("prox_1d",)
+    datafit_kinds = ("sqrt",)
+    penalty_requires = ("prox_1d",)
+    requires_convex = True
+    builtin_penalties_only = True
 
     def __init__(self, tol=1e-4, max_iter=100, sigma_min=None, max_epochs=50_000, p0=None,
                  anderson_k=5, verbose=0):

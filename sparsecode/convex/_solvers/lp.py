@@ -25,12 +25,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from .base import BaseSolver
 from .lad_ipm import solve_restricted
 
 __all__ = ["WorkingSetLP"]
 
 
-class WorkingSetLP:
+class WorkingSetLP(BaseSolver):
     r"""Column-generation LP (interior point + crossover, or HiGHS) for the LAD-LASSO.
 
     Parameters
@@ -90,8 +91,10 @@ class WorkingSetLP:
     'ipm'
     """
 
-    _datafit_required_attr = ()
-    _penalty_required_attr = ()
+    datafit_kinds = ("lad",)
+    penalty_requires = ()
+    requires_convex = True
+    builtin_penalties_only = True
 
     def __init__(self, tol=1e-6, max_iter=100, p0=50, verbose=0, method="ipm"):
         self.tol = tol

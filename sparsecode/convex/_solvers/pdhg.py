@@ -22,10 +22,12 @@ from scipy.sparse.linalg import svds
 
 from .. import _prox as P
 
+from .base import BaseSolver
+
 __all__ = ["PDHG"]
 
 
-class PDHG:
+class PDHG(BaseSolver):
     r"""Chambolle-Pock primal-dual solver for non-smooth datafits.
 
     Parameters
@@ -59,8 +61,12 @@ class PDHG:
     20000
     """
 
-    _datafit_required_attr = ("prox_conjugate",)
-    _penalty_required_attr = ("prox_1d",)
+    # the square-root and LAD datafits (their conjugates' prox); any convex
+    # penalty with a prox (a user penalty runs through its compiled prox and
+    # stops on the primal-dual residual)
+    datafit_kinds = ("sqrt", "lad")
+    penalty_requires = ("prox_1d",)
+    requires_convex = True
 
     def __init__(self, tol=1e-4, max_iter=20_000, verbose=0):
         self.tol = tol
@@ -82,13 +88,22 @@ def _spectral_norm(X):
         return float(np.sqrt(np.linalg.norm(X.T @ (X @ v))))
 
 
-def solve_pdhg(X, Y, kind, alpha, weights, positive, *, box, solver, W0=None):
+def solve_pdhg(X, Y, kind, alpha, weights, positive, *, box, solver, W0=None, user=None,
+               n_pen=None, crit_ref=1.0):
     """PDHG for kind in {"sqrt", "lad"} with an (weighted) L1 penalty.
 
     X: (n, N) dense or sparse (an intercept is an appended column of weight 0),
     Y: (n, L).  ``box``: the datafit scale ``c`` (scalar for "sqrt", per-row
     vector for "lad").  Returns dict(W, gap (L,), n_iter, converged).
+
+    ``user``: the C callbacks of a user penalty (``_jit.penalty_callbacks``)
+    applied to the first ``n_pen`` rows; no conjugate is known, so the stop
+    is the primal-dual residual ``max(||(W' - W)/tau - X^T (Z' - Z)||_inf,
+    ||(Z' - Z)/sigma - X (W' - W)||_inf) <= tol * crit_ref`` (``gap`` is
+    then NaN and ``crit`` that residual).
     """
+    if user is not None:
+        return _solve_pdhg_user(X, Y, kind, box, solver, W0, user, n_pen, crit_ref)
     n, N = X.shape
     L = Y.shape[1]
     norm = _spectral_norm(X)
@@ -165,3 +180,49 @@ def _gaps(X, Y, W, XW, Z, kind, thr, mask, positive, box, boxc):
         dual = np.sum(Y * Th, axis=0) / s
         best = np.maximum(best, dual)
     return primal - best
+
+
+def _solve_pdhg_user(X, Y, kind, box, solver, W0, user, n_pen, crit_ref):
+    """``solve_pdhg`` with a user penalty's compiled prox (primal-dual residual stop)."""
+    from ..._ext import _convex as _C
+
+    n, N = X.shape
+    L = Y.shape[1]
+    norm = _spectral_norm(X)
+    tau = sigma = 0.99 / max(norm, 1e-300)
+    W = np.zeros((N, L)) if W0 is None else np.array(W0, dtype=np.float64).reshape(N, L)
+    W = np.ascontiguousarray(W)
+    Z = np.zeros((n, L))
+    Z_old = Z.copy()
+    boxc = np.asarray(box, dtype=np.float64).reshape(-1, 1) if kind == "lad" else box
+    n_pen = N if n_pen is None else n_pen
+    crit = np.inf
+    converged = False
+    it = 0
+    for it in range(1, int(solver.max_iter) + 1):
+        V = np.ascontiguousarray(W - tau * np.asarray(X.T @ (2 * Z - Z_old)))
+        W_new = np.empty_like(V)
+        _C.user_prox_all(user[0], user[2], V, tau, n_pen, W_new)
+        Z_old = Z
+        XW = np.asarray(X @ W_new)
+        Vz = Z + sigma * (XW - Y)
+        if kind == "sqrt":
+            nv = np.linalg.norm(Vz, axis=0)
+            Z = Vz * np.minimum(1.0, box / np.maximum(nv, 1e-300))
+        else:
+            Z = np.clip(Vz, -boxc, boxc)
+        if it % 20 == 0 or it == solver.max_iter:
+            dW = W - W_new
+            dZ = Z_old - Z
+            p_res = np.max(np.abs(dW / tau - np.asarray(X.T @ dZ))) if N else 0.0
+            d_res = np.max(np.abs(dZ / sigma - np.asarray(X @ dW)))
+            crit = float(max(p_res, d_res))
+            if solver.verbose and it % 500 == 0:
+                print(f"[PDHG] iter {it}: primal-dual residual {crit:.3e}")
+            if crit <= solver.tol * crit_ref:
+                W = W_new
+                converged = True
+                break
+        W = W_new
+    return dict(W=W, gap=np.full(L, np.nan), crit=crit, n_iter=it, converged=converged,
+                P0=np.full(L, np.nan))
