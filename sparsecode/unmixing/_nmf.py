@@ -295,7 +295,7 @@ def _asc_rescale(W, Ht, upd=None):
     ``c = argmin_{c >= 0} ||W c - 1||_2`` over the free endmembers (fixed ones
     keep ``c = 1``); ``W H`` is unchanged.  Unused endmembers (``c = 0``) keep 1.
     """
-    from scipy.optimize import nnls
+    from .._ext._fcls import fcls_gram
 
     free = np.ones(W.shape[1], bool) if upd is None else upd.astype(bool)
     if not free.any():
@@ -303,8 +303,14 @@ def _asc_rescale(W, Ht, upd=None):
     target = 1.0 - W[:, ~free].sum(axis=1)
     Wf = W[:, free]
     s = max(float(np.max(Wf)), _TINY) if Wf.size else 1.0
-    c, _ = nnls(Wf / s, target, maxiter=50 * Wf.shape[1])
-    c = c / s
+    # NNLS on the k x k normal equations (the active-set FCLS kernel with no
+    # sum-to-one row): O(N k^2) for the Gram matrix instead of a tall NNLS
+    Ws = Wf / s
+    G = np.ascontiguousarray(Ws.T @ Ws)
+    b = np.ascontiguousarray((target @ Ws)[None, :])
+    c = np.empty((1, Wf.shape[1]))
+    fcls_gram(G, b, 0.0, c, 50 * Wf.shape[1], 1e-12 * max(float(np.max(np.diag(G))), _TINY))
+    c = c[0] / s
     c = np.where((c > 0) & np.isfinite(c), c, 1.0)
     cf = np.ones(W.shape[1])
     cf[free] = c
