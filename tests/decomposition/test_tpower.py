@@ -299,3 +299,38 @@ def test_large_offset_means_are_centred_explicitly():
     a = TruncatedPowerPCA(n_components=2, k=4).fit(X - X.mean(0))
     b = TruncatedPowerPCA(n_components=2, k=4).fit(X + 1e8)
     np.testing.assert_allclose(a.components_, b.components_, atol=1e-6)
+
+
+@pytest.mark.parametrize("init", ["eig", "maxdiag"])
+def test_components_are_support_eigenvectors_and_truncation_fixed_points(init):
+    """Each converged component is the leading eigenvector of the (deflated) covariance
+    restricted to its support, and a fixed point of x -> T_k(A x): the k largest
+    magnitudes of A x lie on that support."""
+    X, _ = _spiked(300, 400, 10, 6.0, seed=3)
+    est = TruncatedPowerPCA(n_components=2, k=10, init=init).fit(X)
+    Xc = X - X.mean(0)
+    A = Xc.T @ Xc / (X.shape[0] - 1)
+    for c, x in enumerate(est.components_):
+        S = np.flatnonzero(x)
+        w, U = np.linalg.eigh(A[np.ix_(S, S)])
+        assert abs(U[:, -1] @ x[S]) == pytest.approx(1.0, abs=1e-10)
+        Ax = A @ x
+        assert np.abs(Ax[S]).min() >= np.abs(np.delete(Ax, S)).max()
+        if c == 0:  # Schur deflation for the next component
+            Ax = A @ x
+            A = A - np.outer(Ax, Ax) / (x @ Ax)
+
+
+def test_single_precision_products_give_the_double_precision_result(monkeypatch):
+    """Large data iterate through a float32 copy; every component is finished by an exact
+    float64 eigen-solve on its support, so the result matches the float64 iterations."""
+    import sparsecode.decomposition._tpower as tp
+
+    X, support = _spiked(300, 600, 12, 6.0, seed=4)
+    ref = TruncatedPowerPCA(n_components=2, k=12).fit(X)
+    monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
+    fast = TruncatedPowerPCA(n_components=2, k=12).fit(X)
+    np.testing.assert_array_equal(fast.components_ != 0, ref.components_ != 0)
+    np.testing.assert_allclose(fast.components_, ref.components_, atol=1e-10)
+    np.testing.assert_allclose(fast.explained_variance_, ref.explained_variance_, rtol=1e-10)
+    np.testing.assert_array_equal(np.flatnonzero(ref.components_[0]), support)
