@@ -333,7 +333,6 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         # held-out rows for predictor_gap_
         m = min(256, X_sample.shape[0])
         self._gap_sample_ = X_sample[rng.choice(X_sample.shape[0], size=m, replace=False)]
-        self._gram_ = None
 
     def _parameters(self):
         return [self.components_, self.encoder_weights_, self.encoder_bias_, self.encoder_gain_]
@@ -383,9 +382,7 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         Z, n_it, conv = _fista(X @ C.T, _gram_or_dict(C), Z0, None, float(self.alpha), 0.0,
                                _lipschitz(C, 0.0), int(n_steps), tol=tol)
         if warn and tol is not None and not conv:
-            warnings.warn(f"{type(self).__name__}: FISTA stopped at ista_max_iter={n_steps} "
-                          f"before the codes changed by less than ista_tol={tol}; raise "
-                          "ista_max_iter.", ConvergenceWarning, stacklevel=4)
+            self._not_converged += X.shape[0]
         return Z
 
     def _encode(self, X):
@@ -428,8 +425,15 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         steps = self.n_ista_steps if n_ista_steps is None else n_ista_steps
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
             raise ValueError(f"n_ista_steps must be an integer >= 0, got {steps!r}.")
-        self._mode, self._n_steps = mode, int(steps)
+        self._mode, self._n_steps, self._not_converged = mode, int(steps), 0
         try:
-            return super().transform(X, output=output)
+            codes = super().transform(X, output=output)
+            if self._not_converged:
+                warnings.warn(f"{type(self).__name__}: FISTA stopped at ista_max_iter="
+                              f"{self.ista_max_iter} before the codes changed by less than "
+                              f"ista_tol={self.ista_tol} (chunks holding "
+                              f"{self._not_converged} of the {codes.shape[0]} samples); "
+                              "raise ista_max_iter.", ConvergenceWarning, stacklevel=2)
+            return codes
         finally:
-            del self._mode, self._n_steps
+            del self._mode, self._n_steps, self._not_converged

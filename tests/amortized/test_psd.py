@@ -265,3 +265,18 @@ def test_fista_through_dictionary_equals_through_gram():
     b, _, _ = _fista(X @ C.T, _gram_or_dict(C), P, P, 0.1, 0.5, L, 40)
     assert _gram_or_dict(C) is C
     np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_ista_codes_match_registered_lasso_over_the_dictionary(fitted, planted):
+    # same objective 1/2||x - zB||^2 + alpha||z||_1: sparse_encode(algorithm="lasso")
+    from sparsecode import sparse_encode
+
+    X, _ = planted
+    Xt = X[:100]
+    C = fitted.components_
+    ours = fitted.transform(Xt, inference="ista")
+    ref = sparse_encode(Xt, C, algorithm="lasso", alpha=fitted.alpha, tol=1e-10,
+                        max_iter=10000)
+    e_ours = _lasso_objective(Xt, ours, C, fitted.alpha).sum()
+    e_ref = _lasso_objective(Xt, ref, C, fitted.alpha).sum()
+    assert abs(e_ours - e_ref) <= 1e-5 * e_ref
