@@ -28,6 +28,7 @@ from .._validation import (
     validate_Xy,
 )
 from ._common import (
+    DENSIFY_MAX_ENTRIES,
     HUGE,
     SBL_CONSTRAINTS,
     TINY,
@@ -518,7 +519,7 @@ def _unscale(res, ab):
     check_unscaled(res["x"], res["tx"], res["gamma"], res["sigma2"])
 
 
-def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A"):
+def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A", info=None):
     wdt = work_dtype(np.dtype(A.dtype), Y.dtype)
     if isinstance(A, np.ndarray):
         A = A.astype(wdt, copy=False)
@@ -529,10 +530,63 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A")
     if fro2 == 0:
         raise ValueError(f"{argname} is zero (its Frobenius norm is 0); nothing can be "
                          "recovered.")
-    theta = auto_damping(A, fro2=fro2) if damping == "auto" else float(damping)
+    spec = None
+    if damping == "auto" or info is not None:
+        spec = spectral_norm(A, tol=1e-3)
+    if info is not None:
+        info["spread"] = spec ** 2 * min(A.shape) / fro2
+    theta = auto_damping(A, fro2=fro2, spec=spec) if damping == "auto" else float(damping)
     learn = resolve_learn_noise(learn_noise, noise_variance)
     s2 = initial_noise_variance(Y, noise_variance)
     return A, Y, fro2, theta, learn, s2
+
+
+#: e_step="auto": the exact E-step when ||A||_2^2 min(m, N) / ||A||_F^2 exceeds
+#: this (1 for orthogonal rows, about 2.2 for Gaussian 200 x 800, 9 / 13 / 18 / 26
+#: for log-spaced singular values with condition number 1e2 / 1e3 / 1e4 / 1e6)
+SPREAD_MAX = 15.0
+
+
+def _exact_solve(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, theta):
+    """The exact (EM-SBL) E-step for GGAMP-SBL, result in the kernel's format."""
+    L = Y.shape[1]
+    Ad = A.toarray() if sp.issparse(A) else A
+    res = em_sbl(Ad, Y, shared=False, gamma0=np.ones((L, A.shape[1])),
+                 sigma2=np.broadcast_to(np.asarray(s2, dtype=np.float64), (L,)).copy(),
+                 learn_noise=learn_noise, update=update, prune=prune, max_iter=max_iter,
+                 tol=tol)
+    st = res["status"]
+    status = 2 if np.any(st == 2) else (1 if np.any(st == 1) else 0)
+    return dict(x=res["mu"][:, :, 0].T, tx=res["d"].T, gamma=res["gamma"].T,
+                sigma2=res["sigma2"], n_iter=int(np.max(res["n_iter"])), n_gamp=0,
+                status=status, delta=float(np.max(res["delta"])), theta=theta,
+                e_step="exact")
+
+
+def _solve(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gamp_iter, gamp_tol,
+           variances, fro2, adapt, verbose, name, init, e_step, spread, argname):
+    """GGAMP-SBL with the E-step chosen by ``e_step`` (see ``GGAMPSBL``)."""
+    explicit = isinstance(A, np.ndarray) or sp.issparse(A)
+    if e_step == "exact" and not explicit:
+        raise ValueError(f"e_step='exact' needs an array or sparse matrix {argname}; a "
+                         "LinearOperator only supports e_step='gamp' (or 'auto').")
+    exact_ok = explicit and A.shape[0] * A.shape[1] <= DENSIFY_MAX_ENTRIES
+    if e_step == "exact" or (e_step == "auto" and exact_ok and spread is not None
+                             and spread > SPREAD_MAX):
+        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
+                            max_iter=max_iter, tol=tol, theta=theta)
+    gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
+    res = ggamp_sbl_kernel(A, Yw, s2=s2w, learn_noise=learn, update=update, prune=prune,
+                           theta=theta, max_iter=max_iter, tol=tol,
+                           max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
+                           variances=variances, fro2=fro2, adapt=adapt, verbose=verbose,
+                           name=name, gamma0=gamma0)
+    res["e_step"] = "gamp"
+    if res["status"] == 2 and e_step == "auto" and exact_ok:
+        # GAMP diverged even with the halved damping: the exact E-step
+        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
+                            max_iter=max_iter, tol=tol, theta=res["theta"])
+    return res
 
 
 class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -589,6 +643,20 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         GAMP's posterior variances can be orders of magnitude too small and
         lead the EM from gamma = 1 into a poor local optimum; the warm start
         avoids it.
+    e_step : {"auto", "gamp", "exact"}, default="auto"
+        How the posterior moments are computed.  "gamp": damped GAMP.
+        "exact": the E-step of ``SBL`` (Cholesky factorisation; the whole
+        fit is then ``SBL``'s, with ``tol`` its relative change of the
+        posterior mean).  "auto": "exact" for an explicit matrix whose
+        spectrum is far from that of an i.i.d. matrix,
+        :math:`\|A\|_2^2\min(m, N)/\|A\|_F^2 > 15` (1 for orthonormal
+        rows, about 2.2 for a Gaussian 200 x 800 matrix, 8 for Toeplitz(0.9)
+        correlated columns, 9 / 13 / 18 / 26 for log-spaced singular values
+        with condition number 1e2 / 1e3 / 1e4 / 1e6, and large for a matrix
+        with a non-zero mean), where GAMP's variances are unreliable, and
+        also when GAMP diverges with the halved damping; "gamp" otherwise.
+        The spectral norm is the one the damping rule computes anyway
+        (Lanczos, a few products).  A LinearOperator always uses GAMP.
     verbose : int, default=0
         Print progress every EM iteration.
 
@@ -604,6 +672,8 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         Noise variance used at the end.
     damping_ : float
         Damping factor used at the end.
+    e_step_ : {"gamp", "exact"}
+        The E-step that produced the estimate (see ``e_step``).
     n_iter_ : int
         Number of EM iterations.
     n_gamp_iter_ : int
@@ -670,10 +740,12 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     _parameter_constraints = dict(GAMP_CONSTRAINTS)
     _parameter_constraints["init"] = [Options("auto", "ones", "sbl")]
+    _parameter_constraints["e_step"] = [Options("auto", "gamp", "exact")]
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
                  prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
-                 variances="auto", fit_intercept=False, init="auto", verbose=0):
+                 variances="auto", fit_intercept=False, init="auto", e_step="auto",
+                 verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
         self.update = update
@@ -686,6 +758,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         self.variances = variances
         self.fit_intercept = fit_intercept
         self.init = init
+        self.e_step = e_step
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -738,17 +811,19 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
         A, Ys, ab = _scaled(A, Y)
+        info = {} if (self.e_step == "auto" and isinstance(A, np.ndarray)) else None
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, self.noise_variance, self.learn_noise,
-                                                  self.damping, self.variances, argname="X")
+                                                  self.damping, self.variances, argname="X",
+                                                  info=info)
         if self.noise_variance is not None:
             s2 = s2 / ab[1] ** 2
-        gamma0, s2 = _warm_start(A, Yw, s2, learn, self.init, "X")
-        res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=self.update,
-                               prune=self.prune, theta=theta, max_iter=self.max_iter,
-                               tol=self.tol, max_gamp_iter=self.max_gamp_iter,
-                               gamp_tol=self.gamp_tol, variances=self.variances, fro2=fro2,
-                               adapt=self.damping == "auto", verbose=self.verbose, name=name,
-                               gamma0=gamma0)
+        res = _solve(A, Yw, s2=s2, learn=learn, update=self.update, prune=self.prune,
+                     theta=theta, max_iter=self.max_iter, tol=self.tol,
+                     max_gamp_iter=self.max_gamp_iter, gamp_tol=self.gamp_tol,
+                     variances=self.variances, fro2=fro2, adapt=self.damping == "auto",
+                     verbose=self.verbose, name=name, init=self.init, e_step=self.e_step,
+                     spread=None if info is None else info["spread"], argname="X")
+        self.e_step_ = res["e_step"]
         _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
         _unscale(res, ab)
         one = y.ndim == 1
@@ -796,7 +871,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
 def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
               prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
-              variances="auto", init="auto", verbose=0):
+              variances="auto", init="auto", e_step="auto", verbose=0):
     r"""GGAMP-SBL for a dense matrix, a sparse matrix or a LinearOperator.
 
     Parameters
@@ -830,6 +905,8 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
         GAMP variance form.
     init : {"auto", "ones", "sbl"}, default="auto"
         Initial gamma (see ``GGAMPSBL``).
+    e_step : {"auto", "gamp", "exact"}, default="auto"
+        E-step (see ``GGAMPSBL``).
     verbose : int, default=0
         Print progress.
 
@@ -838,7 +915,8 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     result : SolverResult
         ``coef``, ``gamma``, ``posterior_variance`` of shape (n_features,) or
         (n_features, n_targets); ``noise_variance``; ``damping``; ``n_iter``;
-        ``n_gamp_iter``; ``converged``; ``delta``.
+        ``n_gamp_iter``; ``converged``; ``delta``; ``e_step`` ("gamp" or
+        "exact").
 
     See Also
     --------
@@ -870,22 +948,23 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     validate_params(dict(noise_variance=noise_variance, learn_noise=learn_noise, update=update,
                          damping=damping, prune=prune, max_iter=max_iter, tol=tol,
                          max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol, variances=variances,
-                         init=init, verbose=verbose),
-                    {**GAMP_CONSTRAINTS, "init": [Options("auto", "ones", "sbl")]}, "ggamp_sbl")
+                         init=init, e_step=e_step, verbose=verbose),
+                    {**GAMP_CONSTRAINTS, "init": [Options("auto", "ones", "sbl")],
+                     "e_step": [Options("auto", "gamp", "exact")]}, "ggamp_sbl")
     A = check_operator(A, "A")
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
     odt = out_dtype(np.dtype(A.dtype), Y.dtype)
     A, Ys, ab = _scaled(A, Y)
+    info = {} if (e_step == "auto" and isinstance(A, np.ndarray)) else None
     A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, noise_variance, learn_noise, damping,
-                                              variances)
+                                              variances, info=info)
     if noise_variance is not None:
         s2 = s2 / ab[1] ** 2
-    gamma0, s2 = _warm_start(A, Yw, s2, learn, init, "A")
-    res = ggamp_sbl_kernel(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
-                           theta=theta, max_iter=max_iter, tol=tol,
-                           max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
-                           variances=variances, fro2=fro2, adapt=damping == "auto",
-                           verbose=verbose, name="ggamp_sbl", gamma0=gamma0)
+    res = _solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune, theta=theta,
+                 max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
+                 variances=variances, fro2=fro2, adapt=damping == "auto", verbose=verbose,
+                 name="ggamp_sbl", init=init, e_step=e_step,
+                 spread=None if info is None else info["spread"], argname="A")
     _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"])
     _unscale(res, ab)
     pick = (lambda a: a[:, 0]) if was_1d else (lambda a: a)
@@ -894,4 +973,4 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
         posterior_variance=pick(res["tx"]),
         noise_variance=float(res["sigma2"][0]) if was_1d else res["sigma2"],
         damping=res["theta"], n_iter=res["n_iter"], n_gamp_iter=res["n_gamp"],
-        converged=res["status"] == 0, delta=res["delta"])
+        converged=res["status"] == 0, delta=res["delta"], e_step=res["e_step"])

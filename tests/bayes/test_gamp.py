@@ -135,8 +135,29 @@ def test_divergence_is_detected_and_reported():
     x = np.zeros(100)
     x[[3, 30, 60]] = 1.0
     with pytest.warns(ConvergenceWarning, match="diverged"):
-        est = GGAMPSBL(noise_variance=1e-6, damping=1.0, max_iter=20).fit(A, A @ x)
+        est = GGAMPSBL(noise_variance=1e-6, damping=1.0, max_iter=20,
+                       e_step="gamp").fit(A, A @ x)
     assert np.all(np.isfinite(est.coef_)) and not est.converged_
+    assert est.e_step_ == "gamp"
+
+
+def test_far_from_iid_matrix_gets_the_exact_estep():
+    """e_step="auto": a matrix whose spectrum is far from i.i.d. (here a
+    non-zero mean: ||A||_2^2 min(m, N) / ||A||_F^2 = 48 > 15) is solved
+    with the exact E-step, where plain GAMP diverges (above); the answer
+    is SBL's."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((50, 100)) / np.sqrt(50) + 2.0
+    x = np.zeros(100)
+    x[[3, 30, 60]] = 1.0
+    est = GGAMPSBL(noise_variance=1e-6, damping=1.0).fit(A, A @ x)
+    assert est.e_step_ == "exact" and est.converged_
+    np.testing.assert_allclose(est.coef_, x, atol=1e-3)
+    ref = SBL(noise_variance=1e-6, tol=1e-6).fit(A, A @ x)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    # a Gaussian matrix keeps the GAMP E-step
+    G = rng.standard_normal((50, 100))
+    assert GGAMPSBL(noise_variance=1e-6).fit(G, G @ x).e_step_ == "gamp"
 
 
 def test_convergence_warning_with_figure():
