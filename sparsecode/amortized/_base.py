@@ -54,6 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._parallel import blas_limited, effective_n_jobs
 from .._validation import validate_X
 from ._optim import TrainingDivergedError, _check_lr, constant, cosine, linear_decay, make_optimizer
 
@@ -224,16 +225,18 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
                     del self.feature_names_in_
             elif X.shape[1] != self.n_features_in_:
                 raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                    f"{self.n_features_in_}; pass data of the same width."
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input (the width it was fitted "
+                    "with); pass data of the same width."
                 )
             return X
         if not reset and hasattr(self, "n_features_in_"):
             width = np.shape(X)[1] if np.ndim(X) == 2 else None
             if width is not None and width != self.n_features_in_:
                 raise ValueError(
-                    f"X has {width} features, but {type(self).__name__} was fitted with "
-                    f"{self.n_features_in_}; partial_fit needs data of the same width."
+                    f"X has {width} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input (the width it was fitted "
+                    "with); partial_fit needs data of the same width."
                 )
         return validate_X(self, X, reset=reset)
 
@@ -260,7 +263,11 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         m = min(n, self._init_sample_size)
         if m == n:
             return self._read(X, 0, n, dtype)
-        idx = np.sort(rng.choice(n, size=m, replace=False))
+        # m distinct rows without an O(n) permutation (streamed data stay O(chunk))
+        picked = np.unique(rng.randint(0, n, size=m + m // 4 + 16))
+        while picked.size < m:
+            picked = np.union1d(picked, rng.randint(0, n, size=m))
+        idx = np.sort(rng.permutation(picked)[:m])
         block = X[idx]
         if _is_dask(block):
             block = block.compute()
@@ -359,45 +366,55 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
     def _run(self, X, n_epochs, early_stop):
         tol = getattr(self, "tol", None)
         patience = getattr(self, "n_iter_no_change", 3)
-        best = np.inf
-        stall = 0
-        converged = False
         steps_per_epoch = max(1, math.ceil(X.shape[0] / self.batch_size))
         progress = _Progress(self.verbose, n_epochs * steps_per_epoch, type(self).__name__)
         try:
-            for epoch in range(n_epochs):
-                total, count = 0.0, 0
-                for Xb in self._batches(X, self._rng_, self._dtype_):
-                    loss = float(self._train_step(Xb))
-                    self.n_steps_ += 1
-                    total += loss * Xb.shape[0]
-                    count += Xb.shape[0]
-                    progress.step(loss)
-                epoch_loss = total / max(count, 1)
-                self.loss_curve_.append(epoch_loss)
-                self.n_iter_ += 1
-                self._on_epoch_end(epoch)
-                progress.epoch(epoch, n_epochs, epoch_loss, self.n_steps_)
-                if early_stop and tol is not None:
-                    if epoch_loss > best - tol * abs(best):
-                        stall += 1
-                    else:
-                        stall = 0
-                    best = min(best, epoch_loss)
-                    if stall >= patience:
-                        converged = True
-                        break
+            with blas_limited(self._n_threads()):
+                self._epochs(X, n_epochs, early_stop, progress, tol, patience)
         finally:
             progress.close()
+        return self
+
+    def _n_threads(self):
+        """Threads of kernels and BLAS during training and coding (``n_jobs``, default 1)."""
+        return effective_n_jobs(getattr(self, "n_jobs", None))
+
+    def _epochs(self, X, n_epochs, early_stop, progress, tol, patience):
+        best = np.inf
+        stall = 0
+        converged = False
+        for epoch in range(n_epochs):
+            total, count = 0.0, 0
+            for Xb in self._batches(X, self._rng_, self._dtype_):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    # a non-finite loss raises TrainingDivergedError in _apply_gradients
+                    loss = float(self._train_step(Xb))
+                self.n_steps_ += 1
+                total += loss * Xb.shape[0]
+                count += Xb.shape[0]
+                progress.step(loss)
+            epoch_loss = total / max(count, 1)
+            self.loss_curve_.append(epoch_loss)
+            self.n_iter_ += 1
+            self._on_epoch_end(epoch)
+            progress.epoch(epoch, n_epochs, epoch_loss, self.n_steps_)
+            if early_stop and tol is not None:
+                if epoch_loss > best - tol * abs(best):
+                    stall += 1
+                else:
+                    stall = 0
+                best = min(best, epoch_loss)
+                if stall >= patience:
+                    converged = True
+                    break
         if early_stop and tol is not None and not converged:
             warnings.warn(
                 f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs with the "
                 f"training loss still improving by more than tol={tol} (last epoch loss "
                 f"{self.loss_curve_[-1]:.6g}); raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return self
 
     # ------------------------------------------------------------- transform
     def _check_X_transform(self, X):
@@ -428,6 +445,10 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         if output not in ("dense", "csr"):
             raise ValueError(f"output must be 'dense' or 'csr', got {output!r}.")
         X = self._check_X_transform(X)
+        with blas_limited(self._n_threads()):
+            return self._transform(X, output)
+
+    def _transform(self, X, output):
         dtype = self.components_.dtype
         n = X.shape[0]
         n_lat = self._n_latents_out()

@@ -129,7 +129,8 @@ class warmup:
 
 def _all_finite(a):
     # one reduction; falls back to the elementwise test only when the sum is not finite
-    s = a.sum(dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = a.sum()
     return bool(np.isfinite(s)) or bool(np.isfinite(a).all())
 
 
@@ -200,13 +201,14 @@ class SGD(_Optimizer):
             self._state = [np.zeros_like(p) for p in params]
         updates = []
         for i, (p, g) in enumerate(zip(params, grads)):
-            if self.momentum > 0:
-                v = self._state[i] * self.momentum + g
-                u = lr * v
-            else:
-                v = None
-                u = lr * g
-            new = p - u
+            with np.errstate(over="ignore", invalid="ignore"):
+                if self.momentum > 0:
+                    v = self._state[i] * self.momentum + g
+                    u = lr * v
+                else:
+                    v = None
+                    u = lr * g
+                new = p - u
             if not _all_finite(new):
                 raise TrainingDivergedError(
                     f"non-finite parameter update at optimiser step {self.t} "
@@ -277,7 +279,7 @@ class Adam(_Optimizer):
         for p, g, (m, v) in zip(params, grads, self._state):
             if _adam_kernel is not None and _kernel_ok(p, g, m, v):
                 _adam_kernel(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-                             lr, b1, b2, self.eps, bc1, bc2)
+                             lr, b1, b2, self.eps, bc1, bc2, getattr(self, "n_threads", 1))
                 continue
             m *= b1
             m += (1.0 - b1) * g

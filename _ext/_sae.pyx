@@ -1,0 +1,336 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# distutils: extra_compile_args = -fno-math-errno -fno-trapping-math
+"""Kernels of the TopK sparse autoencoder (fused float32/float64, OpenMP over rows).
+
+A batch's codes are kept as CSR triplets ``(indptr, indices, values)`` over
+the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
+
+``topk_rows``
+    the ``k`` largest values of each row (ties: lowest index) in one scan:
+    entries above the running k-th best go to a small buffer that quickselect
+    cuts back to k when full (O(n) expected, no sort of the row), optionally
+    restricted to a subset of columns (AuxK on dead latents).
+``sparse_decode``
+    ``out[b] = bias + sum_e values[e] * W[indices[e]]`` (k rows of W per sample).
+``sparse_row_dots``
+    ``out[e] = G[b] . W[indices[e]]`` for every stored entry of row ``b``.
+``scatter_rows``
+    ``out[j] += sum_{e: indices[e] = j} coef[e] * R[row(e)]`` -- the decoder
+    gradient (``R`` = output gradient, ``coef`` = codes) and the encoder
+    gradient (``R`` = centred inputs, ``coef`` = code gradients) touch only the
+    active latents.  The entries are bucketed by latent (counting sort), then
+    each thread owns whole latents, so no two threads write the same row.
+``adam_update``
+    fused, bias-corrected Adam step over a flat parameter array.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.math cimport sqrt
+from libc.stdlib cimport malloc, free
+
+import numpy as np
+cimport numpy as cnp
+from numpy cimport int64_t
+
+cnp.import_array()
+
+
+cdef inline bint _better(floating va, int64_t ia, floating vb, int64_t ib) noexcept nogil:
+    # (value desc, index asc): is a strictly better than b?
+    return va > vb or (va == vb and ia < ib)
+
+
+cdef void _select_best(floating* bv, int64_t* bi, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    """Rearrange bv/bi[:m] so that the first k are the k best (Hoare quickselect)."""
+    cdef Py_ssize_t lo = 0, hi = m - 1, i, j, mid, target = k - 1
+    cdef floating pv, tv
+    cdef int64_t pi, ti
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        # median of three as pivot
+        if _better(bv[mid], bi[mid], bv[lo], bi[lo]):
+            tv = bv[mid]; bv[mid] = bv[lo]; bv[lo] = tv
+            ti = bi[mid]; bi[mid] = bi[lo]; bi[lo] = ti
+        if _better(bv[hi], bi[hi], bv[lo], bi[lo]):
+            tv = bv[hi]; bv[hi] = bv[lo]; bv[lo] = tv
+            ti = bi[hi]; bi[hi] = bi[lo]; bi[lo] = ti
+        if _better(bv[hi], bi[hi], bv[mid], bi[mid]):
+            tv = bv[hi]; bv[hi] = bv[mid]; bv[mid] = tv
+            ti = bi[hi]; bi[hi] = bi[mid]; bi[mid] = ti
+        pv = bv[mid]
+        pi = bi[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while _better(bv[i], bi[i], pv, pi):
+                i += 1
+            while _better(pv, pi, bv[j], bi[j]):
+                j -= 1
+            if i <= j:
+                tv = bv[i]; bv[i] = bv[j]; bv[j] = tv
+                ti = bi[i]; bi[i] = bi[j]; bi[j] = ti
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            break
+
+
+cdef void _topk_one(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssize_t n_cols,
+                    bint use_cols, Py_ssize_t k, floating* bv, int64_t* bi, Py_ssize_t cap,
+                    floating* out_v, int64_t* out_i) noexcept nogil:
+    # Candidates above the current k-th best go to a buffer of ``cap`` >= 2k
+    # entries; a full buffer is cut back to its k best by quickselect, which
+    # raises the threshold.  Columns are scanned in increasing order, so an
+    # entry equal to the threshold never displaces it (ties: lowest index).
+    cdef Py_ssize_t c, m = 0, total
+    cdef int64_t col
+    cdef floating val, thr = 0
+    cdef bint have_thr = False
+    cdef Py_ssize_t blk, t, cnt
+    if use_cols:
+        for c in range(n_cols):
+            col = cols[c]
+            val = a[col]
+            # branch-free append: always write, advance only for a candidate
+            bv[m] = val
+            bi[m] = col
+            m += (not have_thr) or (val > thr)
+            if m == cap:
+                _select_best(bv, bi, m, k)
+                m = k
+                thr = bv[k - 1]
+                have_thr = True
+    else:
+        blk = 0
+        while blk < n:
+            total = min(blk + 32, n)
+            if have_thr:
+                # branch-free count first (vectorised): most blocks have no candidate
+                cnt = 0
+                for t in range(blk, total):
+                    cnt = cnt + (a[t] > thr)
+                if cnt == 0:
+                    blk = total
+                    continue
+            for c in range(blk, total):
+                val = a[c]
+                bv[m] = val
+                bi[m] = c
+                m += (not have_thr) or (val > thr)
+                if m == cap:
+                    _select_best(bv, bi, m, k)
+                    m = k
+                    thr = bv[k - 1]
+                    have_thr = True
+            blk = total
+    if m > k:
+        _select_best(bv, bi, m, k)
+    for c in range(k):
+        out_v[c] = bv[c]
+        out_i[c] = bi[c]
+
+
+cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t d) noexcept nogil:
+    # eight independent partial sums (vectorisable, fixed order for a given d)
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
+    cdef Py_ssize_t t = 0
+    while t + 8 <= d:
+        s0 = s0 + x[t] * y[t]
+        s1 = s1 + x[t + 1] * y[t + 1]
+        s2 = s2 + x[t + 2] * y[t + 2]
+        s3 = s3 + x[t + 3] * y[t + 3]
+        s4 = s4 + x[t + 4] * y[t + 4]
+        s5 = s5 + x[t + 5] * y[t + 5]
+        s6 = s6 + x[t + 6] * y[t + 6]
+        s7 = s7 + x[t + 7] * y[t + 7]
+        t += 8
+    while t < d:
+        s0 = s0 + x[t] * y[t]
+        t += 1
+    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+
+
+def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
+              floating[:, ::1] val_out, const int64_t[::1] cols=None, int n_threads=1):
+    """Write the ``k`` largest entries of each row of ``A`` (or of ``A[:, cols]``).
+
+    Ties go to the lowest column index; the ``k`` entries of a row come in no
+    particular order.  ``k`` must not exceed the number of candidate columns.
+    """
+    cdef Py_ssize_t B = A.shape[0], n = A.shape[1], b
+    cdef bint use_cols = cols is not None
+    cdef Py_ssize_t n_cols = cols.shape[0] if use_cols else n
+    cdef const int64_t* cp = &cols[0] if (use_cols and n_cols > 0) else NULL
+    cdef Py_ssize_t cap = 16 * k if k >= 16 else k + 256
+    cdef floating* bv
+    cdef int64_t* bi
+    if k <= 0 or B == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        bv = <floating*> malloc(cap * sizeof(floating))
+        bi = <int64_t*> malloc(cap * sizeof(int64_t))
+        for b in prange(B, schedule="static"):
+            _topk_one(&A[b, 0], n, cp, n_cols, use_cols, k, bv, bi, cap,
+                      &val_out[b, 0], &idx_out[b, 0])
+        free(bv)
+        free(bi)
+
+
+def sparse_decode(const int64_t[::1] indptr, const int64_t[::1] indices,
+                  const floating[::1] values, const floating[:, ::1] W,
+                  const floating[::1] bias, floating[:, ::1] out, int n_threads=1):
+    """``out[b] = bias + sum_e values[e] * W[indices[e]]`` (bias may be None: zero)."""
+    cdef Py_ssize_t B = out.shape[0], d = out.shape[1], b, e, t
+    cdef bint has_bias = bias is not None
+    cdef floating v
+    cdef floating* o
+    cdef const floating* w
+    with nogil:
+        for b in prange(B, schedule="static", num_threads=n_threads):
+            o = &out[b, 0]
+            if has_bias:
+                for t in range(d):
+                    o[t] = bias[t]
+            else:
+                for t in range(d):
+                    o[t] = 0
+            for e in range(indptr[b], indptr[b + 1]):
+                v = values[e]
+                if v != 0:
+                    w = &W[indices[e], 0]
+                    for t in range(d):
+                        o[t] = o[t] + v * w[t]
+
+
+def sparse_row_dots(const int64_t[::1] indptr, const int64_t[::1] indices,
+                    const floating[:, ::1] G, const floating[:, ::1] W, floating[::1] out,
+                    int n_threads=1):
+    """``out[e] = G[b] . W[indices[e]]`` for the entries ``e`` of each row ``b``."""
+    cdef Py_ssize_t B = G.shape[0], d = G.shape[1], b, e, t
+    cdef floating s
+    cdef const floating* g
+    cdef const floating* w
+    with nogil:
+        for b in prange(B, schedule="static", num_threads=n_threads):
+            g = &G[b, 0]
+            for e in range(indptr[b], indptr[b + 1]):
+                out[e] = _dot(g, &W[indices[e], 0], d)
+
+
+def scatter_rows(const int64_t[::1] indptr, const int64_t[::1] indices,
+                 const floating[::1] coef, const floating[:, ::1] R, floating[:, ::1] out,
+                 int n_threads=1):
+    """``out[j] += sum over entries e with indices[e] = j of coef[e] * R[row(e)]``.
+
+    Returns the array of latents that received at least one entry.
+    """
+    cdef Py_ssize_t B = R.shape[0], d = R.shape[1], n = out.shape[0]
+    cdef Py_ssize_t nnz = indices.shape[0], b, e, j, p, t, q
+    cdef int64_t[::1] start = np.zeros(n + 1, dtype=np.int64)
+    cdef int64_t[::1] fill = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] erow = np.empty(max(nnz, 1), dtype=np.int64)
+    cdef int64_t[::1] epos = np.empty(max(nnz, 1), dtype=np.int64)
+    cdef Py_ssize_t n_active = 0
+    cdef floating c
+    cdef floating* o
+    cdef const floating* r
+    with nogil:
+        for e in range(nnz):
+            start[indices[e] + 1] += 1
+        for j in range(n):
+            if start[j + 1] > 0:
+                n_active += 1
+            start[j + 1] += start[j]
+            fill[j] = start[j]
+        for b in range(B):
+            for e in range(indptr[b], indptr[b + 1]):
+                j = indices[e]
+                p = fill[j]
+                erow[p] = b
+                epos[p] = e
+                fill[j] = p + 1
+    active = np.empty(n_active, dtype=np.int64)
+    cdef int64_t[::1] act = active
+    q = 0
+    for j in range(n):
+        if start[j + 1] > start[j]:
+            act[q] = j
+            q += 1
+    with nogil:
+        for q in prange(n_active, schedule="dynamic", chunksize=8, num_threads=n_threads):
+            j = act[q]
+            o = &out[j, 0]
+            for p in range(start[j], start[j + 1]):
+                c = coef[epos[p]]
+                if c != 0:
+                    r = &R[erow[p], 0]
+                    for t in range(d):
+                        o[t] = o[t] + c * r[t]
+    return active
+
+
+cdef void _adam_block(floating* p, const floating* g, floating* m, floating* v,
+                      Py_ssize_t lo, Py_ssize_t hi, floating b1, floating b2, floating c1,
+                      floating c2, floating step, floating ibc2, floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi
+    for i in range(lo, hi):
+        gi = g[i]
+        mi = b1 * m[i] + c1 * gi
+        vi = b2 * v[i] + c2 * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] - step * mi / (sqrt(vi * ibc2) + eps)
+
+
+def adam_update(floating[::1] p, const floating[::1] g, floating[::1] m, floating[::1] v,
+                double lr, double b1, double b2, double eps, double bc1, double bc2,
+                int n_threads=1):
+    """One bias-corrected Adam step, in place on ``p``, ``m`` and ``v``."""
+    cdef Py_ssize_t n = p.shape[0], blk, n_blk
+    cdef floating fb1 = <floating>b1, fb2 = <floating>b2
+    cdef floating c1 = <floating>(1.0 - b1), c2 = <floating>(1.0 - b2)
+    cdef floating step = <floating>(lr / bc1), ibc2 = <floating>(1.0 / bc2)
+    cdef floating feps = <floating>eps
+    n_blk = (n + 4095) // 4096
+    if n == 0:
+        return
+    with nogil:
+        for blk in prange(n_blk, schedule="static", num_threads=n_threads):
+            _adam_block(&p[0], &g[0], &m[0], &v[0], blk * 4096, min(n, (blk + 1) * 4096),
+                        fb1, fb2, c1, c2, step, ibc2, feps)
+
+
+def project_rows(floating[:, ::1] G, const floating[:, ::1] W, int n_threads=1):
+    """``G[j] -= (G[j] . W[j]) W[j]`` for every row (tangent step of unit-norm rows)."""
+    cdef Py_ssize_t n = G.shape[0], d = G.shape[1], j, t
+    cdef floating c
+    cdef floating* g
+    cdef const floating* w
+    with nogil:
+        for j in prange(n, schedule="static", num_threads=n_threads):
+            g = &G[j, 0]
+            w = &W[j, 0]
+            c = _dot(g, w, d)
+            if c != 0:
+                for t in range(d):
+                    g[t] = g[t] - c * w[t]
+
+
+def normalize_rows(floating[:, ::1] W, int n_threads=1):
+    """Scale every row of ``W`` to unit Euclidean norm (zero rows left unchanged)."""
+    cdef Py_ssize_t n = W.shape[0], d = W.shape[1], j, t
+    cdef floating c
+    cdef floating* w
+    with nogil:
+        for j in prange(n, schedule="static", num_threads=n_threads):
+            w = &W[j, 0]
+            c = _dot(w, w, d)
+            if c > 0:
+                c = 1 / sqrt(c)
+                for t in range(d):
+                    w[t] = w[t] * c

@@ -1,0 +1,284 @@
+"""KSparseAutoencoder (TopK SAE, AuxK, BatchTopK, k-sparse options) and its kernels."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sparsecode import sparse_encode
+from sparsecode._ext import _sae
+from sparsecode.amortized import KSparseAutoencoder, topk_encode
+from sparsecode.metrics import mean_max_cosine, normalized_mse
+
+
+# ----------------------------------------------------------------- kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_topk_rows_equals_argpartition(dtype, k):
+    rng = np.random.default_rng(k)
+    A = rng.standard_normal((50, 300)).astype(dtype)
+    A[3] = np.sort(A[3])                 # worst case for the running threshold
+    A[4] = 0.0                           # all ties: lowest indices win
+    idx = np.empty((50, k), np.int64)
+    val = np.empty((50, k), dtype)
+    _sae.topk_rows(A, k, idx, val, None, 2)
+    ref = np.sort(np.argpartition(-A, k - 1, axis=1, kind="introselect")[:, :k], axis=1)
+    got = np.sort(idx, axis=1)
+    np.testing.assert_array_equal(got[[0, 1, 2, 3]], ref[[0, 1, 2, 3]])
+    np.testing.assert_array_equal(got[4], np.arange(k))
+    np.testing.assert_array_equal(val, np.take_along_axis(A, idx, axis=1))
+    # the selected values are the k largest of each row
+    np.testing.assert_array_equal(np.sort(val, axis=1), np.sort(A, axis=1)[:, -k:])
+
+
+def test_topk_rows_restricted_to_columns():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((20, 100))
+    cols = np.sort(rng.choice(100, 30, replace=False)).astype(np.int64)
+    idx = np.empty((20, 4), np.int64)
+    val = np.empty((20, 4))
+    _sae.topk_rows(A, 4, idx, val, cols, 1)
+    sub = A[:, cols]
+    ref = cols[np.argsort(-sub, axis=1)[:, :4]]
+    np.testing.assert_array_equal(np.sort(idx, axis=1), np.sort(ref, axis=1))
+
+
+def _csr_dense(indptr, indices, values, n):
+    return sp.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n)).toarray()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_kernels_equal_dense_references(dtype):
+    rng = np.random.default_rng(1)
+    B, n, d, k = 30, 25, 7, 4
+    idx = np.array([rng.choice(n, k, replace=False) for _ in range(B)], dtype=np.int64)
+    indptr = np.arange(0, B * k + 1, k, dtype=np.int64)
+    ind = idx.ravel()
+    vals = rng.standard_normal(B * k).astype(dtype)
+    W = rng.standard_normal((n, d)).astype(dtype)
+    G = rng.standard_normal((B, d)).astype(dtype)
+    bias = rng.standard_normal(d).astype(dtype)
+    Z = _csr_dense(indptr, ind, vals, n)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    out = np.empty((B, d), dtype)
+    _sae.sparse_decode(indptr, ind, vals, W, bias, out, 2)
+    np.testing.assert_allclose(out, Z @ W + bias, rtol=tol, atol=tol)
+    dots = np.empty(B * k, dtype)
+    _sae.sparse_row_dots(indptr, ind, G, W, dots, 2)
+    np.testing.assert_allclose(dots, (G @ W.T)[np.repeat(np.arange(B), k), ind], rtol=tol,
+                               atol=tol)
+    acc = np.ones((n, d), dtype)
+    active = _sae.scatter_rows(indptr, ind, vals, G, acc, 2)
+    np.testing.assert_allclose(acc, 1 + Z.T @ G, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(active, np.unique(ind))
+
+
+# -------------------------------------------------------------- gradients
+def _fitted(X, **kw):
+    kw = {"n_latents": 12, "k": 3, "batch_size": 40, "max_iter": 1, "learning_rate": 1e-2,
+          "random_state": 0, **kw}
+    m = KSparseAutoencoder(**kw)
+    m.partial_fit(X)
+    return m
+
+
+def _fd_check(m, Xb, n_probe=6, eps=1e-6, aux_target=None):
+    loss, grads = m._loss_and_grads(Xb, update_state=False, aux_target=aux_target)
+    rng = np.random.default_rng(0)
+    for p, g in zip(m._parameters(), grads):
+        g = g.copy()
+        for flat in rng.choice(p.size, min(n_probe, p.size), replace=False):
+            i = np.unravel_index(flat, p.shape)
+            old = p[i]
+            p[i] = old + eps
+            lp, _ = m._loss_and_grads(Xb, update_state=False, aux_target=aux_target)
+            p[i] = old - eps
+            lm, _ = m._loss_and_grads(Xb, update_state=False, aux_target=aux_target)
+            p[i] = old
+            fd = (lp - lm) / (2 * eps)
+            assert fd == pytest.approx(g[i], rel=1e-5, abs=1e-8), (p.shape, i)
+    return loss
+
+
+@pytest.mark.parametrize("options", [{}, {"tied": True}, {"relu": False},
+                                     {"batch_topk": True}])
+def test_gradients_match_finite_differences(options):
+    X = np.random.default_rng(2).standard_normal((40, 6)) + 0.3
+    m = _fitted(X, **options)
+    _fd_check(m, X)
+
+
+def test_auxk_gradients_match_finite_differences():
+    X = np.random.default_rng(3).standard_normal((10, 6))
+    kw = dict(n_latents=30, k=1, batch_size=10, dead_after_n_samples=1, k_aux=3)
+    m = _fitted(X, **kw)        # at most 10 of the 30 latents fire: the others are dead
+    # the AuxK target e = x - x_hat is a constant of the gradient (detached): hold it fixed
+    residual = X - m.inverse_transform(m.transform(X))
+    loss_aux = _fd_check(m, X, aux_target=residual)
+    m0 = _fitted(X, aux_coef=0.0, **kw)
+    loss_main, _ = m0._loss_and_grads(X, update_state=False)
+    assert loss_aux > loss_main                    # the AuxK term is in the loss
+
+
+def _dense_reference(m, X):
+    """Loss and gradients of the TopK SAE written with dense masked matrices."""
+    W_enc, b_enc, W_dec, b_pre = (m.encoder_weights_, m.encoder_bias_, m.components_,
+                                  m.decoder_bias_)
+    B, d = X.shape
+    Xc = X - b_pre
+    A = Xc @ W_enc.T + b_enc
+    thr = np.sort(A, axis=1)[:, -m.k][:, None]
+    mask = (A >= thr) & (A > 0)
+    Z = np.where(mask, A, 0.0)
+    E = X - (Z @ W_dec + b_pre)
+    s = m._loss_scale
+    G = -2 * s * E / (B * d)
+    gA = (G @ W_dec.T) * mask
+    return (s * np.mean(E ** 2), [gA.T @ Xc, gA.sum(0), Z.T @ G, G.sum(0) - W_enc.T @ gA.sum(0)])
+
+
+def test_sparse_backward_equals_dense_reference():
+    X = np.random.default_rng(4).standard_normal((40, 6))
+    m = _fitted(X, aux_coef=0.0)
+    loss, grads = m._loss_and_grads(X, update_state=False)
+    ref_loss, ref = _dense_reference(m, X)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for g, r in zip(grads, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-13)
+
+
+# ---------------------------------------------------------------- model
+def _planted(d, m, k, n, seed):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((m, d))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    Z = np.zeros((n, m))
+    for row in Z:
+        row[rng.choice(m, k, replace=False)] = rng.uniform(0.5, 1.5, k)
+    return Z @ D, D
+
+
+def test_planted_flat_features_recovered_and_auxk_revives_dead_latents():
+    X, D = _planted(32, 64, 3, 4000, seed=0)
+    kw = dict(n_latents=64, k=3, batch_size=256, max_iter=30, learning_rate=5e-3,
+              dead_after_n_samples=1000, random_state=0)
+    m = KSparseAutoencoder(**kw).fit(X)
+    mmc, recovered = mean_max_cosine(m.components_, D, threshold=0.95)
+    assert recovered >= 0.85 and mmc >= 0.95          # measured: 0.94 and 0.99
+    assert m.dead_fraction_ <= 0.02                   # measured: 0
+    assert normalized_mse(X, m.inverse_transform(m.transform(X))) < 0.15
+    no_aux = KSparseAutoencoder(aux_coef=0.0, **kw).fit(X)
+    assert no_aux.dead_fraction_ > m.dead_fraction_   # measured: 0.08 without AuxK
+
+
+def test_float32_in_float32_out():
+    X = np.random.default_rng(5).standard_normal((200, 6)).astype(np.float32)
+    m = _fitted(X)
+    assert m.components_.dtype == np.float32 and m.encoder_weights_.dtype == np.float32
+    assert m.transform(X).dtype == np.float32
+    assert m.transform(X, output="csr").dtype == np.float32
+    assert m.inverse_transform(m.transform(X)).dtype == np.float32
+
+
+def test_sklearn_api_clone_params_pipeline():
+    X = np.random.default_rng(6).standard_normal((120, 6))
+    m = KSparseAutoencoder(n_latents=10, k=2, batch_size=32, max_iter=2, random_state=0)
+    assert clone(m).get_params() == m.get_params()
+    pipe = make_pipeline(StandardScaler(), m).fit(X)
+    codes = pipe.transform(X)
+    assert codes.shape == (120, 10)
+    assert (np.count_nonzero(codes, axis=1) <= 2).all()
+    assert not hasattr(m, "components_") or m is pipe[-1]
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"k": 12}, "k must be"),
+    ({"k": 0}, "k must be"),
+    ({"learning_rate": 0.0}, "learning_rate"),
+    ({"learning_rate": -1e-3}, "learning_rate"),
+    ({"k_start": 2}, "k_start"),
+    ({"alpha_encode": 0.5}, "alpha_encode"),
+    ({"batch_size": 0}, "batch_size"),
+])
+def test_bad_parameters(bad, match):
+    X = np.random.default_rng(7).standard_normal((50, 6))
+    with pytest.raises(ValueError, match=match):
+        KSparseAutoencoder(**{"n_latents": 12, "k": 3, **bad}).fit(X)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_data_rejected(value):
+    X = np.random.default_rng(8).standard_normal((50, 6))
+    X[7, 2] = value
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        KSparseAutoencoder(n_latents=12, k=3).fit(X)
+
+
+def test_k_schedule_and_alpha_encode():
+    X = np.random.default_rng(9).standard_normal((400, 6))
+    m = KSparseAutoencoder(n_latents=20, k=2, k_start=10, k_schedule_fraction=0.5,
+                           alpha_encode=3.0, batch_size=40, max_iter=2, random_state=0)
+    ks = []
+    orig = m._current_k
+
+    def spy():
+        ks.append(orig())
+        return ks[-1]
+
+    m._current_k = spy
+    m.fit(X)
+    assert ks[0] == 10 and ks[-1] == 2 and all(a >= b for a, b in zip(ks, ks[1:]))
+    assert ks.index(2) <= 10            # reached by half of the 20 planned steps
+    codes = m.transform(X)
+    assert np.count_nonzero(codes, axis=1).max() <= 6
+    assert np.count_nonzero(codes, axis=1).max() > 2
+
+
+def test_tied_weights_share_one_matrix():
+    X = np.random.default_rng(10).standard_normal((100, 6))
+    m = _fitted(X, tied=True)
+    assert m.encoder_weights_ is m.components_
+    assert len(m._parameters()) == 3
+
+
+def test_batch_topk_mean_l0_and_threshold():
+    X = np.random.default_rng(11).standard_normal((400, 6))
+    m = KSparseAutoencoder(n_latents=20, k=3, batch_topk=True, batch_size=50, max_iter=3,
+                           learning_rate=1e-2, random_state=0).fit(X)
+    assert m.threshold_ is not None and m.threshold_ > 0
+    Xc, A = m._preacts(X[:50])
+    indptr, idx, val = m._select_batch_topk(np.ascontiguousarray(A), 3, update_state=False)
+    assert indptr[-1] == 150                         # k * batch entries in all
+    codes = m.transform(X, output="csr")
+    assert (codes.data > m.threshold_).all()
+    np.testing.assert_array_equal(codes.toarray(), m.transform(X))
+
+
+def test_topk_encoder_registered_with_sparse_encode():
+    rng = np.random.default_rng(12)
+    D = rng.standard_normal((15, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((9, 8))
+    codes = sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=3)
+    C = X @ D.T
+    ref = np.where(np.abs(C) >= np.sort(np.abs(C), axis=1)[:, [-3]], C, 0.0)
+    np.testing.assert_allclose(codes, ref)
+    pos = sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=3, positive=True)
+    refp = np.where(C >= np.sort(C, axis=1)[:, [-3]], np.maximum(C, 0), 0.0)
+    np.testing.assert_allclose(pos, refp)
+    csr = sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=3, output="csr")
+    np.testing.assert_allclose(csr.toarray(), codes)
+    with pytest.raises(ValueError, match="n_nonzero_coefs"):
+        topk_encode(X, D, n_nonzero_coefs=16)
+
+
+def test_tied_sae_encoder_equals_topk_encoder_over_its_decoder():
+    X = np.random.default_rng(13).standard_normal((60, 6))
+    m = _fitted(X, tied=True)
+    m.encoder_bias_[:] = 0
+    m.decoder_bias_[:] = 0
+    np.testing.assert_allclose(
+        m.transform(X), sparse_encode(X, m.components_, algorithm="topk", n_nonzero_coefs=3,
+                                      positive=True))
