@@ -243,6 +243,87 @@ def palm4msa(X, constraints, *, n_iter=30, init_factors=None, init_lambda=1.0,
                         converged=converged or tol == 0, coef=lam * _prod(S, dims[0]))
 
 
+def _power_spec2(M, v, tol=1e-6, max_iter=200):
+    """Largest eigenvalue of the symmetric PSD ``M`` by power iterations from ``v``.
+
+    Returns ``(value, v)``; ``v`` (updated) warm-starts the next call, so that a
+    factor whose neighbours changed little costs a few products.
+    """
+    if M.size == 0:
+        return 0.0, v
+    val = 0.0
+    for _ in range(max_iter):
+        w = M @ v
+        nrm = float(np.linalg.norm(w))
+        if nrm == 0.0:
+            return 0.0, np.ones_like(v) / np.sqrt(v.size)
+        v = w / nrm
+        if abs(nrm - val) <= tol * nrm:
+            val = nrm
+            break
+        val = nrm
+    return val, v
+
+
+def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="power"):
+    r"""palm4MSA for :math:`\min \tfrac12\|X - \lambda C S_1 \cdots S_J\|_F^2` with the
+    codes ``C`` fixed, through ``CtC = C'C`` and ``CtX = C'X`` only.
+
+    The same iterates as :func:`palm4msa` on ``X`` with ``("const", C)`` as the
+    leftmost factor (left-to-right order), at a cost free of the number of
+    signals: with :math:`L = S_1 \cdots S_{j-1}` and :math:`R = S_{j+1} \cdots
+    S_J`, the gradient is :math:`\lambda L^T(\lambda C'C L S_j R - C'X)R^T` and
+    the Lipschitz constant :math:`1.001\lambda^2 \|L^T C'C L\|_2 \|R R^T\|_2`.
+    Left products are extended as the sweep goes, right products are formed
+    once per sweep (the factors on the right are not updated yet), and the
+    spectral norms come from power iterations warm-started across sweeps
+    (``norms="exact"``: ``eigvalsh``, for tests).  Returns
+    ``(factors, lam, errors)`` with the relative errors
+    :math:`\|X - \lambda C P\|_F / \|X\|_F` after each sweep.
+    """
+    S = [np.array(f, dtype=np.float64) for f in factors]
+    J = len(S)
+    K = CtC.shape[0]
+    vl = [np.ones(f.shape[0]) / np.sqrt(f.shape[0]) for f in S]
+    vr = [np.ones(f.shape[1]) / np.sqrt(f.shape[1]) for f in S]
+
+    def spec(M, vs, j):
+        if norms == "exact":
+            return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1]) if M.size else 0.0
+        val, vs[j] = _power_spec2(M, vs[j])
+        return val
+
+    errors = []
+    xn2 = max(x2, 1e-300)
+    for _ in range(n_iter):
+        Rs = [None] * J
+        acc = np.eye(S[-1].shape[1])
+        for j in range(J - 1, -1, -1):
+            Rs[j] = acc
+            acc = S[j] @ acc
+        Lp = np.eye(K)
+        GL = CtC  # C'C L
+        for j in range(J):
+            R = Rs[j]
+            if cons[j][0] != "const":
+                lnorm = spec(Lp.T @ GL, vl, j)
+                rnorm = spec(R @ R.T, vr, j)
+                c = (1.0 + 1e-3) * lam * lam * lnorm * rnorm
+                if c <= 0:
+                    c = 1.0
+                grad = lam * Lp.T @ (lam * (GL @ (S[j] @ R)) - CtX) @ R.T
+                S[j] = project(S[j] - grad / c, cons[j])
+            Lp = Lp @ S[j]
+            GL = CtC @ Lp
+        P = Lp  # S_1 ... S_J
+        cross = float(np.sum(CtX * P))
+        den = float(np.sum(P * (CtC @ P)))
+        lam = cross / den if den > 0 else 0.0
+        err2 = max(x2 - 2.0 * lam * cross + lam * lam * den, 0.0)
+        errors.append(float(np.sqrt(err2 / xn2)) if x2 > 0 else 0.0)
+    return S, lam, errors
+
+
 def hierarchical_factorization(X, factor_constraints, residual_constraints, *, n_iter_split=30,
                                n_iter_global=30, update_order="left-to-right"):
     r"""Hierarchical factorisation of a matrix into sparse factors (FAuST).
@@ -507,6 +588,7 @@ class FastTransformDictionary(_BaseDictionaryLearner):
             inner = [n] * (len(cons) - 1)
             res = palm4msa(D0, cons, n_iter=max(50, self.n_iter_palm), inner_dims=inner)
             factors, lam = res.factors, res.lambda_
+            x2 = float(np.sum(Xw * Xw))
             history = []
             f_prev = np.inf
             converged = False
@@ -516,11 +598,12 @@ class FastTransformDictionary(_BaseDictionaryLearner):
                 Dn, nrm = _normalize_rows(D)
                 C = _omp_codes(Xw, Dn, self.n_nonzero_coefs_, self.n_jobs)
                 Cs = C / np.where(nrm > 0, nrm, 1.0)  # codes of the unnormalised D
-                glob = palm4msa(Xw, [("const", Cs)] + cons, n_iter=self.n_iter_palm,
-                                init_factors=[Cs] + factors, init_lambda=lam,
-                                inner_dims=[K] + inner)
-                factors, lam = glob.factors[1:], glob.lambda_
-                f = float(glob.error[-1])
+                # the dictionary step never touches the N x K codes again: C'C, C'X
+                CtC = Cs.T @ Cs
+                CtX = Cs.T @ Xw
+                factors, lam, errs = _palm4msa_gram(CtC, CtX, x2, cons, factors, lam,
+                                                    self.n_iter_palm)
+                f = float(errs[-1])
                 history.append(f)
                 self._report(it, f)
                 decrease = (f_prev - f) / f_prev if np.isfinite(f_prev) and f_prev > 0 else np.inf
