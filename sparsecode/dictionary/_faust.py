@@ -265,7 +265,7 @@ def _power_spec2(M, v, tol=1e-6, max_iter=200):
     return val, v
 
 
-def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="power"):
+def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="auto"):
     r"""palm4MSA for :math:`\min \tfrac12\|X - \lambda C S_1 \cdots S_J\|_F^2` with the
     codes ``C`` fixed, through ``CtC = C'C`` and ``CtX = C'X`` only.
 
@@ -276,8 +276,10 @@ def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="power"):
     the Lipschitz constant :math:`1.001\lambda^2 \|L^T C'C L\|_2 \|R R^T\|_2`.
     Left products are extended as the sweep goes, right products are formed
     once per sweep (the factors on the right are not updated yet), and the
-    spectral norms come from power iterations warm-started across sweeps
-    (``norms="exact"``: ``eigvalsh``, for tests).  Returns
+    spectral norms are exact (``eigvalsh``) for matrices up to 512 x 512 --
+    the Lipschitz constants must not be underestimated -- and come from
+    power iterations warm-started across sweeps above that (``norms="auto"``;
+    ``"exact"`` or ``"power"`` force one).  ``C'C``'s norm is computed once.  Returns
     ``(factors, lam, errors)`` with the relative errors
     :math:`\|X - \lambda C P\|_F / \|X\|_F` after each sweep.
     """
@@ -288,10 +290,14 @@ def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="power"):
     vr = [np.ones(f.shape[1]) / np.sqrt(f.shape[1]) for f in S]
 
     def spec(M, vs, j):
-        if norms == "exact":
-            return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1]) if M.size else 0.0
+        if M.size == 0:
+            return 0.0
+        if norms == "exact" or (norms == "auto" and M.shape[0] <= 512):
+            return float(np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
         val, vs[j] = _power_spec2(M, vs[j])
-        return val
+        return (1.0 + 1e-3) * val  # power iterations approach the norm from below
+
+    ctc_norm = spec(CtC, [np.ones(K) / np.sqrt(K)], 0)
 
     errors = []
     xn2 = max(x2, 1e-300)
@@ -306,7 +312,7 @@ def _palm4msa_gram(CtC, CtX, x2, cons, factors, lam, n_iter, norms="power"):
         for j in range(J):
             R = Rs[j]
             if cons[j][0] != "const":
-                lnorm = spec(Lp.T @ GL, vl, j)
+                lnorm = ctc_norm if j == 0 else spec(Lp.T @ GL, vl, j)
                 rnorm = spec(R @ R.T, vr, j)
                 c = (1.0 + 1e-3) * lam * lam * lnorm * rnorm
                 if c <= 0:
