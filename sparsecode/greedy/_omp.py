@@ -7,6 +7,7 @@ Zibulevsky 2008) through a Numba kernel.
 """
 
 import contextlib
+import math
 import numbers
 import warnings
 
@@ -67,7 +68,9 @@ def _pow2_scale(a, axis=None):
     """
     if a.size == 0:
         return 1.0 if axis is None else np.ones(a.shape[1 - axis])
-    mx = np.max(np.abs(a), axis=axis)
+    mx = np.abs(a).max(axis=axis)
+    if axis is not None and mx.min() >= 2.0 ** -_SAFE_EXP and mx.max() < 2.0 ** (_SAFE_EXP + 1):
+        return np.ones(mx.shape)  # every factor is 1 (the common case, decided in 2 reductions)
     e = np.frexp(mx)[1] - 1
     e = np.where(np.abs(e) > _SAFE_EXP, e, 0)
     out = np.ldexp(1.0, e)
@@ -103,8 +106,9 @@ _FAST_COMPLEX = _FAST_REAL + (np.dtype(np.complex128), np.dtype(np.complex64))
 
 
 def _finite_sum(a):
+    # a sum that overflows (finite data) only sends the data to the full check
     with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(np.sum(a)))
+        return math.isfinite(abs(a.sum()))
 
 
 def _fast_matrix(A, name, allow_complex):
@@ -150,8 +154,8 @@ def _dictionary_scale(A_w, name="A"):
     """
     n2 = _column_norms2(A_w)
     m = A_w.shape[0]
-    big = float(np.max(n2)) if n2.size else 0.0
-    if (n2.size and np.isfinite(big) and bool(np.all(n2 > 0))
+    big = float(n2.max()) if n2.size else 0.0
+    if (n2.size and np.isfinite(big) and n2.min() > 0
             and np.sqrt(big) < 2.0 ** (_SAFE_EXP + 1)
             and np.sqrt(big / m) >= 2.0 ** (-_SAFE_EXP)):
         return 1.0, 1.0 / n2
@@ -310,6 +314,9 @@ def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
     _run_nogram_kernel(A, Y_f, dinv, np.ascontiguousarray(eps_arr), kmax, error_mode,
                        n_threads, idx, val, nnz, resid, status)
     codes = np.zeros((L, N), dtype=out_dtype)
+    if L == 1:
+        codes[0, idx[0, :nnz[0]]] = val[0, :nnz[0]]
+        return codes, nnz, resid, status
     rows = np.repeat(np.arange(L), nnz)
     cols_mask = np.arange(idx.shape[1])[None, :] < nnz[:, None]
     codes[rows, idx[cols_mask]] = val[cols_mask]
@@ -471,6 +478,19 @@ def _resolve_precompute(precompute, n_measurements, n_features, n_targets, kmax,
     return bool(precompute)
 
 
+def _plain_params(n_nonzero_coefs, tol, precompute, positive, n_jobs, return_path):
+    """True for the common, obviously valid parameter values (validated in
+    microseconds); anything else goes through :func:`validate_params`, which
+    accepts or explains it."""
+    return ((n_nonzero_coefs is None or (type(n_nonzero_coefs) is int and n_nonzero_coefs >= 1))
+            and (tol is None or (type(tol) is float and tol >= 0.0))
+            and (precompute is True or precompute is False or precompute == "auto"
+                 if isinstance(precompute, (bool, str)) else False)
+            and (positive is True or positive is False)
+            and (n_jobs is None or (type(n_jobs) is int and n_jobs != 0))
+            and (return_path is True or return_path is False))
+
+
 _OMP_CONSTRAINTS = {
     "n_nonzero_coefs": [Interval(numbers.Integral, 1, None, closed="left"), None],
     "tol": [Interval(numbers.Real, 0, None, closed="left"), "array-like", None],
@@ -570,10 +590,11 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     >>> path.shape, [int(np.count_nonzero(path[:, j])) for j in range(3)]
     ((60, 3), [1, 2, 3])
     """
-    validate_params(
-        dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, precompute=precompute,
-             positive=positive, n_jobs=n_jobs, return_path=return_path),
-        {**_OMP_CONSTRAINTS, "return_path": ["boolean"]}, "omp")
+    if not _plain_params(n_nonzero_coefs, tol, precompute, positive, n_jobs, return_path):
+        validate_params(
+            dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, precompute=precompute,
+                 positive=positive, n_jobs=n_jobs, return_path=return_path),
+            {**_OMP_CONSTRAINTS, "return_path": ["boolean"]}, "omp")
     if return_path and positive:
         raise ValueError("return_path=True is not available with positive=True.")
     A = _fast_matrix(A, "A", allow_complex=not positive)
@@ -695,7 +716,7 @@ def _pack(codes, nnz, resid, status, was_1d):
         n_iter=squeeze(nnz.astype(np.int64)),
         residual_norm2=squeeze(resid),
         status=squeeze(status),
-        converged=bool(np.all((status == 0) | (status == 1))),
+        converged=bool((status <= 1).all()),  # codes are 0..3
     )
 
 

@@ -173,3 +173,36 @@ def test_sparse_encode_float32_and_threads():
     assert c32.dtype == np.float32
     same = np.all((c32 != 0) == (c64 != 0), axis=1)
     assert same.mean() > 0.95  # float32 inputs differ from the float64 data by rounding
+
+
+def test_plain_params_fast_lane_matches_validation():
+    # values the fast lane accepts are valid; others still get the full check
+    assert omp_mod._plain_params(5, None, "auto", False, None, False)
+    assert omp_mod._plain_params(None, 0.5, True, True, -1, True)
+    for bad in [dict(n_nonzero_coefs=0), dict(n_nonzero_coefs=2.0), dict(tol=-1.0),
+                dict(precompute="yes"), dict(positive=1), dict(n_jobs=0),
+                dict(n_nonzero_coefs=np.int64(3))]:
+        args = dict(n_nonzero_coefs=5, tol=None, precompute="auto", positive=False,
+                    n_jobs=None, return_path=False)
+        args.update(bad)
+        assert not omp_mod._plain_params(*args.values())
+    A, Y = _problem(20, 40, 2, L=1, seed=9)
+    with pytest.raises(ValueError, match="precompute"):
+        omp(A, Y, n_nonzero_coefs=2, precompute="yes")
+    with pytest.raises(ValueError, match="n_jobs"):
+        omp(A, Y, n_nonzero_coefs=2, n_jobs=0)
+    # numpy integers go through the full check and are accepted
+    res = omp(A, Y[:, 0], n_nonzero_coefs=np.int64(2))
+    assert np.count_nonzero(res.coef) == 2
+
+
+def test_pow2_scale_shortcut_agrees_with_the_rule():
+    rng = np.random.default_rng(10)
+    Y = rng.standard_normal((12, 6))
+    Y[:, 1] *= 2.0**70
+    Y[:, 2] *= 2.0**-70
+    Y[:, 3] = 0.0
+    s = omp_mod._pow2_scale(Y, axis=0)
+    e = np.frexp(np.max(np.abs(Y), axis=0))[1] - 1
+    np.testing.assert_array_equal(s, np.where(np.abs(e) > 64, np.ldexp(1.0, e), 1.0))
+    np.testing.assert_array_equal(omp_mod._pow2_scale(Y[:, [0, 4, 5]], axis=0), 1.0)
