@@ -269,3 +269,60 @@ class LADLassoInteriorPoint(Benchmark):
         return (obj - self.ref) / self.ref
 
     track_rel_obj_vs_lp.unit = "relative"
+
+
+class ElasticNetAndMultiTask(Benchmark):
+    """ElasticNet (l1_ratio 0.5) and MultiTaskLasso (10 tasks) on the Gaussian design."""
+
+    param_names = ["model"]
+    params = (["elasticnet", "multitask"],)
+
+    def setup(self, model):
+        from sparsecode.convex import ElasticNet, MultiTaskLasso
+
+        X, y, _ = _gaussian(scaled(1000, 300), scaled(5000, 1000))
+        n = X.shape[0]
+        if model == "elasticnet":
+            a = float(np.max(np.abs(X.T @ y))) / n / 20 / 0.5
+            self.est = ElasticNet(alpha=a, l1_ratio=0.5, fit_intercept=False, tol=1e-6)
+            self.Y = y
+        else:
+            rng = np.random.default_rng(3)
+            W = np.zeros((X.shape[1], 10))
+            W[:20] = rng.standard_normal((20, 10))
+            Y = X @ W + 0.5 * rng.standard_normal((n, 10))
+            self.Y = Y - Y.mean(axis=0)
+            a = float(np.sqrt(((X.T @ self.Y) ** 2).sum(axis=1)).max()) / n / 20
+            self.est = MultiTaskLasso(alpha=a, fit_intercept=False, tol=1e-6)
+        self.X = X
+        self.est.fit(X, self.Y)
+
+    def time_fit(self, model):
+        self.est.fit(self.X, self.Y)
+
+    def track_dual_gap(self, model):
+        return float(self.est.dual_gap_)
+
+
+class UserPenalty(Benchmark):
+    """A user-defined L1 penalty (plain class compiled to C callbacks) against the
+    built-in L1 on the same solver; ``track_ratio_user_to_builtin`` is the time ratio."""
+
+    param_names = ["penalty"]
+    params = (["user", "builtin"],)
+
+    def setup(self, penalty):
+        sys.path.insert(0, _ROOT)
+        from asv_bench.peers.convex import _UserL1
+        from sparsecode.convex import L1, AndersonCD
+
+        X, y, _ = _gaussian(scaled(1000, 200), scaled(5000, 400))
+        a = float(np.max(np.abs(X.T @ y))) / X.shape[0] / 20
+        pen = _UserL1(a) if penalty == "user" else L1(a)
+        self.est = _API["PenalizedRegression"](sc.convex.Quadratic(), pen, AndersonCD(tol=1e-8),
+                                               fit_intercept=False)
+        self.X, self.y = X, y
+        self.est.fit(X, y)  # compiles the callbacks (user penalty)
+
+    def time_fit(self, penalty):
+        self.est.fit(self.X, self.y)

@@ -75,6 +75,31 @@ def mcp_obj(X, y, w, alpha, gamma):
     return r @ r / (2 * len(y)) + pen.sum()
 
 
+def enet_gap(X, y, w, alpha, l1_ratio):
+    """Relative elastic-net gap (scikit-learn's dual point, divided by n)."""
+    n = X.shape[0]
+    a, b = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    r = y - X @ w
+    xta = np.asarray(X.T @ r).ravel() / n - b * w
+    dn = float(np.max(np.abs(xta)))
+    c = a / dn if dn > a else 1.0
+    primal = r @ r / (2 * n) + a * np.abs(w).sum() + 0.5 * b * (w @ w)
+    dual = (c * (r @ y) - 0.5 * c * c * (r @ r)) / n - 0.5 * b * c * c * (w @ w)
+    return (primal - dual) / (y @ y / (2 * n))
+
+
+def mtl_gap(X, Y, W, alpha):
+    """Relative multi-task Lasso gap (W of shape (n_tasks, n_features))."""
+    n = X.shape[0]
+    R = Y - X @ W.T
+    G = X.T @ R / n
+    dn = float(np.sqrt((G ** 2).sum(axis=1)).max())
+    c = alpha / dn if dn > alpha else 1.0
+    primal = (R * R).sum() / (2 * n) + alpha * np.sqrt((W ** 2).sum(axis=0)).sum()
+    dual = (c * (R * Y).sum() - 0.5 * c * c * (R * R).sum()) / n
+    return (primal - dual) / ((Y * Y).sum() / (2 * n))
+
+
 def calibrated(make_fit, gap_fn, repeat=3):
     """Smallest-effort tol reaching the target gap; returns (time, tol, gap, result)."""
     last = None
@@ -365,8 +390,105 @@ def run(full=False):
                          t_peer_s=t_p, ratio=ratio(t_p, t_o), obj_ours=mcp_obj(X, y, wm, a_m, 3),
                          obj_peer=mcp_obj(X, y, wp, a_m, 3)))
 
+    rows += enet_mtl_rows(sklearn, *((1000, 5000) if full else (500, 2000)))
+    rows += user_penalty_rows()
+
     # first fit in a fresh process (our Numba cache warm; skglm compiles its jitclasses)
     rows += _first_fit_rows(skglm)
+    return rows
+
+
+def enet_mtl_rows(sklearn, n=1000, N=5000):
+    """ElasticNet (l1_ratio 0.5, alpha_max/20 and /100) and MultiTaskLasso (10 tasks,
+    alpha_max/20) against scikit-learn on the Gaussian design, at equal gap."""
+    from sparsecode.convex import ElasticNet, MultiTaskLasso
+
+    if sklearn is None:
+        return [missing_row("ElasticNet / MultiTaskLasso", "scikit-learn", "scikit-learn")]
+    from sklearn.linear_model import ElasticNet as SkE
+    from sklearn.linear_model import MultiTaskLasso as SkM
+
+    rows = []
+    X, y = gaussian(n, N)
+    for div in (20, 100):
+        a = _amax(X, y) / div / 0.5
+        gap = lambda w: enet_gap(X, y, w, a, 0.5)  # noqa: E731
+        t_o, tol_o, g_o, _ = calibrated(lambda tol: (lambda: ElasticNet(
+            alpha=a, l1_ratio=0.5, fit_intercept=False, tol=tol).fit(X, y).coef_), gap)
+        t_p, tol_p, g_p, _ = calibrated(lambda tol: (lambda: SkE(
+            alpha=a, l1_ratio=0.5, fit_intercept=False, tol=tol, max_iter=100_000).fit(
+            X, y).coef_), gap)
+        rows.append(dict(problem=f"ElasticNet l1_ratio=0.5 Gaussian {n}x{N}, alpha_max/{div}",
+                         method="scikit-learn ElasticNet",
+                         peer=peer_version(sklearn, "scikit-learn"), t_ours_s=t_o,
+                         t_peer_s=t_p, ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p))
+    rng = np.random.default_rng(3)
+    W = np.zeros((N, 10))
+    W[rng.choice(N, 20, replace=False)] = rng.standard_normal((20, 10))
+    Y = X @ W + 0.5 * rng.standard_normal((n, 10))
+    Y -= Y.mean(axis=0)
+    a = float(np.sqrt(((X.T @ Y) ** 2).sum(axis=1)).max()) / n / 20
+    gap = lambda C: mtl_gap(X, Y, C, a)  # noqa: E731
+    t_o, tol_o, g_o, _ = calibrated(lambda tol: (lambda: MultiTaskLasso(
+        alpha=a, fit_intercept=False, tol=tol).fit(X, Y).coef_), gap)
+    t_p, tol_p, g_p, _ = calibrated(lambda tol: (lambda: SkM(
+        alpha=a, fit_intercept=False, tol=tol, max_iter=100_000).fit(X, Y).coef_), gap)
+    rows.append(dict(problem=f"MultiTaskLasso 10 tasks Gaussian {n}x{N}, alpha_max/20",
+                     method="scikit-learn MultiTaskLasso",
+                     peer=peer_version(sklearn, "scikit-learn"), t_ours_s=t_o, t_peer_s=t_p,
+                     ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p))
+    return rows
+
+
+class _UserL1:
+    """A user-defined L1 penalty (plain class; compiled to C callbacks)."""
+
+    is_convex = True
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def params_to_dict(self):
+        return dict(alpha=self.alpha)
+
+    def value(self, w):
+        return self.alpha * np.sum(np.abs(w))
+
+    def prox_1d(self, value, stepsize, j):
+        t = stepsize * self.alpha
+        if value > t:
+            return value - t
+        if value < -t:
+            return value + t
+        return 0.0
+
+
+def user_penalty_rows(sizes=((200, 400), (1000, 5000))):
+    """A user L1 penalty against the built-in L1 (same solver, same tol 1e-8),
+    interleaved; "ratio" = built-in / user (target: >= 0.5)."""
+    from sparsecode.convex import L1, AndersonCD, PenalizedRegression, Quadratic
+
+    from . import best_times_interleaved
+
+    rows = []
+    for n, N in sizes:
+        X, y = gaussian(n, N)
+        a = _amax(X, y) / 20
+
+        def user():
+            return PenalizedRegression(Quadratic(), _UserL1(a), AndersonCD(tol=1e-8),
+                                       fit_intercept=False).fit(X, y).coef_
+
+        def builtin():
+            return PenalizedRegression(Quadratic(), L1(a), AndersonCD(tol=1e-8),
+                                       fit_intercept=False).fit(X, y).coef_
+
+        user()  # compile the callbacks
+        (t_u, t_b), (wu, wb) = best_times_interleaved([user, builtin], repeat=5)
+        rows.append(dict(problem=f"user-defined L1 penalty, Gaussian {n}x{N}, alpha_max/20",
+                         method="built-in L1 (same solver)", peer="sparsecode",
+                         t_ours_s=t_u, t_peer_s=t_b, ratio=ratio(t_b, t_u),
+                         max_coef_diff=float(np.max(np.abs(wu - wb)))))
     return rows
 
 

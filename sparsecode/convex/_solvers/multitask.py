@@ -58,8 +58,11 @@ def solve_multitask(X, Y, alpha, *, W0=None, tol=1e-4, max_iter=50, max_epochs=5
     lips = lips64.astype(dt)
     excluded = lips64 == 0
     W[excluded] = 0.0
-    RT = np.ascontiguousarray((Yd - np.asarray(X, dtype=np.float64) @ W.astype(np.float64)).T,
-                              dtype=dt)
+    if W.any():
+        RT = np.ascontiguousarray((Yd - np.asarray(X, dtype=np.float64)
+                                   @ W.astype(np.float64)).T, dtype=dt)
+    else:
+        RT = np.ascontiguousarray(Yd.T, dtype=dt)
     P0 = float(np.einsum("ij,ij->", Yd, Yd)) / (2 * n)
     if dt == np.float32:
         tol = max(tol, 1e-5)  # float32 gaps below ~1e-6 P(0) are rounding noise
@@ -72,10 +75,10 @@ def solve_multitask(X, Y, alpha, *, W0=None, tol=1e-4, max_iter=50, max_epochs=5
     prev_size = 0
     it = 0
     for it in range(1, max_iter + 1):
-        if it % 10 == 0:  # rounding drift of the in-place residual
+        if it % 10 == 0 and W.any():  # rounding drift of the in-place residual
             RT = np.ascontiguousarray((Yd - np.asarray(X, dtype=np.float64)
                                        @ W.astype(np.float64)).T, dtype=dt)
-        R = RT.T.astype(np.float64)
+        R = np.asarray(RT.T, dtype=np.float64)
         if XT_keep.shape[0] != keep.size:
             # rows screened since the last compaction: gather from the
             # compacted block (a mask, no copy of X)
