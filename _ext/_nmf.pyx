@@ -147,15 +147,15 @@ def hals_rows(double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
 cdef extern from *:
     """
     #include <string.h>
-    #if defined(__GNUC__)
+    #define SC_R 4  /* rows per register block */
+    #if defined(__GNUC__) && !defined(SC_NMF_SCALAR)
+    /* GCC/clang: vector extensions (SSE2 baseline; an AVX2/FMA clone on x86-64 Linux) */
     #pragma GCC diagnostic ignored "-Wpsabi"
-    #endif
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #if !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
     #define SC_NMF_DISPATCH 1
     #else
     #define SC_NMF_DISPATCH 0
     #endif
-    #define SC_R 4  /* rows per register block */
     typedef double sc_v4 __attribute__((vector_size(32), aligned(8)));
 
     static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
@@ -176,6 +176,10 @@ cdef extern from *:
                   a30 = a00, a31 = a00;
             for (l = 0; l + 4 <= L; l += 4) {
                 sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
+                if (k == 0 && (l & 7) == 0) {  /* the rows two blocks ahead, a line at a time */
+                    __builtin_prefetch(x0 + 8 * ldx + l); __builtin_prefetch(x1 + 8 * ldx + l);
+                    __builtin_prefetch(x2 + 8 * ldx + l); __builtin_prefetch(x3 + 8 * ldx + l);
+                }
                 v = sc_ld(x0 + l); a00 += v * g0; a01 += v * g1;
                 v = sc_ld(x1 + l); a10 += v * g0; a11 += v * g1;
                 v = sc_ld(x2 + l); a20 += v * g0; a21 += v * g1;
@@ -270,6 +274,10 @@ cdef extern from *:
                   a30 = a00, a31 = a00;
             for (l = 0; l + 4 <= L; l += 4) {
                 sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
+                if (k == 0 && (l & 15) == 0) {  /* the rows two blocks ahead, a line at a time */
+                    __builtin_prefetch(x0 + 8 * ldx + l); __builtin_prefetch(x1 + 8 * ldx + l);
+                    __builtin_prefetch(x2 + 8 * ldx + l); __builtin_prefetch(x3 + 8 * ldx + l);
+                }
                 v = sc_ldf(x0 + l); a00 += v * g0; a01 += v * g1;
                 v = sc_ldf(x1 + l); a10 += v * g0; a11 += v * g1;
                 v = sc_ldf(x2 + l); a20 += v * g0; a21 += v * g1;
@@ -404,6 +412,27 @@ cdef extern from *:
     #endif
         sc_accum_f(xr, ldx, L, K, Wr, A);
     }
+    #else  /* other compilers: plain loops, same results up to rounding */
+    static int sc_nmf_use_avx2(void) { return 0; }
+    #define SC_SCALAR_DOTS(NAME, T) \
+    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* F, double* Q) { \
+        int r, k, l; \
+        for (r = 0; r < SC_R; r++) for (k = 0; k < K; k++) { \
+            double s = 0.0; \
+            for (l = 0; l < L; l++) s += xr[r * ldx + l] * F[(long)k * L + l]; \
+            Q[r * K + k] = s; } }
+    #define SC_SCALAR_ACCUM(NAME, T) \
+    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* Wr, double* A) { \
+        int r, k, l; \
+        for (k = 0; k < K; k++) for (l = 0; l < L; l++) { \
+            double s = A[(long)k * L + l]; \
+            for (r = 0; r < SC_R; r++) s += Wr[r * K + k] * xr[r * ldx + l]; \
+            A[(long)k * L + l] = s; } }
+    SC_SCALAR_DOTS(sc_nmf_dots, double)
+    SC_SCALAR_DOTS(sc_nmf_dots_f, float)
+    SC_SCALAR_ACCUM(sc_nmf_accum, double)
+    SC_SCALAR_ACCUM(sc_nmf_accum_f, float)
+    #endif
     """
     int SC_R
     int sc_nmf_use_avx2() noexcept nogil
