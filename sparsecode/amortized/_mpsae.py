@@ -291,7 +291,7 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     Examples
     --------
     >>> import numpy as np
-    >>> from sparsecode.amortized._mpsae import MatchingPursuitAutoencoder
+    >>> from sparsecode.amortized import MatchingPursuitAutoencoder
     >>> from sparsecode.datasets import make_hierarchical_features
     >>> X, D, _ = make_hierarchical_features(2000, random_state=0)
     >>> mp = MatchingPursuitAutoencoder(n_latents=20, n_steps=2, max_iter=2,

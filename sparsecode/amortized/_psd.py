@@ -276,7 +276,7 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
     Examples
     --------
     >>> import numpy as np
-    >>> from sparsecode.amortized._psd import PredictiveSparseDecomposition
+    >>> from sparsecode.amortized import PredictiveSparseDecomposition
     >>> from sparsecode.datasets import make_planted_features
     >>> X, D, _ = make_planted_features(2000, 16, 24, 3, random_state=0)
     >>> psd = PredictiveSparseDecomposition(n_latents=24, alpha=0.05, max_iter=3,
