@@ -102,9 +102,56 @@ cdef inline void _chol_delete(double* L, int ld, int n, int t) noexcept nogil:
                 L[q * ld + r] = -L[q * ld + r]
 
 
+cdef inline double _family(double C, double Aa, double ck, double ak, double sgn,
+                           double eps_den, bint positive) noexcept nogil:
+    """Step at which c_k reaches sgn * C (sgn = +1 or -1); +inf when it does not."""
+    cdef double den
+    if sgn < 0 and positive:
+        return HUGE_VAL
+    den = Aa - sgn * ak
+    if den > eps_den:
+        return (C - sgn * ck) / den
+    return HUGE_VAL
+
+
+cdef inline int _argmin(const double* g, int K, double* best) noexcept nogil:
+    """First index of the minimum of g[0:K] (four independent chains)."""
+    cdef int k, K4 = K - K % 4
+    cdef int j0 = -1, j1 = -1, j2 = -1, j3 = -1
+    cdef double m0 = HUGE_VAL, m1 = HUGE_VAL, m2 = HUGE_VAL, m3 = HUGE_VAL
+    for k in range(0, K4, 4):
+        if g[k] < m0:
+            m0 = g[k]
+            j0 = k
+        if g[k + 1] < m1:
+            m1 = g[k + 1]
+            j1 = k + 1
+        if g[k + 2] < m2:
+            m2 = g[k + 2]
+            j2 = k + 2
+        if g[k + 3] < m3:
+            m3 = g[k + 3]
+            j3 = k + 3
+    for k in range(K4, K):
+        if g[k] < m0:
+            m0 = g[k]
+            j0 = k
+    if m1 < m0 or (m1 == m0 and j1 >= 0 and (j0 < 0 or j1 < j0)):
+        m0 = m1
+        j0 = j1
+    if m3 < m2 or (m3 == m2 and j3 >= 0 and (j2 < 0 or j3 < j2)):
+        m2 = m3
+        j2 = j3
+    if m2 < m0 or (m2 == m0 and j2 >= 0 and (j0 < 0 or j2 < j0)):
+        m0 = m2
+        j0 = j2
+    best[0] = m0
+    return j0
+
+
 cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bint positive,
                    int kmax, int max_steps, floating* c, floating* a, floating* Gact,
-                   floating* uf, char* mask,
+                   floating* uf, char* mask, double* pen, double* gs,
                    double* L, double* xa, double* u, double* sg, double* w, double* zs,
                    int* act, floating* out, int* nnz_out, int* steps_out) noexcept nogil:
     """LARS-Lasso path for one signal down to ``lam`` (Gram form).
@@ -115,7 +162,7 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
     """
     cdef int k, t, q, n = 0, j, jn, td, kind, skip_p = -1, skip_m = -1, status = 0, steps = 0
     cdef double C, Aa, s, g, gj, gd, gl, gam, den, ck, ak, d, Gjj
-    cdef double eps_den, jsg = 1.0
+    cdef double eps_den, jsg = 1.0, g2
     cdef floating fg
     cdef const floating* Gr
     cdef char trans_n = 78  # 'N'
@@ -125,6 +172,7 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
     for k in range(K):
         c[k] = c0[k]
         mask[k] = 0
+        pen[k] = 0.0
     # first atom: the largest correlation (first index on ties)
     C = -1.0
     j = -1
@@ -151,6 +199,7 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
                 d -= w[q] * w[q]
             if Gjj <= 0.0 or d <= DEP_REL * Gjj:
                 mask[j] = 2
+                pen[j] = HUGE_VAL
                 status |= 4
             else:
                 for q in range(n):
@@ -165,6 +214,7 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
                 memcpy(Gact + <Py_ssize_t> n * K, Gr, K * sizeof(floating))
                 xa[n] = 0.0
                 mask[j] = 1
+                pen[j] = HUGE_VAL
                 n += 1
         if n == 0:
             # only dependent atoms so far (e.g. zero atoms): pick the next one
@@ -208,33 +258,45 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
         gl = (C - lam) / Aa
         if gl < 0.0:
             gl = 0.0
-        gj = HUGE_VAL
-        jn = -1
         eps_den = 1e-12 * Aa
-        # min over inactive k of (C -+ c_k) / (Aa -+ a_k) on positive
-        # denominators; compared as num < gj * den so that the division runs
-        # only when the minimum improves (rarely: the branch predicts well)
-        for k in range(K):
-            if mask[k] != 0:
-                continue
-            ck = c[k]
-            ak = a[k]
-            den = Aa - ak
-            if den > eps_den and C - ck < gj * den:
-                if k != skip_p:
-                    gj = (C - ck) / den
-                    jn = k
-                    jsg = 1.0
-            if not positive:
+        # join step of every atom: min over the families (C -+ c_k)/(Aa -+ a_k)
+        # with a positive denominator; written without branches so that the
+        # compiler vectorises it (the divisions of rejected families are
+        # computed and discarded); pen[k] = +inf for active/skipped atoms
+        if positive:
+            for k in range(K):
+                ak = a[k]
+                den = Aa - ak
+                g = (C - c[k]) / den
+                g = g if den > eps_den else HUGE_VAL
+                gs[k] = g + pen[k]
+        else:
+            for k in range(K):
+                ck = c[k]
+                ak = a[k]
+                den = Aa - ak
+                g = (C - ck) / den
+                g = g if den > eps_den else HUGE_VAL
                 den = Aa + ak
-                if den > eps_den and C + ck < gj * den:
-                    if k != skip_m:
-                        gj = (C + ck) / den
-                        jn = k
-                        jsg = -1.0
+                g2 = (C + ck) / den
+                g2 = g2 if den > eps_den else HUGE_VAL
+                g = g if g <= g2 else g2
+                gs[k] = g + pen[k]
         # a dropped atom cannot rejoin with its old sign in the step right
         # after its drop (a zero step, from rounding); with the opposite sign
         # it can (its correlation may cross to the other side at once)
+        if skip_p >= 0:
+            gs[skip_p] = _family(C, Aa, c[skip_p], a[skip_p], -1.0, eps_den, positive)
+        if skip_m >= 0:
+            gs[skip_m] = _family(C, Aa, c[skip_m], a[skip_m], 1.0, eps_den, positive)
+        jn = _argmin(gs, K, &gj)
+        if jn >= 0 and gj < HUGE_VAL:
+            g = HUGE_VAL if jn == skip_p else _family(C, Aa, c[jn], a[jn], 1.0, eps_den,
+                                                      positive)
+            jsg = 1.0 if g <= gj else -1.0
+        else:
+            gj = HUGE_VAL
+            jn = -1
         skip_p = -1
         skip_m = -1
         if gj < 0.0:
@@ -270,6 +332,7 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
             # the coefficient of act[td] crossed zero: it leaves the active set
             j = act[td]
             mask[j] = 0
+            pen[j] = 0.0
             if sg[td] > 0:
                 skip_p = j
             else:
@@ -327,6 +390,8 @@ def lars_gram(const floating[:, ::1] G, const floating[:, ::1] Cor, double lam,
     cdef floating* Gact
     cdef floating* uf
     cdef char* mask
+    cdef double* pen
+    cdef double* gs
     cdef double* L
     cdef double* xa
     cdef double* u
@@ -349,6 +414,8 @@ def lars_gram(const floating[:, ::1] G, const floating[:, ::1] Cor, double lam,
         Gact = <floating*> _xmalloc(<size_t> (K * kmax), sizeof(floating))
         uf = <floating*> _xmalloc(<size_t> kmax, sizeof(floating))
         mask = <char*> _xmalloc(<size_t> K, 1)
+        pen = <double*> _xmalloc(<size_t> K, sizeof(double))
+        gs = <double*> _xmalloc(<size_t> K, sizeof(double))
         L = <double*> _xmalloc(<size_t> (kmax * kmax), sizeof(double))
         xa = <double*> _xmalloc(<size_t> kmax, sizeof(double))
         u = <double*> _xmalloc(<size_t> kmax, sizeof(double))
@@ -356,7 +423,7 @@ def lars_gram(const floating[:, ::1] G, const floating[:, ::1] Cor, double lam,
         w = <double*> _xmalloc(<size_t> kmax, sizeof(double))
         zs = <double*> _xmalloc(<size_t> kmax, sizeof(double))
         act = <int*> _xmalloc(<size_t> kmax, sizeof(int))
-        ok = (c != NULL and a != NULL and Gact != NULL and uf != NULL and mask != NULL and L != NULL and xa != NULL
+        ok = (c != NULL and a != NULL and Gact != NULL and uf != NULL and mask != NULL and pen != NULL and gs != NULL and L != NULL and xa != NULL
               and u != NULL and sg != NULL and w != NULL and zs != NULL and act != NULL)
         if not ok:
             failed[0] = 1
@@ -364,13 +431,15 @@ def lars_gram(const floating[:, ::1] G, const floating[:, ::1] Cor, double lam,
             if ok:
                 status_out[i] = _lars_one(
                     &G[0, 0], <int> K, &Cor[i, 0], lam, positive, <int> kmax,
-                    <int> max_steps, c, a, Gact, uf, mask, L, xa, u, sg, w, zs, act, &out[i, 0],
+                    <int> max_steps, c, a, Gact, uf, mask, pen, gs, L, xa, u, sg, w, zs, act, &out[i, 0],
                     &nnz_out[i], &steps_out[i])
         free(c)
         free(a)
         free(Gact)
         free(uf)
         free(mask)
+        free(pen)
+        free(gs)
         free(L)
         free(xa)
         free(u)
