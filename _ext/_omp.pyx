@@ -22,7 +22,8 @@ Status codes (per signal)
 from cython.parallel cimport parallel, prange
 from libc.limits cimport INT_MAX
 from libc.stdint cimport SIZE_MAX
-from libc.math cimport sqrt
+from libc.math cimport sqrt, fabs, ldexp, ilogb, isfinite
+from scipy.linalg.cython_blas cimport sgemv
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
@@ -564,12 +565,114 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
             "or n_jobs.")
 
 
+cdef int _select_double(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, dtype* r,
+                        dtype* c, const double* dinv, const char* mask,
+                        double* best) noexcept nogil:
+    """The OMP selection from c = A^H r in working precision (one gemv)."""
+    cdef int im = <int> m, iN = <int> N
+    cdef Py_ssize_t k
+    if not rowmajor:
+        gemv(OP_C, im, iN, 1.0, <dtype*> A, im, r, 0.0, c)
+    elif dtype is double:
+        gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
+    else:
+        # A^H r = conj(A^T conj(r)); r is restored afterwards
+        for k in range(m):
+            r[k] = conj(r[k])
+        gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
+        for k in range(m):
+            r[k] = conj(r[k])
+        for k in range(N):
+            c[k] = conj(c[k])
+    return _argmax_inactive(c, dinv, mask, iN, best)
+
+
+cdef int _screened_select(const double* A, const float* A32, Py_ssize_t m, Py_ssize_t N,
+                          bint rowmajor, const double* r, double E, const double* dinv,
+                          double sdinv_max, const char* mask, float* r32, float* c32,
+                          double gamma, double* best) noexcept nogil:
+    """The OMP selection from single-precision correlations, made exact.
+
+    c32 = A32^T r32 (a float32 copy of A and of the residual scaled by a
+    power of two: half the memory traffic of the double product, which
+    bounds Cholesky OMP once A leaves the L2 cache) approximates the
+    normalised correlations |a_j^T r| / ||a_j|| within
+    Delta = gamma ||r32|| + (underflow term), gamma = (m + 4) u32 / (1 -
+    (m + 4) u32) (the a-priori bound of a dot product of m terms, any
+    summation order, plus the roundings of A and r to float32).  Every atom
+    within 2 Delta of the largest approximate value is a candidate; their
+    correlations are recomputed in double and the largest (first index on
+    ties) wins: the atom the double product would select, up to the rounding
+    of the two double evaluations.
+
+    Returns the atom, -1 when every atom is selected, -2 when the screen
+    cannot decide (residual at rounding level, too many candidates): the
+    caller then uses the double product.
+    """
+    cdef Py_ssize_t i, k
+    cdef double rmax = 0.0, rs, v, smax = -1.0, thr, delta, cj, sc, b = -1.0
+    cdef int j = -1, ncand = 0
+    cdef int im = <int> m, iN = <int> N, one = 1
+    cdef float fone = 1.0, fzero = 0.0
+    cdef char tr
+    for i in range(m):
+        if fabs(r[i]) > rmax:
+            rmax = fabs(r[i])
+    if not (rmax > 0.0 and isfinite(rmax)):
+        return -2
+    rs = ldexp(1.0, -ilogb(rmax))  # max |r_i| rs in [1, 2)
+    for i in range(m):
+        r32[i] = <float> (r[i] * rs)
+    if rowmajor:
+        tr = 78  # 'N' on the (N, m) column-major view of a C-ordered A
+        sgemv(&tr, &iN, &im, &fone, <float*> A32, &iN, r32, &one, &fzero, c32, &one)
+    else:
+        tr = 84  # 'T'
+        sgemv(&tr, &im, &iN, &fone, <float*> A32, &im, r32, &one, &fzero, c32, &one)
+    # ||r32|| <= ||r|| rs (1 + u32); underflow of float32 products: < 2^-149 each
+    delta = gamma * sqrt(E) * rs * 1.0000002 + ldexp(<double> m, -140) * sdinv_max
+    for k in range(N):
+        if mask[k] == 0:
+            v = c32[k]
+            v = v * v * dinv[k]
+            if v > smax:
+                smax = v
+    if smax < 0.0:
+        return -1
+    thr = sqrt(smax) - 2.0 * delta
+    if thr <= 0.0:
+        return -2
+    thr = thr * thr
+    for k in range(N):
+        if mask[k] == 0:
+            v = c32[k]
+            v = v * v * dinv[k]
+            if v >= thr:
+                ncand += 1
+                if ncand > 64:
+                    return -2
+                cj = 0.0
+                if rowmajor:
+                    for i in range(m):
+                        cj += A[i * N + k] * r[i]
+                else:
+                    for i in range(m):
+                        cj += A[k * m + i] * r[i]
+                sc = cj * cj * dinv[k]
+                if sc > b:
+                    b = sc
+                    j = <int> k
+    best[0] = b
+    return j
+
+
 cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, const dtype* y,
                   const double* dinv, Py_ssize_t kmax, bint error_mode, double eps,
                   double dep_tol, double tiny, double ynorm2,
                   dtype* L, dtype* As, dtype* r, dtype* c, dtype* z, dtype* w,
                   char* mask, int* idx_out, dtype* val_out, int* nnz_out,
-                  double* resid_out) noexcept nogil:
+                  double* resid_out, const float* A32, float* r32, float* c32,
+                  double gamma, double sdinv_max) noexcept nogil:
     """Cholesky OMP for one signal without a Gram matrix (spec 1.4).
 
     A is (m, N), column-major, or row-major when ``rowmajor`` (the memory of
@@ -577,7 +680,9 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
     non-transposed gemv on A^T, conjugating r and the result for complex
     data).  In-place: L (kmax x kmax, L L^H = A_S^H A_S), As (m x (kmax + 1),
     the selected columns, the candidate in the last one), r (residual),
-    c (A^H r), z, w.
+    c (A^H r), z, w.  With ``A32`` (a float32 copy of real A, same layout;
+    NULL otherwise) the selection is screened in single precision
+    (:func:`_screened_select`).
     """
     cdef Py_ssize_t n = 0, j, t, k
     cdef int status = 0
@@ -593,20 +698,13 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
         resid_out[0] = E
         return 0
     while n < kmax:
-        if not rowmajor:
-            gemv(OP_C, im, iN, 1.0, <dtype*> A, im, r, 0.0, c)
-        elif dtype is double:
-            gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
-        else:
-            # A^H r = conj(A^T conj(r)); r is restored afterwards
-            for k in range(m):
-                r[k] = conj(r[k])
-            gemv(OP_N, iN, im, 1.0, <dtype*> A, iN, r, 0.0, c)
-            for k in range(m):
-                r[k] = conj(r[k])
-            for k in range(N):
-                c[k] = conj(c[k])
-        j = _argmax_inactive(c, dinv, mask, iN, &best)
+        j = -2
+        if dtype is double:
+            if A32 != NULL:
+                j = _screened_select(A, A32, m, N, rowmajor, r, E, dinv, sdinv_max, mask,
+                                     r32, c32, gamma, &best)
+        if j == -2:
+            j = _select_double(A, m, N, rowmajor, r, c, dinv, mask, &best)
         if j < 0 or best <= tiny:
             status = 1
             break
@@ -664,27 +762,33 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
 def omp_nogram(const dtype[::1, :] A, const dtype[::1, :] Y, const double[::1] dinv,
                const double[::1] eps, Py_ssize_t kmax, bint error_mode, double dep_tol,
                int n_threads, int[:, ::1] idx_out, dtype[:, ::1] val_out,
-               int[::1] nnz_out, double[::1] resid_out, int[::1] status_out):
-    """Cholesky OMP over the columns of ``Y`` (m, L), dictionary ``A`` (m, N), both Fortran."""
+               int[::1] nnz_out, double[::1] resid_out, int[::1] status_out,
+               const float[::1] A32=None):
+    """Cholesky OMP over the columns of ``Y`` (m, L), dictionary ``A`` (m, N), both Fortran.
+
+    ``A32``: optionally, ``A`` in float32 (same layout, raveled), for the
+    screened selection of real data (:func:`_screened_select`).
+    """
     _omp_nogram(&A[0, 0], A.shape[0], A.shape[1], False, Y, dinv, eps, kmax, error_mode,
-                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out)
+                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out, A32)
 
 
 def omp_nogram_rowmajor(const dtype[:, ::1] A, const dtype[::1, :] Y, const double[::1] dinv,
                         const double[::1] eps, Py_ssize_t kmax, bint error_mode,
                         double dep_tol, int n_threads, int[:, ::1] idx_out,
                         dtype[:, ::1] val_out, int[::1] nnz_out, double[::1] resid_out,
-                        int[::1] status_out):
+                        int[::1] status_out, const float[::1] A32=None):
     """:func:`omp_nogram` with a C-ordered dictionary ``A`` (m, N): no copy of A."""
     _omp_nogram(&A[0, 0], A.shape[0], A.shape[1], True, Y, dinv, eps, kmax, error_mode,
-                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out)
+                dep_tol, n_threads, idx_out, val_out, nnz_out, resid_out, status_out, A32)
 
 
 cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
                  const dtype[::1, :] Y, const double[::1] dinv,
                  const double[::1] eps, Py_ssize_t kmax, bint error_mode, double dep_tol,
                  int n_threads, int[:, ::1] idx_out, dtype[:, ::1] val_out,
-                 int[::1] nnz_out, double[::1] resid_out, int[::1] status_out):
+                 int[::1] nnz_out, double[::1] resid_out, int[::1] status_out,
+                 const float[::1] A32):
     cdef Py_ssize_t L_sig = Y.shape[1]
     cdef Py_ssize_t i, k
     cdef dtype* Lbuf
@@ -694,7 +798,10 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
     cdef dtype* z
     cdef dtype* w
     cdef char* mask
-    cdef double ynorm2
+    cdef float* r32
+    cdef float* c32
+    cdef const float* a32 = NULL
+    cdef double ynorm2, gamma = 0.0, sdinv_max = 0.0, u32 = 5.9604644775390625e-08
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag
     cdef bint ok = False
@@ -709,7 +816,21 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
                 resid_out[i] += abs2(Y[k, i])
             status_out[i] = 0
         return
+    if dtype is double:
+        if A32 is not None and (m + 4) * u32 < 1e-3:
+            if A32.shape[0] != m * N:
+                raise ValueError(f"A32 must hold the {m * N} entries of A; got {A32.shape[0]}.")
+            a32 = &A32[0]
+            gamma = (m + 4) * u32 / (1.0 - (m + 4) * u32) * 1.01
+            for k in range(N):
+                if sqrt(dinv[k]) > sdinv_max:
+                    sdinv_max = sqrt(dinv[k])
     with nogil, parallel(num_threads=n_threads):
+        r32 = NULL
+        c32 = NULL
+        if a32 != NULL:
+            r32 = <float*> _xmalloc(<size_t> m, sizeof(float))
+            c32 = <float*> _xmalloc(<size_t> N, sizeof(float))
         Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
         As = <dtype*> _xmalloc(<size_t> (m * (kmax + 1)), sizeof(dtype))
         r = <dtype*> _xmalloc(<size_t> m, sizeof(dtype))
@@ -718,7 +839,7 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
         w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
         mask = <char*> _xmalloc(<size_t> N, 1)
         ok = (Lbuf != NULL and As != NULL and r != NULL and c != NULL and z != NULL
-              and w != NULL and mask != NULL)
+              and w != NULL and mask != NULL and (a32 == NULL or (r32 != NULL and c32 != NULL)))
         if not ok:
             failed[0] = 1
         for i in prange(L_sig, schedule="dynamic", chunksize=16):
@@ -729,7 +850,10 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
                 status_out[i] = _omp_one(
                     Aptr, m, N, rowmajor, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
                     1e-28 * ynorm2, ynorm2, Lbuf, As, r, c, z, w, mask, &idx_out[i, 0],
-                    &val_out[i, 0], &nnz_out[i], &resid_out[i])
+                    &val_out[i, 0], &nnz_out[i], &resid_out[i], a32, r32, c32, gamma,
+                    sdinv_max)
+        free(r32)
+        free(c32)
         free(Lbuf)
         free(As)
         free(r)

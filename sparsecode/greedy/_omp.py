@@ -279,6 +279,14 @@ def _gram_pursuit_chunked(G, AtY, ynorm2, *, kmax, eps, positive, n_threads, out
     return out, nnz, resid, status
 
 
+# The selection of Cholesky OMP on real data is screened with a float32 copy
+# of A (see ``_screened_select`` in _ext/_omp.pyx) from this many iterations
+# in all (the copy costs about one product) and up to this many measurements
+# (beyond, the a-priori error bound of a float32 dot product is too loose).
+_SCREEN_MIN_ITER = 6
+_SCREEN_MAX_M = 16384
+
+
 def _run_nogram_kernel(A, Y_f, dinv, eps_arr, kmax, error_mode, n_threads, idx, val, nnz,
                        resid, status):
     """The Cholesky-OMP kernel on ``A`` as it lies in memory (C order: no copy)."""
@@ -287,12 +295,18 @@ def _run_nogram_kernel(A, Y_f, dinv, eps_arr, kmax, error_mode, n_threads, idx, 
         kernel, A_k = K.omp_nogram_rowmajor, A
     else:
         kernel, A_k = K.omp_nogram, np.asfortranarray(A)
+    A32 = None
+    if A_k.dtype == np.float64 and kmax * Y_f.shape[1] >= _SCREEN_MIN_ITER \
+            and A_k.shape[0] <= _SCREEN_MAX_M:
+        # single-precision screening of the selection (exact result, half
+        # the memory traffic per product A^T r); the copy costs one pass
+        A32 = A_k.astype(np.float32, order="K").ravel(order="K")
     # BLAS runs inside the OpenMP threads: capped to one thread when there
     # are several of them (one signal on one thread may use a threaded BLAS)
     n_threads = min(n_threads, Y_f.shape[1]) if Y_f.shape[1] else 1
     with blas_limited(1) if n_threads > 1 else contextlib.nullcontext():
         kernel(A_k, Y_f, dinv, eps_arr, kmax, error_mode, _DEP_TOL, n_threads, idx, val,
-               nnz, resid, status)
+               nnz, resid, status, A32)
 
 
 def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
@@ -446,7 +460,8 @@ def _omp_costs(n_measurements, n_features, n_targets, kmax, itemsize=8):
     signals):
 
     - no Gram: ``L (2 m N k + 2 m k^2)``, k products ``A^H r`` (a pass over
-      A each) plus the refits on the support;
+      A each, over its float32 copy for real data) plus the refits on the
+      support;
     - Gram: ``m N^2`` (the Gram), ``2 m N L`` (the correlations ``A^H Y``,
       one GEMM) and ``L (N k^2 + 6 N k)`` (the Batch-OMP updates).
 
@@ -455,14 +470,21 @@ def _omp_costs(n_measurements, n_features, n_targets, kmax, itemsize=8):
     """
     m, N, L, k = (float(n_measurements), float(n_features), float(n_targets),
                   float(max(kmax, 1)))
-    a_bytes = m * N * itemsize
-    if a_bytes <= _GEMV_CACHED_BYTES:
-        rate_gemv = _RATE_GEMV_CACHED
-    elif a_bytes <= _GEMV_L3_BYTES:
-        rate_gemv = _RATE_GEMV_L3
+
+    def gemv_rate(a_bytes):
+        if a_bytes <= _GEMV_CACHED_BYTES:
+            return _RATE_GEMV_CACHED
+        if a_bytes <= _GEMV_L3_BYTES:
+            return _RATE_GEMV_L3
+        return _RATE_GEMV_MEMORY
+
+    rate_gemv = gemv_rate(m * N * itemsize)
+    if itemsize == 8 and k * L >= _SCREEN_MIN_ITER and m <= _SCREEN_MAX_M:
+        # the products A^T r run on a float32 copy: half the bytes per flop
+        rate_nogram = 2.0 * gemv_rate(m * N * 4)
     else:
-        rate_gemv = _RATE_GEMV_MEMORY
-    t_nogram = L * (2 * m * N * k / rate_gemv + 2 * m * k * k / _RATE_GEMV_CACHED)
+        rate_nogram = rate_gemv
+    t_nogram = L * (2 * m * N * k / rate_nogram + 2 * m * k * k / _RATE_GEMV_CACHED)
     rate_corr = _RATE_GEMM if L > 1 else rate_gemv
     t_gram = (m * N * N / _RATE_SYRK + 2 * m * N * L / rate_corr
               + L * (N * k * k + 6 * N * k) / _RATE_GRAM_LOOPS)
@@ -566,7 +588,11 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     A leaves the cache; Batch-OMP :math:`2mN + Nk^2 + k^3` per signal plus
     the one-off Gram :math:`mN^2`.  ``precompute="auto"`` weighs each count
     by the rate of its kind of work.  A C-ordered ``A`` is used in place
-    (no copy) by both paths.
+    (no copy) by both paths.  Without the Gram, real data are screened in
+    single precision: the products :math:`A^\top r` run on a float32 copy of
+    A (half the memory traffic), every atom within the a-priori float32
+    error bound of the best is rechecked in double precision, and the atom
+    selected is the one double precision selects.
     Data are rescaled internally by powers of two (exactly), so the answer
     scales with the data over the whole floating-point range.
 

@@ -206,3 +206,67 @@ def test_pow2_scale_shortcut_agrees_with_the_rule():
     e = np.frexp(np.max(np.abs(Y), axis=0))[1] - 1
     np.testing.assert_array_equal(s, np.where(np.abs(e) > 64, np.ldexp(1.0, e), 1.0))
     np.testing.assert_array_equal(omp_mod._pow2_scale(Y[:, [0, 4, 5]], axis=0), 1.0)
+
+
+def _kernel_run(A, Y, k, A32):
+    K = omp_mod._kernels()
+    L = Y.shape[1]
+    idx = np.zeros((L, k), np.intc)
+    val = np.zeros((L, k))
+    nnz = np.zeros(L, np.intc)
+    res = np.zeros(L)
+    st = np.zeros(L, np.intc)
+    dinv = 1.0 / np.sum(A**2, axis=0)
+    f = K.omp_nogram_rowmajor if A.flags.c_contiguous else K.omp_nogram
+    f(A, np.asfortranarray(Y), dinv, np.zeros(L), k, False, 1e-10, 1, idx, val, nnz, res, st,
+      A32)
+    return idx, val, nnz, res, st
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_screen_selects_what_double_selects(order, seed):
+    # the screened selection (float32 products + exact recheck) follows the
+    # float64 pursuit atom for atom, also on near-ties and tiny residuals
+    rng = np.random.default_rng(seed)
+    m, N, k, L = 64, 300, 20, 6
+    A = rng.standard_normal((m, N)) * rng.uniform(0.5, 2.0, N)  # unequal norms
+    # a near-duplicate pair: a near-tie (1e-9 apart: far below float32's
+    # resolution, far above float64 rounding), which the recheck resolves
+    A[:, 10] = A[:, 3] + 1e-9 * rng.standard_normal(m)
+    A[:, 200] = A[:, 3]  # an exact duplicate at a higher index: an exact tie
+    A = np.asarray(A, order=order)
+    Y = rng.standard_normal((m, L))
+    Y[:, 0] = A[:, 3] * 2.0 + A[:, 50] + 1e-7 * Y[:, 0]  # small residual after 2 atoms
+    Y[:, 1] = 1e-150 * Y[:, 1]  # tiny data
+    Y[:, 2] = A[:, 7] - 0.5 * A[:, 90]  # exactly 2-sparse
+    ref = _kernel_run(A, Y, k, None)
+    A32 = A.astype(np.float32, order="K").ravel(order="K")
+    scr = _kernel_run(A, Y, k, A32)
+    # the exactly sparse signal: same two atoms; past them the residual is
+    # rounding noise, whose "correlations" legitimately differ between paths
+    np.testing.assert_array_equal(np.sort(ref[0][2, :2]), [7, 90])
+    np.testing.assert_array_equal(np.sort(scr[0][2, :2]), [7, 90])
+    assert scr[3][2] < 1e-20 and ref[3][2] < 1e-20
+    keep = [0, 1, 3, 4, 5]
+    ref = tuple(a[keep] for a in ref)
+    scr = tuple(a[keep] for a in scr)
+    L = len(keep)
+    np.testing.assert_array_equal(ref[2], scr[2])  # atoms selected
+    np.testing.assert_array_equal(ref[4], scr[4])  # status
+    np.testing.assert_allclose(ref[3], scr[3], rtol=1e-6, atol=0)  # squared residuals
+    for i in range(L):
+        n = ref[2][i]
+        np.testing.assert_array_equal(ref[0][i, :n], scr[0][i, :n])
+        np.testing.assert_allclose(ref[1][i, :n], scr[1][i, :n], rtol=1e-9, atol=0)
+    assert 200 not in scr[0][0, : scr[2][0]]
+
+
+def test_float32_screen_through_omp_equals_sklearn():
+    from sklearn.linear_model import orthogonal_mp
+
+    A, Y = _problem(200, 800, 30, L=3, seed=11)
+    ours = omp(A, Y, n_nonzero_coefs=40, precompute=False).coef  # screened (k L >= 6)
+    ref = orthogonal_mp(A, Y, n_nonzero_coefs=40)
+    np.testing.assert_array_equal(ours != 0, ref != 0)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-10)
