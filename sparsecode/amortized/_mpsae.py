@@ -55,8 +55,13 @@ def _mp_forward(R0, W, n_steps, selection, gram=None):
                 c = np.maximum(c, 0)
         idx[t] = j
         coef[t] = c
-        Cr -= c[:, None] * gram[j]
-        RT -= c[:, None] * W[j]
+        cc = c[:, None]
+        upd = gram[j]  # a copy (fancy indexing): scaled in place
+        upd *= cc
+        Cr -= upd
+        upd = W[j]
+        upd *= cc
+        RT -= upd
     return idx, coef, RT
 
 
