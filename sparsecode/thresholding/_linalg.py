@@ -346,17 +346,18 @@ class _SupportLS:
             return z_full, self.y.copy()
         if t > op.shape[0]:
             return None
-        try:
-            Lc = sla.cholesky(G, lower=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
+        # LAPACK directly (potrf / potrs): the scipy wrappers' checks cost
+        # as much as the factorisation at these sizes
+        potrf, potrs = sla.lapack.get_lapack_funcs(("potrf", "potrs"), (G,))
+        Lc, info = potrf(G, lower=1, clean=0)
+        if info != 0:
             return None
         d = np.abs(np.diagonal(Lc))
-        if not (np.all(np.isfinite(d)) and np.min(d) ** 2 > 1e-10 * np.max(d) ** 2):
+        if not (np.isfinite(d).all() and d.min() ** 2 > 1e-10 * d.max() ** 2):
             return None
-        fac = (Lc, True)
-        z = sla.cho_solve(fac, self.aty[order], check_finite=False)
+        z = potrs(Lc, self.aty[order], lower=1)[0]
         r = self.y - AT @ z
-        z = z + sla.cho_solve(fac, AT.conj().T @ r, check_finite=False)
+        z = z + potrs(Lc, AT.conj().T @ r, lower=1)[0]
         r = self.y - AT @ z
         self.idx, self.AT, self.G = order, AT, G
         z_full[order] = z
@@ -566,7 +567,10 @@ class _NSTProjector:
                 U, w = self._pinv
                 W = U @ ((U.conj().T @ R) / w[:, None])
             else:
-                W = sla.cho_solve(self._chol, R, check_finite=False)
+                Lc = self._chol[0]
+                W, info = sla.lapack.get_lapack_funcs("potrs", (Lc,))(Lc, R, lower=1)
+                if info != 0:  # pragma: no cover - a valid factor and finite R
+                    W = sla.cho_solve(self._chol, R, check_finite=False)
             return W, self.op.rmatmat(W)
         if self._scale2 is not None:
             # partial orthonormal transform: A A^H = scale^2 I, A^+ = A^H / scale^2
