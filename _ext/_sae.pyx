@@ -6,10 +6,11 @@ A batch's codes are kept as CSR triplets ``(indptr, indices, values)`` over
 the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
 
 ``topk_rows``
-    the ``k`` largest values of each row (ties: lowest index) in one scan:
-    entries above the running k-th best go to a small buffer that quickselect
-    cuts back to k when full (O(n) expected, no sort of the row), optionally
-    restricted to a subset of columns (AuxK on dead latents).
+    the ``k`` largest values of each row (ties: lowest index) in one scan,
+    optionally restricted to a subset of columns (AuxK on dead latents).  For
+    k <= 16 a k-entry heap whose root is the running threshold; above, entries
+    over the running k-th best go to a 16k buffer that quickselect cuts back
+    to k when full.  O(n) expected either way; no sort of the row.
 ``sparse_decode``
     ``out[b] = bias + sum_e values[e] * W[indices[e]]`` (k rows of W per sample).
 ``sparse_row_dots``
@@ -77,6 +78,65 @@ cdef void _select_best(floating* bv, int64_t* bi, Py_ssize_t m, Py_ssize_t k) no
             lo = i
         else:
             break
+
+
+cdef inline void _sift_down(floating* hv, int64_t* hi, Py_ssize_t k) noexcept nogil:
+    # heap with the worst kept entry at the root
+    cdef Py_ssize_t pos = 0, child, worst
+    cdef floating tv
+    cdef int64_t ti
+    while True:
+        child = 2 * pos + 1
+        if child >= k:
+            break
+        worst = child
+        if child + 1 < k and _better(hv[child], hi[child], hv[child + 1], hi[child + 1]):
+            worst = child + 1
+        if _better(hv[pos], hi[pos], hv[worst], hi[worst]):
+            tv = hv[pos]; hv[pos] = hv[worst]; hv[worst] = tv
+            ti = hi[pos]; hi[pos] = hi[worst]; hi[worst] = ti
+            pos = worst
+        else:
+            break
+
+
+cdef void _topk_heap(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssize_t n_cols,
+                     bint use_cols, Py_ssize_t k, floating* hv, int64_t* hi) noexcept nogil:
+    # small k: a k-entry heap; the scan compares each entry with the root only
+    cdef Py_ssize_t c, i, j
+    cdef int64_t col
+    cdef floating val, tv, thr
+    cdef int64_t ti
+    for c in range(k):
+        col = cols[c] if use_cols else c
+        hv[c] = a[col]
+        hi[c] = col
+        i = c
+        while i > 0:
+            j = (i - 1) // 2
+            if _better(hv[j], hi[j], hv[i], hi[i]):
+                tv = hv[i]; hv[i] = hv[j]; hv[j] = tv
+                ti = hi[i]; hi[i] = hi[j]; hi[j] = ti
+                i = j
+            else:
+                break
+    thr = hv[0]
+    if use_cols:
+        for c in range(k, n_cols):
+            val = a[cols[c]]
+            if val > thr:
+                hv[0] = val
+                hi[0] = cols[c]
+                _sift_down(hv, hi, k)
+                thr = hv[0]
+    else:
+        for c in range(k, n):
+            val = a[c]
+            if val > thr:
+                hv[0] = val
+                hi[0] = c
+                _sift_down(hv, hi, k)
+                thr = hv[0]
 
 
 cdef void _topk_one(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssize_t n_cols,
@@ -165,7 +225,7 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
     cdef bint use_cols = cols is not None
     cdef Py_ssize_t n_cols = cols.shape[0] if use_cols else n
     cdef const int64_t* cp = &cols[0] if (use_cols and n_cols > 0) else NULL
-    cdef Py_ssize_t cap = 16 * k if k >= 16 else k + 256
+    cdef Py_ssize_t cap = 16 * k
     cdef floating* bv
     cdef int64_t* bi
     if k <= 0 or B == 0:
@@ -174,8 +234,12 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
         bv = <floating*> malloc(cap * sizeof(floating))
         bi = <int64_t*> malloc(cap * sizeof(int64_t))
         for b in prange(B, schedule="static"):
-            _topk_one(&A[b, 0], n, cp, n_cols, use_cols, k, bv, bi, cap,
-                      &val_out[b, 0], &idx_out[b, 0])
+            if k <= 16:
+                _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
+                           &idx_out[b, 0])
+            else:
+                _topk_one(&A[b, 0], n, cp, n_cols, use_cols, k, bv, bi, cap,
+                          &val_out[b, 0], &idx_out[b, 0])
         free(bv)
         free(bi)
 

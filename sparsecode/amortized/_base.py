@@ -120,7 +120,7 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
 
     # rows read at once from a memory-mapped or dask array (at least batch_size);
     # set on an instance to change it
-    _stream_chunk_bytes = 1 << 24
+    _stream_chunk_bytes = 1 << 22
     _init_sample_size = 32768
     _transform_chunk_rows = 4096
 

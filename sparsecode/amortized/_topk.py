@@ -373,8 +373,11 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     # ------------------------------------------------------------- forward
     def _preacts(self, X, ws=None):
         if ws is None:
-            Xc = X - self.decoder_bias_
-            A = Xc @ self.encoder_weights_.T
+            # coding: one GEMM, the pre-encoder bias folded into the latent bias
+            W = self.encoder_weights_
+            A = X @ W.T
+            A += self.encoder_bias_ - W @ self.decoder_bias_
+            return None, A
         else:
             B = X.shape[0]
             Xc = np.subtract(X, self.decoder_bias_, out=ws["Xc"][:B])

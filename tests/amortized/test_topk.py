@@ -248,7 +248,7 @@ def test_batch_topk_mean_l0_and_threshold():
     m = KSparseAutoencoder(n_latents=20, k=3, batch_topk=True, batch_size=50, max_iter=3,
                            learning_rate=1e-2, random_state=0).fit(X)
     assert m.threshold_ is not None and m.threshold_ > 0
-    Xc, A = m._preacts(X[:50])
+    _, A = m._preacts(X[:50])
     indptr, idx, val = m._select_batch_topk(np.ascontiguousarray(A), 3, update_state=False)
     assert indptr[-1] == 150                         # k * batch entries in all
     codes = m.transform(X, output="csr")
