@@ -55,14 +55,16 @@ cdef extern from *:
     /* One Batch-OMP step for real data, fused with the next selection:
          bn    = (g - B[:, :nc] w) / sd      (the new column of B, nc columns before it;
                                              times 1 / sd)
-         alpha = alpha - bn zn               (the correlations A^T r)
+         alpha = asrc - bn zn                (the correlations A^T r; asrc: their
+                                             previous values, alpha itself or A^T y)
          score = alpha^2 dinvm               (never stored)
        and returns the first index of the largest score (ties: lowest index;
        NaN never selected), its score in *best (-1 and -1 when none is > -1).
        One pass over N, 32 entries at a time, the nc columns of B streamed. */
     static inline __attribute__((always_inline)) int
     sc_omp_step(const double* g, const double* B, long N, int nc, const double* w, double sd,
-                double zn, double* bn, double* alpha, const double* dinvm, double* best)
+                double zn, double* bn, const double* asrc, double* alpha, const double* dinvm,
+                double* best)
     {
         long k = 0;
         int t;
@@ -86,7 +88,7 @@ cdef extern from *:
             for (q = 0; q < 8; q++) {
                 sc_omp_v4 v = a[q] * visd;
                 sc_omp_st(bn + k + 4 * q, v);
-                sc_omp_v4 r = sc_omp_ld(alpha + k + 4 * q) - v * vzn;
+                sc_omp_v4 r = sc_omp_ld(asrc + k + 4 * q) - v * vzn;
                 sc_omp_st(alpha + k + 4 * q, r);
                 sc_omp_v4 sv = r * r * sc_omp_ld(dinvm + k + 4 * q);
                 SC_OMP_KEEP(sv, i0 + 4 * q);
@@ -101,7 +103,7 @@ cdef extern from *:
             }
             a0 *= visd;
             sc_omp_st(bn + k, a0);
-            sc_omp_v4 r0 = sc_omp_ld(alpha + k) - a0 * vzn;
+            sc_omp_v4 r0 = sc_omp_ld(asrc + k) - a0 * vzn;
             sc_omp_st(alpha + k, r0);
             sc_omp_v4 s0 = r0 * r0 * sc_omp_ld(dinvm + k);
             SC_OMP_KEEP(s0, lane + k);
@@ -122,9 +124,39 @@ cdef extern from *:
                 a -= B[(long)t * N + k] * w[t];
             a *= isd;
             bn[k] = a;
-            double r = alpha[k] - a * zn;
+            double r = asrc[k] - a * zn;
             alpha[k] = r;
             double sc = r * r * dinvm[k];
+            if (sc > b) { b = sc; j = k; }
+        }
+        *best = b;
+        return (int)j;
+    }
+
+    /* the first selection: first index of the largest a0^2 dinv (as sc_omp_step) */
+    static inline __attribute__((always_inline)) int
+    sc_omp_first(const double* a0, const double* dinv, long N, double* best)
+    {
+        long k = 0;
+        int t;
+        sc_omp_v4 bestv = {-1.0, -1.0, -1.0, -1.0};
+        sc_omp_i4 besti = {-1, -1, -1, -1};
+        sc_omp_i4 lane = {0, 1, 2, 3};
+        for (; k + 4 <= N; k += 4) {
+            sc_omp_v4 a = sc_omp_ld(a0 + k);
+            sc_omp_v4 sv = a * a * sc_omp_ld(dinv + k);
+            SC_OMP_KEEP(sv, lane + k);
+        }
+        double b = -1.0;
+        long j = -1;
+        for (t = 0; t < 4; t++) {
+            if (besti[t] >= 0 && (bestv[t] > b || (bestv[t] == b && (j < 0 || besti[t] < j)))) {
+                b = bestv[t];
+                j = besti[t];
+            }
+        }
+        for (; k < N; k++) {
+            double sc = a0[k] * a0[k] * dinv[k];
             if (sc > b) { b = sc; j = k; }
         }
         *best = b;
@@ -134,13 +166,26 @@ cdef extern from *:
     #if SC_OMP_DISPATCH
     __attribute__((target("avx2,fma"))) static int
     sc_omp_step_avx2(const double* g, const double* B, long N, int nc, const double* w, double sd,
-                     double zn, double* bn, double* alpha, const double* dinvm, double* best)
-    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best); }
+                     double zn, double* bn, const double* asrc, double* alpha, const double* dinvm,
+                     double* best)
+    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best); }
+    __attribute__((target("avx2,fma"))) static int
+    sc_omp_first_avx2(const double* a0, const double* dinv, long N, double* best)
+    { return sc_omp_first(a0, dinv, N, best); }
     #endif
     static int sc_omp_step_generic(const double* g, const double* B, long N, int nc, const double* w,
-                                   double sd, double zn, double* bn, double* alpha,
-                                   const double* dinvm, double* best)
-    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best); }
+                                   double sd, double zn, double* bn, const double* asrc,
+                                   double* alpha, const double* dinvm, double* best)
+    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best); }
+    static int sc_omp_first_generic(const double* a0, const double* dinv, long N, double* best)
+    { return sc_omp_first(a0, dinv, N, best); }
+    static int sc_omp_first_real(int simd, const double* a0, const double* dinv, long N,
+                                 double* best) {
+    #if SC_OMP_DISPATCH
+        if (simd) return sc_omp_first_avx2(a0, dinv, N, best);
+    #endif
+        return sc_omp_first_generic(a0, dinv, N, best);
+    }
 
     static int sc_omp_use_avx2(void) {
     #if SC_OMP_DISPATCH
@@ -152,18 +197,21 @@ cdef extern from *:
     }
     /* the AVX2/FMA clone when the CPU has it */
     static int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
-                                const double* w, double sd, double zn, double* bn, double* alpha,
-                                const double* dinvm, double* best) {
+                                const double* w, double sd, double zn, double* bn,
+                                const double* asrc, double* alpha, const double* dinvm,
+                                double* best) {
     #if SC_OMP_DISPATCH
-        if (simd) return sc_omp_step_avx2(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best);
+        if (simd) return sc_omp_step_avx2(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best);
     #endif
-        return sc_omp_step_generic(g, B, N, nc, w, sd, zn, bn, alpha, dinvm, best);
+        return sc_omp_step_generic(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best);
     }
     """
     int sc_omp_use_avx2() noexcept nogil
     int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
-                         const double* w, double sd, double zn, double* bn, double* alpha,
-                         const double* dinvm, double* best) noexcept nogil
+                         const double* w, double sd, double zn, double* bn, const double* asrc,
+                         double* alpha, const double* dinvm, double* best) noexcept nogil
+    int sc_omp_first_real(int simd, const double* a0, const double* dinv, long N,
+                          double* best) noexcept nogil
 
 
 # AVX2/FMA code paths of the fused Batch-OMP step, decided once at import
@@ -279,7 +327,10 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
 
     In-place: L (row-major kmax x kmax), B (N x (kmax - 1), column-major),
     alpha, z, w, score (selection scores), dinvm (1/G_kk, zeroed for
-    selected atoms so they are never selected again) and the outputs.
+    selected atoms so they are never selected again) and the outputs.  For
+    real data, dinvm must equal dinv on entry and is restored on exit (no
+    copy per signal), and the update, the scores and the selection are one
+    fused SIMD pass (``sc_omp_step``).
     """
     # C ints in the loops (N <= INT_MAX is checked by the callers); every
     # product of sizes is formed in Py_ssize_t
@@ -290,15 +341,24 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
     cdef dtype* bn
     cdef dtype* bt
     cdef dtype* bt2
-    for k in range(N):
-        alpha[k] = alpha0[k]
-        dinvm[k] = dinv[k]
-        score[k] = abs2(alpha0[k]) * dinv[k]
-    if error_mode and E <= eps:
-        nnz_out[0] = 0
-        resid_out[0] = E
-        return 0
-    j = _argmax_scores(score, N, &best)
+    if dtype is double:
+        # dinvm holds dinv on entry (restored below); alpha is first written
+        # by the first update, from alpha0
+        if error_mode and E <= eps:
+            nnz_out[0] = 0
+            resid_out[0] = E
+            return 0
+        j = sc_omp_first_real(_SIMD, alpha0, dinv, N, &best)
+    else:
+        for k in range(N):
+            alpha[k] = alpha0[k]
+            dinvm[k] = dinv[k]
+            score[k] = abs2(alpha0[k]) * dinv[k]
+        if error_mode and E <= eps:
+            nnz_out[0] = 0
+            resid_out[0] = E
+            return 0
+        j = _argmax_scores(score, N, &best)
     while n < kmax:
         # selection: |alpha_k|^2 / G_kk over inactive atoms, first maximum wins
         # (j and best come from the previous update, fused with it)
@@ -336,7 +396,8 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         bn = B + <Py_ssize_t> (n - 1) * N
         if dtype is double:
             # one fused pass (SIMD), which also selects the next atom
-            j = sc_omp_step_real(_SIMD, Grow, B, N, n - 1, w, sd, zn, bn, alpha, dinvm, &best)
+            j = sc_omp_step_real(_SIMD, Grow, B, N, n - 1, w, sd, zn, bn,
+                                 alpha0 if n == 1 else alpha, alpha, dinvm, &best)
             continue
         # (columns two at a time: half the loads/stores of bn)
         t = 0
@@ -375,6 +436,9 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         status = 2
     if error_mode and E > eps and status == 0:
         status = 3
+    if dtype is double:
+        for t in range(n):
+            dinvm[idx_out[t]] = dinv[idx_out[t]]
     # gamma = L^{-H} z (backward substitution), written to val_out
     for i in range(n - 1, -1, -1):
         s = z[i]
@@ -412,7 +476,7 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
     row i of ``dense_out`` (zeroed by the caller), which saves a pass in
     Python.  Raises MemoryError when a workspace cannot be allocated.
     """
-    cdef Py_ssize_t t
+    cdef Py_ssize_t t, q
     cdef Py_ssize_t L_sig = Aty.shape[0]
     cdef Py_ssize_t N = G.shape[0]
     cdef Py_ssize_t i
@@ -446,6 +510,9 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
               and score != NULL and dinvm != NULL)
         if not ok:
             failed[0] = 1
+        else:
+            for q in range(N):
+                dinvm[q] = dinv[q]  # the kernel restores the entries it zeroes
         for i in prange(L_sig, schedule="dynamic", chunksize=16):
             if ok:
                 status_out[i] = _batch_omp_one(
@@ -490,7 +557,7 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
     cdef Py_ssize_t m = X.shape[1]
     cdef Py_ssize_t N = G.shape[0]
     cdef Py_ssize_t n_blocks
-    cdef Py_ssize_t b, i, start, r, nb, t, f
+    cdef Py_ssize_t b, i, start, r, nb, t, f, q
     cdef double ynorm2
     cdef dtype* Lbuf
     cdef dtype* B
@@ -530,6 +597,9 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
               and C != NULL and score != NULL and dinvm != NULL)
         if not ok:
             failed[0] = 1
+        else:
+            for q in range(N):
+                dinvm[q] = dinv[q]  # the kernel restores the entries it zeroes
         for b in prange(n_blocks, schedule="dynamic"):
             if ok:
                 start = b * block
