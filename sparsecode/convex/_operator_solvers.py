@@ -626,7 +626,56 @@ def _poisson_start(op, F, G, Y, dtype):
     return (ones * c[None, :]).astype(dtype)
 
 
-def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every, verbose):
+def _polish(op, F, G, X, cols, max_cg=100, cg_tol=1e-9):
+    """Exact minimiser on the current support and signs (CG on the normal equations).
+
+    For the squared datafit and an l1-type penalty, on the support ``S`` with
+    signs ``s`` the objective is the quadratic
+    ``||y - A_S v||^2/(2m) + a1 s^T v + a2/2 ||v||^2``, minimised by
+    ``(A_S^T A_S + m a2 I) v = A_S^T y - m a1 s``, solved matrix-free by
+    conjugate gradients warm-started at ``X_S``.
+    """
+    n, k = X.shape
+    m = F.m
+    a1 = G.a1 if isinstance(G, _ElasticNet) else G.alpha
+    a2 = G.a2 if isinstance(G, _ElasticNet) else 0.0
+    Xc = X.copy()
+    for j in np.flatnonzero(cols):
+        S = np.flatnonzero(X[:, j])
+        if S.size == 0 or S.size > m // 4:
+            continue
+        sgn = np.sign(X[S, j])
+        z = np.zeros((n, 1), dtype=X.dtype)
+
+        def M(v):
+            z[:] = 0
+            z[S, 0] = v
+            return op.rmat(op.mat(z))[S, 0] + (m * a2) * v
+
+        z[:] = 0
+        rhs = op.rmat(F.Y[:, j:j + 1])[S, 0] - (m * a1) * sgn
+        v = X[S, j].astype(np.float64)
+        r = rhs - M(v)
+        p = r.copy()
+        rr = float(r @ r)
+        rr0 = max(float(rhs @ rhs), _TINY)
+        for _ in range(max_cg):
+            if rr <= cg_tol ** 2 * rr0:
+                break
+            Mp = M(p)
+            a = rr / float(p @ Mp)
+            v += a * p
+            r -= a * Mp
+            rr_new = float(r @ r)
+            p = r + (rr_new / rr) * p
+            rr = rr_new
+        Xc[:, j] = 0
+        Xc[S, j] = v
+    return Xc, op.mat(Xc)
+
+
+def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every, verbose,
+                polish=True):
     n, k = X0.shape
     backtrack = F.lip_factor is None or lipschitz == "backtracking"
     if isinstance(lipschitz, numbers.Real) and not isinstance(lipschitz, (bool, np.bool_)):
@@ -648,8 +697,14 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
     kind = "relative_duality_gap" if (G.has_gap and hasattr(F, "conj")) else "relative_change"
     cert = np.full(k, np.inf)
     P = np.full(k, np.inf)
+    D_best = np.full(k, -np.inf)
     gap_abs = None
     n_restart = 0
+    n_polish = 0
+    polish = (polish and isinstance(F, _Squared) and type(F) is _Squared
+              and type(G) in (_L1, _NonnegL1, _ElasticNet) and not np.iscomplexobj(X0))
+    prev_sig = np.zeros((n, k), dtype=np.int8)
+    polished_sig = np.full((n, k), 2, dtype=np.int8)
     it = 0
     for it in range(1, max_iter + 1):
         GU = F.grad(AY)
@@ -692,9 +747,34 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
         last = it == max_iter
         if it % check_every == 0 or last:
             P = F.value(AXn) + G.value(Xn)
+            if polish:
+                sig = np.sign(Xn).astype(np.int8)
+                # near-stable sign pattern (few changes since the last check) not yet polished
+                n_changed = np.count_nonzero(sig != prev_sig, axis=0)
+                n_supp = np.count_nonzero(sig, axis=0)
+                stable = (n_changed <= np.maximum(2, 0.05 * n_supp)) \
+                    & ~np.all(sig == polished_sig, axis=0)
+                prev_sig = sig
+                if stable.any():
+                    n_polish += 1
+                    polished_sig = np.where(stable[None, :], sig, polished_sig)
+                    Xc, AXc = _polish(op, F, G, Xn, stable)
+                    Pc = F.value(AXc) + G.value(Xc)
+                    better = stable & (Pc < P)
+                    if better.any():
+                        b2 = better[None, :]
+                        Xn = np.where(b2, Xc, Xn)
+                        AXn = np.where(b2, AXc, AXn)
+                        Yk = np.where(b2, Xn, Yk)
+                        AY = np.where(b2, AXn, AY)
+                        t = np.where(better, 1.0, t)
+                        P = np.where(better, Pc, P)
             if kind == "relative_duality_gap":
                 Z = F.grad(AXn)
-                gap_abs = _gap(op, F, G, Xn, AXn, Z, op.rmat(Z), P)
+                gap_now = _gap(op, F, G, Xn, AXn, Z, op.rmat(Z), P)
+                # any earlier dual point still bounds P* from below
+                D_best = np.maximum(D_best, P - gap_now)
+                gap_abs = P - D_best
                 cert = np.abs(gap_abs) / np.maximum(np.abs(P), _TINY)
             else:
                 cert = _rel_change(Xn, X)
@@ -706,7 +786,7 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             break
     info = {"n_iter": it, "objective": P, "certificate": cert, "certificate_kind": kind,
             "duality_gap": gap_abs, "lipschitz": L, "n_restarts": n_restart,
-            "n_matvec": op.n_matvec, "n_rmatvec": op.n_rmatvec}
+            "n_polish": n_polish, "n_matvec": op.n_matvec, "n_rmatvec": op.n_rmatvec}
     return X, info
 
 
@@ -829,9 +909,12 @@ def pdhg(A, y, *, datafit="lad", penalty="l1", alpha=1.0, l1_ratio=0.5, groups=N
     nrm = np.sqrt(_lipschitz_norm2(op))
     if nrm == 0:
         nrm = 1.0
-    adaptive = step_ratio is None
-    ratio = 1.0 if adaptive else check_finite_scalar(step_ratio, "step_ratio", low=0.0,
-                                                     low_inclusive=False)
+    adaptive = isinstance(step_ratio, str) and step_ratio == "adaptive"
+    if step_ratio is None or adaptive:
+        # datafits normalised by 1/m have dual variables of size O(1/m): tau/sigma = m
+        ratio = float(F.m) if not isinstance(F, _Poisson) else 1.0
+    else:
+        ratio = check_finite_scalar(step_ratio, "step_ratio", low=0.0, low_inclusive=False)
     tau = np.full(k, 0.99 * ratio / nrm)
     sigma = np.full(k, 0.99 / (ratio * nrm))
     a_bal, eta_bal, Delta = 0.5, 0.95, 1.5
@@ -842,6 +925,7 @@ def pdhg(A, y, *, datafit="lad", penalty="l1", alpha=1.0, l1_ratio=0.5, groups=N
     kind = "relative_duality_gap" if G.has_gap else "relative_change"
     cert = np.full(k, np.inf)
     P = np.full(k, np.inf)
+    D_best = np.full(k, -np.inf)
     gap_abs = None
     it = 0
     for it in range(1, max_iter + 1):
@@ -863,10 +947,12 @@ def pdhg(A, y, *, datafit="lad", penalty="l1", alpha=1.0, l1_ratio=0.5, groups=N
         if it % check_every == 0 or last:
             P = F.value(AXn) + G.value(Xn)
             if kind == "relative_duality_gap":
-                gap_abs = _gap(op, F, G, Xn, AXn, Zn, AHZn, P)
+                gap_now = _gap(op, F, G, Xn, AXn, Zn, AHZn, P)
                 if F.smooth:
                     Zs = F.grad(AXn)
-                    gap_abs = np.minimum(gap_abs, _gap(op, F, G, Xn, AXn, Zs, op.rmat(Zs), P))
+                    gap_now = np.minimum(gap_now, _gap(op, F, G, Xn, AXn, Zs, op.rmat(Zs), P))
+                D_best = np.maximum(D_best, P - gap_now)
+                gap_abs = P - D_best
                 cert = np.abs(gap_abs) / np.maximum(np.abs(P), _TINY)
             else:
                 cert = np.maximum(_rel_change(Xn, X), _rel_change(Zn, Z))
@@ -998,16 +1084,19 @@ pdhg.__doc__ = r"""Chambolle-Pock primal-dual solver for ``min_x F(Ax) + alpha G
     ``x+ = prox_{{tau G}}(x - tau A^H z)``,
     ``z+ = prox_{{sigma F*}}(z + sigma A (2 x+ - x))``
 
-    with ``tau sigma ||A||^2 = 0.99`` and, by default, the residual
-    balancing of Goldstein, Li & Yuan (2015), which rescales ``tau / sigma``
-    while keeping the product fixed.  Only proximal maps are needed, so
+    with ``tau sigma ||A||^2 = 0.99`` and ``tau / sigma = m`` by default
+    (optionally rebalanced by the residual balancing of Goldstein, Li & Yuan
+    2015, which rescales ``tau / sigma`` while keeping the product fixed).  Only proximal maps are needed, so
     non-smooth datafits (least absolute deviations) and TV work; each
     iteration costs one product with ``A`` and one with ``A^H``.
 
     Parameters
     ----------{shared}
-    step_ratio : float, optional
-        Fixed ``tau / sigma`` (disables the adaptive balancing).
+    step_ratio : float or "adaptive", optional
+        ``tau / sigma``.  Default: ``m`` for the datafits normalised by
+        ``1/m`` (their dual variables are ``O(1/m)``), 1 for Poisson.
+        ``"adaptive"``: start there and rebalance by the primal and dual
+        residuals (Goldstein, Li & Yuan 2015).
 {returns}
         ``info["dual_coef"]`` holds the final dual iterate ``z``.
 

@@ -65,7 +65,7 @@ def tv1d_prox(y, lam, *, n_threads=1):
     >>> import numpy as np
     >>> from sparsecode.convex import tv1d_prox
     >>> tv1d_prox(np.array([0.0, 0.1, 3.0, 3.2]), 0.5)
-    array([0.55, 0.55, 2.6 , 2.6 ])
+    array([0.3 , 0.3 , 2.85, 2.85])
     """
     from .._ext._tv import tv1d_prox_columns
 
