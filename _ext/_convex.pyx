@@ -812,3 +812,78 @@ def user_prox_all(size_t uprox, double[::1] upar, const double[:, ::1] V, double
         for j in range(N):
             for t in range(L):
                 out[j, t] = prox(V[j, t], step, j, par) if j < n_pen else V[j, t]
+
+
+# ---------------------------------------------------------------------------
+# sparse-design helpers (float32/float64 data, int32/int64 indices)
+# ---------------------------------------------------------------------------
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+def sparse_col_sqnorms(const floating[::1] data, const index_t[::1] indices,
+                       const index_t[::1] indptr, Py_ssize_t n_cols, bint by_row):
+    """Squared column norms (float64) of a CSC (``by_row=False``) or CSR (``True``) matrix."""
+    out_a = np.zeros(n_cols)
+    cdef double[::1] out = out_a
+    cdef Py_ssize_t j, p, nnz = indptr[indptr.shape[0] - 1]
+    cdef double s
+    with nogil:
+        if by_row:
+            for p in range(nnz):
+                out[indices[p]] += <double> data[p] * data[p]
+        else:
+            for j in range(n_cols):
+                s = 0.0
+                for p in range(indptr[j], indptr[j + 1]):
+                    s += <double> data[p] * data[p]
+                out[j] = s
+    return out_a
+
+
+def csr_first_pass(const floating[::1] data, const index_t[::1] indices,
+                   const index_t[::1] indptr, const floating[::1] R, Py_ssize_t n_cols):
+    """One pass over a CSR matrix: ``(X^T R, squared column norms, column counts)``
+    (float64, float64, int64)."""
+    xtr_a = np.zeros(n_cols)
+    sq_a = np.zeros(n_cols)
+    cnt_a = np.zeros(n_cols, dtype=np.int64)
+    cdef double[::1] xtr = xtr_a, sq = sq_a
+    cdef int64_t[::1] cnt = cnt_a
+    cdef Py_ssize_t i, p, j, n = indptr.shape[0] - 1
+    cdef double r, v
+    with nogil:
+        for i in range(n):
+            r = R[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                v = data[p]
+                xtr[j] += v * r
+                sq[j] += v * v
+                cnt[j] += 1
+    return xtr_a, sq_a, cnt_a
+
+
+def csr_extract_columns(const floating[::1] data, const index_t[::1] indices,
+                        const index_t[::1] indptr, const int64_t[::1] slot,
+                        const index_t[::1] sub_indptr, floating[::1] sub_data,
+                        index_t[::1] sub_indices):
+    """Columns ``slot[j] >= 0`` of a CSR matrix into a CSC block, in one pass over
+    the nonzeros (``sub_indptr`` given from the column counts; the row indices
+    come out sorted because the rows are scanned in order)."""
+    cdef Py_ssize_t n_sub = sub_indptr.shape[0] - 1, i, p, q, s
+    cdef Py_ssize_t n = indptr.shape[0] - 1
+    pos_a = np.empty(max(n_sub, 1), dtype=np.int64)
+    cdef int64_t[::1] pos = pos_a
+    with nogil:
+        for s in range(n_sub):
+            pos[s] = sub_indptr[s]
+        for i in range(n):
+            for p in range(indptr[i], indptr[i + 1]):
+                s = slot[indices[p]]
+                if s >= 0:
+                    q = pos[s]
+                    sub_data[q] = data[p]
+                    sub_indices[q] = <index_t> i
+                    pos[s] = q + 1

@@ -125,62 +125,25 @@ def _col_axpy(is_sparse, XT, data, indices, indptr, j, a, R):
             R[i] += a * xj[i]
 
 
-@njit(cache=True, nogil=True)
 def _sparse_col_sqnorms(data, indices, indptr, n_cols, by_row):
-    """Squared column norms of a CSC (``by_row=False``) or CSR (``True``) matrix."""
-    out = np.zeros(n_cols)
-    if by_row:
-        for p in range(indptr[indptr.shape[0] - 1]):
-            out[np.uint64(indices[p])] += data[p] * data[p]
-    else:
-        for j in range(n_cols):
-            s = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                s += data[p] * data[p]
-            out[j] = s
-    return out
+    """Squared column norms of a CSC (``by_row=False``) or CSR (``True``) matrix
+    (compiled: ``_ext._convex.sparse_col_sqnorms``)."""
+    return _C.sparse_col_sqnorms(data, indices, indptr, int(n_cols), bool(by_row))
 
 
-@njit(cache=True, nogil=True)
 def _csr_extract_columns(data, indices, indptr, slot, sub_indptr, sub_data, sub_indices):
-    """Columns ``slot[j] >= 0`` of a CSR matrix into a CSC block, in one pass.
-
-    ``sub_indptr`` (from the column counts) is given; the row indices come
-    out sorted because the rows are scanned in order.
-    """
-    # a flat loop over the nonzeros (hits are rare, so the row is tracked
-    # only on a hit) runs about twice as fast as the nested row loop;
-    # unsigned indices spare Numba's negative-index wraparound
-    pos = sub_indptr[:-1].copy()
-    nnz = indptr[indptr.shape[0] - 1]
-    i = 0
-    for p in range(nnz):
-        s = slot[np.uint64(indices[p])]
-        if s >= 0:
-            while indptr[i + 1] <= p:
-                i += 1
-            q = pos[s]
-            sub_data[q] = data[p]
-            sub_indices[q] = i
-            pos[s] = q + 1
+    """Columns ``slot[j] >= 0`` of a CSR matrix into a CSC block, in one pass
+    (compiled: ``_ext._convex.csr_extract_columns``)."""
+    _C.csr_extract_columns(data, indices, indptr, slot, sub_indptr.astype(indices.dtype,
+                                                                          copy=False),
+                           sub_data, sub_indices)
 
 
-@njit(cache=True, nogil=True)
 def _csr_first_pass(data, indices, indptr, R, n_cols):
-    """One pass over a CSR matrix: ``(X^T R, squared column norms, column counts)``."""
-    acc = np.zeros((n_cols, 3))  # one cache line per column for the scatter
-    for i in range(indptr.shape[0] - 1):
-        r = R[i]
-        for p in range(indptr[i], indptr[i + 1]):
-            j = np.uint64(indices[p])
-            v = data[p]
-            acc[j, 0] += v * r
-            acc[j, 1] += v * v
-            acc[j, 2] += 1.0
-    cnt = np.empty(n_cols, dtype=np.int64)
-    for j in range(n_cols):
-        cnt[j] = np.int64(acc[j, 2])
-    return acc[:, 0].copy(), acc[:, 1].copy(), cnt
+    """One pass over a CSR matrix: ``(X^T R, squared column norms, column counts)``
+    (compiled: ``_ext._convex.csr_first_pass``)."""
+    return _C.csr_first_pass(data, indices, indptr, np.ascontiguousarray(R, dtype=data.dtype),
+                             int(n_cols))
 
 
 def col_sqnorms(X):
