@@ -31,13 +31,31 @@ def _soft(v, t):
     return v - np.clip(v, -t, t)
 
 
+def _tanh_inplace(S):
+    """``tanh`` in place; float64 as ``1 - 2 / (exp(2s) + 1)`` (vectorised ``exp``).
+
+    NumPy's float64 ``tanh`` is not SIMD-vectorised on common builds and
+    costs about as much as the encoder product; this form is about twice as
+    fast, with an absolute error below 4e-16.  float32 keeps ``np.tanh``.
+    """
+    if S.dtype != np.float64:
+        return np.tanh(S, out=S)
+    np.clip(S, -20.0, 20.0, out=S)  # tanh(20) = 1 - 8e-18: 1.0 in float64
+    S *= 2.0
+    np.exp(S, out=S)
+    S += 1.0
+    np.divide(2.0, S, out=S)
+    np.subtract(1.0, S, out=S)
+    return S
+
+
 def _predict(X, W, b, g, encoder):
     """Encoder output ``P`` and the hidden activation ``H`` (``tanh(X W^T + b)``)."""
     S = X @ W.T
     S += b
     if encoder == "linear":
         return S, S
-    H = np.tanh(S, out=S)
+    H = _tanh_inplace(S)
     return H * g, H
 
 

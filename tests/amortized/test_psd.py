@@ -280,3 +280,12 @@ def test_ista_codes_match_registered_lasso_over_the_dictionary(fitted, planted):
     e_ours = _lasso_objective(Xt, ours, C, fitted.alpha).sum()
     e_ref = _lasso_objective(Xt, ref, C, fitted.alpha).sum()
     assert abs(e_ours - e_ref) <= 1e-5 * e_ref
+
+
+def test_float64_tanh_matches_numpy():
+    from sparsecode.amortized._psd import _tanh_inplace
+
+    x = np.concatenate([np.linspace(-30, 30, 2001), [0.0, 1e-300, -1e-12, 700.0, -800.0]])
+    np.testing.assert_allclose(_tanh_inplace(x.copy()), np.tanh(x), rtol=0, atol=4e-16)
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(_tanh_inplace(x32.copy()), np.tanh(x32))
