@@ -6,7 +6,7 @@
   gap); ``track_products`` counts products with ``A`` and ``A^T`` and
   ``track_rel_gap`` the certificate reached.
 * ``PdhgLAD``: LAD-Lasso by PDHG on a dense 2000 x 500 Gaussian design with
-  5 % gross outliers.
+  5 % gross outliers, ``tol = 1e-4``.
 * ``SpiralTap``: the l1 photon-limited problem of the SPIRAL-TAP spec
   (Bernoulli(1/2) sensing scaled to mean count 15, 1.5 % non-zeros,
   ``tau = 0.1``), ``tol = 1e-8``; ``track_products`` counts the operator
@@ -61,10 +61,10 @@ class PdhgLAD(Benchmark):
         x[:10] = rng.standard_normal(10)
         self.y = self.A @ x + 0.1 * rng.standard_normal(m)
         self.y[: m // 20] += 50.0
-        self.res = pdhg(self.A, self.y, datafit="lad", alpha=0.01, tol=1e-6)
+        self.res = pdhg(self.A, self.y, datafit="lad", alpha=0.01, tol=1e-4)
 
     def time_pdhg_lad(self):
-        pdhg(self.A, self.y, datafit="lad", alpha=0.01, tol=1e-6)
+        pdhg(self.A, self.y, datafit="lad", alpha=0.01, tol=1e-4)
 
     def track_rel_gap(self):
         return self.res[1]["certificate"]

@@ -198,8 +198,10 @@ def _fgp(S, lam, lower, upper, isotropic, max_iter, tol, P, Q):
         Rq = Q + w * (Q - Q_old)
         t = t_new
         if D_old is not None:
-            nd = np.linalg.norm(X)
-            rel = np.linalg.norm(X - D_old) / nd if nd > 0 else 0.0
+            # einsum, not BLAS: small reductions stay single-threaded
+            nd = np.sqrt(np.einsum("ij,ij->", X, X))
+            E = X - D_old
+            rel = np.sqrt(np.einsum("ij,ij->", E, E)) / nd if nd > 0 else 0.0
             n_small = n_small + 1 if rel < tol else 0
             if n_small >= 5:
                 break
