@@ -30,7 +30,18 @@ __all__ = [
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
-    """Training produced a non-finite loss or update (catch as FloatingPointError or ValueError)."""
+    """Training produced a non-finite loss or update (catch as FloatingPointError or ValueError).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.ones(2)
+    >>> try:
+    ...     SGD(lr=0.1).step([w], [np.array([np.inf, 0.0])])
+    ... except TrainingDivergedError as exc:
+    ...     print(type(exc).__name__, w)
+    TrainingDivergedError [1. 1.]
+    """
 
 
 def _check_lr(lr, name="learning_rate"):
@@ -49,6 +60,16 @@ def _check_steps(n, name):
 def constant(step):
     """Constant schedule: multiplier 1 at every step.
 
+    Parameters
+    ----------
+    step : int
+        Step number (ignored).
+
+    Returns
+    -------
+    multiplier : float
+        Always 1.0.
+
     Examples
     --------
     >>> constant(10)
@@ -59,6 +80,13 @@ def constant(step):
 
 class linear_decay:
     """Linear decay from 1 at step 0 to ``final_fraction`` at ``total_steps`` (then flat).
+
+    Parameters
+    ----------
+    total_steps : int
+        Length of the decay (>= 1).
+    final_fraction : float, default=0.0
+        Multiplier reached at ``total_steps``, in [0, 1].
 
     Examples
     --------
@@ -84,6 +112,11 @@ class linear_decay:
 class cosine:
     """Cosine decay from 1 at step 0 to 0 at ``total_steps`` (then 0).
 
+    Parameters
+    ----------
+    total_steps : int
+        Length of the decay (>= 1).
+
     Examples
     --------
     >>> s = cosine(10)
@@ -104,6 +137,13 @@ class cosine:
 
 class warmup:
     """Linear warm-up over ``n_steps`` steps, then the schedule ``then`` (shifted by ``n_steps``).
+
+    Parameters
+    ----------
+    n_steps : int
+        Warm-up length (>= 1); the multiplier rises as ``(step + 1) / n_steps``.
+    then : callable, default=constant
+        Schedule used after the warm-up, called with ``step - n_steps``.
 
     Examples
     --------
@@ -146,7 +186,12 @@ class _Optimizer:
             raise TypeError(f"schedule must be a callable step -> multiplier, got {self.schedule!r}.")
 
     def current_lr(self):
-        """Learning rate of the next step (base rate times the schedule)."""
+        """Learning rate of the next step (base rate times the schedule).
+
+        Returns
+        -------
+        lr : float
+        """
         mult = 1.0 if self.schedule is None else float(self.schedule(self.t))
         return self.lr * mult
 
@@ -195,7 +240,20 @@ class SGD(_Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "schedule": self.schedule}
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists of arrays of equal shapes)."""
+        """Update ``params`` in place from ``grads``.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The model's parameter arrays (updated in place).
+        grads : list of ndarray
+            Their gradients, same shapes and order.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the update is not finite; no parameter is changed then.
+        """
         lr = self.current_lr()
         if self.momentum > 0 and self._state is None:
             self._state = [np.zeros_like(p) for p in params]
@@ -262,7 +320,20 @@ class Adam(_Optimizer):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "schedule": self.schedule}
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists of arrays of equal shapes)."""
+        """Update ``params`` in place from ``grads``.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            The model's parameter arrays (updated in place).
+        grads : list of ndarray
+            Their gradients, same shapes and order.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the update is not finite; no parameter is changed then.
+        """
         lr = self.current_lr()
         b1, b2 = self.betas
         for g in grads:
