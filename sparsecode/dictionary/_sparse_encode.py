@@ -315,9 +315,14 @@ def _encode_sparse(X, D, func, kwargs, out_dtype):
 
 
 def _share_gram(kwargs, D, accepted):
-    """Compute the Gram matrix once for all blocks when the encoder takes one."""
+    """Compute the Gram matrix once for all blocks when the encoder takes one.
+
+    It is formed in double precision, the precision the Gram-based kernels
+    accumulate in, so that no block converts (copies) it again.
+    """
     if "gram" in accepted and kwargs.get("gram") is None:
-        kwargs["gram"] = D @ D.conj().T
+        Dw = D.astype(np.complex128 if np.iscomplexobj(D) else np.float64, copy=False)
+        kwargs["gram"] = Dw @ Dw.conj().T
 
 
 def _check_streamed_X(X, allow_complex):

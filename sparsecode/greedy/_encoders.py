@@ -49,7 +49,9 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     if gram is None:
         G = DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH  # A^H A
     else:
-        G = np.asarray(gram, dtype=wdt) / s_D / s_D
+        G = np.asarray(gram, dtype=wdt)  # no copy of a float64 Gram (it may be GiBs)
+        if s_D != 1.0:
+            G = G / (s_D * s_D)
     G = np.ascontiguousarray(G, dtype=wdt)
     dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
     s_x = np.ones(n_samples)
