@@ -92,8 +92,6 @@ def lasso_lars_gram(X, dictionary, alpha, *, positive=False, gram=None, max_nonz
     >>> bool(np.all(np.abs(corr) <= 0.5 + 1e-10))
     True
     """
-    from .._ext._lars import lars_gram
-
     X = check_matrix(X, "X")
     D = check_matrix(dictionary, "dictionary")
     if D.shape[1] != X.shape[1]:
@@ -130,27 +128,42 @@ def lasso_lars_gram(X, dictionary, alpha, *, positive=False, gram=None, max_nonz
             G = np.ascontiguousarray(G, dtype=dtype)
         cor = Xw @ Dw.T
     _warn_parallel_atoms(G)
-    N = X.shape[0]
-    out = np.zeros((N, K), dtype=dtype)
+    return _lars_codes(Xw, Dw, G, alpha, bool(positive), kmax, n_threads, cor=cor)
+
+
+def _lars_codes(X, D, G, alpha, positive, kmax, n_threads, cor=None):
+    """The kernel call behind :func:`lasso_lars_gram`, without validation.
+
+    ``X`` (N, n), ``D`` (K, n), ``G`` (K, K) C-contiguous arrays of one float
+    dtype; ``cor`` = ``X @ D.T`` when already formed.  For callers that code
+    many mini-batches (the online learner).
+    """
+    from .._ext._lars import lars_gram
+
+    if cor is None:
+        with blas_limited(n_threads):
+            cor = X @ D.T
+    N, K = cor.shape
+    out = np.zeros((N, K), dtype=G.dtype)
     nnz = np.zeros(N, dtype=np.intc)
     steps = np.zeros(N, dtype=np.intc)
     status = np.zeros(N, dtype=np.intc)
-    lars_gram(G, np.ascontiguousarray(cor), alpha, bool(positive), kmax, 8 * kmax + 16,
-              n_threads, out, nnz, steps, status)
+    max_steps = 8 * kmax + 16
+    lars_gram(G, np.ascontiguousarray(cor), alpha, positive, kmax, max_steps, n_threads, out,
+              nnz, steps, status)
     n_dep = int(np.count_nonzero(status & 4))
     if n_dep:
         warnings.warn(
             f"lasso_lars_gram: for {n_dep} of {N} signals an atom in the span of the active "
             "atoms (a duplicated or linearly dependent atom) was skipped; remove duplicated "
-            "atoms from the dictionary.", RuntimeWarning, stacklevel=2)
+            "atoms from the dictionary.", RuntimeWarning, stacklevel=3)
     n_cap = int(np.count_nonzero((status & 3) == 2))
     if n_cap:
         warnings.warn(
             f"lasso_lars_gram did not reach alpha for {n_cap} of {N} signals within "
-            f"{8 * kmax + 16} path steps (their codes are the path points reached); raise "
-            "max_nonzeros.", ConvergenceWarning, stacklevel=2)
+            f"{max_steps} path steps (their codes are the path points reached); raise "
+            "max_nonzeros.", ConvergenceWarning, stacklevel=3)
     return out
-
 
 def _warn_parallel_atoms(G, max_atoms=8192):
     """Warn once when two atoms are parallel (duplicated up to scale or sign).

@@ -247,6 +247,17 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         D = self._D
         if self.fit_algorithm == "omp" and self.alpha is None:
             return _omp_codes(Xb, D, self.n_nonzero_coefs_, self.n_jobs, gram=D @ D.T)
+        if self.fit_algorithm == "lasso" and self.alpha is not None:
+            # l1 coding: the LARS homotopy on the Gram matrix (exact at alpha,
+            # no tolerance; the fastest coder for the small supports of
+            # dictionary learning)
+            from ..convex._lars import _lars_codes
+
+            n_threads = effective_n_jobs(self.n_jobs)
+            with blas_limited(n_threads):
+                G = D @ D.T
+            Xb = np.ascontiguousarray(Xb, dtype=D.dtype)
+            return _lars_codes(Xb, D, G, float(self.alpha), False, min(D.shape), n_threads)
         from ._sparse_encode import sparse_encode
 
         kw = _encoder_kwargs(self.fit_algorithm, self.n_nonzero_coefs_, self.alpha, None)
