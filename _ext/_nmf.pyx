@@ -518,12 +518,13 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
     every product is still formed in float64, so the result is the float64
     one up to rounding, with half the memory traffic).
 
-    Rows are split into fixed chunks (their size depends on ``N`` only), each
+    Rows are split into fixed chunks (their size depends on ``N``, ``K`` and
+    ``L`` only), each
     chunk summed by one thread in row order and the chunks added in order, so
     the result does not depend on ``n_threads``.
     """
     cdef Py_ssize_t N = X.shape[0], L = X.shape[1], K = W.shape[1]
-    cdef Py_ssize_t ch, n_chunks, chunk, c, n0, n1, n, r, nr, k, j, l, i
+    cdef Py_ssize_t ch, n_chunks, max_chunks, chunk, c, n0, n1, n, r, nr, k, j, l, i
     cdef bint has_p = p is not None
     cdef bint has_L1 = L1 is not None
     cdef int simd = _SIMD, n_oom = 0
@@ -550,8 +551,10 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
         raise ValueError("fused_sweep: L1 must have the shape of W.")
     if K == 0:
         return
-    # fixed chunks (a function of N only): 64 at most, of at least 256 rows
-    ch = max(256, (N + 63) // 64)
+    # fixed chunks (a function of N, K and L only, never of the threads): at least
+    # 256 rows, at most 64 chunks and 2**22 doubles of partial sums
+    max_chunks = max(1, min(64, (1 << 22) // (K * (L + K))))
+    ch = max(256, (N + max_chunks - 1) // max_chunks)
     n_chunks = (N + ch - 1) // ch if N > 0 else 0
     if n_threads > n_chunks:
         n_threads = max(<int> n_chunks, 1)  # no idle thread to wait for

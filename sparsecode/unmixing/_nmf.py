@@ -44,6 +44,9 @@ from ._vca import _vca_core
 __all__ = ["NMFUnmixing", "nndsvd"]
 
 EPS_DIV = 1e-9
+# largest K * L for the fused sweep: its K x L factor and partial product (2 x
+# 128 KiB at the limit) stay in the L2 cache while the data streams through
+_FUSED_MAX_KL = 16384
 _TINY = np.finfo(float).tiny
 
 
@@ -392,7 +395,8 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
     # fused sweep: the abundance step and the products W^T X, W^T W of the
     # endmember step in one pass over X (row blocks kept in cache), instead of
     # the two passes of X H^T and W^T X
-    fused = not masked and S is None and update_H
+    # (when F = (Omega H^T)^T and the partial W^T X stay in cache; else BLAS)
+    fused = not masked and S is None and update_H and K * L <= _FUSED_MAX_KL
     if fused:
         WtX = np.empty((K, L))
         Gh = np.empty((K, K))

@@ -120,6 +120,24 @@ def test_solver_with_fused_sweep_equals_separate_steps(solver):
 
 
 @pytest.mark.parametrize("solver", ["mu", "hals"])
+@pytest.mark.parametrize("weighting", [None, "correntropy"])
+def test_fused_and_blas_sweeps_agree(solver, weighting, monkeypatch):
+    # large K * L runs the two BLAS products instead of the fused sweep: same iterates
+    import sparsecode.unmixing._nmf as nmf
+
+    Y, *_ = make_hyperspectral_mixture(3, 24, (15, 20), snr=30, random_state=4)
+    X = np.ascontiguousarray(Y / Y.max())
+    rng = np.random.default_rng(2)
+    W0, H0 = rng.uniform(0.1, 1.0, (300, 3)), rng.uniform(0.1, 1.0, (3, 24))
+    kw = dict(solver=solver, delta=0.7, lam=0.01, max_iter=25, tol=0.0, weighting=weighting)
+    fused = _solve(X, W0.copy(), H0.copy(), **kw)
+    monkeypatch.setattr(nmf, "_FUSED_MAX_KL", 0)
+    blas = _solve(X, W0.copy(), H0.copy(), **kw)
+    np.testing.assert_allclose(fused["W"], blas["W"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fused["H"], blas["H"], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
 def test_fit_does_not_depend_on_threads_across_chunks(solver):
     Y, *_ = make_hyperspectral_mixture(3, 20, (20, 30), snr=30, random_state=1)  # 600 pixels
     kw = dict(solver=solver, init="random", max_iter=8, tol=0.0, random_state=0, delta=1.0)
