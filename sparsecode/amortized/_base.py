@@ -74,7 +74,8 @@ def _check_streamed(X, name="X"):
     if len(X.shape) != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}.")
     if X.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample and feature.")
+        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample and "
+                         "feature.")
     if not np.issubdtype(np.dtype(X.dtype), np.number) or np.issubdtype(np.dtype(X.dtype),
                                                                            np.complexfloating):
         raise ValueError(f"{name} must hold real numbers, got dtype {X.dtype}.")
@@ -452,7 +453,9 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         dtype = self.components_.dtype
         n = X.shape[0]
         n_lat = self._n_latents_out()
-        step = self._transform_chunk_rows
+        # rows per chunk: the encoder's dense pre-activations of a chunk stay within 64 MiB
+        budget = (64 << 20) // max(n_lat * np.dtype(dtype).itemsize, 1)
+        step = max(1, min(self._transform_chunk_rows, budget))
         if output == "dense":
             out = np.zeros((n, n_lat), dtype=dtype)
             for s in range(0, n, step):

@@ -155,7 +155,8 @@ class warmup:
     def __init__(self, n_steps, then=constant):
         self.n_steps = _check_steps(n_steps, "n_steps")
         if not callable(then):
-            raise TypeError(f"then must be a schedule (a callable step -> multiplier), got {then!r}.")
+            raise TypeError(f"then must be a schedule (a callable step -> multiplier), "
+                            f"got {then!r}.")
         self.then = then
 
     def __call__(self, step):
@@ -183,7 +184,8 @@ class _Optimizer:
     def _validate(self):
         _check_lr(self.lr)
         if self.schedule is not None and not callable(self.schedule):
-            raise TypeError(f"schedule must be a callable step -> multiplier, got {self.schedule!r}.")
+            raise TypeError(f"schedule must be a callable step -> multiplier, "
+                            f"got {self.schedule!r}.")
 
     def current_lr(self):
         """Learning rate of the next step (base rate times the schedule).

@@ -528,7 +528,3 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
         if self.relu:
             np.maximum(val, 0, out=val)
         return val, idx
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags

@@ -156,3 +156,33 @@ def test_verbose_prints_progress(capsys):
         assert "epoch 1/1" in text
     else:
         assert "KSparseAutoencoder" in text
+
+
+def test_optimizer_instance_and_schedule_are_used_not_mutated():
+    from sparsecode.amortized import SGD, cosine
+
+    X = _data(n=256)
+    proto = SGD(lr=0.05, momentum=0.9)
+    m = _model(optimizer=proto, max_iter=1).fit(X)
+    assert proto.t == 0 and m._optimizer_ is not proto and m._optimizer_.t == m.n_steps_
+    sched = _model(lr_schedule="cosine", max_iter=1).fit(X)
+    assert isinstance(sched._optimizer_.schedule, cosine)
+    assert sched._optimizer_.current_lr() == pytest.approx(0.0, abs=1e-12)   # decayed to 0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        _model(lr_schedule="step").fit(X)
+
+
+def test_csr_transform_never_holds_dense_codes():
+    X = _data(n=200, d=8)
+    m = _model(n_latents=512, k=2, max_iter=1).fit(X)
+    m._transform_chunk_rows = 1000
+    big = np.random.default_rng(1).standard_normal((20_000, 8))
+    tracemalloc.start()
+    try:
+        codes = m.transform(big, output="csr")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    dense_bytes = 20_000 * 512 * 8
+    assert codes.shape == (20_000, 512) and codes.nnz <= 40_000
+    assert peak < dense_bytes / 4, (peak, dense_bytes)
