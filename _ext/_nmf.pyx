@@ -230,7 +230,8 @@ cdef extern from *:
                   c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
                   d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
             for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 v0 = sc_ld(x0 + l), v1 = sc_ld(x1 + l), v2 = sc_ld(x2 + l), v3 = sc_ld(x3 + l);
+                sc_v4 v0 = sc_ld(x0 + l), v1 = sc_ld(x1 + l), v2 = sc_ld(x2 + l),
+                      v3 = sc_ld(x3 + l);
                 sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
                 s += c0 * v0; t += d0 * v0;
                 s += c1 * v1; t += d1 * v1;
@@ -262,7 +263,8 @@ cdef extern from *:
         }
     }
 
-    /* float32 data, double arithmetic: Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
+    /* float32 data, double arithmetic: Q[r][k] = x_r . F_k for the SC_R rows at xr
+       (stride ldx), F (K, L) row-major. */
     static inline __attribute__((always_inline)) void
     sc_dots_f(const float* xr, long ldx, int L, int K, const double* F, double* Q)
     {
@@ -328,7 +330,8 @@ cdef extern from *:
                   c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
                   d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
             for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 v0 = sc_ldf(x0 + l), v1 = sc_ldf(x1 + l), v2 = sc_ldf(x2 + l), v3 = sc_ldf(x3 + l);
+                sc_v4 v0 = sc_ldf(x0 + l), v1 = sc_ldf(x1 + l), v2 = sc_ldf(x2 + l),
+                      v3 = sc_ldf(x3 + l);
                 sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
                 s += c0 * v0; t += d0 * v0;
                 s += c1 * v1; t += d1 * v1;
@@ -461,7 +464,8 @@ def simd_enabled():
 
 cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G, Py_ssize_t K,
                              double delta2, int hals, double lam, double pn, int has_p,
-                             double tau, double eps, const double* l1row, double* tmp) noexcept nogil:
+                             double tau, double eps, const double* l1row,
+                             double* tmp) noexcept nogil:
     """One row of ``mu_rows`` (into tmp, then copied) or of ``hals_rows`` (in place)."""
     cdef Py_ssize_t k, j
     cdef double den, num, zk, grad, hess, v
