@@ -629,6 +629,8 @@ def _poisson_start(op, F, G, Y, dtype):
 def _polish(op, F, G, X, cols, max_cg=100, cg_tol=1e-9):
     """Exact minimiser on the current support and signs (CG on the normal equations).
 
+    Columns whose support is empty or larger than ``m/4`` (where CG on the
+    support would cost more than the FISTA steps it saves) are left out.
     For the squared datafit and an l1-type penalty, on the support ``S`` with
     signs ``s`` the objective is the quadratic
     ``||y - A_S v||^2/(2m) + a1 s^T v + a2/2 ||v||^2``, minimised by
@@ -640,10 +642,12 @@ def _polish(op, F, G, X, cols, max_cg=100, cg_tol=1e-9):
     a1 = G.a1 if isinstance(G, _ElasticNet) else G.alpha
     a2 = G.a2 if isinstance(G, _ElasticNet) else 0.0
     Xc = X.copy()
+    done = np.zeros(k, dtype=bool)
     for j in np.flatnonzero(cols):
         S = np.flatnonzero(X[:, j])
         if S.size == 0 or S.size > m // 4:
             continue
+        done[j] = True
         sgn = np.sign(X[S, j])
         z = np.zeros((n, 1), dtype=X.dtype)
 
@@ -671,11 +675,13 @@ def _polish(op, F, G, X, cols, max_cg=100, cg_tol=1e-9):
             rr = rr_new
         Xc[:, j] = 0
         Xc[S, j] = v
-    return Xc, op.mat(Xc)
+    if not done.any():
+        return None, None, done
+    return Xc, op.mat(Xc), done
 
 
 def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every, verbose,
-                polish=True):
+                polish=True, polish_every=10):
     n, k = X0.shape
     backtrack = F.lip_factor is None or lipschitz == "backtracking"
     if isinstance(lipschitz, numbers.Real) and not isinstance(lipschitz, (bool, np.bool_)):
@@ -745,30 +751,29 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             t_new = np.where(bad, 1.0, t_new)
         t = t_new
         last = it == max_iter
+        if polish and (it % polish_every == 0 or last):
+            P = F.value(AXn) + G.value(Xn)
+            sig = np.sign(Xn).astype(np.int8)
+            # near-stable sign pattern (few changes since the last look) not yet polished
+            n_changed = np.count_nonzero(sig != prev_sig, axis=0)
+            n_supp = np.count_nonzero(sig, axis=0)
+            stable = (n_changed <= np.maximum(2, 0.05 * n_supp)) \
+                & ~np.all(sig == polished_sig, axis=0)
+            prev_sig = sig
+            if stable.any():
+                polished_sig = np.where(stable[None, :], sig, polished_sig)
+                Xc, AXc, done = _polish(op, F, G, Xn, stable)
+                n_polish += int(done.sum())
+                better = done & (F.value(AXc) + G.value(Xc) < P) if done.any() else done
+                if better.any():
+                    b2 = better[None, :]
+                    Xn = np.where(b2, Xc, Xn)
+                    AXn = np.where(b2, AXc, AXn)
+                    Yk = np.where(b2, Xn, Yk)
+                    AY = np.where(b2, AXn, AY)
+                    t = np.where(better, 1.0, t)
         if it % check_every == 0 or last:
             P = F.value(AXn) + G.value(Xn)
-            if polish:
-                sig = np.sign(Xn).astype(np.int8)
-                # near-stable sign pattern (few changes since the last check) not yet polished
-                n_changed = np.count_nonzero(sig != prev_sig, axis=0)
-                n_supp = np.count_nonzero(sig, axis=0)
-                stable = (n_changed <= np.maximum(2, 0.05 * n_supp)) \
-                    & ~np.all(sig == polished_sig, axis=0)
-                prev_sig = sig
-                if stable.any():
-                    n_polish += 1
-                    polished_sig = np.where(stable[None, :], sig, polished_sig)
-                    Xc, AXc = _polish(op, F, G, Xn, stable)
-                    Pc = F.value(AXc) + G.value(Xc)
-                    better = stable & (Pc < P)
-                    if better.any():
-                        b2 = better[None, :]
-                        Xn = np.where(b2, Xc, Xn)
-                        AXn = np.where(b2, AXc, AXn)
-                        Yk = np.where(b2, Xn, Yk)
-                        AY = np.where(b2, AXn, AY)
-                        t = np.where(better, 1.0, t)
-                        P = np.where(better, Pc, P)
             if kind == "relative_duality_gap":
                 Z = F.grad(AXn)
                 gap_now = _gap(op, F, G, Xn, AXn, Z, op.rmat(Z), P)

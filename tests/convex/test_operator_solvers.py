@@ -281,3 +281,20 @@ def test_column_permutation_equivariance(seed):
     w1, _ = fista(A, y, alpha=0.1, tol=1e-12, max_iter=20000)
     w2, _ = fista(A[:, perm], y, alpha=0.1, tol=1e-12, max_iter=20000)
     np.testing.assert_allclose(w2, w1[perm], atol=1e-7)
+
+
+def test_support_polish_gives_exact_minimiser_per_column():
+    # once the sign pattern settles, CG on the support solves the reduced problem exactly;
+    # the polished point must be the Lasso minimiser (same as CD) for every column
+    A = PartialDCT(512, 128, random_state=2)
+    rng = np.random.default_rng(2)
+    X = np.zeros((512, 2))
+    for j in range(2):
+        X[rng.choice(512, 5, replace=False), j] = rng.choice([-1, 1], 5) * 2.0
+    Y = A @ X + 0.01 * rng.standard_normal((128, 2))
+    alpha = 0.1 * np.abs(A.rmatmat(Y)).max() / 128
+    W, info = fista(A, Y, alpha=alpha, tol=1e-12, max_iter=5000)
+    assert info["n_polish"] >= 1 and info["converged"]
+    for j in range(2):
+        w_cd = _cd(A.toarray(), Y[:, j], alpha)
+        np.testing.assert_allclose(W[:, j], w_cd, atol=1e-8)
