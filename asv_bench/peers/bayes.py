@@ -1,26 +1,32 @@
-"""Sparse Bayesian learning against scikit-learn's ARDRegression (issue "Performance").
+"""Sparse Bayesian learning with default settings against its peers.
 
-Problems (spec 0.3 conventions): ``A`` with i.i.d. N(0, 1/m) entries,
-``x`` with ``k`` N(0, 1) non-zeros on a random support, SNR 30 dB
-(``sigma^2 = ||Ax||^2 / (m 10^3)``):
+Every estimator runs with its defaults: the noise variance is learned, no
+support size is given (except to the oracle lines).  Peers:
 
-- A 200 x 800, k = 20;
-- A 500 x 2000, k = 50.
+- ``sklearn.linear_model.ARDRegression(fit_intercept=False)``;
+- ``abess.LinearRegression(path_type="seq", ic_type="ebic",
+  important_search=0, fit_intercept=False)``: best-subset selection with the
+  support size chosen on its default path by EBIC (no k given);
+- oracles: ``OrthogonalMatchingPursuit(n_nonzero_coefs=k)`` (true k),
+  ``SBL(noise_variance=true)`` and least squares on the true support.
 
-Every method learns the noise variance (as ``ARDRegression`` does) and fits
-no intercept.  Ours: ``SBL()`` and ``GGAMPSBL()`` with their defaults
-(``prune="auto"``: the noise-relative pruning rule), ``GGAMPSBL`` with
-``variances="scalar"`` (half the GAMP products with NumPy; in the compiled
-path of a dense matrix and one target, the one used here, the products with
-``A`` and ``|A|^2`` share a sweep and it gains little), and, for the record, the
-previous defaults ``prune=1e-8`` (numerical pruning only).  Peer:
-``sklearn.linear_model.ARDRegression(fit_intercept=False)`` with its
-defaults.  Both sides run on the same arrays in this process with one BLAS
-thread; the calls are interleaved (peer, ours, peer, ours, ...: the machine
-is shared and its load drifts) and times are the best of ``repeat`` rounds.
-Quality columns: ``err_ours``/``err_peer`` = NMSE in dB,
-``nnz_ours``/``nnz_peer`` = number of non-zero coefficients (k true),
-``recall`` = fraction of the true support among our non-zeros.
+Two parts.
+
+1. Speed (timed rows): ``A`` with i.i.d. N(0, 1/m) entries, ``k`` N(0, 1)
+   non-zeros, SNR 30 dB, 200 x 800 (k = 20) and 500 x 2000 (k = 50).  Our
+   call and the peer's run on the same arrays in this process with one BLAS
+   thread, interleaved (peer, ours, peer, ours, ...: the machine is shared),
+   best of ``repeat`` rounds; ``ratio`` = peer time / our time.
+2. Accuracy grid (one row per problem, NMSE in dB, lower is better):
+   N = 256, m/N in {0.25, 0.5, 0.75}, s/m in {0.1, 0.3}, SNR in
+   {10, 40, 80} dB ({10, 20, 40, 60, 80} with ``full``), matrices
+   ``gaussian`` (i.i.d.), ``dct`` (random rows of the orthonormal DCT-II) and
+   ``toeplitz`` (Gaussian rows with Toeplitz(0.9) column correlation), all
+   with unit-norm columns; one draw per problem (seed 0).  ``t_ours_s`` is
+   ``GGAMPSBL()``, ``t_peer_s`` ``ARDRegression`` (one call each).
+   Columns: ``sbl`` / ``ggamp`` ours with defaults, ``sbl_known`` SBL given
+   the true noise variance, ``ls_oracle`` least squares on the true support,
+   ``ard``, ``abess``, ``omp_k`` (true k).
 """
 
 import warnings
@@ -50,50 +56,141 @@ def make_problem(m, N, k, snr_db=30.0, seed=0):
     return A, x, y0 + np.sqrt(s2) * rng.standard_normal(m)
 
 
+def make_matrix(kind, m, N, rng):
+    """Unit-norm columns: "gaussian", "dct" (partial DCT) or "toeplitz"."""
+    if kind == "gaussian":
+        A = rng.standard_normal((m, N))
+    elif kind == "dct":
+        from scipy.fft import dct
+
+        A = dct(np.eye(N), norm="ortho", axis=0)[np.sort(rng.choice(N, m, replace=False))]
+    elif kind == "toeplitz":
+        from scipy.linalg import toeplitz
+
+        C = np.linalg.cholesky(toeplitz(0.9 ** np.arange(N)))
+        A = rng.standard_normal((m, N)) @ C.T
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return A / np.linalg.norm(A, axis=0)
+
+
+def grid_problem(kind, m, N, s, snr_db, seed=0):
+    rng = np.random.default_rng(seed)
+    A = make_matrix(kind, m, N, rng)
+    x = np.zeros(N)
+    x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
+    y0 = A @ x
+    s2 = np.sum(y0 ** 2) / m / 10 ** (snr_db / 10)
+    return A, x, y0 + np.sqrt(s2) * rng.standard_normal(m), s2
+
+
 def _nmse_db(c, x):
-    return float(10 * np.log10(np.sum((c - x) ** 2) / np.sum(x ** 2)))
+    return float(10 * np.log10(max(np.sum((c - x) ** 2), 1e-300) / np.sum(x ** 2)))
+
+
+def _abess(ab):
+    return ab.LinearRegression(path_type="seq", ic_type="ebic", important_search=0,
+                               fit_intercept=False)
+
+
+def _speed_rows(sc, sk, ab, full):
+    rows = []
+    for problem, (m, N, k) in PROBLEMS.items():
+        A, x, y = make_problem(m, N, k)
+        repeat = (5 if full else 3) if m <= 200 else (3 if full else 2)
+        ours = {"SBL()": lambda: sc.SBL().fit(A, y), "GGAMPSBL()": lambda: sc.GGAMPSBL().fit(A, y)}
+        peers = {}
+        if sk is not None:
+            peers["ARDRegression (" + peer_version(sk, "scikit-learn") + ")"] = \
+                lambda: sk.ARDRegression(fit_intercept=False).fit(A, y)
+        if ab is not None:
+            peers["abess EBIC (" + peer_version(ab) + ")"] = lambda: _abess(ab).fit(A, y)
+        with threads(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for f in ours.values():
+                f()  # first call (imports, compilation) excluded
+            funcs = list(ours.values()) + list(peers.values())
+            times, ests = best_times_interleaved(funcs, repeat=repeat)
+        t = dict(zip(list(ours) + list(peers), times))
+        e = dict(zip(list(ours) + list(peers), ests))
+        known = sc.SBL(noise_variance=float(np.var(y - A @ x))).fit(A, y)
+        supp = np.flatnonzero(x)
+        xls = np.zeros_like(x)
+        xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+        ref = dict(err_sbl_known=_nmse_db(known.coef_, x), err_ls_oracle=_nmse_db(xls, x))
+        pairs = [("SBL()", p) for p in peers if p.startswith("ARD")]
+        pairs += [("GGAMPSBL()", p) for p in peers]
+        pairs += [("GGAMPSBL()", "SBL() (ours)")]
+        for mine, peer in pairs:
+            tp = t["SBL()"] if peer == "SBL() (ours)" else t[peer]
+            ep = e["SBL()"] if peer == "SBL() (ours)" else e[peer]
+            rows.append(dict(problem=problem, method=mine, peer=peer, t_ours_s=t[mine],
+                             t_peer_s=tp, ratio=ratio(tp, t[mine]),
+                             err_ours=_nmse_db(e[mine].coef_, x),
+                             err_peer=_nmse_db(np.ravel(ep.coef_), x),
+                             nnz_ours=int(np.count_nonzero(e[mine].coef_)),
+                             nnz_peer=int(np.count_nonzero(ep.coef_)), **ref, threads=1))
+        if sk is None:
+            rows.append(missing_row(problem, "GGAMPSBL()", "ARDRegression", t["GGAMPSBL()"]))
+        if ab is None:
+            rows.append(missing_row(problem, "GGAMPSBL()", "abess", t["GGAMPSBL()"]))
+    return rows
+
+
+def _grid_rows(sc, sk, ab, full):
+    import time
+
+    from sklearn.linear_model import OrthogonalMatchingPursuit
+
+    N = 256
+    snrs = (10, 20, 40, 60, 80) if full else (10, 40, 80)
+    rows = []
+    for kind in ("gaussian", "dct", "toeplitz"):
+        for ratio_m in (0.25, 0.5, 0.75):
+            m = int(ratio_m * N)
+            for ratio_s in (0.1, 0.3):
+                s = max(1, int(round(ratio_s * m)))
+                for snr in snrs:
+                    A, x, y, s2 = grid_problem(kind, m, N, s, snr)
+                    with threads(1), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        t0 = time.perf_counter()
+                        gg = sc.GGAMPSBL().fit(A, y)
+                        t_gg = time.perf_counter() - t0
+                        sb = sc.SBL().fit(A, y)
+                        kn = sc.SBL(noise_variance=s2).fit(A, y)
+                        omp = OrthogonalMatchingPursuit(n_nonzero_coefs=s,
+                                                        fit_intercept=False).fit(A, y)
+                        t_ard = None
+                        err_ard = err_ab = None
+                        if sk is not None:
+                            t0 = time.perf_counter()
+                            ard = sk.ARDRegression(fit_intercept=False).fit(A, y)
+                            t_ard = time.perf_counter() - t0
+                            err_ard = _nmse_db(ard.coef_, x)
+                        if ab is not None:
+                            err_ab = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
+                    supp = np.flatnonzero(x)
+                    xls = np.zeros_like(x)
+                    xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+                    rows.append(dict(
+                        problem=f"{kind} {m}x{N}, s={s}, {snr} dB",
+                        method="GGAMPSBL() (time) / grid",
+                        peer="ARDRegression (time)", t_ours_s=t_gg, t_peer_s=t_ard,
+                        ratio=ratio(t_ard, t_gg) if t_ard is not None else None,
+                        err_sbl=_nmse_db(sb.coef_, x), err_ggamp=_nmse_db(gg.coef_, x),
+                        err_sbl_known=_nmse_db(kn.coef_, x), err_ls_oracle=_nmse_db(xls, x),
+                        err_ard=err_ard, err_abess=err_ab, err_omp_k=_nmse_db(omp.coef_, x),
+                        e_step=gg.e_step_, threads=1))
+    return rows
 
 
 def run(full=False):
     import sparsecode as sc
 
     sk = import_peer("sklearn.linear_model")
-    ours = {
-        "SBL() (defaults)": lambda: sc.SBL(),
-        "GGAMPSBL() (defaults)": lambda: sc.GGAMPSBL(),
-        "GGAMPSBL(variances='scalar')": lambda: sc.GGAMPSBL(variances="scalar"),
-        "SBL(prune=1e-8) (previous default)": lambda: sc.SBL(prune=1e-8),
-        "GGAMPSBL(prune=1e-8) (previous default)": lambda: sc.GGAMPSBL(prune=1e-8),
-    }
-    rows = []
-    for problem, (m, N, k) in PROBLEMS.items():
-        A, x, y = make_problem(m, N, k)
-        repeat = (5 if full else 3) if m <= 200 else (3 if full else 1)
-        with threads(1), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for make in ours.values():
-                make().fit(A[:20], y[:20])  # first call (imports, caches) excluded
-            funcs = [(lambda make=make: make().fit(A, y)) for make in ours.values()]
-            if sk is not None:
-                funcs.append(lambda: sk.ARDRegression(fit_intercept=False).fit(A, y))
-            times, ests = best_times_interleaved(funcs, repeat=repeat)
-        if sk is not None:
-            t_peer, ard = times[-1], ests[-1]
-            err_peer, nnz_peer = _nmse_db(ard.coef_, x), int(np.count_nonzero(ard.coef_))
-        supp = set(np.flatnonzero(x))
-        for j, method in enumerate(ours):
-            t_ours, est = times[j], ests[j]
-            err = _nmse_db(est.coef_, x)
-            if sk is None:
-                rows.append(missing_row(problem, method, "ARDRegression", t_ours, err_ours=err))
-                continue
-            nz = set(np.flatnonzero(est.coef_))
-            rows.append(dict(problem=problem, method=method,
-                             peer="ARDRegression (" + peer_version(sk, "scikit-learn") + ")",
-                             t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
-                             err_ours=err, err_peer=err_peer, nnz_ours=len(nz),
-                             nnz_peer=nnz_peer, recall=len(nz & supp) / len(supp), threads=1))
-    return rows
+    ab = import_peer("abess")
+    return _speed_rows(sc, sk, ab, full) + _grid_rows(sc, sk, ab, full)
 
 
 if __name__ == "__main__":  # pragma: no cover

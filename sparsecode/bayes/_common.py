@@ -341,22 +341,105 @@ def dense_matrix(X, name, owner):
     return X
 
 
+#: posterior covariance stored on the active set up to this many atoms
+SIGMA_MAX_ACTIVE = 4096
+
+
+def posterior_covariance(A, gamma, s2):
+    """Posterior covariance of the SBL model on the active set.
+
+    ``A`` (m, N) the matrix the model was fitted on (after centring),
+    ``gamma`` (N,) the learned prior variances, ``s2`` the noise variance.
+    Returns ``(active, Sigma)``: the indices with ``gamma > 0`` and
+    ``Sigma = (A_K^H A_K / s2 + Gamma_K^-1)^-1``, computed as
+    ``Gamma^1/2 (I + Gamma^1/2 A_K^H A_K Gamma^1/2 / s2)^-1 Gamma^1/2`` (no
+    inverse of a small gamma).  None for both when ``A`` is a LinearOperator
+    or more than ``SIGMA_MAX_ACTIVE`` atoms are active.
+    """
+    gamma = np.real(np.asarray(gamma, dtype=np.float64))
+    active = np.flatnonzero(gamma > 0)
+    if isinstance(A, LinearOperator) or active.size > SIGMA_MAX_ACTIVE:
+        return None, None
+    A_K = A[:, active]
+    if sp.issparse(A_K):
+        A_K = A_K.toarray()
+    A_K = np.asarray(A_K)
+    K = active.size
+    sq = np.sqrt(gamma[active])
+    G = herm(A_K) @ A_K
+    B = (sq[:, None] * G * sq[None, :]) / s2
+    B[np.diag_indices(K)] += 1.0
+    Binv = np.linalg.inv(B)
+    Sigma = sq[:, None] * Binv * sq[None, :]
+    Sigma = 0.5 * (Sigma + herm(Sigma))
+    return active, Sigma
+
+
+def store_posterior(est, A, gamma, s2, *, one, shared):
+    """Set ``active_`` and ``sigma_`` (see ``posterior_covariance``) on ``est``.
+
+    One target (or a model whose targets share gamma, M-SBL / T-MSBL):
+    arrays; several independent targets: lists with one entry per target.
+    """
+    if one or shared:
+        g = gamma if gamma.ndim == 1 else gamma[0]
+        s = float(np.ravel(s2)[0])
+        est.active_, est.sigma_ = posterior_covariance(A, g, s)
+        return
+    pairs = [posterior_covariance(A, g, float(s)) for g, s in zip(gamma, np.ravel(s2))]
+    est.active_ = [p[0] for p in pairs]
+    est.sigma_ = [p[1] for p in pairs]
+
+
+def _predictive_std(X, active, Sigma, s2):
+    """``sqrt(diag(X_K Sigma X_K^H) + s2)`` for the rows of X."""
+    X_K = X[:, active]
+    if sp.issparse(X_K):
+        X_K = X_K.toarray()
+    var = np.real(np.sum((X_K @ Sigma) * np.conj(X_K), axis=1))
+    return np.sqrt(np.maximum(var, 0.0) + s2)
+
+
 class LinearPredictMixin:
     """``predict`` for fitted linear models with ``coef_`` and ``intercept_``."""
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Predict with the posterior-mean linear model.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
+        return_std : bool, default=False
+            Also return the standard deviation of the posterior predictive
+            distribution, ``sqrt(x_K^H sigma_ x_K + noise_variance_)`` per
+            sample (as :class:`sklearn.linear_model.ARDRegression`: the
+            posterior covariance on the active atoms plus the noise).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             ``X @ coef_.T + intercept_``.
+        y_std : ndarray, same shape as ``y_pred`` (real)
+            Only with ``return_std=True``.
         """
         check_is_fitted(self)
         X = validate_X(self, X, allow_complex=True, accept_sparse=("csr", "csc"))
-        return X @ self.coef_.T + self.intercept_
+        y = X @ self.coef_.T + self.intercept_
+        if not return_std:
+            return y
+        if getattr(self, "sigma_", None) is None or (
+                isinstance(self.sigma_, list) and any(S is None for S in self.sigma_)):
+            raise ValueError(
+                f"{type(self).__name__} has no posterior covariance (sigma_ is None: a "
+                "LinearOperator fit, more than 4096 active atoms, or a model without one); "
+                "predict(X, return_std=True) is not available.")
+        s2 = self.noise_variance_
+        if isinstance(self.sigma_, list):
+            cols = [_predictive_std(X, a, S, float(v))
+                    for a, S, v in zip(self.active_, self.sigma_, np.ravel(s2))]
+            return y, np.stack(cols, axis=1)
+        std = _predictive_std(X, self.active_, self.sigma_, float(np.ravel(s2)[0]))
+        if y.ndim == 2:
+            std = np.repeat(std[:, None], y.shape[1], axis=1)
+        return y, std

@@ -49,6 +49,7 @@ from ._common import (
     rmatmat,
     scale_operator,
     spectral_norm,
+    store_posterior,
     work_dtype,
 )
 from ._em import AUTO_SNR, MAX_READMIT, auto_prune_mask, em_sbl, readmit
@@ -544,7 +545,7 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A",
 #: e_step="auto": the exact E-step when ||A||_2^2 min(m, N) / ||A||_F^2 exceeds
 #: this (1 for orthogonal rows, about 2.2 for Gaussian 200 x 800, 9 / 13 / 18 / 26
 #: for log-spaced singular values with condition number 1e2 / 1e3 / 1e4 / 1e6)
-SPREAD_MAX = 15.0
+SPREAD_MAX = 12.0
 
 
 def _exact_solve(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, theta):
@@ -649,7 +650,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         fit is then ``SBL``'s, with ``tol`` its relative change of the
         posterior mean).  "auto": "exact" for an explicit matrix whose
         spectrum is far from that of an i.i.d. matrix,
-        :math:`\|A\|_2^2\min(m, N)/\|A\|_F^2 > 15` (1 for orthonormal
+        :math:`\|A\|_2^2\min(m, N)/\|A\|_F^2 > 12` (1 for orthonormal
         rows, about 2.2 for a Gaussian 200 x 800 matrix, 8 for Toeplitz(0.9)
         correlated columns, 9 / 13 / 18 / 26 for log-spaced singular values
         with condition number 1e2 / 1e3 / 1e4 / 1e6, and large for a matrix
@@ -684,6 +685,13 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         Whether the stopping rule was met.
     intercept_ : float or ndarray of shape (n_targets,)
         Zero unless ``fit_intercept``.
+    active_ : ndarray of int, or list of them (one per target)
+        Indices of the atoms with :math:`\gamma_i > 0`.
+    sigma_ : ndarray of shape (n_active, n_active), list of them, or None
+        Exact posterior covariance on the active atoms at the returned
+        hyperparameters (one :math:`K\times K` factorisation after the
+        fit; GAMP's own variances are ``posterior_variance_``); None for a
+        LinearOperator ``X``.  Used by ``predict(X, return_std=True)``.
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -810,6 +818,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         odt = out_dtype(np.dtype(X.dtype), y.dtype)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         A, Y, X_mean, Y_mean = center_data(X, Y, self.fit_intercept)
+        A_fit = A
         A, Ys, ab = _scaled(A, Y)
         info = {} if (self.e_step == "auto" and isinstance(A, np.ndarray)) else None
         A, Yw, fro2, theta, learn, s2 = _prepare(A, Ys, self.noise_variance, self.learn_noise,
@@ -838,6 +847,8 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         self.n_gamp_iter_ = res["n_gamp"]
         self.delta_ = float(res["delta"])
         self.converged_ = res["status"] == 0
+        g = res["gamma"].T
+        store_posterior(self, A_fit, g[0] if one else g, res["sigma2"], one=one, shared=False)
         if self.fit_intercept:
             icpt = Y_mean - coef @ X_mean
             self.intercept_ = icpt[0] if one else icpt.astype(odt)
@@ -845,19 +856,29 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
             self.intercept_ = 0.0 if one else np.zeros(Y.shape[1], dtype=odt)
         return self
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Predict with the posterior-mean linear model.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, LinearOperator} of shape (n_samples, n_features)
             Samples (a LinearOperator is applied to ``coef_``).
+        return_std : bool, default=False
+            Also return the posterior predictive standard deviation (see
+            ``SBL.predict``; arrays and sparse matrices only).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             ``X @ coef_.T + intercept_``.
+        y_std : ndarray, same shape as ``y_pred``
+            Only with ``return_std=True``.
         """
+        if return_std:
+            if isinstance(X, LinearOperator):
+                raise ValueError("predict(X, return_std=True) needs an array or sparse "
+                                 "matrix X, not a LinearOperator.")
+            return super().predict(X, return_std=True)
         if isinstance(X, LinearOperator):
             check_is_fitted(self)
             if X.shape[1] != self.n_features_in_:

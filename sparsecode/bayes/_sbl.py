@@ -25,6 +25,7 @@ from ._common import (
     problem_scales,
     resolve_learn_noise,
     scale_operator,
+    store_posterior,
     work_dtype,
 )
 from ._em import em_sbl
@@ -153,6 +154,9 @@ class _BaseEMSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstim
             self.correlation_ = res["B"]
             self.beta_ = float(res["beta"])
         self.coef_ = (coef[0] if one else coef).astype(odt, copy=True)
+        gam = res["gamma"]
+        store_posterior(self, np.asarray(A, dtype=work_dtype(A.dtype, Y.dtype)), gam,
+                        res["sigma2"], one=one, shared=self._shared)
         if self.fit_intercept:
             self.intercept_ = (Y_mean - coef @ X_mean)
             self.intercept_ = self.intercept_[0] if one else self.intercept_.astype(odt)
@@ -238,6 +242,14 @@ class SBL(_BaseEMSBL):
         iteration.
     intercept_ : float or ndarray of shape (n_targets,)
         Zero unless ``fit_intercept``.
+    active_ : ndarray of int, or list of them (one per target)
+        Indices of the atoms with :math:`\gamma_i > 0`.
+    sigma_ : ndarray of shape (n_active, n_active), or list of them
+        Posterior covariance :math:`(A_K^HA_K/\sigma^2 + \Gamma_K^{-1})^{-1}`
+        on the active atoms at the returned hyperparameters (as
+        ``ARDRegression.sigma_``; its diagonal is ``posterior_variance_`` on
+        ``active_``); one per target for independent targets.  Used by
+        ``predict(X, return_std=True)``.
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -365,6 +377,14 @@ class MSBL(_BaseEMSBL):
         Cost :math:`L\log|\Sigma_y| + \mathrm{tr}(Y^H\Sigma_y^{-1}Y)` per iteration.
     intercept_ : float or ndarray of shape (n_targets,)
         Zero unless ``fit_intercept``.
+    active_ : ndarray of int, or list of them (one per target)
+        Indices of the atoms with :math:`\gamma_i > 0`.
+    sigma_ : ndarray of shape (n_active, n_active), or list of them
+        Posterior covariance :math:`(A_K^HA_K/\sigma^2 + \Gamma_K^{-1})^{-1}`
+        on the active atoms at the returned hyperparameters (as
+        ``ARDRegression.sigma_``; its diagonal is ``posterior_variance_`` on
+        ``active_``); one per target for independent targets.  Used by
+        ``predict(X, return_std=True)``.
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -468,6 +488,14 @@ class TSBL(_BaseEMSBL):
         M-SBL cost per iteration (not monotone for T-MSBL).
     intercept_ : float or ndarray of shape (n_targets,)
         Zero unless ``fit_intercept``.
+    active_ : ndarray of int, or list of them (one per target)
+        Indices of the atoms with :math:`\gamma_i > 0`.
+    sigma_ : ndarray of shape (n_active, n_active), or list of them
+        Posterior covariance :math:`(A_K^HA_K/\sigma^2 + \Gamma_K^{-1})^{-1}`
+        on the active atoms at the returned hyperparameters (as
+        ``ARDRegression.sigma_``; its diagonal is ``posterior_variance_`` on
+        ``active_``); one per target for independent targets.  Used by
+        ``predict(X, return_std=True)``.
     n_features_in_ : int
         Number of features seen in ``fit``.
 

@@ -143,7 +143,7 @@ def test_divergence_is_detected_and_reported():
 
 def test_far_from_iid_matrix_gets_the_exact_estep():
     """e_step="auto": a matrix whose spectrum is far from i.i.d. (here a
-    non-zero mean: ||A||_2^2 min(m, N) / ||A||_F^2 = 48 > 15) is solved
+    non-zero mean: ||A||_2^2 min(m, N) / ||A||_F^2 = 50 > 12) is solved
     with the exact E-step, where plain GAMP diverges (above); the answer
     is SBL's."""
     rng = np.random.default_rng(0)

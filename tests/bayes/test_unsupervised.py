@@ -7,10 +7,13 @@ noise variance reaches -44 / -64 dB.  Problems: A 100 x 200 Gaussian with
 unit columns, 20 N(0, 1) non-zeros, fixed seeds (figures verified).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
-from sparsecode import GGAMPSBL, SBL, sbl
+from sparsecode import GGAMPSBL, MSBL, SBL, sbl
+from sparsecode._base import ConvergenceWarning
 
 
 def _problem(seed, snr_db, m=100, N=200, s=20):
@@ -59,3 +62,56 @@ def test_readmission_returns_pruned_true_atoms():
     assert set(np.flatnonzero(np.abs(x) > 0.05)) <= set(big)
     res = sbl(A, y)
     np.testing.assert_allclose(res.coef, est.coef_)
+
+
+@pytest.mark.parametrize("Est", [SBL, GGAMPSBL])
+def test_return_std_is_the_posterior_predictive(Est):
+    """predict(X, return_std=True) = sqrt(x_K^T Sigma x_K + sigma^2) with
+    Sigma = (A_K^T A_K / sigma^2 + Gamma_K^-1)^-1 on the active atoms (as
+    ARDRegression); sigma_ is that matrix and its diagonal is SBL's
+    posterior_variance_ (GGAMP-SBL's GAMP variances agree within 15 % on a
+    Gaussian matrix: measured 0.92 to 1.12)."""
+    A, x, y, _ = _problem(1, 40)
+    est = Est().fit(A, y)
+    K = est.active_
+    assert np.array_equal(K, np.flatnonzero(est.gamma_ > 0))
+    s2 = est.noise_variance_
+    Sigma = np.linalg.inv(A[:, K].T @ A[:, K] / s2 + np.diag(1 / est.gamma_[K]))
+    np.testing.assert_allclose(est.sigma_, Sigma, rtol=1e-6, atol=1e-12 * np.abs(Sigma).max())
+    X = np.random.default_rng(5).standard_normal((7, A.shape[1]))
+    yp, sd = est.predict(X, return_std=True)
+    assert yp.shape == sd.shape == (7,)
+    np.testing.assert_allclose(yp, est.predict(X))
+    ref = np.sqrt(np.einsum("ij,jk,ik->i", X[:, K], Sigma, X[:, K]) + s2)
+    np.testing.assert_allclose(sd, ref, rtol=1e-6)
+    assert np.all(sd >= np.sqrt(s2))
+    ratio = est.posterior_variance_[K] / np.diag(Sigma)
+    tol = 1e-6 if Est is SBL else 0.15
+    assert np.all(np.abs(ratio - 1) <= tol)
+
+
+@pytest.mark.parametrize("Est", [SBL, GGAMPSBL, MSBL])
+def test_return_std_shapes_several_targets(Est):
+    A, x, y, _ = _problem(0, 30)
+    Y = np.c_[y, A @ np.roll(x, 3) + 1e-2 * np.cos(np.arange(A.shape[0]))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Est().fit(A, Y)
+    yp, sd = est.predict(A[:4], return_std=True)
+    assert yp.shape == sd.shape == (4, 2)
+    assert np.all(np.isfinite(sd)) and np.all(sd > 0)
+    if Est is MSBL:  # one gamma for both targets: one covariance
+        assert est.sigma_.shape == (est.active_.size,) * 2
+        np.testing.assert_allclose(sd[:, 0], sd[:, 1])
+    else:
+        assert len(est.sigma_) == 2
+
+
+def test_return_std_refused_for_a_linear_operator_fit():
+    from scipy.sparse.linalg import aslinearoperator
+
+    A, x, y, _ = _problem(0, 40)
+    est = GGAMPSBL().fit(aslinearoperator(A), y)
+    assert est.sigma_ is None
+    with pytest.raises(ValueError, match="return_std"):
+        est.predict(A, return_std=True)
