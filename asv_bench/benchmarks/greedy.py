@@ -160,3 +160,40 @@ class GreedyChunked(Benchmark):
 
     def peakmem_encode(self, n_jobs):
         self.encode()
+
+
+class SingleVectorOMP(Benchmark):
+    """OMP on one signal, A (m, N) Gaussian with unit-norm columns, y = A x + 1 % noise.
+
+    ``path``: ``"auto"`` (the cost model: Cholesky OMP without a Gram here,
+    its selection screened in float32), ``"gram"`` (``precompute=True``,
+    the Gram formed in the call) and ``"given_gram"`` (``batch_omp`` with
+    the Gram precomputed outside the call).
+    """
+
+    param_names = ["shape", "path"]
+    params = (["100x400_k25", "500x2000_k50", "500x2000_k125", "1000x4000_k250"],
+              ["auto", "gram", "given_gram"])
+
+    def setup(self, shape, path):
+        import numpy as np
+
+        dims, k = shape.split("_k")
+        m, N = map(int, dims.split("x"))
+        k = int(k)
+        rng = np.random.default_rng(0)
+        A = rng.standard_normal((m, N))
+        A /= np.linalg.norm(A, axis=0)
+        x = np.zeros(N)
+        x[rng.choice(N, k, replace=False)] = rng.standard_normal(k)
+        y = A @ x + 0.01 * rng.standard_normal(m)
+        if path == "given_gram":
+            G, Aty = A.T @ A, A.T @ y
+            self.run = lambda: sc.batch_omp(G, Aty, n_nonzero_coefs=k)
+        else:
+            pre = "auto" if path == "auto" else True
+            self.run = lambda: sc.omp(A, y, n_nonzero_coefs=k, precompute=pre)
+        self.run()
+
+    def time_omp(self, shape, path):
+        self.run()

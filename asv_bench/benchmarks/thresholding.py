@@ -8,6 +8,8 @@ Problems (noiseless ``y = A x``, N(0, 1) non-zeros):
 - ``dct``: matrix-free partial DCT with n = 2^14 (``fast`` profile: 2^12),
   m = n / 4, k = m / 10.
 
+``NSTvsOMP``: Gaussian 500 x 1000, s = 150 (issue 17), NST+HT+FB and OMP.
+
 ``time_solve`` / ``peakmem_solve`` time one call; ``track_rel_error``
 reports ``||x_hat - x|| / ||x||`` and ``track_n_iter`` the iterations, so a
 speed-up that changes the answer shows.  The first call (imports) happens in
@@ -74,3 +76,27 @@ class ThresholdingSolvers(Benchmark):
 
     def track_n_iter(self, problem, solver):
         return float(np.mean(self.result.n_iter))
+
+
+class NSTvsOMP(Benchmark):
+    """NST+HT+FB and OMP on the problem where both recover x: Gaussian 500 x 1000, s = 150."""
+
+    param_names = ["solver"]
+    params = (["nst_ht_fb", "omp"],)
+
+    def setup(self, solver):
+        rng = np.random.default_rng(0)
+        m, n, s = 500, 1000, 150
+        A = rng.standard_normal((m, n))
+        A /= np.linalg.norm(A, axis=0)
+        x = np.zeros(n)
+        x[rng.choice(n, s, replace=False)] = rng.standard_normal(s)
+        y = A @ x
+        if solver == "nst_ht_fb":
+            self.call = lambda: _API["nst_ht_fb"](A, y, n_nonzero_coefs=s, tol=1e-8)
+        else:
+            self.call = lambda: sc.omp(A, y, n_nonzero_coefs=s)
+        self.call()
+
+    def time_solve(self, solver):
+        self.call()

@@ -153,6 +153,46 @@ def run(full=False):
                                  err_peer=e_p, peer_reached_target=reached,
                                  peak_mem_ours_MiB=round(mem_o, 1),
                                  peak_mem_peer_MiB=None if mem_p is None else round(mem_p, 1)))
+    return run_vs_omp() + rows
+
+
+def run_vs_omp(m=500, N=1000, s=150, seed=0, repeat=5):
+    """NST+HT+FB against OMP where both recover the signal (issue 17 row).
+
+    Gaussian ``m x N`` with unit-norm columns, ``s`` N(0, 1) non-zeros,
+    noiseless ``y = A x``; NST+HT+FB (``tol=1e-8``) and our OMP against
+    scikit-learn's ``orthogonal_mp`` (``n_nonzero_coefs=s``), one thread.
+    Times: best CPU time of the calling thread over interleaved rounds (the
+    load of other processes does not inflate them).  ``err_*`` are the
+    relative errors ``||x_hat - x|| / ||x||``.
+    """
+    import sparsecode as sc
+    from peers.greedy import best_cpu_times_interleaved
+
+    lm = import_peer("sklearn.linear_model")
+    sk_name = peer_version(import_peer("sklearn"), "scikit-learn") if lm else "scikit-learn"
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, N))
+    A /= np.linalg.norm(A, axis=0)
+    x = np.zeros(N)
+    x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
+    y = A @ x
+    problem = f"Gaussian {m}x{N}, s={s} (noiseless)"
+    ours = {"NST+HT+FB": lambda: sc.nst_ht_fb(A, y, n_nonzero_coefs=s, tol=1e-8).coef,
+            "OMP (sparsecode)": lambda: sc.omp(A, y, n_nonzero_coefs=s).coef}
+    if lm is None:
+        return [missing_row(problem=problem, method=meth, peer=sk_name) for meth in ours]
+    calls = list(ours.values()) + [lambda: lm.orthogonal_mp(A, y, n_nonzero_coefs=s)]
+    with threads(1):
+        for f in calls:
+            f()
+        times, outs = best_cpu_times_interleaved(calls, repeat=repeat, min_time=1.0)
+    rows = []
+    for i, meth in enumerate(ours):
+        rows.append(dict(problem=problem, method=meth, peer=f"{sk_name} orthogonal_mp",
+                         t_ours_s=times[i], t_peer_s=times[-1], ratio=ratio(times[-1], times[i]),
+                         err_ours=_rel(outs[i], x), err_peer=_rel(outs[-1], x), threads=1,
+                         timing="thread CPU time"))
     return rows
 
 

@@ -804,20 +804,22 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
     >>> res.coef.shape, bool(np.allclose(res.coef, X))
     ((50, 4), True)
     """
-    validate_params(dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, positive=positive,
-                         n_jobs=n_jobs), _OMP_CONSTRAINTS, "batch_omp")
-    G = check_matrix(gram, "gram", allow_complex=not positive)
+    if not _plain_params(n_nonzero_coefs, tol, "auto", positive, n_jobs, False):
+        validate_params(dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, positive=positive,
+                             n_jobs=n_jobs), _OMP_CONSTRAINTS, "batch_omp")
+    G = _fast_matrix(gram, "gram", allow_complex=not positive)
     N = G.shape[0]
     if G.shape != (N, N):
         raise ValueError(f"gram must be square; got shape {G.shape}.")
-    if np.any(np.real(np.diag(G)) <= 0):
-        bad = np.flatnonzero(np.real(np.diag(G)) <= 0)[:5].tolist()
+    diag_G = np.real(np.diag(G))
+    if not (diag_G > 0).all():
+        bad = np.flatnonzero(diag_G <= 0)[:5].tolist()
         raise ValueError(
             f"gram has non-positive diagonal entries at {bad}: zero-norm atoms cannot be "
             "selected; remove them from the dictionary."
         )
     was_1d = np.ndim(Aty) == 1
-    Aty_arr = check_matrix(np.asarray(Aty).reshape(-1, 1) if was_1d else Aty,
+    Aty_arr = _fast_matrix(np.asarray(Aty).reshape(-1, 1) if was_1d else Aty,
                            "Aty", allow_complex=not positive)
     if Aty_arr.shape[0] != N:
         raise ValueError(

@@ -270,3 +270,23 @@ def test_float32_screen_through_omp_equals_sklearn():
     ref = orthogonal_mp(A, Y, n_nonzero_coefs=40)
     np.testing.assert_array_equal(ours != 0, ref != 0)
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-10)
+
+
+def test_batch_omp_fast_checks_still_refuse_bad_input():
+    A, Y = _problem(20, 40, 2, L=2, seed=12)
+    G, Aty = A.T @ A, A.T @ Y
+    Gb = G.copy()
+    Gb[1, 2] = np.nan
+    with pytest.raises(ValueError, match="gram"):
+        batch_omp(Gb, Aty, n_nonzero_coefs=2)
+    Ab = Aty.copy()
+    Ab[0, 1] = np.inf
+    with pytest.raises(ValueError, match="Aty"):
+        batch_omp(G, Ab, n_nonzero_coefs=2)
+    Gz = G.copy()
+    Gz[3, 3] = 0.0
+    with pytest.raises(ValueError, match="non-positive diagonal"):
+        batch_omp(Gz, Aty, n_nonzero_coefs=2)
+    # lists still work (the full checks convert them)
+    res = batch_omp(G.tolist(), Aty[:, 0].tolist(), n_nonzero_coefs=2)
+    np.testing.assert_allclose(res.coef, batch_omp(G, Aty[:, 0], n_nonzero_coefs=2).coef)
