@@ -236,9 +236,12 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
     # (KKT holds with an empty active set) and the kernel skips them; the others
     # start from the positive entries of A0 (warm start)
     out = np.empty((N, K)) if A0 is None else A0
+    # a thread per 2,048 pixels at most: below that, starting a thread costs more
+    # than its share of the solves (the result does not depend on the threads)
+    n_threads = max(1, min(int(n_threads), N // 2048))
     with blas_limited(1):
         n_failed = fcls_gram(G, C, float(delta2), out, int(max_iter), float(tol),
-                             int(n_threads), A0 is not None)
+                             n_threads, A0 is not None)
     if warn and n_failed:
         warn_not_converged("fcls", n_failed, X.shape[0], "active-set changes", max_iter, tol,
                            hint="Increase max_iter (endmembers may be nearly collinear).")

@@ -191,8 +191,9 @@ def test_float32_data_gives_float32_and_the_float64_answer(solver):
 def test_fcls_does_not_depend_on_threads():
     rng = np.random.default_rng(0)
     E = rng.uniform(0.05, 1.0, size=(4, 30))
-    A = rng.dirichlet(np.full(4, 0.3), size=2000)
-    Y = A @ E + 0.05 * rng.standard_normal((2000, 30))  # many pixels on the boundary
+    # many pixels on the boundary; 6,000 pixels: fcls uses a thread per 2,048 at most
+    A = rng.dirichlet(np.full(4, 0.3), size=6000)
+    Y = A @ E + 0.05 * rng.standard_normal((6000, 30))
     A1 = fcls(Y, E, delta=10.0, n_jobs=1)
     for n_jobs in (2, 3):
         np.testing.assert_array_equal(fcls(Y, E, delta=10.0, n_jobs=n_jobs), A1)
