@@ -27,6 +27,45 @@ from libc.limits cimport INT_MAX
 from libc.math cimport acos, cbrt, cos, fabs, isinf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport daxpy, ddot
+from scipy.linalg.cython_blas cimport saxpy, sdot
+
+ctypedef fused floating:
+    float
+    double
+
+
+cdef inline floating _fdot(Py_ssize_t m, const floating* x, const floating* y) noexcept nogil:
+    cdef int one = 1, n
+    cdef Py_ssize_t start = 0
+    cdef double s = 0.0
+    while start < m:
+        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+        if floating is float:
+            s += sdot(&n, <float*> &x[start], &one, <float*> &y[start], &one)
+        else:
+            s += ddot(&n, <double*> &x[start], &one, <double*> &y[start], &one)
+        start += n
+    return <floating> s
+
+
+cdef inline void _faxpy(Py_ssize_t m, floating a, const floating* x,
+                        floating* y) noexcept nogil:
+    cdef int one = 1, n
+    cdef Py_ssize_t start = 0
+    while start < m:
+        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
+        if floating is float:
+            saxpy(&n, &a, <float*> &x[start], &one, &y[start], &one)
+        else:
+            daxpy(&n, &a, <double*> &x[start], &one, &y[start], &one)
+        start += n
+
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
 
 cdef enum:
     L1 = 0
@@ -262,10 +301,11 @@ cdef inline double score_scalar(int code, double x, double g, double lip, double
     return lip * fabs(x - z)
 
 
-def scores_all(int code, const double[::1] w, const double[::1] grad, const double[::1] lips,
-               double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
-               bint positive, double[::1] out, size_t uprox=0, double[::1] upar=None):
-    """``_prox.scores_all`` (float64): the score of every coordinate, into ``out``.
+def scores_all(int code, const floating[::1] w, const floating[::1] grad,
+               const floating[::1] lips, double alpha, double gamma,
+               const floating[::1] weights, const floating[::1] a2s, bint positive,
+               floating[::1] out, size_t uprox=0, double[::1] upar=None):
+    """The optimality score of every coordinate, into ``out`` (float32 or float64).
 
     ``code == USER``: the fixed-point residual of the user penalty whose
     compiled prox is at address ``uprox`` (parameters ``upar``)."""
@@ -287,10 +327,20 @@ def scores_all(int code, const double[::1] w, const double[::1] grad, const doub
             out[j] = score_scalar(code, w[j], grad[j], lips[j], alpha, gamma, wj, a2, positive)
 
 
-def l1_outer_stats(const double[::1] corr, const double[::1] corr_gap, const double[::1] w,
+def l1_outer_stats(const double[::1] corr, const double[::1] corr_gap, const floating[::1] w,
                    const double[::1] thr, bint positive, const unsigned char[::1] excluded,
                    double[::1] prio):
-    """``cd._l1_outer_stats`` (float64); returns (max score, penalty, ratio, nnz)."""
+    """One pass over the features for the (weighted, non-negative) L1 problem.
+
+    ``corr = X^T R / n``; ``corr_gap`` the same for the dual residual (after
+    the projection for the unpenalised directions); ``thr = alpha w_j``.
+    Writes the working-set priorities into ``prio`` (the subdifferential
+    distance; ``inf`` for the support and the unpenalised features, ``-inf``
+    for the excluded ones) and returns ``(max distance, penalty value,
+    max_j c_j / thr_j, nnz)`` with ``c_j = max(corr_gap_j, 0)`` if
+    ``positive`` else ``|corr_gap_j|`` (the dual scaling, over finite
+    ``thr_j > 0``).
+    """
     cdef Py_ssize_t j, N = corr.shape[0]
     cdef double max_score = 0.0, pen = 0.0, ratio = 0.0, t, cg, r, wj, c, s
     cdef Py_ssize_t nnz = 0
@@ -323,42 +373,35 @@ def l1_outer_stats(const double[::1] corr, const double[::1] corr_gap, const dou
     return max_score, pen, ratio, nnz
 
 
-cdef inline double col_dot(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
-                           const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
-                           double[::1] R) noexcept nogil:
+cdef inline double col_dot(bint is_sparse, const floating[:, ::1] XT,
+                           const floating[::1] data, const index_t[::1] indices,
+                           const index_t[::1] indptr, Py_ssize_t j,
+                           floating[::1] R) noexcept nogil:
     cdef double s = 0.0
-    cdef Py_ssize_t p, m = R.shape[0], start = 0
-    cdef int one = 1, n
+    cdef Py_ssize_t p
     if is_sparse:
         for p in range(indptr[j], indptr[j + 1]):
             s += data[p] * R[indices[p]]
         return s
-    # BLAS takes a 32-bit length: columns longer than INT_MAX go in pieces
-    while start < m:
-        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
-        s += ddot(&n, <double*> &XT[j, start], &one, &R[start], &one)
-        start += n
-    return s
+    # BLAS (32-bit lengths: columns longer than INT_MAX go in pieces)
+    return _fdot(R.shape[0], &XT[j, 0], &R[0])
 
 
-cdef inline void col_axpy(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
-                          const int32_t[::1] indices, const int32_t[::1] indptr, Py_ssize_t j,
-                          double a, double[::1] R) noexcept nogil:
-    cdef Py_ssize_t p, m = R.shape[0], start = 0
-    cdef int one = 1, n
+cdef inline void col_axpy(bint is_sparse, const floating[:, ::1] XT,
+                          const floating[::1] data, const index_t[::1] indices,
+                          const index_t[::1] indptr, Py_ssize_t j, double a,
+                          floating[::1] R) noexcept nogil:
+    cdef Py_ssize_t p
     if is_sparse:
         for p in range(indptr[j], indptr[j + 1]):
-            R[indices[p]] += a * data[p]
+            R[indices[p]] += <floating> (a * data[p])
     else:
-        while start < m:
-            n = <int> min(m - start, <Py_ssize_t> INT_MAX)
-            daxpy(&n, &a, <double*> &XT[j, start], &one, &R[start], &one)
-            start += n
+        _faxpy(R.shape[0], <floating> a, &XT[j, 0], &R[0])
 
 
-cdef double ws_objective(double[::1] R, double[::1] w, const int64_t[::1] ws, int code,
-                         double alpha, double gamma, const double[::1] weights,
-                         const double[::1] a2s, const double[::1] lips,
+cdef double ws_objective(floating[::1] R, floating[::1] w, const int64_t[::1] ws, int code,
+                         double alpha, double gamma, const floating[::1] weights,
+                         const floating[::1] a2s, const floating[::1] lips,
                          double n, size_t uvalue, double* par) noexcept nogil:
     cdef Py_ssize_t i, jj, j
     cdef double s = 0.0, wj, a2
@@ -368,7 +411,9 @@ cdef double ws_objective(double[::1] R, double[::1] w, const int64_t[::1] ws, in
     if code == USER:
         # the whole penalty: the terms outside the working set are the same
         # in the two objectives compared
-        return s + (<uvalue_t> uvalue)(&w[0], w.shape[0], par)
+        if floating is double:
+            return s + (<uvalue_t> uvalue)(&w[0], w.shape[0], par)
+        return s
     for jj in range(ws.shape[0]):
         j = ws[jj]
         if w[j] != 0.0:
@@ -414,13 +459,23 @@ cdef bint solve_small(double[:, ::1] A, double[::1] b) noexcept nogil:
     return True
 
 
-def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
-             const int32_t[::1] indices, const int32_t[::1] indptr, double[::1] R, double[::1] w,
-             double[::1] b, const int64_t[::1] ws, const double[::1] lips, int code,
-             double alpha, double gamma, const double[::1] weights, const double[::1] a2s,
-             bint positive, const double[::1] icol, Py_ssize_t max_epochs, double tol_in, int K,
-             double early=0.0, size_t uprox=0, size_t uvalue=0, double[::1] upar=None):
-    """``cd._cd_inner`` (float64, int32 sparse indices); returns (epochs, crit).
+def cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] data,
+             const index_t[::1] indices, const index_t[::1] indptr, floating[::1] R,
+             floating[::1] w, double[::1] b, const int64_t[::1] ws, const floating[::1] lips,
+             int code, double alpha, double gamma, const floating[::1] weights,
+             const floating[::1] a2s, bint positive, const floating[::1] icol,
+             Py_ssize_t max_epochs, double tol_in, int K, double early=0.0, size_t uprox=0,
+             size_t uvalue=0, double[::1] upar=None):
+    """CD epochs on the working set ``ws`` with Anderson extrapolation; returns
+    (epochs, crit).
+
+    Modifies ``w``, ``R`` (= y - Xw - b icol) and ``b`` (1-element intercept)
+    in place; objective ``||R||^2/(2n) + sum_j phi_j(w_j)``.  ``XT`` is X^T in
+    C order (a free view of a Fortran-ordered X) for dense designs, or
+    (``is_sparse``) ``data, indices, indptr`` a CSC matrix; float32 or
+    float64, int32 or int64 indices.  Anderson extrapolation every K+1
+    epochs is kept only when it decreases the working-set objective.  The
+    exact check (the working-set score ``<= tol_in``) runs every 10 epochs.
 
     ``early > 0``: the exact check also runs (at most every 5 epochs) once an
     epoch's largest step ``L_j |dw_j|`` is ``<= early * tol_in``.
@@ -430,6 +485,8 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
     cdef double* par = &upar[0] if upar is not None and upar.shape[0] > 0 else NULL
     if code == USER and (uprox == 0 or uvalue == 0):
         raise ValueError("code USER needs the compiled prox and value (uprox, uvalue)")
+    if code == USER and floating is float:
+        raise TypeError("a user penalty runs on float64 data")
     cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], i, jj, j, k, kk
     cdef bint has_icol = icol.shape[0] > 0, use_rhist = True, has_w = weights.shape[0] > 0
     cdef bint has_a2 = a2s.shape[0] > 0, ok, feasible
@@ -444,18 +501,20 @@ def cd_inner(bint is_sparse, const double[:, ::1] XT, const double[::1] data,
         for jj in range(nws):
             nnz_ws += indptr[ws[jj] + 1] - indptr[ws[jj]]
         use_rhist = nnz_ws > (2 * K + 1) * n
+    rdt = np.float32 if floating is float else np.float64
     w_hist_a = np.zeros((K + 1, max(nws, 1)))
-    R_hist_a = np.zeros((K + 1 if use_rhist else 1, n))
+    R_hist_a = np.zeros((K + 1 if use_rhist else 1, n), dtype=rdt)
     b_hist_a = np.zeros(K + 1)
     U_a = np.empty((max(K, 1), max(nws, 1)))
     C_a = np.empty((max(K, 1), max(K, 1)))
     z_a = np.empty(max(K, 1))
     w_acc_a = np.empty(max(nws, 1))
     w_save_a = np.empty(max(nws, 1))
-    R_acc_a = np.empty(n)
-    cdef double[:, ::1] w_hist = w_hist_a, R_hist = R_hist_a, U = U_a, C = C_a
+    R_acc_a = np.empty(n, dtype=rdt)
+    cdef double[:, ::1] w_hist = w_hist_a, U = U_a, C = C_a
+    cdef floating[:, ::1] R_hist = R_hist_a
     cdef double[::1] b_hist = b_hist_a, z = z_a, w_acc = w_acc_a, w_save = w_save_a
-    cdef double[::1] R_acc = R_acc_a
+    cdef floating[::1] R_acc = R_acc_a
     with nogil:
         for epoch in range(1, max_epochs + 1):
             dmax = 0.0
@@ -687,40 +746,6 @@ def gram_cd_one(const double[:, ::1] G, const double[::1] aty, double ynorm2, in
 # ---------------------------------------------------------------------------
 # multi-task (L2,1) block coordinate descent: one kernel, float32 and float64
 # ---------------------------------------------------------------------------
-from scipy.linalg.cython_blas cimport saxpy, sdot
-
-ctypedef fused floating:
-    float
-    double
-
-
-cdef inline floating _fdot(Py_ssize_t m, const floating* x, const floating* y) noexcept nogil:
-    cdef int one = 1, n
-    cdef Py_ssize_t start = 0
-    cdef double s = 0.0
-    while start < m:
-        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
-        if floating is float:
-            s += sdot(&n, <float*> &x[start], &one, <float*> &y[start], &one)
-        else:
-            s += ddot(&n, <double*> &x[start], &one, <double*> &y[start], &one)
-        start += n
-    return <floating> s
-
-
-cdef inline void _faxpy(Py_ssize_t m, floating a, const floating* x,
-                        floating* y) noexcept nogil:
-    cdef int one = 1, n
-    cdef Py_ssize_t start = 0
-    while start < m:
-        n = <int> min(m - start, <Py_ssize_t> INT_MAX)
-        if floating is float:
-            saxpy(&n, &a, <float*> &x[start], &one, &y[start], &one)
-        else:
-            daxpy(&n, &a, <double*> &x[start], &one, &y[start], &one)
-        start += n
-
-
 def mtl_cd_inner(const floating[:, ::1] XT, floating[:, ::1] RT, floating[:, ::1] W,
                  const int64_t[::1] ws, const floating[::1] lips, double alpha,
                  Py_ssize_t max_epochs, double tol_in):
@@ -817,11 +842,6 @@ def user_prox_all(size_t uprox, double[::1] upar, const double[:, ::1] V, double
 # ---------------------------------------------------------------------------
 # sparse-design helpers (float32/float64 data, int32/int64 indices)
 # ---------------------------------------------------------------------------
-ctypedef fused index_t:
-    int32_t
-    int64_t
-
-
 def sparse_col_sqnorms(const floating[::1] data, const index_t[::1] indices,
                        const index_t[::1] indptr, Py_ssize_t n_cols, bint by_row):
     """Squared column norms (float64) of a CSC (``by_row=False``) or CSR (``True``) matrix."""

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 L1, WL1, MCP, SCAD, L0, LHALF, LTWOTHIRDS, CEL0, ENET, USER = range(10)
-CONVEX_CODES = (L1, WL1, ENET)
+CONVEX_CODES = (L1, WL1)  # the L1-type codes (the Gram kernels' gap)
 
 
 @njit(cache=True, nogil=True)

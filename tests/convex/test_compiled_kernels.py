@@ -1,11 +1,12 @@
-"""The compiled (Cython) twin of the built-in CD kernels equals the Numba kernels.
+"""The compiled CD kernels (``sparsecode._ext._convex``, one Cython source with
+fused float32/float64 data and int32/int64 indices).
 
-``sparsecode._ext._convex`` runs the float64 hot path without Numba (whose
-process start-up dominates the first fit); the Numba kernels stay for
-float32, int64 indices and when the extension is not built.  Reference: the
-Numba kernels themselves, run from the same state on the same problem, for
-every built-in penalty code, dense and CSC designs, with and without the
-intercept column, the sign constraint and Anderson extrapolation.
+The same iterates from the same state for every built-in penalty code:
+dense against CSC storage of the same matrix, int32 against int64 indices
+(bit for bit), float32 against float64 (to float32 rounding); with and
+without the intercept column, the sign constraint and Anderson
+extrapolation.  The scores equal the reference scalar formulas of
+``_prox.py`` (which back the penalties' ``prox_1d`` methods).
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ from sparsecode.convex._solvers import cd
 
 C = pytest.importorskip("sparsecode._ext._convex")
 
-CODES = [P.L1, P.WL1, P.MCP, P.SCAD, P.L0, P.LHALF, P.LTWOTHIRDS, P.CEL0]
+CODES = [P.L1, P.WL1, P.MCP, P.SCAD, P.L0, P.LHALF, P.LTWOTHIRDS, P.CEL0, P.ENET]
 
 
 def _problem(seed, n=40, N=25, sparse=False):
@@ -52,7 +53,7 @@ def _args(X, Xd, y, code, positive, icol, K, seed):
     if code == P.WL1:
         weights[0], weights[1] = 0.0, np.inf
     a2s = lips.copy() if code == P.CEL0 else np.zeros(0)
-    gamma = 3.0 if code in (P.MCP, P.SCAD) else 0.0
+    gamma = 3.0 if code in (P.MCP, P.SCAD) else (0.5 * alpha if code == P.ENET else 0.0)
     ws = np.sort(rng.choice(N, 15, replace=False)).astype(np.int64)
     ic = np.ones(n) if icol else np.zeros(0)
     R = y.copy()
@@ -60,23 +61,41 @@ def _args(X, Xd, y, code, positive, icol, K, seed):
             lips, code, alpha, gamma, weights, a2s, positive, ic]
 
 
+def _cast(args, dt=None, idt=None):
+    out = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    for i in (1, 2, 5, 6, 9, 13, 14, 16):  # XT, data, R, w, lips, weights, a2s, icol
+        if dt is not None:
+            out[i] = out[i].astype(dt)
+    if idt is not None:
+        out[3], out[4] = out[3].astype(idt), out[4].astype(idt)
+    return out
+
+
 @pytest.mark.parametrize("code", CODES)
-@pytest.mark.parametrize("sparse", [False, True])
-def test_cd_inner_same_iterates(code, sparse):
+def test_cd_inner_same_iterates(code):
     for positive in (False, True):
         for icol in (False, True):
             for K, max_epochs in ((5, 37), (0, 23), (3, 200)):
-                X, Xd, y = _problem(code + 10 * sparse, sparse=sparse)
-                a_num = _args(X, Xd, y, code, positive, icol, K, code)
-                a_c = [a.copy() if isinstance(a, np.ndarray) else a for a in a_num]
-                e1, c1 = cd._cd_inner(*a_num, max_epochs, -1.0, K)
-                e2, c2 = C.cd_inner(*a_c, max_epochs, -1.0, K)
-                assert e1 == e2
-                # (the criterion at convergence is at rounding-noise level)
+                X, Xd, y = _problem(code)
+                Xs = sp.csc_matrix(Xd)
+                Xs.sort_indices()
+                a_dense = _args(X, Xd, y, code, positive, icol, K, code)
+                a_csc = _args(Xs, Xd, y, code, positive, icol, K, code)
+                a_64 = _cast(a_csc, idt=np.int64)
+                a_32 = _cast(a_dense, dt=np.float32)
+                e1, c1 = C.cd_inner(*a_dense, max_epochs, -1.0, K)
+                e2, c2 = C.cd_inner(*a_csc, max_epochs, -1.0, K)
+                e3, c3 = C.cd_inner(*a_64, max_epochs, -1.0, K)
+                e4, c4 = C.cd_inner(*a_32, max_epochs, -1.0, K)
+                assert e1 == e2 == e3 == e4 == max_epochs
                 np.testing.assert_allclose(c2, c1, rtol=1e-7, atol=1e-9)
                 for i in (5, 6, 7):  # R, w, b
-                    np.testing.assert_allclose(a_c[i], a_num[i], rtol=1e-7, atol=1e-9)
-                assert np.any(a_c[6] != 0)
+                    np.testing.assert_allclose(a_csc[i], a_dense[i], rtol=1e-7, atol=1e-9)
+                    np.testing.assert_array_equal(a_64[i], a_csc[i])
+                assert np.any(a_dense[6] != 0)
+                assert a_32[6].dtype == np.float32
+                if code in (P.L1, P.WL1, P.ENET):  # continuous prox: float32 tracks float64
+                    np.testing.assert_allclose(a_32[6], a_dense[6], atol=2e-3)
 
 
 @settings(max_examples=20, deadline=None)
@@ -100,11 +119,20 @@ def test_scores_and_l1_stats_equal(seed, code, positive):
     thr[:2] = [0.0, np.inf]
     excluded = rng.random(N) < 0.1
     wz = np.where(np.isinf(thr), 0.0, w)
-    p1, p2 = np.zeros(N), np.zeros(N)
-    r1 = cd._l1_outer_stats(grad, grad * 0.9, wz, thr, positive, excluded, p1)
+    p2 = np.zeros(N)
     r2 = C.l1_outer_stats(grad, grad * 0.9, wz, thr, positive, excluded.view(np.uint8), p2)
-    np.testing.assert_allclose(r2, r1, rtol=1e-12)
-    np.testing.assert_array_equal(p2, p1)
+    # reference: the subdifferential distances and the dual scaling in NumPy
+    keep = ~excluded & np.isfinite(thr)
+    with np.errstate(invalid="ignore"):  # inf * 0 on the excluded features
+        sc = cd._l1_scores(wz, -grad, thr, positive)
+    cg = np.maximum(0.9 * grad, 0) if positive else np.abs(0.9 * grad)
+    fin = np.isfinite(thr) & (thr > 0)
+    np.testing.assert_allclose(r2[0], sc[keep].max() if keep.any() else 0.0, rtol=1e-12)
+    np.testing.assert_allclose(r2[1], np.sum(thr[keep] * np.abs(wz[keep])), rtol=1e-12)
+    np.testing.assert_allclose(r2[2], np.max(cg[fin] / thr[fin]), rtol=1e-12)
+    assert r2[3] == np.count_nonzero(wz[keep])
+    assert np.all(p2[~keep] == -np.inf)
+    assert np.all(p2[keep & (wz != 0)] == np.inf)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -138,15 +166,14 @@ def test_gram_cd_one_equal(code, sqrt_mode):
 
 
 def test_fit_takes_the_compiled_path(monkeypatch):
-    """A float64 dense Lasso fit never calls the Numba CD kernel."""
+    """A float64 dense Lasso fit never calls a Numba kernel."""
     calls = []
 
     def boom(*a):
         calls.append(1)
         raise AssertionError("Numba kernel called")
 
-    monkeypatch.setattr(cd, "_cd_inner", boom)
-    monkeypatch.setattr(cd, "_l1_outer_stats", boom)
+    assert not hasattr(cd, "_cd_inner")  # one source: the Numba twin is gone
     from sparsecode import Lasso
 
     rng = np.random.default_rng(0)

@@ -10,16 +10,15 @@ decreases the objective).  Convex penalties stop on the duality gap
 fixed-point residual (``max_j L_j |w_j - prox(w_j - g_j/L_j)| <= tol *
 ||X^T y||_inf / n``).
 
-Two inner kernels: ``_cd_inner`` (cached on disk; the built-in Quadratic
-datafit with a built-in penalty selected by an integer code, dense
-Fortran-ordered or CSC designs; CSR designs are not converted, their
-working-set columns are gathered into a small CSC block before each inner
-solve) and ``_cd_inner_generic`` (any smooth jitclass datafit and jitclass
-penalty, compiled on first use).  ``_cd_inner``, the outer L1 statistics
-and the scores of the other penalties also exist as a compiled extension
-(``sparsecode._ext._convex``, float64 and int32 indices), used when built:
-the first call of any Numba function starts Numba's typing and target
-contexts (0.2-0.5 s per process), which would dominate a first fit.
+Two inner kernels: the compiled ``_ext._convex.cd_inner`` (one Cython source
+with fused float32/float64 data and int32/int64 indices; the built-in
+Quadratic datafit with a built-in penalty selected by an integer code, or a
+user penalty compiled to C callbacks; dense Fortran-ordered or CSC
+designs; wide CSR designs are not converted, their working-set columns are
+gathered into a small CSC block before each inner solve) and
+``_cd_inner_generic`` (Numba: any smooth user datafit, jitclass, compiled on
+first use).  Gap-safe screening (``AndersonCD.screening``) removes the
+features certified zero at every outer iteration.
 
 Dual point (spec 3.1a): ``theta = R / (n s)`` with ``R`` projected so that
 the unpenalised directions are feasible (``_DualProjector``; one-sided for
@@ -34,10 +33,7 @@ from numba import njit
 
 from .. import _prox as P
 
-try:  # the compiled float64 twin of the kernels below (no Numba start-up cost)
-    from ..._ext import _convex as _C
-except ImportError:  # extension not built: the Numba kernels do everything
-    _C = None
+from ..._ext import _convex as _C  # the compiled kernels (one source, fused types)
 
 from .base import BaseSolver
 
@@ -46,20 +42,17 @@ __all__ = ["AndersonCD"]
 
 def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma, wts,
            a2s, positive, icol, max_epochs, tol_in, K, early=0.0, user=None):
-    """``_cd_inner`` through the compiled kernel when it applies (float64, int32
-    sparse indices), else the Numba one -- the same algorithm.  ``user``:
-    ``(prox address, value address, parameters)`` of a user penalty
-    (``code == USER``, compiled kernel only)."""
+    """The compiled inner kernel ``_ext._convex.cd_inner`` (float32 or float64, int32 or
+    int64 sparse indices).  ``user``: ``(prox address, value address,
+    parameters)`` of a user penalty (``code == USER``, float64)."""
+    if indptr.dtype != indices.dtype:
+        indptr = indptr.astype(indices.dtype)
     if user is not None:
         return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
                            alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early,
                            user[0], user[1], user[2])
-    if (_C is not None and w.dtype == np.float64 and indices.dtype == np.int32
-            and indptr.dtype == np.int32):
-        return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code,
-                           alpha, gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
-    return _cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
-                     gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
+    return _C.cd_inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
+                       gamma, wts, a2s, positive, icol, max_epochs, tol_in, K, early)
 
 
 @njit(cache=True, nogil=True)
@@ -101,30 +94,6 @@ def _solve_small(C, rhs):
     return b, True
 
 
-@njit(cache=True, nogil=True)
-def _col_dot(is_sparse, XT, data, indices, indptr, j, R):
-    # XT is X^T in C order (a free view of the Fortran-ordered X): XT[j] is
-    # the contiguous column j, so np.dot goes to BLAS ddot.
-    if is_sparse:
-        s = 0.0
-        for p in range(indptr[j], indptr[j + 1]):
-            s += data[p] * R[np.uint64(indices[p])]
-        return s
-    return np.dot(XT[j], R)
-
-
-@njit(cache=True, nogil=True)
-def _col_axpy(is_sparse, XT, data, indices, indptr, j, a, R):
-    # R += a * x_j   (in place)
-    if is_sparse:
-        for p in range(indptr[j], indptr[j + 1]):
-            R[np.uint64(indices[p])] += a * data[p]
-    else:
-        xj = XT[j]
-        for i in range(R.shape[0]):
-            R[i] += a * xj[i]
-
-
 def _sparse_col_sqnorms(data, indices, indptr, n_cols, by_row):
     """Squared column norms of a CSC (``by_row=False``) or CSR (``True``) matrix
     (compiled: ``_ext._convex.sparse_col_sqnorms``)."""
@@ -155,161 +124,6 @@ def col_sqnorms(X):
             fmt = "csc"
         return _sparse_col_sqnorms(X.data, X.indices, X.indptr, X.shape[1], fmt == "csr")
     return np.einsum("ij,ij->j", X, X)
-
-
-@njit(cache=True, nogil=True)
-def _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s, lips, n):
-    s = 0.0
-    for i in range(R.shape[0]):
-        s += R[i] * R[i]
-    s /= 2.0 * n
-    for jj in range(ws.shape[0]):
-        j = ws[jj]
-        if w[j] != 0.0:
-            wj = weights[j] if weights.shape[0] > 0 else 1.0
-            a2 = a2s[j] if a2s.shape[0] > 0 else lips[j]
-            s += P.value_scalar(code, w[j], alpha, gamma, wj, a2)
-    return s
-
-
-@njit(cache=True, nogil=True)
-def _cd_inner(is_sparse, X, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,  # noqa
-              weights, a2s, positive, icol, max_epochs, tol_in, K, early=0.0):
-    """CD epochs on the working set ``ws`` with Anderson extrapolation.
-
-    Modifies ``w``, ``R`` (= y - Xw - b icol) and ``b`` (1-element intercept)
-    in place.  Returns the number of epochs and the final working-set score.
-    Objective: ||R||^2/(2n) + sum_j phi_j(w_j).
-    """
-    n = R.shape[0]
-    nws = ws.shape[0]
-    has_icol = icol.shape[0] > 0
-    icol_sq = 0.0
-    if has_icol:
-        icol_sq = np.dot(icol, icol)
-    # Anderson needs the residual at the extrapolated point.  Dense: keep
-    # the last K+1 residuals (O(n) per epoch, small against an epoch's
-    # O(n |ws|)).  Sparse: recompute it from the coefficient change instead
-    # (O(nnz(X_ws)) per extrapolation), when that is cheaper -- a short
-    # sparse epoch costs far less than copying R.
-    use_rhist = True
-    if is_sparse:
-        nnz_ws = 0
-        for jj in range(nws):
-            nnz_ws += indptr[ws[jj] + 1] - indptr[ws[jj]]
-        use_rhist = nnz_ws > (2 * K + 1) * n
-    w_hist = np.zeros((K + 1, nws), dtype=w.dtype)
-    R_hist = np.zeros((K + 1 if use_rhist else 0, n), dtype=R.dtype)
-    b_hist = np.zeros(K + 1)
-    n_stored = 0
-    crit = np.inf
-    epoch = 0
-    next_check = 1
-    for epoch in range(1, max_epochs + 1):
-        dmax = 0.0
-        for jj in range(nws):
-            j = ws[jj]
-            L = lips[j]
-            if L == 0.0:
-                continue
-            old = w[j]
-            g = -_col_dot(is_sparse, X, data, indices, indptr, j, R) / n
-            wj = weights[j] if weights.shape[0] > 0 else 1.0
-            a2 = a2s[j] if a2s.shape[0] > 0 else L
-            new = P.prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
-            if new != old:
-                w[j] = new
-                _col_axpy(is_sparse, X, data, indices, indptr, j, old - new, R)
-                dmax = max(dmax, L * abs(new - old))
-        if has_icol:
-            db = np.dot(icol, R) / icol_sq
-            b[0] += db
-            for i in range(n):
-                R[i] -= db * icol[i]
-        if K > 0:
-            for jj in range(nws):
-                w_hist[n_stored, jj] = w[ws[jj]]
-            if use_rhist:
-                R_hist[n_stored] = R
-            b_hist[n_stored] = b[0]
-            n_stored += 1
-            if n_stored == K + 1:
-                n_stored = 0
-                U = np.empty((K, nws))
-                for k in range(K):
-                    for jj in range(nws):
-                        U[k, jj] = w_hist[k + 1, jj] - w_hist[k, jj]
-                C = U @ U.T
-                z, ok = _solve_small(C, np.ones(K))
-                sz = np.sum(z)
-                if ok and sz != 0.0 and np.isfinite(sz):
-                    c = z / sz
-                    w_acc = np.zeros(nws)
-                    b_acc = 0.0
-                    for k in range(K):
-                        for jj in range(nws):
-                            w_acc[jj] += c[k] * w_hist[k + 1, jj]
-                        b_acc += c[k] * b_hist[k + 1]
-                    feasible = True
-                    if positive:
-                        for jj in range(nws):
-                            if w_acc[jj] < 0.0:
-                                feasible = False
-                    for jj in range(nws):
-                        wj = weights[ws[jj]] if weights.shape[0] > 0 else 1.0
-                        if np.isinf(wj) and w_acc[jj] != 0.0:
-                            feasible = False
-                    if feasible:
-                        if use_rhist:
-                            R_acc = np.zeros(n)
-                            for k in range(K):
-                                for i in range(n):
-                                    R_acc[i] += c[k] * R_hist[k + 1, i]
-                        else:
-                            # R is affine in (w, b) and sum(c) = 1
-                            R_acc = R.astype(np.float64)
-                            for jj in range(nws):
-                                dw = w_acc[jj] - w[ws[jj]]
-                                if dw != 0.0:
-                                    _col_axpy(is_sparse, X, data, indices, indptr, ws[jj], -dw,
-                                              R_acc)
-                            if has_icol:
-                                db = b_acc - b[0]
-                                for i in range(n):
-                                    R_acc[i] -= db * icol[i]
-                        p_cur = _ws_objective(R, w, ws, code, alpha, gamma, weights, a2s,
-                                              lips, n)
-                        w_save = np.empty(nws)
-                        for jj in range(nws):
-                            w_save[jj] = w[ws[jj]]
-                            w[ws[jj]] = w_acc[jj]
-                        p_acc = _ws_objective(R_acc, w, ws, code, alpha, gamma, weights,
-                                              a2s, lips, n)
-                        if p_acc < p_cur:
-                            for i in range(n):
-                                R[i] = R_acc[i]
-                            b[0] = b_acc
-                        else:
-                            for jj in range(nws):
-                                w[ws[jj]] = w_save[jj]
-        # exact check every 10 epochs, and early (at most every 5 epochs) once
-        # the epoch's largest step L_j |dw_j| -- a free fixed-point residual --
-        # is below early * tol_in
-        if epoch % 10 == 0 or (early > 0.0 and dmax <= early * tol_in
-                               and epoch >= next_check):
-            next_check = epoch + 5
-            crit = 0.0
-            for jj in range(nws):
-                j = ws[jj]
-                g = -_col_dot(is_sparse, X, data, indices, indptr, j, R) / n
-                wj = weights[j] if weights.shape[0] > 0 else 1.0
-                a2 = a2s[j] if a2s.shape[0] > 0 else lips[j]
-                s = P.score_scalar(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive)
-                if s > crit:
-                    crit = s
-            if crit <= tol_in:
-                break
-    return epoch, crit
 
 
 # ---------------------------------------------------------------------------
@@ -528,51 +342,6 @@ def _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl, prev_size=0):
     return np.sort(ws).astype(np.int64)
 
 
-@njit(cache=True, nogil=True)
-def _l1_outer_stats(corr, corr_gap, w, thr, positive, excluded, prio):
-    """One pass over the features for the (weighted, non-negative) L1 problem.
-
-    ``corr = X^T R / n``; ``corr_gap`` the same for the dual residual (after
-    the projection for the unpenalised directions); ``thr = alpha w_j``.
-    Writes the working-set priorities into ``prio`` (the subdifferential
-    distance; ``inf`` for the support and the unpenalised features, ``-inf``
-    for the excluded ones) and returns ``(max distance, penalty value,
-    max_j c_j / thr_j, nnz)`` with ``c_j = max(corr_gap_j, 0)`` if
-    ``positive`` else ``|corr_gap_j|`` (the dual scaling, over finite
-    ``thr_j > 0``).
-    """
-    max_score = 0.0
-    pen = 0.0
-    ratio = 0.0
-    nnz = 0
-    for j in range(corr.shape[0]):
-        t = thr[j]
-        cg = corr_gap[j]
-        cg = max(cg, 0.0) if positive else abs(cg)
-        if t > 0.0 and t < np.inf:
-            r = cg / t
-            if r > ratio:
-                ratio = r
-        wj = w[j]
-        if excluded[j] or t == np.inf:
-            prio[j] = -np.inf
-            continue
-        c = corr[j]
-        if wj != 0.0:
-            nnz += 1
-            pen += t * abs(wj)
-            if positive:
-                s = abs(c - t)
-            else:
-                s = abs(c - t) if wj > 0.0 else abs(c + t)
-        else:
-            s = max(0.0, c - t) if positive else max(0.0, abs(c) - t)
-        if s > max_score:
-            max_score = s
-        prio[j] = np.inf if (wj != 0.0 or t == 0.0) else s
-    return max_score, pen, ratio, nnz
-
-
 def _l1_scores(w, grad, thr, positive):
     """Subdifferential distance of the (weighted, non-negative) L1 problem (NumPy)."""
     nz = w != 0
@@ -778,11 +547,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     if dt == np.float32:
         tol = max(tol, 1e-5)  # spec 3.4: float32 gaps below ~1e-6 P(0) are noise
     p0 = _resolve_p0(solver.p0, N, is_sparse)
-    use_c = _C is not None and dt == np.float64
-    if user is not None and not (use_c and (not is_sparse or (
-            indices.dtype == np.int32 and indptr.dtype == np.int32))):
-        raise TypeError("a user penalty on the compiled kernel needs float64 data and int32 "
-                        "sparse indices")
+    if user is not None and dt != np.float64:
+        raise TypeError("a user penalty on the compiled kernel needs float64 data")
     excluded_u8 = excluded.view(np.uint8)
     scores = np.zeros(N, dtype=dt)
     use_gap = convex and alpha > 0
@@ -827,12 +593,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             if n_screened and corr_g is not corr:
                 corr_g = corr_g.copy()
                 corr_g[screened] = 0.0
-            if use_c:
-                max_score, pen, ratio, nnz = _C.l1_outer_stats(
-                    corr, np.ascontiguousarray(corr_g), w, l1_thr, positive, excluded_u8, prio)
-            else:
-                max_score, pen, ratio, nnz = _l1_outer_stats(corr, corr_g, w, l1_thr, positive,
-                                                             excluded, prio)
+            max_score, pen, ratio, nnz = _C.l1_outer_stats(
+                corr, np.ascontiguousarray(corr_g), w, l1_thr, positive, excluded_u8, prio)
             if use_gap:
                 d = y64 - Rg / max(1.0, ratio)
                 primal = float(R64 @ R64) / (2 * n) + pen
@@ -842,9 +604,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                 _C.scores_all(code, w, -corr, lips, alpha, gamma, wts, a2s_, positive, scores,
                               user[0], user[2])
             else:
-                (_C.scores_all if use_c else P.scores_all)(code, w, (-corr).astype(dt), lips,
-                                                           alpha, gamma, wts, a2s_, positive,
-                                                           scores)
+                _C.scores_all(code, w, (-corr).astype(dt), lips, alpha, gamma, wts, a2s_,
+                              positive, scores)
             scores[excluded] = 0.0
             max_score = float(scores.max()) if N else 0.0
             if use_gap and code == P.ENET:
