@@ -150,7 +150,9 @@ cdef extern from *:
     #define SC_R 4  /* rows per register block */
     #if defined(__GNUC__) && !defined(SC_NMF_SCALAR)
     /* GCC/clang: vector extensions (SSE2 baseline; an AVX2/FMA clone on x86-64 Linux) */
+    #if !defined(__clang__)
     #pragma GCC diagnostic ignored "-Wpsabi"
+    #endif
     #if !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
     #define SC_NMF_DISPATCH 1
     #else
