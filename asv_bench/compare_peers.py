@@ -182,8 +182,13 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def write_docs(name, rows, docs_dir):
-    """Write the generated table (``<name>.inc``) and ratio plot for one family."""
+def write_docs(name, rows, docs_dir, load=None, seconds=None):
+    """Write the generated table (``<name>.inc``) and ratio plot for one family.
+
+    ``load``: the 1-minute load averages at the start and end of the family's
+    run (other jobs on the machine slow both sides alike, since the calls are
+    interleaved, but they add noise to the ratios); ``seconds``: its duration.
+    """
     out_dir = Path(docs_dir) / "_generated"
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -194,6 +199,12 @@ def write_docs(name, rows, docs_dir):
         "",
         f"{blas_line()}. Versions: {versions_line(rows)}.",
         "",
+    ]
+    if load is not None:
+        lines += [f"Load average of the machine during the run: {load[0]:.1f} at the start, "
+                  f"{load[1]:.1f} at the end"
+                  + (f" ({seconds:.0f} s for this family)." if seconds else "."), ""]
+    lines += [
         "Ratio = peer time / sparsecode time: above 1, sparsecode is faster. Every estimator",
         "runs with its defaults unless the method column names a setting.",
         "",
@@ -237,6 +248,13 @@ def _ratio_plot(name, rows, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def _load():
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not available
+        return float("nan")
 
 
 def run_family(name, full):
@@ -289,6 +307,7 @@ def main(argv=None):
     status = 0
     for name in chosen:
         t0 = time.perf_counter()
+        load0 = _load()
         print(f"\n## {name}\n", flush=True)
         try:
             rows = run_family(name, args.full)
@@ -306,7 +325,8 @@ def main(argv=None):
         rst += [rst_table(rows, title=name), ""]
         raw["families"][name] = rows
         if args.write_docs:
-            write_docs(name, rows, ROOT / "docs" / "benchmarks")
+            write_docs(name, rows, ROOT / "docs" / "benchmarks", load=(load0, _load()),
+                       seconds=time.perf_counter() - t0)
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
     if args.json_out:
