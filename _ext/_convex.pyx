@@ -25,6 +25,7 @@ import numpy as np
 
 from libc.limits cimport INT_MAX
 from libc.math cimport acos, cbrt, cos, fabs, isinf, pow, sqrt
+from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport daxpy, ddot
 from scipy.linalg.cython_blas cimport saxpy, sdot
@@ -907,3 +908,19 @@ def csr_extract_columns(const floating[::1] data, const index_t[::1] indices,
                     sub_data[q] = data[p]
                     sub_indices[q] = <index_t> i
                     pos[s] = q + 1
+
+
+def gram_cd_batch(const double[:, ::1] G, const double[:, ::1] ATY, const double[::1] ynorm2,
+                  int code, double alpha, double gamma, const double[::1] weights,
+                  bint positive, bint sqrt_mode, Py_ssize_t max_iter, double tol,
+                  double[:, ::1] W, double[::1] crits, int64_t[::1] epochs, int n_threads=1):
+    """``gram_cd_one`` for every row of ``ATY`` / ``W`` (one signal per OpenMP
+    task, each writing only its own row): the batched Gram CD of the encoders
+    and of multi-target fits."""
+    cdef Py_ssize_t i, m = ATY.shape[0]
+    c_a = np.array(ATY, dtype=np.float64, order="C")
+    cdef double[:, ::1] c = c_a
+    with nogil:
+        for i in prange(m, num_threads=max(n_threads, 1), schedule="dynamic"):
+            epochs[i] = _gram_cd(G, ATY[i], ynorm2[i], code, alpha, gamma, weights, positive,
+                                 sqrt_mode, max_iter, tol, W[i], c[i], &crits[i])

@@ -13,8 +13,8 @@ algorithm          problem solved for each signal x (row of X), dictionary D
 The objectives are per signal and unnormalised, as in scikit-learn's
 ``sparse_encode`` (which divides its alpha by n_features internally for
 "lasso_cd"; we do not -- ours is the objective written above).  The first
-four run a Gram coordinate-descent kernel (Numba, ``prange`` over signals,
-one GEMM ``D X^T`` shared by all); "lad_lasso" solves each signal's LP
+four run a Gram coordinate-descent kernel (compiled, OpenMP ``prange`` over
+signals, one GEMM ``D X^T`` shared by all); "lad_lasso" solves each signal's LP
 exactly with the working-set interior point and crossover of ``LADLasso``
 (about 10 ms per signal for a 128 x 512 dictionary; it was batched
 Chambolle-Pock, which needed seconds and did not always reach its gap),
@@ -22,115 +22,44 @@ signals spread over ``n_jobs`` threads.
 """
 
 import numpy as np
-from numba import njit, prange
 
 from .._base import warn_not_converged
 from .._parallel import blas_limited, effective_n_jobs
 from .._registry import register_encoder
 from . import _prox as P
+from .._ext import _convex as _C
 
 __all__ = []
 
 
-@njit(cache=True, nogil=True)
 def _gram_cd_one(G, aty, ynorm2, code, alpha, gamma, weights, positive, sqrt_mode,
                  max_iter, tol, w):
-    """Cyclic Gram CD for one signal; w (n_atoms,) in/out.  Returns (n_epochs, crit).
+    """Cyclic Gram CD for one signal (compiled: ``_ext._convex.gram_cd_one``);
+    w (n_atoms,) in/out.  Returns (n_epochs, crit).
 
     Quadratic mode minimises 1/2||y - Aw||^2 + sum phi(w); sqrt mode the
     concomitant form of ||y - Aw|| + alpha sum w_j|w_j| (sigma = ||r|| updated
     after every epoch).  c = A^T y - G w is maintained.
     """
-    N = G.shape[0]
-    c = aty.copy()
-    for j in range(N):
-        if w[j] != 0.0:
-            for k in range(N):
-                c[k] -= G[k, j] * w[j]
-    convex = code == P.L1 or code == P.WL1
-    sigma = 1.0
-    ref = 0.0
-    for j in range(N):
-        ref = max(ref, abs(aty[j]))
-    if sqrt_mode:
-        sigma = max(np.sqrt(ynorm2), 1e-300)
-    crit = np.inf
-    for epoch in range(1, max_iter + 1):
-        for j in range(N):
-            L = G[j, j]
-            if L <= 0.0:
-                continue
-            wj = weights[j] if weights.shape[0] > 0 else 1.0
-            old = w[j]
-            new = P.prox_scalar(code, old + c[j] / L, 1.0 / L, alpha * sigma, gamma, wj, L,
-                                positive)
-            if new != old:
-                d = new - old
-                w[j] = new
-                for k in range(N):
-                    c[k] -= G[k, j] * d
-        # ||r||^2 = ||y||^2 - w^T (A^T y) - w^T c
-        r2 = ynorm2
-        for j in range(N):
-            r2 -= w[j] * (aty[j] + c[j])
-        r2 = max(r2, 0.0)
-        if sqrt_mode:
-            sigma = max(np.sqrt(r2), 1e-8 * np.sqrt(ynorm2))
-        if convex:
-            pen = 0.0
-            smax = 0.0
-            for j in range(N):
-                wj = weights[j] if weights.shape[0] > 0 else 1.0
-                t = alpha * wj
-                if w[j] != 0.0:
-                    pen += t * abs(w[j])
-                if t > 0.0 and not np.isinf(t):
-                    cj = max(c[j], 0.0) if positive else abs(c[j])
-                    smax = max(smax, cj / t)
-            yr = ynorm2
-            for j in range(N):
-                yr -= w[j] * aty[j]
-            if sqrt_mode:
-                nr = np.sqrt(r2)
-                denom = max(nr, smax)
-                dual = yr / denom if denom > 0 else 0.0
-                crit = nr + pen - dual
-                if crit <= tol * np.sqrt(ynorm2):
-                    return epoch, crit
-            else:
-                s = max(1.0, smax)
-                dual = yr / s - r2 / (2.0 * s * s)
-                crit = 0.5 * r2 + pen - dual
-                if crit <= tol * 0.5 * ynorm2:
-                    return epoch, crit
-        else:
-            crit = 0.0
-            for j in range(N):
-                L = G[j, j]
-                if L > 0.0:
-                    z = P.prox_scalar(code, w[j] + c[j] / L, 1.0 / L, alpha, gamma, 1.0, L,
-                                      positive)
-                    crit = max(crit, L * abs(w[j] - z))
-            if crit <= tol * ref:
-                return epoch, crit
-    return max_iter, crit
+    return _C.gram_cd_one(G, aty, float(ynorm2), int(code), float(alpha), float(gamma),
+                          weights, bool(positive), bool(sqrt_mode), int(max_iter), float(tol),
+                          w)
 
 
-@njit(cache=True, parallel=True)
 def _gram_cd_batch(G, ATY, ynorm2, code, alpha, gamma, weights, positive, sqrt_mode,
-                   max_iter, tol, W, crits, epochs):
-    # one signal per task; every signal writes its own row of W (no sharing)
-    for i in prange(ATY.shape[0]):
-        e, c = _gram_cd_one(G, ATY[i], ynorm2[i], code, alpha, gamma, weights, positive,
-                            sqrt_mode, max_iter, tol, W[i])
-        crits[i] = c
-        epochs[i] = e
+                   max_iter, tol, W, crits, epochs, n_threads=None):
+    """``_gram_cd_one`` for every row of ``ATY`` / ``W``, one signal per OpenMP
+    task (compiled: ``_ext._convex.gram_cd_batch``)."""
+    # default: every core (the signals are independent; the result does not
+    # depend on the thread count)
+    n_threads = effective_n_jobs(-1) if n_threads is None else int(n_threads)
+    _C.gram_cd_batch(G, ATY, np.ascontiguousarray(ynorm2, dtype=np.float64), int(code),
+                     float(alpha), float(gamma), weights, bool(positive), bool(sqrt_mode),
+                     int(max_iter), float(tol), W, crits, epochs, max(1, n_threads))
 
 
 def _run_gram(X, D, code, alpha, gamma, weights, positive, sqrt_mode, tol, max_iter, n_jobs,
               name, init=None):
-    import numba
-
     # C-contiguous double-precision copies: the products (and so the codes)
     # do not depend on the memory order of the inputs
     Dw = np.ascontiguousarray(D, dtype=np.float64)
@@ -143,13 +72,9 @@ def _run_gram(X, D, code, alpha, gamma, weights, positive, sqrt_mode, tol, max_i
     crits = np.zeros(X.shape[0])
     epochs = np.zeros(X.shape[0], dtype=np.int64)
     wts = np.zeros(0) if weights is None else np.asarray(weights, dtype=np.float64)
-    prev = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        _gram_cd_batch(G, ATY, ynorm2, code, float(alpha), float(gamma), wts, bool(positive),
-                       bool(sqrt_mode), int(max_iter), float(tol), W, crits, epochs)
-    finally:
-        numba.set_num_threads(prev)
+    _gram_cd_batch(G, ATY, ynorm2, code, float(alpha), float(gamma), wts, bool(positive),
+                   bool(sqrt_mode), int(max_iter), float(tol), W, crits, epochs,
+                   n_threads=effective_n_jobs(n_jobs))
     failed = epochs >= max_iter
     if sqrt_mode:
         # the concomitant iteration cannot reach an optimum with a zero
@@ -263,7 +188,7 @@ def _check_w(weights, n_atoms):
     return None if weights is None else check_weights(weights, n_atoms)
 
 
-@register_encoder("lasso", description="Lasso by Gram coordinate descent (Numba, prange over "
+@register_encoder("lasso", description="Lasso by Gram coordinate descent (compiled, prange over "
                   "signals); objective 1/2||x - D^T c||^2 + alpha||c||_1",
                   params=("alpha", "tol", "max_iter", "positive"))
 def _encode_lasso(X, D, *, alpha=None, tol=None, max_iter=None, positive=False, n_jobs=None):

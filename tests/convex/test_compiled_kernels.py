@@ -137,32 +137,51 @@ def test_scores_and_l1_stats_equal(seed, code, positive):
 
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("sqrt_mode", [False, True])
-def test_gram_cd_one_equal(code, sqrt_mode):
-    from sparsecode.convex._encoders import _gram_cd_one
+def test_gram_cd_batch_equals_one(code, sqrt_mode):
+    """The batched Gram kernel (OpenMP over signals) gives each signal the
+    iterates of the single-signal kernel, whatever the thread count; at the
+    convex codes' stop the Gram gap certifies the working-set solution."""
+    from sparsecode.convex._encoders import _gram_cd_batch, _gram_cd_one
 
     if sqrt_mode and code not in (P.L1, P.WL1):
         return
     rng = np.random.default_rng(code)
     A = rng.standard_normal((40, 12))
-    y = A[:, :3] @ np.ones(3) + 0.1 * rng.standard_normal(40)
-    G, aty = A.T @ A, A.T @ y
+    Y = A[:, :3] @ rng.standard_normal((3, 5)) + 0.1 * rng.standard_normal((40, 5))
+    G, ATY = A.T @ A, np.ascontiguousarray((A.T @ Y).T)
+    yn = np.einsum("ij,ij->j", Y, Y)
     frac = 0.1 if code in (P.L1, P.WL1) else 0.01
-    alpha = frac * np.abs(aty).max() * (1 / np.linalg.norm(y) if sqrt_mode else 1)
+    alpha = frac * np.abs(ATY).max() * (1 / np.linalg.norm(Y[:, 0]) if sqrt_mode else 1)
     weights = rng.uniform(0.5, 2.0, 12) if code == P.WL1 else np.zeros(0)
     if code == P.WL1:
         weights[0], weights[1] = 0.0, np.inf
-    gamma = 3.0 if code in (P.MCP, P.SCAD) else 0.0
+    gamma = 3.0 if code in (P.MCP, P.SCAD) else (0.3 * alpha if code == P.ENET else 0.0)
     for positive in (False, True):
         for tol, max_iter in ((1e-10, 1000), (-1.0, 17)):
-            w1, w2 = np.zeros(12), np.zeros(12)
-            w1[2] = w2[2] = 0.5  # a warm start
-            e1, c1 = _gram_cd_one(G, aty, y @ y, code, alpha, gamma, weights, positive,
-                                  sqrt_mode, max_iter, tol, w1)
-            e2, c2 = C.gram_cd_one(G, aty, y @ y, code, alpha, gamma, weights, positive,
-                                   sqrt_mode, max_iter, tol, w2)
-            assert e1 == e2
-            np.testing.assert_allclose(w2, w1, rtol=1e-9, atol=1e-12)
-            np.testing.assert_allclose(c2, c1, rtol=1e-6, atol=1e-9)
+            W1 = np.zeros((5, 12))
+            W1[:, 2] = 0.5  # a warm start
+            e1 = np.zeros(5, dtype=np.int64)
+            c1 = np.zeros(5)
+            for i in range(5):
+                e1[i], c1[i] = _gram_cd_one(G, ATY[i], yn[i], code, alpha, gamma, weights,
+                                            positive, sqrt_mode, max_iter, tol, W1[i])
+            for threads in (1, 2):
+                W2 = np.zeros((5, 12))
+                W2[:, 2] = 0.5
+                e2, c2 = np.zeros(5, dtype=np.int64), np.zeros(5)
+                _gram_cd_batch(G, ATY, yn, code, alpha, gamma, weights, positive, sqrt_mode,
+                               max_iter, tol, W2, c2, e2, n_threads=threads)
+                np.testing.assert_array_equal(e2, e1)
+                np.testing.assert_array_equal(W2, W1)
+                np.testing.assert_array_equal(c2, c1)
+            if code == P.L1 and not sqrt_mode and tol > 0 and not positive:
+                # the gap certificate: the working-set solver agrees
+                from sparsecode.convex import L1, AndersonCD, PenalizedRegression, Quadratic
+
+                n = A.shape[0]
+                ref = PenalizedRegression(Quadratic(), L1(alpha / n), AndersonCD(tol=1e-13),
+                                          fit_intercept=False).fit(A, Y[:, 0]).coef_
+                np.testing.assert_allclose(W1[0], ref, atol=1e-6)
 
 
 def test_fit_takes_the_compiled_path(monkeypatch):
