@@ -24,9 +24,11 @@ import importlib
 import math
 import os
 import platform
+import re
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +48,36 @@ HEADERS = {
     "t_ours_s": "ours (ms)",
     "t_peer_s": "peer (ms)",
     "ratio": "ratio peer/ours",
+    # extra keys the families use
+    "threads": "threads",
+    "timing": "timing",
+    "err_ours": "rel. error ours",
+    "err_peer": "rel. error peer",
+    "rel_err_ours": "rel. error ours",
+    "rel_err_peer": "rel. error peer",
+    "n_iter_ours": "iterations ours",
+    "n_iter_peer": "iterations peer",
+    "support_agree": "support agreement",
+    "same_support": "same support",
+    "max_coef_diff": "max coef. difference",
+    "f1_ours": "support F1 ours",
+    "f1_peer": "support F1 peer",
+    "cos_ours": "cosine ours",
+    "cos_peer": "cosine peer",
+    "cv_ours": "CV R2 ours",
+    "cv_peer": "CV R2 peer",
+    "rho_heldout_ours": "held-out corr. ours",
+    "rho_heldout_peer": "held-out corr. peer",
+    "peak_mem_ours_MiB": "peak memory ours (MiB)",
+    "import_ours_s": "import ours (s)",
+    "first_call_ours_s": "first call ours (s)",
+    "note": "note",
 }
+
+
+def _header(key):
+    """The column title of a row key (known keys above, else underscores as spaces)."""
+    return HEADERS.get(key, key.replace("_", " "))
 
 
 def available_families():
@@ -102,6 +133,8 @@ def _cells(row, columns):
                          (row.get("note") or "not installed"))
         elif c == "ratio":
             cells.append("" if v is None else f"{v:.2f}")
+        elif c == "note" and row.get("t_peer_s") is None:
+            cells.append("")  # already in the peer-time cell
         else:
             cells.append(_fmt(v))
     return cells
@@ -111,7 +144,7 @@ def markdown_table(rows):
     """A markdown table of the rows; extra keys become columns after the base ones."""
     columns = _columns(rows)
     lines = [
-        "| " + " | ".join(HEADERS.get(c, c) for c in columns) + " |",
+        "| " + " | ".join(_header(c) for c in columns) + " |",
         "|" + "|".join("---" for _ in columns) + "|",
     ]
     lines += ["| " + " | ".join(_cells(row, columns)) + " |" for row in rows]
@@ -126,7 +159,8 @@ def rst_table(rows, title=None):
         return '"' + cell.replace('"', '""') + '"'
 
     lines = [f".. csv-table:: {title}" if title else ".. csv-table::",
-             "   :header: " + ", ".join(quote(HEADERS.get(c, c)) for c in columns), ""]
+             "   :header: " + ", ".join(quote(_header(c)) for c in columns),
+             "   :widths: auto", ""]
     lines += ["   " + ", ".join(quote(c) for c in _cells(row, columns)) for row in rows]
     return "\n".join(lines)
 
@@ -137,14 +171,20 @@ def machine_line():
         n_cpu = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n_cpu = os.cpu_count()
-    import numpy as np
+    return (f"{platform.machine()}, {n_cpu} cores available, Linux {platform.release()}, "
+            f"Python {platform.python_version()}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
-    return (f"{platform.machine()}, {n_cpu} cores available, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+_PEER_NAME = re.compile(r"^([A-Za-z][\w.-]*) (v?\d[\w.+-]*)")
 
 
 def versions_line(rows):
-    """Versions of sparsecode, its stack and every peer named in ``rows``."""
+    """Versions of sparsecode, its stack and every peer library named in ``rows``.
+
+    A row's ``peer`` starts with ``"<library> <version>"`` (see
+    ``peers.peer_version``); each library is listed once, whatever the call.
+    """
     from importlib import metadata
 
     out = []
@@ -153,22 +193,46 @@ def versions_line(rows):
             out.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             pass
-    peers = sorted({str(r.get("peer")) for r in rows if r.get("peer")} - {"None"})
-    return ", ".join(out) + (f"; peers: {'; '.join(peers)}" if peers else "")
+    stack = {v.split()[0] for v in out}
+    peers = []
+    for r in rows:
+        m = _PEER_NAME.match(str(r.get("peer") or ""))
+        if m and m.group(1) not in stack and f"{m.group(1)} {m.group(2)}" not in peers:
+            peers.append(f"{m.group(1)} {m.group(2)}")
+    return ", ".join(out) + (f"; peers: {', '.join(sorted(peers))}" if peers else "")
+
+
+def _owner(filepath):
+    """The package that ships a native library (``.../scipy.libs/x.so`` -> ``scipy``)."""
+    parent = Path(filepath or "").parent.name
+    if parent.endswith(".libs"):
+        return parent[:-5]
+    return Path(filepath or "").name or "?"
 
 
 def blas_line():
-    """The BLAS library and its thread count, as threadpoolctl reports them."""
+    """The BLAS and OpenMP libraries loaded, their versions and default thread counts."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover
         return "BLAS: unknown"
-    infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    if not infos:
-        return "BLAS: unknown"
-    return "BLAS: " + ", ".join(
-        f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads available)"
-        for i in infos)
+    import numpy  # noqa: F401 - load the BLAS of the stack before the scan
+
+    try:
+        import scipy.linalg  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+    infos = threadpool_info()
+    parts = []
+    for api in ("blas", "openmp"):
+        libs = [i for i in infos if i.get("user_api") == api]
+        if not libs:
+            continue
+        parts.append(("BLAS: " if api == "blas" else "OpenMP: ") + ", ".join(
+            f"{i.get('internal_api')}{' ' + str(i['version']) if i.get('version') else ''}"
+            f" ({_owner(i.get('filepath'))}'s, {i.get('num_threads')} threads by default)"
+            for i in libs))
+    return "; ".join(parts) or "BLAS: unknown"
 
 
 def cpu_model():
@@ -182,12 +246,31 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def write_docs(name, rows, docs_dir, load=None, seconds=None):
+def threads_line(blas_limits, rows):
+    """How many threads the timed calls used, as far as the driver can tell."""
+    limits = sorted({int(n) for n in blas_limits or () if n is not None})
+    has_column = any(r.get("threads") is not None for r in rows)
+    if limits:
+        counts = " or ".join(str(n) for n in limits)
+        text = (f"Threads: BLAS limited to {counts} thread{'s' if limits != [1] else ''} "
+                "(threadpoolctl) around the timed calls of both sides")
+    else:
+        text = "Threads: the libraries' defaults above"
+    if has_column:
+        text += "; the threads column gives each row's count"
+    omp = os.environ.get("OMP_NUM_THREADS")
+    if omp:
+        text += f"; OMP_NUM_THREADS={omp}"
+    return text + "."
+
+
+def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None):
     """Write the generated table (``<name>.inc``) and ratio plot for one family.
 
     ``load``: the 1-minute load averages at the start and end of the family's
     run (other jobs on the machine slow both sides alike, since the calls are
-    interleaved, but they add noise to the ratios); ``seconds``: its duration.
+    interleaved, but they add noise to the ratios); ``seconds``: its duration;
+    ``blas_limits``: the BLAS thread limits the family set (``peers.threads``).
     """
     out_dir = Path(docs_dir) / "_generated"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +280,11 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None):
         "",
         f"Machine: {cpu_model()}; {machine_line()}.",
         "",
-        f"{blas_line()}. Versions: {versions_line(rows)}.",
+        f"Versions: {versions_line(rows)}.",
+        "",
+        f"{blas_line()}.",
+        "",
+        threads_line(blas_limits, rows),
         "",
     ]
     if load is not None:
@@ -206,7 +293,7 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None):
                   + (f" ({seconds:.0f} s for this family)." if seconds else "."), ""]
     lines += [
         "Ratio = peer time / sparsecode time: above 1, sparsecode is faster. Every estimator",
-        "runs with its defaults unless the method column names a setting.",
+        "runs with its defaults unless the method or peer column names a setting.",
         "",
         rst_table(rows),
         "",
@@ -230,8 +317,13 @@ def _ratio_plot(name, rows, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    labels = [f"{r['problem']} / {r['method']} vs {str(r['peer']).split()[0]}"[:90]
-              for r in rows]
+    def label(r):
+        text = f"{r['problem']}: {r['method']} vs {str(r['peer']).split()[0]}"
+        if r.get("threads") not in (None, 1):
+            text += f" ({r['threads']} threads)"
+        return text if len(text) <= 100 else text[:97] + "..."
+
+    labels = [label(r) for r in rows]
     values = [float(r["ratio"]) for r in rows]
     fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.2))
     colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
@@ -243,7 +335,7 @@ def _ratio_plot(name, rows, path):
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("peer time / sparsecode time (log scale; right of 1: sparsecode faster)")
-    ax.set_title(f"{name}: speed ratios, one run")
+    ax.set_title(f"{name}: speed ratios ({time.strftime('%Y-%m-%d', time.gmtime())})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -257,10 +349,29 @@ def _load():
         return float("nan")
 
 
-def run_family(name, full):
-    """Import ``peers.<name>`` and return its rows."""
-    module = importlib.import_module(f"peers.{name}")
-    rows = module.run(full=full)
+def run_family(name, full, blas_limits=None):
+    """Import ``peers.<name>`` and return its rows.
+
+    ``blas_limits``, when a list, receives every thread count the family
+    passes to ``peers.threads`` (the limits are stated in the docs).
+    """
+    import peers
+
+    original = peers.threads
+
+    @contextmanager
+    def recording_threads(n):
+        if blas_limits is not None:
+            blas_limits.append(n)
+        with original(n):
+            yield
+
+    peers.threads = recording_threads  # bound by ``from . import threads`` at import
+    try:
+        module = importlib.import_module(f"peers.{name}")
+        rows = module.run(full=full)
+    finally:
+        peers.threads = original
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise TypeError(f"peers/{name}.py: run() must return a list of dicts")
     for r in rows:
@@ -309,8 +420,9 @@ def main(argv=None):
         t0 = time.perf_counter()
         load0 = _load()
         print(f"\n## {name}\n", flush=True)
+        blas_limits = []
         try:
-            rows = run_family(name, args.full)
+            rows = run_family(name, args.full, blas_limits)
         except Exception:  # noqa: BLE001 - report and go on with the other families
             status = 1
             msg = traceback.format_exc()
@@ -326,7 +438,7 @@ def main(argv=None):
         raw["families"][name] = rows
         if args.write_docs:
             write_docs(name, rows, ROOT / "docs" / "benchmarks", load=(load0, _load()),
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, blas_limits=blas_limits)
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
     if args.json_out:
