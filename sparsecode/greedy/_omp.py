@@ -44,7 +44,10 @@ def _kernels():
 def _work_dtype(dtype):
     # Accumulate in double precision (spec 1.8: a float32 Gram loses
     # orthogonality after ~20 atoms); float32 results are cast back.
-    return np.dtype(np.complex128 if np.issubdtype(dtype, np.complexfloating) else np.float64)
+    return _C128 if np.dtype(dtype).kind == "c" else _F64
+
+
+_C128, _F64 = np.dtype(np.complex128), np.dtype(np.float64)
 
 
 def _default_k(n_nonzero_coefs, tol, n_features):
@@ -195,6 +198,8 @@ def _check_tol(tol, n_targets, name="tol"):
 
 def _summarise_status(status, resid, eps, solver):
     """One warning per call, summarising the per-signal status codes."""
+    if status.size == 0 or status.max() < 2:
+        return  # every signal stopped normally (codes 0 and 1)
     n_dep = int(np.count_nonzero(status == 2))
     n_tol = int(np.count_nonzero(status == 3))
     total = status.size
@@ -320,8 +325,8 @@ def _nogram_pursuit(A, Y, *, kmax, eps, n_threads, out_dtype, dinv=None):
         dinv = 1.0 / _column_norms2(A)
     error_mode = eps is not None
     eps_arr = eps if error_mode else np.zeros(L)
-    idx = np.zeros((L, max(kmax, 1)), dtype=np.intc)
-    val = np.zeros((L, max(kmax, 1)), dtype=wdt)
+    idx = np.empty((L, max(kmax, 1)), dtype=np.intc)  # the kernel writes nnz[i] of each row
+    val = np.empty((L, max(kmax, 1)), dtype=wdt)
     nnz = np.zeros(L, dtype=np.intc)
     resid = np.zeros(L, dtype=np.float64)
     status = np.zeros(L, dtype=np.intc)
