@@ -1,6 +1,7 @@
 """Benchmarks of the dictionary family: K-SVD, MOD, online and masked DL, palm4MSA.
 
-Problems: random 8x8 patches of scikit-learn's ``china.jpg`` (mean removed,
+Problems: Lasso coding of unit-norm 8x8 patches over the overcomplete DCT
+(``LassoCoding``); random 8x8 patches of scikit-learn's ``china.jpg`` (mean removed,
 scaled to unit variance), 256 atoms, 5 non-zeros per patch while learning
 (10,000 patches in the regular profile, 2,000 in fast), and the 32x32
 Hadamard factorisation.  ``time_fit`` runs a fixed budget (3 K-SVD/MOD
@@ -41,11 +42,15 @@ def _make(method):
     if method == "Online":
         return _API["OnlineDictionaryLearning"](256, n_nonzero_coefs=5, max_iter=1, tol=0.0,
                                                 max_no_improvement=None, random_state=0)
+    if method == "OnlineL1":
+        return _API["OnlineDictionaryLearning"](256, fit_algorithm="lasso", alpha=0.15,
+                                                max_iter=1, tol=0.0, max_no_improvement=None,
+                                                random_state=0)
     return _API["MaskedDictionaryLearning"](256, n_nonzero_coefs=5, max_iter=2, tol=0.0,
                                             random_state=0)
 
 
-METHODS = ("KSVD", "MOD", "Online", "Masked")
+METHODS = ("KSVD", "MOD", "Online", "OnlineL1", "Masked")
 
 
 class DictionaryFit(Benchmark):
@@ -72,6 +77,36 @@ class DictionaryFit(Benchmark):
         return float(np.linalg.norm(self.P - code @ D) / np.linalg.norm(self.P))
 
     track_error.unit = "relative"
+
+
+class LassoCoding(Benchmark):
+    """Lasso codes of 4,900 unit-norm 8x8 patches over the 256-atom overcomplete
+    DCT by the LARS homotopy (``lasso_lars_gram``), at penalties giving about
+    1, 13, 38 and 57 non-zeros per patch."""
+
+    param_names = ["alpha"]
+    params = ([0.5, 0.15, 0.05, 0.01],)
+
+    def setup(self, alpha):
+        from sparsecode.convex._lars import lasso_lars_gram
+        from sparsecode.dictionary._common import overcomplete_dct
+
+        P = _patches()[:scaled(4_900, 1_000)]
+        P = P - P.mean(axis=1, keepdims=True)
+        self.P = np.ascontiguousarray(P / np.maximum(np.linalg.norm(P, axis=1,
+                                                                    keepdims=True), 1e-12))
+        D = overcomplete_dct(64, 256)
+        self.D = np.ascontiguousarray(D / np.linalg.norm(D, axis=1, keepdims=True))
+        self.code = lasso_lars_gram
+        self.code(self.P[:50], self.D, alpha)
+
+    def time_lasso_lars_gram(self, alpha):
+        self.code(self.P, self.D, alpha)
+
+    def track_mean_nonzeros(self, alpha):
+        return float(np.mean(np.count_nonzero(self.code(self.P, self.D, alpha), axis=1)))
+
+    track_mean_nonzeros.unit = "non-zeros"
 
 
 class HadamardFactorisation(Benchmark):

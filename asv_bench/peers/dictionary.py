@@ -1,6 +1,20 @@
 """Dictionary learning against scikit-learn and SPAMS: time to the same error.
 
-Problem (issue "Performance" of the dictionary family): 20,000 random 8x8
+Lasso coding (``run_lasso_coding``): 4,900 random 8x8 patches of
+``china.jpg`` (mean removed, unit norm) over the 256-atom overcomplete DCT,
+``sparsecode.convex._lars.lasso_lars_gram`` against SPAMS ``lasso`` (LARS,
+mode 2) at penalties from 0.5 to 0.002 (1 to ~62 non-zeros per patch of 64),
+timed interleaved, one thread; both solve 1/2||x - D^T c||^2 + lambda||c||_1.
+
+l1 dictionary learning (``run_online_l1``): 20,000 such unit-norm patches,
+256 atoms, lambda = 0.15: ``OnlineDictionaryLearning(fit_algorithm="lasso")``
+against SPAMS ``trainDL`` (mode 2, LARS coding) and scikit-learn's
+``MiniBatchDictionaryLearning(alpha=0.15)``, mini-batches of 256, epochs 1
+and 2; every dictionary is scored by the mean Lasso objective of exact
+(LARS) codes at lambda over the 20,000 patches, and each learner's time is
+its first point at or below the worst of the best objectives.
+
+OMP-coded learners: 20,000 random 8x8
 patches of scikit-learn's bundled ``china.jpg`` (grey levels, each patch's
 mean removed, the whole set divided by its standard deviation), 256 atoms.
 Every learned dictionary is scored the same way: the relative error
@@ -148,8 +162,166 @@ def _time_to(curve, target):
     return None, curve[-1][1]
 
 
+# ---------------------------------------------------------------- l1 (Lasso) rows
+# Lasso coding and l1 dictionary learning use unit-norm patches (mean removed),
+# the setting of SPAMS's examples, where lambda = 0.15 ~ 1.2 / sqrt(64).
+LAMBDA = 0.15
+CODING_PATCHES = 4_900
+CODING_LAMBDAS = (0.5, 0.15, 0.05, 0.01, 0.002)  # mean non-zeros ~ 1 to 62 of 64
+
+
+def make_unit_patches(n_patches, seed=0):
+    P = make_patches(n_patches, seed)
+    P = P - P.mean(axis=1, keepdims=True)
+    nrm = np.linalg.norm(P, axis=1, keepdims=True)
+    return np.ascontiguousarray(P / np.maximum(nrm, 1e-12))
+
+
+def lasso_objective(P, D, lam):
+    """Mean of 1/2||p - D^T c||^2 + lam ||c||_1 with exact Lasso codes (LARS)."""
+    from sparsecode.convex._lars import lasso_lars_gram
+
+    D = np.asarray(D, dtype=np.float64)
+    nrm = np.linalg.norm(D, axis=1)
+    D = D[nrm > 0] / nrm[nrm > 0, None]
+    C = lasso_lars_gram(P, D, lam)
+    R = P - C @ D
+    return float(np.mean(0.5 * np.einsum("ij,ij->i", R, R) + lam * np.abs(C).sum(axis=1)))
+
+
+def run_lasso_coding(repeat=5):
+    """Lasso coding over the 256-atom overcomplete DCT, one thread: ours
+    (``lasso_lars_gram``) against SPAMS ``lasso`` (LARS, mode 2), timed
+    interleaved, at penalties giving 1 to ~62 non-zeros per patch."""
+    from sparsecode.convex._lars import lasso_lars_gram
+    from sparsecode.dictionary._common import overcomplete_dct
+
+    from . import best_times_interleaved
+
+    spams = import_peer("spams")
+    P = make_unit_patches(CODING_PATCHES)
+    D = overcomplete_dct(P.shape[1], N_ATOMS)
+    D = np.ascontiguousarray(D / np.linalg.norm(D, axis=1, keepdims=True))
+    Xf, Df = np.asfortranarray(P.T), np.asfortranarray(D.T)
+
+    def obj(C, lam):
+        R = P - C @ D
+        return float(0.5 * np.einsum("ij,ij->", R, R) + lam * np.abs(C).sum())
+
+    rows = []
+    with threads(1):
+        lasso_lars_gram(P[:64], D, LAMBDA)
+        for lam in CODING_LAMBDAS:
+            ours = lambda: lasso_lars_gram(P, D, lam)  # noqa: E731
+            problem = (f"Lasso coding, {len(P)} unit-norm 8x8 patches, ODCT {N_ATOMS} atoms, "
+                       f"lambda={lam}")
+            method = "lasso_lars_gram (LARS homotopy, Gram)"
+            if spams is None:
+                (t_ours,), (C,) = best_times_interleaved([ours], repeat)
+                rows.append(missing_row(problem, method, "SPAMS lasso", t_ours))
+                continue
+            peer = lambda: spams.lasso(Xf, D=Df, lambda1=lam, mode=2, numThreads=1)  # noqa: E731
+            (t_ours, t_peer), (C, S) = best_times_interleaved([ours, peer], repeat)
+            S = np.asarray(S.todense()).T
+            f_ours, f_peer = obj(C, lam), obj(S, lam)
+            rows.append(dict(problem=problem, method=method,
+                             peer=f"SPAMS lasso mode 2 [{peer_version(spams, 'spams-bin')}]",
+                             t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
+                             threads=1, nnz_ours=float(np.mean(np.count_nonzero(C, axis=1))),
+                             nnz_peer=float(np.mean(np.count_nonzero(S, axis=1))),
+                             obj_rel_diff=(f_ours - f_peer) / f_peer))
+    return rows
+
+
+def _curve_online_l1(P, epochs):
+    from sparsecode import OnlineDictionaryLearning
+
+    est = OnlineDictionaryLearning(N_ATOMS, fit_algorithm="lasso", alpha=LAMBDA,
+                                   batch_size=BATCH, tol=0.0, max_no_improvement=None,
+                                   random_state=0)
+    rng = np.random.default_rng(0)
+    out, t = [], 0.0
+    for _ in range(epochs):
+        Pe = P[rng.permutation(len(P))]
+        t0 = time.perf_counter()
+        est.partial_fit(Pe)
+        t += time.perf_counter() - t0
+        out.append((t, lasso_objective(P, est.components_, LAMBDA)))
+    return out
+
+
+def _curve_spams_l1(spams, P, epochs):
+    Xf = np.asfortranarray(P.T)
+    steps = len(P) // BATCH
+    out = []
+    for e in epochs:
+        t0 = time.perf_counter()
+        D = spams.trainDL(Xf, K=N_ATOMS, lambda1=LAMBDA, mode=2, iter=e * steps,
+                          batchsize=BATCH, numThreads=1, verbose=False)
+        t = time.perf_counter() - t0
+        out.append((t, lasso_objective(P, np.asarray(D).T, LAMBDA)))
+    return out
+
+
+def _curve_sklearn_l1(P, epochs):
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    est = MiniBatchDictionaryLearning(N_ATOMS, alpha=LAMBDA, batch_size=BATCH, random_state=0)
+    rng = np.random.default_rng(0)
+    out, t = [], 0.0
+    for _ in range(epochs):
+        Pe = P[rng.permutation(len(P))]
+        t0 = time.perf_counter()
+        for s in range(0, len(Pe), BATCH):
+            est.partial_fit(Pe[s:s + BATCH])
+        t += time.perf_counter() - t0
+        out.append((t, lasso_objective(P, est.components_, LAMBDA)))
+    return out
+
+
+def run_online_l1(epochs=2, repeat=REPEAT, with_sklearn=True):
+    """l1 online dictionary learning, time to the same Lasso objective."""
+    P = make_unit_patches(N_PATCHES)
+    problem = (f"l1 dictionary learning, china.jpg {len(P)} unit-norm 8x8 patches, "
+               f"{N_ATOMS} atoms, lambda={LAMBDA}, mean Lasso objective")
+    with threads(1):
+        spams = import_peer("spams")
+        sk = import_peer("sklearn")
+        _curve_online_l1(P[:1024], 1)
+        ours, sp = [], []
+        for _ in range(repeat):
+            ours.append(_curve_online_l1(P, epochs))
+            if spams is not None:
+                sp.append(_curve_spams_l1(spams, P, list(range(1, epochs + 1))))
+        ours = _best(ours)
+        peers = {}
+        if spams is not None:
+            peers["SPAMS trainDL (mode 2, LARS)"] = (peer_version(spams, "spams-bin"), _best(sp))
+        if sk is not None and with_sklearn:
+            peers["sklearn MiniBatchDictionaryLearning (LARS)"] = (
+                peer_version(sk, "scikit-learn"), _curve_sklearn_l1(P, epochs))
+    target = max([min(e for _, e in ours)] + [min(e for _, e in c) for _, c in peers.values()])
+    method = "OnlineDictionaryLearning (fit_algorithm='lasso', LARS coding)"
+    t_ours, e_ours = _time_to(ours, target)
+    rows = []
+    for peer, (version, curve) in peers.items():
+        t_peer, e_peer = _time_to(curve, target)
+        rows.append(dict(problem=problem, method=method, peer=f"{peer} [{version}]",
+                         t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
+                         threads=1, target_obj=target, obj_ours=e_ours, obj_peer=e_peer))
+    if not peers:
+        rows.append(missing_row(problem, method, "SPAMS / scikit-learn", t_ours))
+    return rows
+
+
 def run(full=False):
     """Rows of the comparison (see ``asv_bench/peers/__init__.py``)."""
+    rows = run_lasso_coding() + run_online_l1()
+    return rows + _run_omp_rows(full)
+
+
+def _run_omp_rows(full=False):
+    """Rows of the OMP-coded learners (time to the same OMP-5 error)."""
     P = make_patches()
     problem = f"china.jpg {len(P)} 8x8 patches, {N_ATOMS} atoms, OMP-{K} error"
     epochs = 4 if full else 2
@@ -203,6 +375,9 @@ if __name__ == "__main__":  # pragma: no cover - manual runs
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--part", choices=("all", "coding", "online_l1", "omp"), default="all")
     args = ap.parse_args()
-    for row in run(full=args.full):
+    part = {"all": lambda: run(full=args.full), "coding": run_lasso_coding,
+            "online_l1": run_online_l1, "omp": lambda: _run_omp_rows(args.full)}[args.part]
+    for row in part():
         print(json.dumps(row))

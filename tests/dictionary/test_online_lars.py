@@ -21,7 +21,7 @@ def test_minibatch_codes_are_exact_lasso_solutions():
     X = _data()
     alpha = 0.1
     est = OnlineDictionaryLearning(24, fit_algorithm="lasso", alpha=alpha, batch_size=50,
-                                   max_iter=1, random_state=0).fit(X)
+                                   max_iter=1, tol=0.0, random_state=0).fit(X)
     codes = est._code(X[:50])
     D = est._D
     corr = (X[:50] - codes @ D) @ D.T
@@ -55,6 +55,6 @@ def test_l1_learning_lowers_the_objective():
 def test_float32_input():
     X = _data(2).astype(np.float32)
     est = OnlineDictionaryLearning(24, fit_algorithm="lasso", alpha=0.1, batch_size=100,
-                                   max_iter=1, random_state=0).fit(X)
+                                   max_iter=1, tol=0.0, random_state=0).fit(X)
     assert est.components_.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(est.components_, axis=1), 1.0, rtol=1e-5)
