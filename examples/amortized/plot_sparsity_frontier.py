@@ -22,7 +22,7 @@ Methods and their knob: :class:`~sparsecode.amortized.KSparseAutoencoder`
 atoms; the digits, a smaller set, get four times as many epochs.
 
 Default: 64 atoms, 6,000 training patches, three sparsity levels (seconds).
-``SPARSECODE_FULL=1``: 256 atoms, 40,000 training patches, five levels.
+``SPARSECODE_FULL=1``: 256 atoms, 20,000 training patches, four levels.
 """
 
 # %%
@@ -45,14 +45,14 @@ from sparsecode.metrics import l0_norm, normalized_mse
 
 FULL = os.environ.get("SPARSECODE_FULL") == "1"
 N_ATOMS = 256 if FULL else 64
-N_TRAIN = 40_000 if FULL else 6_000
+N_TRAIN = 20_000 if FULL else 6_000
 N_TEST = 10_000 if FULL else 2_000
-EPOCHS = 10 if FULL else 5
-KS = (1, 2, 4, 8, 16) if FULL else (2, 4, 8)
+EPOCHS = 5
+KS = (2, 4, 8, 16) if FULL else (2, 4, 8)
 # lasso penalties of PSD per data set, chosen to span about the same L0 range
 ALPHAS = {
-    "image patches": (8.0, 4.0, 2.0, 1.0, 0.5) if FULL else (4.0, 2.0, 1.0),
-    "digits": (4.0, 2.0, 1.0, 0.5, 0.25) if FULL else (2.0, 1.0, 0.5),
+    "image patches": (4.0, 2.0, 1.0, 0.5) if FULL else (4.0, 2.0, 1.0),
+    "digits": (2.0, 1.0, 0.5, 0.25) if FULL else (2.0, 1.0, 0.5),
 }
 warnings.simplefilter("ignore", ConvergenceWarning)
 
