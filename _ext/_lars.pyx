@@ -157,8 +157,10 @@ cdef int _lars_one(const floating* G, int K, const floating* c0, double lam, bin
     """LARS-Lasso path for one signal down to ``lam`` (Gram form).
 
     ``c0`` (K) correlations D y; ``out`` (K) dense code row, zero on entry.
-    Workspaces: c, a (K), mask (K: 0 inactive, 1 active, 2 skipped), L
-    (kmax x kmax, row-major), xa, u, sg, w, tmp (kmax), act (kmax).
+    Workspaces: c, a, pen, gs (K), mask (K: 0 inactive, 1 active, 2 skipped;
+    pen = +inf where mask != 0), Gact (K x kmax, the active Gram columns), L
+    (kmax x kmax, row-major Cholesky factor of G_AA), xa, u, sg, w, zs
+    (= L^{-1} sg), uf (kmax), act (kmax).
     """
     cdef int k, t, q, n = 0, j, jn, td, kind, skip_p = -1, skip_m = -1, status = 0, steps = 0
     cdef double C, Aa, s, g, gj, gd, gl, gam, den, ck, ak, d, Gjj
@@ -423,16 +425,17 @@ def lars_gram(const floating[:, ::1] G, const floating[:, ::1] Cor, double lam,
         w = <double*> _xmalloc(<size_t> kmax, sizeof(double))
         zs = <double*> _xmalloc(<size_t> kmax, sizeof(double))
         act = <int*> _xmalloc(<size_t> kmax, sizeof(int))
-        ok = (c != NULL and a != NULL and Gact != NULL and uf != NULL and mask != NULL and pen != NULL and gs != NULL and L != NULL and xa != NULL
-              and u != NULL and sg != NULL and w != NULL and zs != NULL and act != NULL)
+        ok = (c != NULL and a != NULL and Gact != NULL and uf != NULL and mask != NULL
+              and pen != NULL and gs != NULL and L != NULL and xa != NULL and u != NULL
+              and sg != NULL and w != NULL and zs != NULL and act != NULL)
         if not ok:
             failed[0] = 1
         for i in prange(N_sig, schedule="dynamic", chunksize=16):
             if ok:
                 status_out[i] = _lars_one(
                     &G[0, 0], <int> K, &Cor[i, 0], lam, positive, <int> kmax,
-                    <int> max_steps, c, a, Gact, uf, mask, pen, gs, L, xa, u, sg, w, zs, act, &out[i, 0],
-                    &nnz_out[i], &steps_out[i])
+                    <int> max_steps, c, a, Gact, uf, mask, pen, gs, L, xa, u, sg, w, zs, act,
+                    &out[i, 0], &nnz_out[i], &steps_out[i])
         free(c)
         free(a)
         free(Gact)
