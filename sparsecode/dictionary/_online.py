@@ -1,6 +1,7 @@
 """Online dictionary learning (Mairal, Bach, Ponce & Sapiro, ICML 2009; JMLR 11, 2010).
 
-Mini-batches are coded (Batch-OMP by default, or any registered encoder),
+Mini-batches are coded (Batch-OMP by default, the LARS homotopy for
+``fit_algorithm="lasso"``, or any registered encoder),
 the sufficient statistics ``A = sum x x^T`` and ``B = sum x y^T`` are
 accumulated with scikit-learn's forgetting rule, and the dictionary is
 refined by one pass of block-coordinate descent warm-started at the current
@@ -41,9 +42,12 @@ class OnlineDictionaryLearning(_BaseDictionaryLearner):
         Atoms per signal when coding mini-batches with ``fit_algorithm``
         (10% of ``n_features`` when None).
     alpha : float, default=None
-        Penalty passed to penalised encoders (``fit_algorithm="lasso"`` once
-        the convex family registers it); when given, ``n_nonzero_coefs`` is
-        not passed to encoders that take ``alpha``.
+        Penalty passed to penalised encoders; when given, ``n_nonzero_coefs``
+        is not passed to encoders that take ``alpha``.  With
+        ``fit_algorithm="lasso"`` each mini-batch is coded by the LARS
+        homotopy on the Gram matrix: exact minimisers of
+        ``1/2 ||x - D^T c||^2 + alpha ||c||_1`` (the l1 learner of Mairal et
+        al.).
     fit_algorithm : str, default="omp"
         Encoder of :func:`sparse_encode` used on each mini-batch.
     batch_size : int, default=256
