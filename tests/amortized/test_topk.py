@@ -282,3 +282,27 @@ def test_tied_sae_encoder_equals_topk_encoder_over_its_decoder():
     np.testing.assert_allclose(
         m.transform(X), sparse_encode(X, m.components_, algorithm="topk", n_nonzero_coefs=3,
                                       positive=True))
+
+
+def test_kernels_give_identical_results_at_one_and_two_threads():
+    rng = np.random.default_rng(14)
+    B, n, d, k = 64, 300, 24, 7
+    A = rng.standard_normal((B, n))
+    W = rng.standard_normal((n, d))
+    G = rng.standard_normal((B, d))
+    outs = []
+    for nt in (1, 2):
+        idx = np.empty((B, k), np.int64)
+        val = np.empty((B, k))
+        _sae.topk_rows(A, k, idx, val, None, nt)
+        ip = np.arange(0, B * k + 1, k, dtype=np.int64)
+        dec = np.empty((B, d))
+        _sae.sparse_decode(ip, idx.ravel(), val.ravel(), W, None, dec, nt)
+        acc = np.zeros((n, d))
+        _sae.scatter_rows(ip, idx.ravel(), val.ravel(), G, acc, nt)
+        p = W.ravel().copy()
+        _sae.adam_update(p, G.ravel().repeat(12)[:p.size].copy(), np.zeros_like(p),
+                         np.zeros_like(p), 1e-3, 0.9, 0.999, 1e-8, 0.1, 1e-3, nt)
+        outs.append((idx, dec, acc, p))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
