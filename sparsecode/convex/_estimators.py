@@ -480,6 +480,8 @@ class MultiTaskLasso(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Working-set (outer) iterations run.
     dual_gap_ : float
         Final duality gap (in the normalised objective above).
+    n_screened_ : int
+        Features removed by gap-safe screening (certified zero rows).
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -973,12 +975,16 @@ class PenalizedRegression(_BasePenalized):
         ``Quadratic()``, ``SqrtQuadratic()``, ``AbsoluteDeviation()`` or a user
         class (see the user guide); ``None`` means ``Quadratic()``.
     penalty : penalty object, default=None
-        ``L1``, ``WeightedL1``, ``MCP``, ``SCAD``, ``Lq``, ``CEL0``, ``L0`` or a
-        user class; ``None`` means ``L1(alpha=1.0)``.
+        ``L1``, ``WeightedL1``, ``ElasticNetPenalty``, ``MCP``, ``SCAD``,
+        ``Lq``, ``CEL0``, ``L0`` or a user class (methods ``prox_1d``,
+        ``value``, ``params_to_dict``; ``is_convex = True`` declares it
+        convex); ``None`` means ``L1(alpha=1.0)``.
     solver : {"auto", "cd", "concomitant", "lp", "pdhg"} or solver object, default="auto"
         ``"auto"``: AndersonCD (smooth datafits), ConcomitantCD (square root),
-        WorkingSetLP (LAD).  A solver object carries its own ``tol`` and
-        ``max_iter``.
+        WorkingSetLP (LAD); PDHG for a user penalty with the square-root or
+        LAD datafit.  A solver object carries its own ``tol`` and
+        ``max_iter``; its declared requirements (``BaseSolver.validate``)
+        are checked against the datafit and the penalty.
     fit_intercept : bool, default=True
         Fit an unpenalised intercept (built-in datafits only).
     warm_start : bool, default=False
@@ -997,8 +1003,10 @@ class PenalizedRegression(_BasePenalized):
     dual_gap_ : float or ndarray
         Final duality gap (convex penalties; NaN otherwise).
     kkt_violation_ : float or ndarray
-        Stopping figure: the gap (convex) or the coordinate-wise fixed-point
-        residual ``max_j L_j |w_j - prox(w_j - g_j / L_j)|`` (non-convex).
+        Stopping figure: the gap (built-in convex penalties) or the
+        coordinate-wise fixed-point residual ``max_j L_j |w_j - prox(w_j - g_j
+        / L_j)|`` (non-convex and user penalties; PDHG with a user penalty:
+        the primal-dual residual).
     n_features_in_ : int
         Number of features seen in fit.
 
