@@ -71,6 +71,14 @@ HEADERS = {
     "peak_mem_ours_MiB": "peak memory ours (MiB)",
     "import_ours_s": "import ours (s)",
     "first_call_ours_s": "first call ours (s)",
+    "iters_ours": "iterations ours",
+    "iters_peer": "iterations peer",
+    "products_ours": "operator products ours",
+    "products_peer": "operator products peer",
+    "products_ratio": "products ratio peer/ours",
+    "rel_obj_ours": "objective above optimum ours (rel.)",
+    "rel_obj_peer": "objective above optimum peer (rel.)",
+    "reached_peer": "peer reached target",
     "note": "note",
 }
 
@@ -206,7 +214,7 @@ def _owner(filepath):
     """The package that ships a native library (``.../scipy.libs/x.so`` -> ``scipy``)."""
     parent = Path(filepath or "").parent.name
     if parent.endswith(".libs"):
-        return parent[:-5]
+        return parent[:-5] + "'s"
     return Path(filepath or "").name or "?"
 
 
@@ -230,7 +238,7 @@ def blas_line():
             continue
         parts.append(("BLAS: " if api == "blas" else "OpenMP: ") + ", ".join(
             f"{i.get('internal_api')}{' ' + str(i['version']) if i.get('version') else ''}"
-            f" ({_owner(i.get('filepath'))}'s, {i.get('num_threads')} threads by default)"
+            f" ({_owner(i.get('filepath'))}, {i.get('num_threads')} threads by default)"
             for i in libs))
     return "; ".join(parts) or "BLAS: unknown"
 
@@ -307,6 +315,8 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None):
 
 def _ratio_plot(name, rows, path):
     """Horizontal bars of the ratios (log scale, 1 marked); False without matplotlib."""
+    import textwrap
+
     rows = [r for r in rows if r.get("ratio")]
     if not rows:
         return False
@@ -317,27 +327,34 @@ def _ratio_plot(name, rows, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+
     def label(r):
-        text = f"{r['problem']}: {r['method']} vs {str(r['peer']).split()[0]}"
+        peer = _PEER_NAME.sub(r"\1", str(r["peer"]))  # the version is in the table
+        text = f"{r['problem']}: {r['method']} vs {peer}"
         if r.get("threads") not in (None, 1):
             text += f" ({r['threads']} threads)"
-        return text if len(text) <= 100 else text[:97] + "..."
+        text = text if len(text) <= 150 else text[:147] + "..."
+        return "\n".join(textwrap.wrap(text, 75))
 
     labels = [label(r) for r in rows]
     values = [float(r["ratio"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.2))
+    heights = [0.22 * (lab.count("\n") + 1) + 0.12 for lab in labels]
+    fig, ax = plt.subplots(figsize=(11, sum(heights) + 1.3))
     colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
-    y = range(len(rows))
-    ax.barh(list(y), values, color=colors)
+    y = list(range(len(rows)))
+    ax.barh(y, values, color=colors)
     ax.set_xscale("log")
     ax.axvline(1.0, color="k", lw=1)
-    ax.set_yticks(list(y))
+    for yi, v in zip(y, values):
+        ax.annotate(f"{v:.3g}", (v, yi), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7)
+    ax.set_xlim(min(min(values), 1.0) / 1.5, max(max(values), 1.0) * 2.5)
+    ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("peer time / sparsecode time (log scale; right of 1: sparsecode faster)")
     ax.set_title(f"{name}: speed ratios ({time.strftime('%Y-%m-%d', time.gmtime())})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return True
 
