@@ -188,13 +188,27 @@ def _check_w(weights, n_atoms):
     return None if weights is None else check_weights(weights, n_atoms)
 
 
-@register_encoder("lasso", description="Lasso by Gram coordinate descent (compiled, prange over "
-                  "signals); objective 1/2||x - D^T c||^2 + alpha||c||_1",
+@register_encoder("lasso", description="Lasso by the LARS homotopy on the Gram matrix (exact; "
+                  "Gram coordinate descent above 8192 atoms); objective 1/2||x - D^T c||^2 + "
+                  "alpha||c||_1",
                   params=("alpha", "tol", "max_iter", "positive"))
 def _encode_lasso(X, D, *, alpha=None, tol=None, max_iter=None, positive=False, n_jobs=None):
-    return _run_gram(X, D, P.L1, _check_alpha(alpha, "lasso"), 0.0, None, positive, False,
+    import scipy.sparse as sp
+
+    alpha = _check_alpha(alpha, "lasso")
+    if D.shape[0] <= _LARS_MAX_ATOMS and not sp.issparse(X):
+        # exact at alpha (no tolerance): the LARS homotopy on the Gram matrix,
+        # faster than the Gram CD in every case measured (perf-lars: 10-300x)
+        from ._lars import lasso_lars_gram
+
+        return lasso_lars_gram(X, D, alpha, positive=positive, n_jobs=n_jobs)
+    return _run_gram(X, D, P.L1, alpha, 0.0, None, positive, False,
                      1e-6 if tol is None else tol, 10_000 if max_iter is None else max_iter,
                      n_jobs, "lasso")
+
+
+# above this many atoms the (float64) Gram matrix passes 512 MiB: Gram CD
+_LARS_MAX_ATOMS = 8192
 
 
 @register_encoder("weighted_lasso", description="weighted Lasso by Gram coordinate descent "

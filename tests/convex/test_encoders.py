@@ -100,3 +100,23 @@ def test_mcp_encoder_and_errors():
         sparse_encode(X, D, algorithm="lasso")
     with pytest.raises(ValueError, match="weights"):
         sparse_encode(X, D, algorithm="weighted_lasso", alpha=0.1, weights=np.ones(3))
+
+
+def test_lasso_encoder_routes_to_lars_and_matches_gram_cd(monkeypatch):
+    """The "lasso" encoder runs the LARS homotopy up to 8192 atoms (exact at
+    alpha) and the Gram CD above; both minimise the same objective."""
+    from sparsecode.convex import _encoders
+
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((30, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((6, 16))
+
+    def obj(C):
+        return 0.5 * ((X - C @ D) ** 2).sum(axis=1) + 0.1 * np.abs(C).sum(axis=1)
+
+    lars = sparse_encode(X, D, algorithm="lasso", alpha=0.1)
+    monkeypatch.setattr(_encoders, "_LARS_MAX_ATOMS", 0)
+    cd = sparse_encode(X, D, algorithm="lasso", alpha=0.1, tol=1e-12)
+    assert np.all(obj(lars) <= obj(cd) + 1e-9)
+    np.testing.assert_allclose(lars, cd, atol=1e-6)
