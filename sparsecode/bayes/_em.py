@@ -366,7 +366,8 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         mu, d, rho, logdet, quad = estep(A_K, G_use, gam_a, s2_a, Yb[active_g], AtY,
                                          ynorm2[active_g], work)
         obj = R * logdet + quad
-        finite = np.all(np.isfinite(mu), axis=(1, 2)) & np.isfinite(obj)
+        finite = (np.all(np.isfinite(mu), axis=(1, 2)) & np.isfinite(obj)
+                  & np.all(np.isfinite(d), axis=1))
         # convergence test on the posterior mean computed at the current gamma
         prev = mu_full[np.ix_(active_g, idx, np.arange(R))]
         num = np.sqrt(np.sum(abs2(mu - prev), axis=(1, 2)))
@@ -456,12 +457,22 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         else:
             gmax = np.max(gnew, axis=1, keepdims=True, initial=0.0)
             gnew = np.where(gnew < prune * gmax, 0.0, gnew)
-        gnew = np.where(np.isfinite(gnew), gnew, 0.0)
+        # a non-finite gamma is a divergence: reported (status 2) with the
+        # last finite iterate, never pruned silently
+        bad = ~np.all(np.isfinite(gnew), axis=1)
+        if np.any(bad):
+            gnew[bad] = gam_a[bad]
+            status[active_g[bad]] = 2
         last_dgam = np.max(np.abs(gnew - gam_a), axis=1, initial=0.0)
         gam[np.ix_(active_g, idx)] = gnew
         for gi, add, gadd in pending:
             gam[gi, add] = gadd
             grown = True
+        if np.any(bad):
+            active_g, last_dgam = active_g[~bad], last_dgam[~bad]
+            grown = True  # recompute the union of the active columns
+            if active_g.size == 0:
+                break
     out = dict(mu=mu_full, gamma=gam, d=d_full, sigma2=s2, n_iter=n_iter, status=status,
                delta=delta, objective=[np.asarray(o) for o in objective])
     if learn_correlation:

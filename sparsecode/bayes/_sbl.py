@@ -523,8 +523,19 @@ class TSBL(_BaseEMSBL):
     the weighting kept to the end T-MSBL was 3 dB worse than M-SBL at
     :math:`\beta = 0.9` (16 x 50, 6 rows, 6 snapshots, 25 dB), and with it
     T-MSBL is within 0.5 dB of M-SBL there and 6 dB better at
-    :math:`\beta = 0.95` (mean NMSE of 30 trials).  Cost as M-SBL plus
-    :math:`O(NL^2 + L^3)`.
+    :math:`\beta = 0.95` (mean NMSE of 30 trials).  With the defaults
+    (learned noise) on 25 x 125 Gaussian matrices, 7 non-zero rows, 4
+    snapshots, 25 dB, 30 trials: median NMSE -28.3 / -28.1 / -27.6 dB for
+    T-MSBL against -28.5 / -28.2 / -27.1 dB for M-SBL at
+    :math:`\beta` = 0.9 / 0.95 / 0.99 (means -28.4 / -28.2 / -26.6 against
+    -28.2 / -26.8 / -24.6): on typical trials the two are within 0.2 dB at
+    :math:`\beta \le 0.95` and T-MSBL is ahead at 0.99; its gain is on the
+    poor trials.  Differences from Zhang's reference code: the gamma rule
+    is EM by default (the reference offers both), pruning is the
+    noise-relative rule with re-admission (see ``SBL``) instead of the
+    fixed relative threshold, and the noise variance is learned by the EM
+    rule of ``SBL`` instead of the reference's regularised rule.  Cost as
+    M-SBL plus :math:`O(NL^2 + L^3)`.
 
     References
     ----------

@@ -115,3 +115,34 @@ def test_return_std_refused_for_a_linear_operator_fit():
     assert est.sigma_ is None
     with pytest.raises(ValueError, match="return_std"):
         est.predict(A, return_std=True)
+
+
+def test_nonfinite_gamma_is_reported_not_pruned(monkeypatch):
+    """A non-finite gamma (here injected in the E-step's variances from the
+    third iteration on) is a divergence: one ConvergenceWarning naming it,
+    the last finite iterate returned; before, the atom was silently pruned
+    (gamma set to 0) and the fit reported as converged."""
+    import sparsecode.bayes._em as em
+
+    real = em.estep
+    calls = {"n": 0}
+
+    def broken(*args, **kwargs):
+        calls["n"] += 1
+        mu, d, rho, logdet, quad = real(*args, **kwargs)
+        if calls["n"] >= 3:
+            d = d.copy()
+            d[:, 0] = np.inf
+        return mu, d, rho, logdet, quad
+
+    monkeypatch.setattr(em, "estep", broken)
+    A, x, y, s2 = _problem(0, 40)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est = SBL(noise_variance=s2).fit(A, y)
+    assert not est.converged_
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.gamma_))
+    assert est.gamma_[0] > 0  # not pruned
+    Y = np.c_[y, y]
+    with pytest.warns(ConvergenceWarning, match="diverged for 2 of 2"):
+        res = sbl(A, Y, noise_variance=s2)
+    assert np.all(np.isfinite(res.coef))
