@@ -156,9 +156,11 @@ def sparse_encode(X, dictionary, *, algorithm="omp", n_nonzero_coefs=None, alpha
             and "n_nonzero_coefs" not in algorithm_params):
         kwargs["n_nonzero_coefs"] = default_n_nonzero_coefs(*D.shape)
     if _is_dask(X):
+        if kwargs.get("gram") is not None:
+            kwargs["gram"] = _check_gram(kwargs["gram"], D, allow_complex)
         if output == "csr":
             _share_gram(kwargs, D, accepted)
-            return _encode_dask_csr(X, D, func, kwargs)
+            return _encode_dask_csr(X, D, func, kwargs, allow_complex)
         return _encode_dask(X, D, func, kwargs)
     streamed = isinstance(X, np.memmap) or (output == "csr" and not sp.issparse(X))
     if sp.issparse(X):
@@ -399,7 +401,7 @@ def _reissue(caught):
             warnings.warn(w.message, w.category, stacklevel=4)
 
 
-def _encode_dask_csr(X, D, func, kwargs):
+def _encode_dask_csr(X, D, func, kwargs, allow_complex):
     """Encode each dask block to CSR where dask runs it, then stack the blocks."""
     import dask
 
@@ -409,7 +411,6 @@ def _encode_dask_csr(X, D, func, kwargs):
         )
     X = X.rechunk({1: -1})
     out_dtype = code_dtype(X.dtype, D.dtype)
-    allow_complex = np.iscomplexobj(D)
 
     def block(b):
         b = check_matrix(np.asarray(b), "X", allow_complex=allow_complex, min_samples=0)

@@ -150,3 +150,15 @@ def test_learner_transform_output_csr():
                                rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="output"):
         model.transform(X, output="coo")
+
+
+def test_dask_csr_complex_signals_over_real_dictionary_and_gram_checked():
+    da = pytest.importorskip("dask.array")
+    X, D = _problem(n=40)
+    Xc = X + 1j * np.roll(X, 1, axis=1)
+    ref = sparse_encode(Xc, D, n_nonzero_coefs=3)
+    C = sparse_encode(da.from_array(Xc, chunks=(10, 32)), D, n_nonzero_coefs=3, output="csr")
+    np.testing.assert_allclose(C.toarray(), ref, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="gram"):
+        sparse_encode(da.from_array(X, chunks=(10, 32)), D, n_nonzero_coefs=3,
+                      gram=-np.eye(D.shape[0]), output="csr")
