@@ -4,8 +4,14 @@ Datafits (``Quadratic``, ``SqrtQuadratic``, ``AbsoluteDeviation``), separable
 penalties (``L1``, ``WeightedL1``, ``MCP``, ``SCAD``, ``Lq``, ``CEL0``, ``L0``)
 and solvers (``AndersonCD``, ``ConcomitantCD``, ``WorkingSetLP``, ``PDHG``)
 combine freely through ``PenalizedRegression``; the usual models have named
-estimators (``Lasso``, ``WeightedLasso``, ``SqrtLasso``, ``LADLasso``), path
-functions and cross-validated versions.  ``LossOMP`` is the greedy
+estimators (``Lasso``, ``ElasticNet``, ``MultiTaskLasso``, ``WeightedLasso``,
+``SqrtLasso``, ``LADLasso``), path functions and cross-validated versions.
+Solvers declare what they need from datafits and penalties
+(``BaseSolver.validate``); a user penalty (a small class) runs in the
+compiled kernels.  ``fista`` / ``pdhg`` / ``solve_operator`` solve the same
+problems matrix-free (any ``LinearOperator``, real or complex);
+``SPIRALTAP`` is the Poisson intensity solver and ``tv1d_prox`` /
+``tv2d_prox`` the total-variation proximal operators.  ``LossOMP`` is the greedy
 counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
 """
 
@@ -18,6 +24,9 @@ from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso
                     lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
 from ._penalties import CEL0, L0, L1, L21, MCP, SCAD, ElasticNetPenalty, Lq, WeightedL1
 from ._solvers import PDHG, AndersonCD, ConcomitantCD, WorkingSetLP
+from ._operator_solvers import fista, pdhg, solve_operator
+from ._spiral import SPIRALTAP, spiral_tap
+from ._tv import tv1d_prox, tv2d_prox, tv_norm
 from . import _encoders  # noqa: F401  (registers the sparse_encode algorithms)
 
 __all__ = [
@@ -27,4 +36,6 @@ __all__ = [
     "SqrtQuadratic", "WeightedL1", "WeightedLasso", "WorkingSetLP", "alpha_max",
     "LossOMP", "loss_omp", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
     "weighted_lasso_path", "sqrt_lasso_path", "lad_lasso_path", "penalized_path",
+    "fista", "pdhg", "solve_operator", "SPIRALTAP", "spiral_tap", "tv1d_prox", "tv2d_prox",
+    "tv_norm",
 ]

@@ -114,9 +114,11 @@ class _BasePenalized(MultiOutputMixin, RegressorMixin, BaseEstimator):
         name = type(self).__name__
         pen = self._operator_penalty()
         if pen is None:
-            raise TypeError(f"{name} needs an explicit (real) matrix X; got "
-                            f"{type(X).__name__}{' (complex)' if _is_complex(X, y) else ''}. "
-                            f"Lasso and ElasticNet accept LinearOperators and complex data.")
+            if _is_complex(X, y):
+                raise ValueError(f"Complex data not supported by {name} (its penalty is "
+                                 f"real-only); Lasso(positive=False) accepts complex data.")
+            raise TypeError(f"{name} needs an explicit matrix X; got {type(X).__name__}. "
+                            f"Lasso and ElasticNet accept LinearOperators.")
         if sample_weight is not None:
             raise ValueError(f"sample_weight is not supported by {name} on a LinearOperator "
                              f"or complex data; pass sample_weight=None.")
@@ -131,8 +133,8 @@ class _BasePenalized(MultiOutputMixin, RegressorMixin, BaseEstimator):
                              f"got {yv.shape}.")
         cplx = _is_complex(X, y)
         if cplx and pen != "l1":
-            raise ValueError(f"complex data: {name} with positive=True or l1_ratio < 1 is "
-                             f"real-only; use Lasso(positive=False).")
+            raise ValueError(f"Complex data not supported by {name} with positive=True or "
+                             f"l1_ratio < 1 (real-only penalties); use Lasso(positive=False).")
         x_off = y_off = 0.0
         if not is_op:
             X = np.asarray(X)
@@ -217,8 +219,10 @@ def _is_complex(X, y):
     if isinstance(X, LinearOperator):
         xc = np.issubdtype(np.dtype(X.dtype), np.complexfloating) if X.dtype is not None \
             else False
+    elif sp.issparse(X):
+        xc = np.issubdtype(X.dtype, np.complexfloating)
     else:
-        xc = np.iscomplexobj(X.data if sp.issparse(X) else X)
+        xc = np.iscomplexobj(X)
     return bool(xc or (y is not None and np.iscomplexobj(y)))
 
 
@@ -229,7 +233,8 @@ def _operator_or_complex(X, y):
     if isinstance(X, LinearOperator):
         return True
     if sp.issparse(X):
-        return np.iscomplexobj(X.data) or (y is not None and np.iscomplexobj(y))
+        return (np.issubdtype(X.dtype, np.complexfloating)
+                or (y is not None and np.iscomplexobj(y)))
     if not hasattr(X, "dtype"):
         return False  # lists: validated as real by scikit-learn
     return _is_complex(X, y)
@@ -528,6 +533,12 @@ class MultiTaskLasso(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        return tags
 
     def fit(self, X, y):
         """Fit the model.

@@ -2,11 +2,13 @@ import numpy as np
 
 from sparsecode import (LADLasso, LADLassoCV, Lasso, LassoCV, LossOMP, PenalizedRegression,
                         SqrtLasso, SqrtLassoCV, WeightedLasso, WeightedLassoCV)
-from sparsecode.convex import L1, MCP, Quadratic
+from sparsecode.convex import L1, MCP, ElasticNet, MultiTaskLasso, Quadratic
 
 INSTANCES = [
     Lasso(alpha=0.1),
     Lasso(alpha=0.1, positive=True),
+    ElasticNet(alpha=0.1, l1_ratio=0.5),
+    MultiTaskLasso(alpha=0.1),
     WeightedLasso(alpha=0.1),
     SqrtLasso(alpha=0.1),
     LADLasso(alpha=0.1),
@@ -30,3 +32,7 @@ EXPECTED_FAILED_CHECKS = {
            "check_sample_weight_equivalence_on_sparse_data": _cv_sw}
     for name in ("LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV")
 }
+# complex data is supported: the complex Lasso (sum of moduli) on the matrix-free route
+EXPECTED_FAILED_CHECKS["Lasso"] = {
+    "check_complex_data": "complex X and y are supported (complex Lasso, solved matrix-free by "
+                          "solve_operator); positive=True raises 'Complex data not supported'"}

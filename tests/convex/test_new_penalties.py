@@ -203,6 +203,18 @@ def test_multitask_warm_start_and_input_unchanged():
     np.testing.assert_array_equal(Y, Y0)
 
 
+def test_multitask_single_task_equals_lasso_and_input_unchanged():
+    # one task: the L2,1 penalty is the L1 penalty (regression: the residual
+    # aliased y for a single task, which the kernel then overwrote)
+    X, y = _problem(seed=9)
+    Y = y[:, None].copy()
+    Y0 = Y.copy()
+    m = MultiTaskLasso(alpha=0.05, tol=1e-10, fit_intercept=False).fit(X, Y)
+    np.testing.assert_array_equal(Y, Y0)
+    la = Lasso(alpha=0.05, tol=1e-10, fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(m.coef_[0], la.coef_, atol=1e-6)
+
+
 def test_l21_prox_block():
     pen = L21(alpha=0.5)
     v = np.array([0.3, -0.4])

@@ -171,5 +171,9 @@ def test_matrix_free_route():
     Xc = X + 1j * np.random.default_rng(0).standard_normal(X.shape)
     r = Lasso(alpha=a, fit_intercept=False).fit(Xc, Xc[:, :2].sum(axis=1))
     assert np.iscomplexobj(r.coef_)
-    with pytest.raises(ValueError, match="real-only"):
+    with pytest.raises(ValueError, match="Complex data not supported"):
         ElasticNet(alpha=a, fit_intercept=False).fit(Xc, y)
+    from sparsecode.convex import WeightedLasso
+
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        WeightedLasso(alpha=a).fit(Xc, y)

@@ -62,7 +62,7 @@ def solve_multitask(X, Y, alpha, *, W0=None, tol=1e-4, max_iter=50, max_epochs=5
         RT = np.ascontiguousarray((Yd - np.asarray(X, dtype=np.float64)
                                    @ W.astype(np.float64)).T, dtype=dt)
     else:
-        RT = np.ascontiguousarray(Yd.T, dtype=dt)
+        RT = np.array(Yd.T, dtype=dt, order="C")  # a copy: the kernel updates it in place
     P0 = float(np.einsum("ij,ij->", Yd, Yd)) / (2 * n)
     if dt == np.float32:
         tol = max(tol, 1e-5)  # float32 gaps below ~1e-6 P(0) are rounding noise
