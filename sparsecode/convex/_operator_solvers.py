@@ -140,7 +140,7 @@ def _sqnorm(M):
 def _project_modulus(Z, radius):
     mod = np.abs(Z)
     scale = np.minimum(1.0, radius / np.maximum(mod, _TINY))
-    return Z * scale
+    return Z * scale.astype(mod.dtype, copy=False)
 
 
 class _Squared:
@@ -175,7 +175,9 @@ class _Huber(_Squared):
 
     def grad(self, U):
         R = U - self.Y
-        return R * np.minimum(1.0, self.delta / np.maximum(np.abs(R), _TINY)) / self.m
+        mod = np.abs(R)
+        fac = np.minimum(1.0, self.delta / np.maximum(mod, _TINY)).astype(mod.dtype, copy=False)
+        return R * fac / self.m
 
     def conj(self, Z):
         out = super().conj(Z)
@@ -268,7 +270,8 @@ class _Logistic:
 def _soft(V, t):
     if np.iscomplexobj(V):
         mod = np.abs(V)
-        return V * np.maximum(1.0 - t / np.maximum(mod, _TINY), 0.0)
+        fac = np.maximum(1.0 - t / np.maximum(mod, _TINY), 0.0)
+        return V * fac.astype(mod.dtype, copy=False)
     return np.sign(V) * np.maximum(np.abs(V) - t, 0.0)
 
 
@@ -932,10 +935,11 @@ def pdhg(A, y, *, datafit="lad", penalty="l1", alpha=1.0, l1_ratio=0.5, groups=N
         ratio = float(F.m) if not isinstance(F, _Poisson) else 1.0
     else:
         ratio = check_finite_scalar(step_ratio, "step_ratio", low=0.0, low_inclusive=False)
-    tau = np.full(k, 0.99 * ratio / nrm)
-    sigma = np.full(k, 0.99 / (ratio * nrm))
-    a_bal, eta_bal, Delta = 0.5, 0.95, 1.5
     rdt = X.real.dtype
+    # steps in the working real dtype, so float32 in -> float32 out
+    tau = np.full(k, 0.99 * ratio / nrm, dtype=rdt)
+    sigma = np.full(k, 0.99 / (ratio * nrm), dtype=rdt)
+    a_bal, eta_bal, Delta = 0.5, 0.95, 1.5
     AX = op.mat(X)
     Z = np.zeros_like(AX)
     AHZ = np.zeros_like(X)
@@ -946,18 +950,18 @@ def pdhg(A, y, *, datafit="lad", penalty="l1", alpha=1.0, l1_ratio=0.5, groups=N
     gap_abs = None
     it = 0
     for it in range(1, max_iter + 1):
-        Xn = G.prox(X - tau.astype(rdt)[None, :] * AHZ, tau)
+        Xn = G.prox(X - tau[None, :] * AHZ, tau)
         AXn = op.mat(Xn)
-        Zn = F.prox_conj(Z + sigma.astype(rdt)[None, :] * (2 * AXn - AX), sigma[None, :])
+        Zn = F.prox_conj(Z + sigma[None, :] * (2 * AXn - AX), sigma[None, :])
         AHZn = op.rmat(Zn)
         if adaptive:
-            p = np.sqrt(_sqnorm((X - Xn) / tau.astype(rdt)[None, :] - (AHZ - AHZn)))
-            d = np.sqrt(_sqnorm((Z - Zn) / sigma.astype(rdt)[None, :] - (AX - AXn)))
+            p = np.sqrt(_sqnorm((X - Xn) / tau[None, :] - (AHZ - AHZn)))
+            d = np.sqrt(_sqnorm((Z - Zn) / sigma[None, :] - (AX - AXn)))
             up = p > Delta * d
             down = p < d / Delta
             fac = 1.0 - a_bal
-            tau = np.where(up, tau / fac, np.where(down, tau * fac, tau))
-            sigma = np.where(up, sigma * fac, np.where(down, sigma / fac, sigma))
+            tau = np.where(up, tau / fac, np.where(down, tau * fac, tau)).astype(rdt)
+            sigma = np.where(up, sigma * fac, np.where(down, sigma / fac, sigma)).astype(rdt)
             if (up | down).any():
                 a_bal *= eta_bal
         last = it == max_iter
