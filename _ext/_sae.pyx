@@ -219,21 +219,46 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
     """Write the ``k`` largest entries of each row of ``A`` (or of ``A[:, cols]``).
 
     Ties go to the lowest column index; the ``k`` entries of a row come in no
-    particular order.  ``k`` must not exceed the number of candidate columns.
+    particular order.  Raises ValueError when ``k`` exceeds the number of
+    candidate columns or the outputs are not ``(n_rows, k)``, MemoryError when
+    a per-thread buffer (``k > 16``) cannot be allocated.
     """
     cdef Py_ssize_t B = A.shape[0], n = A.shape[1], b
     cdef bint use_cols = cols is not None
     cdef Py_ssize_t n_cols = cols.shape[0] if use_cols else n
     cdef const int64_t* cp = &cols[0] if (use_cols and n_cols > 0) else NULL
-    cdef Py_ssize_t cap = 16 * k
+    cdef Py_ssize_t cap = 16 * <Py_ssize_t> k
     cdef floating* bv
     cdef int64_t* bi
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False
     if k <= 0 or B == 0:
         return
+    if k > n_cols:
+        raise ValueError(f"k={k} exceeds the {n_cols} candidate columns; "
+                         f"k must be at most {n_cols}.")
+    if use_cols:
+        for b in range(n_cols):
+            if cols[b] < 0 or cols[b] >= n:
+                raise ValueError(f"cols[{b}]={cols[b]} is outside [0, {n}).")
+    if (idx_out.shape[0] != B or val_out.shape[0] != B or idx_out.shape[1] < k
+            or val_out.shape[1] < k):
+        raise ValueError(f"idx_out and val_out must have shape ({B}, {k}), got "
+                         f"({idx_out.shape[0]}, {idx_out.shape[1]}) and "
+                         f"({val_out.shape[0]}, {val_out.shape[1]}).")
     with nogil, parallel(num_threads=n_threads):
-        bv = <floating*> malloc(cap * sizeof(floating))
-        bi = <int64_t*> malloc(cap * sizeof(int64_t))
+        bv = NULL
+        bi = NULL
+        if k > 16:
+            bv = <floating*> malloc(cap * sizeof(floating))
+            bi = <int64_t*> malloc(cap * sizeof(int64_t))
+        ok = k <= 16 or (bv != NULL and bi != NULL)
+        if not ok:
+            failed[0] = 1
         for b in prange(B, schedule="static"):
+            if not ok:
+                continue
             if k <= 16:
                 _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
                            &idx_out[b, 0])
@@ -242,6 +267,9 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
                           &val_out[b, 0], &idx_out[b, 0])
         free(bv)
         free(bi)
+    if failed_flag:
+        raise MemoryError(f"topk_rows could not allocate its per-thread buffers "
+                          f"(2 x {cap} entries for k={k}); lower k or n_threads.")
 
 
 def sparse_decode(const int64_t[::1] indptr, const int64_t[::1] indices,

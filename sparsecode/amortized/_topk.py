@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from .._parallel import effective_n_jobs
 from .._registry import register_encoder
+from .._validation import check_dictionary, check_matrix
 from .._ext import _sae
 from ._base import BaseAmortizedEncoder
 
@@ -73,7 +74,11 @@ def geometric_median(X, max_iter=100, tol=1e-5):
 
 
 def _topk(A, k, n_threads, cols=None):
-    """(values, indices) of the k largest entries of each row (indices sorted)."""
+    """(values, indices) of the k largest entries of each row.
+
+    The k entries of a row come in no particular order (heap / quickselect
+    order); sort them where an order matters (``_to_csr`` does).
+    """
     B = A.shape[0]
     idx = np.empty((B, k), dtype=np.int64)
     val = np.empty((B, k), dtype=A.dtype)
@@ -91,11 +96,13 @@ def topk_encode(X, dictionary, *, n_nonzero_coefs, positive=False, n_jobs=None):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    dictionary : ndarray of shape (n_atoms, n_features)
-        Atoms as rows (unit norm for the codes to be correlations).
+    X : array-like of shape (n_samples, n_features)
+        Real, finite signals as rows.
+    dictionary : array-like of shape (n_atoms, n_features)
+        Atoms as rows (unit norm for the codes to be correlations); real,
+        finite, no zero atom.
     n_nonzero_coefs : int
-        Entries kept per row (at most ``n_atoms``).
+        Entries kept per row, in ``[1, n_atoms]``.
     positive : bool, default=False
     n_jobs : int or None
         Threads of the selection kernel.
@@ -103,6 +110,14 @@ def topk_encode(X, dictionary, *, n_nonzero_coefs, positive=False, n_jobs=None):
     Returns
     -------
     codes : ndarray of shape (n_samples, n_atoms)
+        float32 when both inputs are float32, else float64.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` or ``dictionary`` is not 2-D, complex or not finite, when
+        their widths differ, or when ``n_nonzero_coefs`` is not an integer in
+        ``[1, n_atoms]``.
 
     Examples
     --------
@@ -113,12 +128,31 @@ def topk_encode(X, dictionary, *, n_nonzero_coefs, positive=False, n_jobs=None):
     >>> topk_encode(np.array([[0.5, -2.0, 1.0]]), D, n_nonzero_coefs=2, positive=True)
     array([[0.5, 0. , 1. ]])
     """
-    X = np.asarray(X)
-    D = np.asarray(dictionary)
-    dtype = np.result_type(X.dtype, D.dtype, np.float32)
+    X = check_matrix(X, "X")
+    D = check_dictionary(dictionary, "dictionary")
+    if X.shape[1] != D.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features but the dictionary atoms have {D.shape[1]}; "
+            "they must agree (dictionary is (n_atoms, n_features))."
+        )
+    return _topk_codes(X, D, n_nonzero_coefs, positive, n_jobs)
+
+
+def _check_topk_k(n_nonzero_coefs, n_atoms):
+    """``n_nonzero_coefs`` as an int in ``[1, n_atoms]`` (no array pass)."""
+    if not _is_int(n_nonzero_coefs):
+        raise ValueError(f"n_nonzero_coefs must be an integer, got {n_nonzero_coefs!r}.")
     k = int(n_nonzero_coefs)
-    if not 1 <= k <= D.shape[0]:
-        raise ValueError(f"n_nonzero_coefs must be in [1, n_atoms={D.shape[0]}], got {k}.")
+    if not 1 <= k <= n_atoms:
+        raise ValueError(f"n_nonzero_coefs must be in [1, n_atoms={n_atoms}], got {k}; "
+                         "keep at most as many entries as there are atoms.")
+    return k
+
+
+def _topk_codes(X, D, n_nonzero_coefs, positive, n_jobs):
+    """TopK codes of validated 2-D real finite ``X`` and ``D`` of matching widths."""
+    k = _check_topk_k(n_nonzero_coefs, D.shape[0])
+    dtype = np.result_type(X.dtype, D.dtype, np.float32)
     C = np.ascontiguousarray(X.astype(dtype, copy=False) @ D.astype(dtype, copy=False).T)
     nt = effective_n_jobs(n_jobs)
     if positive:
@@ -139,7 +173,8 @@ def topk_encode(X, dictionary, *, n_nonzero_coefs, positive=False, n_jobs=None):
     params=("n_nonzero_coefs", "positive"),
 )
 def _encode_topk(X, D, *, n_nonzero_coefs, positive=False, n_jobs=None):
-    return topk_encode(X, D, n_nonzero_coefs=n_nonzero_coefs, positive=positive, n_jobs=n_jobs)
+    # sparse_encode has already checked X and D (2-D, real, finite, same width)
+    return _topk_codes(X, D, n_nonzero_coefs, positive, n_jobs)
 
 
 def _is_int(v):
@@ -331,6 +366,7 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
             raise ValueError(f"learning_rate must be 'auto' or a number > 0, got {lr!r}.")
 
     def _init_params(self, X_sample, rng):
+        self._ws = None  # buffers of a previous fit may have another n_latents or width
         dtype = X_sample.dtype
         n, d = self.n_latents, X_sample.shape[1]
         self._nt = self._n_threads()
@@ -388,8 +424,10 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     def _workspace(self, B, d, dtype):
         """Buffers reused from step to step (no fresh pages per step)."""
         ws = getattr(self, "_ws", None)
-        if ws is None or ws["A"].shape[0] < B or ws["A"].dtype != dtype:
-            n = self.n_latents
+        n = self.n_latents
+        if (ws is None or ws["A"].shape[0] < B or ws["A"].dtype != dtype
+                or ws["A"].shape[1] != n or ws["Xc"].shape[1] != d
+                or ws["dW_dec"].shape != (n, d)):
             ws = {"A": np.empty((B, n), dtype=dtype),
                   **{key: np.empty((B, d), dtype=dtype) for key in ("Xc", "Xhat", "E", "Ehat")},
                   "dW_dec": np.zeros((n, d), dtype=dtype),

@@ -12,9 +12,14 @@ __all__ = ["dead_fraction", "l0_norm", "mean_max_cosine", "normalized_mse"]
 
 
 def _dense_2d(a, name):
+    """``a`` as a 2-D float64 array (a sparse matrix kept), refusing NaN and infinity."""
     a = np.asarray(a, dtype=np.float64) if not sp.issparse(a) else a
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {a.shape}.")
+    values = a.data if sp.issparse(a) else a
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} must be finite; it contains NaN or infinity "
+                         "(remove or impute those entries).")
     return a
 
 
@@ -72,7 +77,7 @@ def l0_norm(codes):
     1.5
     """
     if sp.issparse(codes):
-        c = sp.csr_matrix(codes)
+        c = sp.csr_matrix(_dense_2d(codes, "codes"), copy=True)
         c.eliminate_zeros()
         return c.nnz / max(c.shape[0], 1)
     codes = _dense_2d(codes, "codes")
@@ -100,7 +105,7 @@ def dead_fraction(codes, threshold=1e-3):
     0.5
     """
     if sp.issparse(codes):
-        c = sp.csc_matrix(codes)
+        c = sp.csc_matrix(_dense_2d(codes, "codes"))
         alive = np.zeros(c.shape[1], dtype=bool)
         big = np.abs(c.data) > threshold
         cols = np.repeat(np.arange(c.shape[1]), np.diff(c.indptr))

@@ -306,3 +306,130 @@ def test_kernels_give_identical_results_at_one_and_two_threads():
         outs.append((idx, dec, acc, p))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------- refit and validation
+def test_refit_after_n_latents_change_and_with_another_width():
+    rng = np.random.default_rng(15)
+    X10 = rng.standard_normal((80, 10))
+    m = KSparseAutoencoder(n_latents=8, k=2, batch_size=20, max_iter=1, random_state=0)
+    m.fit(X10)
+    m.set_params(n_latents=16)                   # larger: the old buffers are too narrow
+    m.fit(X10)
+    assert m.components_.shape == (16, 10) and m.transform(X10).shape == (80, 16)
+    m.set_params(n_latents=6)                    # smaller
+    m.fit(X10)
+    assert m.components_.shape == (6, 10)
+    X12 = rng.standard_normal((80, 12))          # another width, same model
+    m.fit(X12)
+    assert m.components_.shape == (6, 12) and m.decoder_bias_.shape == (12,)
+    assert np.isfinite(m.loss_curve_).all()
+    # a refit is the fit of a fresh model: no state of the previous fit leaks in
+    fresh = KSparseAutoencoder(n_latents=6, k=2, batch_size=20, max_iter=1,
+                               random_state=0).fit(X12)
+    np.testing.assert_array_equal(m.components_, fresh.components_)
+
+
+@pytest.mark.parametrize("X, D, k, match", [
+    ([[np.nan, 1.0, 0.0]], np.eye(3), 2, "X.*NaN|NaN.*X"),
+    ([[np.inf, 1.0, 0.0]], np.eye(3), 2, "X.*infinity|infinity.*X"),
+    ([[1.0, 1.0, 0.0]], np.full((3, 3), np.inf), 2, "dictionary"),
+    ([[1.0, 1.0, 0.0]], np.full((3, 3), np.nan), 2, "dictionary"),
+    ([[1.0 + 1j, 1.0, 0.0]], np.eye(3), 2, "X is complex"),
+    ([[1.0, 1.0, 0.0]], np.eye(3) * (1 + 1j), 2, "dictionary is complex"),
+    ([1.0, 1.0, 0.0], np.eye(3), 2, "X.*2D|X.*2-D"),
+    ([[1.0, 1.0, 0.0]], np.ones(3), 1, "dictionary.*2D|dictionary.*2-D"),
+    ([[1.0, 1.0]], np.eye(3), 2, "X has 2 features but the dictionary atoms have 3"),
+    ([[1.0, 1.0, 0.0]], np.eye(3), 2.7, "n_nonzero_coefs must be an integer"),
+    ([[1.0, 1.0, 0.0]], np.eye(3), 2.0, "n_nonzero_coefs must be an integer"),
+    ([[1.0, 1.0, 0.0]], np.eye(3), True, "n_nonzero_coefs must be an integer"),
+    ([[1.0, 1.0, 0.0]], np.eye(3), 0, r"n_nonzero_coefs must be in \[1, n_atoms=3\]"),
+    ([[1.0, 1.0, 0.0]], np.eye(3), 4, r"n_nonzero_coefs must be in \[1, n_atoms=3\]"),
+])
+def test_topk_encode_rejects_bad_input(X, D, k, match):
+    with pytest.raises(ValueError, match=match):
+        topk_encode(np.asarray(X), D, n_nonzero_coefs=k)
+
+
+def test_topk_encode_accepts_lists_ints_and_numpy_integers():
+    D = np.eye(3)
+    ref = np.array([[0.0, -2.0, 1.0]])
+    np.testing.assert_array_equal(
+        topk_encode([[0.5, -2.0, 1.0]], D.tolist(), n_nonzero_coefs=np.int64(2)), ref)
+    np.testing.assert_array_equal(
+        topk_encode(np.array([[1, -4, 2]]), np.eye(3, dtype=int), n_nonzero_coefs=2),
+        [[0.0, -4.0, 2.0]])
+    X32 = np.array([[0.5, -2.0, 1.0]], np.float32)
+    assert topk_encode(X32, D.astype(np.float32), n_nonzero_coefs=2).dtype == np.float32
+
+
+def test_sparse_encode_topk_validates_once_and_keeps_its_errors(monkeypatch):
+    from sparsecode.amortized import _topk as topk_mod
+    rng = np.random.default_rng(16)
+    D = rng.standard_normal((10, 5))
+    X = rng.standard_normal((4, 5))
+    calls = []
+    orig = topk_mod.check_matrix
+    monkeypatch.setattr(topk_mod, "check_matrix",
+                        lambda *a, **kw: calls.append(a[1:2]) or orig(*a, **kw))
+    codes = sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=3)
+    assert calls == []                          # the hub's checks are not repeated
+    np.testing.assert_array_equal(np.count_nonzero(codes, axis=1), 3)
+    X[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=3)
+    with pytest.raises(ValueError, match="n_nonzero_coefs"):
+        sparse_encode(X[:1] * 0 + 1, D, algorithm="topk", n_nonzero_coefs=11)
+
+
+@pytest.mark.parametrize("k", [3, 40])
+def test_topk_rows_refuses_k_above_the_candidates(k):
+    A = np.random.default_rng(17).standard_normal((5, 30))
+    idx = np.empty((5, k), np.int64)
+    val = np.empty((5, k))
+    with pytest.raises(ValueError, match="exceeds the 2 candidate columns"):
+        _sae.topk_rows(A, k, idx, val, np.array([4, 9], np.int64), 2)
+    with pytest.raises(ValueError, match="exceeds the 0 candidate columns"):
+        _sae.topk_rows(A, k, idx, val, np.array([], np.int64), 1)
+    if k > 30:
+        with pytest.raises(ValueError, match="exceeds the 30 candidate columns"):
+            _sae.topk_rows(A, k, idx, val, None, 1)
+    with pytest.raises(ValueError, match="outside"):
+        _sae.topk_rows(A, 2, idx[:, :2].copy(), val[:, :2].copy(),
+                       np.array([4, 30], np.int64), 1)
+    with pytest.raises(ValueError, match="must have shape"):
+        _sae.topk_rows(A, 2, idx[:4, :2].copy(), val[:4, :2].copy(), None, 1)
+
+
+def test_topk_rows_allocation_failure_raises_memory_error():
+    # Under an address-space limit the per-thread buffers (2 x 16k entries)
+    # cannot be allocated: a MemoryError, not a crash.
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import resource
+        import numpy as np
+        from sparsecode._ext import _sae
+        n = 2_000_000
+        A = np.zeros((2, n), np.float32)
+        idx = np.empty((2, n), np.int64)
+        val = np.empty((2, n), np.float32)
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/status") as f:
+            vm = [int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize")][0]
+        # room for 1/4 of one thread's buffers: 16 * n * (4 + 8) bytes
+        resource.setrlimit(resource.RLIMIT_AS, (vm + 48 * n, hard))
+        try:
+            _sae.topk_rows(A, n, idx, val, None, 1)
+        except MemoryError as exc:
+            print("MemoryError", exc)
+        else:
+            print("no error")
+    """)
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("MemoryError"), res.stdout + res.stderr[-2000:]
+    assert "per-thread buffers" in res.stdout

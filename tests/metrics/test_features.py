@@ -54,3 +54,32 @@ def test_mean_max_cosine_invariances_and_recovery():
         mean_max_cosine(L, np.zeros((2, 10)))
     with pytest.raises(ValueError, match="same length"):
         mean_max_cosine(L[:, :5], P)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_rejected_naming_the_argument(value):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 4))
+    bad = X.copy()
+    bad[2, 1] = value
+    with pytest.raises(ValueError, match="X_hat must be finite"):
+        normalized_mse(X, bad)
+    with pytest.raises(ValueError, match="^X must be finite"):
+        normalized_mse(bad, X)
+    for codes in (bad, sp.csr_matrix(bad), sp.csc_matrix(bad)):
+        with pytest.raises(ValueError, match="codes must be finite"):
+            l0_norm(codes)
+        with pytest.raises(ValueError, match="codes must be finite"):
+            dead_fraction(codes)
+    with pytest.raises(ValueError, match="learned must be finite"):
+        mean_max_cosine(bad, X)
+
+
+def test_l0_norm_leaves_sparse_input_unchanged():
+    C = sp.csr_matrix(np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 0.0]]))
+    C.data[0] = 0.0                           # an explicit zero
+    data, indices = C.data.copy(), C.indices.copy()
+    assert l0_norm(C) == 1.0
+    assert C.nnz == 3
+    np.testing.assert_array_equal(C.data, data)
+    np.testing.assert_array_equal(C.indices, indices)
