@@ -99,6 +99,8 @@ def pixel_graph(Y, image_shape=None, *, kind="correlation", window=5, percent=30
     if not isinstance(window, numbers.Integral) or window < 1:
         raise ValueError(f"window must be a positive int; got {window!r}.")
     w = int(window)
+    if kind != "correlation":
+        return _stencil_graph(X.reshape(rows, cols, -1), w, kind)
     offs = [(dr, dc) for dr in range(-w, w + 1) for dc in range(-w, w + 1)]
     rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
     rr, cc = rr.ravel(), cc.ravel()
@@ -127,21 +129,53 @@ def pixel_graph(Y, image_shape=None, *, kind="correlation", window=5, percent=30
         i, j, v = cidx[ci], NB[ci, oi], R[ci, oi]
         W = sp.coo_matrix((np.r_[v, v], (np.r_[i, j], np.r_[j, i])), shape=(N, N))
         return W.tocsr()
-    I, J, V = [], [], []
-    for dr, dc in offs:
-        if dr == 0 and dc == 0:
+
+
+def _stencil_graph(Xc, w, kind):
+    """Window graph of an image cube ``Xc`` (rows, cols, L) built from slices.
+
+    For every offset of the (2w+1) x (2w+1) window (the centre excluded) the
+    squared distances of all pixel pairs at that offset are one vectorised slice
+    difference of the cube; the opposite offset reuses them (``d(i, j) =
+    d(j, i)``).  The CSR matrix is assembled directly, each row's entries in
+    window (row-major offset) order, as ``coo -> csr`` of the per-offset lists
+    gives.  Cost O(N (2w+1)^2 L / 2), no gathered copies of the pixels.
+    """
+    rows, cols, _ = Xc.shape
+    N = rows * cols
+    offs = [(dr, dc) for dr in range(-w, w + 1) for dc in range(-w, w + 1)
+            if (dr, dc) != (0, 0)]
+    n_off = len(offs)
+    # VAL[r, c, o]: weight of pixel (r, c) to its neighbour at offset o (NaN: outside)
+    VAL = np.full((rows, cols, n_off), np.nan)
+    idx = {o: t for t, o in enumerate(offs)}
+    for t, (dr, dc) in enumerate(offs):
+        if (dr, dc) < (0, 0):
+            continue  # filled with its opposite offset
+        r0, r1 = max(0, -dr), min(rows, rows - dr)
+        c0, c1 = max(0, -dc), min(cols, cols - dc)
+        if r1 <= r0 or c1 <= c0:
             continue
-        ok = (rr + dr >= 0) & (rr + dr < rows) & (cc + dc >= 0) & (cc + dc < cols)
-        i = np.flatnonzero(ok)
-        j = (rr[i] + dr) * cols + (cc[i] + dc)
-        I.append(i)
-        J.append(j)
-        V.append(np.sum((X[i] - X[j]) ** 2, axis=1) if kind == "heat" else np.ones(i.size))
-    I, J, V = np.concatenate(I), np.concatenate(J), np.concatenate(V)
+        if kind == "heat":
+            D = Xc[r0:r1, c0:c1] - Xc[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+            v = np.einsum("rcl,rcl->rc", D, D)
+        else:
+            v = np.ones((r1 - r0, c1 - c0))
+        VAL[r0:r1, c0:c1, t] = v
+        VAL[r0 + dr:r1 + dr, c0 + dc:c1 + dc, idx[(-dr, -dc)]] = v
+    VAL = VAL.reshape(N, n_off)
+    ok = ~np.isnan(VAL)
+    step = np.array([dr * cols + dc for dr, dc in offs])
+    I, O = np.nonzero(ok)           # row-major: by pixel, then by offset
+    J = I + step[O]
+    V = VAL[I, O]
     if kind == "heat":
         s = max(float(V.mean()), 1e-300)
         V = np.exp(-V / s)
-    return sp.coo_matrix((V, (I, J)), shape=(N, N)).tocsr()
+    indptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(ok.sum(axis=1), out=indptr[1:])
+    idx_dtype = np.int32 if max(N, V.size) < 2**31 - 1 else np.int64
+    return sp.csr_matrix((V, J.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(N, N))
 
 
 def _cosine_kmeans(X, n_clusters, random_state):

@@ -23,9 +23,47 @@ def _purity(W):
     K = W.shape[1]
     if K == 1:
         return np.ones(W.shape[0])
-    s = np.maximum(W.sum(axis=1, keepdims=True), 1e-300)
-    nrm = np.linalg.norm(W / s, axis=1)
+    s = np.maximum(W.sum(axis=1), 1e-300)
+    # ||a_n / s_n|| = ||a_n|| / s_n, the norm scaled as a_n / s_n would be when
+    # ||a_n|| overflows (s_n >= max_k a_nk, so the quotient itself never does)
+    nrm = np.sqrt(np.einsum("nk,nk->n", W, W))
+    bad = ~np.isfinite(nrm)
+    if bad.any():
+        nrm[bad] = np.linalg.norm(W[bad] / s[bad, None], axis=1) * s[bad]
+    nrm /= s
     return np.clip((np.sqrt(K) * nrm - 1.0) / (np.sqrt(K) - 1.0), 0.0, 1.0)
+
+
+def _cg(A, b, x0, rtol, maxiter):
+    """Conjugate gradient on SPD ``A`` from ``x0`` (scipy.sparse.linalg.cg's iteration).
+
+    The same recurrence, stopping rule (``||r|| < rtol ||b||``) and iterate as
+    ``cg(A, b, x0=x0, rtol=rtol, maxiter=maxiter)`` without its per-call operator
+    wrapping; ``x0`` is not modified.
+    """
+    bnrm2 = np.linalg.norm(b)
+    if bnrm2 == 0:
+        return b.copy()
+    atol = rtol * bnrm2
+    x = np.array(x0, dtype=float)
+    r = b - A @ x if x.any() else b.copy()
+    rho_prev = None
+    p = None
+    for _ in range(maxiter):
+        if np.linalg.norm(r) < atol:
+            break
+        rho = float(np.dot(r, r))
+        if rho_prev is not None:
+            p *= rho / rho_prev
+            p += r
+        else:
+            p = r.copy()
+        q = A @ p
+        alpha = rho / float(np.dot(p, q))
+        x += alpha * p
+        r -= alpha * q
+        rho_prev = rho
+    return x
 
 
 class _Guidance:
@@ -34,18 +72,18 @@ class _Guidance:
     def __init__(self, lap, beta, tau_h, h_max):
         self.lap, self.beta, self.tau_h, self.h_max = lap, beta, tau_h, h_max
         self.h = None
+        self._A = None  # I + beta L (CSR), formed once
 
     def __call__(self, W):
-        from scipy.sparse.linalg import cg
-
         pi = _purity(W)
         if self.lap is not None and self.beta > 0:
-            N = pi.size
-            Aop = sp.identity(N, format="csr") + self.beta * self.lap
-            h, _ = cg(Aop, pi, x0=pi if self.h is None else self.h, rtol=1e-6, maxiter=200)
+            if self._A is None:
+                N = pi.size
+                self._A = sp.csr_matrix(sp.identity(N, format="csr") + self.beta * self.lap)
+            h = _cg(self._A, pi, pi if self.h is None else self.h, 1e-6, 200)
         else:
             h = pi
-        h = np.clip(np.sign(h) * np.maximum(np.abs(h) - self.tau_h, 0.0), 0.0, self.h_max)
+        h = np.clip(np.maximum(h - self.tau_h, 0.0), 0.0, self.h_max)
         self.h = h
         return 1.0 - h
 
