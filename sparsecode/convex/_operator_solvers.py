@@ -417,8 +417,8 @@ class _TV2D:
                 out[:, j] = S.reshape(-1)
                 continue
             P, Q = self.duals.get(j, (np.zeros((r - 1, c)), np.zeros((r, c - 1))))
-            X, P, Q, _ = _fgp(S, lam, -np.inf, np.inf, self.isotropic, self.inner_max_iter,
-                              self.inner_tol, P, Q)
+            X, P, Q, _, _, _ = _fgp(S, lam, -np.inf, np.inf, self.isotropic,
+                                    self.inner_max_iter, self.inner_tol, P, Q)
             self.duals[j] = (P, Q)
             out[:, j] = X.reshape(-1)
         return out

@@ -282,8 +282,8 @@ def spiral_tap(A, y, tau, *, penalty="l1", image_shape=None, isotropic=False,
         def subsolve(s, t):
             if t == 0:
                 return np.maximum(s, 0.0)
-            X, P, Q, it = _fgp(s.reshape(r, c), t, 0.0, np.inf, bool(isotropic),
-                               sub_max_iter, sub_tol, dual[0], dual[1])
+            X, P, Q, it, _, _ = _fgp(s.reshape(r, c), t, 0.0, np.inf, bool(isotropic),
+                                     sub_max_iter, sub_tol, dual[0], dual[1])
             dual[0], dual[1] = P, Q
             n_inner[0] += it
             return X.reshape(-1)

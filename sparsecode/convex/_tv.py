@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from .._base import warn_not_converged
 from .._validation import check_finite_scalar
 
 __all__ = ["tv1d_prox", "tv2d_prox", "tv_norm"]
@@ -178,13 +179,20 @@ def _project_dual(P, Q, isotropic):
 
 
 def _fgp(S, lam, lower, upper, isotropic, max_iter, tol, P, Q):
-    """FGP on the dual of the bounded TV denoising problem; returns X, P, Q, n_iter."""
+    """FGP on the dual of the bounded TV denoising problem.
+
+    Returns ``X, P, Q, n_iter, rel, converged``: ``rel`` is the last relative
+    change of the primal image (``inf`` before two iterates exist) and
+    ``converged`` whether the stopping test (5 consecutive changes below
+    ``tol``) was met before ``max_iter``.
+    """
     shape = S.shape
     R, Rq = P.copy(), Q.copy()
     t = 1.0
     D_old = None
     n_small = 0
     it = 0
+    rel = np.inf
     for it in range(1, max_iter + 1):
         X = np.clip(S - lam * _grad_adj(R, Rq, shape), lower, upper)
         gp, gq = _grad_T(X)
@@ -208,7 +216,7 @@ def _fgp(S, lam, lower, upper, isotropic, max_iter, tol, P, Q):
         D_old = X
     # final primal point from the last dual iterate (feasible, consistent with P, Q)
     X = np.clip(S - lam * _grad_adj(P, Q, shape), lower, upper)
-    return X, P, Q, it
+    return X, P, Q, it, float(rel), n_small >= 5
 
 
 def tv2d_prox(S, lam, *, isotropic=False, lower=-np.inf, upper=np.inf, max_iter=200,
@@ -233,7 +241,9 @@ def tv2d_prox(S, lam, *, isotropic=False, lower=-np.inf, upper=np.inf, max_iter=
     lower, upper : float, default=-inf, inf
         Bounds on the solution (``lower=0`` for intensities).
     max_iter : int, default=200
-        FGP iterations.
+        FGP iterations.  Stopping at ``max_iter`` before the ``tol`` test is
+        met emits a :class:`~sklearn.exceptions.ConvergenceWarning` with the
+        last relative change.
     tol : float, default=1e-5
         Stop after 5 consecutive iterations whose relative change of the
         primal image is below ``tol``.
@@ -271,7 +281,7 @@ def tv2d_prox(S, lam, *, isotropic=False, lower=-np.inf, upper=np.inf, max_iter=
     >>> from sparsecode.convex import tv2d_prox, tv_norm
     >>> S = np.zeros((8, 8)); S[2:6, 2:6] = 1.0
     >>> S_noisy = S + 0.1 * np.random.default_rng(0).standard_normal(S.shape)
-    >>> X = tv2d_prox(S_noisy, 0.1, max_iter=300, tol=1e-8)
+    >>> X = tv2d_prox(S_noisy, 0.1, max_iter=1000, tol=1e-8)
     >>> bool(tv_norm(X) < tv_norm(S_noisy))
     True
     """
@@ -306,7 +316,14 @@ def tv2d_prox(S, lam, *, isotropic=False, lower=-np.inf, upper=np.inf, max_iter=
     if lam == 0.0:
         X, n_it = np.clip(S64, lower, upper), 0
     else:
-        X, P, Q, n_it = _fgp(S64, lam, lower, upper, bool(isotropic), int(max_iter), tol, P, Q)
+        X, P, Q, n_it, rel, converged = _fgp(S64, lam, lower, upper, bool(isotropic),
+                                             int(max_iter), tol, P, Q)
+        if not converged:
+            warn_not_converged(
+                "tv2d_prox", 1, 1, "relative change of the image", rel, tol,
+                hint=(f"It stopped at max_iter={int(max_iter)} before 5 consecutive "
+                      f"changes below tol; raise max_iter (or loosen tol), or pass the "
+                      f"returned dual as dual_init to continue (return_dual=True)."))
     X = X.astype(dtype, copy=False)
     if return_dual:
         return X, (P, Q), n_it

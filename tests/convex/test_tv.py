@@ -1,11 +1,14 @@
 """Total-variation proxes: exact 1-D (Condat) against a QP, 2-D FGP optimality."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import lsq_linear
 
+from sparsecode._base import ConvergenceWarning
 from sparsecode.convex._tv import _grad_adj, tv1d_prox, tv2d_prox, tv_norm
 
 
@@ -78,7 +81,7 @@ def test_tv2d_duality_gap_closes(isotropic):
     S = np.zeros((16, 20))
     S[4:12, 5:15] = 1.0
     S += 0.3 * rng.standard_normal(S.shape)
-    X, (P, Q), it = tv2d_prox(S, 0.2, isotropic=isotropic, max_iter=3000, tol=1e-12,
+    X, (P, Q), it = tv2d_prox(S, 0.2, isotropic=isotropic, max_iter=3000, tol=1e-8,
                               return_dual=True)
     gap, primal = _gap_2d(S, X, P, Q, 0.2, isotropic)
     assert -1e-9 <= gap <= 1e-5 * primal
@@ -107,3 +110,18 @@ def test_tv2d_bounds_and_warm_start():
     assert it_warm < it_cold
     with pytest.raises(ValueError, match="dual_init"):
         tv2d_prox(S, 0.3, dual_init=(np.zeros((2, 2)), np.zeros((2, 2))))
+
+
+def test_tv2d_max_iter_warns_with_figure():
+    rng = np.random.default_rng(5)
+    S = rng.standard_normal((8, 8))
+    with pytest.warns(ConvergenceWarning, match=r"tv2d_prox.*max_iter=2") as rec:
+        X = tv2d_prox(S, 10.0, max_iter=2, tol=1e-14)
+    assert X.shape == S.shape and np.all(np.isfinite(X))
+    msg = str(rec[0].message)
+    figure = float(msg.split("relative change of the image reached ")[1].split(" ")[0])
+    assert figure > 1e-14
+    # a call that meets its tolerance is silent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        tv2d_prox(S, 0.1, max_iter=2000, tol=1e-6)
