@@ -79,6 +79,23 @@ HEADERS = {
     "rel_obj_ours": "objective above optimum ours (rel.)",
     "rel_obj_peer": "objective above optimum peer (rel.)",
     "reached_peer": "peer reached target",
+    "gemm_fraction": "GEMM share of our step",
+    "loss_ours_step50": "loss ours (step 50)",
+    "loss_peer_step50": "loss peer (step 50)",
+    "max_rel_loss_diff": "max rel. loss difference",
+    "l0_ours": "non-zeros ours",
+    "l0_peer": "non-zeros peer",
+    "err_ratio": "error ratio ours/peer",
+    "recovered_095": "atoms recovered (cos >= 0.95)",
+    "mmc": "mean max cosine",
+    "dead_fraction": "dead latents",
+    "data_MiB": "data (MiB)",
+    "target_err": "target error",
+    "target_obj": "target objective",
+    "obj_ours": "objective ours",
+    "obj_peer": "objective peer",
+    "nnz_ours": "non-zeros ours",
+    "nnz_peer": "non-zeros peer",
     "note": "note",
 }
 
@@ -137,8 +154,9 @@ def _cells(row, columns):
         if c == "t_ours_s":
             cells.append(_fmt_seconds(v) if v is not None else "")
         elif c == "t_peer_s":
-            cells.append(_fmt_seconds(v) if v is not None else
-                         (row.get("note") or "not installed"))
+            # no peer time: a missing peer (``missing_row`` notes it) or a
+            # quality-only row
+            cells.append(_fmt_seconds(v) if v is not None else (row.get("note") or "-"))
         elif c == "ratio":
             cells.append("" if v is None else f"{v:.2f}")
         elif c == "note" and row.get("t_peer_s") is None:
@@ -185,6 +203,8 @@ def machine_line():
 
 
 _PEER_NAME = re.compile(r"^([A-Za-z][\w.-]*) (v?\d[\w.+-]*)")
+# "<library> <version>" at the start of a peer string or inside brackets
+_PEER_ANYWHERE = re.compile(r"(?:^|[\[(])([A-Za-z][\w.-]*) (v?\d[\w.+-]*)")
 
 
 def versions_line(rows):
@@ -204,9 +224,15 @@ def versions_line(rows):
     stack = {v.split()[0] for v in out}
     peers = []
     for r in rows:
-        m = _PEER_NAME.match(str(r.get("peer") or ""))
-        if m and m.group(1) not in stack and f"{m.group(1)} {m.group(2)}" not in peers:
-            peers.append(f"{m.group(1)} {m.group(2)}")
+        for m in _PEER_ANYWHERE.finditer(str(r.get("peer") or "")):
+            name = f"{m.group(1)} {m.group(2)}"
+            if m.group(1) in stack or name in peers:
+                continue
+            try:
+                metadata.version(m.group(1))  # a library, not e.g. "mode 2"
+            except (metadata.PackageNotFoundError, ValueError):
+                continue
+            peers.append(name)
     return ", ".join(out) + (f"; peers: {', '.join(sorted(peers))}" if peers else "")
 
 
@@ -272,33 +298,56 @@ def threads_line(blas_limits, rows):
     return text + "."
 
 
-def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None):
+def docs_context(rows, load=None, seconds=None, blas_limits=None):
+    """What the generated page says about the run: machine, versions, threads, load.
+
+    Taken right after a family's run (the BLAS and OpenMP libraries its peers
+    loaded are then in the process), and stored with the rows by
+    ``--json-out`` so that ``--from-json`` can write the page again later.
+    ``load``: the 1-minute load averages at the start and end of the run
+    (other jobs slow both sides alike, since the calls are interleaved, but
+    add noise to the ratios); ``seconds``: its duration; ``blas_limits``: the
+    BLAS thread limits the family set (``peers.threads``).
+    """
+    ctx = {
+        "machine": f"{cpu_model()}; {machine_line()}",
+        "versions": versions_line(rows),
+        "blas": blas_line(),
+        "threads": threads_line(blas_limits, rows),
+        "load": None,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    if load is not None:
+        ctx["load"] = (f"Load average of the machine during the run: {load[0]:.1f} at the "
+                       f"start, {load[1]:.1f} at the end"
+                       + (f" ({seconds:.0f} s for this family)." if seconds else "."))
+    return ctx
+
+
+def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None, context=None):
     """Write the generated table (``<name>.inc``) and ratio plot for one family.
 
-    ``load``: the 1-minute load averages at the start and end of the family's
-    run (other jobs on the machine slow both sides alike, since the calls are
-    interleaved, but they add noise to the ratios); ``seconds``: its duration;
-    ``blas_limits``: the BLAS thread limits the family set (``peers.threads``).
+    ``context``: from :func:`docs_context` (computed here from ``load``,
+    ``seconds`` and ``blas_limits`` when not given).
     """
+    ctx = context or docs_context(rows, load, seconds, blas_limits)
     out_dir = Path(docs_dir) / "_generated"
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = [
         ".. This file is written by ``python asv_bench/compare_peers.py --all --write-docs``;",
         "   do not edit it by hand.",
         "",
-        f"Machine: {cpu_model()}; {machine_line()}.",
+        f"Machine: {ctx['machine']}.",
         "",
-        f"Versions: {versions_line(rows)}.",
+        f"Versions: {ctx['versions']}.",
         "",
-        f"{blas_line()}.",
+        f"{ctx['blas']}.",
         "",
-        threads_line(blas_limits, rows),
+        ctx["threads"],
         "",
     ]
-    if load is not None:
-        lines += [f"Load average of the machine during the run: {load[0]:.1f} at the start, "
-                  f"{load[1]:.1f} at the end"
-                  + (f" ({seconds:.0f} s for this family)." if seconds else "."), ""]
+    if ctx.get("load"):
+        lines += [ctx["load"], ""]
     lines += [
         "Ratio = peer time / sparsecode time: above 1, sparsecode is faster. Every estimator",
         "runs with its defaults unless the method or peer column names a setting.",
@@ -306,14 +355,14 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None):
         rst_table(rows),
         "",
     ]
-    plotted = _ratio_plot(name, rows, out_dir / f"{name}_ratios.png")
+    plotted = _ratio_plot(name, rows, out_dir / f"{name}_ratios.png", date=ctx.get("date"))
     if plotted:
         lines += [f".. image:: _generated/{name}_ratios.png",
                   f"   :alt: speed ratios of the {name} family against its peers", ""]
     (out_dir / f"{name}.inc").write_text("\n".join(lines))
 
 
-def _ratio_plot(name, rows, path):
+def _ratio_plot(name, rows, path, date=None):
     """Horizontal bars of the ratios (log scale, 1 marked); False without matplotlib."""
     import textwrap
 
@@ -353,7 +402,8 @@ def _ratio_plot(name, rows, path):
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("peer time / sparsecode time (log scale; right of 1: sparsecode faster)")
-    ax.set_title(f"{name}: speed ratios ({time.strftime('%Y-%m-%d', time.gmtime())})")
+    date = date or time.strftime("%Y-%m-%d", time.gmtime())
+    ax.set_title(f"{name}: speed ratios ({date})")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return True
@@ -425,12 +475,18 @@ def main(argv=None):
     parser.add_argument("--rst-out", metavar="FILE",
                         help="also write the tables as reStructuredText csv-table "
                         "directives to FILE (for docs/benchmarks/<family>.rst)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="run nothing: take the rows (and the machine, versions, threads "
+                        "and load of their run) from FILE, written by --json-out, and "
+                        "write the outputs again (e.g. --write-docs after a change of format)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return _from_json(args)
 
     chosen = families if args.all or not args.family else args.family
     out = [f"Machine: {machine_line()}", ""]
     rst = [f"Machine: {machine_line()}", ""]
-    raw = {"machine": machine_line(), "families": {}}
+    raw = {"machine": machine_line(), "families": {}, "context": {}}
     print(out[0], flush=True)
     status = 0
     for name in chosen:
@@ -453,9 +509,10 @@ def main(argv=None):
         out += [f"## {name}", "", table, ""]
         rst += [rst_table(rows, title=name), ""]
         raw["families"][name] = rows
+        ctx = docs_context(rows, (load0, _load()), time.perf_counter() - t0, blas_limits)
+        raw["context"][name] = ctx
         if args.write_docs:
-            write_docs(name, rows, ROOT / "docs" / "benchmarks", load=(load0, _load()),
-                       seconds=time.perf_counter() - t0, blas_limits=blas_limits)
+            write_docs(name, rows, ROOT / "docs" / "benchmarks", context=ctx)
     if args.markdown_out:
         Path(args.markdown_out).write_text("\n".join(out) + "\n")
     if args.json_out:
@@ -465,6 +522,31 @@ def main(argv=None):
     if args.rst_out:
         Path(args.rst_out).write_text("\n".join(rst) + "\n")
     return status
+
+
+def _from_json(args):
+    """``--from-json``: write the requested outputs from saved rows, running nothing."""
+    import json
+
+    raw = json.loads(Path(args.from_json).read_text())
+    names = [n for n in raw.get("families", {}) if not args.family or n in args.family]
+    head = f"Machine: {raw.get('machine', '?')}"
+    out, rst = [head, ""], [head, ""]
+    for name in names:
+        rows = raw["families"][name]
+        ctx = raw.get("context", {}).get(name)
+        out += [f"## {name}", "", markdown_table(rows), ""]
+        rst += [rst_table(rows, title=name), ""]
+        print(f"\n## {name}\n\n{markdown_table(rows)}", flush=True)
+        if args.write_docs:
+            write_docs(name, rows, ROOT / "docs" / "benchmarks", context=ctx)
+    if args.markdown_out:
+        Path(args.markdown_out).write_text("\n".join(out) + "\n")
+    if args.rst_out:
+        Path(args.rst_out).write_text("\n".join(rst) + "\n")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(raw, indent=1, default=str) + "\n")
+    return 0 if names else 1
 
 
 if __name__ == "__main__":
