@@ -53,7 +53,9 @@ def lasso_lars_gram(X, dictionary, alpha, *, positive=False, gram=None, max_nonz
         Largest active set (``min(n_features, n_atoms)`` when None).  A
         signal whose path needs more atoms before reaching ``alpha`` stops
         where the ``max_nonzeros + 1``-th atom would join: its code is the
-        Lasso solution at that larger penalty (no warning).
+        Lasso solution at that larger penalty, and a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says how many signals
+        stopped there.
     n_jobs : int, default=None
         Threads (signals run in parallel); None means 1, -1 all cores.
 
@@ -157,6 +159,14 @@ def _lars_codes(X, D, G, alpha, positive, kmax, n_threads, cor=None):
             f"lasso_lars_gram: for {n_dep} of {N} signals an atom in the span of the active "
             "atoms (a duplicated or linearly dependent atom) was skipped; remove duplicated "
             "atoms from the dictionary.", RuntimeWarning, stacklevel=3)
+    n_kmax = int(np.count_nonzero((status & 3) == 1))
+    if n_kmax:
+        warnings.warn(
+            f"lasso_lars_gram: {n_kmax} of {N} signals stopped at max_nonzeros={kmax} active "
+            f"atoms before reaching alpha={alpha:g}; their codes are Lasso solutions at a "
+            "larger penalty (where one more atom would join).  Raise max_nonzeros (at most "
+            f"n_atoms={K}) for the solution at alpha, or raise alpha for sparser codes.",
+            ConvergenceWarning, stacklevel=3)
     n_cap = int(np.count_nonzero((status & 3) == 2))
     if n_cap:
         warnings.warn(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import lars_path_gram
 
 from sparsecode import sparse_encode
+from sparsecode._base import ConvergenceWarning
 from sparsecode.convex._lars import lasso_lars_gram
 
 
@@ -160,7 +161,8 @@ def test_alpha_zero_interpolates():
 
 def test_max_nonzeros_stops_on_the_path():
     X, D = _problem(50, 20, 20, seed=7)
-    code = lasso_lars_gram(X, D, 1e-3, max_nonzeros=3)
+    with pytest.warns(ConvergenceWarning, match="max_nonzeros=3"):
+        code = lasso_lars_gram(X, D, 1e-3, max_nonzeros=3)
     nnz = np.count_nonzero(code, axis=1)
     assert np.all(nnz <= 3)
     # each code is the Lasso solution at its own (larger) penalty
@@ -170,6 +172,28 @@ def test_max_nonzeros_stops_on_the_path():
         assert lam >= 1e-3
         sup = code[i] != 0
         np.testing.assert_allclose(corr[sup], lam * np.sign(code[i][sup]), atol=1e-10)
+
+
+def test_max_nonzeros_cap_warns_once_with_count():
+    X, D = _problem(50, 20, 20, seed=8)
+    alpha = 1.5
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        code = lasso_lars_gram(X, D, alpha, max_nonzeros=2)
+    conv = [w for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert len(conv) == 1
+    # the signals that stopped early are those whose KKT bound exceeds alpha
+    lam = np.abs((X - code @ D) @ D.T).max(axis=1)
+    n_early = int(np.count_nonzero(lam > alpha * (1 + 1e-8)))
+    assert 0 < n_early < len(X)
+    msg = str(conv[0].message)
+    assert f"{n_early} of {len(X)} signals" in msg and "max_nonzeros=2" in msg
+    assert "Raise max_nonzeros" in msg
+    # no cap reached: silent, and the codes solve the Lasso at alpha
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        full = lasso_lars_gram(X, D, alpha, max_nonzeros=20)
+    assert _kkt(X, D, full, alpha) <= 1e-10
 
 
 def test_gram_threads_and_no_mutation():
