@@ -1,4 +1,4 @@
-"""Planted-feature data for amortised sparse coding (spec ``amortized-and-multivariate.md`` 3.8, 4.3).
+"""Planted-feature data for amortised sparse coding (spec sections 3.8 and 4.3).
 
 ``make_planted_features`` draws signals from a known unit-norm dictionary
 with ``k`` atoms per signal on i.i.d. uniform supports (non-negative
