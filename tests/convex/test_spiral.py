@@ -145,3 +145,17 @@ def test_estimator_and_bad_input():
         spiral_tap(A, y, 0.1, penalty="tv", image_shape=(3, 3))
     with pytest.warns(ConvergenceWarning, match="relative step reached"):
         spiral_tap(A, y, 0.1, max_iter=6, tol=1e-14)
+
+
+def test_tv_sub_solves_do_not_emit_tv2d_prox_warnings():
+    # the inexact inner TV prox is part of SPIRAL-TAP: a short sub-solve budget must not
+    # surface tv2d_prox's own max_iter warning (only SPIRAL-TAP's outer figure may warn)
+    rng = np.random.default_rng(7)
+    r = c = 6
+    B = rng.integers(0, 2, size=(24, r * c)).astype(float)
+    y = rng.poisson(B @ np.full(r * c, 3.0)).astype(float)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        spiral_tap(B, y, 0.1, penalty="tv", image_shape=(r, c), max_iter=5, sub_max_iter=2,
+                   sub_tol=1e-14)
+    assert not [w for w in rec if "tv2d_prox" in str(w.message)]
