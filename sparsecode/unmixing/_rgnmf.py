@@ -49,10 +49,11 @@ def _cg(A, b, x0, rtol, maxiter):
     r = b - A @ x if x.any() else b.copy()
     rho_prev = None
     p = None
+    t = np.empty_like(r)
     for _ in range(maxiter):
-        if np.linalg.norm(r) < atol:
+        rho = float(np.dot(r, r))  # ||r||^2 (np.linalg.norm's own sum)
+        if np.sqrt(rho) < atol:
             break
-        rho = float(np.dot(r, r))
         if rho_prev is not None:
             p *= rho / rho_prev
             p += r
@@ -60,8 +61,8 @@ def _cg(A, b, x0, rtol, maxiter):
             p = r.copy()
         q = A @ p
         alpha = rho / float(np.dot(p, q))
-        x += alpha * p
-        r -= alpha * q
+        x += np.multiply(p, alpha, out=t)
+        r -= np.multiply(q, alpha, out=t)
         rho_prev = rho
     return x
 
