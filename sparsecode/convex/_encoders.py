@@ -50,9 +50,9 @@ def _gram_cd_batch(G, ATY, ynorm2, code, alpha, gamma, weights, positive, sqrt_m
                    max_iter, tol, W, crits, epochs, n_threads=None):
     """``_gram_cd_one`` for every row of ``ATY`` / ``W``, one signal per OpenMP
     task (compiled: ``_ext._convex.gram_cd_batch``)."""
-    # default: every core (the signals are independent; the result does not
-    # depend on the thread count)
-    n_threads = effective_n_jobs(-1) if n_threads is None else int(n_threads)
+    # default: one thread, the library's n_jobs=None convention (the signals
+    # are independent; the result does not depend on the thread count)
+    n_threads = 1 if n_threads is None else int(n_threads)
     _C.gram_cd_batch(G, ATY, np.ascontiguousarray(ynorm2, dtype=np.float64), int(code),
                      float(alpha), float(gamma), weights, bool(positive), bool(sqrt_mode),
                      int(max_iter), float(tol), W, crits, epochs, max(1, n_threads))
