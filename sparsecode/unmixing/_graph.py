@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from .._scaling import data_pow2
+from .._scaling import nearest_pow2
 
 from ._checks import as_pixels
 
@@ -86,7 +86,10 @@ def pixel_graph(Y, image_shape=None, *, kind="correlation", window=5, percent=30
     N = X.shape[0]
     # every kind is scale-free: work on X / 2**round(log2 max|X|) (exact), so
     # that squared distances and norms neither under- nor overflow
-    X = X / data_pow2(X)
+    # (max and min instead of max|X|: no |X| temporary; X itself when the power is 1)
+    c = float(nearest_pow2(max(float(X.max()), -float(X.min())))) if X.size else 1.0
+    if c != 1.0:
+        X = X / c
     if kind == "knn":
         return _knn_graph(X, n_neighbors)
     if kind not in ("correlation", "heat", "binary"):
