@@ -96,6 +96,7 @@ HEADERS = {
     "obj_peer": "objective peer",
     "nnz_ours": "non-zeros ours",
     "nnz_peer": "non-zeros peer",
+    "obj_rel_diff": "objective (ours - peer) / peer",
     "note": "note",
 }
 
@@ -131,7 +132,7 @@ def _fmt(value):
             return "0"
         if abs(value) >= 1e4 or abs(value) < 1e-3:
             return f"{value:.1e}"
-        return f"{value:.3g}"
+        return f"{value:.4g}"
     return str(value).replace("|", "\\|")
 
 
