@@ -379,12 +379,17 @@ def _ratio_plot(name, rows, path, date=None):
         return False
 
     def label(r):
-        peer = _PEER_NAME.sub(r"\1", str(r["peer"]))  # the version is in the table
-        text = f"{r['problem']}: {r['method']} vs {peer}"
+        # the versions are in the table: "<lib> <version> call" -> "<lib> call",
+        # "call [<lib> <version>]" -> "call"
+        peer = re.sub(r"\s*\[[^\]]*\]", "", _PEER_NAME.sub(r"\1", str(r["peer"])))
+        tail = f" vs {peer}"
         if r.get("threads") not in (None, 1):
-            text += f" ({r['threads']} threads)"
-        text = text if len(text) <= 150 else text[:147] + "..."
-        return "\n".join(textwrap.wrap(text, 75))
+            tail += f" ({r['threads']} threads)"
+        head = f"{r['problem']}: {r['method']}"
+        room = max(210 - len(tail), 40)
+        if len(head) > room:
+            head = head[:room - 3] + "..."
+        return "\n".join(textwrap.wrap(head + tail, 75))
 
     labels = [label(r) for r in rows]
     values = [float(r["ratio"]) for r in rows]
