@@ -467,7 +467,7 @@ def simd_enabled():
 cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G, Py_ssize_t K,
                              double delta2, int hals, double lam, double pn, int has_p,
                              double tau, double eps, const double* l1row,
-                             double* tmp) noexcept nogil:
+                             double* tmp, int has_L1=0) noexcept nogil:
     """One row of ``mu_rows`` (into tmp, then copied) or of ``hals_rows`` (in place)."""
     cdef Py_ssize_t k, j
     cdef double den, num, zk, grad, hess, v
@@ -490,7 +490,9 @@ cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G,
         den = 0.0
         for j in range(K):
             den = den + z[j] * (G[j, k] + delta2)
-        if lam > 0.0:
+        if has_L1:
+            den = den + l1row[k]
+        elif lam > 0.0:
             if not has_p or pn >= 1.0:
                 den = den + lam
             elif zk > tau and zk > 0.0:
@@ -608,7 +610,7 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
                         else:
                             l1b[k] = lam
                     _row_update(wb + r * K, qb + r * K, G, K, delta2, hals, lam,
-                                p[n + r] if has_p else 1.0, has_p, tau, eps, l1b, tmp)
+                                p[n + r] if has_p else 1.0, has_p, tau, eps, l1b, tmp, has_L1)
                     for k in range(K):
                         W[n + r, k] = wb[r * K + k]
                         for j in range(K):

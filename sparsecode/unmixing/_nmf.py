@@ -470,10 +470,17 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
         if fused:
             G = np.ascontiguousarray(Ht.T @ Hw)
             L1 = None
+            pk = p_arr
             if solver == "hals":
                 L1 = _hals_l1(W, lam, p_arr, tau)
+            elif lam > 0 and p_arr is not None and np.any(p_arr < 1):
+                P = p_arr[:, None]
+                with np.errstate(divide="ignore"):
+                    L1 = np.where((W > tau) & (W > 0), lam * P * np.power(W, P - 1.0), 0.0)
+                L1 = np.ascontiguousarray(np.where(P >= 1, lam, L1))
+                pk = None
             fused_sweep(X, W, np.ascontiguousarray(Hw.T), G, delta2, solver == "hals", WtX, Gh,
-                        lam=lam, p=None if solver == "hals" else p_arr, tau=tau, eps=eps,
+                        lam=lam, p=None if solver == "hals" else pk, tau=tau, eps=eps,
                         L1=L1, n_threads=n_threads)
             Qh = np.ascontiguousarray(WtX.T)  # (L, K)
             Ph = None

@@ -198,3 +198,29 @@ def test_fcls_does_not_depend_on_threads():
     for n_jobs in (2, 3):
         np.testing.assert_array_equal(fcls(Y, E, delta=10.0, n_jobs=n_jobs), A1)
         np.testing.assert_array_equal(fcls(Y, E, n_jobs=n_jobs), fcls(Y, E, n_jobs=1))
+
+
+@pytest.mark.parametrize("pval", [0.5, 0.3])
+def test_mu_slopes_passed_per_entry_equal_the_kernel_lp_slope(pval):
+    """MU with per-pixel exponents p < 1: the caller's slopes lam p z^(p-1) (computed by
+    NumPy for the whole block) passed as L1 give the kernel's own l_p step to rounding."""
+    X, W, H = _problem(403, 19, 5, seed=11)
+    W[::7, 2] = 0.0  # entries at zero keep a zero slope
+    omega = np.ones(19)
+    lam, tau = 0.05, 1e-8
+    p = np.full(403, pval)
+    p[::5] = 1.0  # rows with p >= 1 take the plain l1 slope
+    ref = _fused(X, W, H, omega, 0.0, False, lam, p, tau)
+    K, L = H.shape
+    Hw = H.T * omega[:, None]
+    G = np.ascontiguousarray(H @ Hw)
+    P = p[:, None]
+    with np.errstate(divide="ignore"):
+        L1 = np.where((W > tau) & (W > 0), lam * P * np.power(W, P - 1.0), 0.0)
+    L1 = np.ascontiguousarray(np.where(P >= 1, lam, L1))
+    Wn = W.copy()
+    WtX, WtW = np.empty((K, L)), np.empty((K, K))
+    fused_sweep(X, Wn, np.ascontiguousarray(Hw.T), G, 0.0, False, WtX, WtW, lam=lam, p=None,
+                tau=tau, L1=L1)
+    np.testing.assert_allclose(Wn, ref[0], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(WtX, ref[1], rtol=1e-12)
