@@ -51,8 +51,8 @@ HEADERS = {
     # extra keys the families use
     "threads": "threads",
     "timing": "timing",
-    "err_ours": "rel. error ours",
-    "err_peer": "rel. error peer",
+    "err_ours": "error ours",
+    "err_peer": "error peer",
     "rel_err_ours": "rel. error ours",
     "rel_err_peer": "rel. error peer",
     "n_iter_ours": "iterations ours",
@@ -69,6 +69,7 @@ HEADERS = {
     "rho_heldout_ours": "held-out corr. ours",
     "rho_heldout_peer": "held-out corr. peer",
     "peak_mem_ours_MiB": "peak memory ours (MiB)",
+    "peak_mem_peer_MiB": "peak memory peer (MiB)",
     "import_ours_s": "import ours (s)",
     "first_call_ours_s": "first call ours (s)",
     "iters_ours": "iterations ours",
@@ -97,6 +98,20 @@ HEADERS = {
     "nnz_ours": "non-zeros ours",
     "nnz_peer": "non-zeros peer",
     "obj_rel_diff": "objective (ours - peer) / peer",
+    "rel_obj_diff": "objective (ours - peer) / peer",
+    "gap_ours": "rel. duality gap ours",
+    "gap_peer": "rel. duality gap peer",
+    "tol_ours": "tol ours",
+    "tol_peer": "tol peer",
+    "import_peer_s": "import peer (s)",
+    "err_sbl": "error SBL()",
+    "err_ggamp": "error GGAMPSBL()",
+    "err_sbl_known": "error SBL, true noise",
+    "err_ls_oracle": "error LS on true support",
+    "err_ard": "error ARD",
+    "err_abess": "error abess",
+    "err_omp_k": "error OMP, true k",
+    "e_step": "E-step",
     "note": "note",
 }
 
@@ -265,7 +280,8 @@ def blas_line():
             continue
         parts.append(("BLAS: " if api == "blas" else "OpenMP: ") + ", ".join(
             f"{i.get('internal_api')}{' ' + str(i['version']) if i.get('version') else ''}"
-            f" ({_owner(i.get('filepath'))}, {i.get('num_threads')} threads by default)"
+            f" ({_owner(i.get('filepath'))}, {i.get('num_threads')} "
+            f"thread{'' if i.get('num_threads') == 1 else 's'} by default)"
             for i in libs))
     return "; ".join(parts) or "BLAS: unknown"
 
@@ -293,9 +309,11 @@ def threads_line(blas_limits, rows):
         text = "Threads: the libraries' defaults above"
     if has_column:
         text += "; the threads column gives each row's count"
-    omp = os.environ.get("OMP_NUM_THREADS")
-    if omp:
-        text += f"; OMP_NUM_THREADS={omp}"
+    env = [f"{k}={os.environ[k]}" for k in
+           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+           if os.environ.get(k)]
+    if env:
+        text += f"; environment: {' '.join(env)}"
     return text + "."
 
 
