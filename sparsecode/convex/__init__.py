@@ -19,6 +19,7 @@ from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
 from ._estimators import (ElasticNet, LADLasso, Lasso, MultiTaskLasso, PenalizedRegression,
                           SqrtLasso, WeightedLasso)
 from ._fit import alpha_max
+from ._group import GroupLasso
 from ._loss_omp import LossOMP, loss_omp
 from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso_path,
                     lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
@@ -37,5 +38,5 @@ __all__ = [
     "LossOMP", "loss_omp", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
     "weighted_lasso_path", "sqrt_lasso_path", "lad_lasso_path", "penalized_path",
     "fista", "pdhg", "solve_operator", "SPIRALTAP", "spiral_tap", "tv1d_prox", "tv2d_prox",
-    "tv_norm",
+    "tv_norm", "GroupLasso",
 ]

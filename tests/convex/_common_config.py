@@ -2,13 +2,15 @@ import numpy as np
 
 from sparsecode import (LADLasso, LADLassoCV, Lasso, LassoCV, LossOMP, PenalizedRegression,
                         SqrtLasso, SqrtLassoCV, WeightedLasso, WeightedLassoCV)
-from sparsecode.convex import L1, MCP, ElasticNet, MultiTaskLasso, Quadratic
+from sparsecode.convex import L1, MCP, ElasticNet, GroupLasso, MultiTaskLasso, Quadratic
 
 INSTANCES = [
     Lasso(alpha=0.1),
     Lasso(alpha=0.1, positive=True),
     ElasticNet(alpha=0.1, l1_ratio=0.5),
     MultiTaskLasso(alpha=0.1),
+    GroupLasso(alpha=0.1),
+    GroupLasso(alpha=0.1, groups=2),
     WeightedLasso(alpha=0.1),
     SqrtLasso(alpha=0.1),
     LADLasso(alpha=0.1),
