@@ -810,22 +810,26 @@ def mtl_cd_inner(const floating[:, ::1] XT, floating[:, ::1] RT, floating[:, ::1
     return epoch, crit
 
 
-def group_cd_inner(const floating[:, ::1] XT, floating[::1] R, floating[::1] w,
-                   const int64_t[::1] gptr, const int64_t[::1] ws, const double[::1] lips,
-                   const double[::1] gweights, double alpha, Py_ssize_t max_epochs,
-                   double tol_in):
+def group_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] data,
+                   const index_t[::1] indices, const index_t[::1] indptr, floating[::1] R,
+                   floating[::1] w, double[::1] b, const int64_t[::1] gptr,
+                   const int64_t[::1] ws, const double[::1] lips, const double[::1] gweights,
+                   double alpha, bint fit_b, Py_ssize_t max_epochs, double tol_in):
     """Block CD epochs of ``||R||^2 / (2n) + alpha sum_g gweights_g ||w_g||_2`` on the groups ``ws``.
 
-    The features are ordered group by group: group ``g`` is the rows
-    ``gptr[g]:gptr[g + 1]`` of ``XT`` (X^T) and the same entries of ``w``;
-    ``R`` is kept equal to ``y - X w`` in place; ``lips[g] = ||X_g||_2^2 / n``.
-    Block update ``w_g <- BST(w_g + X_g^T R / (n L_g), alpha gweights_g / L_g)``.
-    Every 10 epochs the working-set score (the distance of ``X_g^T R / n`` to
-    the subdifferential, maximised over ``ws``) is computed; stops when it
-    is ``<= tol_in``.  Returns (epochs, score).
+    The features are ordered group by group: group ``g`` is the columns
+    ``gptr[g]:gptr[g + 1]`` of X (rows of ``XT`` = X^T in C order for a dense
+    design, or ``is_sparse``: ``data, indices, indptr`` a CSC matrix) and
+    the same entries of ``w``; ``R`` is kept equal to ``y - X w - b`` in
+    place; ``lips[g] = ||X_g||_2^2 / n``.  Block update ``w_g <- BST(w_g +
+    X_g^T R / (n L_g), alpha gweights_g / L_g)``; ``fit_b``: the intercept
+    ``b[0]`` is an unpenalised coordinate updated after every epoch.  Every
+    10 epochs the working-set score (the distance of ``X_g^T R / n`` to the
+    subdifferential, maximised over ``ws``) is computed; stops when it is
+    ``<= tol_in``.  Returns (epochs, score).
     """
     cdef Py_ssize_t n = R.shape[0], nws = ws.shape[0], G = gptr.shape[0] - 1
-    cdef Py_ssize_t epoch = 0, gg, g, j, k, s0, s1, gmax = 0
+    cdef Py_ssize_t epoch = 0, gg, g, i, j, k, s0, s1, gmax = 0
     cdef double L, nrm, scale, crit = INF, s, d, gn, thr
     for g in range(G):
         if gptr[g + 1] - gptr[g] > gmax:
@@ -844,7 +848,7 @@ def group_cd_inner(const floating[:, ::1] XT, floating[::1] R, floating[::1] w,
                 nrm = 0.0
                 for j in range(s0, s1):
                     k = j - s0
-                    buf[k] = w[j] + _fdot(n, &XT[j, 0], &R[0]) / (n * L)
+                    buf[k] = w[j] + col_dot(is_sparse, XT, data, indices, indptr, j, R) / (n * L)
                     nrm += buf[k] * buf[k]
                 nrm = sqrt(nrm)
                 thr = alpha * gweights[g] / L
@@ -853,7 +857,16 @@ def group_cd_inner(const floating[:, ::1] XT, floating[::1] R, floating[::1] w,
                     d = scale * buf[j - s0] - w[j]
                     if d != 0.0:
                         w[j] = <floating> (scale * buf[j - s0])
-                        _faxpy(n, <floating> (-d), &XT[j, 0], &R[0])
+                        col_axpy(is_sparse, XT, data, indices, indptr, j, -d, R)
+            if fit_b:
+                s = 0.0
+                for i in range(n):
+                    s += R[i]
+                s /= n
+                if s != 0.0:
+                    b[0] += s
+                    for i in range(n):
+                        R[i] -= <floating> s
             if epoch % 10 == 0:
                 crit = 0.0
                 for gg in range(nws):
@@ -866,7 +879,7 @@ def group_cd_inner(const floating[:, ::1] XT, floating[::1] R, floating[::1] w,
                     gn = 0.0
                     for j in range(s0, s1):
                         k = j - s0
-                        buf[k] = _fdot(n, &XT[j, 0], &R[0]) / n
+                        buf[k] = col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
                         nrm += <double> w[j] * w[j]
                         gn += buf[k] * buf[k]
                     nrm = sqrt(nrm)
@@ -884,7 +897,6 @@ def group_cd_inner(const floating[:, ::1] XT, floating[::1] R, floating[::1] w,
                 if crit <= tol_in:
                     break
     return epoch, crit
-
 
 def max_abs(const floating[::1] a):
     """``max |a_i|`` in one pass (NaN if any entry is NaN; 0 for an empty array)."""

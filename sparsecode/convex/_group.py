@@ -12,6 +12,7 @@ float64 from one fused-type source).
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -30,6 +31,15 @@ def _check_groups(groups, n_features):
             raise ValueError(f"groups must be a positive group size or a list of index arrays; "
                              f"got {groups}.")
         return [np.arange(s, min(s + size, n_features)) for s in range(0, n_features, size)]
+    lab = np.asarray(groups) if not isinstance(groups, (list, tuple)) or all(
+        isinstance(g, numbers.Integral) for g in groups) else None
+    if lab is not None and lab.ndim == 1 and lab.size > 0 and np.issubdtype(lab.dtype,
+                                                                             np.integer):
+        if lab.shape != (n_features,):
+            raise ValueError(f"groups, given as one integer label per feature, must have "
+                             f"n_features={n_features} entries; got {lab.size}.")
+        _, inv = np.unique(lab, return_inverse=True)
+        return [np.flatnonzero(inv == k) for k in range(inv.max() + 1)]
     try:
         out = [np.asarray(g) for g in groups]
     except TypeError:
@@ -69,26 +79,34 @@ def group_lasso_gap(y, r, w, gnorm, alpha, weights, sizes, n):
     return primal - dual, primal, const
 
 
-def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, tol=1e-4, max_iter=50,
-                      max_epochs=50_000, p0=10, screening=True, verbose=0):
+def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, b0=0.0,
+                      fit_intercept=False, tol=1e-4, max_iter=50, max_epochs=50_000, p0=10,
+                      screening=True, verbose=0):
     """Group Lasso by working-set block CD with gap-safe screening.
 
     Parameters
     ----------
-    X : ndarray of shape (n, N), float32 or float64
+    X : ndarray or CSC/CSR matrix of shape (n, N), float32 or float64
     y : ndarray of shape (n,)
     groups : list of int64 index arrays (a partition of the features)
     alpha : float
     weights : ndarray of shape (n_groups,) or None
         Positive group weights; ``None`` means ``sqrt(|g|)``.
     w0 : ndarray of shape (N,) or None
+    b0 : float
+        Starting intercept (``fit_intercept``).
+    fit_intercept : bool
+        Fit an unpenalised intercept inside the solver (used for sparse
+        ``X``; a dense ``X`` is centred by the caller instead).
     tol : float
-        Stop when ``gap <= tol * ||y||^2 / (2n)``.
+        Stop when ``gap <= tol * ||y - b||^2 / (2n)`` (``b`` the mean of
+        ``y`` with an intercept, else 0).
 
     Returns
     -------
-    dict(w (N,) float64, gap, n_iter, converged, n_screened)
+    dict(w (N,) float64, intercept, gap, n_iter, converged, n_screened)
     """
+    is_sparse = sp.issparse(X)
     dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     n, N = X.shape
     G = len(groups)
@@ -98,20 +116,41 @@ def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, tol=1e-4, m
     perm = np.concatenate(groups) if G else np.zeros(0, dtype=np.int64)
     weights = np.sqrt(sizes.astype(np.float64)) if weights is None \
         else np.asarray(weights, dtype=np.float64)
-    Xp = np.asarray(X)[:, perm]
-    XT = np.ascontiguousarray(Xp.T, dtype=dt)
-    Xp64 = np.asarray(Xp, dtype=np.float64)
     yd = np.asarray(y, dtype=np.float64)
     lips = np.empty(G)
-    for g in range(G):
-        blk = Xp64[:, gptr[g]:gptr[g + 1]]
-        lips[g] = float(np.linalg.norm(blk, 2)) ** 2 / n if blk.size else 0.0
+    if is_sparse:
+        Xp = sp.csc_matrix(X[:, perm], dtype=dt)
+        Xp.sort_indices()
+        Xp64 = Xp.astype(np.float64)
+        XT = np.zeros((1, 1), dtype=dt)
+        data, indices = Xp.data, Xp.indices
+        indptr = Xp.indptr.astype(indices.dtype)
+        for g in range(G):
+            blk = Xp64[:, gptr[g]:gptr[g + 1]]
+            gram = (blk.T @ blk).toarray()
+            lips[g] = float(np.linalg.eigvalsh(gram)[-1]) / n if gram.size else 0.0
+    else:
+        Xp = np.asarray(X)[:, perm]
+        XT = np.ascontiguousarray(Xp.T, dtype=dt)
+        Xp64 = np.asarray(Xp, dtype=np.float64)
+        data = np.zeros(1, dtype=dt)
+        indices = indptr = np.zeros(1, dtype=np.int32)
+        for g in range(G):
+            blk = Xp64[:, gptr[g]:gptr[g + 1]]
+            lips[g] = float(np.linalg.norm(blk, 2)) ** 2 / n if blk.size else 0.0
+    lips = np.maximum(lips, 0.0)
     w = np.zeros(N, dtype=dt) if w0 is None else np.asarray(w0, dtype=dt)[perm].copy()
+    b = np.array([float(b0) if fit_intercept else 0.0])
     excluded = lips == 0
     for g in np.flatnonzero(excluded):
         w[gptr[g]:gptr[g + 1]] = 0.0
-    R = np.array(yd - Xp64 @ w.astype(np.float64) if w.any() else yd, dtype=dt)
-    P0 = float(yd @ yd) / (2 * n)
+
+    def residual():
+        return np.array(yd - Xp64 @ w.astype(np.float64) - b[0], dtype=dt)
+
+    R = residual()
+    yc = yd - yd.mean() if fit_intercept else yd
+    P0 = float(yc @ yc) / (2 * n)
     if dt == np.float32:
         tol = max(tol, 1e-5)  # float32 gaps below ~1e-6 P(0) are rounding noise
     keep = ~excluded  # unscreened groups
@@ -121,13 +160,17 @@ def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, tol=1e-4, m
     it = 0
     for it in range(1, max_iter + 1):
         if it % 10 == 0 and w.any():  # rounding drift of the in-place residual
-            R = np.array(yd - Xp64 @ w.astype(np.float64), dtype=dt)
+            R = residual()
+        if fit_intercept:  # exact intercept step: the residual sums to zero (dual constraint)
+            m = float(R.sum(dtype=np.float64)) / n
+            b[0] += m
+            R -= dt.type(m)
         r = R.astype(np.float64)
-        corr = (XT @ R).astype(np.float64) / n if dt == np.float64 else (Xp64.T @ r) / n
+        corr = (Xp64.T @ r) / n
         gnorm = np.sqrt(np.add.reduceat(corr * corr, starts)) if N else np.zeros(0)
         w64 = w.astype(np.float64)
         wnorm = np.sqrt(np.add.reduceat(w64 * w64, starts)) if N else np.zeros(0)
-        gap, primal, const = group_lasso_gap(yd, r, w64, gnorm, alpha, weights, sizes, n)
+        gap, primal, const = group_lasso_gap(yc, r, w64, gnorm, alpha, weights, sizes, n)
         nz = wnorm > 0
         score = np.maximum(0.0, gnorm - alpha * weights)
         if nz.any():
@@ -150,7 +193,7 @@ def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, tol=1e-4, m
             if drop.any():
                 for g in np.flatnonzero(drop & nz):  # certified zero: remove from the residual
                     s0, s1 = gptr[g], gptr[g + 1]
-                    R += (XT[s0:s1].T @ w[s0:s1]).astype(dt)
+                    R += np.asarray(Xp64[:, s0:s1] @ w64[s0:s1], dtype=dt).ravel()
                     w[s0:s1] = 0.0
                 keep &= ~drop
                 nz &= keep
@@ -164,13 +207,14 @@ def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, tol=1e-4, m
             prio = np.where(nz[kept], np.inf, score[kept])
             ws = np.sort(kept[np.argpartition(-prio, ws_size - 1)[:ws_size]]).astype(np.int64)
         prev_size = ws.size
-        if ws.size == 0:
+        if ws.size == 0 and not fit_intercept:
             continue
-        _C.group_cd_inner(XT, R, w, gptr, ws, lips, weights, float(alpha), int(max_epochs),
+        _C.group_cd_inner(is_sparse, XT, data, indices, indptr, R, w, b, gptr, ws, lips,
+                          weights, float(alpha), bool(fit_intercept), int(max_epochs),
                           float(0.3 * max_score))
     out = np.empty(N)
     out[perm] = w.astype(np.float64)
-    return dict(w=out, gap=float(gap), n_iter=it, converged=converged,
+    return dict(w=out, intercept=float(b[0]), gap=float(gap), n_iter=it, converged=converged,
                 n_screened=int(G - keep.sum() - np.count_nonzero(excluded)))
 
 
@@ -185,10 +229,11 @@ class GroupLasso(RegressorMixin, BaseEstimator):
     ----------
     alpha : float, default=1.0
         Regularisation strength, >= 0.
-    groups : int or list of array-like of int, default=1
+    groups : int, list of array-like of int or array-like of shape (n_features,), default=1
         The groups: an int is a group size (consecutive features, the last
         group holds the remainder); a list of index arrays must be a
-        partition of ``range(n_features)``.
+        partition of ``range(n_features)``; a 1-D integer array holds one
+        group label per feature (groups in the order of the sorted labels).
     weights : array-like of shape (n_groups,), default=None
         Positive group weights; ``None`` means ``sqrt(|g|)``.
     fit_intercept : bool, default=True
@@ -230,8 +275,9 @@ class GroupLasso(RegressorMixin, BaseEstimator):
     weight_g / L_g)`` with ``L_g = ||X_g||_2^2 / n`` (exact spectral norm).
     Dual point ``theta = c r`` with ``c`` the largest factor <= 1 such that
     ``max_g ||X_g^T theta|| / (n weight_g) <= alpha``; gap-safe screening
-    (Ndiaye et al. 2017) removes groups certified zero.  Dense designs,
-    float32 and float64.
+    (Ndiaye et al. 2017) removes groups certified zero.  Dense, CSC and CSR
+    designs (a sparse design is not centred: the intercept is a coordinate
+    of the solver), float32 and float64.
 
     References
     ----------
@@ -273,13 +319,18 @@ class GroupLasso(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def fit(self, X, y):
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Design matrix (float32 is kept as float32).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Design matrix (float32 is kept as float32; CSC and CSR stay sparse).
         y : array-like of shape (n_samples,)
             Target.
 
@@ -290,7 +341,8 @@ class GroupLasso(RegressorMixin, BaseEstimator):
         """
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
+                             dtype=[np.float64, np.float32], y_numeric=True)
         dt = X.dtype
         n, N = X.shape
         groups = _check_groups(self.groups, N)
@@ -303,27 +355,31 @@ class GroupLasso(RegressorMixin, BaseEstimator):
             if not (np.isfinite(weights).all() and (weights > 0).all()):
                 raise ValueError("weights must be positive and finite.")
         Y = np.asarray(y, dtype=np.float64)
-        if self.fit_intercept:
-            x_off = X.mean(axis=0, dtype=np.float64)
-            y_off = float(Y.mean())
-            Xc = X - x_off.astype(dt)
-            Yc = Y - y_off
-        else:
-            x_off, y_off = np.zeros(N), 0.0
-            Xc, Yc = X, Y
-        w0 = None
+        w0, b0 = None, 0.0
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (N,):
-            w0 = np.asarray(self.coef_, dtype=np.float64)
-        res = solve_group_lasso(Xc, Yc, groups, float(self.alpha), weights, w0=w0,
-                                tol=float(self.tol), max_iter=int(self.max_iter),
-                                verbose=int(self.verbose))
+            w0, b0 = np.asarray(self.coef_, dtype=np.float64), float(self.intercept_)
+        common = dict(tol=float(self.tol), max_iter=int(self.max_iter), verbose=int(self.verbose))
+        if sp.issparse(X):  # the intercept is a coordinate of the solver: X stays sparse
+            res = solve_group_lasso(X, Y, groups, float(self.alpha), weights, w0=w0, b0=b0,
+                                    fit_intercept=bool(self.fit_intercept), **common)
+            w, b = res["w"], res["intercept"]
+        else:
+            if self.fit_intercept:
+                x_off = X.mean(axis=0, dtype=np.float64)
+                y_off = float(Y.mean())
+                Xc, Yc = X - x_off.astype(dt), Y - y_off
+            else:
+                x_off, y_off = np.zeros(N), 0.0
+                Xc, Yc = X, Y
+            res = solve_group_lasso(Xc, Yc, groups, float(self.alpha), weights, w0=w0, **common)
+            w = res["w"]
+            b = y_off - x_off @ w if self.fit_intercept else 0.0
         if not res["converged"]:
             from .._base import warn_not_converged
 
             warn_not_converged("GroupLasso", 1, 1, "duality gap", res["gap"], float(self.tol))
-        w = res["w"]
         self.coef_ = w.astype(dt)
-        self.intercept_ = dt.type(y_off - x_off @ w) if self.fit_intercept else dt.type(0.0)
+        self.intercept_ = dt.type(b)
         self.n_iter_ = int(res["n_iter"])
         self.dual_gap_ = float(res["gap"])
         self.n_screened_ = int(res["n_screened"])
@@ -334,7 +390,7 @@ class GroupLasso(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -343,5 +399,6 @@ class GroupLasso(RegressorMixin, BaseEstimator):
             Predictions.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return X @ self.coef_ + self.intercept_
+        X = validate_data(self, X, accept_sparse=("csc", "csr"), dtype=[np.float64, np.float32],
+                          reset=False)
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_

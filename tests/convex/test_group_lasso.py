@@ -212,3 +212,35 @@ def test_non_finite_X_rejected():
     X[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         GroupLasso(groups=2).fit(X, y)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_design_equals_dense(fmt, fit_intercept):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(6)
+    X = sp.random(80, 40, density=0.3, random_state=6, format=fmt)
+    w = np.zeros(40)
+    w[:8] = rng.standard_normal(8)
+    y = X @ w + 0.05 * rng.standard_normal(80) + 1.0
+    kw = dict(alpha=0.01, groups=4, tol=1e-13, fit_intercept=fit_intercept)
+    a = GroupLasso(**kw).fit(X, y)
+    b = GroupLasso(**kw).fit(X.toarray(), y)
+    assert 0 < np.count_nonzero(a.coef_) < 40
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+    assert abs(a.intercept_ - b.intercept_) < 1e-8
+    np.testing.assert_allclose(a.predict(X), b.predict(X.toarray()), atol=1e-8)
+    c = GroupLasso(**kw).fit(X.astype(np.float32), y.astype(np.float32))
+    assert c.coef_.dtype == np.float32 and np.asarray(c.intercept_).dtype == np.float32
+    np.testing.assert_allclose(c.coef_, b.coef_, atol=1e-3)
+
+
+def test_groups_as_labels():
+    X, y = _problem(n=40, N=12)
+    labels = np.repeat([7, 3, 5], 4)  # groups in the order of the sorted labels
+    a = GroupLasso(alpha=0.05, groups=labels, tol=1e-13).fit(X, y)
+    b = GroupLasso(alpha=0.05, groups=4, tol=1e-13).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-10)
+    with pytest.raises(ValueError, match="groups, given as one integer label per feature"):
+        GroupLasso(groups=np.zeros(5, dtype=int)).fit(X, y)
