@@ -79,6 +79,60 @@ def group_lasso_gap(y, r, w, gnorm, alpha, weights, sizes, n):
     return primal - dual, primal, const
 
 
+def _largest_sq_singular(M):
+    """``||M||_2^2`` by Lanczos (``eigsh``) on the smaller of ``M M^T`` and ``M^T M``."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    M = np.asarray(M, dtype=np.float64)
+    k = min(M.shape)
+    if M.shape[0] <= M.shape[1]:
+        op = LinearOperator((k, k), matvec=lambda v: M @ (M.T @ v), dtype=np.float64)
+    else:
+        op = LinearOperator((k, k), matvec=lambda v: M.T @ (M @ v), dtype=np.float64)
+    v0 = np.ones(k) / np.sqrt(k)
+    return float(eigsh(op, k=1, which="LA", tol=1e-12, v0=v0, return_eigenvectors=False)[0])
+
+
+def _group_lipschitz(A, gptr, sizes, n, is_sparse, chunk=1 << 21):
+    """``||X_g||_2^2 / n`` for every group (features ordered group by group).
+
+    ``A`` is X^T (dense, C order) or X (CSC).  Consecutive groups are taken
+    in chunks of about ``chunk`` entries; within a chunk the groups of equal
+    size share one batched Gram product and one batched ``eigvalsh``.
+    """
+    G = sizes.size
+    lips = np.zeros(G)
+    g0 = 0
+    while g0 < G:
+        # the most consecutive groups within ``chunk`` entries (at least one)
+        g1 = max(g0 + 1, int(np.searchsorted(gptr, gptr[g0] + chunk // max(n, 1),
+                                             side="right")) - 1)
+        c0, c1 = gptr[g0], gptr[g1]
+        B = A[:, c0:c1].toarray().T if is_sparse else np.asarray(A[c0:c1], dtype=np.float64)
+        loc = gptr[g0:g1] - c0
+        sz = sizes[g0:g1]
+        if sz.size > 1 and sz[0] > 1 and (sz == sz[0]).all():  # equal sizes: a free reshape
+            blk = B.reshape(sz.size, sz[0], n)
+            lips[g0:g1] = np.linalg.eigvalsh(np.matmul(blk, blk.transpose(0, 2, 1)))[:, -1]
+            g0 = g1
+            continue
+        for s in np.unique(sz):
+            k = np.flatnonzero(sz == s)
+            if s == 1:
+                rows = B[loc[k]]
+                lips[g0 + k] = np.einsum("ij,ij->i", rows, rows)
+                continue
+            if min(s, n) > 128:  # large groups: Lanczos on the smaller Gram operator
+                for kk in k:
+                    lips[g0 + kk] = _largest_sq_singular(B[loc[kk]:loc[kk] + s])
+                continue
+            blk = B[loc[k][:, None] + np.arange(s)]  # (groups, s, n)
+            gram = np.matmul(blk, blk.transpose(0, 2, 1))
+            lips[g0 + k] = np.linalg.eigvalsh(gram)[:, -1]
+        g0 = g1
+    return np.maximum(lips, 0.0) / n
+
+
 def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, b0=0.0,
                       fit_intercept=False, tol=1e-4, max_iter=50, max_epochs=50_000, p0=10,
                       screening=True, verbose=0):
@@ -117,28 +171,22 @@ def solve_group_lasso(X, y, groups, alpha, weights=None, *, w0=None, b0=0.0,
     weights = np.sqrt(sizes.astype(np.float64)) if weights is None \
         else np.asarray(weights, dtype=np.float64)
     yd = np.asarray(y, dtype=np.float64)
-    lips = np.empty(G)
+    identity = bool(np.array_equal(perm, np.arange(N)))
     if is_sparse:
-        Xp = sp.csc_matrix(X[:, perm], dtype=dt)
-        Xp.sort_indices()
+        Xp = sp.csc_matrix(X if identity else X[:, perm], dtype=dt)
+        if not Xp.has_sorted_indices:
+            Xp = Xp.sorted_indices()  # a copy: the caller's matrix is left as it is
         Xp64 = Xp.astype(np.float64)
         XT = np.zeros((1, 1), dtype=dt)
         data, indices = Xp.data, Xp.indices
         indptr = Xp.indptr.astype(indices.dtype)
-        for g in range(G):
-            blk = Xp64[:, gptr[g]:gptr[g + 1]]
-            gram = (blk.T @ blk).toarray()
-            lips[g] = float(np.linalg.eigvalsh(gram)[-1]) / n if gram.size else 0.0
     else:
-        Xp = np.asarray(X)[:, perm]
-        XT = np.ascontiguousarray(Xp.T, dtype=dt)
+        Xp = np.asarray(X) if identity else np.asarray(X)[:, perm]
+        XT = np.ascontiguousarray(Xp.T, dtype=dt)  # a free view of a Fortran-ordered X
         Xp64 = np.asarray(Xp, dtype=np.float64)
         data = np.zeros(1, dtype=dt)
         indices = indptr = np.zeros(1, dtype=np.int32)
-        for g in range(G):
-            blk = Xp64[:, gptr[g]:gptr[g + 1]]
-            lips[g] = float(np.linalg.norm(blk, 2)) ** 2 / n if blk.size else 0.0
-    lips = np.maximum(lips, 0.0)
+    lips = _group_lipschitz(Xp64 if is_sparse else XT, gptr, sizes, n, is_sparse)
     w = np.zeros(N, dtype=dt) if w0 is None else np.asarray(w0, dtype=dt)[perm].copy()
     b = np.array([float(b0) if fit_intercept else 0.0])
     excluded = lips == 0
@@ -342,7 +390,7 @@ class GroupLasso(RegressorMixin, BaseEstimator):
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
         X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
-                             dtype=[np.float64, np.float32], y_numeric=True)
+                             dtype=[np.float64, np.float32], y_numeric=True, order="F")
         dt = X.dtype
         n, N = X.shape
         groups = _check_groups(self.groups, N)

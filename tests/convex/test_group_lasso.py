@@ -62,9 +62,9 @@ def test_singleton_groups_equal_lasso(fit_intercept):
         assert abs(gl.intercept_ - la.intercept_) < 1e-8
 
 
-def test_one_group_orthonormal_closed_form():
+@pytest.mark.parametrize("n, N", [(30, 6), (300, 150)])  # 150: the Lanczos Lipschitz path
+def test_one_group_orthonormal_closed_form(n, N):
     rng = np.random.default_rng(1)
-    n, N = 30, 6
     X = np.linalg.qr(rng.standard_normal((n, N)))[0]  # X^T X = I
     y = rng.standard_normal(n)
     xty = X.T @ y
