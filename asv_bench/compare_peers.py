@@ -419,7 +419,8 @@ def _ratio_plot(name, rows, path, date=None):
     ax.set_xscale("log")
     ax.axvline(1.0, color="k", lw=1)
     for yi, v in zip(y, values):
-        ax.annotate(f"{v:.3g}", (v, yi), xytext=(3, 0), textcoords="offset points",
+        text = f"{v:.0f}" if v >= 100 else f"{v:.3g}"
+        ax.annotate(text, (v, yi), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7)
     ax.set_xlim(min(min(values), 1.0) / 1.5, max(max(values), 1.0) * 2.5)
     ax.set_yticks(y)
