@@ -11,7 +11,8 @@ Solvers declare what they need from datafits and penalties
 compiled kernels.  ``fista`` / ``pdhg`` / ``solve_operator`` solve the same
 problems matrix-free (any ``LinearOperator``, real or complex);
 ``SPIRALTAP`` is the Poisson intensity solver and ``tv1d_prox`` /
-``tv2d_prox`` the total-variation proximal operators.  ``LossOMP`` is the greedy
+``tv2d_prox`` the total-variation proximal operators; ``lasso_lars_gram``
+codes many signals by the LARS homotopy on a Gram matrix.  ``LossOMP`` is the greedy
 counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
 """
 
@@ -20,6 +21,7 @@ from ._estimators import (ElasticNet, LADLasso, Lasso, MultiTaskLasso, Penalized
                           SqrtLasso, WeightedLasso)
 from ._fit import alpha_max
 from ._group import GroupLasso
+from ._lars import lasso_lars_gram
 from ._loss_omp import LossOMP, loss_omp
 from ._path import (LADLassoCV, LassoCV, SqrtLassoCV, WeightedLassoCV, lad_lasso_path,
                     lasso_path, penalized_path, sqrt_lasso_path, weighted_lasso_path)
@@ -38,5 +40,5 @@ __all__ = [
     "LossOMP", "loss_omp", "LassoCV", "WeightedLassoCV", "SqrtLassoCV", "LADLassoCV", "lasso_path",
     "weighted_lasso_path", "sqrt_lasso_path", "lad_lasso_path", "penalized_path",
     "fista", "pdhg", "solve_operator", "SPIRALTAP", "spiral_tap", "tv1d_prox", "tv2d_prox",
-    "tv_norm", "GroupLasso",
+    "tv_norm", "GroupLasso", "lasso_lars_gram",
 ]

@@ -84,7 +84,7 @@ def lasso_lars_gram(X, dictionary, alpha, *, positive=False, gram=None, max_nonz
     Examples
     --------
     >>> import numpy as np
-    >>> from sparsecode.convex._lars import lasso_lars_gram
+    >>> from sparsecode.convex import lasso_lars_gram
     >>> rng = np.random.default_rng(0)
     >>> D = rng.standard_normal((20, 8))
     >>> D /= np.linalg.norm(D, axis=1, keepdims=True)
