@@ -74,6 +74,10 @@ def _validate(A, y, background, beta):
     else:
         A = check_operator(A, "A", allow_complex=False)
         data = A.data if sp.issparse(A) else A
+        y_early = np.asarray(y)
+        if y_early.dtype.kind in "fiub" and not np.all(np.isfinite(y_early)):
+            # a NaN in y is named before A's sign is judged
+            raise ValueError("Input y contains NaN or infinity.")
         if np.any(data < 0):
             raise ValueError(
                 "A has negative entries; the Poisson model needs a non-negative sensing "
@@ -112,7 +116,7 @@ def _objective(f, Af, y, b, tau, pen_value):
         return float(Af.sum() - xlogy(y, W).sum() + tau * pen_value(f))
 
 
-def spiral_tap(A, y, tau, *, penalty="l1", image_shape=None, isotropic=False,
+def spiral_tap(A, y, tau=1.0, *, penalty="l1", image_shape=None, isotropic=False,
                background=None, beta=1e-10, monotone=True, accept_past=10,
                accept_decrease=0.1, accept_mult=2.0, alpha_init=1.0, alpha_min=1e-30,
                alpha_max=1e30, alpha_accept_max=None, x0=None, max_iter=1000, min_iter=5,
@@ -126,7 +130,7 @@ def spiral_tap(A, y, tau, *, penalty="l1", image_shape=None, isotropic=False,
         map non-negative vectors to non-negative ones and have ``rmatvec``).
     y : array-like of shape (m,)
         Photon counts, ``>= 0``.
-    tau : float
+    tau : float, default=1.0
         Penalty weight ``>= 0`` (not scale-free: it multiplies the intensity
         scale).
     penalty : {"l1", "tv"}, default="l1"

@@ -159,3 +159,24 @@ def test_tv_sub_solves_do_not_emit_tv2d_prox_warnings():
         spiral_tap(B, y, 0.1, penalty="tv", image_shape=(r, c), max_iter=5, sub_max_iter=2,
                    sub_tol=1e-14)
     assert not [w for w in rec if "tv2d_prox" in str(w.message)]
+
+
+def test_spiral_tap_default_tau_and_nan_y_named_before_sign_of_A():
+    """tau defaults to 1.0 as in SPIRALTAP; a NaN in y is reported as y even when A
+    also breaks the model (negative entries)."""
+    import inspect
+
+    import pytest as _pytest
+
+    from sparsecode.convex import SPIRALTAP, spiral_tap
+
+    assert inspect.signature(spiral_tap).parameters["tau"].default == \
+        SPIRALTAP().get_params()["tau"]
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((6, 4))
+    y = np.ones(6)
+    y[0] = np.nan
+    with _pytest.raises(ValueError, match=r"\by\b"):
+        spiral_tap(A, y)
+    with _pytest.raises(ValueError, match=r"\bA\b"):
+        spiral_tap(A, np.ones(6))
