@@ -1,7 +1,7 @@
 """
-=========================================================
+===========================================================
 Fast inference: a trained PSD encoder against OMP and lasso
-=========================================================
+===========================================================
 
 Predictive sparse decomposition (Kavukcuoglu, Ranzato & LeCun) trains an
 encoder ``F(y) = g * tanh(W y + b)`` to predict the sparse codes of its own

@@ -1,7 +1,7 @@
 """
-=====================================================================
+======================================================================
 Recovering planted features: TopK, MP-SAE, PSD and dictionary learning
-=====================================================================
+======================================================================
 
 Data are drawn from a known dictionary, and each method learns a
 dictionary of the same size from the data alone.  A planted atom counts as
@@ -25,10 +25,10 @@ AuxK), :class:`~sparsecode.amortized.MatchingPursuitAutoencoder` (MP-SAE),
 :class:`~sparsecode.dictionary.OnlineDictionaryLearning` with OMP coding
 (classical baseline).
 
-Default: small sizes (seconds).  ``SPARSECODE_FULL=1``: the flat problem of
+Default: small sizes (well under a minute).  ``SPARSECODE_FULL=1``: the flat problem of
 the quality target (d = 64, 256 atoms, k = 5, 50,000 samples) and the
 hierarchical problem at rho = 0.1, 0.4 and 0.7 with 3 seeds and 6,000 steps
-of 200 samples, as in the specification's reference run.
+of 200 samples, as in the MP-SAE paper's toy experiment.
 """
 
 # %%
@@ -72,8 +72,8 @@ def make_models(n_atoms, k, n_steps, batch_size, seed):
     """The four learners at the same dictionary size, sparsity and number of steps.
 
     TopK and MP-SAE use the optimiser of the MP-SAE paper's toy code (Adam
-    with betas (0.5, 0.9375), warm-up, linear decay); TopK at 3e-3 as in the
-    specification's reference run, MP-SAE at 3e-2.  MP-SAE runs ``k``
+    with betas (0.5, 0.9375), warm-up, linear decay); TopK at 3e-3,
+    MP-SAE at 3e-2.  MP-SAE runs ``k``
     pursuit steps, so both codes have at most ``k`` non-zeros.
     """
     epochs = dict(batch_size=batch_size, random_state=seed)

@@ -1,7 +1,7 @@
 """
-==============================================================
+================================================================
 The reconstruction-sparsity frontier on image patches and digits
-==============================================================
+================================================================
 
 How well does each learned dictionary reconstruct held-out data at a given
 number of active atoms?  For every method the sparsity knob is swept and

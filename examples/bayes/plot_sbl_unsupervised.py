@@ -1,6 +1,6 @@
 """
 Sparse Bayesian learning without tuning: learned noise, any conditioning
-=======================================================================
+========================================================================
 
 Sparse Bayesian learning needs no regularisation weight, no support size and
 no noise level: ``SBL()`` and ``GGAMPSBL()`` learn the noise variance with

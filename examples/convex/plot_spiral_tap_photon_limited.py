@@ -1,7 +1,7 @@
 """
-=================================================================
+==================================================================
 Photon-limited recovery with SPIRAL-TAP against projected gradient
-=================================================================
+==================================================================
 
 The photon-limited compressed-sensing experiment of Harmany, Marcia and
 Willett ("This is SPIRAL-TAP", IEEE TIP 2012) at small size.  Counts

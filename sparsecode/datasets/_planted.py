@@ -1,4 +1,4 @@
-"""Planted-feature data for amortised sparse coding (spec sections 3.8 and 4.3).
+"""Planted-feature data for amortised sparse coding (flat supports; the MP-SAE hierarchy).
 
 ``make_planted_features`` draws signals from a known unit-norm dictionary
 with ``k`` atoms per signal on i.i.d. uniform supports (non-negative
@@ -54,8 +54,8 @@ def make_planted_features(n_samples, n_features, n_atoms, k, *, amplitude="unifo
     k : int
         Active atoms per signal, in ``[1, n_atoms]``.
     amplitude : {"uniform", "gaussian"}, default="uniform"
-        Magnitudes of the active codes: uniform on ``[0.5, 1.5]`` (the
-        specification's reference run R7) or ``|N(0, 1)|``.
+        Magnitudes of the active codes: uniform on ``[0.5, 1.5]`` or
+        ``|N(0, 1)|``.
     nonnegative : bool, default=True
         Keep the codes non-negative; ``False`` gives each a random sign.
     noise_level : float, default=0.0
@@ -127,7 +127,7 @@ def make_planted_features(n_samples, n_features, n_atoms, k, *, amplitude="unifo
     return X.astype(dt), D.astype(dt), codes.astype(dt)
 
 
-# MP-SAE toy tree (spec 4.3): parents 0, 4, 8 with children 1-3, 5-7, 9-11; singletons 12-19.
+# MP-SAE toy tree (Costa et al. 2025): parents 0, 4, 8 with children 1-3, 5-7, 9-11; singletons 12-19.
 _PARENTS = (0, 4, 8)
 _CHILDREN = ((1, 2, 3), (5, 6, 7), (9, 10, 11))
 _SINGLETONS = tuple(range(12, 20))
@@ -174,7 +174,7 @@ def make_hierarchical_features(n_samples, *, n_features=20, intra_cosine=0.4,
                                parent_cosine=None, amplitude_mean=1.5, amplitude_std=0.25,
                                noise_level=0.0, rotate=False, return_groups=False,
                                dtype=np.float64, random_state=None):
-    r"""Hierarchical, conditionally orthogonal features of the MP-SAE paper (spec 4.3).
+    r"""Hierarchical, conditionally orthogonal features of the MP-SAE paper (Costa et al. 2025).
 
     Twenty unit features: parents 0, 4 and 8, their children 1-3, 5-7 and
     9-11, and singletons 12-19.  Each signal has exactly one root-level
