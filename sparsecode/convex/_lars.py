@@ -188,11 +188,19 @@ def _warn_parallel_atoms(G, max_atoms=8192):
         return
     d = np.sqrt(np.maximum(np.diag(G).astype(np.float64), 0.0))
     tol = 1e-6 if G.dtype == np.float32 else 1e-10
-    C = np.abs(G) >= (1.0 - tol) * np.outer(d, d)
-    np.fill_diagonal(C, False)
-    C &= (d[:, None] > 0) & (d[None, :] > 0)
-    if C.any():
-        i, j = np.argwhere(C)[0]
+    hit = None
+    rows = max(1, (8 << 20) // (8 * K))  # blocks of rows: temporaries of ~8 MiB, not K x K
+    for start in range(0, K, rows):
+        stop = min(start + rows, K)
+        C = np.abs(G[start:stop]) >= (1.0 - tol) * np.outer(d[start:stop], d)
+        C[np.arange(stop - start), np.arange(start, stop)] = False
+        C &= (d[start:stop, None] > 0) & (d[None, :] > 0)
+        if C.any():
+            i, j = np.argwhere(C)[0]
+            hit = (start + i, j)
+            break
+    if hit is not None:
+        i, j = hit
         warnings.warn(
             f"lasso_lars_gram: atoms {i} and {j} of the dictionary are parallel (duplicated "
             "up to scale); only one of each such group can be used.  Remove duplicated "
