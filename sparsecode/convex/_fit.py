@@ -253,6 +253,23 @@ def _rescaled_penalty(penalty, kind, ea, eb):
             new.alpha = float(np.ldexp(alpha, (1 - d) * eb - ea))
         elif kind != "quad":
             return None
+        elif t is PEN.ElasticNetPenalty:
+            # alpha (l1 (b/a)|w~| + (1 - l1) (b/a)^2 |w~|^2 / 2)
+            #   = b^2 (a1 |w~| + a2 |w~|^2 / 2),  a1 = alpha l1 / (a b),  a2 = alpha (1 - l1) / a^2
+            l1 = float(penalty.l1_ratio)
+            a1 = float(np.ldexp(alpha * l1, -ea - eb))
+            a2 = float(np.ldexp(alpha * (1.0 - l1), -2 * ea))
+            if not (ok(a1) and ok(a2)):
+                return None
+            tot = a1 + a2
+            if tot > 0:
+                new.alpha, new.l1_ratio = tot, a1 / tot
+                # both parts must survive the (alpha, l1_ratio) form to rounding
+                if abs(tot * new.l1_ratio - a1) > 1e-12 * a1 or \
+                        abs(tot * (1.0 - new.l1_ratio) - a2) > 1e-12 * a2:
+                    return None
+            else:
+                new.alpha = 0.0
         elif t is PEN.MCP:
             # MCP((b/a) t; alpha, gamma) = b^2 MCP(t; alpha / (a b), gamma a^2)
             new.alpha = float(np.ldexp(alpha, -ea - eb))

@@ -201,3 +201,24 @@ def test_zero_weight_feature_unpenalised_hypothesis(seed, c):
     r = y - X @ reg.coef_ - reg.intercept_
     assert abs(X[:, j] @ r) <= 1e-6 * np.linalg.norm(X[:, j]) * max(np.linalg.norm(y), 1)
     assert reg.coef_[j] != 0 or abs(X[:, j] @ (y - y.mean())) < 1e-12
+
+
+@pytest.mark.parametrize("c", [1e-150, 1e150])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_elasticnet_joint_scale_equivariance(c, fit_intercept):
+    """ElasticNet's objective is homogeneous under (c X, c y, c^2 alpha) at fixed
+    l1_ratio: the coefficients are unchanged, at any data scale (exact power-of-two
+    rescaling of the mixed penalty, as for the Lasso)."""
+    from sparsecode import ElasticNet
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 60))
+    w = np.zeros(60)
+    w[[3, 10, 40]] = [1.5, -1.2, 1.8]
+    y = X @ w
+    a = 0.05 * np.abs(X.T @ y).max() / 30
+    ref = ElasticNet(alpha=a, fit_intercept=fit_intercept, tol=1e-10).fit(X, y).coef_
+    got = ElasticNet(alpha=a * c * c, fit_intercept=fit_intercept,
+                     tol=1e-10).fit(X * c, y * c).coef_
+    assert np.all(np.isfinite(got))
+    assert np.linalg.norm(got - ref) <= 1e-8 * np.linalg.norm(ref)

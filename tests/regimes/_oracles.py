@@ -109,3 +109,33 @@ def sqrt_lasso_gap(A, y, c, alpha, norm=1.0):
     if gap <= 1e-5:  # certified well within every tolerance the tests use
         return gap
     return min(gap, (f - sqrt_lasso_dual_bound(A, y, alpha, norm)) / f)
+
+
+def enet_ref(A, y, alpha_sk, l1_ratio, positive=False):
+    """argmin ||y - Ac||^2/(2m) + alpha l1_ratio |c|_1 + alpha (1 - l1_ratio) |c|^2/2
+    (scikit-learn's ElasticNet, tight tolerance)."""
+    from sklearn.linear_model import ElasticNet as SkElasticNet
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = SkElasticNet(alpha=alpha_sk, l1_ratio=l1_ratio, fit_intercept=False, tol=1e-12,
+                           max_iter=50_000, selection="cyclic", positive=positive)
+        est.fit(A, y)
+    return est.coef_.copy()
+
+
+def enet_objective(A, y, c, alpha_sk, l1_ratio):
+    return quad_objective(A, y, c, alpha_sk * l1_ratio) + \
+        alpha_sk * (1 - l1_ratio) * np.sum(c ** 2) / 2
+
+
+def lasso_rel_gap(A, y, c, alpha_sk):
+    """Relative duality gap of c for min ||y - Ac||^2/(2m) + alpha |c|_1, real or complex
+    (|.| the modulus): dual point theta = r / max(m, ||A^H r||_inf / alpha), a certified
+    lower bound (||y||^2 - ||y - m theta||^2) / (2m)."""
+    m = A.shape[0]
+    r = y - A @ c
+    f = np.sum(np.abs(r) ** 2) / (2 * m) + alpha_sk * np.sum(np.abs(c))
+    theta = r / max(m, np.abs(A.conj().T @ r).max() / alpha_sk)
+    d = (np.sum(np.abs(y) ** 2) - np.sum(np.abs(y - m * theta) ** 2)) / (2 * m)
+    return (f - d) / f

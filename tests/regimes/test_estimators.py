@@ -32,6 +32,25 @@ NAMES = sorted(REGRESSORS)
 _DATAFIT = {"SqrtLasso": "sqrt", "LADLasso": "lad", "SqrtLassoCV": "sqrt", "LADLassoCV": "lad"}
 # No recovery guarantee at these sizes (IHT: delta_3s < 1/sqrt(32)): judged as fixed points.
 _LOCAL = {"IHT"}
+# Quadratic datafit plus a squared-l2 term (alpha (1 - l1_ratio) ||w||^2 / 2): judged
+# against scikit-learn's ElasticNet at the estimator's default l1_ratio, not the Lasso.
+# Not homogeneous: under y -> c y (or A -> c A) no rescaling of alpha alone keeps the
+# solution (the l1 and l2 terms scale by different powers of c), so the single-factor
+# scale cells do not apply; the joint (c A, c y, c^2 alpha) equivariance at 1e+-150 is
+# tested in tests/convex/test_lasso.py.
+_ENET = {"ElasticNet"}
+
+
+def _quad_ref(name, A, y, a, positive=False):
+    if name in _ENET:
+        return O.enet_ref(A, y, a, REGRESSORS[name]().l1_ratio, positive=positive)
+    return O.lasso_ref(A, y, a, positive=positive)
+
+
+def _quad_obj(name, A, y, c, a):
+    if name in _ENET:
+        return O.enet_objective(A, y, c, a, REGRESSORS[name]().l1_ratio)
+    return O.quad_objective(A, y, c, a)
 
 
 def params(name):
@@ -121,9 +140,12 @@ def verify(name, A, y, coef, truth, *, rtol, alpha=None):
         assert rel(coef, truth) <= rtol, f"not the exact sparse solution: {rel(coef, truth):.2e}"
     elif k == "cv":
         assert support(coef, S) == support(truth, S), "CV lost the true support"
+    elif k == "quad" and np.iscomplexobj(A) and name not in _ENET:
+        gap = O.lasso_rel_gap(A, y, coef, alpha)
+        assert gap <= max(1e-5, rtol), f"relative gap {gap:.2e} to a certified bound"
     elif k == "quad":
-        ref = O.lasso_ref(A, y, alpha)
-        f, fref = O.quad_objective(A, y, coef, alpha), O.quad_objective(A, y, ref, alpha)
+        ref = _quad_ref(name, A, y, alpha)
+        f, fref = _quad_obj(name, A, y, coef, alpha), _quad_obj(name, A, y, ref, alpha)
         assert (f - fref) / fref <= max(1e-6, rtol), \
             f"objective {(f - fref) / fref:.2e} above sklearn's"
     elif k == "sqrt":
@@ -198,7 +220,8 @@ def test_complex(name):
         assert out.error is not None, "complex input accepted without being declared"
         check(out, ARGS + ("complex",), lambda v: None)
         return
-    check(out, ARGS, lambda coef: verify(name, A, y, coef, x, rtol=_rtol(name)))
+    check(out, ARGS, lambda coef: verify(name, A, y, coef, x, rtol=_rtol(name),
+                                         alpha=base_alpha(name, *problem()[:2])))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -224,6 +247,8 @@ def _scale_cases():
 @pytest.mark.parametrize("name,dtype,c", list(_scale_cases()))
 def test_scale_y(name, dtype, c):
     """coef(A, c y) = c coef(A, y) (alpha scaled by c for a quadratic datafit)."""
+    if name in _ENET:
+        pytest.skip("not homogeneous in y at fixed l1_ratio (see _ENET)")
     A, y, _ = problem(dtype)
     ref = base_coef(name, dtype)
     yc = (y.astype(np.float64) * c).astype(dtype)
@@ -243,6 +268,8 @@ def test_scale_y(name, dtype, c):
 @pytest.mark.parametrize("name,dtype,c", list(_scale_cases()))
 def test_scale_A(name, dtype, c):
     """coef(c A, y) = coef(A, y) / c (alpha scaled by c)."""
+    if name in _ENET:
+        pytest.skip("not homogeneous in A at fixed l1_ratio (see _ENET)")
     A, y, _ = problem(dtype)
     ref = base_coef(name, dtype)
     Ac = (A.astype(np.float64) * c).astype(dtype)
@@ -337,8 +364,8 @@ def test_duplicated_column(name):
         a = base_alpha(name, A, y)
         m = A.shape[0]
         if k == "quad":
-            f = O.quad_objective(A2, y, coef, a)
-            fref = O.quad_objective(A, y, O.lasso_ref(A, y, a), a)
+            f = _quad_obj(name, A2, y, coef, a)
+            fref = _quad_obj(name, A, y, _quad_ref(name, A, y, a), a)
             assert (f - fref) / fref <= 1e-6, "objective above sklearn's"
         elif k == "lad":
             f = O.lad_objective(A2, y, coef, a, m)
@@ -416,8 +443,8 @@ def test_positive(name, truth):
         elif k == "cv":
             assert support(coef, S) == support(x, S), "CV lost the true support"
         elif k == "quad":
-            ref = O.lasso_ref(A, y, a, positive=True)
-            f, fref = O.quad_objective(A, y, coef, a), O.quad_objective(A, y, ref, a)
+            ref = _quad_ref(name, A, y, a, positive=True)
+            f, fref = _quad_obj(name, A, y, coef, a), _quad_obj(name, A, y, ref, a)
             assert (f - fref) / fref <= _rtol(name), \
                 f"objective {(f - fref) / fref:.2e} above sklearn's"
         elif k == "lad":

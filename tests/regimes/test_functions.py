@@ -107,6 +107,19 @@ def test_nan_refused(name, where):
     check(out, ("A", "X") if where == "nan-A" else ("y",), lambda v: None)
 
 
+# Solvers whose penalty weight is absolute (documented as such), not relative to
+# alpha_max: under (c A, c y) the problem itself changes (the datafit grows by c^2, the
+# penalty not), and at c = 1e150 the optimum sits at the rounding floor of the
+# residual, where no relative duality gap can be certified.  Their scale cells check
+# finite output and allow the (truthful) ConvergenceWarning.
+_ABSOLUTE_ALPHA = {
+    "fista": "alpha is absolute (convex, matrix-free)",
+    "pdhg": "alpha is absolute (convex, matrix-free)",
+    "solve_operator": "alpha is absolute (convex, matrix-free)",
+    "spiral_tap": "tau is absolute (convex, Poisson)",
+}
+
+
 @pytest.mark.parametrize("c", [1e-150, 1e150], ids=sid)
 @pytest.mark.parametrize("name", NAMES)
 def test_scale_A_and_y(name, c):
@@ -122,6 +135,9 @@ def test_scale_A_and_y(name, c):
         if c0 is not None and c1 is not None:
             assert rel(c1, c0) <= 1e-4, f"coef changed under (cA, cy): {rel(c1, c0):.2e}"
 
+    if name in _ABSOLUTE_ALPHA:
+        check(out, ARGS, _finite)
+        return
     check(out, ARGS, v, quiet=True)
 
 
