@@ -274,6 +274,14 @@ def sparse_extra_rows(sklearn=None, celer=None, skglm=None):
 
 
 def run(full=False):
+    """Every convex row with BLAS and OpenMP limited to one thread (both sides)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run_one_thread(full)
+
+
+def _run_one_thread(full):
     import sparsecode
     from sparsecode import PenalizedRegression, SqrtLasso, WeightedLasso, lasso_path
     from sparsecode.convex import MCP, AndersonCD, Quadratic
@@ -391,6 +399,7 @@ def run(full=False):
                          obj_peer=mcp_obj(X, y, wp, a_m, 3)))
 
     rows += enet_mtl_rows(sklearn, *((1000, 5000) if full else (500, 2000)))
+    rows += group_lasso_rows(skglm, *((1000, 5000) if full else (500, 2000)))
     rows += user_penalty_rows()
 
     # first fit in a fresh process (our Numba cache warm; skglm compiles its jitclasses)
