@@ -55,6 +55,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._parallel import blas_limited, effective_n_jobs
+from .._scaling import data_pow2
 from .._validation import validate_X
 from ._optim import TrainingDivergedError, _check_lr, constant, cosine, linear_decay, make_optimizer
 
@@ -124,6 +125,11 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
     _stream_chunk_bytes = 1 << 22
     _init_sample_size = 32768
     _transform_chunk_rows = 4096
+    # fitted attributes in data units (divided by ``_x_scale_`` while training: the
+    # optimiser's steps, like its learning rate, are then independent of the data scale)
+    _data_unit_attrs = ()
+    # False for a model with a penalty weight in data units (its problem is not scale-free)
+    _rescale_training = True
 
     # ------------------------------------------------------------------ hooks
     def _init_params(self, X_sample, rng):  # pragma: no cover - abstract
@@ -159,6 +165,15 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         return out
 
     # --------------------------------------------------------------- helpers
+    def _rescale_state(self, factor):
+        """Multiply the data-unit attributes by ``factor`` (a power of two: exact)."""
+        for name in self._data_unit_attrs:
+            v = getattr(self, name, None)
+            if isinstance(v, np.ndarray):
+                v *= v.dtype.type(factor)  # in place: the optimiser updates these arrays
+            elif v is not None:
+                setattr(self, name, type(v)(v * factor))
+
     def _apply_gradients(self, loss, grads, params=None):
         """Check ``loss`` and run the optimiser on ``params`` (default ``_parameters()``).
 
@@ -350,9 +365,14 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         self._dtype_ = dtype
         self._validate_params_extra(X.shape[1])
         sample = self._sample(X, self._rng_, dtype)
+        # training runs on X / 2**e, 2**e nearest max|sample|: exact, and the model learnt
+        # from c X is the one learnt from X, scaled by c (c a power of two)
+        self._x_scale_ = data_pow2(sample) if self._rescale_training else 1.0
+        sample = sample * np.dtype(dtype).type(1.0 / self._x_scale_)
         self._planned_steps_ = self.max_iter * max(1, math.ceil(X.shape[0] / self.batch_size))
         self._n_samples_hint_ = X.shape[0]
         self._init_params(sample, self._rng_)
+        self._rescale_state(self._x_scale_)
         kw = dict(self._optimizer_kwargs())
         if isinstance(self.optimizer, str):
             kw.setdefault("schedule", self._schedule(self._planned_steps_))
@@ -369,10 +389,13 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         patience = getattr(self, "n_iter_no_change", 3)
         steps_per_epoch = max(1, math.ceil(X.shape[0] / self.batch_size))
         progress = _Progress(self.verbose, n_epochs * steps_per_epoch, type(self).__name__)
+        scale = getattr(self, "_x_scale_", 1.0)
+        self._rescale_state(1.0 / scale)
         try:
             with blas_limited(self._n_threads()):
                 self._epochs(X, n_epochs, early_stop, progress, tol, patience)
         finally:
+            self._rescale_state(scale)
             progress.close()
         return self
 
@@ -386,7 +409,10 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         converged = False
         for epoch in range(n_epochs):
             total, count = 0.0, 0
+            inv = np.dtype(self._dtype_).type(1.0 / getattr(self, "_x_scale_", 1.0))
             for Xb in self._batches(X, self._rng_, self._dtype_):
+                if inv != 1:
+                    Xb = Xb * inv  # exact (power of two); Xb may be a view of X
                 with np.errstate(over="ignore", invalid="ignore"):
                     # a non-finite loss raises TrainingDivergedError in _apply_gradients
                     loss = float(self._train_step(Xb))

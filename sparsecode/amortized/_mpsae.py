@@ -306,6 +306,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     ((4, 20), True)
     """
 
+    _data_unit_attrs = ("decoder_bias_",)
+
     def __init__(self, n_latents=64, *, n_steps=4, selection="nonneg", fit_pre_bias=True,
                  aux_coef=1 / 32, k_aux="auto", dead_after_n_samples="auto",
                  n_inference_steps=None, batch_size=256, max_iter=10, tol=None,

@@ -306,6 +306,9 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
     (5, 24)
     """
 
+    # alpha weighs the l1 norm in data units: trained on X as given
+    _rescale_training = False
+
     def __init__(self, n_latents=64, *, alpha=0.1, prediction_weight=1.0, encoder="tanh",
                  coupling="decoupled", n_ista_steps=30, warm_start_ista=True, inference="encoder",
                  ista_max_iter=1000, ista_tol=1e-5, batch_size=256, max_iter=10, tol=None,

@@ -294,6 +294,8 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     ((2000, 32), True)
     """
 
+    _data_unit_attrs = ("encoder_bias_", "decoder_bias_", "threshold_")
+
     def __init__(self, n_latents=512, k=32, *, k_aux="auto", aux_coef=1 / 32,
                  dead_after_n_samples="auto", aux_scale_by_dead=False, batch_topk=False,
                  k_start=None, k_schedule_fraction=0.5, alpha_encode=1.0, tied=False,

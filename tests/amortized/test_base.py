@@ -186,3 +186,29 @@ def test_csr_transform_never_holds_dense_codes():
     dense_bytes = 20_000 * 512 * 8
     assert codes.shape == (20_000, 512) and codes.nnz <= 40_000
     assert peak < dense_bytes / 4, (peak, dense_bytes)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    ("KSparseAutoencoder", {"n_latents": 16, "k": 3}),
+    ("MatchingPursuitAutoencoder", {"n_latents": 16, "n_steps": 3}),
+])
+@pytest.mark.parametrize("c", [2.0 ** -500, 2.0 ** -40, 2.0 ** 60, 2.0 ** 400])
+def test_training_is_scale_equivariant(cls, kw, c):
+    """Training runs on X / 2**e (the learning rate is independent of the data scale):
+    fitting c X, c a power of two, gives the same atoms, biases and codes scaled by c,
+    and a partial_fit continues at the data's scale."""
+    import sparsecode.amortized as am
+
+    rs = np.random.RandomState(0)
+    X = rs.standard_normal((96, 8)) @ rs.standard_normal((8, 8))
+    Est = getattr(am, cls)
+    m1 = Est(**kw, max_iter=3, batch_size=32, random_state=0).fit(X)
+    mc = Est(**kw, max_iter=3, batch_size=32, random_state=0).fit(X * c)
+    np.testing.assert_array_equal(mc.components_, m1.components_)
+    np.testing.assert_array_equal(mc.decoder_bias_, m1.decoder_bias_ * c)
+    np.testing.assert_array_equal(mc.transform(X * c), m1.transform(X) * c)
+    m1.partial_fit(X)
+    mc.partial_fit(X * c)
+    np.testing.assert_array_equal(mc.components_, m1.components_)
+    np.testing.assert_array_equal(mc.inverse_transform(mc.transform(X * c)),
+                                  m1.inverse_transform(m1.transform(X)) * c)

@@ -212,9 +212,9 @@ def test_bad_data_and_transform_steps():
 
 def test_divergence_stops_with_error_and_no_nan_atoms():
     X, _, _ = make_planted_features(256, 6, 8, 2, random_state=0)
-    X = X * 1e200
+    X = X * 1e200  # trained at unit scale: the learning rate alone makes it diverge
     model = MatchingPursuitAutoencoder(8, n_steps=2, max_iter=1, batch_size=64,
-                                       optimizer="sgd", learning_rate=1e10, random_state=0)
+                                       optimizer="sgd", learning_rate=1e300, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(FloatingPointError, match="step"):

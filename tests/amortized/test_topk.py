@@ -106,7 +106,9 @@ def _fd_check(m, Xb, n_probe=6, eps=1e-6, aux_target=None):
                                      {"batch_topk": True}])
 def test_gradients_match_finite_differences(options):
     X = np.random.default_rng(2).standard_normal((40, 6)) + 0.3
-    m = _fitted(X, **options)
+    # without AuxK: its target is detached (constant in the gradient, not in a finite
+    # difference); test_auxk_gradients_match_finite_differences holds it fixed
+    m = _fitted(X, aux_coef=0.0, **options)
     _fd_check(m, X)
 
 
@@ -162,15 +164,15 @@ def _planted(d, m, k, n, seed):
 
 def test_planted_flat_features_recovered_and_auxk_revives_dead_latents():
     X, D = _planted(32, 64, 3, 4000, seed=0)
-    kw = dict(n_latents=64, k=3, batch_size=256, max_iter=30, learning_rate=5e-3,
+    kw = dict(n_latents=64, k=3, batch_size=256, max_iter=30, learning_rate=7e-3,
               dead_after_n_samples=1000, random_state=0)
     m = KSparseAutoencoder(**kw).fit(X)
     mmc, recovered = mean_max_cosine(m.components_, D, threshold=0.95)
-    assert recovered >= 0.85 and mmc >= 0.95          # measured: 0.94 and 0.99
+    assert recovered >= 0.85 and mmc >= 0.95          # measured: 1.0 and 0.998
     assert m.dead_fraction_ <= 0.02                   # measured: 0
     assert normalized_mse(X, m.inverse_transform(m.transform(X))) < 0.15
     no_aux = KSparseAutoencoder(aux_coef=0.0, **kw).fit(X)
-    assert no_aux.dead_fraction_ > m.dead_fraction_   # measured: 0.08 without AuxK
+    assert no_aux.dead_fraction_ > m.dead_fraction_   # measured: 0.11 without AuxK
 
 
 def test_float32_in_float32_out():

@@ -43,6 +43,23 @@ _DATAFIT = {"lasso": "quad", "weighted_lasso": "quad", "mcp": "mcp", "sqrt_lasso
 # least-squares optimal on their own support and no worse than the zero code.
 _LOCAL = {"iht"}
 
+# Tied (amortised) encoders: not recovery algorithms.  Their codes are correlations with
+# the atoms (no least-squares fit), so they cannot recover exact sparse codes over a
+# coherent dictionary, and codes(X, c D) = c codes(X, D) by definition (not / c).  The
+# exact / dictionary-scale / conditioning / SNR promises do not apply; test_tied_encoders
+# checks what they do promise instead.
+_TIED = {
+    "topk": "tied encoder: codes are the top-k correlations X @ D.T, not least-squares "
+            "coefficients",
+    "mp_sae": "MP-SAE encoder: n_nonzero_coefs plain-correlation pursuit steps over unit "
+              "atoms, no recovery guarantee; codes scale with the atoms",
+}
+
+
+def skip_tied(name):
+    if name in _TIED:
+        pytest.skip(f"not a recovery method: {_TIED[name]}")
+
 
 def kind(name):
     p = encoder_params(name)
@@ -206,6 +223,7 @@ def test_problem_is_recoverable():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("name", ENCODERS)
 def test_exact(name, dtype):
+    skip_tied(name)
     X, D, C = problem(dtype)
     out = run_cell(lambda: encode(name, X, D))
     # iterative methods stop at a relative tolerance (1e-6 by default)
@@ -290,6 +308,7 @@ _DSCALE_CASES = [p for p in _SCALE_CASES if kind(p.values[0]) != "mcp"]
 @pytest.mark.parametrize("name,dtype,c", _DSCALE_CASES)
 def test_scale_dictionary(name, dtype, c):
     """codes(X, c D) = codes(X, D) / c (alpha scaled by c)."""
+    skip_tied(name)
     X, D, _ = problem(dtype)
     ref = base_codes(name, dtype)
     Dc = (D.astype(np.float64) * c).astype(dtype)
@@ -311,6 +330,7 @@ def test_scale_dictionary(name, dtype, c):
 def test_conditioning(name, cond):
     """Ill-conditioned dictionaries: a finite code that does not do worse than the zero code,
     or a warning / a clear error."""
+    skip_tied(name)
     r = rng(1)
     D = conditioned_dictionary(cond, r=r)
     C = sparse_codes(L, N, S, r)
@@ -335,6 +355,7 @@ def test_conditioning(name, cond):
 @pytest.mark.parametrize("snr", SNRS, ids=lambda v: f"{v}dB")
 @pytest.mark.parametrize("name", ENCODERS)
 def test_snr(name, snr):
+    skip_tied(name)
     r = rng(2)
     D = gaussian_dictionary(r=r)
     C = sparse_codes(L, N, S, r)
@@ -454,7 +475,7 @@ def test_positive(name, truth):
     def verify(codes):
         assert all_finite(codes), "non-finite codes"
         assert codes.min() >= 0, f"negative code {codes.min():.2e} with positive=True"
-        if truth != "nonnegative":
+        if truth != "nonnegative" or name in _TIED:  # tied: see test_tied_encoders
             return
         a = base_alpha(name, X, D)
         A = D.T
@@ -475,3 +496,58 @@ def test_positive(name, truth):
             assert np.all(f <= objective(name, X, D, np.zeros_like(codes), a)), "worse than zero"
 
     check(out, NAMES + ("positive",), verify)
+
+
+# ------------------------------------------------------- tied encoders (_TIED)
+def _mp_steps_ref(D, x, T, selection):
+    """T matching-pursuit steps, coefficient = plain correlation (unit atoms), re-selection
+    allowed; selection "nonneg": largest correlation, an inactive step when it is <= 0."""
+    r = np.array(x, dtype=np.float64)
+    c = np.zeros(D.shape[0])
+    for _ in range(T):
+        corr = D @ r
+        j = int(np.argmax(np.abs(corr) if selection == "abs" else corr))
+        a = corr[j] if selection != "nonneg" else max(corr[j], 0.0)
+        c[j] += a
+        r = r - a * D[j]
+    return c
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(set(_TIED) & set(ENCODERS)))
+def test_tied_encoders(name, dtype):
+    """What the tied encoders promise instead of recovery.  TopK: the top-k correlations
+    X @ D.T, and codes(X, c D) = c codes(X, D).  MP-SAE (defined for unit atoms): the
+    pursuit it documents, at most n_nonzero_coefs nonzeros, a residual no larger than ||x||."""
+    X, D, _ = problem(dtype)
+    X64, D64 = X.astype(np.float64), D.astype(np.float64)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    if name == "topk":
+        for positive in (False, True):
+            codes = sparse_encode(X, D, algorithm="topk", n_nonzero_coefs=S, positive=positive)
+            assert codes.dtype == dtype
+            corr = X64 @ D64.T
+            key = corr if positive else np.abs(corr)
+            ref = np.zeros_like(corr)
+            top = np.argsort(-key, axis=1)[:, :S]
+            np.put_along_axis(ref, top, np.take_along_axis(corr, top, 1), axis=1)
+            if positive:
+                ref = np.maximum(ref, 0)
+            assert rel(codes.astype(np.float64), ref) <= 10 * tol
+            for c in (2.0 ** -60, 1e-20, 1e20):
+                Dc = (D64 * c).astype(dtype)
+                got = sparse_encode(X, Dc, algorithm="topk", n_nonzero_coefs=S,
+                                    positive=positive).astype(np.float64)
+                assert all_finite(got)
+                assert rel(got / c, codes.astype(np.float64)) <= 10 * tol, \
+                    f"codes(X, cD) != c codes(X, D) at c={c:g}"
+    else:
+        for selection in ("nonneg", "value", "abs"):
+            codes = sparse_encode(X, D, algorithm="mp_sae", n_nonzero_coefs=S,
+                                  selection=selection)
+            assert codes.dtype == dtype
+            ref = np.array([_mp_steps_ref(D64, x, S, selection) for x in X64])
+            assert rel(codes.astype(np.float64), ref) <= 100 * tol
+            assert np.all((codes != 0).sum(1) <= S)
+            res = np.linalg.norm(X64 - codes.astype(np.float64) @ D64, axis=1)
+            assert np.all(res <= np.linalg.norm(X64, axis=1) * (1 + 1e-6)), "residual above ||x||"
