@@ -128,7 +128,7 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
     # fitted attributes in data units (divided by ``_x_scale_`` while training: the
     # optimiser's steps, like its learning rate, are then independent of the data scale)
     _data_unit_attrs = ()
-    # False for a model with a penalty weight in data units (its problem is not scale-free)
+    # False: train on X as given
     _rescale_training = True
 
     # ------------------------------------------------------------------ hooks
@@ -165,14 +165,19 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         return out
 
     # --------------------------------------------------------------- helpers
+    def _unit_powers(self):
+        """``(attribute, p)``: the attribute scales as ``scale**p`` with the data."""
+        return [(name, 1) for name in self._data_unit_attrs]
+
     def _rescale_state(self, factor):
-        """Multiply the data-unit attributes by ``factor`` (a power of two: exact)."""
-        for name in self._data_unit_attrs:
+        """Multiply each data-unit attribute by ``factor**p`` (a power of two: exact)."""
+        for name, p in self._unit_powers():
+            f = float(factor) ** p
             v = getattr(self, name, None)
             if isinstance(v, np.ndarray):
-                v *= v.dtype.type(factor)  # in place: the optimiser updates these arrays
+                v *= v.dtype.type(f)  # in place: the optimiser updates these arrays
             elif v is not None:
-                setattr(self, name, type(v)(v * factor))
+                setattr(self, name, type(v)(v * f))
 
     def _apply_gradients(self, loss, grads, params=None):
         """Check ``loss`` and run the optimiser on ``params`` (default ``_parameters()``).

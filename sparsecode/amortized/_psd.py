@@ -306,8 +306,15 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
     (5, 24)
     """
 
-    # alpha weighs the l1 norm in data units: trained on X as given
-    _rescale_training = False
+    def _unit_powers(self):
+        # tanh encoder g tanh(W x + b): W ~ 1/scale, g ~ scale; linear W x + b: b ~ scale
+        if self.encoder == "linear":
+            return [("encoder_bias_", 1)]
+        return [("encoder_weights_", -1), ("encoder_gain_", 1)]
+
+    def _train_alpha(self):
+        """``alpha`` for the training data X / 2**e (codes scale as the data)."""
+        return float(self.alpha) / getattr(self, "_x_scale_", 1.0)
 
     def __init__(self, n_latents=64, *, alpha=0.1, prediction_weight=1.0, encoder="tanh",
                  coupling="decoupled", n_ista_steps=30, warm_start_ista=True, inference="encoder",
@@ -370,15 +377,18 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         Gram = _gram_or_dict(C)
         L = _lipschitz(C, a_inf)
         Z0 = P if self.warm_start_ista else np.zeros_like(P)
-        Z, _, _ = _fista(Xb @ C.T, Gram, Z0, P, float(self.alpha), a_inf, L,
-                         int(self.n_ista_steps))
-        loss = float(np.mean(_psd_objective(Xb, Z, C, P, float(self.alpha), beta)))
+        alpha = self._train_alpha()
+        Z, _, _ = _fista(Xb @ C.T, Gram, Z0, P, alpha, a_inf, L, int(self.n_ista_steps))
+        loss = float(np.mean(_psd_objective(Xb, Z, C, P, alpha, beta)))
         dC, dW, db, dg = _psd_gradients(Xb, Z, C, self.encoder_weights_, self.encoder_bias_,
                                         self.encoder_gain_, beta, self.encoder)
         # tangent projection of the atom gradients (unit-norm constraint)
         dC -= np.einsum("ij,ij->i", dC, C)[:, None] * C
         self._apply_gradients(loss, [dC, dW, db, dg])
         nrm = np.linalg.norm(C, axis=1, keepdims=True)
+        if not np.isfinite(nrm).all():  # a huge (finite) step: the norm overflows
+            C /= np.maximum(np.abs(C).max(axis=1, keepdims=True), np.finfo(C.dtype).tiny)
+            nrm = np.linalg.norm(C, axis=1, keepdims=True)
         C /= np.maximum(nrm, 1e-12)
         return loss
 
@@ -386,10 +396,11 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         self.predictor_gap_ = self._predictor_gap(self._gap_sample_)
 
     def _predictor_gap(self, X):
-        lam = float(self.alpha)
+        # X: training rows (divided by 2**e), the parameters in training units
+        lam = self._train_alpha()
         C = self.components_
         P, _ = self._predict(X)
-        Zs = self._lasso(X, P, self.ista_max_iter, self.ista_tol, warn=False)
+        Zs = self._lasso(X, P, self.ista_max_iter, self.ista_tol, warn=False, alpha=lam)
         e_star = _lasso_objective(X, Zs, C, lam)
         e_pred = _lasso_objective(X, P, C, lam)
         e_zero = 0.5 * np.einsum("ij,ij->i", X, X)
@@ -398,9 +409,10 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
             return 0.0
         return float(np.sum(e_pred - e_star)) / den
 
-    def _lasso(self, X, Z0, n_steps, tol, warn=True):
+    def _lasso(self, X, Z0, n_steps, tol, warn=True, alpha=None):
         C = self.components_
-        Z, n_it, conv = _fista(X @ C.T, _gram_or_dict(C), Z0, None, float(self.alpha), 0.0,
+        alpha = float(self.alpha) if alpha is None else alpha
+        Z, n_it, conv = _fista(X @ C.T, _gram_or_dict(C), Z0, None, alpha, 0.0,
                                _lipschitz(C, 0.0), int(n_steps), tol=tol)
         if warn and tol is not None and not conv:
             self._not_converged += X.shape[0]

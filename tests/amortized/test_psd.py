@@ -289,3 +289,23 @@ def test_float64_tanh_matches_numpy():
     np.testing.assert_allclose(_tanh_inplace(x.copy()), np.tanh(x), rtol=0, atol=4e-16)
     x32 = x.astype(np.float32)
     np.testing.assert_array_equal(_tanh_inplace(x32.copy()), np.tanh(x32))
+
+
+@pytest.mark.parametrize("encoder", ["tanh", "linear"])
+@pytest.mark.parametrize("c", [2.0 ** -50, 2.0 ** -500, 2.0 ** 400])
+def test_training_is_scale_equivariant(encoder, c):
+    """Training runs on X / 2**e with alpha / 2**e: fitting c X with alpha is fitting X
+    with alpha / c, codes scaled by c (c a power of two) -- the learning rate does not
+    depend on the data scale (before, an Adam step on the biases was absolute: fitting
+    1e-15 X gave codes 1e12 times too large)."""
+    from sparsecode.amortized import PredictiveSparseDecomposition as PSD
+
+    X, _, _ = make_planted_features(64, 8, 12, 2, random_state=0)
+    kw = dict(n_latents=12, encoder=encoder, max_iter=2, batch_size=32, random_state=0)
+    m1 = PSD(alpha=0.1 / c, **kw).fit(X)
+    mc = PSD(alpha=0.1, **kw).fit(X * c)
+    np.testing.assert_array_equal(mc.components_, m1.components_)
+    np.testing.assert_array_equal(mc.transform(X * c), m1.transform(X) * c)
+    np.testing.assert_array_equal(mc.transform(X * c, inference="encoder+ista"),
+                                  m1.transform(X, inference="encoder+ista") * c)
+    assert mc.predictor_gap_ == m1.predictor_gap_

@@ -27,6 +27,30 @@ from .conftest import (SCALES32, S, all_finite, check, constructor_params, gauss
 
 TRANSFORMERS = transformers()
 
+# Amortised learners (sparsecode.amortized): capabilities the checks below rely on.
+# * max_iter counts epochs: the 5 the matrix allows are 5 gradient steps on its 60
+#   samples, an untrained encoder; they get the epochs that train at these sizes.
+_AMORTIZED_EPOCHS = {"KSparseAutoencoder": 200}
+# * affine models: the reconstruction is inverse_transform(codes) = codes @ components_
+#   + decoder_bias_, not codes @ components_.
+_AFFINE = {"KSparseAutoencoder", "MatchingPursuitAutoencoder"}
+# * the default codes are a learned predictor's output (no per-sample guarantee); the
+#   codes with the "no worse than zero" guarantee are the lasso codes of these options.
+_GUARANTEED_CODES = {"PredictiveSparseDecomposition": {"inference": "ista"}}
+# * an absolute l1 weight: fitting c X with alpha is fitting X with alpha / c (codes times
+#   c), which tests/amortized/test_psd.py checks exactly; "as good at every scale" with a
+#   fixed alpha does not apply (at 1e-150 the lasso codes are zero), and its default
+#   codes after the matrix's 5 gradient steps are an untrained predictor's.
+_ABSOLUTE_ALPHA = {"PredictiveSparseDecomposition":
+                   "alpha is an absolute l1 weight: codes(c X, alpha) = c codes(X, alpha / c), "
+                   "checked in tests/amortized/test_psd.py"}
+
+
+def reconstruction(name, est, T, W):
+    if name in _AFFINE:
+        return np.asarray(est.inverse_transform(T), np.float64)
+    return np.asarray(T, np.float64) @ np.asarray(W, np.float64)
+
 
 def _tags(cls):
     try:
@@ -72,7 +96,7 @@ def _instance(cls, **over):
     if "max_iter" in p and "dictionary" not in p:
         default = inspect.signature(cls).parameters["max_iter"].default
         if isinstance(default, int) and not unmixing:
-            kw["max_iter"] = min(default, 5)
+            kw["max_iter"] = _AMORTIZED_EPOCHS.get(cls.__name__, min(default, 5))
     kw.update(over)
     return cls(**kw)
 
@@ -161,7 +185,9 @@ def verify_fit(name, X, truth, est, T, dtype=np.float64):
         norms = np.linalg.norm(W64, axis=1)
         assert np.allclose(norms, 1, atol=1e-4), \
             f"atoms not unit norm: {norms.min():.3g}..{norms.max():.3g}"
-        res = np.linalg.norm(X - T64 @ W64)
+        if name in _GUARANTEED_CODES:
+            T = est.transform(X.astype(dtype), **_GUARANTEED_CODES[name])
+        res = np.linalg.norm(X - reconstruction(name, est, T, W64))
         assert res <= np.linalg.norm(X) * (1 + 1e-6), "codes worse than zero"
     else:
         assert T64.min() >= -1e-8 and W64.min() >= -1e-8, "negative abundances/endmembers"
@@ -212,6 +238,8 @@ SCALES_T = [1e-150, 1e-60, 1e60, 1e150]
 @pytest.mark.parametrize("c", SCALES_T + SCALES32, ids=sid)
 @pytest.mark.parametrize("name", NAMES)
 def test_scale(name, c):
+    if name in _ABSOLUTE_ALPHA:
+        pytest.skip(_ABSOLUTE_ALPHA[name])
     dtype = np.float32 if c in SCALES32 else np.float64
     X, truth = data(name, dtype)
     ref = base(name, dtype)
@@ -230,8 +258,8 @@ def test_scale(name, c):
         assert all_finite(W), "non-finite components_"
         est0, T0 = ref.value
         W0 = est0.components_ if g != "coder" else est0.dictionary
-        recon = np.asarray(T, np.float64) @ np.asarray(W, np.float64) / c
-        recon0 = np.asarray(T0, np.float64) @ np.asarray(W0, np.float64)
+        recon = reconstruction(name, est, T, W) / c
+        recon0 = reconstruction(name, est0, T0, W0)
         if scale_free(name):
             assert rel(recon, recon0) <= tol, \
                 f"model(cX)/c differs from model(X): {rel(recon, recon0):.2e}"
