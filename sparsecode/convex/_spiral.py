@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 from scipy.special import xlogy
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import warn_not_converged
@@ -72,6 +72,10 @@ def _validate(A, y, background, beta):
         if np.issubdtype(np.dtype(A.dtype), np.complexfloating):
             raise ValueError("A is complex; the Poisson model needs a real, non-negative A.")
     else:
+        if (sp.issparse(A) or isinstance(A, np.ndarray)) and \
+                np.issubdtype(A.dtype, np.complexfloating):
+            raise ValueError("Complex data not supported: A is complex; the Poisson model "
+                             "needs a real, non-negative A.")
         A = check_operator(A, "A", allow_complex=False)
         data = A.data if sp.issparse(A) else A
         y_early = np.asarray(y)
@@ -80,8 +84,8 @@ def _validate(A, y, background, beta):
             raise ValueError("Input y contains NaN or infinity.")
         if np.any(data < 0):
             raise ValueError(
-                "A has negative entries; the Poisson model needs a non-negative sensing "
-                "matrix (intensities are mapped to non-negative expected counts).")
+                "Negative values in data passed to A: the Poisson model needs a non-negative "
+                "sensing matrix (intensities are mapped to non-negative expected counts).")
     m, n = A.shape
     y_arr = np.asarray(y)
     if np.issubdtype(y_arr.dtype, np.complexfloating):
@@ -367,7 +371,7 @@ def spiral_tap(A, y, tau=1.0, *, penalty="l1", image_shape=None, isotropic=False
     return f, info
 
 
-class SPIRALTAP(BaseEstimator):
+class SPIRALTAP(RegressorMixin, BaseEstimator):
     r"""SPIRAL-TAP estimator: non-negative intensities from Poisson counts.
 
     Fits ``f >= 0`` minimising ``1^T A f - sum y log(A f + b) + tau pen(f)``
@@ -456,6 +460,14 @@ class SPIRALTAP(BaseEstimator):
         self.tol = tol
         self.sub_max_iter = sub_max_iter
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # the Poisson model: a non-negative sensing matrix, counts y >= 0
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.target_tags.positive_only = True
+        return tags
+
     def fit(self, A, y):
         """Fit the intensity from the sensing matrix ``A`` and the counts ``y``.
 
@@ -471,13 +483,18 @@ class SPIRALTAP(BaseEstimator):
         self : SPIRALTAP
             Fitted estimator.
         """
+        if y is None:
+            raise ValueError("SPIRALTAP requires y to be passed, but the target y is None "
+                             "(pass the photon counts).")
         f, info = spiral_tap(
             A, y, self.tau, penalty=self.penalty, image_shape=self.image_shape,
             isotropic=self.isotropic, background=self.background, monotone=self.monotone,
             accept_past=self.accept_past, accept_decrease=self.accept_decrease,
             accept_mult=self.accept_mult, max_iter=self.max_iter, min_iter=self.min_iter,
             tol=self.tol, sub_max_iter=self.sub_max_iter)
-        self.coef_ = f
+        dt = getattr(A, "dtype", None)
+        # float32 in -> float32 out (the iterations run in float64)
+        self.coef_ = f.astype(np.float32) if dt == np.float32 else f
         self.n_iter_ = info.n_iter
         self.objective_ = info.objective
         self.convergence_ = info.convergence
@@ -503,8 +520,9 @@ class SPIRALTAP(BaseEstimator):
         if not isinstance(A, LinearOperator):
             A = check_operator(A, "A", allow_complex=False)
         if A.shape[1] != self.n_features_in_:
-            raise ValueError(f"A has {A.shape[1]} columns but the model has "
-                             f"{self.n_features_in_} intensities.")
+            raise ValueError(f"A: X has {A.shape[1]} features, but SPIRALTAP is expecting "
+                             f"{self.n_features_in_} features as input (A needs one column "
+                             f"per intensity).")
         return np.asarray(A @ self.coef_).reshape(-1)
 
 

@@ -2,7 +2,8 @@ import numpy as np
 
 from sparsecode import (LADLasso, LADLassoCV, Lasso, LassoCV, LossOMP, PenalizedRegression,
                         SqrtLasso, SqrtLassoCV, WeightedLasso, WeightedLassoCV)
-from sparsecode.convex import L1, MCP, ElasticNet, GroupLasso, MultiTaskLasso, Quadratic
+from sparsecode.convex import (L1, MCP, SPIRALTAP, ElasticNet, GroupLasso, MultiTaskLasso,
+                               Quadratic)
 
 INSTANCES = [
     Lasso(alpha=0.1),
@@ -24,6 +25,7 @@ INSTANCES = [
     # (n_nonzero_coefs above n_features raises: the checks fit 2-feature data)
     LossOMP(n_nonzero_coefs=2),
     LossOMP(),
+    SPIRALTAP(),
 ]
 
 _cv_sw = ("the folds of K-fold CV differ between repeated samples and integer sample "
@@ -38,3 +40,10 @@ EXPECTED_FAILED_CHECKS = {
 EXPECTED_FAILED_CHECKS["Lasso"] = {
     "check_complex_data": "complex X and y are supported (complex Lasso, solved matrix-free by "
                           "solve_operator); positive=True raises 'Complex data not supported'"}
+# the Poisson model: A and y are photon-count data
+EXPECTED_FAILED_CHECKS["SPIRALTAP"] = {
+    "check_dtype_object": "A must be a numeric array, sparse matrix or LinearOperator (the "
+                          "shared operator validation refuses object arrays)",
+    "check_supervised_y_2d": "y is one vector of counts (one per row of A): a 2-D y is "
+                             "refused with a ValueError naming y, not raveled",
+}

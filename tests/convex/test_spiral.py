@@ -134,7 +134,7 @@ def test_estimator_and_bad_input():
     np.testing.assert_allclose(est.predict(A), A @ est.coef_)
     with pytest.raises(ValueError, match="y holds negative"):
         spiral_tap(A, y - 100, 0.1)
-    with pytest.raises(ValueError, match="A has negative entries"):
+    with pytest.raises(ValueError, match="Negative values in data passed to A"):
         spiral_tap(-A, y, 0.1)
     no_adj = LinearOperator(A.shape, matvec=lambda v: A @ v, dtype=np.float64)
     with pytest.raises(ValueError, match="A is a LinearOperator without an adjoint"):
@@ -180,3 +180,25 @@ def test_spiral_tap_default_tau_and_nan_y_named_before_sign_of_A():
         spiral_tap(A, y)
     with _pytest.raises(ValueError, match=r"\bA\b"):
         spiral_tap(A, np.ones(6))
+
+
+def test_spiraltap_is_a_regressor_of_nonnegative_data_keeping_float32():
+    """SPIRALTAP is a scikit-learn regressor (fit(A, y) / predict(A) / score) that
+    declares its non-negative model, keeps float32 and names y when it is missing."""
+    from sklearn.base import is_regressor
+
+    from sparsecode.convex import SPIRALTAP
+
+    est = SPIRALTAP()
+    assert is_regressor(est)
+    assert est.__sklearn_tags__().input_tags.positive_only
+    rng = np.random.default_rng(0)
+    A = np.abs(rng.standard_normal((20, 8)))
+    y = A @ np.r_[1.0, 0, 0, 2.0, 0, 0, 0, 0]
+    assert est.fit(A.astype(np.float32), y).coef_.dtype == np.float32
+    assert est.fit(A, y).coef_.dtype == np.float64
+    assert np.isfinite(est.score(A, y))
+    with pytest.raises(ValueError, match="target y is None"):
+        SPIRALTAP().fit(A, None)
+    with pytest.raises(ValueError, match="X has 3 features.*expecting 8"):
+        est.predict(A[:, :3])

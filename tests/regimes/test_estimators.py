@@ -26,7 +26,21 @@ from .conftest import (CONDS, SCALES32, M, N, S, add_noise, all_finite, check,
                        sparse_codes, support)
 
 REGRESSORS = regressors()
-NAMES = sorted(REGRESSORS)
+
+
+def _positive_only(cls):
+    """The ``positive_only`` input tag: a model of non-negative data (Poisson counts)."""
+    try:
+        return bool(cls().__sklearn_tags__().input_tags.positive_only)
+    except Exception:
+        return False
+
+
+# Restricted models (non-negative A and y: SPIRALTAP's Poisson model) are outside the
+# Gaussian cells (their data has negative entries, which such a model must refuse): they
+# run through the Poisson cells at the end of this file (KKT certificate, y = 0, refusals).
+POSITIVE_ONLY = sorted(n for n, c in REGRESSORS.items() if _positive_only(c))
+NAMES = sorted(n for n in REGRESSORS if n not in POSITIVE_ONLY)
 
 # Datafit of the alpha-estimators as their docstrings state it.
 _DATAFIT = {"SqrtLasso": "sqrt", "LADLasso": "lad", "SqrtLassoCV": "sqrt", "LADLassoCV": "lad"}
@@ -488,3 +502,68 @@ def test_overdetermined_lstsq(name, cond):
         assert rel(coef, ref) <= tol, f"differs from lstsq by {rel(coef, ref):.2e} (cond {cond:.0e})"
 
     check(out, ARGS, v, warning_excuses=cond > 1e3)
+
+
+# ------------------------------------------------------------------ Poisson cells
+def _poisson_problem(dtype=np.float64):
+    """Non-negative unit-norm columns, a non-negative 3-sparse intensity, y = A x >= 0."""
+    r = rng(3)
+    A = np.abs(gaussian_dictionary(r=r)).T
+    x = np.abs(sparse_codes(1, N, S, r)[0])
+    return A.astype(dtype), (A @ x).astype(dtype), x
+
+
+def _poisson_kkt(A, y, f, tau):
+    """Largest KKT violation of min sum(Af) - y log(Af) + tau |f|_1 s.t. f >= 0,
+    relative to max_j sum_i A_ij + tau (the gradient's scale)."""
+    W = A @ f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = A.T @ (1.0 - np.where(y > 0, y / W, 0.0)) + tau
+    viol = np.where(f > 0, np.abs(g), np.maximum(-g, 0.0))
+    return float(viol.max() / (A.sum(axis=0).max() + tau))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", POSITIVE_ONLY)
+def test_poisson_kkt(name, dtype):
+    A, y, _ = _poisson_problem(dtype)
+    est = REGRESSORS[name]()
+    out = run_cell(lambda: np.asarray(est.fit(A, y).coef_))
+    tol = 1e-5 if dtype == np.float64 else 1e-3
+
+    def v(coef):
+        assert coef.dtype == dtype, f"{np.dtype(dtype).name} in, {coef.dtype} coef_ out"
+        assert all_finite(coef) and coef.min() >= 0, "coef_ not finite and non-negative"
+        kkt = _poisson_kkt(A.astype(np.float64), y.astype(np.float64), coef.astype(np.float64),
+                           est.get_params()["tau"])
+        assert kkt <= tol, f"KKT violation {kkt:.2e}"
+
+    check(out, ARGS, v, quiet=True)
+
+
+@pytest.mark.parametrize("name", POSITIVE_ONLY)
+def test_poisson_zero_y(name):
+    A, y, _ = _poisson_problem()
+    out = run_cell(lambda: np.asarray(REGRESSORS[name]().fit(A, np.zeros_like(y)).coef_))
+
+    def v(coef):
+        assert all_finite(coef), "non-finite coef_"
+        assert np.all(coef == 0), f"y = 0 gave a nonzero coef_ ({np.abs(coef).max():.2e})"
+
+    check(out, ARGS, v, quiet=True)
+
+
+@pytest.mark.parametrize("where", ["negative-A", "negative-y", "nan-A", "nan-y"])
+@pytest.mark.parametrize("name", POSITIVE_ONLY)
+def test_poisson_out_of_model_refused(name, where):
+    A, y, _ = _poisson_problem()
+    A, y = A.copy(), y.copy()
+    if where == "negative-A":
+        A = problem()[0]  # the Gaussian design of the cells above
+    elif where == "negative-y":
+        y[0] = -1.0
+    else:
+        (A if where == "nan-A" else y)[0, ...] = np.nan
+    out = run_cell(lambda: REGRESSORS[name]().fit(A, y).coef_)
+    assert out.error is not None, f"{where} accepted"
+    check(out, ("A", "X") if where.endswith("A") else ("y",), lambda v: None)
