@@ -242,6 +242,9 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         Patience of the early stop.
     learning_rate : float, default=1e-3
         Base learning rate.
+        Training runs on ``X / 2**e``, ``2**e`` the power of two nearest
+        ``max|X|`` of the initial sample (an exact division), so the learning
+        rate does not depend on the data scale.
     optimizer : {"adam", "sgd"} or SGD or Adam, default="adam"
         The optimiser.
     lr_schedule : None, "constant", "linear", "cosine" or callable, default=None
@@ -265,7 +268,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         Share of atoms dead at the end of the last epoch.
     loss_curve_ : list of float
         Mean training loss ``||x - x_hat||^2`` per epoch (plus
-        ``aux_coef`` times the revival term while atoms are dead).
+        ``aux_coef`` times the revival term while atoms are dead), of the
+        training data ``X / 2**e`` (see ``learning_rate``).
     n_iter_ : int
         Epochs run.
     n_steps_ : int

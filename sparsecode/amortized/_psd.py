@@ -232,6 +232,9 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         Patience of the early stop.
     learning_rate : float, default=1e-3
         Base learning rate of the optimiser (shared by dictionary and encoder).
+        Training runs on ``X / 2**e``, ``2**e`` the power of two nearest
+        ``max|X|`` of the initial sample (an exact division), so the learning
+        rate does not depend on the data scale.
     optimizer : {"adam", "sgd"} or SGD or Adam, default="adam"
         The optimiser.
     lr_schedule : None, "constant", "linear", "cosine" or callable, default=None
@@ -263,7 +266,9 @@ class PredictiveSparseDecomposition(BaseAmortizedEncoder):
         codes: 0 when the encoder is optimal, 1 when it is no better than
         zero codes.  Updated after every epoch.
     loss_curve_ : list of float
-        Mean training objective per epoch.
+        Mean training objective per epoch, of the training data ``X / 2**e``
+        with ``alpha / 2**e`` (see ``learning_rate``): fitting ``c X`` with
+        ``alpha`` is fitting ``X`` with ``alpha / c``, codes times ``c``.
     n_iter_ : int
         Epochs run.
     n_steps_ : int

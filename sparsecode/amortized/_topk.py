@@ -245,6 +245,9 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     learning_rate : float or "auto", default="auto"
         "auto": ``2e-4 / sqrt(n_latents / 2**14)`` (the size rule of the
         reference implementations).
+        Training runs on ``X / 2**e``, ``2**e`` the power of two nearest
+        ``max|X|`` of the initial sample (an exact division), so the learning
+        rate does not depend on the data scale.
     lr_schedule : None, "constant", "linear", "cosine" or callable, default=None
     batch_size : int, default=1024
     max_iter : int, default=10
@@ -272,7 +275,8 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     threshold_ : float or None
         Inference threshold of BatchTopK.
     loss_curve_ : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch (the squared error divided by the data
+        variance: the same at every data scale).
     dead_fraction_ : float
         Share of latents dead at the end of training.
     n_iter_, n_steps_ : int
