@@ -372,7 +372,9 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         sample = self._sample(X, self._rng_, dtype)
         # training runs on X / 2**e, 2**e nearest max|sample|: exact, and the model learnt
         # from c X is the one learnt from X, scaled by c (c a power of two)
-        self._x_scale_ = data_pow2(sample) if self._rescale_training else 1.0
+        scale = data_pow2(sample) if self._rescale_training else 1.0
+        # subnormal data: keep 1 / scale finite in the model dtype
+        self._x_scale_ = max(scale, 2.0 ** (2 - np.finfo(dtype).maxexp))
         sample = sample * np.dtype(dtype).type(1.0 / self._x_scale_)
         self._planned_steps_ = self.max_iter * max(1, math.ceil(X.shape[0] / self.batch_size))
         self._n_samples_hint_ = X.shape[0]

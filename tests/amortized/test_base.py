@@ -212,3 +212,18 @@ def test_training_is_scale_equivariant(cls, kw, c):
     np.testing.assert_array_equal(mc.components_, m1.components_)
     np.testing.assert_array_equal(mc.inverse_transform(mc.transform(X * c)),
                                   m1.inverse_transform(m1.transform(X)) * c)
+
+
+@pytest.mark.parametrize("dtype,c", [(np.float32, 1e-41), (np.float64, 1e-310)])
+def test_subnormal_data_give_a_finite_model(dtype, c):
+    """The training scale is capped so that 1 / scale stays finite in the model dtype."""
+    from sparsecode.amortized import MatchingPursuitAutoencoder
+
+    X = (np.random.RandomState(0).standard_normal((64, 8)) * c).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MatchingPursuitAutoencoder(8, n_steps=2, max_iter=2, random_state=0).fit(X)
+    codes = m.transform(X)
+    assert codes.dtype == dtype
+    assert np.isfinite(codes).all() and np.isfinite(m.components_).all()
+    assert np.isfinite(m.decoder_bias_).all()
