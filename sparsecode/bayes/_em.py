@@ -185,6 +185,25 @@ def estep(A_K, G_KK, gam, s2, Yb, AtY, ynorm2, work=None):
 AUTO_SNR = 10.0  # prune="auto": per-atom SNR below which an atom is noise
 
 
+def type2_cost(A, Y, gam, s2):
+    """The type-II cost ``R log|Sigma_y| + tr(Y^H Sigma_y^-1 Y)`` of one problem.
+
+    ``Sigma_y = sigma^2 I + A Gamma A^H``; ``A`` (m, N) dense, ``Y`` (m, R),
+    ``gam`` (N,), ``s2`` a scalar.  Minus twice the log marginal likelihood
+    (up to ``R m log(2 pi)``), computed in the space of the active atoms.
+    """
+    m = A.shape[0]
+    act = np.flatnonzero(gam > 0)
+    ynorm2 = float(np.sum(abs2(Y)))
+    if act.size == 0:
+        return Y.shape[1] * m * np.log(s2) + ynorm2 / s2
+    A_K = np.asfortranarray(A[:, act])
+    G = herm(A_K) @ A_K if act.size <= m else None
+    AtY = herm(A_K) @ Y
+    _, _, _, logdet, quad = _estep_single(A_K, G, gam[act], float(s2), Y, AtY, ynorm2)
+    return Y.shape[1] * logdet + quad
+
+
 def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2):
     """The ``prune="auto"`` rule: atoms indistinguishable from noise.
 

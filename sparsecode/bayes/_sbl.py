@@ -50,6 +50,64 @@ def report_status(name, status, delta, tol, n_iter):
                            hint="Increase max_iter or loosen tol (or use update='mackay').")
 
 
+#: learned noise (update="em"): EM also runs from this multiple of the first
+#: start var(y) / 100 (see select_by_evidence)
+NOISE_START_RATIO = 10.0
+
+
+#: the second start replaces the first only when its BIC is lower by more
+#: than this ("strong" evidence, Kass and Raftery 1995)
+BIC_MARGIN = 6.0
+
+
+def penalised_cost(cost, n_active, m):
+    """Type-II cost plus the BIC penalty ``(K + 1) log m`` of its ``K`` active
+    prior variances and the noise variance (Schwarz 1978)."""
+    return cost + (n_active + 1) * np.log(m)
+
+
+def _final_cost(res, gi, m):
+    obj = res["objective"][gi]
+    if not len(obj) or res["status"][gi] == 2:
+        return np.inf
+    return penalised_cost(float(obj[-1]), np.count_nonzero(res["gamma"][gi] > 0), m)
+
+
+def select_by_evidence(res1, res2, shared):
+    """Per problem, the EM result with the lower penalised type-II cost.
+
+    With the noise variance learned, the type-II likelihood has several
+    local optima.  At low SNR, EM started from ``var(y) / 100`` ends where
+    many atoms absorb the noise and ``sigma^2`` is 1/100 to 1/20 of the
+    truth; its likelihood is the larger one (it grows without bound as
+    atoms interpolate ``y``), so the plain evidence cannot choose.  The
+    Bayesian information criterion (Schwarz 1978) on the type-II model,
+    the cost ``-2 log p(y | gamma, sigma^2)`` plus ``(K + 1) log m`` for the
+    ``K`` active prior variances and the noise variance, picks the start
+    from ``NOISE_START_RATIO`` times higher at low SNR and the small start
+    at high SNR, where the larger one can stay at an over-estimated noise.
+    The second start replaces the first only when its criterion is lower by
+    more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery 1995): at
+    high SNR both ends can be equally good fits that differ by one atom.
+    ``res1`` carries ``m`` (the number of samples, ``m L`` for M-SBL).
+    """
+    g = len(res1["objective"])
+    m = res1["m"]
+    pick2 = np.array([_final_cost(res2, gi, m) < _final_cost(res1, gi, m) - BIC_MARGIN
+                      for gi in range(g)])
+    if not np.any(pick2):
+        return res1
+    if np.all(pick2) or shared:
+        return res2
+    out = dict(res1)
+    for key in ("mu", "gamma", "d", "sigma2", "n_iter", "status", "delta"):
+        out[key] = np.where(pick2.reshape((g,) + (1,) * (res1[key].ndim - 1)),
+                            res2[key], res1[key])
+    out["objective"] = [res2["objective"][gi] if pick2[gi] else res1["objective"][gi]
+                        for gi in range(g)]
+    return out
+
+
 def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_iter, tol,
             learn_correlation=False, verbose=0, name="SBL"):
     """Validated arrays in, SolverResult out (working precision, warnings emitted)."""
@@ -74,9 +132,17 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
         s2 = 100.0 * s2
     if shared:
         s2 = np.array([np.mean(s2)])
-    res = em_sbl(Aw, Yw, shared=shared, gamma0=np.ones((g, N)), sigma2=s2,
-                 learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
-                 learn_correlation=learn_correlation, verbose=verbose, name=name)
+    def run(s2):
+        return em_sbl(Aw, Yw, shared=shared, gamma0=np.ones((g, N)), sigma2=s2,
+                      learn_noise=learn, update=update, prune=prune, max_iter=max_iter,
+                      tol=tol, learn_correlation=learn_correlation, verbose=verbose, name=name)
+
+    res = run(s2)
+    if learn and noise_variance is None and update == "em":
+        # two starts of the noise variance, the larger marginal likelihood kept
+        # (see select_by_evidence)
+        res = select_by_evidence(dict(res, m=m * (L if shared else 1)),
+                                 dict(run(NOISE_START_RATIO * s2)), shared)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
     with np.errstate(over="ignore", invalid="ignore"):
         f = b / a  # (g,): x = x' b / a
@@ -178,9 +244,13 @@ class SBL(_BaseEMSBL):
     Parameters
     ----------
     noise_variance : float > 0, default=None
-        Noise variance :math:`\sigma^2`.  None: learned, starting from
-        ``var(y) / 100`` (``var(y)`` with ``update="mackay"``).  Given: kept fixed unless ``learn_noise=True`` (then
-        it is the starting value).
+        Noise variance :math:`\sigma^2`.  None: learned; with ``update="em"``
+        EM runs from ``var(y) / 100`` and from ``var(y) / 10`` and keeps, per
+        target, the result with the lower type-II cost plus the BIC penalty
+        ``(K + 1) log m`` (K active atoms; the second start must be lower by
+        more than 6); with ``update="mackay"`` it
+        starts from ``var(y)``.  Given: kept fixed unless ``learn_noise=True``
+        (then it is the starting value).
     learn_noise : bool or "auto", default="auto"
         Learn :math:`\sigma^2` by EM; "auto" learns it exactly when
         ``noise_variance`` is None.
