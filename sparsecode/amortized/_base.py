@@ -130,6 +130,10 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
     _data_unit_attrs = ()
     # False: train on X as given
     _rescale_training = True
+    # max_iter="auto" (accepted when set): enough epochs for at least this many optimiser
+    # steps, and never fewer than _auto_min_epochs
+    _auto_min_steps = None
+    _auto_min_epochs = 10
 
     # ------------------------------------------------------------------ hooks
     def _init_params(self, X_sample, rng):  # pragma: no cover - abstract
@@ -220,8 +224,11 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {bs!r}.")
         mi = self.max_iter
-        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or mi < 1:
-            raise ValueError(f"max_iter (epochs) must be an integer >= 1, got {mi!r}.")
+        if self._auto_min_steps and isinstance(mi, str) and mi == "auto":
+            pass
+        elif isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or mi < 1:
+            allowed = " or 'auto'" if self._auto_min_steps else ""
+            raise ValueError(f"max_iter (epochs) must be an integer >= 1{allowed}, got {mi!r}.")
         if not isinstance(self.optimizer, str) or self.optimizer.lower() not in ("adam", "sgd"):
             from ._optim import _Optimizer
             if not isinstance(self.optimizer, _Optimizer):
@@ -232,6 +239,13 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         tol = getattr(self, "tol", None)
         if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
             raise ValueError(f"tol must be None or a number >= 0, got {tol!r}.")
+
+    def _resolved_epochs(self, n_samples):
+        """Epochs of ``fit``: ``max_iter``, or for "auto" enough for ``_auto_min_steps`` steps."""
+        if isinstance(self.max_iter, str):
+            per_epoch = max(1, math.ceil(n_samples / self.batch_size))
+            return max(self._auto_min_epochs, math.ceil(self._auto_min_steps / per_epoch))
+        return int(self.max_iter)
 
     def _resolved_lr(self):
         """Learning rate actually used (subclasses may resolve 'auto')."""
@@ -340,7 +354,7 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         self._check_common_params()
         X = self._check_X_fit(X, reset=True)
         self._initialise(X)
-        return self._run(X, self.max_iter, early_stop=True)
+        return self._run(X, self._n_epochs_, early_stop=True)
 
     def partial_fit(self, X, y=None):
         """One pass over ``X`` in mini-batches, continuing from the current state.
@@ -376,7 +390,8 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         # subnormal data: keep 1 / scale finite in the model dtype
         self._x_scale_ = max(scale, 2.0 ** (2 - np.finfo(dtype).maxexp))
         sample = sample * np.dtype(dtype).type(1.0 / self._x_scale_)
-        self._planned_steps_ = self.max_iter * max(1, math.ceil(X.shape[0] / self.batch_size))
+        self._n_epochs_ = self._resolved_epochs(X.shape[0])
+        self._planned_steps_ = self._n_epochs_ * max(1, math.ceil(X.shape[0] / self.batch_size))
         self._n_samples_hint_ = X.shape[0]
         self._init_params(sample, self._rng_)
         self._rescale_state(self._x_scale_)
@@ -443,7 +458,8 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
                     break
         if early_stop and tol is not None and not converged:
             warnings.warn(
-                f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs with the "
+                f"{type(self).__name__} stopped at max_iter={self.max_iter} "
+                f"({self.n_iter_} epochs) with the "
                 f"training loss still improving by more than tol={tol} (last epoch loss "
                 f"{self.loss_curve_[-1]:.6g}); raise max_iter or tol.",
                 ConvergenceWarning,

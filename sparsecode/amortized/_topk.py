@@ -250,8 +250,15 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
         rate does not depend on the data scale.
     lr_schedule : None, "constant", "linear", "cosine" or callable, default=None
     batch_size : int, default=1024
-    max_iter : int, default=10
-        Epochs (passes over the data).
+    max_iter : int or "auto", default="auto"
+        Epochs (passes over the data).  "auto": enough epochs for at least
+        2048 optimiser steps, and at least 10 (``max(10, ceil(2048 /
+        ceil(n_samples / batch_size)))``): 42 epochs for 50,000 samples,
+        10 from 210,000 samples up.  Adam needs on the order of two
+        thousand steps whatever the data size; on planted features (d = 64,
+        256 atoms, 5 active, 50,000 samples) the 10 epochs (490 steps) of a
+        fixed budget recover 82 % of the atoms at cosine >= 0.95, 2048 steps
+        98 %.
     tol : float or None, default=None
         Stop when the epoch loss improves by less than ``tol`` (relative) for
         ``n_iter_no_change`` epochs; None runs every epoch.
@@ -299,13 +306,14 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
     """
 
     _data_unit_attrs = ("encoder_bias_", "decoder_bias_", "threshold_")
+    _auto_min_steps = 2048
 
     def __init__(self, n_latents=512, k=32, *, k_aux="auto", aux_coef=1 / 32,
                  dead_after_n_samples="auto", aux_scale_by_dead=False, batch_topk=False,
                  k_start=None, k_schedule_fraction=0.5, alpha_encode=1.0, tied=False,
                  relu=True, normalize_decoder=True, optimizer="adam", learning_rate="auto",
-                 lr_schedule=None, batch_size=1024, max_iter=10, tol=None, n_iter_no_change=3,
-                 shuffle=True, n_jobs=None, random_state=None, verbose=0):
+                 lr_schedule=None, batch_size=1024, max_iter="auto", tol=None,
+                 n_iter_no_change=3, shuffle=True, n_jobs=None, random_state=None, verbose=0):
         self.n_latents = n_latents
         self.k = k
         self.k_aux = k_aux
