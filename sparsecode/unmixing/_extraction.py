@@ -50,14 +50,43 @@ def _affine_pca(X, d):
     return mean, V[:, :d], w
 
 
-def _picked(X0, X, s, idx, p, projected, dtype):
-    """The chosen pixels, raw or projected on the p-dim signal subspace (as VCA does)."""
+def _picked(X0, X, s, idx, p, projected, dtype, noise_std=None):
+    """The chosen pixels, raw or projected on the p-dim signal subspace (as VCA does).
+
+    With ``noise_std`` (per band), the subspace is that of the noise-whitened
+    data ``X / noise_std`` (the minimum noise fraction components) and the
+    projection is made there, then mapped back.
+    """
     if not projected:
         return np.ascontiguousarray(X0[idx], dtype=dtype)
-    _w, U = np.linalg.eigh(X.T @ X / X.shape[0])
+    Xs = X if noise_std is None else X / noise_std
+    _w, U = np.linalg.eigh(Xs.T @ Xs / Xs.shape[0])
     U = U[:, ::-1][:, :p]
-    M = (X[idx] @ U) @ U.T
+    M = (Xs[idx] @ U) @ U.T
+    if noise_std is not None:
+        M = M * noise_std
     return np.ascontiguousarray(M * s, dtype=dtype)
+
+
+_REDUCTIONS = ("mnf", "pca")
+
+
+def _nfindr_search_space(X, reduction):
+    """``(data for the volume search, per-band noise std or None)``.
+
+    ``"mnf"``: the bands divided by their noise standard deviation (HySime's
+    regression estimate), so that the ``p - 1`` principal directions of the
+    search are minimum noise fraction components; it falls back to PCA when
+    the data have too few pixels or no measurable noise.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mnf' or 'pca'; got {reduction!r}.")
+    if reduction == "pca":
+        return X, None
+    from ._subspace import _band_noise_std
+
+    sig = _band_noise_std(X)
+    return (X, None) if sig is None else (X / sig, sig)
 
 
 def _check_affine_rank(w, p, name="n_endmembers"):
@@ -108,7 +137,7 @@ def _atgp_indices(X, p):
     return idx
 
 
-def atgp(Y, n_endmembers, *, projected=False):
+def atgp(Y, n_endmembers, *, projected=True):
     """Automatic target generation process (ATGP) endmember extraction.
 
     Parameters
@@ -117,16 +146,17 @@ def atgp(Y, n_endmembers, *, projected=False):
         Pixels (finite).
     n_endmembers : int
         Number of endmembers to pick (at most ``min(n_pixels, n_bands)``).
-    projected : bool, default=False
+    projected : bool, default=True
         Return the chosen pixels projected on the ``n_endmembers``-dimensional
         signal subspace (top eigenvectors of the band correlation matrix), as
         :func:`vca` does: this removes the noise outside the subspace (lower
-        SAD on real scenes); ``False``: the raw pixels ``Y[indices]``.
+        SAD on real scenes; on noiseless data the pixels themselves);
+        ``False``: the raw pixels ``Y[indices]``.
 
     Returns
     -------
     endmembers : ndarray of shape (n_endmembers, n_bands)
-        The chosen pixels (dtype of ``Y``).
+        The chosen pixels, projected or raw (dtype of ``Y``).
     indices : ndarray of shape (n_endmembers,)
         Their row indices in ``Y`` (row-major pixel index for a cube).
 
@@ -225,8 +255,8 @@ def _nfindr_indices(X, p, init_idx=None, max_sweeps=None, rng=None, rule="best",
     return idx, float(np.linalg.slogdet(E)[1]), sweeps
 
 
-def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projected=False,
-           random_state=None):
+def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projected=True,
+           reduction="mnf", random_state=None):
     """N-FINDR endmember extraction with rank-one volume updates.
 
     Parameters
@@ -245,18 +275,29 @@ def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projec
     rule : {"best", "first"}, default="best"
         Replace a vertex by the pixel giving the largest volume ("best") or by
         the first pixel that increases it (Winter's original rule).
-    projected : bool, default=False
+    projected : bool, default=True
         Return the chosen pixels projected on the ``n_endmembers``-dimensional
         signal subspace (top eigenvectors of the band correlation matrix), as
         :func:`vca` does: this removes the noise outside the subspace (lower
-        SAD on real scenes); ``False``: the raw pixels ``Y[indices]``.
+        SAD on real scenes; on noiseless data the pixels themselves);
+        ``False``: the raw pixels ``Y[indices]``.
+    reduction : {"mnf", "pca"}, default="mnf"
+        The ``p - 1`` dimensions of the volume search: ``"mnf"``, minimum
+        noise fraction (principal components of the bands divided by their
+        noise standard deviation, estimated by HySime's regression of each
+        band on the others, see :func:`estimate_noise`; the projection of
+        ``projected=True`` is then made in the same whitened space), or
+        ``"pca"``, plain principal components. MNF ranks directions by
+        signal-to-noise ratio instead of variance, so that noisy bands do not
+        steer the simplex; it falls back to PCA when there are fewer than
+        ``2 n_bands`` pixels or no measurable noise (noiseless data).
     random_state : int, RandomState, Generator or None, default=None
         Seed of ``init="random"`` (and of restarts from a degenerate start).
 
     Returns
     -------
     endmembers : ndarray of shape (n_endmembers, n_bands)
-        The vertex pixels (dtype of ``Y``).
+        The vertex pixels, projected or raw (dtype of ``Y``).
     indices : ndarray of shape (n_endmembers,)
         Their row indices in ``Y`` (row-major pixel index for a cube).
 
@@ -267,7 +308,7 @@ def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projec
 
     Notes
     -----
-    The data are reduced to ``p - 1`` dimensions by PCA, ``T`` (p-1 x N), and
+    The data are reduced to ``p - 1`` dimensions by MNF (or PCA), ``T`` (p-1 x N), and
     ``Z = [1^T; T]``. The simplex of vertex pixels ``E = Z[:, idx]`` has volume
     ``|det E| / (p - 1)!``. Replacing vertex ``k`` by pixel ``z_i`` multiplies
     ``det E`` by ``(E^{-1} z_i)_k``, so the volume ratios of all ``N``
@@ -283,6 +324,13 @@ def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projec
     .. [1] M. E. Winter, "N-FINDR: an algorithm for fast autonomous spectral
        end-member determination in hyperspectral data", Proc. SPIE 3753,
        266-275, 1999.
+    .. [2] A. A. Green, M. Berman, P. Switzer and M. D. Craig, "A
+       transformation for ordering multispectral data in terms of image
+       quality with implications for noise removal", IEEE TGRS 26(1), 65-74,
+       1988 (minimum noise fraction).
+    .. [3] J. M. Bioucas-Dias and J. M. P. Nascimento, "Hyperspectral
+       subspace identification", IEEE TGRS 46(8), 2435-2445, 2008 (the
+       regression noise estimate).
 
     Examples
     --------
@@ -317,8 +365,9 @@ def nfindr(Y, n_endmembers, *, init="atgp", max_sweeps=None, rule="best", projec
                 or init_idx.min() < 0 or init_idx.max() >= N:
             raise ValueError(f"init must be 'atgp', 'random' or {p} pixel indices in "
                              f"[0, {N}); got {init!r}.")
-    idx, _logvol, _sweeps = _nfindr_indices(X, p, init_idx, max_sweeps, rng, rule)
-    return _picked(X0, X, s, idx, p, projected, dtype), idx
+    Xs, sig = _nfindr_search_space(X, reduction)
+    idx, _logvol, _sweeps = _nfindr_indices(Xs, p, init_idx, max_sweeps, rng, rule)
+    return _picked(X0, X, s, idx, p, projected, dtype, sig), idx
 
 
 # --------------------------------------------------------------------------
@@ -343,7 +392,7 @@ def _ppi_counts(X, p, n_skewers, rng, n_components=None):
     return counts
 
 
-def ppi(Y, n_endmembers, *, n_skewers=10000, n_components=None, projected=False,
+def ppi(Y, n_endmembers, *, n_skewers=10000, n_components=None, projected=True,
         random_state=None):
     """Pixel purity index (PPI) endmember extraction.
 
@@ -358,18 +407,19 @@ def ppi(Y, n_endmembers, *, n_skewers=10000, n_components=None, projected=False,
     n_components : int or None, default=None
         Dimension of the PCA-reduced data the skewers live in (``n_endmembers
         - 1`` if None, at least 1).
-    projected : bool, default=False
+    projected : bool, default=True
         Return the chosen pixels projected on the ``n_endmembers``-dimensional
         signal subspace (top eigenvectors of the band correlation matrix), as
         :func:`vca` does: this removes the noise outside the subspace (lower
-        SAD on real scenes); ``False``: the raw pixels ``Y[indices]``.
+        SAD on real scenes; on noiseless data the pixels themselves);
+        ``False``: the raw pixels ``Y[indices]``.
     random_state : int, RandomState, Generator or None, default=None
         Seed of the skewers.
 
     Returns
     -------
     endmembers : ndarray of shape (n_endmembers, n_bands)
-        The most voted pixels (dtype of ``Y``), by decreasing votes.
+        The most voted pixels, projected or raw (dtype of ``Y``), by decreasing votes.
     indices : ndarray of shape (n_endmembers,)
         Their row indices in ``Y``.
 

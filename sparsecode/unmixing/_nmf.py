@@ -208,14 +208,16 @@ def _extraction_init(X, K, init, rng):
             raise ValueError("init='sisal' needs n_components >= 2 (a simplex); use init='vca'.")
         H = ex._sisal_core(X, K, rng=rng, name="n_components")
     else:
-        if init == "nfindr":
-            idx = ex._nfindr_indices(X, K, rng=rng, name="n_components")[0]
+        sig = None
+        if init == "nfindr":  # as nfindr(X, K, projected=True): MNF search space
+            Xs, sig = ex._nfindr_search_space(X, "mnf")
+            idx = ex._nfindr_indices(Xs, K, rng=rng, name="n_components")[0]
         elif init == "atgp":
             idx = ex._atgp_indices(X, K)
         else:
             counts = ex._ppi_counts(X, K, 10000, rng)
             idx = np.argsort(-counts, kind="stable")[:K]
-        H = ex._picked(X, X, 1.0, idx, K, True, np.float64)
+        H = ex._picked(X, X, 1.0, idx, K, True, np.float64, sig)
     H = np.clip(H, 0, None)
     return np.where(H > 0, H, 1e-6 * max(float(X.max()), _TINY))
 

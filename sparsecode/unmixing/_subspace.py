@@ -58,13 +58,44 @@ def _hysime_additive_gram(X):
     """
     N, L = X.shape
     G = X.T @ X
-    Ri = _gram_inverse(G)
-    d = np.diag(Ri)
-    RiG = Ri @ G
-    wtw = np.einsum("ij,ji->i", RiG, Ri) / d ** 2
+    Ri, d, wtw = _regression_noise_gram(G)
     P = np.eye(L) - Ri / d
     Rx = (P.T @ G @ P) / N
     return _subspace_from(G / N, Rx, np.diag(wtw / N))
+
+
+def _regression_noise_gram(G):
+    """``(Ri, diag(Ri), diag(W^T W))`` of the multiple-regression noise from ``G = X^T X``.
+
+    ``W = X Ri D^{-1}`` (see :func:`_additive_noise`), so
+    ``W^T W = D^{-1} Ri G Ri D^{-1}``: the per-band noise energy without forming ``W``.
+    """
+    Ri = _gram_inverse(G)
+    d = np.diag(Ri)
+    wtw = np.einsum("ij,ji->i", Ri @ G, Ri) / d ** 2
+    return Ri, d, wtw
+
+
+def _band_noise_std(X):
+    """Per-band noise standard deviation of ``X`` (N, L) by HySime's regression, or None.
+
+    None when the estimate is not usable: fewer than ``2 L`` pixels (the
+    regression of a band on the ``L - 1`` others then fits the noise too), or
+    data without measurable noise (noiseless or of rank below ``L``).  Each
+    band's variance is floored at ``1e-6`` times the median band variance (a
+    numerical guard: a band estimated as noiseless would otherwise dominate
+    the whitening; above it the result is invariant to rescaling the bands).
+    """
+    N, L = X.shape
+    if L < 2 or N < 2 * L:
+        return None
+    _Ri, _d, wtw = _regression_noise_gram(X.T @ X)
+    var = np.maximum(wtw / N, 0.0)
+    signal = float(np.einsum("ij,ij->", X, X)) / (N * L)
+    med = float(np.median(var))
+    if not med > 1e-12 * max(signal, np.finfo(float).tiny):
+        return None
+    return np.sqrt(np.maximum(var, 1e-6 * med))
 
 
 def estimate_noise(Y, *, noise="additive"):

@@ -52,11 +52,11 @@ def pure_scene():
 def test_pure_pixels_found_exactly(pure_scene, method):
     Y, E, pure = pure_scene
     if method == "nfindr":
-        M, idx = nfindr(Y, 5)
+        M, idx = nfindr(Y, 5, projected=False)
     elif method == "atgp":
-        M, idx = atgp(Y, 5)
+        M, idx = atgp(Y, 5, projected=False)
     elif method == "ppi":
-        M, idx = ppi(Y, 5, n_skewers=2000, random_state=0)
+        M, idx = ppi(Y, 5, n_skewers=2000, random_state=0, projected=False)
     else:
         M, idx = vca(Y, 5, random_state=0, return_indices=True)
     np.testing.assert_array_equal(np.sort(idx), pure)
@@ -257,17 +257,46 @@ def _scene_sad(data, M):
                                                  M[match_components(data.endmembers, M)])))
 
 
-@pytest.mark.parametrize("scene", ["jasper_ridge", "moffett"])
-def test_nfindr_no_worse_than_vca_on_every_seed(real_data_dir, scene):
-    # issue 16 target; on Samson it holds for 4 of the 5 seeds only (VCA's seed 2
-    # picks a luckier water pixel: 0.058 against 0.061; docs/benchmarks/unmixing.rst)
+@pytest.mark.parametrize("scene, seeds", [("samson", 10), ("jasper_ridge", 10), ("moffett", 5)])
+def test_nfindr_no_worse_than_vca_on_every_seed(real_data_dir, scene, seeds):
+    # issue 16 target (Samson and Jasper Ridge), with nfindr's defaults (MNF search
+    # space, projected pixels); on Moffett VCA's seed 6 is ahead (0.090 vs 0.099)
     from sparsecode.datasets import load_hyperspectral
 
     data = load_hyperspectral(scene, data_home=real_data_dir)
     K = data.endmembers.shape[0]
-    sad_nfindr = _scene_sad(data, nfindr(data.Y, K, projected=True)[0])
-    for seed in range(5):
+    sad_nfindr = _scene_sad(data, nfindr(data.Y, K)[0])
+    for seed in range(seeds):
         assert sad_nfindr <= _scene_sad(data, vca(data.Y, K, random_state=seed))
+
+
+def _noisy_scene(p=4, L=30, N=3000, seed=1):
+    """Mixtures with pure pixels, band-dependent noise levels (std 0.002 .. 0.05)."""
+    rng = np.random.default_rng(seed)
+    E = rng.uniform(0.1, 1.0, size=(p, L))
+    A = np.vstack([rng.dirichlet(np.ones(p), size=N - p), np.eye(p)])
+    noise_std = np.geomspace(0.002, 0.05, L)[rng.permutation(L)]
+    return A @ E + noise_std * rng.standard_normal((N, L)), E
+
+
+def test_nfindr_mnf_is_invariant_to_band_scaling():
+    # MNF whitens each band by its own noise level: rescaling the bands leaves the
+    # search space, hence the chosen pixels, unchanged (PCA's are not invariant)
+    Y, _E = _noisy_scene()
+    D = np.geomspace(0.05, 20.0, Y.shape[1])[np.random.default_rng(2).permutation(Y.shape[1])]
+    M, idx = nfindr(Y, 4)
+    M_scaled, idx_scaled = nfindr(Y * D, 4)  # (the ATGP start may list them in another order)
+    np.testing.assert_array_equal(np.sort(idx), np.sort(idx_scaled))
+    np.testing.assert_allclose(M_scaled[np.argsort(idx_scaled)], M[np.argsort(idx)] * D,
+                               rtol=1e-5)  # the noise regression's ridge is relative to the trace
+
+
+def test_nfindr_reduction_falls_back_to_pca_without_noise(pure_scene):
+    Y, _E, pure = pure_scene
+    for reduction in ("mnf", "pca"):
+        np.testing.assert_array_equal(np.sort(nfindr(Y, 5, reduction=reduction)[1]), pure)
+    with pytest.raises(ValueError, match="reduction"):
+        nfindr(Y, 5, reduction="ica")
 
 
 def test_correntropy_nmf_on_jasper_from_nfindr(real_data_dir):
