@@ -60,10 +60,15 @@ cdef extern from *:
          score = alpha^2 dinvm               (never stored)
        and returns the first index of the largest score (ties: lowest index;
        NaN never selected), its score in *best (-1 and -1 when none is > -1).
-       One pass over N, 32 entries at a time, the nc columns of B streamed. */
+       B is stored in panels of SC_OMP_P rows: entry (k, t) at
+       B[(k / P) * P * ldb + t * P + k % P] (ldb column slots per panel), so
+       that one pass reads B as one sequential stream (the columns of a panel
+       are contiguous) and the new column bn = B[:, nc] lands in the same
+       panels.  One pass over N, 32 entries at a time. */
+    #define SC_OMP_P 32
     static inline __attribute__((always_inline)) int
-    sc_omp_step(const double* g, const double* B, long N, int nc, const double* w, double sd,
-                double zn, double* bn, const double* asrc, double* alpha, const double* dinvm,
+    sc_omp_step(const double* g, double* B, long ldb, long N, int nc, const double* w, double sd,
+                double zn, const double* asrc, double* alpha, const double* dinvm,
                 double* best)
     {
         long k = 0;
@@ -73,36 +78,48 @@ cdef extern from *:
         sc_omp_i4 lane = {0, 1, 2, 3};
         const double isd = 1.0 / sd;
         const sc_omp_v4 visd = {isd, isd, isd, isd}, vzn = {zn, zn, zn, zn};
-        for (; k + 32 <= N; k += 32) {
+        const long pstride = (long)SC_OMP_P * ldb;
+        double* Bp = B;
+        for (k = 0; k < 128 && k < N; k += 8) __builtin_prefetch(g + k, 0, 0);
+        k = 0;
+        for (; k + 32 <= N; k += 32, Bp += pstride) {
             /* 8 accumulators: enough independent FMA chains to hide their latency */
             sc_omp_v4 a[8];
             int q;
+            /* the Gram row comes from L3 or memory: fetch four panels ahead */
+            __builtin_prefetch(g + k + 128, 0, 0);
+            __builtin_prefetch(g + k + 136, 0, 0);
+            __builtin_prefetch(g + k + 144, 0, 0);
+            __builtin_prefetch(g + k + 152, 0, 0);
             for (q = 0; q < 8; q++) a[q] = sc_omp_ld(g + k + 4 * q);
             for (t = 0; t < nc; t++) {
-                const double* bt = B + (long)t * N + k;
+                const double* bt = Bp + (long)t * SC_OMP_P;
                 const double wt = w[t];
                 const sc_omp_v4 c = {wt, wt, wt, wt};
                 for (q = 0; q < 8; q++) a[q] -= sc_omp_ld(bt + 4 * q) * c;
             }
             sc_omp_i4 i0 = lane + k;
+            double* bn = Bp + (long)nc * SC_OMP_P;
             for (q = 0; q < 8; q++) {
                 sc_omp_v4 v = a[q] * visd;
-                sc_omp_st(bn + k + 4 * q, v);
+                sc_omp_st(bn + 4 * q, v);
                 sc_omp_v4 r = sc_omp_ld(asrc + k + 4 * q) - v * vzn;
                 sc_omp_st(alpha + k + 4 * q, r);
                 sc_omp_v4 sv = r * r * sc_omp_ld(dinvm + k + 4 * q);
                 SC_OMP_KEEP(sv, i0 + 4 * q);
             }
         }
+        /* the last, partial panel (k is a multiple of SC_OMP_P here) */
+        const long k0 = k;
         for (; k + 4 <= N; k += 4) {
             sc_omp_v4 a0 = sc_omp_ld(g + k);
             for (t = 0; t < nc; t++) {
                 const double wt = w[t];
                 const sc_omp_v4 c = {wt, wt, wt, wt};
-                a0 -= sc_omp_ld(B + (long)t * N + k) * c;
+                a0 -= sc_omp_ld(Bp + (long)t * SC_OMP_P + (k - k0)) * c;
             }
             a0 *= visd;
-            sc_omp_st(bn + k, a0);
+            sc_omp_st(Bp + (long)nc * SC_OMP_P + (k - k0), a0);
             sc_omp_v4 r0 = sc_omp_ld(asrc + k) - a0 * vzn;
             sc_omp_st(alpha + k, r0);
             sc_omp_v4 s0 = r0 * r0 * sc_omp_ld(dinvm + k);
@@ -121,9 +138,9 @@ cdef extern from *:
         for (; k < N; k++) {
             double a = g[k];
             for (t = 0; t < nc; t++)
-                a -= B[(long)t * N + k] * w[t];
+                a -= Bp[(long)t * SC_OMP_P + (k - k0)] * w[t];
             a *= isd;
-            bn[k] = a;
+            Bp[(long)nc * SC_OMP_P + (k - k0)] = a;
             double r = asrc[k] - a * zn;
             alpha[k] = r;
             double sc = r * r * dinvm[k];
@@ -165,18 +182,18 @@ cdef extern from *:
 
     #if SC_OMP_DISPATCH
     __attribute__((target("avx2,fma"))) static int
-    sc_omp_step_avx2(const double* g, const double* B, long N, int nc, const double* w, double sd,
-                     double zn, double* bn, const double* asrc, double* alpha, const double* dinvm,
-                     double* best)
-    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best); }
+    sc_omp_step_avx2(const double* g, double* B, long ldb, long N, int nc, const double* w,
+                     double sd, double zn, const double* asrc, double* alpha,
+                     const double* dinvm, double* best)
+    { return sc_omp_step(g, B, ldb, N, nc, w, sd, zn, asrc, alpha, dinvm, best); }
     __attribute__((target("avx2,fma"))) static int
     sc_omp_first_avx2(const double* a0, const double* dinv, long N, double* best)
     { return sc_omp_first(a0, dinv, N, best); }
     #endif
-    static int sc_omp_step_generic(const double* g, const double* B, long N, int nc, const double* w,
-                                   double sd, double zn, double* bn, const double* asrc,
+    static int sc_omp_step_generic(const double* g, double* B, long ldb, long N, int nc,
+                                   const double* w, double sd, double zn, const double* asrc,
                                    double* alpha, const double* dinvm, double* best)
-    { return sc_omp_step(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best); }
+    { return sc_omp_step(g, B, ldb, N, nc, w, sd, zn, asrc, alpha, dinvm, best); }
     static int sc_omp_first_generic(const double* a0, const double* dinv, long N, double* best)
     { return sc_omp_first(a0, dinv, N, best); }
     static int sc_omp_first_real(int simd, const double* a0, const double* dinv, long N,
@@ -196,19 +213,18 @@ cdef extern from *:
     #endif
     }
     /* the AVX2/FMA clone when the CPU has it */
-    static int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
-                                const double* w, double sd, double zn, double* bn,
-                                const double* asrc, double* alpha, const double* dinvm,
-                                double* best) {
+    static int sc_omp_step_real(int simd, const double* g, double* B, long ldb, long N, int nc,
+                                const double* w, double sd, double zn, const double* asrc,
+                                double* alpha, const double* dinvm, double* best) {
     #if SC_OMP_DISPATCH
-        if (simd) return sc_omp_step_avx2(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best);
+        if (simd) return sc_omp_step_avx2(g, B, ldb, N, nc, w, sd, zn, asrc, alpha, dinvm, best);
     #endif
-        return sc_omp_step_generic(g, B, N, nc, w, sd, zn, bn, asrc, alpha, dinvm, best);
+        return sc_omp_step_generic(g, B, ldb, N, nc, w, sd, zn, asrc, alpha, dinvm, best);
     }
     """
     int sc_omp_use_avx2() noexcept nogil
-    int sc_omp_step_real(int simd, const double* g, const double* B, long N, int nc,
-                         const double* w, double sd, double zn, double* bn, const double* asrc,
+    int sc_omp_step_real(int simd, const double* g, double* B, long ldb, long N, int nc,
+                         const double* w, double sd, double zn, const double* asrc,
                          double* alpha, const double* dinvm, double* best) noexcept nogil
     int sc_omp_first_real(int simd, const double* a0, const double* dinv, long N,
                           double* best) noexcept nogil
@@ -325,7 +341,9 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
     max(||y||^2, ||z||^2): relative, so that it also works when ``ynorm2``
     is unknown (passed as 0; ||z||^2 is then the energy explained so far).
 
-    In-place: L (row-major kmax x kmax), B (N x (kmax - 1), column-major),
+    In-place: L (row-major kmax x kmax), B (N x (kmax - 1): for real data in
+    panels of 32 rows, each panel's columns contiguous (``sc_omp_step``), so
+    that an update reads B as one sequential stream; column-major otherwise),
     alpha, z, w, score (selection scores), dinvm (1/G_kk, zeroed for
     selected atoms so they are never selected again) and the outputs.  For
     real data, dinvm must equal dinv on entry and is restored on exit (no
@@ -368,9 +386,16 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
             break
         Grow = G + <Py_ssize_t> j * N
         d = real(Grow[j])
-        for t in range(n):
-            w[t] = conj(B[<Py_ssize_t> t * N + j])
-            d -= abs2(w[t])
+        if dtype is double:
+            # B in panels (sc_omp_step): row j is contiguous in its panel
+            bt = B + <Py_ssize_t> (j // 32) * 32 * (kmax - 1) + j % 32
+            for t in range(n):
+                w[t] = bt[<Py_ssize_t> t * 32]
+                d -= w[t] * w[t]
+        else:
+            for t in range(n):
+                w[t] = conj(B[<Py_ssize_t> t * N + j])
+                d -= abs2(w[t])
         if d <= dep_tol * real(Grow[j]):
             status = 2
             break
@@ -396,7 +421,7 @@ cdef int _batch_omp_one(const dtype* G, const dtype* alpha0, const double* dinv,
         bn = B + <Py_ssize_t> (n - 1) * N
         if dtype is double:
             # one fused pass (SIMD), which also selects the next atom
-            j = sc_omp_step_real(_SIMD, Grow, B, N, n - 1, w, sd, zn, bn,
+            j = sc_omp_step_real(_SIMD, Grow, B, kmax - 1, N, n - 1, w, sd, zn,
                                  alpha0 if n == 1 else alpha, alpha, dinvm, &best)
             continue
         # (columns two at a time: half the loads/stores of bn)
@@ -500,7 +525,7 @@ def batch_omp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[
         return
     with nogil, parallel(num_threads=n_threads):
         Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
-        B = <dtype*> _xmalloc(<size_t> (N * (kmax - 1)), sizeof(dtype))
+        B = <dtype*> _xmalloc(<size_t> (((N + 31) // 32) * 32 * (kmax - 1)), sizeof(dtype))
         alpha = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
         gamma = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
         w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
@@ -586,7 +611,7 @@ def batch_omp_encode(const dtype[:, ::1] X, const dtype[:, ::1] DH, const dtype[
     n_blocks = (L_sig + block - 1) // block
     with nogil, parallel(num_threads=n_threads):
         Lbuf = <dtype*> _xmalloc(<size_t> (kmax * kmax), sizeof(dtype))
-        B = <dtype*> _xmalloc(<size_t> (N * (kmax - 1)), sizeof(dtype))
+        B = <dtype*> _xmalloc(<size_t> (((N + 31) // 32) * 32 * (kmax - 1)), sizeof(dtype))
         alpha = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
         gamma = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
         w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
