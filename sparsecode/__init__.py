@@ -130,6 +130,7 @@ _PUBLIC = {
         "hysime",
         "library_objective",
         "nfindr",
+        "nmf_unmix",
         "nndsvd",
         "pixel_graph",
         "plot_abundance_maps",

@@ -22,7 +22,7 @@ import numpy as np
 from ..cli import CLIError, check_input_file, check_output_file, positive_int, read_npy
 
 EXTRACTION = ("vca", "nfindr", "atgp", "ppi", "sisal")          # + FCLS abundances
-NMF_METHODS = ("nmf", "l12", "cenmf", "rgnmf", "ssnmf")
+NMF_METHODS = ("nmf", "l12", "cenmf", "rgnmf", "ssnmf")  # = _functions.NMF_ESTIMATORS
 LIBRARY_METHODS = ("sunsal", "clsunsal", "sunsal_tv")          # need --library
 METHODS = EXTRACTION + NMF_METHODS + LIBRARY_METHODS
 _LIBRARY_KEYS = ("D", "library", "A", "M")
@@ -324,18 +324,11 @@ def _save_endmember_plot(path, E, truth, names, title, quiet):
 
 
 def _estimator(method, K, args):
-    from . import (
-        L12NMF,
-        CorrentropyNMF,
-        NMFUnmixing,
-        RobustGuidedNMF,
-        StructuredSparseNMF,
-    )
+    from ._functions import nmf_estimator_class
 
     common = {"n_components": K, "max_iter": args.max_iter, "init": args.init,
               "random_state": args.seed, "n_jobs": args.n_jobs, "verbose": 0 if args.quiet else 1}
-    return {"nmf": NMFUnmixing, "l12": L12NMF, "cenmf": CorrentropyNMF,
-            "rgnmf": RobustGuidedNMF, "ssnmf": StructuredSparseNMF}[method](**common)
+    return nmf_estimator_class(method)(**common)
 
 
 def run(args):
