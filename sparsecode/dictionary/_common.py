@@ -266,7 +266,10 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
                    n_nonzero_coefs=1, rel_floor=1e-20):
     """Dictionary clearing (KSVD-Box): replace rarely used and duplicated atoms.
 
-    Mutates D, C and R.  Free atoms used by fewer than ``use_thresh``
+    Mutates D, C and R.  ``C`` is the dense (N, K) code matrix or the
+    row-stored codes ``(idx, val, nnz)`` of the Batch-OMP kernel (row i holds
+    ``val[i, s]`` at atom ``idx[i, s]`` for ``s < nnz[i]``; a replaced atom's
+    coefficients are set to 0).  Free atoms used by fewer than ``use_thresh``
     signals, and the second atom of every pair with ``|<d_i, d_j>| >
     mu_thresh``, are replaced by the normalised training signals with the
     largest residual, each signal used once; their codes are zeroed and the
@@ -321,11 +324,21 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
                 break
         if new is None:  # nothing left that would be a useful atom
             break
-        users = np.flatnonzero(C[:, k])
+        if isinstance(C, tuple):  # row-stored codes (idx, val, nnz)
+            idx, val, nnz = C
+            users, slots = np.nonzero((idx == k) & (val != 0)
+                                      & (np.arange(idx.shape[1]) < nnz[:, None]))
+            coef = val[users, slots]
+        else:
+            users = np.flatnonzero(C[:, k])
+            coef = C[users, k]
         if users.size:
             W = 1.0 if mask is None else mask[users]
-            R[users] += W * np.outer(C[users, k], D[k])
-            C[users, k] = 0.0
+            R[users] += W * np.outer(coef, D[k])
+            if isinstance(C, tuple):
+                val[users, slots] = 0.0
+            else:
+                C[users, k] = 0.0
         D[k] = new
         n_rep += 1
     return n_rep

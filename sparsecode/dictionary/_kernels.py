@@ -411,3 +411,140 @@ def bcd_update_masked(D, A, B, free, ridge):  # pragma: no cover - jitted
         for r in range(n):
             if a[r] > ridge:
                 D[j, r] = g[r] / (a[r] + mu)
+
+
+@njit(cache=True)
+def code_users(idx, val, nnz, K):  # pragma: no cover - jitted
+    """Users of each atom in the sparse codes ``(idx, val, nnz)`` (CSC lists).
+
+    Row i of the codes holds ``val[i, s]`` at atom ``idx[i, s]`` for
+    ``s < nnz[i]``; zero values are not users.  Returns ``counts`` (K,),
+    ``ptr`` (K + 1,) and, for the users of atom k at ``ptr[k]:ptr[k + 1]``,
+    their signal ``rows`` and ``slots`` (position in the code row).
+    """
+    N = idx.shape[0]
+    counts = np.zeros(K, dtype=np.int64)
+    for i in range(N):
+        for s in range(nnz[i]):
+            if val[i, s] != 0.0:
+                counts[idx[i, s]] += 1
+    ptr = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        ptr[k + 1] = ptr[k] + counts[k]
+    rows = np.empty(ptr[K], dtype=np.int64)
+    slots = np.empty(ptr[K], dtype=np.int64)
+    fill = ptr[:K].copy()
+    for i in range(N):
+        for s in range(nnz[i]):
+            if val[i, s] != 0.0:
+                k = idx[i, s]
+                rows[fill[k]] = i
+                slots[fill[k]] = s
+                fill[k] += 1
+    return counts, ptr, rows, slots
+
+
+# reassociation (SIMD reductions) without assuming finite values
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(cache=True, fastmath=_FAST)
+def ksvd_sweep_codes(R, idx, val, nnz, D, free, n_inner):  # pragma: no cover - jitted
+    """Approximate K-SVD sweep on sparse codes, in place on ``R``, ``val`` and ``D``.
+
+    The unmasked twin of :func:`ksvd_sweep` for codes stored by row as
+    ``(idx, val, nnz)`` (the Batch-OMP output): nothing of size
+    ``n_samples x n_atoms`` is read.  For atom k with users omega and codes
+    g_old, the error without the atom is ``E = R[omega] + outer(g_old, d_k)``
+    and each of the ``n_inner`` alternating steps is
+
+    * ``d = E^T g / |E^T g|`` computed as ``R[omega]^T g + (g_old . g) d_k``,
+    * ``g = E d`` computed as ``R[omega] d + g_old <d_k, d>``,
+
+    so E is never formed (two passes over ``R[omega]``, one more to update
+    it).  Each step minimises ``|E - outer(g, d)|_F`` over d (unit norm)
+    then over g, so the error never increases.  Atoms are visited in order;
+    later atoms see the updated residual.  Returns the users of each atom
+    before the sweep.
+    """
+    N, n = R.shape
+    K = D.shape[0]
+    counts, ptr, rows, slots = code_users(idx, val, nnz, K)
+    mmax = 0
+    for k in range(K):
+        mmax = max(mmax, counts[k])
+    g_old = np.empty(mmax)
+    g = np.empty(mmax)
+    d_old = np.empty(n)
+    d = np.empty(n)
+    num = np.empty(n)
+    for k in range(K):
+        m = counts[k]
+        if m == 0 or not free[k]:
+            continue
+        p0 = ptr[k]
+        for a in range(m):
+            g_old[a] = val[rows[p0 + a], slots[p0 + a]]
+            g[a] = g_old[a]
+        for r in range(n):
+            d_old[r] = D[k, r]
+        ok = False
+        for _ in range(n_inner):
+            gg = 0.0
+            for a in range(m):
+                gg += g_old[a] * g[a]
+            for r in range(n):
+                num[r] = gg * d_old[r]
+            for a in range(m):
+                i = rows[p0 + a]
+                ga = g[a]
+                for r in range(n):
+                    num[r] += ga * R[i, r]
+            nrm = 0.0
+            for r in range(n):
+                nrm += num[r] * num[r]
+            nrm = np.sqrt(nrm)
+            if nrm == 0.0 or not np.isfinite(nrm):
+                break
+            c = 0.0
+            for r in range(n):
+                d[r] = num[r] / nrm
+                c += d_old[r] * d[r]
+            ok = True
+            for a in range(m):
+                i = rows[p0 + a]
+                s = 0.0
+                for r in range(n):
+                    s += R[i, r] * d[r]
+                g[a] = s + g_old[a] * c
+        if not ok:
+            continue
+        for a in range(m):
+            i = rows[p0 + a]
+            go = g_old[a]
+            ga = g[a]
+            for r in range(n):
+                R[i, r] += go * d_old[r] - ga * d[r]
+            val[i, slots[p0 + a]] = ga
+        for r in range(n):
+            D[k, r] = d[r]
+    return counts
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST)
+def codes_residual(idx, val, nnz, X, D, R, rn2):  # pragma: no cover - jitted
+    """``R = X - codes @ D`` for row-stored sparse codes, and ``rn2[i] = |R[i]|^2``."""
+    N, n = X.shape
+    for i in prange(N):
+        for r in range(n):
+            R[i, r] = X[i, r]
+        for s in range(nnz[i]):
+            c = val[i, s]
+            if c != 0.0:
+                k = idx[i, s]
+                for r in range(n):
+                    R[i, r] -= c * D[k, r]
+        q = 0.0
+        for r in range(n):
+            q += R[i, r] * R[i, r]
+        rn2[i] = q
