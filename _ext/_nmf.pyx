@@ -166,204 +166,24 @@ cdef extern from *:
     /* four float32 entries widened to float64 (one vcvtps2pd with AVX) */
     static inline sc_v4 sc_ldf(const float* p) { sc_v4 v = {p[0], p[1], p[2], p[3]}; return v; }
 
-    /* Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
-    static inline __attribute__((always_inline)) void
-    sc_dots(const double* xr, long ldx, int L, int K, const double* F, double* Q)
-    {
-        const double *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k = 0, l;
-        for (; k + 1 < K; k += 2) {
-            const double *f0 = F + (long)k * L, *f1 = f0 + L;
-            sc_v4 a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-                  a30 = a00, a31 = a00;
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
-                if (k == 0 && (l & 7) == 0) {  /* the rows two blocks ahead, a line at a time */
-                    __builtin_prefetch(x0 + 8 * ldx + l); __builtin_prefetch(x1 + 8 * ldx + l);
-                    __builtin_prefetch(x2 + 8 * ldx + l); __builtin_prefetch(x3 + 8 * ldx + l);
-                }
-                v = sc_ld(x0 + l); a00 += v * g0; a01 += v * g1;
-                v = sc_ld(x1 + l); a10 += v * g0; a11 += v * g1;
-                v = sc_ld(x2 + l); a20 += v * g0; a21 += v * g1;
-                v = sc_ld(x3 + l); a30 += v * g0; a31 += v * g1;
-            }
-            double s00 = sc_hsum(a00), s01 = sc_hsum(a01), s10 = sc_hsum(a10), s11 = sc_hsum(a11),
-                   s20 = sc_hsum(a20), s21 = sc_hsum(a21), s30 = sc_hsum(a30), s31 = sc_hsum(a31);
-            for (; l < L; l++) {
-                s00 += x0[l] * f0[l]; s01 += x0[l] * f1[l];
-                s10 += x1[l] * f0[l]; s11 += x1[l] * f1[l];
-                s20 += x2[l] * f0[l]; s21 += x2[l] * f1[l];
-                s30 += x3[l] * f0[l]; s31 += x3[l] * f1[l];
-            }
-            Q[k] = s00; Q[k + 1] = s01;
-            Q[K + k] = s10; Q[K + k + 1] = s11;
-            Q[2 * K + k] = s20; Q[2 * K + k + 1] = s21;
-            Q[3 * K + k] = s30; Q[3 * K + k + 1] = s31;
-        }
-        for (; k < K; k++) {
-            const double* f0 = F + (long)k * L;
-            sc_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 g0 = sc_ld(f0 + l);
-                a0 += sc_ld(x0 + l) * g0; a1 += sc_ld(x1 + l) * g0;
-                a2 += sc_ld(x2 + l) * g0; a3 += sc_ld(x3 + l) * g0;
-            }
-            double s0 = sc_hsum(a0), s1 = sc_hsum(a1), s2 = sc_hsum(a2), s3 = sc_hsum(a3);
-            for (; l < L; l++) {
-                s0 += x0[l] * f0[l]; s1 += x1[l] * f0[l];
-                s2 += x2[l] * f0[l]; s3 += x3[l] * f0[l];
-            }
-            Q[k] = s0; Q[K + k] = s1; Q[2 * K + k] = s2; Q[3 * K + k] = s3;
-        }
-    }
-
-    /* A[k, :] += sum_r w_r[k] x_r for the SC_R rows (A (K, L) row-major). */
-    static inline __attribute__((always_inline)) void
-    sc_accum(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
-    {
-        const double *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k = 0, l;
-        for (; k + 1 < K; k += 2) {  /* two endmembers per pass: the rows are loaded once */
-            double *a = A + (long)k * L, *b = a + L;
-            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-            const double u0 = Wr[k + 1], u1 = Wr[K + k + 1], u2 = Wr[2 * K + k + 1],
-                         u3 = Wr[3 * K + k + 1];
-            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-                  c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
-                  d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 v0 = sc_ld(x0 + l), v1 = sc_ld(x1 + l), v2 = sc_ld(x2 + l),
-                      v3 = sc_ld(x3 + l);
-                sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
-                s += c0 * v0; t += d0 * v0;
-                s += c1 * v1; t += d1 * v1;
-                s += c2 * v2; t += d2 * v2;
-                s += c3 * v3; t += d3 * v3;
-                sc_st(a + l, s);
-                sc_st(b + l, t);
-            }
-            for (; l < L; l++) {
-                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
-                b[l] = b[l] + u0 * x0[l] + u1 * x1[l] + u2 * x2[l] + u3 * x3[l];
-            }
-        }
-        for (; k < K; k++) {
-            double* a = A + (long)k * L;
-            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-                  c3 = {w3, w3, w3, w3};
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 s = sc_ld(a + l);
-                s += c0 * sc_ld(x0 + l);
-                s += c1 * sc_ld(x1 + l);
-                s += c2 * sc_ld(x2 + l);
-                s += c3 * sc_ld(x3 + l);
-                sc_st(a + l, s);
-            }
-            for (; l < L; l++)
-                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
-        }
-    }
-
-    /* float32 data, double arithmetic: Q[r][k] = x_r . F_k for the SC_R rows at xr
-       (stride ldx), F (K, L) row-major. */
-    static inline __attribute__((always_inline)) void
-    sc_dots_f(const float* xr, long ldx, int L, int K, const double* F, double* Q)
-    {
-        const float *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k = 0, l;
-        for (; k + 1 < K; k += 2) {
-            const double *f0 = F + (long)k * L, *f1 = f0 + L;
-            sc_v4 a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-                  a30 = a00, a31 = a00;
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
-                if (k == 0 && (l & 15) == 0) {  /* the rows two blocks ahead, a line at a time */
-                    __builtin_prefetch(x0 + 8 * ldx + l); __builtin_prefetch(x1 + 8 * ldx + l);
-                    __builtin_prefetch(x2 + 8 * ldx + l); __builtin_prefetch(x3 + 8 * ldx + l);
-                }
-                v = sc_ldf(x0 + l); a00 += v * g0; a01 += v * g1;
-                v = sc_ldf(x1 + l); a10 += v * g0; a11 += v * g1;
-                v = sc_ldf(x2 + l); a20 += v * g0; a21 += v * g1;
-                v = sc_ldf(x3 + l); a30 += v * g0; a31 += v * g1;
-            }
-            double s00 = sc_hsum(a00), s01 = sc_hsum(a01), s10 = sc_hsum(a10), s11 = sc_hsum(a11),
-                   s20 = sc_hsum(a20), s21 = sc_hsum(a21), s30 = sc_hsum(a30), s31 = sc_hsum(a31);
-            for (; l < L; l++) {
-                s00 += x0[l] * f0[l]; s01 += x0[l] * f1[l];
-                s10 += x1[l] * f0[l]; s11 += x1[l] * f1[l];
-                s20 += x2[l] * f0[l]; s21 += x2[l] * f1[l];
-                s30 += x3[l] * f0[l]; s31 += x3[l] * f1[l];
-            }
-            Q[k] = s00; Q[k + 1] = s01;
-            Q[K + k] = s10; Q[K + k + 1] = s11;
-            Q[2 * K + k] = s20; Q[2 * K + k + 1] = s21;
-            Q[3 * K + k] = s30; Q[3 * K + k + 1] = s31;
-        }
-        for (; k < K; k++) {
-            const double* f0 = F + (long)k * L;
-            sc_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 g0 = sc_ld(f0 + l);
-                a0 += sc_ldf(x0 + l) * g0; a1 += sc_ldf(x1 + l) * g0;
-                a2 += sc_ldf(x2 + l) * g0; a3 += sc_ldf(x3 + l) * g0;
-            }
-            double s0 = sc_hsum(a0), s1 = sc_hsum(a1), s2 = sc_hsum(a2), s3 = sc_hsum(a3);
-            for (; l < L; l++) {
-                s0 += x0[l] * f0[l]; s1 += x1[l] * f0[l];
-                s2 += x2[l] * f0[l]; s3 += x3[l] * f0[l];
-            }
-            Q[k] = s0; Q[K + k] = s1; Q[2 * K + k] = s2; Q[3 * K + k] = s3;
-        }
-    }
-
-    /* float32 data: A[k, :] += sum_r w_r[k] x_r for the SC_R rows (A (K, L) row-major). */
-    static inline __attribute__((always_inline)) void
-    sc_accum_f(const float* xr, long ldx, int L, int K, const double* Wr, double* A)
-    {
-        const float *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-        int k = 0, l;
-        for (; k + 1 < K; k += 2) {  /* two endmembers per pass: the rows are loaded once */
-            double *a = A + (long)k * L, *b = a + L;
-            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-            const double u0 = Wr[k + 1], u1 = Wr[K + k + 1], u2 = Wr[2 * K + k + 1],
-                         u3 = Wr[3 * K + k + 1];
-            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-                  c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
-                  d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 v0 = sc_ldf(x0 + l), v1 = sc_ldf(x1 + l), v2 = sc_ldf(x2 + l),
-                      v3 = sc_ldf(x3 + l);
-                sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
-                s += c0 * v0; t += d0 * v0;
-                s += c1 * v1; t += d1 * v1;
-                s += c2 * v2; t += d2 * v2;
-                s += c3 * v3; t += d3 * v3;
-                sc_st(a + l, s);
-                sc_st(b + l, t);
-            }
-            for (; l < L; l++) {
-                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
-                b[l] = b[l] + u0 * x0[l] + u1 * x1[l] + u2 * x2[l] + u3 * x3[l];
-            }
-        }
-        for (; k < K; k++) {
-            double* a = A + (long)k * L;
-            const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-            sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-                  c3 = {w3, w3, w3, w3};
-            for (l = 0; l + 4 <= L; l += 4) {
-                sc_v4 s = sc_ld(a + l);
-                s += c0 * sc_ldf(x0 + l);
-                s += c1 * sc_ldf(x1 + l);
-                s += c2 * sc_ldf(x2 + l);
-                s += c3 * sc_ldf(x3 + l);
-                sc_st(a + l, s);
-            }
-            for (; l < L; l++)
-                a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
-        }
-    }
+    #define SC_T double
+    #define SC_LD sc_ld
+    #define SC_LINE_MASK 7
+    #define SC_NAME(n) n
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_LINE_MASK
+    #undef SC_NAME
+    #define SC_T float
+    #define SC_LD sc_ldf
+    #define SC_LINE_MASK 15
+    #define SC_NAME(n) n##_f
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_LINE_MASK
+    #undef SC_NAME
 
     #if SC_NMF_DISPATCH
     __attribute__((target("avx2,fma"))) static void
