@@ -489,10 +489,16 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                 delta=delta, theta=theta)
 
 
-def _report(name, status, delta, tol, n_iter):
+def _report(name, status, delta, tol, n_iter, e_step="gamp"):
     if status == 2:
         import warnings
 
+        if e_step == "vamp":
+            warnings.warn(
+                f"{name} diverged: VAMP produced non-finite values in EM iteration {n_iter}; "
+                "the last finite iterate is returned. Use e_step='exact' (or 'auto', which "
+                "falls back to it).", ConvergenceWarning, stacklevel=3)
+            return
         warnings.warn(
             f"{name} diverged: GAMP produced non-finite or exploding values in EM iteration "
             f"{n_iter}; the last finite iterate is returned. Use a smaller damping factor "
@@ -543,8 +549,8 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A",
     return A, Y, fro2, theta, learn, s2
 
 
-#: e_step="auto": the exact E-step when ||A||_2^2 min(m, N) / ||A||_F^2 exceeds
-#: this (1 for orthogonal rows, about 2.2 for Gaussian 200 x 800, 9 / 13 / 18 / 26
+#: e_step="auto": VAMP (or the exact E-step, see EXACT_MAX_ROWS) when
+#: ||A||_2^2 min(m, N) / ||A||_F^2 exceeds this (1 for orthogonal rows, about 2.2 for Gaussian 200 x 800, 9 / 13 / 18 / 26
 #: for log-spaced singular values with condition number 1e2 / 1e3 / 1e4 / 1e6)
 SPREAD_MAX = 12.0
 
@@ -563,6 +569,12 @@ def _exact_solve(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, theta):
                 sigma2=res["sigma2"], n_iter=int(np.max(res["n_iter"])), n_gamp=0,
                 status=status, delta=float(np.max(res["delta"])), theta=theta,
                 e_step="exact")
+
+
+#: e_step="auto" on a matrix far from i.i.d.: the exact E-step up to this many
+#: rows (its m^2 N + m^3 flops per EM iteration are no more than the 2 m N of
+#: each of the VAMP iterations of one E-step), VAMP above
+EXACT_MAX_ROWS = 128
 
 
 #: two noise starts: the second only when the first keeps more than this
@@ -622,11 +634,23 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
     if e_step == "exact" and not explicit:
         raise ValueError(f"e_step='exact' needs an array or sparse matrix {argname}; a "
                          "LinearOperator only supports e_step='gamp' (or 'auto').")
+    if e_step == "vamp" and not explicit:
+        raise ValueError(f"e_step='vamp' needs an array or sparse matrix {argname} (one "
+                         "SVD of it); a LinearOperator only supports e_step='gamp' (or "
+                         "'auto').")
     exact_ok = explicit and A.shape[0] * A.shape[1] <= DENSIFY_MAX_ENTRIES
-    if e_step == "exact" or (e_step == "auto" and exact_ok and spread is not None
-                             and spread > SPREAD_MAX):
+    if e_step == "exact":
         return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                             max_iter=max_iter, tol=tol, theta=theta)
+    far = e_step == "auto" and exact_ok and spread is not None and spread > SPREAD_MAX
+    if far and A.shape[0] <= EXACT_MAX_ROWS:
+        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
+                            max_iter=max_iter, tol=tol, theta=theta)
+    if e_step == "vamp" or far:
+        return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
+                           max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
+                           gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
+                           fallback=e_step == "auto")
     gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
     res = ggamp_sbl_kernel(A, Yw, s2=s2w, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
@@ -635,9 +659,29 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
                            name=name, gamma0=gamma0)
     res["e_step"] = "gamp"
     if res["status"] == 2 and e_step == "auto" and exact_ok:
-        # GAMP diverged even with the halved damping: the exact E-step
+        # GAMP diverged even with the halved damping: the VAMP E-step
+        return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
+                           max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
+                           gamp_tol=gamp_tol, verbose=verbose, name=name, theta=res["theta"],
+                           fallback=True)
+    return res
+
+
+def _vamp_solve(A, Yw, *, s2, learn, update, prune, max_iter, tol, max_gamp_iter, gamp_tol,
+                verbose, name, theta, fallback):
+    """EM with the VAMP E-step finished by the exact one (``_vamp.vamp_sbl``);
+    with ``fallback``, a VAMP divergence hands over to the exact E-step."""
+    from ._vamp import vamp_sbl  # noqa: PLC0415
+
+    res = vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
+                                             (Yw.shape[1],)).copy(),
+                   learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
+                   max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose, name=name)
+    if res["status"] == 2 and fallback:
         return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
-                            max_iter=max_iter, tol=tol, theta=res["theta"])
+                            max_iter=max_iter, tol=tol, theta=theta)
+    res["theta"] = theta
+    res["e_step"] = "vamp"
     return res
 
 
@@ -702,20 +746,30 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         GAMP's posterior variances can be orders of magnitude too small and
         lead the EM from gamma = 1 into a poor local optimum; the warm start
         avoids it.
-    e_step : {"auto", "gamp", "exact"}, default="auto"
+    e_step : {"auto", "gamp", "vamp", "exact"}, default="auto"
         How the posterior moments are computed.  "gamp": damped GAMP.
-        "exact": the E-step of ``SBL`` (Cholesky factorisation; the whole
-        fit is then ``SBL``'s, with ``tol`` its relative change of the
-        posterior mean).  "auto": "exact" for an explicit matrix whose
-        spectrum is far from that of an i.i.d. matrix,
-        :math:`\|A\|_2^2\min(m, N)/\|A\|_F^2 > 12` (1 for orthonormal
-        rows, about 2.2 for a Gaussian 200 x 800 matrix, 8 for Toeplitz(0.9)
+        "vamp": vector approximate message passing (Rangan, Schniter and
+        Fletcher 2019) with the SBL prior: one eigendecomposition of the
+        smaller Gram matrix of ``X`` up front, then two products with the
+        ``R x n_features`` right singular vectors per VAMP iteration
+        (``R = rank X``), whatever the conditioning; once every target keeps
+        at most ``n_samples / 2`` atoms (or the VAMP EM settles) the fit is
+        finished by the exact E-step on the active atoms (``K^3`` per EM
+        iteration), which also re-admits pruned atoms; the returned mean and
+        variances are then exact.  "exact": the E-step of ``SBL`` (Cholesky
+        factorisation; the whole fit is then ``SBL``'s).  "auto": for an
+        explicit matrix whose spectrum is far from that of an i.i.d. matrix,
+        :math:`\|A\|_2^2\min(m, N)/\|A\|_F^2 > 12` (1 for orthonormal rows,
+        about 2.2 for a Gaussian 200 x 800 matrix, 8 for Toeplitz(0.9)
         correlated columns, 9 / 13 / 18 / 26 for log-spaced singular values
         with condition number 1e2 / 1e3 / 1e4 / 1e6, and large for a matrix
-        with a non-zero mean), where GAMP's variances are unreliable, and
-        also when GAMP diverges with the halved damping; "gamp" otherwise.
-        The spectral norm is the one the damping rule computes anyway
-        (Lanczos, a few products).  A LinearOperator always uses GAMP.
+        with a non-zero mean), where GAMP's variances are unreliable: "exact"
+        up to 128 rows (there its cost per EM iteration is no more than one
+        VAMP E-step's) and "vamp" above; also "vamp" when GAMP diverges with
+        the halved damping, and "exact" when VAMP produces non-finite values;
+        "gamp" otherwise.  The spectral norm is the one the damping rule
+        computes anyway (Lanczos, a few products).  A LinearOperator always
+        uses GAMP.
     verbose : int, default=0
         Print progress every EM iteration.
 
@@ -731,7 +785,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         Noise variance used at the end.
     damping_ : float
         Damping factor used at the end.
-    e_step_ : {"gamp", "exact"}
+    e_step_ : {"gamp", "vamp", "exact"}
         The E-step that produced the estimate (see ``e_step``).
     n_iter_ : int
         Number of EM iterations.
@@ -791,6 +845,12 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
        Process. 66(2), 2018.
     .. [2] S. Rangan, P. Schniter and A. Fletcher, "On the convergence of
        approximate message passing with arbitrary matrices", ISIT 2014.
+    .. [3] S. Rangan, P. Schniter and A. K. Fletcher, "Vector approximate
+       message passing", IEEE Trans. Inf. Theory 65(10), 2019.
+    .. [4] A. K. Fletcher, M. Sahraee-Ardakan, S. Rangan and P. Schniter,
+       "Learning and free energies for vector approximate message passing",
+       ICASSP 2017 (EM-VAMP: the prior and noise parameters learned inside
+       VAMP).
 
     Examples
     --------
@@ -806,7 +866,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
 
     _parameter_constraints = dict(GAMP_CONSTRAINTS)
     _parameter_constraints["init"] = [Options("auto", "ones", "sbl")]
-    _parameter_constraints["e_step"] = [Options("auto", "gamp", "exact")]
+    _parameter_constraints["e_step"] = [Options("auto", "gamp", "vamp", "exact")]
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", damping="auto",
                  prune="auto", max_iter=2000, tol=1e-6, max_gamp_iter=1000, gamp_tol=1e-6,
@@ -892,7 +952,7 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
                      spread=None if info is None else info["spread"], argname="X",
                      two_starts=self.noise_variance is None)
         self.e_step_ = res["e_step"]
-        _report(name, res["status"], res["delta"], self.tol, res["n_iter"])
+        _report(name, res["status"], res["delta"], self.tol, res["n_iter"], res["e_step"])
         _unscale(res, ab)
         one = y.ndim == 1
         coef = res["x"].T
@@ -985,7 +1045,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
         GAMP variance form.
     init : {"auto", "ones", "sbl"}, default="auto"
         Initial gamma (see ``GGAMPSBL``).
-    e_step : {"auto", "gamp", "exact"}, default="auto"
+    e_step : {"auto", "gamp", "vamp", "exact"}, default="auto"
         E-step (see ``GGAMPSBL``).
     verbose : int, default=0
         Print progress.
@@ -995,8 +1055,8 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     result : SolverResult
         ``coef``, ``gamma``, ``posterior_variance`` of shape (n_features,) or
         (n_features, n_targets); ``noise_variance``; ``damping``; ``n_iter``;
-        ``n_gamp_iter``; ``converged``; ``delta``; ``e_step`` ("gamp" or
-        "exact").
+        ``n_gamp_iter``; ``converged``; ``delta``; ``e_step`` ("gamp",
+        "vamp" or "exact").
 
     See Also
     --------
@@ -1030,7 +1090,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
                          max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol, variances=variances,
                          init=init, e_step=e_step, verbose=verbose),
                     {**GAMP_CONSTRAINTS, "init": [Options("auto", "ones", "sbl")],
-                     "e_step": [Options("auto", "gamp", "exact")]}, "ggamp_sbl")
+                     "e_step": [Options("auto", "gamp", "vamp", "exact")]}, "ggamp_sbl")
     A = check_operator(A, "A")
     Y, was_1d = check_targets(y, A.shape[0], "y", allow_complex=True)
     odt = out_dtype(np.dtype(A.dtype), Y.dtype)
@@ -1046,7 +1106,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
                  name="ggamp_sbl", init=init, e_step=e_step,
                  spread=None if info is None else info["spread"], argname="A",
                  two_starts=noise_variance is None)
-    _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"])
+    _report("ggamp_sbl", res["status"], res["delta"], tol, res["n_iter"], res["e_step"])
     _unscale(res, ab)
     pick = (lambda a: a[:, 0]) if was_1d else (lambda a: a)
     return SolverResult(
