@@ -1,19 +1,17 @@
 # cython: language_level=3
-"""Compiled twin of the built-in coordinate-descent kernels of ``sparsecode.convex``.
+"""The compiled kernels of ``sparsecode.convex`` (one source, fused types).
 
-The Numba kernels of ``convex/_solvers/cd.py`` and ``convex/_prox.py`` are
-cached on disk, but the first call of *any* Numba function in a process
-initialises Numba's typing and target contexts (0.2-0.5 s here), which
-dominates the first fit.  This extension holds the float64 hot path of the
-built-in penalties -- the working-set CD epochs with Anderson extrapolation
-(``cd_inner``), the L1 outer statistics (``l1_outer_stats``) and the
-optimality scores of the other penalties (``scores_all``) -- as plain C, so
-that a Lasso, WeightedLasso, SqrtLasso or MCP fit on a dense (or CSC)
-float64 design never enters Numba.  The code mirrors the Numba kernels line
-for line (same formulas, same stopping rules); ``tests/convex/
-test_compiled_kernels.py`` checks that both give the same iterates.
-The Numba kernels remain for float32, int64 sparse indices, and as the
-fallback when this extension is not built.
+Every built-in coordinate-descent kernel of the convex family lives here, once,
+as Cython with fused ``floating`` (float32/float64) data and ``index_t``
+(int32/int64) sparse indices: the working-set CD epochs with Anderson
+extrapolation (``cd_inner``; built-in penalties selected by an integer code,
+or a user penalty called through compiled C callbacks), the outer statistics
+(``l1_outer_stats``, ``scores_all``), the Gram CD of the encoders and
+multi-target fits (``gram_cd_one``, ``gram_cd_batch``), the block CD of the
+multi-task and group Lasso, and the sparse-design helpers (column norms, the
+CSR -> CSC conversion with the norms and ``X^T y``, the outer gradient over the
+unscreened CSC columns, the working-set gather from CSR).  Numba compiles only
+user code (a user penalty's prox and value, a user datafit).
 
 Sizes and indices are ``Py_ssize_t`` (never a C ``int`` product), the 32-bit
 BLAS lengths are fed in pieces of at most ``INT_MAX``, and every workspace is
@@ -1012,3 +1010,81 @@ def gram_cd_batch(const double[:, ::1] G, const double[:, ::1] ATY, const double
         for i in prange(m, num_threads=max(n_threads, 1), schedule="dynamic"):
             epochs[i] = _gram_cd(G, ATY[i], ynorm2[i], code, alpha, gamma, weights, positive,
                                  sqrt_mode, max_iter, tol, W[i], c[i], &crits[i])
+
+
+def csc_xtr(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+            const floating[::1] R, const unsigned char[::1] skip, double scale,
+            double[::1] out):
+    """``out[j] = scale * x_j^T R`` for the columns of a CSC matrix with ``skip[j] == 0``
+    (``out[j] = 0`` for the others; ``skip`` may be empty: no column skipped).
+
+    The outer gradient of the working-set CD: the screened features are
+    never read again, and no ``X.T`` object is built per call."""
+    cdef Py_ssize_t j, p, N = indptr.shape[0] - 1
+    cdef bint has_skip = skip.shape[0] > 0
+    cdef double s
+    with nogil:
+        for j in range(N):
+            if has_skip and skip[j]:
+                out[j] = 0.0
+                continue
+            s = 0.0
+            for p in range(indptr[j], indptr[j + 1]):
+                s += <double> data[p] * R[indices[p]]
+            out[j] = scale * s
+
+
+def csr_to_csc(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+               Py_ssize_t n_cols, const double[::1] row_scale, const double[::1] y):
+    """A CSR matrix ``A = diag(row_scale) X`` (``X`` if ``row_scale`` is empty) as CSC,
+    with its squared column norms and ``A^T y`` (zeros if ``y`` is empty), in two
+    passes over the nonzeros (the counts and the norms, then the scatter).
+    Returns ``(data, indices, indptr, sqnorms, A^T y)`` with the row indices of
+    every column sorted, the index dtype kept."""
+    cdef Py_ssize_t i, p, j, n = indptr.shape[0] - 1, nnz = indptr[n]
+    cdef index_t q
+    cdef bint has_scale = row_scale.shape[0] > 0, has_y = y.shape[0] > 0
+    cdef floating v
+    cdef double yi
+    idt = np.int32 if index_t is int32_t else np.int64
+    ddt = np.float32 if floating is float else np.float64
+    cdata_a = np.empty(nnz, dtype=ddt)
+    cind_a = np.empty(nnz, dtype=idt)
+    cptr_a = np.zeros(n_cols + 1, dtype=idt)
+    sq_a = np.zeros(n_cols)
+    xty_a = np.zeros(n_cols)
+    pos_a = np.empty(max(n_cols, 1), dtype=idt)
+    cdef floating[::1] cdata = cdata_a
+    cdef index_t[::1] cind = cind_a, cptr = cptr_a, pos = pos_a
+    cdef double[::1] sq = sq_a, xty = xty_a
+    with nogil:
+        if not has_scale:
+            for p in range(nnz):
+                j = indices[p]
+                cptr[j + 1] += 1
+                sq[j] += <double> data[p] * data[p]
+        else:
+            for i in range(n):
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    cptr[j + 1] += 1
+                    v = <floating> (data[p] * row_scale[i])
+                    sq[j] += <double> v * v
+        for j in range(n_cols):
+            cptr[j + 1] += cptr[j]
+            pos[j] = cptr[j]
+        for i in range(n):
+            yi = y[i] if has_y else 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                q = pos[j]
+                pos[j] = q + 1
+                if has_scale:
+                    v = <floating> (data[p] * row_scale[i])
+                else:
+                    v = data[p]
+                cdata[q] = v
+                cind[q] = <index_t> i
+                if has_y:
+                    xty[j] += <double> v * yi
+    return cdata_a, cind_a, cptr_a, sq_a, xty_a

@@ -119,6 +119,21 @@ def _check_sample_weight(sample_weight, n, dtype):
 _CSR_KEEP_ASPECT = 2
 
 
+def _csr_to_csc(X, row_scale=None, y=None):
+    """``A = diag(row_scale) X`` (CSR) as a CSC matrix with sorted row indices, its
+    squared column norms and ``A^T y`` (float64; zeros if ``y`` is None), from
+    the compiled two-pass conversion."""
+    e = np.zeros(0)
+    rs = e if row_scale is None else np.asarray(row_scale, dtype=np.float64)
+    yv = e if y is None else np.ascontiguousarray(y, dtype=np.float64)
+    indptr = X.indptr.astype(X.indices.dtype, copy=False)
+    data, indices, cptr, sq, xty = _C.csr_to_csc(X.data, X.indices, indptr, X.shape[1], rs,
+                                                 yv)
+    Xs = sp.csc_matrix((data, indices, cptr), shape=X.shape, copy=False)
+    Xs.has_sorted_indices = True
+    return Xs, sq, xty
+
+
 class Prepared:
     """The design and targets after centering / weighting, ready for a kernel."""
 
@@ -152,6 +167,16 @@ class Prepared:
                 if sqw is not None:
                     Xs = sp.csr_matrix(sp.diags(sqw.astype(dt)) @ Xs)
                     Y = Y * sqw[:, None]
+            elif X.format == "csr" and _C is not None and kind in ("quad", "sqrt"):
+                # one compiled conversion (row weights applied) that also gives
+                # the squared column norms: the Lipschitz constants of the CD
+                if sqw is not None:
+                    Y = Y * sqw[:, None]
+                # (one target: X^T y too, the first gradient of the CD)
+                Xs, sq, xty = _csr_to_csc(X, sqw, Y[:, 0] if Y.shape[1] == 1 else None)
+                self.lips = sq / n
+                if Y.shape[1] == 1:
+                    self.xty = xty
             else:
                 Xs = X.tocsc().astype(dt, copy=False)
                 if sqw is not None:
@@ -517,7 +542,8 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 res = solve_quadratic_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
                                               solver=solver, lips=lips,
                                               convex=is_convex and user is None, P0=P0,
-                                              crit_ref=crit_ref, user=user)
+                                              crit_ref=crit_ref, user=user,
+                                              xty=getattr(prep, "xty", None))
             elif kind == "sqrt":
                 kp = _penalty_kp(penalty, N)
                 res = solve_sqrt_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,

@@ -501,8 +501,10 @@ def _residual(X, y, w, b, icol, icol_arr, dt):
 
 
 def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, solver, lips=None,
-                            convex, P0, crit_ref, user=None):
+                            convex, P0, crit_ref, user=None, xty=None):
     """Run AndersonCD on Quadratic x built-in penalty (X dense F-order, CSC or CSR).
+
+    ``xty``: ``X^T y`` when already known (float64; used when the start is 0).
 
     Returns dict(w, b, crit, n_iter, converged, gap, primal).
     """
@@ -511,9 +513,10 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     dt = X.dtype
     is_sparse = sp.issparse(X)
     is_csr = is_sparse and X.format == "csr"
+    is_csc = is_sparse and not is_csr
     if is_sparse:
         Xd = np.zeros((1, 1), dtype=dt)
-        data, indices, indptr = X.data, X.indices, X.indptr
+        data, indices, indptr = X.data, X.indices, X.indptr.astype(X.indices.dtype, copy=False)
     else:
         Xd = np.ascontiguousarray(X.T)  # free view when X is Fortran-ordered
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
@@ -536,6 +539,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         slot = np.full(N, -1, dtype=np.int64)
     elif lips is None:
         lips = col_sqnorms(X) / n
+    if xty is not None and b0 == 0.0 and not w.any():
+        xtr_first = np.asarray(xty, dtype=np.float64)
     lips_out = lips
     lips = lips.astype(dt)
     y64 = y.astype(np.float64)
@@ -581,6 +586,11 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     screened = np.zeros(N, dtype=bool)
     n_screened = 0
     lips64 = np.asarray(lips_out, dtype=np.float64)
+    if screen:
+        pos_l = lips64[lips64 > 0]
+        lip_min = float(pos_l.min()) if pos_l.size else 0.0
+        fin_t = l1_thr[np.isfinite(l1_thr)]
+        thr_max = float(fin_t.max()) if fin_t.size else 0.0
     keep = Xk = None  # dense design restricted to the unscreened columns
     n_at_compact = N
     for it in range(1, int(solver.max_iter) + 1):
@@ -590,6 +600,11 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             R = _residual(X, y, w, b[0], icol, icol_arr, dt)
         if it == 1 and xtr_first is not None:
             corr = xtr_first / n
+        elif is_csc:
+            # compiled X^T R over the columns still in the problem (the
+            # screened ones are never read again)
+            corr = np.empty(N)
+            _C.csc_xtr(data, indices, indptr, R, screened.view(np.uint8), 1.0 / n, corr)
         elif Xk is not None:
             corr = np.zeros(N)
             corr[keep] = np.asarray(Xk.T @ R, dtype=np.float64) / n
@@ -607,9 +622,12 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             max_score, pen, ratio, nnz = _C.l1_outer_stats(
                 corr, np.ascontiguousarray(corr_g), w, l1_thr, positive, excluded_u8, prio)
             if use_gap:
-                d = y64 - Rg / max(1.0, ratio)
-                primal = float(R64 @ R64) / (2 * n) + pen
-                gap = primal - (yy - float(d @ d)) / (2 * n)
+                # dual (||y||^2 - ||y - Rg / s||^2) / (2n) from two dot products
+                s_ = max(1.0, ratio)
+                rr = float(R64 @ R64)
+                rg2 = rr if Rg is R64 else float(Rg @ Rg)
+                primal = rr / (2 * n) + pen
+                gap = primal - (2.0 * float(y64 @ Rg) / s_ - rg2 / (s_ * s_)) / (2 * n)
         else:
             if user is not None:
                 _C.scores_all(code, w, -corr, lips, alpha, gamma, wts, a2s_, positive, scores,
@@ -634,7 +652,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         if stop:
             converged = True
             break
-        if screen and gap > 0:
+        if screen and gap > 0 and np.sqrt(2.0 * gap * lip_min) < thr_max:
+            # (the sphere test cannot drop a feature while its radius term
+            # alone exceeds every threshold: skipped then)
             drop = gap_safe_screen(corr_g, max(1.0, ratio), gap, lips64, l1_thr, positive)
             drop &= ~excluded
             if drop.any():
