@@ -23,11 +23,18 @@ the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
     each thread owns whole latents, so no two threads write the same row.
 ``adam_update``
     fused, bias-corrected Adam step over a flat parameter array.
+``encode_topk``
+    the trained encoder's coding pass, fused per block of rows: one float32
+    GEMM of the block into a cache-resident buffer pre-filled with the bias,
+    the top-k scan of each row, the ReLU, and the codes written straight to
+    the output (dense rows or index-sorted (index, value) pairs for CSR).
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport sgemm
 
 import numpy as np
 cimport numpy as cnp
@@ -194,6 +201,104 @@ cdef void _topk_one(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssi
         out_i[c] = bi[c]
 
 
+cdef inline floating _run_max(const floating* a, Py_ssize_t m) noexcept nogil:
+    # eight independent running maxima (ILP / vectorisable), m >= 1
+    cdef floating m0, m1, m2, m3, m4, m5, m6, m7, v
+    cdef Py_ssize_t t = 8
+    if m < 8:
+        m0 = a[0]
+        for t in range(1, m):
+            m0 = a[t] if a[t] > m0 else m0
+        return m0
+    m0 = a[0]; m1 = a[1]; m2 = a[2]; m3 = a[3]; m4 = a[4]; m5 = a[5]; m6 = a[6]; m7 = a[7]
+    while t + 8 <= m:
+        m0 = a[t] if a[t] > m0 else m0
+        m1 = a[t + 1] if a[t + 1] > m1 else m1
+        m2 = a[t + 2] if a[t + 2] > m2 else m2
+        m3 = a[t + 3] if a[t + 3] > m3 else m3
+        m4 = a[t + 4] if a[t + 4] > m4 else m4
+        m5 = a[t + 5] if a[t + 5] > m5 else m5
+        m6 = a[t + 6] if a[t + 6] > m6 else m6
+        m7 = a[t + 7] if a[t + 7] > m7 else m7
+        t += 8
+    while t < m:
+        m0 = a[t] if a[t] > m0 else m0
+        t += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    m4 = m5 if m5 > m4 else m4
+    m6 = m7 if m7 > m6 else m6
+    m0 = m2 if m2 > m0 else m0
+    m4 = m6 if m6 > m4 else m4
+    return m4 if m4 > m0 else m0
+
+
+cdef inline void _heap_push(floating* hv, int64_t* hi, Py_ssize_t i, floating v,
+                            int64_t c) noexcept nogil:
+    # insert (v, c) at slot i of a heap of i entries (worst at the root)
+    cdef Py_ssize_t j
+    cdef floating tv
+    cdef int64_t ti
+    hv[i] = v
+    hi[i] = c
+    while i > 0:
+        j = (i - 1) // 2
+        if _better(hv[j], hi[j], hv[i], hi[i]):
+            tv = hv[i]; hv[i] = hv[j]; hv[j] = tv
+            ti = hi[i]; hi[i] = hi[j]; hi[j] = ti
+            i = j
+        else:
+            break
+
+
+cdef inline floating _scan_insert(const floating* a, Py_ssize_t lo, Py_ssize_t end,
+                                  Py_ssize_t skip, Py_ssize_t k, floating* hv, int64_t* hi,
+                                  floating thr) noexcept nogil:
+    # heap-insert the entries of a[lo:end] better than the root (entry ``skip`` is in the
+    # heap already); blocks of 16 without an entry >= thr are skipped after a count
+    cdef Py_ssize_t blk = lo, bend, c
+    cdef int cnt
+    cdef floating val
+    while blk < end:
+        bend = min(blk + 16, end)
+        cnt = 0
+        for c in range(blk, bend):
+            cnt = cnt + (a[c] >= thr)
+        if cnt:
+            for c in range(blk, bend):
+                val = a[c]
+                if val >= thr and c != skip and _better(val, c, hv[0], hi[0]):
+                    hv[0] = val
+                    hi[0] = c
+                    _sift_down(hv, hi, k)
+                    thr = hv[0]
+        blk = bend
+    return thr
+
+
+cdef void _topk_bounded(const floating* a, Py_ssize_t n, Py_ssize_t k, floating* hv,
+                        int64_t* hi) noexcept nogil:
+    # k <= 16.  The heap (worst kept entry at the root) starts from the maxima of k
+    # disjoint runs of the row (first occurrence), k distinct entries: its root is at
+    # once a lower bound of the row's k-th largest value, so the scan inserts only the
+    # few entries above it, and skips (after a vectorised count) the blocks holding none.
+    cdef Py_ssize_t c, g, sz = n // k, lo
+    cdef floating mx, thr
+    cdef int64_t am[16]
+    for g in range(k):
+        lo = g * sz
+        mx = _run_max(&a[lo], sz)
+        c = lo
+        while c < lo + sz - 1 and a[c] != mx:
+            c += 1
+        am[g] = c
+        _heap_push(hv, hi, g, a[c], c)
+    thr = hv[0]
+    for g in range(k):
+        thr = _scan_insert(a, g * sz, (g + 1) * sz, am[g], k, hv, hi, thr)
+    _scan_insert(a, k * sz, n, -1, k, hv, hi, thr)
+
+
 cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t d) noexcept nogil:
     # eight independent partial sums (vectorisable, fixed order for a given d)
     cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
@@ -259,7 +364,9 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
         for b in prange(B, schedule="static"):
             if not ok:
                 continue
-            if k <= 16:
+            if k <= 16 and not use_cols:
+                _topk_bounded(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
+            elif k <= 16:
                 _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
                            &idx_out[b, 0])
             else:
@@ -426,3 +533,137 @@ def normalize_rows(floating[:, ::1] W, int n_threads=1):
                 c = 1 / sqrt(c)
                 for t in range(d):
                     w[t] = w[t] * c
+
+
+def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floating[:, ::1] W,
+                const float[::1] b32, const floating[::1] b, int k, bint relu,
+                int64_t[:, ::1] idx_out, floating[:, ::1] val_out, floating[:, ::1] dense_out,
+                double x_scale=1.0, int block_rows=256, int n_threads=1):
+    """Codes ``TopK_k(X W^T + b)`` (ReLU on the kept values when ``relu``).
+
+    The pre-activations of a block of ``block_rows`` rows are one float32
+    GEMM (``W32``, ``b32``: float32 copies of ``W``, ``b``) into a per-thread
+    buffer; the ``k`` largest of each row are selected there (ties: lowest
+    index).  For float64 ``X`` the kept values are then recomputed exactly in
+    float64 (``X[i] . W[j] + b[j]``, k dot products per row), so only the
+    choice of the k latents is made at float32 precision; float64 ``X`` is
+    multiplied by ``x_scale`` (a power of two, with ``b32`` scaled alike by
+    the caller) on its way to float32, so that data far outside the float32
+    range select the same latents.  With
+    ``dense_out`` (zeros, shape (n_rows, n_latents)) the values are written
+    into it; otherwise ``idx_out`` / ``val_out`` get each row's k
+    (index, value) pairs sorted by index.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_lat = W32.shape[0]
+    cdef Py_ssize_t R = max(1, block_rows), n_blk, blk, r0, nr, r, c, t, e
+    cdef Py_ssize_t cap = 16 * <Py_ssize_t> k
+    cdef bint dense = dense_out is not None
+    cdef bint exact = floating is double
+    cdef float* xb
+    cdef float* A
+    cdef float* hv
+    cdef int64_t* hi
+    cdef float* bv
+    cdef int64_t* bi
+    cdef const float* xsrc
+    cdef floating v
+    cdef int64_t ti
+    cdef int m_, n_, k_, lda, ldb, ldc
+    cdef float one = 1.0
+    cdef char tr = b'T'
+    cdef char nt = b'N'
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok
+    if n == 0:
+        return
+    if W32.shape[1] != d or W.shape[0] != n_lat or W.shape[1] != d:
+        raise ValueError(f"W32 and W must have shape ({n_lat}, {d}).")
+    if b32.shape[0] != n_lat or b.shape[0] != n_lat:
+        raise ValueError(f"b32 and b must have {n_lat} entries.")
+    if not 1 <= k <= n_lat:
+        raise ValueError(f"k={k} must be in [1, n_latents={n_lat}].")
+    if dense:
+        if dense_out.shape[0] != n or dense_out.shape[1] != n_lat:
+            raise ValueError(f"dense_out must have shape ({n}, {n_lat}).")
+    elif (idx_out.shape[0] != n or val_out.shape[0] != n or idx_out.shape[1] != k
+            or val_out.shape[1] != k):
+        raise ValueError(f"idx_out and val_out must have shape ({n}, {k}).")
+    n_blk = (n + R - 1) // R
+    m_ = <int> n_lat
+    k_ = <int> d
+    lda = <int> d
+    ldb = <int> d
+    ldc = <int> n_lat
+    with nogil, parallel(num_threads=n_threads):
+        xb = NULL
+        if floating is double:
+            xb = <float*> malloc(R * d * sizeof(float))
+        A = <float*> malloc(R * n_lat * sizeof(float))
+        hv = <float*> malloc(k * sizeof(float))
+        hi = <int64_t*> malloc(k * sizeof(int64_t))
+        bv = NULL
+        bi = NULL
+        if k > 16:
+            bv = <float*> malloc(cap * sizeof(float))
+            bi = <int64_t*> malloc(cap * sizeof(int64_t))
+        ok = (A != NULL and hv != NULL and hi != NULL and (floating is float or xb != NULL)
+              and (k <= 16 or (bv != NULL and bi != NULL)))
+        if not ok:
+            failed[0] = 1
+        for blk in prange(n_blk, schedule="dynamic"):
+            if not ok:
+                continue
+            r0 = blk * R
+            nr = min(R, n - r0)
+            n_ = <int> nr
+            if floating is double:
+                for r in range(nr):
+                    for t in range(d):
+                        xb[r * d + t] = <float> (X[r0 + r, t] * x_scale)
+                xsrc = xb
+            else:
+                xsrc = <const float*> &X[r0, 0]
+            for r in range(nr):
+                memcpy(&A[r * n_lat], &b32[0], n_lat * sizeof(float))
+            # column-major view: A^T (n_lat x nr) = W32 (as d x n_lat, transposed) * xb^T
+            sgemm(&tr, &nt, &m_, &n_, &k_, &one, <float*> &W32[0, 0], &lda, <float*> xsrc,
+                  &ldb, &one, A, &ldc)
+            for r in range(nr):
+                if k <= 16:
+                    _topk_bounded(&A[r * n_lat], n_lat, k, hv, hi)
+                else:
+                    _topk_one(&A[r * n_lat], n_lat, NULL, n_lat, False, k, bv, bi, cap, hv, hi)
+                if not dense:
+                    # insertion sort by index (k small)
+                    for e in range(1, k):
+                        ti = hi[e]
+                        v = hv[e]
+                        c = e - 1
+                        while c >= 0 and hi[c] > ti:
+                            hi[c + 1] = hi[c]
+                            hv[c + 1] = hv[c]
+                            c = c - 1
+                        hi[c + 1] = ti
+                        hv[c + 1] = <float> v
+                for e in range(k):
+                    if floating is double:
+                        v = _dot(&X[r0 + r, 0], &W[hi[e], 0], d) + b[hi[e]]
+                    else:
+                        v = hv[e]
+                    if relu and v < 0:
+                        v = 0
+                    if dense:
+                        dense_out[r0 + r, hi[e]] = v
+                    else:
+                        idx_out[r0 + r, e] = hi[e]
+                        val_out[r0 + r, e] = v
+        free(xb)
+        free(A)
+        free(hv)
+        free(hi)
+        free(bv)
+        free(bi)
+    if failed_flag:
+        raise MemoryError(f"encode_topk could not allocate its per-thread buffers "
+                          f"({R} x {n_lat} floats); lower block_rows or n_threads.")

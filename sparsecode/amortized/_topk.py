@@ -29,7 +29,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from .._parallel import effective_n_jobs
+from .._parallel import blas_limited, effective_n_jobs
+from .._scaling import data_pow2
 from .._registry import register_encoder
 from .._validation import check_dictionary, check_matrix
 from .._ext import _sae
@@ -568,6 +569,52 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
             self.threshold_ = self._thr_sum / self._thr_count
 
     # ------------------------------------------------------------- encoding
+    _encode_block_rows = 256
+    _encode_chunk_rows = 65536
+
+    def _transform(self, X, output):
+        if self.batch_topk:
+            return super()._transform(X, output)
+        # one fused kernel per chunk: float32 GEMM of a block of rows into a cache-sized
+        # buffer, top-k, bias and ReLU there; the codes go straight to the output (dense
+        # rows, or (index, value) pairs for CSR: no dense intermediate)
+        dtype = self.components_.dtype
+        W = np.ascontiguousarray(self.encoder_weights_, dtype=dtype)
+        b = np.ascontiguousarray(self.encoder_bias_ - W @ self.decoder_bias_, dtype=dtype)
+        W32 = np.ascontiguousarray(W, dtype=np.float32)
+        n, n_lat = X.shape[0], W.shape[0]
+        k = min(int(round(self.alpha_encode * self.k)), n_lat)
+        nt = effective_n_jobs(self.n_jobs)
+        dense = output == "dense"
+        if dense:
+            out = np.zeros((n, n_lat), dtype=dtype)
+        else:
+            idx = np.empty((n, k), dtype=np.int64)
+            val = np.empty((n, k), dtype=dtype)
+        step = self._encode_chunk_rows
+        with blas_limited(1):  # the kernel's threads each run a one-thread GEMM
+            for s in range(0, n, step):
+                e = min(s + step, n)
+                Xc = self._read(X, s, e, dtype)
+                # float64 data select through float32 at a power-of-two scale (exact) that
+                # keeps the pre-activations inside the float32 range
+                xs = 1.0
+                if dtype == np.float64:
+                    xs = 1.0 / max(data_pow2(Xc), data_pow2(b), 2.0 ** -1000)
+                b32 = (b * xs).astype(np.float32)
+                args = (None, None, out[s:e]) if dense else (idx[s:e], val[s:e], None)
+                _sae.encode_topk(Xc, W32, W, b32, b, k, self.relu, *args, xs,
+                                 self._encode_block_rows, nt)
+        if dense:
+            return out
+        keep = val != 0
+        if keep.all():
+            indptr = np.arange(0, n * k + 1, k, dtype=np.int64)
+            return sp.csr_matrix((val.ravel(), idx.ravel(), indptr), shape=(n, n_lat))
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        return sp.csr_matrix((val[keep], idx[keep], indptr), shape=(n, n_lat))
+
     def _encode(self, X):
         _, A = self._preacts(X)
         A = np.ascontiguousarray(A)

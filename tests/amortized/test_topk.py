@@ -458,3 +458,51 @@ def test_auto_epochs_rule_and_bad_max_iter():
     assert m._resolved_epochs(1) == 2048
     with pytest.raises(ValueError, match="max_iter .* or 'auto'"):
         KSparseAutoencoder(4, 1, max_iter="many").fit(X)
+
+
+def _reference_codes(m, X, k):
+    W = m.encoder_weights_.astype(np.float64)
+    A = (X.astype(np.float64) - m.decoder_bias_) @ W.T + m.encoder_bias_
+    idx = np.argsort(-A, axis=1, kind="stable")[:, :k]
+    vals = np.take_along_axis(A, idx, axis=1)
+    if m.relu:
+        vals = np.maximum(vals, 0)
+    out = np.zeros_like(A)
+    np.put_along_axis(out, idx, vals, axis=1)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kw", [{"k": 3}, {"k": 20}, {"k": 3, "relu": False},
+                                {"k": 2, "alpha_encode": 3.0, "n_jobs": 2}])
+def test_fused_encoder_matches_the_forward_pass(dtype, kw):
+    # transform = one fused kernel (float32 GEMM per block of rows, top-k, bias, ReLU,
+    # codes written straight to the output); float64 values are recomputed exactly
+    rng = np.random.default_rng(1)
+    X = (rng.standard_normal((700, 12)) @ rng.standard_normal((12, 12))).astype(dtype)
+    m = KSparseAutoencoder(40, max_iter=2, batch_size=64, learning_rate=1e-2, random_state=0,
+                           **kw)
+    m._encode_block_rows = 64       # several blocks, a partial last one
+    m._encode_chunk_rows = 300      # several chunks
+    m.fit(X)
+    k = int(round(m.alpha_encode * m.k))
+    ref = _reference_codes(m, X, k)
+    dense = m.transform(X)
+    csr = m.transform(X, output="csr")
+    assert dense.dtype == dtype and csr.dtype == dtype
+    assert csr.has_canonical_format
+    np.testing.assert_array_equal(csr.toarray(), dense)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(dense, ref, rtol=tol, atol=tol * np.abs(ref).max())
+    assert (np.count_nonzero(dense, axis=1) <= k).all()
+
+
+def test_fused_encoder_selects_at_any_data_scale():
+    # the float32 selection of float64 data runs at a power-of-two scale of the chunk
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 8))
+    m = KSparseAutoencoder(16, 3, max_iter=2, batch_size=64, random_state=0).fit(X)
+    for c in (2.0 ** -600, 2.0 ** 600):
+        mc = clone(m).fit(X * c)
+        np.testing.assert_array_equal(mc.transform(X * c), m.transform(X) * c)
+        assert np.count_nonzero(mc.transform(X * c)) > 0
