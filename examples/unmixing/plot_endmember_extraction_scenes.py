@@ -3,8 +3,10 @@ Endmember extraction on Samson, Jasper Ridge and Moffett: SAD, RMSE and time
 =============================================================================
 
 Four extraction methods, each followed by fully constrained least squares
-(FCLS) for the abundances: VCA, N-FINDR (rank-one volume updates, ATGP start),
-ATGP and SISAL (minimum-volume simplex, ``tau = 1``); then every NMF
+(FCLS) for the abundances: VCA, N-FINDR (rank-one volume updates in the
+minimum noise fraction space, ATGP start), ATGP (both with their defaults:
+the chosen pixels projected on the signal subspace, as VCA returns) and
+SISAL (minimum-volume simplex, ``tau = 1``); then every NMF
 estimator of the family started from each of them (``init="vca"``,
 ``"nfindr"``, ``"atgp"``, ``"sisal"``). Endmembers are matched to the truth
 with the Hungarian method on the spectral angle (SAD, radians); abundances
@@ -15,8 +17,9 @@ abundances).
 By default a quick look: every second row and column of each scene (a
 quarter of the pixels, still an image for the graph-based estimators), one
 seed, 30 sweeps. ``SPARSECODE_FULL=1`` runs the full scenes, 300 sweeps,
-and the extraction + FCLS rows over 5 seeds (VCA's random directions; the
-other extraction methods are deterministic here), mean +- standard deviation.
+and the extraction + FCLS rows over 5 seeds (VCA's random directions and
+SISAL's VCA start; N-FINDR and ATGP are deterministic), mean +- standard
+deviation.
 """
 
 import os
@@ -62,8 +65,8 @@ def _data_home():
 
 EXTRACTORS = {
     "VCA": lambda Y, K, s: vca(Y, K, random_state=s),
-    "N-FINDR": lambda Y, K, s: nfindr(Y, K, projected=True)[0],
-    "ATGP": lambda Y, K, s: atgp(Y, K, projected=True)[0],
+    "N-FINDR": lambda Y, K, s: nfindr(Y, K)[0],
+    "ATGP": lambda Y, K, s: atgp(Y, K)[0],
     "SISAL": lambda Y, K, s: sisal(Y, K, random_state=s),
 }
 INITS = {"VCA": "vca", "N-FINDR": "nfindr", "ATGP": "atgp", "SISAL": "sisal"}
