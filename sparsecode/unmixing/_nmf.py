@@ -209,7 +209,7 @@ def _extraction_init(X, K, init, rng):
         H = ex._sisal_core(X, K, rng=rng, name="n_components")
     else:
         sig = None
-        if init == "nfindr":  # as nfindr(X, K, projected=True): MNF search space
+        if init == "nfindr":  # as nfindr(X, K): MNF search space, projected pixels
             Xs, sig = ex._nfindr_search_space(X, "mnf")
             idx = ex._nfindr_indices(Xs, K, rng=rng, name="n_components")[0]
         elif init == "atgp":

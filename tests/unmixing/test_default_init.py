@@ -45,9 +45,9 @@ def test_default_start_does_not_depend_on_random_state(cls):
 def test_correntropy_nmf_jasper_ridge_default_start(real_data_dir):
     # Issue 16 target: CorrentropyNMF on Jasper Ridge from its default
     # initialisation, mean SAD <= 0.25 rad.  Measured with every default
-    # (max_iter=500, tol=1e-4: stops at the tolerance after 310 sweeps):
-    # tree 0.146, water 0.162, dirt 0.113, road 0.111, mean 0.133, whatever
-    # random_state.  From the former VCA default: 0.235-0.308 (mean 0.283)
+    # (max_iter=500, tol=1e-4: stops at the tolerance after 240 sweeps):
+    # tree 0.153, water 0.139, dirt 0.117, road 0.111, mean 0.130, whatever
+    # random_state.  From init="vca" (300 sweeps): 0.244-0.307 (mean 0.287)
     # over seeds 0-4.
     d = load_hyperspectral("jasper_ridge", data_home=real_data_dir)
     with warnings.catch_warnings():
