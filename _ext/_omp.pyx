@@ -19,10 +19,11 @@ Status codes (per signal)
        of the selected ones (the pursuit stopped early)
     3  error mode: every possible atom selected, tolerance not reached
 """
+import numpy as np
 from cython.parallel cimport parallel, prange
 from libc.limits cimport INT_MAX
 from libc.stdint cimport SIZE_MAX
-from libc.math cimport sqrt, fabs, ldexp, ilogb, isfinite
+from libc.math cimport sqrt, fabs, ldexp, ilogb, isfinite, INFINITY
 from scipy.linalg.cython_blas cimport sgemv
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
@@ -204,6 +205,60 @@ cdef extern from *:
         return sc_omp_first_generic(a0, dinv, N, best);
     }
 
+    /* sum of n doubles in 16 lanes (a finiteness test: any NaN or infinity
+       makes it non-finite); the AVX2 clone when the CPU has it */
+    static inline __attribute__((always_inline)) double sc_omp_sum(const double* p, long n) {
+        sc_omp_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+        long i = 0;
+        for (; i + 16 <= n; i += 16) {
+            a0 += sc_omp_ld(p + i);
+            a1 += sc_omp_ld(p + i + 4);
+            a2 += sc_omp_ld(p + i + 8);
+            a3 += sc_omp_ld(p + i + 12);
+        }
+        a0 += a1 + a2 + a3;
+        double s = a0[0] + a0[1] + a0[2] + a0[3];
+        for (; i < n; i++) s += p[i];
+        return s;
+    }
+    /* sum of squares, same lanes */
+    static inline __attribute__((always_inline)) double sc_omp_sumsq(const double* p, long n) {
+        sc_omp_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+        long i = 0;
+        for (; i + 16 <= n; i += 16) {
+            sc_omp_v4 x0 = sc_omp_ld(p + i), x1 = sc_omp_ld(p + i + 4);
+            sc_omp_v4 x2 = sc_omp_ld(p + i + 8), x3 = sc_omp_ld(p + i + 12);
+            a0 += x0 * x0;
+            a1 += x1 * x1;
+            a2 += x2 * x2;
+            a3 += x3 * x3;
+        }
+        a0 += a1 + a2 + a3;
+        double s = a0[0] + a0[1] + a0[2] + a0[3];
+        for (; i < n; i++) s += p[i] * p[i];
+        return s;
+    }
+    #if SC_OMP_DISPATCH
+    __attribute__((target("avx2,fma"))) static double sc_omp_sum_avx2(const double* p, long n)
+    { return sc_omp_sum(p, n); }
+    __attribute__((target("avx2,fma"))) static double sc_omp_sumsq_avx2(const double* p, long n)
+    { return sc_omp_sumsq(p, n); }
+    #endif
+    static double sc_omp_sum_generic(const double* p, long n) { return sc_omp_sum(p, n); }
+    static double sc_omp_sumsq_generic(const double* p, long n) { return sc_omp_sumsq(p, n); }
+    static double sc_omp_sum_real(int simd, const double* p, long n) {
+    #if SC_OMP_DISPATCH
+        if (simd) return sc_omp_sum_avx2(p, n);
+    #endif
+        return sc_omp_sum_generic(p, n);
+    }
+    static double sc_omp_sumsq_real(int simd, const double* p, long n) {
+    #if SC_OMP_DISPATCH
+        if (simd) return sc_omp_sumsq_avx2(p, n);
+    #endif
+        return sc_omp_sumsq_generic(p, n);
+    }
+
     static int sc_omp_use_avx2(void) {
     #if SC_OMP_DISPATCH
         __builtin_cpu_init();
@@ -228,6 +283,8 @@ cdef extern from *:
                          double* alpha, const double* dinvm, double* best) noexcept nogil
     int sc_omp_first_real(int simd, const double* a0, const double* dinv, long N,
                           double* best) noexcept nogil
+    double sc_omp_sum_real(int simd, const double* p, long n) noexcept nogil
+    double sc_omp_sumsq_real(int simd, const double* p, long n) noexcept nogil
 
 
 # AVX2/FMA code paths of the fused Batch-OMP step, decided once at import
@@ -1050,3 +1107,191 @@ def batch_mp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[:
         raise MemoryError(
             f"Matching Pursuit could not allocate its per-thread workspace ({N} atoms); "
             "lower n_jobs.")
+
+
+# ---------------------------------------------------------------------------
+# One real signal, float64, with every check in one compiled call: the lean
+# path of ``omp(A, y)`` and ``batch_omp(G, A^T y)`` for a single vector, where
+# the Python-level checks, conversions and dispatch would cost more than the
+# pursuit on small problems.  They return None whenever the general path must
+# decide (non-finite or out-of-range data, zero atoms, dependence), which
+# then gives the same answer or the same error as always.
+
+# Data whose largest entry lies in [2^-64, 2^65) are left unscaled by the
+# Python-level rescaling (``_pow2_scale``): the lean paths handle those only.
+DEF SAFE_LO = 5.421010862427522e-20   # 2^-64
+DEF SAFE_HI = 3.6893488147419103e+19  # 2^65
+
+
+def omp_single(const double[:, ::1] A, bint rowmajor, const double[::1] y, Py_ssize_t kmax,
+               double dep_tol, bint screen):
+    """Cholesky OMP for one real float64 signal, checks included.
+
+    ``A`` is the dictionary's memory as a C-contiguous array: (m, N) when
+    ``rowmajor``, else the (N, m) transpose of a Fortran-ordered (m, N)
+    dictionary.  One pass over A gives the squared column norms, which are
+    finite and non-zero exactly when A is finite, has no zero column and
+    needs no rescaling (the rule of ``_dictionary_scale``).  ``screen``: the
+    float32 screening of the selection (same atoms, see
+    :func:`_screened_select`).  Returns ``(coef, n_atoms, residual_norm2,
+    status)`` or None (the general path decides).
+    """
+    cdef Py_ssize_t m, N, i, j
+    cdef double big = 0.0, small = INFINITY, s, ymax = 0.0, ynorm2 = 0.0
+    cdef double gamma = 0.0, sdinv_max = 0.0, u32 = 5.9604644775390625e-08
+    cdef int status
+    if rowmajor:
+        m, N = A.shape[0], A.shape[1]
+    else:
+        N, m = A.shape[0], A.shape[1]
+    if y.shape[0] != m or kmax < 1 or kmax > m or kmax > N or m > INT_MAX or N > INT_MAX:
+        return None
+    dinv_arr = np.empty(N)
+    cdef double[::1] dinv = dinv_arr
+    coef = np.zeros(N)
+    cdef double[::1] cf = coef
+    cdef int nnz = 0
+    cdef double resid = 0.0
+    cdef double* work = NULL
+    cdef float* w32 = NULL
+    cdef int* idx = NULL
+    cdef char* mask = NULL
+    cdef const double* Ap = &A[0, 0]
+    with nogil:
+        # squared column norms (NaN or inf whenever A holds one)
+        if rowmajor:
+            for j in range(N):
+                dinv[j] = 0.0
+            for i in range(m):
+                for j in range(N):
+                    dinv[j] += Ap[i * N + j] * Ap[i * N + j]
+        else:
+            for j in range(N):
+                dinv[j] = sc_omp_sumsq_real(_SIMD, Ap + j * m, m)
+        for j in range(N):
+            s = dinv[j]
+            if s > big or s != s:
+                big = s   # NaN stays, refused below
+            if s < small:
+                small = s
+        for i in range(m):
+            ynorm2 += y[i] * y[i]
+            if fabs(y[i]) > ymax or y[i] != y[i]:
+                ymax = fabs(y[i])
+    if not (isfinite(big) and small > 0.0 and sqrt(big) < SAFE_HI
+            and sqrt(big / m) >= SAFE_LO and ymax >= SAFE_LO and ymax < SAFE_HI
+            and isfinite(ynorm2)):
+        return None
+    if screen and (m + 4) * u32 >= 1e-3:
+        screen = False
+    work = <double*> _xmalloc(<size_t> (kmax * kmax + m * (kmax + 1) + m + N + 2 * kmax
+                                        + kmax), sizeof(double))
+    idx = <int*> _xmalloc(<size_t> kmax, sizeof(int))
+    mask = <char*> _xmalloc(<size_t> N, 1)
+    if screen:
+        w32 = <float*> _xmalloc(<size_t> (m * N + m + N), sizeof(float))
+    if work == NULL or idx == NULL or mask == NULL or (screen and w32 == NULL):
+        free(work)
+        free(idx)
+        free(mask)
+        free(w32)
+        raise MemoryError(f"OMP could not allocate its workspace ({m} measurements, {N} atoms).")
+    cdef double* Lb = work
+    cdef double* As = Lb + kmax * kmax
+    cdef double* r = As + m * (kmax + 1)
+    cdef double* c = r + m
+    cdef double* z = c + N
+    cdef double* w = z + kmax
+    cdef double* val = w + kmax
+    with nogil:
+        for j in range(N):
+            dinv[j] = 1.0 / dinv[j]
+        if screen:
+            gamma = (m + 4) * u32 / (1.0 - (m + 4) * u32) * 1.01
+            for j in range(N):
+                if sqrt(dinv[j]) > sdinv_max:
+                    sdinv_max = sqrt(dinv[j])
+            for i in range(m * N):
+                w32[i] = <float> Ap[i]
+        status = _omp_one(Ap, m, N, rowmajor, &y[0], &dinv[0], kmax, False, 0.0, dep_tol,
+                          1e-28 * ynorm2, ynorm2, Lb, As, r, c, z, w, mask, idx, val, &nnz,
+                          &resid, w32, w32 + m * N if screen else NULL,
+                          w32 + m * N + m if screen else NULL, gamma, sdinv_max)
+        if status != 2:
+            for j in range(nnz):
+                cf[idx[j]] = val[j]
+    free(work)
+    free(idx)
+    free(mask)
+    free(w32)
+    if status == 2:
+        return None
+    return coef, nnz, resid, status
+
+
+def batch_omp_single(const double[:, ::1] G, const double[::1] aty, Py_ssize_t kmax,
+                     double ynorm2, double dep_tol):
+    """Batch-OMP for one real float64 signal from a C-ordered Gram, checks included.
+
+    One pass over G checks that it is finite with a positive diagonal in the
+    range the Python-level rescaling leaves alone; ``aty`` likewise.
+    ``ynorm2``: ||y||^2, or 0 when unknown.  Returns ``(coef, n_atoms,
+    residual_norm2, status)`` or None (the general path decides).
+    """
+    cdef Py_ssize_t N = G.shape[0], i, j
+    cdef double s0 = 0.0, dmax = 0.0, dmin = INFINITY
+    cdef double amax = 0.0, d
+    cdef const double* Gp = &G[0, 0]
+    cdef int status, nnz = 0
+    cdef double resid = 0.0
+    if (G.shape[1] != N or aty.shape[0] != N or kmax < 1 or kmax > N or N > INT_MAX
+            or not isfinite(ynorm2) or ynorm2 < 0.0):
+        return None
+    with nogil:
+        # finite: a NaN or an infinity anywhere makes the sums non-finite (and
+        # huge finite entries merely send the data to the general path)
+        s0 = sc_omp_sum_real(_SIMD, Gp, N * N)
+        for i in range(N):
+            d = Gp[i * N + i]
+            if d > dmax or d != d:
+                dmax = d
+            if d < dmin:
+                dmin = d
+        for i in range(N):
+            if fabs(aty[i]) > amax or aty[i] != aty[i]:
+                amax = fabs(aty[i])
+    # the diagonal: G_jj = ||a_j||^2 in [2^-128, 2^130) keeps e_G within the
+    # unscaled range of batch_omp's rule (|e_G| <= 128)
+    if not (isfinite(s0) and dmin > 0.0 and dmax < SAFE_HI * SAFE_HI
+            and dmax >= SAFE_LO * SAFE_LO and amax >= SAFE_LO and amax < SAFE_HI):
+        return None
+    coef = np.zeros(N)
+    cdef double[::1] cf = coef
+    cdef Py_ssize_t nb = ((N + 31) // 32) * 32 * (kmax - 1)
+    cdef double* work = <double*> _xmalloc(<size_t> (kmax * kmax + nb + 3 * N + 3 * kmax),
+                                           sizeof(double))
+    cdef int* idx = <int*> _xmalloc(<size_t> kmax, sizeof(int))
+    if work == NULL or idx == NULL:
+        free(work)
+        free(idx)
+        raise MemoryError(f"Batch-OMP could not allocate its workspace ({N} atoms).")
+    cdef double* Lb = work
+    cdef double* B = Lb + kmax * kmax
+    cdef double* alpha = B + nb
+    cdef double* dinv = alpha + N
+    cdef double* dinvm = dinv + N
+    cdef double* z = dinvm + N
+    cdef double* w = z + kmax
+    cdef double* val = w + kmax
+    with nogil:
+        for j in range(N):
+            dinv[j] = 1.0 / Gp[j * N + j]
+            dinvm[j] = dinv[j]
+        status = _batch_omp_one(Gp, &aty[0], dinv, <int> N, <int> kmax, False, 0.0, ynorm2,
+                                dep_tol, 1e-28, Lb, B, alpha, z, w, NULL, dinvm, idx, val,
+                                &nnz, &resid)
+        for j in range(nnz):
+            cf[idx[j]] = val[j]
+    free(work)
+    free(idx)
+    return coef, nnz, resid, status

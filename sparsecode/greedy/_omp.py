@@ -518,6 +518,50 @@ def _plain_params(n_nonzero_coefs, tol, precompute, positive, n_jobs, return_pat
             and (return_path is True or return_path is False))
 
 
+def _one_real_signal(A, y, n_nonzero_coefs, tol, positive, n_jobs):
+    """True when ``(A, y)`` may take the lean single-signal lane: float64
+    ndarrays, ``y`` 1-D and contiguous, an int sparsity level, no ``tol``, no
+    ``positive`` and a plain ``n_jobs`` (one signal runs on one thread)."""
+    return (type(A) is np.ndarray and type(y) is np.ndarray and A.ndim == 2 and y.ndim == 1
+            and A.dtype == _F64 and y.dtype == _F64 and y.flags.c_contiguous
+            and type(n_nonzero_coefs) is int and tol is None and positive is False
+            and (n_jobs is None or (type(n_jobs) is int and n_jobs != 0)))
+
+
+def _single_result(coef, n, resid, status):
+    """:func:`_pack`'s result for one 1-D signal."""
+    return SolverResult(coef=coef, n_iter=np.int64(n), residual_norm2=np.float64(resid),
+                        status=np.intc(status), converged=bool(status <= 1))
+
+
+def _omp_single_lane(A, y, k, precompute):
+    """``omp(A, y)`` for one real float64 signal in one compiled call.
+
+    The checks, the cost model's choice (made with the same costs as the
+    general path) and the pursuit without a Gram; None when the Gram path
+    is chosen or the data need the general path (its checks, its rescaling,
+    its answer to dependence), which then gives the same result.
+    """
+    m, N = A.shape
+    if not 1 <= k <= min(m, N) or precompute is True:
+        return None
+    if precompute is not False:
+        if not (isinstance(precompute, str) and precompute == "auto"):
+            return None
+        t_nogram, t_gram = _omp_costs(m, N, 1, k)
+        if t_gram < t_nogram:
+            return None
+    if A.flags.f_contiguous:
+        A_k, rowmajor = A.T, False  # (N, m) C-ordered view of the same memory
+    elif A.flags.c_contiguous:
+        A_k, rowmajor = A, True
+    else:
+        return None
+    out = _kernels().omp_single(A_k, rowmajor, y, k, _DEP_TOL,
+                                k >= _SCREEN_MIN_ITER and m <= _SCREEN_MAX_M)
+    return None if out is None else _single_result(*out)
+
+
 _OMP_CONSTRAINTS = {
     "n_nonzero_coefs": [Interval(numbers.Integral, 1, None, closed="left"), None],
     "tol": [Interval(numbers.Real, 0, None, closed="left"), "array-like", None],
@@ -621,6 +665,10 @@ def omp(A, y, *, n_nonzero_coefs=None, tol=None, precompute="auto", positive=Fal
     >>> path.shape, [int(np.count_nonzero(path[:, j])) for j in range(3)]
     ((60, 3), [1, 2, 3])
     """
+    if return_path is False and _one_real_signal(A, y, n_nonzero_coefs, tol, positive, n_jobs):
+        res = _omp_single_lane(A, y, n_nonzero_coefs, precompute)
+        if res is not None:
+            return res
     if not _plain_params(n_nonzero_coefs, tol, precompute, positive, n_jobs, return_path):
         validate_params(
             dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, precompute=precompute,
@@ -809,6 +857,21 @@ def batch_omp(gram, Aty, *, n_nonzero_coefs=None, tol=None, norms_squared=None,
     >>> res.coef.shape, bool(np.allclose(res.coef, X))
     ((50, 4), True)
     """
+    if (_one_real_signal(gram, Aty, n_nonzero_coefs, tol, positive, n_jobs)
+            and gram.flags.c_contiguous
+            and (norms_squared is None or type(norms_squared) in (float, np.float64))):
+        # one real signal: checks and pursuit in one compiled call (None: the
+        # data need the general path's checks or rescaling)
+        out = _kernels().batch_omp_single(
+            gram, Aty, n_nonzero_coefs,
+            0.0 if norms_squared is None else float(norms_squared), _DEP_TOL)
+        if out is not None:
+            coef, n, resid, status = out
+            if norms_squared is None:
+                resid = np.nan
+            if status >= 2:
+                _summarise_status(np.array([status]), np.array([resid]), None, "Batch-OMP")
+            return _single_result(coef, n, resid, status)
     if not _plain_params(n_nonzero_coefs, tol, "auto", positive, n_jobs, False):
         validate_params(dict(n_nonzero_coefs=n_nonzero_coefs, tol=tol, positive=positive,
                              n_jobs=n_jobs), _OMP_CONSTRAINTS, "batch_omp")
