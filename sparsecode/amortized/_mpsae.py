@@ -25,16 +25,23 @@ __all__ = ["MatchingPursuitAutoencoder"]
 # --------------------------------------------------------------------------
 # kernels (batch-vectorised; arrays in, arrays out)
 # --------------------------------------------------------------------------
-def _mp_forward(R0, W, n_steps, selection, gram=None):
+def _mp_forward(R0, W, n_steps, selection, gram=None, residual_tol=None):
     """Matching pursuit over the rows of ``W`` for every row of ``R0`` at once.
 
     Correlations are kept through the Gram matrix (``c <- c - c_j G[j]``),
     so a step costs O(batch * n_latents) after the first product.
 
+    With ``residual_tol``, a sample stops at the first step that would lower
+    its squared residual by no more than ``residual_tol`` times its current
+    value (``c_j^2 <= residual_tol ||r||^2``: the residual stopped
+    decreasing), or by no more than machine epsilon times ``||r^0||^2``;
+    that step and the later ones are inactive.
+
     Returns ``(idx, coef, RT)``: the atom chosen at each step
     (``(n_steps, batch)``), its coefficient (0 where the step was inactive:
-    no positive correlation left under ``selection="nonneg"``) and the final
-    residual ``r^T = r^0 - sum_t coef_t W[idx_t]``.
+    no positive correlation left under ``selection="nonneg"``, or stopped by
+    ``residual_tol``) and the final residual
+    ``r^T = r^0 - sum_t coef_t W[idx_t]``.
     """
     B = R0.shape[0]
     if gram is None:
@@ -44,6 +51,11 @@ def _mp_forward(R0, W, n_steps, selection, gram=None):
     idx = np.empty((n_steps, B), dtype=np.intp)
     coef = np.empty((n_steps, B), dtype=R0.dtype)
     RT = R0.copy()
+    if residual_tol is not None:
+        E = np.einsum("ij,ij->i", R0, R0)
+        # a step removing less than eps ||r^0||^2 removes only rounding: stop there too
+        floor = np.finfo(R0.dtype).eps * E
+        live = np.ones(B, dtype=bool)
     for t in range(n_steps):
         if selection == "abs":
             j = np.argmax(np.abs(Cr), axis=1)
@@ -53,6 +65,11 @@ def _mp_forward(R0, W, n_steps, selection, gram=None):
             c = Cr[rows, j]
             if selection == "nonneg":
                 c = np.maximum(c, 0)
+        if residual_tol is not None:
+            c2 = c * c
+            live &= (c2 > residual_tol * E) & (c2 > floor)
+            c = np.where(live, c, 0)
+            E = np.maximum(E - np.where(live, c2, 0), 0)
         idx[t] = j
         coef[t] = c
         cc = c[:, None]
@@ -62,6 +79,10 @@ def _mp_forward(R0, W, n_steps, selection, gram=None):
         upd = W[j]
         upd *= cc
         RT -= upd
+        if residual_tol is not None and not live.any():
+            idx[t + 1:] = 0
+            coef[t + 1:] = 0
+            break
     return idx, coef, RT
 
 
@@ -179,6 +200,7 @@ _MP_CONSTRAINTS = {
     "k_aux": [Interval(numbers.Integral, 1, None, closed="left"), Options("auto")],
     "dead_after_n_samples": [Interval(numbers.Integral, 1, None, closed="left"),
                              Options("auto")],
+    "residual_tol": [Interval(numbers.Real, 0, 1, closed="both"), None],
 }
 
 
@@ -231,6 +253,14 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     n_inference_steps : int or None, default=None
         Steps used by :meth:`transform` (``None``: ``n_steps``); the
         pursuit can run longer at test time than in training.
+    residual_tol : float in [0, 1] or None, default=None
+        Early stop of the pursuit, per sample, in training and coding: a
+        sample stops at the first step that would lower its squared
+        residual by no more than ``residual_tol`` times its current value
+        (``c_j^2 <= residual_tol ||r||^2``: the residual has stopped
+        decreasing); its later steps add nothing.  Codes then have as many
+        non-zeros as each sample needs, up to ``n_steps``.  ``None`` runs
+        every step (the paper's fixed ``n_steps``).
     batch_size : int, default=256
         Samples per optimiser step.
     max_iter : int, default=10
@@ -314,8 +344,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
 
     def __init__(self, n_latents=64, *, n_steps=4, selection="nonneg", fit_pre_bias=True,
                  aux_coef=1 / 32, k_aux="auto", dead_after_n_samples="auto",
-                 n_inference_steps=None, batch_size=256, max_iter=10, tol=None,
-                 n_iter_no_change=3, learning_rate=1e-3, optimizer="adam", lr_schedule=None,
+                 n_inference_steps=None, residual_tol=None, batch_size=256, max_iter=10,
+                 tol=None, n_iter_no_change=3, learning_rate=1e-3, optimizer="adam", lr_schedule=None,
                  shuffle=True, random_state=None, n_jobs=None, verbose=0):
         self.n_latents = n_latents
         self.n_steps = n_steps
@@ -325,6 +355,7 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         self.k_aux = k_aux
         self.dead_after_n_samples = dead_after_n_samples
         self.n_inference_steps = n_inference_steps
+        self.residual_tol = residual_tol
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
@@ -367,7 +398,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         W = self.components_
         B = Xb.shape[0]
         R0 = Xb - self.decoder_bias_
-        idx, coef, RT = _mp_forward(R0, W, int(self.n_steps), self.selection)
+        idx, coef, RT = _mp_forward(R0, W, int(self.n_steps), self.selection,
+                                    residual_tol=self.residual_tol)
         loss = float(np.einsum("ij,ij->", RT, RT)) / B
         dW, dR0 = _mp_backward((2.0 / B) * RT, idx, coef, RT, W)
         fired = np.zeros(W.shape[0], dtype=bool)
@@ -393,7 +425,7 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     def _encode(self, X):
         T = self.n_steps if self._T is None else self._T
         idx, coef, _ = _mp_forward(X - self.decoder_bias_, self.components_, int(T),
-                                   self.selection)
+                                   self.selection, residual_tol=self.residual_tol)
         return _mp_codes(idx, coef, self.components_.shape[0], X.dtype, sparse=True)
 
     def transform(self, X, output="dense", *, n_steps=None):

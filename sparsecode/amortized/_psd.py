@@ -50,11 +50,20 @@ def _tanh_inplace(S):
 
 
 def _predict(X, W, b, g, encoder):
-    """Encoder output ``P`` and the hidden activation ``H`` (``tanh(X W^T + b)``)."""
+    """Encoder output ``P`` and what its gradient needs.
+
+    ``"tanh"``: ``P = g tanh(s)``, returns ``H = tanh(s)``; ``"tanh_shrink"``:
+    ``P = g (s - tanh(s))``, returns ``(s - tanh(s), tanh(s))``; ``"linear"``:
+    ``P = s``; with ``s = X W^T + b``.
+    """
     S = X @ W.T
     S += b
     if encoder == "linear":
         return S, S
+    if encoder == "tanh_shrink":
+        T = _tanh_inplace(S.copy())
+        H = np.subtract(S, T, out=S)
+        return H * g, (H, T)
     H = _tanh_inplace(S)
     return H * g, H
 
@@ -135,6 +144,10 @@ def _psd_gradients(X, Z, C, W, b, g, prediction_weight, encoder):
     if encoder == "linear":
         delta = (a / B) * E
         dg = np.zeros_like(g)
+    elif encoder == "tanh_shrink":
+        H, T = H  # s - tanh(s), tanh(s); d(s - tanh s)/ds = tanh(s)^2
+        dg = (a / B) * np.einsum("ij,ij->j", E, H)
+        delta = (a / B) * E * g * (T * T)
     else:
         dg = (a / B) * np.einsum("ij,ij->j", E, H)
         delta = (a / B) * E * g * (1.0 - H * H)
@@ -155,7 +168,7 @@ _PSD_CONSTRAINTS = {
     "n_latents": [Interval(numbers.Integral, 1, None, closed="left")],
     "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
     "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
-    "encoder": [Options("tanh", "linear")],
+    "encoder": [Options("tanh", "tanh_shrink", "linear")],
     "coupling": [Options("joint", "decoupled")],
     "n_ista_steps": [Interval(numbers.Integral, 0, None, closed="left")],
     "warm_start_ista": ["boolean"],

@@ -234,3 +234,41 @@ def test_registered_encoder_equals_model_transform():
     with pytest.raises(ValueError, match="selection"):
         sparse_encode(X, model.components_, algorithm="mp_sae", n_nonzero_coefs=2,
                       selection="max")
+
+
+def test_residual_tol_stops_each_sample_when_the_residual_stops_decreasing():
+    rng = np.random.default_rng(5)
+    d, n, T = 10, 16, 8
+    W = _unit_rows(rng, n, d)
+    # sample 0: one atom (the residual vanishes after one step); sample 1: generic
+    X = np.vstack([1.5 * W[3], rng.standard_normal(d)])
+    tol = 1e-3
+    idx, coef, RT = _mp_forward(X, W, T, "abs", residual_tol=tol)
+    ref_idx, ref_coef, ref_RT = _mp_forward(X, W, T, "abs")
+    # sample 0 is done after its first step: the next would remove (almost) nothing
+    assert coef[0, 0] == pytest.approx(1.5) and np.all(coef[1:, 0] == 0)
+    assert np.abs(ref_coef[1:, 0]).max() < 1e-12          # without tol: dead steps
+    # every active step lowered ||r||^2 by more than tol times its value then; the first
+    # inactive one would not have
+    E = np.sum(X * X, axis=1)
+    for b in range(2):
+        for t in range(T):
+            if coef[t, b] == 0:
+                assert ref_coef[t, b] ** 2 <= max(tol * E[b], 1e-15)
+                assert np.all(coef[t:, b] == 0)
+                break
+            assert coef[t, b] ** 2 > tol * E[b]
+            assert coef[t, b] == ref_coef[t, b] and idx[t, b] == ref_idx[t, b]
+            E[b] -= coef[t, b] ** 2
+    np.testing.assert_allclose(X - _mp_codes(idx, coef, n, X.dtype) @ W, RT, atol=1e-12)
+
+
+def test_residual_tol_in_the_estimator():
+    X, _, _ = make_hierarchical_features(600, random_state=0)
+    kw = dict(n_latents=20, n_steps=6, max_iter=2, random_state=0)
+    m = MatchingPursuitAutoencoder(residual_tol=0.05, **kw).fit(X)
+    full = MatchingPursuitAutoencoder(**kw).fit(X)
+    nnz = np.count_nonzero(m.transform(X), axis=1)
+    assert nnz.max() <= 6 and nnz.mean() < np.count_nonzero(full.transform(X), axis=1).mean()
+    with pytest.raises(ValueError, match="residual_tol"):
+        MatchingPursuitAutoencoder(residual_tol=2.0).fit(X)

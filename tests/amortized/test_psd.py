@@ -22,7 +22,7 @@ from sparsecode.amortized._psd import (
 from sparsecode.datasets import make_planted_features
 
 
-@pytest.mark.parametrize("encoder", ["tanh", "linear"])
+@pytest.mark.parametrize("encoder", ["tanh", "tanh_shrink", "linear"])
 def test_gradients_match_finite_differences(encoder):
     rng = np.random.default_rng(0)
     B, d, n, beta = 5, 4, 6, 0.7
@@ -291,7 +291,7 @@ def test_float64_tanh_matches_numpy():
     np.testing.assert_array_equal(_tanh_inplace(x32.copy()), np.tanh(x32))
 
 
-@pytest.mark.parametrize("encoder", ["tanh", "linear"])
+@pytest.mark.parametrize("encoder", ["tanh", "tanh_shrink", "linear"])
 @pytest.mark.parametrize("c", [2.0 ** -50, 2.0 ** -500, 2.0 ** 400])
 def test_training_is_scale_equivariant(encoder, c):
     """Training runs on X / 2**e with alpha / 2**e: fitting c X with alpha is fitting X
@@ -309,3 +309,22 @@ def test_training_is_scale_equivariant(encoder, c):
     np.testing.assert_array_equal(mc.transform(X * c, inference="encoder+ista"),
                                   m1.transform(X, inference="encoder+ista") * c)
     assert mc.predictor_gap_ == m1.predictor_gap_
+
+
+def test_tanh_shrink_encoder_is_g_times_s_minus_tanh_s():
+    # F(y) = g (s - tanh s), s = W y + b: a smooth shrinkage (~ s^3 / 3 near 0, s - sign(s)
+    # far out)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((7, 5))
+    W = rng.standard_normal((4, 5))
+    b = rng.standard_normal(4)
+    g = rng.standard_normal(4)
+    P, (H, T) = _predict(X, W, b, g, "tanh_shrink")
+    s = X @ W.T + b
+    np.testing.assert_allclose(P, g * (s - np.tanh(s)), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(T, np.tanh(s), atol=4e-16)
+    Xp, _, _ = make_planted_features(3000, 16, 24, 2, random_state=0)
+    m = PredictiveSparseDecomposition(24, alpha=0.05, encoder="tanh_shrink", max_iter=3,
+                                      learning_rate=1e-2, random_state=0).fit(Xp)
+    assert m.loss_curve_[-1] < m.loss_curve_[0]
+    assert m.predictor_gap_ < 0.5
