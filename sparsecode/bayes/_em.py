@@ -233,7 +233,24 @@ def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2):
 MAX_READMIT = 50
 
 
-def readmit(A, y, gam, s2, mu):
+def _gram_columns(A, act, cache):
+    """``A^H A[:, act]`` (N, K), kept in ``cache`` between the calls of one
+    solve: only the columns of atoms not seen before are computed (the
+    re-admission rounds of one fit add a few atoms at a time)."""
+    have = cache.get("idx")
+    if have is None:
+        cache["idx"], cache["AhA"] = act.copy(), herm(A) @ A[:, act]
+    else:
+        new = act[~np.isin(act, have)]
+        if new.size:
+            cache["idx"] = np.concatenate([have, new])
+            cache["AhA"] = np.concatenate([cache["AhA"], herm(A) @ A[:, new]], axis=1)
+    order = np.argsort(cache["idx"], kind="stable")
+    pos = order[np.searchsorted(cache["idx"], act, sorter=order)]
+    return cache["AhA"][:, pos]
+
+
+def readmit(A, y, gam, s2, mu, cache=None):
     """Tipping & Faul's addition test for the pruned atoms of one problem.
 
     ``A`` (m, N), ``y`` (m, R), ``gam`` (N,) with zeros on the pruned atoms,
@@ -250,7 +267,9 @@ def readmit(A, y, gam, s2, mu):
     likelihood algorithm).  Returns the indices of the atoms that the cost
     wants back and their gamma.  ``Sigma_y^-1 y = (y - A mu) / sigma^2``
     exactly, so ``q`` costs one product; ``s`` is computed in the space of the
-    K active atoms (``K m N``) or, when ``K > m``, of the m measurements.
+    K active atoms (``K m N``; with a ``cache`` dict, reused between the calls
+    of one solve, only the Gram columns of newly active atoms are computed)
+    or, when ``K > m``, of the m measurements.
     """
     m, N = A.shape
     R = y.shape[1]
@@ -258,28 +277,39 @@ def readmit(A, y, gam, s2, mu):
     out = np.flatnonzero(gam <= 0)
     if out.size == 0:
         return out, np.zeros(0)
-    A_out = A[:, out]
     resid = y - A[:, act] @ mu[act] if act.size else y
-    Q = herm(A_out) @ resid / s2
+    # products with the whole of A (no copy of its pruned columns)
+    Q = (herm(A) @ resid)[out] / s2
     q2 = np.sum(abs2(Q), axis=1) / R
-    cn = np.real(np.einsum("ij,ij->j", np.conj(A_out), A_out))
+    if cache is not None and "cn" in cache:
+        cn_all = cache["cn"]
+    else:
+        cn_all = np.real(np.einsum("ij,ij->j", np.conj(A), A))
+        if cache is not None:
+            cache["cn"] = cn_all
+    cn = cn_all[out]
     K = act.size
     if K == 0:
         S = cn / s2
     elif K <= m:
-        A_K = A[:, act]
         sq = np.sqrt(gam[act])
-        B = (sq[:, None] * (herm(A_K) @ A_K) * sq[None, :]) / s2
+        if cache is not None:
+            AhA = _gram_columns(A, act, cache)  # (N, K): a_i^H a_k
+            G, C = AhA[act], herm(AhA[out])
+        else:
+            A_K = A[:, act]
+            G, C = herm(A_K) @ A_K, herm(A_K) @ A[:, out]
+        B = (sq[:, None] * G * sq[None, :]) / s2
         B[np.diag_indices(K)] += 1.0
         L = _potrf(B)
-        W = solve_triangular(L, sq[:, None] * (herm(A_K) @ A_out), lower=True)
+        W = solve_triangular(L, sq[:, None] * C, lower=True)
         S = cn / s2 - np.sum(abs2(W), axis=0) / s2 ** 2
     else:
         A_K = A[:, act]
         C = (A_K * gam[act][None, :]) @ herm(A_K)
         C[np.diag_indices(m)] += s2
         L = _potrf(C)
-        W = solve_triangular(L, A_out, lower=True)
+        W = solve_triangular(L, A[:, out], lower=True)
         S = np.sum(abs2(W), axis=0)
     S = np.maximum(S, 1e-150)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -357,6 +387,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
     work = {}  # m-space E-step buffers, reused while the active set shrinks
     G_KK, G_idx = None, None
     n_readmit = np.zeros(g, dtype=np.intp)
+    rcache = {}  # per group: Gram columns of the re-admission tests (readmit)
     grown = False
     for it in range(1, max_iter + 1):
         if grown:  # atoms re-admitted: the union of the active columns grows back
@@ -417,7 +448,8 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
                 gi = active_g[j]
                 if n_readmit[gi] >= MAX_READMIT:
                     continue
-                add, gadd = readmit(A, Yb[gi], gam[gi], s2[gi], mu_full[gi])
+                add, gadd = readmit(A, Yb[gi], gam[gi], s2[gi], mu_full[gi],
+                                    rcache.setdefault(gi, {}))
                 if add.size:
                     n_readmit[gi] += 1
                     done[j] = False

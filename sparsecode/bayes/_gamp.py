@@ -303,7 +303,7 @@ def _warm_start(A, Y, s2, learn, init, argname):
     return np.maximum(g, 0.0).T, s2
 
 
-def _readmit_gamp(A, Y, idx, gam, s2, state, theta):
+def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None):
     """Tipping & Faul's addition test (``_em.readmit``) after a GAMP EM run.
 
     ``A`` is the full matrix, ``idx`` the columns kept in the compacted
@@ -322,7 +322,8 @@ def _readmit_gamp(A, Y, idx, gam, s2, state, theta):
     g[idx] = gam
     for j in range(L):
         if isinstance(A, np.ndarray):
-            cols, gadd = readmit(A, Y[:, j:j + 1], g[:, j], float(s2[j]), x[:, j:j + 1])
+            cols, gadd = readmit(A, Y[:, j:j + 1], g[:, j], float(s2[j]), x[:, j:j + 1],
+                                 None if caches is None else caches.setdefault(j, {}))
         else:
             resid = Y[:, j] - matmat(A, x[:, j:j + 1])[:, 0]
             q = np.asarray(rmatmat(A, resid[:, None]))[:, 0] / s2[j]
@@ -358,9 +359,9 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         Sq = None
     else:
         Sq = _Sq(A, variances, fro2)
-    gam = np.ones((N, L)) if gamma0 is None else np.array(gamma0, dtype=np.float64).reshape(N, L)
     floor = noise_floor(np.sum(abs2(Y), axis=0) / m)
     s2 = np.maximum(np.asarray(s2, dtype=np.float64), floor)
+    gam = np.ones((N, L)) if gamma0 is None else np.array(gamma0, dtype=np.float64).reshape(N, L)
     state = dict(x=np.zeros((N, L), dtype=Y.dtype), s=np.zeros((m, L), dtype=Y.dtype),
                  tx=np.ones((N, L)))
     status, delta, n_gamp = 1, np.inf, 0
@@ -393,6 +394,7 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         return damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_gamp_iter, eps)
 
     A0, n_readmit = A, 0
+    rcache = {}  # per target: Gram columns of the re-admission tests
     if auto:
         cnorm2_0 = cnorm2
     if fast:
@@ -433,7 +435,7 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                   f"{delta:.3e}, active {int(np.count_nonzero(gam))}", flush=True)
         if delta < tol:
             status = 0
-            add = _readmit_gamp(A0, Y, idx, gam, s2, state, theta) \
+            add = _readmit_gamp(A0, Y, idx, gam, s2, state, theta, rcache) \
                 if auto and n_readmit < MAX_READMIT else []
             if not len(add):
                 break
@@ -550,8 +552,9 @@ def _prepare(A, Y, noise_variance, learn_noise, damping, variances, argname="A",
 
 
 #: e_step="auto": VAMP (or the exact E-step, see EXACT_MAX_ROWS) when
-#: ||A||_2^2 min(m, N) / ||A||_F^2 exceeds this (1 for orthogonal rows, about 2.2 for Gaussian 200 x 800, 9 / 13 / 18 / 26
-#: for log-spaced singular values with condition number 1e2 / 1e3 / 1e4 / 1e6)
+#: ||A||_2^2 min(m, N) / ||A||_F^2 exceeds this (1 for orthogonal rows, about 2.2
+#: for Gaussian 200 x 800, 9 / 13 / 18 / 26 for log-spaced singular values with
+#: condition number 1e2 / 1e3 / 1e4 / 1e6)
 SPREAD_MAX = 12.0
 
 
