@@ -10,7 +10,7 @@ support size is given (except to the oracle lines).  Peers:
 - oracles: ``OrthogonalMatchingPursuit(n_nonzero_coefs=k)`` (true k),
   ``SBL(noise_variance=true)`` and least squares on the true support.
 
-Two parts.
+Three parts.
 
 1. Speed (timed rows): ``A`` with i.i.d. N(0, 1/m) entries, ``k`` N(0, 1)
    non-zeros, SNR 30 dB, 200 x 800 (k = 20) and 500 x 2000 (k = 50).  Our
@@ -27,6 +27,12 @@ Two parts.
    Columns: ``sbl`` / ``ggamp`` ours with defaults, ``sbl_known`` SBL given
    the true noise variance, ``ls_oracle`` least squares on the true support,
    ``ard``, ``abess``, ``omp_k`` (true k).
+3. Condition-number grid (``cond_problem``): ``A = U diag(s) V^T``, m x 4m
+   with Haar singular vectors and singular values log-spaced over a ratio
+   kappa in {1, 1e2, 1e4, 1e6}, m in {64, 200, 500} ({.., 1000} with
+   ``full``), m/10 non-zeros, 40 dB, seed 0.  ``t_ours_s`` / ``t_peer_s``:
+   CPU time of one ``GGAMPSBL()`` / ``SBL()`` call; ``e_step`` the E-step
+   ``GGAMPSBL()`` chose.
 """
 
 import warnings
@@ -185,12 +191,69 @@ def _grid_rows(sc, sk, ab, full):
     return rows
 
 
+def cond_problem(m, kappa, snr_db=40.0, seed=0):
+    """``A = U diag(s) V^T`` (m x 4m) with Haar ``U``, ``V``, singular values
+    log-spaced from 1 to ``1 / kappa`` scaled to ``||A||_F^2 = N``;
+    ``m // 10`` N(0, 1) non-zeros; noise at ``snr_db``."""
+    N = 4 * m
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    V, _ = np.linalg.qr(rng.standard_normal((N, m)))
+    sv = np.geomspace(1.0, 1.0 / kappa, m)
+    sv *= np.sqrt(N / np.sum(sv ** 2))
+    A = (U * sv) @ V.T
+    k = max(1, m // 10)
+    x = np.zeros(N)
+    x[rng.choice(N, k, replace=False)] = rng.standard_normal(k)
+    y0 = A @ x
+    s2 = np.sum(y0 ** 2) / m / 10 ** (snr_db / 10)
+    return A, x, y0 + np.sqrt(s2) * rng.standard_normal(m), s2
+
+
+def _cond_rows(sc, sk, ab, full):
+    """Condition-number grid: m in {64, 200, 500} ({64, 200, 500, 1000} with
+    ``full``), N = 4m, kappa in {1, 1e2, 1e4, 1e6}, 40 dB, s = m/10, seed 0.
+    Times: one ``GGAMPSBL()`` and one ``SBL()`` call each (not alternated)."""
+    import time
+
+    rows = []
+    for m in ((64, 200, 500, 1000) if full else (64, 200, 500)):
+        for kappa in (1.0, 1e2, 1e4, 1e6):
+            A, x, y, s2 = cond_problem(m, kappa)
+            with threads(1), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.process_time()
+                gg = sc.GGAMPSBL().fit(A, y)
+                t_gg = time.process_time() - t0
+                t0 = time.process_time()
+                sb = sc.SBL().fit(A, y)
+                t_sb = time.process_time() - t0
+                kn = sc.SBL(noise_variance=s2).fit(A, y)
+                err_ard = err_ab = None
+                if sk is not None:
+                    err_ard = _nmse_db(sk.ARDRegression(fit_intercept=False).fit(A, y).coef_, x)
+                if ab is not None:
+                    err_ab = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
+            supp = np.flatnonzero(x)
+            xls = np.zeros_like(x)
+            xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+            rows.append(dict(
+                problem=f"cond {kappa:.0e} {m}x{4 * m}, s={m // 10}, 40 dB",
+                method="GGAMPSBL() (CPU time) / condition grid", peer="SBL() (CPU time)",
+                t_ours_s=t_gg, t_peer_s=t_sb, ratio=ratio(t_sb, t_gg),
+                err_sbl=_nmse_db(sb.coef_, x), err_ggamp=_nmse_db(gg.coef_, x),
+                err_sbl_known=_nmse_db(kn.coef_, x), err_ls_oracle=_nmse_db(xls, x),
+                err_ard=err_ard, err_abess=err_ab, e_step=gg.e_step_, threads=1))
+    return rows
+
+
 def run(full=False):
     import sparsecode as sc
 
     sk = import_peer("sklearn.linear_model")
     ab = import_peer("abess")
-    return _speed_rows(sc, sk, ab, full) + _grid_rows(sc, sk, ab, full)
+    return (_speed_rows(sc, sk, ab, full) + _grid_rows(sc, sk, ab, full)
+            + _cond_rows(sc, sk, ab, full))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -497,9 +497,10 @@ def _report(name, status, delta, tol, n_iter, e_step="gamp"):
 
         if e_step == "vamp":
             warnings.warn(
-                f"{name} diverged: VAMP produced non-finite values in EM iteration {n_iter}; "
-                "the last finite iterate is returned. Use e_step='exact' (or 'auto', which "
-                "falls back to it).", ConvergenceWarning, stacklevel=3)
+                f"{name} diverged: VAMP produced non-finite or exploding values in EM "
+                f"iteration {n_iter}; the last finite iterate is returned. Use a smaller "
+                "damping, damping='auto' or e_step='exact' (or 'auto', which falls back to "
+                "it).", ConvergenceWarning, stacklevel=3)
             return
         warnings.warn(
             f"{name} diverged: GAMP produced non-finite or exploding values in EM iteration "
@@ -653,7 +654,7 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
-                           fallback=e_step == "auto")
+                           fallback=e_step == "auto", adapt=adapt)
     gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
     res = ggamp_sbl_kernel(A, Yw, s2=s2w, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
@@ -666,24 +667,28 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=res["theta"],
-                           fallback=True)
+                           fallback=True, adapt=adapt)
     return res
 
 
 def _vamp_solve(A, Yw, *, s2, learn, update, prune, max_iter, tol, max_gamp_iter, gamp_tol,
-                verbose, name, theta, fallback):
+                verbose, name, theta, fallback, adapt=True):
     """EM with the VAMP E-step finished by the exact one (``_vamp.vamp_sbl``);
-    with ``fallback``, a VAMP divergence hands over to the exact E-step."""
-    from ._vamp import vamp_sbl  # noqa: PLC0415
+    with ``fallback``, a VAMP divergence hands over to the exact E-step.
+    The VAMP damping is ``VAMP_DAMP`` when the damping is automatic
+    (``adapt``), else the given ``theta``."""
+    from ._vamp import VAMP_DAMP, vamp_sbl  # noqa: PLC0415
 
+    damp = VAMP_DAMP if adapt else theta
     res = vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
                                              (Yw.shape[1],)).copy(),
                    learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
-                   max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose, name=name)
+                   max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose, name=name,
+                   damp=damp)
     if res["status"] == 2 and fallback:
         return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                             max_iter=max_iter, tol=tol, theta=theta)
-    res["theta"] = theta
+    res["theta"] = damp
     res["e_step"] = "vamp"
     return res
 
@@ -717,7 +722,9 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         means); "auto" is the rule of ``auto_damping``.  Use smaller
         values for worse-conditioned matrices.  With "auto", an E-step that
         diverges is restarted with half the damping (down to 1e-3); a given
-        float is never changed.
+        float is never changed.  The VAMP E-step (see ``e_step``) damps its
+        denoiser output and precision by 0.9 with "auto" and by the given
+        float otherwise.
     prune : "auto" or float in [0, 1), default="auto"
         Pruning rule (see ``SBL``); with "auto", :math:`\Sigma_{ii}` is
         GAMP's :math:`\tau_{x,i}` and a LinearOperator uses
@@ -787,7 +794,8 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     noise_variance_ : float or ndarray of shape (n_targets,)
         Noise variance used at the end.
     damping_ : float
-        Damping factor used at the end.
+        Damping factor used at the end (GAMP's or VAMP's; unused by the
+        exact E-step).
     e_step_ : {"gamp", "vamp", "exact"}
         The E-step that produced the estimate (see ``e_step``).
     n_iter_ : int
@@ -1031,7 +1039,7 @@ def ggamp_sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", dam
     update : {"em", "mackay"}, default="em"
         M-step rule.
     damping : float in (0, 1] or "auto", default="auto"
-        GAMP damping factor.
+        GAMP (and VAMP) damping factor.
     prune : "auto" or float in [0, 1), default="auto"
         Pruning rule (see ``SBL``); with "auto", :math:`\Sigma_{ii}` is
         GAMP's :math:`\tau_{x,i}` and a LinearOperator uses

@@ -77,7 +77,9 @@ def vamp_estep(F, ty, out2, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
 
     ``F`` the SVD factors, ``ty = U^H Y`` (R, L); ``state`` (updated in place:
     the warm start of the next EM iteration) holds ``r1`` (N, L), ``g1`` (L,)
-    and, after the first call, the damped ``x2`` and ``g2``.  Returns
+    and, after the first call, the damped ``x2`` and ``g2``.  Divergence: a
+    non-finite value, or ``||U^H y - diag(s) V^H r_1|| > 1e8 ||U^H y||``
+    (then ``state`` keeps the last accepted E-step).  Returns
     ``(n_iter, delta, diverged)``; ``state["x2"]``, ``state["v2"]`` are the
     posterior mean and variances, ``state["x1"]`` the LMMSE mean.
     """
@@ -90,9 +92,13 @@ def vamp_estep(F, ty, out2, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
     x2p, g2p = state.get("x2"), state.get("g2")
     active = np.any(gam > 0, axis=0)
     delta = np.inf
+    ynorm = np.sqrt(np.sum(abs2(ty)))
     for k in range(1, max_iter + 1):
         # LMMSE stage (basis of the singular vectors)
         z = F.Vh @ r1
+        # blow-up: the extrinsic mean r1 fits the data 1e8 times worse than 0
+        if np.sqrt(np.sum(abs2(ty - s * z))) > 1e8 * (ynorm + TINY):
+            return k, delta, True
         den = gw * d2 + g1[None, :]
         x1 = r1 + F.V @ (gw * s * (ty - s * z) / den)
         a1 = ((N - R) + np.sum(g1[None, :] / den, axis=0)) / N
@@ -126,11 +132,12 @@ def vamp_estep(F, ty, out2, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
 
 
 def vamp_sbl(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, max_inner=500,
-             inner_tol=1e-6, verbose=0, name="GGAMP-SBL", handoff=HANDOFF):
+             inner_tol=1e-6, verbose=0, name="GGAMP-SBL", handoff=HANDOFF, damp=VAMP_DAMP):
     """EM-SBL with VAMP E-steps, finished with the exact E-step.
 
     ``A`` dense (m, N) (a sparse matrix is densified by the caller), ``Y``
-    (m, L), ``s2`` (L,) initial noise variances.  Returns the dict of
+    (m, L), ``s2`` (L,) initial noise variances, ``damp`` the damping of
+    ``vamp_estep``.  Returns the dict of
     ``ggamp_sbl_kernel`` (keys x, tx, gamma, sigma2, n_iter, n_gamp, status,
     delta) plus ``n_vamp`` (VAMP iterations) and ``n_vamp_em`` (EM
     iterations with the VAMP E-step).
@@ -153,7 +160,7 @@ def vamp_sbl(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, max_inner=5
     status, delta, n_vamp, it = 1, np.inf, 0, 0
     for it in range(1, max_iter + 1):
         eps = max(inner_tol, EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta)
-        k, _, diverged = vamp_estep(F, ty, out2, gam, s2, state, max_inner, eps)
+        k, _, diverged = vamp_estep(F, ty, out2, gam, s2, state, max_inner, eps, damp)
         n_vamp += k
         if diverged:
             status = 2

@@ -136,3 +136,18 @@ def test_vamp_refuses_linear_operator():
     A, _, y = _cond_problem(64, 1.0)
     with pytest.raises(ValueError, match="e_step='vamp' needs an array"):
         ggamp_sbl(aslinearoperator(A), y, e_step="vamp")
+
+
+def test_undamped_vamp_divergence_reported_not_overflowing():
+    """Undamped VAMP (damping=1.0) oscillates with a growing amplitude at
+    condition number 1e6: the blow-up is detected (residual of the extrinsic
+    mean above 1e8 ||y||) and reported, the estimate stays finite; the
+    default damping converges on the same problem."""
+    A, x, y = _cond_problem(64, 1e6)
+    with pytest.warns(ConvergenceWarning, match="VAMP produced non-finite or exploding"):
+        est = GGAMPSBL(e_step="vamp", damping=1.0).fit(A, y)
+    assert not est.converged_ and np.all(np.isfinite(est.coef_))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ok = GGAMPSBL(e_step="vamp").fit(A, y)
+    assert ok.converged_ and ok.damping_ == 0.9
