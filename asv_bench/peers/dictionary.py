@@ -26,16 +26,22 @@ recorded; the target is the worst of the best errors reached (an error
 every learner reaches), and each learner's time is the first point of its
 curve at or below the target.  Ours: ``OnlineDictionaryLearning``
 (Batch-OMP coding with 5 non-zeros, mini-batches of 256, epochs through
-``partial_fit``) and ``KSVD`` (5 non-zeros, 1 to 10 iterations).  Peers:
-scikit-learn's ``MiniBatchDictionaryLearning`` (LARS lasso coding,
-``alpha=1``, mini-batches of 256 through ``partial_fit``; its training
-coder cannot be OMP), SPAMS ``trainDL`` in mode 3 (OMP coding with
+``partial_fit``) and ``KSVD`` (5 non-zeros, ``subsample="auto"`` warm-up on
+nested subsets, ``n_atom_iter=2``, 1, 2 and 5 iterations; 10 with
+``--full``).  Peers: scikit-learn's ``MiniBatchDictionaryLearning`` (LARS
+lasso coding, ``alpha=1``, mini-batches of 256 through ``partial_fit``; its
+training coder cannot be OMP), SPAMS ``trainDL`` in mode 3 (OMP coding with
 ``lambda1 = 5`` non-zeros, the same problem as ours, mini-batches of 256)
 and, with ``--full`` only, scikit-learn's batch ``DictionaryLearning``
-(too slow at this size for the regular run).  One thread everywhere.  First
-calls are made before timing; the online and SPAMS curves are measured three
-times, interleaved, keeping the best time of each point (the machine is
-shared); scikit-learn, which takes minutes, is measured once.
+(too slow at this size for the regular run).  SPAMS is run for 1/8, 2/8,
+..., 1 and 2 epochs (``iter`` = that many mini-batches, each run from
+scratch): the online rows compare whole epochs with whole epochs, the K-SVD
+rows use every point (SPAMS's time to the target to within 1/8 epoch).
+One thread, and the K-SVD rows again with two (``n_jobs=2``,
+``numThreads=2``).  First calls are made before timing; the online, K-SVD
+and SPAMS curves are measured three times, interleaved, keeping the best
+time of each point (the machine is shared); scikit-learn, which takes
+minutes, is measured once.
 """
 
 import time
@@ -72,7 +78,7 @@ def score(P, D):
     return float(np.linalg.norm(P - code @ D) / np.linalg.norm(P))
 
 
-def _curve_online_ours(P, epochs):
+def _curve_online_ours(P, epochs, scored=True):
     from sparsecode import OnlineDictionaryLearning
 
     est = OnlineDictionaryLearning(N_ATOMS, n_nonzero_coefs=K, batch_size=BATCH, random_state=0)
@@ -83,11 +89,15 @@ def _curve_online_ours(P, epochs):
         t0 = time.perf_counter()
         est.partial_fit(Pe)
         t += time.perf_counter() - t0
-        out.append((t, score(P, est.components_)))
+        out.append((t, score(P, est.components_) if scored else np.nan))
     return out
 
 
-def _curve_ksvd(P, iters):
+KSVD_PARAMS = dict(subsample="auto", n_atom_iter=2)
+SPAMS_EPOCHS = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1, 2)
+
+
+def _curve_ksvd(P, iters, n_jobs=1, scored=True):
     import warnings
 
     from sparsecode import KSVD
@@ -98,9 +108,10 @@ def _curve_ksvd(P, iters):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             t0 = time.perf_counter()
-            est = KSVD(N_ATOMS, n_nonzero_coefs=K, max_iter=it, tol=0.0, random_state=0).fit(P)
+            est = KSVD(N_ATOMS, n_nonzero_coefs=K, max_iter=it, tol=0.0, random_state=0,
+                       n_jobs=n_jobs, **KSVD_PARAMS).fit(P)
             t = time.perf_counter() - t0
-        out.append((t, score(P, est.components_)))
+        out.append((t, score(P, est.components_) if scored else np.nan))
     return out
 
 
@@ -137,21 +148,24 @@ def _curve_sklearn_batch(P, iters):
     return out
 
 
-def _curve_spams(spams, P, epochs):
+def _curve_spams(spams, P, epochs, n_threads=1, scored=True):
     Xf = np.asfortranarray(P.T)
     steps = len(P) // BATCH
     out = []
     for e in epochs:
         t0 = time.perf_counter()
-        D = spams.trainDL(Xf, K=N_ATOMS, lambda1=K, mode=3, iter=e * steps, batchsize=BATCH,
-                          numThreads=1, verbose=False)
+        D = spams.trainDL(Xf, K=N_ATOMS, lambda1=K, mode=3, iter=max(int(round(e * steps)), 1),
+                          batchsize=BATCH, numThreads=n_threads, verbose=False)
         t = time.perf_counter() - t0
-        out.append((t, score(P, np.asarray(D).T)))
+        out.append((t, score(P, np.asarray(D).T) if scored else np.nan))
     return out
 
 
 def _best(curves):
-    """Point-wise best time of repeated (time, error) curves (errors are deterministic)."""
+    """Point-wise best time of repeated (time, error) curves.
+
+    The errors are deterministic: only the first curve is scored.
+    """
     return [(min(c[i][0] for c in curves), curves[0][i][1]) for i in range(len(curves[0]))]
 
 
@@ -325,23 +339,29 @@ def _run_omp_rows(full=False):
     P = make_patches()
     problem = f"china.jpg {len(P)} 8x8 patches, {N_ATOMS} atoms, OMP-{K} error"
     epochs = 4 if full else 2
+    spams_epochs = SPAMS_EPOCHS + ((3, 4) if full else ())
+    ksvd_iters = [1, 2, 5, 10] if full else [1, 2, 5]
+    whole = [i for i, e in enumerate(spams_epochs) if e == int(e)]
     with threads(1):
         spams = import_peer("spams")
         sk = import_peer("sklearn")
         # first calls (Numba kernels loaded from the disk cache, imports) stay out
         _curve_online_ours(P[:2048], 1)
-        _curve_ksvd(P[:2048], [1])
+        _curve_ksvd(P[:2048], [1, 2], n_jobs=2)
         if spams is not None:
-            _curve_spams(spams, P[:2048], [1])
+            _curve_spams(spams, P[:2048], [1], n_threads=2)
         # the fast curves are measured REPEAT times, interleaved, and the best
         # time of each point is kept (the machine is shared)
-        online, spams_curve = [], []
-        for _ in range(REPEAT):
-            online.append(_curve_online_ours(P, epochs))
+        online, ksvd, ksvd2, spams_curve, spams2 = [], [], [], [], []
+        for r in range(REPEAT):
+            sc = r == 0  # the errors are deterministic: score the first round only
+            online.append(_curve_online_ours(P, epochs, scored=sc))
+            ksvd.append(_curve_ksvd(P, ksvd_iters, scored=sc))
+            ksvd2.append(_curve_ksvd(P, ksvd_iters, n_jobs=2, scored=sc))
             if spams is not None:
-                spams_curve.append(_curve_spams(spams, P, list(range(1, epochs + 1))))
-        curves = {"online": _best(online),
-                  "ksvd": _curve_ksvd(P, [1, 2, 5, 10] if full else [1, 2, 5])}
+                spams_curve.append(_curve_spams(spams, P, spams_epochs, scored=sc))
+                spams2.append(_curve_spams(spams, P, spams_epochs, n_threads=2, scored=sc))
+        curves = {"online": _best(online), "ksvd": _best(ksvd), "ksvd2": _best(ksvd2)}
         peers = {}
         if sk is not None:
             peers["sklearn MiniBatchDictionaryLearning"] = (
@@ -349,23 +369,40 @@ def _run_omp_rows(full=False):
             if full:
                 peers["sklearn DictionaryLearning"] = (
                     peer_version(sk, "scikit-learn"), _curve_sklearn_batch(P, [1, 2, 5]))
+        spams_fine = spams_fine2 = None
         if spams is not None:
+            spams_fine, spams_fine2 = _best(spams_curve), _best(spams2)
             peers["SPAMS trainDL (mode 3, OMP)"] = (peer_version(spams, "spams-bin"),
-                                                    _best(spams_curve))
+                                                    [spams_fine[i] for i in whole])
     best = [min(e for _, e in c) for c in curves.values()]
     best += [min(e for _, e in c) for _, c in peers.values()]
+    if spams_fine is not None:
+        best.append(min(e for _, e in spams_fine))
     target = max(best)
     rows = []
+    ksvd_method = ("KSVD (Batch-OMP, 5 nnz, "
+                   + ", ".join(f"{k}={v!r}" for k, v in KSVD_PARAMS.items()) + ")")
     for ours_key, method in (("online", "OnlineDictionaryLearning (Batch-OMP, 5 nnz)"),
-                             ("ksvd", "KSVD (Batch-OMP, 5 nnz)")):
+                             ("ksvd", ksvd_method)):
         t_ours, e_ours = _time_to(curves[ours_key], target)
         for peer, (version, curve) in peers.items():
+            label = peer
+            if ours_key == "ksvd" and peer.startswith("SPAMS"):
+                curve, label = spams_fine, peer + ", 1/8-epoch points"
             t_peer, e_peer = _time_to(curve, target)
-            rows.append(dict(problem=problem, method=method, peer=f"{peer} [{version}]",
+            rows.append(dict(problem=problem, method=method, peer=f"{label} [{version}]",
                              t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
-                             target_err=target, err_ours=e_ours, err_peer=e_peer))
+                             threads=1, target_err=target, err_ours=e_ours, err_peer=e_peer))
         if not peers:
             rows.append(missing_row(problem, method, "scikit-learn / SPAMS", t_ours))
+    if spams_fine2 is not None:
+        t_ours, e_ours = _time_to(curves["ksvd2"], target)
+        t_peer, e_peer = _time_to(spams_fine2, target)
+        rows.append(dict(problem=problem, method=ksvd_method[:-1] + ", n_jobs=2)",
+                         peer=(f"SPAMS trainDL (mode 3, OMP, numThreads=2), 1/8-epoch points "
+                               f"[{peer_version(spams, 'spams-bin')}]"),
+                         t_ours_s=t_ours, t_peer_s=t_peer, ratio=ratio(t_peer, t_ours),
+                         threads=2, target_err=target, err_ours=e_ours, err_peer=e_peer))
     return rows
 
 
