@@ -1,6 +1,7 @@
 """Convex and non-convex penalised regression: datafits x penalties x solvers.
 
-Datafits (``Quadratic``, ``SqrtQuadratic``, ``AbsoluteDeviation``), separable
+Datafits (``Quadratic``, ``SqrtQuadratic``, ``AbsoluteDeviation``, ``Huber``,
+``Logistic``), separable
 penalties (``L1``, ``WeightedL1``, ``MCP``, ``SCAD``, ``Lq``, ``CEL0``, ``L0``)
 and solvers (``AndersonCD``, ``ConcomitantCD``, ``WorkingSetLP``, ``PDHG``)
 combine freely through ``PenalizedRegression``; the usual models have named
@@ -16,7 +17,7 @@ codes many signals by the LARS homotopy on a Gram matrix.  ``LossOMP`` is the gr
 counterpart (Mohammad-Taheri & Brugiapaglia 2023) and reuses the datafits.
 """
 
-from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
+from ._datafits import AbsoluteDeviation, Huber, Logistic, Quadratic, SqrtQuadratic
 from ._estimators import (ElasticNet, LADLasso, Lasso, MultiTaskLasso, PenalizedRegression,
                           SqrtLasso, WeightedLasso)
 from ._fit import alpha_max
@@ -33,7 +34,7 @@ from ._tv import tv1d_prox, tv2d_prox, tv_norm
 from . import _encoders  # noqa: F401  (registers the sparse_encode algorithms)
 
 __all__ = [
-    "AbsoluteDeviation", "AndersonCD", "ElasticNet", "ElasticNetPenalty", "L21",
+    "AbsoluteDeviation", "Huber", "Logistic", "AndersonCD", "ElasticNet", "ElasticNetPenalty", "L21",
     "MultiTaskLasso", "CEL0", "ConcomitantCD", "L0", "L1", "LADLasso",
     "Lasso", "Lq", "MCP", "PDHG", "PenalizedRegression", "Quadratic", "SCAD", "SqrtLasso",
     "SqrtQuadratic", "WeightedL1", "WeightedLasso", "WorkingSetLP", "alpha_max",

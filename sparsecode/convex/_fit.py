@@ -18,8 +18,9 @@ from .._scaling import max_exponent
 from .._base import SolverResult, warn_not_converged
 from . import _penalties as PEN
 from . import _prox as P
-from ._datafits import AbsoluteDeviation, Quadratic, SqrtQuadratic
+from ._datafits import AbsoluteDeviation, Huber, Logistic, Quadratic, SqrtQuadratic
 from ._solvers.cd import (_C, AndersonCD, _DualProjector, col_sqnorms, solve_generic,
+                          solve_glm_builtin,
                          solve_quadratic_builtin)
 from ._solvers.concomitant import ConcomitantCD, solve_sqrt_builtin
 from ._solvers.lp import WorkingSetLP, _weighted_median, solve_lad_lp
@@ -33,20 +34,20 @@ _SOLVER_NAMES = {"cd": AndersonCD, "concomitant": ConcomitantCD, "lp": WorkingSe
 
 
 def datafit_kind(datafit):
-    """The fit driver's route for a datafit: ``"quad"``, ``"sqrt"``, ``"lad"`` (the
-    built-in datafits, by their ``kind`` attribute, or their names) or
-    ``"generic"`` (a user datafit)."""
+    """The fit driver's route for a datafit: ``"quad"``, ``"sqrt"``, ``"lad"``,
+    ``"huber"``, ``"logistic"`` (the built-in datafits, by their ``kind``
+    attribute, or their names) or ``"generic"`` (a user datafit)."""
     if isinstance(datafit, str):
         key = {"quadratic": "quad", "quad": "quad", "lasso": "quad", "sqrt": "sqrt",
                "sqrt_quadratic": "sqrt",
                "sqrt_lasso": "sqrt", "lad": "lad", "absolute_deviation": "lad",
-               "lad_lasso": "lad"}.get(datafit)
+               "lad_lasso": "lad", "huber": "huber", "logistic": "logistic"}.get(datafit)
         if key is None:
-            raise ValueError(f"datafit must be 'quadratic', 'sqrt' or 'lad' (or a datafit "
-                             f"object); got {datafit!r}.")
+            raise ValueError(f"datafit must be 'quadratic', 'sqrt', 'lad', 'huber' or "
+                             f"'logistic' (or a datafit object); got {datafit!r}.")
         return key
-    kind = {"quadratic": "quad", "sqrt": "sqrt", "lad": "lad"}.get(
-        getattr(datafit, "kind", None), "generic")
+    kind = {"quadratic": "quad", "sqrt": "sqrt", "lad": "lad", "huber": "huber",
+            "logistic": "logistic"}.get(getattr(datafit, "kind", None), "generic")
     if kind != "generic":
         # the kind names a built-in reformulation: honoured only when the
         # class computes what the built-in one does (a subclass overriding a
@@ -58,7 +59,10 @@ def datafit_kind(datafit):
     return kind
 
 
-_KIND_DATAFIT = {"quad": Quadratic, "sqrt": SqrtQuadratic, "lad": AbsoluteDeviation}
+_KIND_DATAFIT = {"quad": Quadratic, "sqrt": SqrtQuadratic, "lad": AbsoluteDeviation,
+                 "huber": Huber, "logistic": Logistic}
+# the smooth per-sample datafits run by the compiled GLM coordinate descent
+_GLM_KINDS = ("huber", "logistic")
 
 
 def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0, datafit=None):
@@ -69,7 +73,8 @@ def resolve_solver(solver, kind, penalty, *, tol=None, max_iter=None, verbose=0,
     if solver is None or (isinstance(solver, str) and solver == "auto"):
         # a user penalty with the square-root or LAD datafit: the primal-dual
         # solver (the concomitant CD and the LP select built-in penalties)
-        solver = {"quad": AndersonCD, "generic": AndersonCD,
+        solver = {"quad": AndersonCD, "generic": AndersonCD, "huber": AndersonCD,
+                  "logistic": AndersonCD,
                   "sqrt": ConcomitantCD if builtin else PDHG,
                   "lad": WorkingSetLP if builtin else PDHG}[kind]()
     elif isinstance(solver, str):
@@ -152,6 +157,17 @@ class Prepared:
         self.icol = None
         if kind == "lad":
             self.X = X.tocsc() if self.sparse else np.asarray(X)
+            self.Y = Y
+            return
+        if kind in _GLM_KINDS:
+            # not centred (the intercept is a coordinate of the CD)
+            if self.sparse:
+                Xs = X.tocsc()
+                if not Xs.has_sorted_indices:
+                    Xs = Xs.sorted_indices()
+                self.X = Xs
+            else:
+                self.X = np.asfortranarray(X, dtype=dt)
             self.Y = Y
             return
         sqw = None if sample_weight is None else np.sqrt(sample_weight)
@@ -361,7 +377,8 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     # the LAD LPs (HiGHS, the IPM crossover) use absolute tolerances: their
     # data always go to unit scale
     limit = 0 if kind == "lad" else _SCALE_EXP
-    if prepared is not None or (abs(ea) <= limit and abs(eb) <= limit):
+    # (the Huber and logistic losses have no exact rescaled form: run as given)
+    if prepared is not None or kind in _GLM_KINDS or (abs(ea) <= limit and abs(eb) <= limit):
         return _penalized_fit(X, Y, datafit, penalty, solver, fit_intercept=fit_intercept,
                               sample_weight=sample_weight, coef_init=coef_init,
                               intercept_init=intercept_init, tol=tol, max_iter=max_iter,
@@ -443,7 +460,20 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     solver = resolve_solver(solver, kind, penalty, tol=tol, max_iter=max_iter, verbose=verbose,
                             datafit=datafit)
     user = None
-    if kind == "quad" and not PEN.is_builtin(penalty):
+    if kind in _GLM_KINDS:
+        if sample_weight is not None:
+            raise ValueError(f"sample_weight is not supported with the {kind} datafit; pass "
+                             f"sample_weight=None.")
+        if kind == "logistic" and not np.all(np.isin(np.asarray(Y), (-1.0, 1.0))):
+            raise ValueError("y must hold labels -1 and +1 for the logistic datafit.")
+        kind_run = kind
+        if not PEN.is_builtin(penalty):
+            if fit_intercept:
+                raise ValueError(f"fit_intercept=True with the {kind} datafit needs a "
+                                 f"built-in penalty; add a column of ones with an "
+                                 f"unpenalised weight instead.")
+            kind_run = "generic"
+    elif kind == "quad" and not PEN.is_builtin(penalty):
         # a user penalty with the built-in least squares: its prox and value
         # are compiled to C callbacks and run in the built-in kernel (working
         # sets, Anderson, CSC/CSR, intercept), X in float64
@@ -521,9 +551,14 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             y = np.ascontiguousarray(Yp[:, t])
             w0 = None if w0_all is None else w0_all[:, t]
             b0 = 0.0
-            if intercept_init is not None and prep.icol is not None:
+            if intercept_init is not None and (prep.icol is not None or kind in _GLM_KINDS):
                 b0 = float(np.ravel(intercept_init)[t])
-            if kind_run == "generic":
+            if kind_run in _GLM_KINDS:
+                kp = _penalty_kp(penalty, N, a2_default=lips)
+                res = solve_glm_builtin(prep.X, y, kind, float(getattr(datafit, "delta", 1.35)),
+                                        kp, w0=w0, b0=b0, fit_intercept=fit_intercept,
+                                        solver=solver, convex=is_convex)
+            elif kind_run == "generic":
                 Xg = prep.X
                 crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0
                 res = solve_generic(Xg, y, datafit, penalty, w0=w0, solver=solver,
