@@ -24,7 +24,7 @@ from cython.parallel cimport parallel, prange
 from libc.limits cimport INT_MAX
 from libc.stdint cimport SIZE_MAX
 from libc.math cimport sqrt, fabs, ldexp, ilogb, isfinite, INFINITY
-from scipy.linalg.cython_blas cimport sgemv
+from scipy.linalg.cython_blas cimport sgemv, dgemm, dsyrk
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
@@ -1295,3 +1295,57 @@ def batch_omp_single(const double[:, ::1] G, const double[::1] aty, Py_ssize_t k
     free(work)
     free(idx)
     return coef, nnz, resid, status
+
+
+def gram_real(const double[:, ::1] D, double[:, ::1] G, int n_threads, Py_ssize_t tile):
+    """G = D D^T for a real C-ordered ``D`` (N, m), in tiles over OpenMP threads.
+
+    The lower triangle in ``tile`` x ``tile`` blocks (SYRK on the diagonal,
+    GEMM below it), shared out dynamically, then mirrored.  BLAS runs inside
+    the threads: the caller caps it at one thread.  Sparing a threaded BLAS
+    call also spares its worker threads, which spin after a call and would
+    compete with the pursuit's OpenMP threads for the cores.
+    """
+    cdef Py_ssize_t N = D.shape[0], m = D.shape[1]
+    cdef Py_ssize_t nt, n_tiles, q, a, b, i, j, i0, j0
+    cdef int ni, nj, im = <int> m, iN = <int> N
+    cdef double one = 1.0, zero = 0.0
+    cdef char tT = 84, tN = 78, up = 76  # 'T', 'N', 'L'
+    if G.shape[0] != N or G.shape[1] != N:
+        raise ValueError(f"G must be {N}x{N}; got {G.shape[0]}x{G.shape[1]}.")
+    _check_dims(m, N)
+    if N == 0:
+        return
+    if m == 0:
+        G[:, :] = 0.0
+        return
+    if tile < 1:
+        tile = N
+    nt = (N + tile - 1) // tile
+    n_tiles = nt * (nt + 1) // 2
+    # G, read as column-major, is (M^T M) with M = D^T (m x N, ld m): its
+    # lower triangle (i >= j) is entry i + j N, i.e. D's row-major upper one
+    with nogil, parallel(num_threads=n_threads):
+        for q in prange(n_tiles, schedule="dynamic", chunksize=1):
+            # tile q -> (a, b), b <= a, row by row of the lower triangle
+            a = <Py_ssize_t> ((sqrt(8.0 * q + 1.0) - 1.0) / 2.0)
+            while a * (a + 1) // 2 > q:
+                a = a - 1
+            while (a + 1) * (a + 2) // 2 <= q:
+                a = a + 1
+            b = q - a * (a + 1) // 2
+            i0 = a * tile
+            j0 = b * tile
+            ni = <int> (N - i0 if N - i0 < tile else tile)
+            nj = <int> (N - j0 if N - j0 < tile else tile)
+            if a == b:
+                dsyrk(&up, &tT, &ni, &im, &one, <double*> &D[i0, 0], &im, &zero,
+                      &G[i0, i0], &iN)
+            else:
+                dgemm(&tT, &tN, &ni, &nj, &im, &one, <double*> &D[i0, 0], &im,
+                      <double*> &D[j0, 0], &im, &zero, &G[j0, i0], &iN)
+    # mirror: the column-major lower triangle is row-major G[j, i] with i >= j
+    with nogil:
+        for i in prange(N, schedule="static", num_threads=n_threads):
+            for j in range(i):
+                G[i, j] = G[j, i]

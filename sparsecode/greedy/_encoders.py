@@ -46,8 +46,10 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
         Dw = Dw / s_D
     # Row i of X @ DwH is (A^H x_i)^T with A = D^T: DwH = conj(D^T) = conj(A).
     DwH = Dw.T.conj() if np.iscomplexobj(Dw) else Dw.T
+    # Threads only pay off on enough signals.
+    n_threads = min(effective_n_jobs(n_jobs), max(n_samples // 64, 1))
     if gram is None:
-        G = DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH  # A^H A
+        G = _gram(Dw, DwH, n_threads)  # A^H A
     else:
         G = np.asarray(gram, dtype=wdt)  # no copy of a float64 Gram (it may be GiBs)
         if s_D != 1.0:
@@ -62,8 +64,6 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     status = np.zeros(n_samples, dtype=np.intc)
     resid = np.zeros(n_samples)
     eps_all = None if tol is None else np.full(n_samples, float(tol)) / s_x / s_x
-    # Threads only pay off on enough signals.
-    n_threads = min(effective_n_jobs(n_jobs), max(n_samples // 64, 1))
     nnz = np.zeros(n_samples, dtype=np.intc)
     if positive:
         # Chunks of a few MB keep the correlations of a chunk in cache between
@@ -93,6 +93,28 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     status = _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps_user)
     _summarise_status(status, resid, eps_user, "OMP")
     return out
+
+
+_GRAM_TILE = 256
+
+
+def _gram(Dw, DwH, n_threads):
+    """``A^H A`` (A = DwH) with one-thread BLAS calls inside OpenMP threads.
+
+    Real C-ordered dictionaries: tiles of the lower triangle shared out over
+    the threads (``gram_real``); a threaded BLAS call would leave its worker
+    threads spinning beside the pursuit's OpenMP threads.
+    """
+    with blas_limited(1):
+        if Dw.dtype == np.float64 and Dw.flags.c_contiguous and Dw.shape[0] > 0:
+            from ._omp import _kernels
+
+            N = Dw.shape[0]
+            G = np.empty((N, N))
+            # tiles of a size fixed by N alone: the same G for any n_threads
+            _kernels().gram_real(Dw, G, n_threads, _GRAM_TILE)
+            return G
+        return DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH
 
 
 def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose,

@@ -49,3 +49,32 @@ def test_sparse_encode_panels_threads_and_blocks():
     np.testing.assert_array_equal(c1, c2)
     for i in (0, 77, 149):
         np.testing.assert_allclose(c1[i], _reference_omp(D.T, X[i], k), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("N, m, tile", [(300, 20, 256), (70, 9, 16), (5, 3, 256), (64, 1, 7)])
+def test_tiled_gram_is_exact_symmetric_and_thread_independent(N, m, tile):
+    from sparsecode.greedy._omp import _kernels
+
+    rng = np.random.default_rng(N)
+    D = rng.standard_normal((N, m))
+    ref = None
+    for n_threads in (1, 2, 3):
+        G = np.full((N, N), np.nan)
+        _kernels().gram_real(D, G, n_threads, tile)
+        np.testing.assert_array_equal(G, G.T)
+        np.testing.assert_allclose(G, D @ D.T, rtol=0, atol=1e-13 * m)
+        if ref is None:
+            ref = G
+        np.testing.assert_array_equal(G, ref)
+
+
+def test_sparse_encode_several_gram_tiles_any_threads():
+    # more atoms than one Gram tile: same codes for 1 and 2 threads
+    rng = np.random.default_rng(11)
+    D = rng.standard_normal((300, 24))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((140, 24))
+    c1 = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=6, n_jobs=1)
+    c2 = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=6, n_jobs=2)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_allclose(c1[3], _reference_omp(D.T, X[3], 6), rtol=0, atol=1e-10)
