@@ -278,25 +278,40 @@ cdef inline floating _scan_insert(const floating* a, Py_ssize_t lo, Py_ssize_t e
 
 cdef void _topk_bounded(const floating* a, Py_ssize_t n, Py_ssize_t k, floating* hv,
                         int64_t* hi) noexcept nogil:
-    # k <= 16.  The heap (worst kept entry at the root) starts from the maxima of k
-    # disjoint runs of the row (first occurrence), k distinct entries: its root is at
-    # once a lower bound of the row's k-th largest value, so the scan inserts only the
-    # few entries above it, and skips (after a vectorised count) the blocks holding none.
-    cdef Py_ssize_t c, g, sz = n // k, lo
-    cdef floating mx, thr
-    cdef int64_t am[16]
+    # k <= 16.  The row is cut into G = min(4k, n) runs; their maxima come from one
+    # vectorisable pass.  The heap (worst kept entry at the root) starts from the k
+    # largest run maxima (first occurrences): k distinct entries, so its root is at once
+    # a lower bound of the row's k-th largest value, and a tight one.  The scan then
+    # inserts only the few entries above it, skipping (after a vectorised count) the
+    # blocks holding none; an entry evicted from the heap can never re-enter.
+    cdef Py_ssize_t c, g, G = min(4 * k, n), sz, lo
+    cdef floating thr
+    cdef floating rm[64]
+    cdef int64_t sk[64]
+    sz = n // G
+    for g in range(G):
+        rm[g] = _run_max(&a[g * sz], sz)
+        sk[g] = -1
+    # k best run maxima, ordered (value desc, run asc) = (value desc, index asc)
     for g in range(k):
+        _heap_push(hv, hi, g, rm[g], g)
+    for g in range(k, G):
+        if _better(rm[g], g, hv[0], hi[0]):
+            hv[0] = rm[g]
+            hi[0] = g
+            _sift_down(hv, hi, k)
+    # run -> index of its first maximum (monotone: the heap order is unchanged)
+    for c in range(k):
+        g = hi[c]
         lo = g * sz
-        mx = _run_max(&a[lo], sz)
-        c = lo
-        while c < lo + sz - 1 and a[c] != mx:
-            c += 1
-        am[g] = c
-        _heap_push(hv, hi, g, a[c], c)
+        while lo < (g + 1) * sz - 1 and a[lo] != hv[c]:
+            lo += 1
+        hi[c] = lo
+        sk[g] = lo
     thr = hv[0]
-    for g in range(k):
-        thr = _scan_insert(a, g * sz, (g + 1) * sz, am[g], k, hv, hi, thr)
-    _scan_insert(a, k * sz, n, -1, k, hv, hi, thr)
+    for g in range(G):
+        thr = _scan_insert(a, g * sz, (g + 1) * sz, sk[g], k, hv, hi, thr)
+    _scan_insert(a, G * sz, n, -1, k, hv, hi, thr)
 
 
 cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t d) noexcept nogil:

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._parallel import blas_limited, effective_n_jobs
-from .._scaling import data_pow2
+from .._scaling import nearest_pow2
 from .._registry import register_encoder
 from .._validation import check_dictionary, check_matrix
 from .._ext import _sae
@@ -599,8 +599,10 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
                 # float64 data select through float32 at a power-of-two scale (exact) that
                 # keeps the pre-activations inside the float32 range
                 xs = 1.0
-                if dtype == np.float64:
-                    xs = 1.0 / max(data_pow2(Xc), data_pow2(b), 2.0 ** -1000)
+                if dtype == np.float64 and Xc.size:
+                    m = max(float(Xc.max()), -float(Xc.min()), float(np.abs(b).max()))
+                    if not 2.0 ** -60 <= m <= 2.0 ** 60:
+                        xs = 1.0 / max(float(nearest_pow2(m)), 2.0 ** -1000)
                 b32 = (b * xs).astype(np.float32)
                 args = (None, None, out[s:e]) if dense else (idx[s:e], val[s:e], None)
                 _sae.encode_topk(Xc, W32, W, b32, b, k, self.relu, *args, xs,
