@@ -461,8 +461,8 @@ def ksvd_sweep_codes(R, idx, val, nnz, D, free, n_inner):  # pragma: no cover - 
     * ``d = E^T g / |E^T g|`` computed as ``R[omega]^T g + (g_old . g) d_k``,
     * ``g = E d`` computed as ``R[omega] d + g_old <d_k, d>``,
 
-    so E is never formed (two passes over ``R[omega]``, one more to update
-    it).  Each step minimises ``|E - outer(g, d)|_F`` over d (unit norm)
+    so E is never formed: two passes over ``R[omega]`` per step, the last
+    g-step updating each row of R as soon as its g is known.  Each step minimises ``|E - outer(g, d)|_F`` over d (unit norm)
     then over g, so the error never increases.  Atoms are visited in order;
     later atoms see the updated residual.  Returns the users of each atom
     before the sweep.
@@ -489,7 +489,8 @@ def ksvd_sweep_codes(R, idx, val, nnz, D, free, n_inner):  # pragma: no cover - 
         for r in range(n):
             d_old[r] = D[k, r]
         ok = False
-        for _ in range(n_inner):
+        applied = False
+        for step in range(n_inner):
             gg = 0.0
             for a in range(m):
                 gg += g_old[a] * g[a]
@@ -511,21 +512,30 @@ def ksvd_sweep_codes(R, idx, val, nnz, D, free, n_inner):  # pragma: no cover - 
                 d[r] = num[r] / nrm
                 c += d_old[r] * d[r]
             ok = True
+            last = step == n_inner - 1
             for a in range(m):
                 i = rows[p0 + a]
                 s = 0.0
                 for r in range(n):
                     s += R[i, r] * d[r]
-                g[a] = s + g_old[a] * c
+                ga = s + g_old[a] * c
+                g[a] = ga
+                if last:  # the row's update needs only its own g: same pass
+                    go = g_old[a]
+                    for r in range(n):
+                        R[i, r] += go * d_old[r] - ga * d[r]
+                    val[i, slots[p0 + a]] = ga
+            applied = last
         if not ok:
             continue
-        for a in range(m):
-            i = rows[p0 + a]
-            go = g_old[a]
-            ga = g[a]
-            for r in range(n):
-                R[i, r] += go * d_old[r] - ga * d[r]
-            val[i, slots[p0 + a]] = ga
+        if not applied:  # a later step broke off: apply the last completed one
+            for a in range(m):
+                i = rows[p0 + a]
+                go = g_old[a]
+                ga = g[a]
+                for r in range(n):
+                    R[i, r] += go * d_old[r] - ga * d[r]
+                val[i, slots[p0 + a]] = ga
         for r in range(n):
             D[k, r] = d[r]
     return counts
