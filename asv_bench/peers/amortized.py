@@ -15,12 +15,16 @@ Rows:
   curves of 50 steps are compared (``max_rel_loss_diff``).  The encoder GEMM
   alone is timed too: ``gemm_fraction`` is its share of our step.
 * **encoding** -- 10,000 8x8 patches of ``china.jpg`` coded by a trained
-  encoder (256 latents, k = 5) against Batch-OMP (``sparse_encode(algorithm=
-  "omp")``, 5 non-zeros) over the same dictionary (the SAE's decoder): time
-  and relative reconstruction error of each (one thread).
+  encoder (``KSparseAutoencoder(n_latents=256, k=5)``, defaults otherwise,
+  trained on 30,000 other patches) against Batch-OMP
+  (``sparse_encode(algorithm="omp")``, 5 non-zeros) over the same dictionary
+  (the SAE's decoder): time and relative reconstruction error of each (one
+  thread); ``gemm_fraction`` is the encoder's float32 product ``X W_enc^T``
+  alone over our whole ``transform``.
 * **planted features** -- quality only: d = 64, 256 planted unit atoms, 5
-  active per sample (uniform 0.5-1.5), 50,000 samples; share of atoms recovered
-  at cosine >= 0.95, dead fraction (with AuxK).
+  active per sample (uniform 0.5-1.5), 50,000 samples; TopK SAE, PSD and
+  MP-SAE with their defaults (``n_latents=256``, ``k=5`` / ``n_steps=5``):
+  share of atoms recovered at cosine >= 0.95, dead fraction (TopK: with AuxK).
 * **memory-mapped fit** -- tracemalloc peak of ``fit`` over an ``np.memmap`` of
   100,000 and 1,000,000 rows (d = 32, one epoch).
 """
@@ -188,14 +192,15 @@ def _encoding_row():
     P = _patches(30_000, seed=1)
     Xt = _patches(10_000, seed=2)
     k = 5
-    sae = KSparseAutoencoder(n_latents=256, k=k, batch_size=256, max_iter=10,
-                             learning_rate=2e-3, dead_after_n_samples=20_000,
-                             random_state=0).fit(P)
+    sae = KSparseAutoencoder(n_latents=256, k=k, random_state=0).fit(P)
     D = sae.components_
+    W32 = sae.encoder_weights_.astype(np.float32)
+    X32 = Xt.astype(np.float32)
     with threads(1):
-        (t_ours, t_omp), (codes, omp_codes) = best_times_interleaved(
+        (t_ours, t_omp, t_gemm), (codes, omp_codes, _) = best_times_interleaved(
             [lambda: sae.transform(Xt),
-             lambda: sparse_encode(Xt, D, algorithm="omp", n_nonzero_coefs=k)], repeat=REPEAT)
+             lambda: sparse_encode(Xt, D, algorithm="omp", n_nonzero_coefs=k),
+             lambda: X32 @ W32.T], repeat=REPEAT)
     nrm = np.linalg.norm(Xt)
     err_ours = float(np.linalg.norm(Xt - sae.inverse_transform(codes)) / nrm)
     err_omp = float(np.linalg.norm(Xt - omp_codes @ D) / nrm)
@@ -205,7 +210,8 @@ def _encoding_row():
                 l0_ours=round(float(np.count_nonzero(codes) / len(Xt)), 2),
                 l0_peer=round(float(np.count_nonzero(omp_codes) / len(Xt)), 2),
                 err_ours=round(err_ours, 4), err_peer=round(err_omp, 4),
-                err_ratio=round(err_ours / err_omp, 3))
+                err_ratio=round(err_ours / err_omp, 3),
+                gemm_fraction=round(t_gemm / t_ours, 3))
 
 
 def planted(d=64, m=256, k=5, n=50_000, seed=0):
@@ -218,20 +224,30 @@ def planted(d=64, m=256, k=5, n=50_000, seed=0):
     return Z @ Dp, Dp
 
 
-def _planted_row():
-    from sparsecode.amortized import KSparseAutoencoder
+def _planted_rows():
+    from sparsecode.amortized import (KSparseAutoencoder, MatchingPursuitAutoencoder,
+                                      PredictiveSparseDecomposition)
     from sparsecode.metrics import mean_max_cosine
 
     X, Dp = planted()
-    t0 = time.perf_counter()
-    sae = KSparseAutoencoder(n_latents=256, k=5, batch_size=1024, max_iter=20,
-                             learning_rate=3e-3, random_state=0).fit(X)
-    t_fit = time.perf_counter() - t0
-    mmc, rec = mean_max_cosine(sae.components_, Dp, threshold=0.95)
-    return dict(problem="planted flat features d=64, 256 atoms, k=5, 50,000 samples",
-                method="KSparseAutoencoder (AuxK)", peer="(quality only)", t_ours_s=t_fit,
-                t_peer_s=None, ratio=None, threads=1, recovered_095=round(rec, 3),
-                mmc=round(mmc, 4), dead_fraction=round(sae.dead_fraction_, 4))
+    rows = []
+    for name, model in [
+            ("KSparseAutoencoder (AuxK)", KSparseAutoencoder(n_latents=256, k=5, random_state=0)),
+            ("PredictiveSparseDecomposition",
+             PredictiveSparseDecomposition(n_latents=256, random_state=0)),
+            ("MatchingPursuitAutoencoder",
+             MatchingPursuitAutoencoder(n_latents=256, n_steps=5, random_state=0))]:
+        t0 = time.perf_counter()
+        model.fit(X)
+        t_fit = time.perf_counter() - t0
+        mmc, rec = mean_max_cosine(model.components_, Dp, threshold=0.95)
+        dead = getattr(model, "dead_fraction_", None)
+        rows.append(dict(problem="planted flat features d=64, 256 atoms, k=5, 50,000 samples",
+                         method=name, peer="(quality only)", t_ours_s=t_fit, t_peer_s=None,
+                         ratio=None, threads=1, recovered_095=round(rec, 3),
+                         mmc=round(mmc, 4),
+                         dead_fraction=None if dead is None else round(dead, 4)))
+    return rows
 
 
 def _memmap_rows():
@@ -274,7 +290,7 @@ def run(full=False):
     else:
         rows += _training_rows(torch, full)
     rows.append(_encoding_row())
-    rows.append(_planted_row())
+    rows += _planted_rows()
     rows += _memmap_rows()
     return rows
 
@@ -290,7 +306,7 @@ if __name__ == "__main__":  # pragma: no cover
     if "encode" in parts:
         out.append(_encoding_row())
     if "planted" in parts:
-        out.append(_planted_row())
+        out += _planted_rows()
     if "memmap" in parts:
         out += _memmap_rows()
     for r in out:
