@@ -43,6 +43,128 @@ from numpy cimport int64_t
 cnp.import_array()
 
 
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__SSE2__) && defined(__GNUC__)
+    #include <emmintrin.h>
+    #define SAE_SSE2 1
+    #endif
+
+    static inline int sae_better_f(float va, int64_t ia, float vb, int64_t ib) {
+        return va > vb || (va == vb && ia < ib);
+    }
+
+    /* heap of k entries, the worst (value asc, index desc) at the root */
+    static inline void sae_sift_down_f(float* hv, int64_t* hi, Py_ssize_t k) {
+        Py_ssize_t pos = 0, child, worst;
+        float tv; int64_t ti;
+        for (;;) {
+            child = 2 * pos + 1;
+            if (child >= k) break;
+            worst = child;
+            if (child + 1 < k && sae_better_f(hv[child], hi[child], hv[child + 1], hi[child + 1]))
+                worst = child + 1;
+            if (sae_better_f(hv[pos], hi[pos], hv[worst], hi[worst])) {
+                tv = hv[pos]; hv[pos] = hv[worst]; hv[worst] = tv;
+                ti = hi[pos]; hi[pos] = hi[worst]; hi[worst] = ti;
+                pos = worst;
+            } else break;
+        }
+    }
+
+    static inline void sae_push_f(float* hv, int64_t* hi, Py_ssize_t i, float v, int64_t c) {
+        Py_ssize_t j; float tv; int64_t ti;
+        hv[i] = v; hi[i] = c;
+        while (i > 0) {
+            j = (i - 1) / 2;
+            if (sae_better_f(hv[j], hi[j], hv[i], hi[i])) {
+                tv = hv[i]; hv[i] = hv[j]; hv[j] = tv;
+                ti = hi[i]; hi[i] = hi[j]; hi[j] = ti;
+                i = j;
+            } else break;
+        }
+    }
+
+    /* offer a[c] to the heap unless it is one of the k starting entries still held */
+    static inline float sae_offer_f(const float* a, Py_ssize_t c, Py_ssize_t k, float* hv,
+                                    int64_t* hi, const int64_t* start) {
+        Py_ssize_t e;
+        if (!sae_better_f(a[c], c, hv[0], hi[0])) return hv[0];
+        for (e = 0; e < k; e++) if (start[e] == c) return hv[0];
+        hv[0] = a[c]; hi[0] = c;
+        sae_sift_down_f(hv, hi, k);
+        return hv[0];
+    }
+
+    /* The k (<= 16) largest entries of a[0:n] (ties: lowest index), n >= 64, in no
+       particular order.  The maxima of the 32 strided groups {j : j mod 32 = g} come from
+       one vectorised pass; the heap starts from the first maxima of the k best groups:
+       k distinct entries, so its root bounds the row's k-th largest value from below
+       and the scan (4 entries per compare, a bit mask of those at or above the root)
+       offers only the few entries above it. */
+    static void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                             int64_t* hi) {
+        float gm[32];
+        int64_t gi[16], start[16];
+        float gv[16];
+        Py_ssize_t g, c, e, full = (n / 32) * 32;
+        float thr;
+    #ifdef SAE_SSE2
+        __m128 m[8];
+        for (g = 0; g < 8; g++) m[g] = _mm_loadu_ps(a + 4 * g);
+        for (c = 32; c < full; c += 32)
+            for (g = 0; g < 8; g++) m[g] = _mm_max_ps(m[g], _mm_loadu_ps(a + c + 4 * g));
+        for (g = 0; g < 8; g++) _mm_storeu_ps(gm + 4 * g, m[g]);
+    #else
+        for (g = 0; g < 32; g++) gm[g] = a[g];
+        for (c = 32; c < full; c += 32)
+            for (g = 0; g < 32; g++) gm[g] = a[c + g] > gm[g] ? a[c + g] : gm[g];
+    #endif
+        for (c = full; c < n; c++) if (a[c] > gm[c - full]) gm[c - full] = a[c];
+        /* k best groups by (maximum desc, group asc) */
+        for (g = 0; g < k; g++) sae_push_f(gv, gi, g, gm[g], g);
+        for (g = k; g < 32; g++)
+            if (sae_better_f(gm[g], g, gv[0], gi[0])) {
+                gv[0] = gm[g]; gi[0] = g; sae_sift_down_f(gv, gi, k);
+            }
+        /* each chosen group's first maximum: k distinct entries start the heap */
+        for (e = 0; e < k; e++) {
+            g = gi[e];
+            c = g;
+            while (a[c] != gv[e] && c + 32 < n) c += 32;
+            start[e] = c;
+            sae_push_f(hv, hi, e, a[c], c);
+        }
+        thr = hv[0];
+    #ifdef SAE_SSE2
+        {
+            Py_ssize_t full4 = (n / 4) * 4;
+            __m128 t = _mm_set1_ps(thr);
+            int mask;
+            for (c = 0; c < full4; c += 4) {
+                mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c), t));
+                while (mask) {
+                    e = __builtin_ctz(mask);
+                    mask &= mask - 1;
+                    thr = sae_offer_f(a, c + e, k, hv, hi, start);
+                    t = _mm_set1_ps(thr);
+                }
+            }
+            for (c = full4; c < n; c++)
+                if (a[c] >= thr) thr = sae_offer_f(a, c, k, hv, hi, start);
+        }
+    #else
+        for (c = 0; c < n; c++)
+            if (a[c] >= thr) thr = sae_offer_f(a, c, k, hv, hi, start);
+    #endif
+    }
+    """
+    void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                      int64_t* hi) noexcept nogil
+
+
 cdef inline bint _better(floating va, int64_t ia, floating vb, int64_t ib) noexcept nogil:
     # (value desc, index asc): is a strictly better than b?
     return va > vb or (va == vb and ia < ib)
@@ -379,7 +501,9 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
         for b in prange(B, schedule="static"):
             if not ok:
                 continue
-            if k <= 16 and not use_cols:
+            if floating is float and k <= 16 and not use_cols and n >= 64:
+                sae_topk_f32(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
+            elif k <= 16 and not use_cols:
                 _topk_bounded(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
             elif k <= 16:
                 _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
@@ -645,7 +769,9 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
             sgemm(&tr, &nt, &m_, &n_, &k_, &one, <float*> &W32[0, 0], &lda, <float*> xsrc,
                   &ldb, &one, A, &ldc)
             for r in range(nr):
-                if k <= 16:
+                if k <= 16 and n_lat >= 64:
+                    sae_topk_f32(&A[r * n_lat], n_lat, k, hv, hi)
+                elif k <= 16:
                     _topk_bounded(&A[r * n_lat], n_lat, k, hv, hi)
                 else:
                     _topk_one(&A[r * n_lat], n_lat, NULL, n_lat, False, k, bv, bi, cap, hv, hi)

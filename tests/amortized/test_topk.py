@@ -506,3 +506,21 @@ def test_fused_encoder_selects_at_any_data_scale():
         mc = clone(m).fit(X * c)
         np.testing.assert_array_equal(mc.transform(X * c), m.transform(X) * c)
         assert np.count_nonzero(mc.transform(X * c)) > 0
+
+
+@pytest.mark.parametrize("n", [64, 70, 97, 256])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_topk_rows_with_ties_matches_a_stable_sort(n, dtype):
+    # float32 rows of >= 64 entries take the vectorised path (group maxima bound the
+    # k-th value, a compare mask finds the entries above it); ties go to the lowest index
+    rng = np.random.default_rng(n)
+    A = np.round(rng.standard_normal((300, n)) * 2).astype(dtype)
+    A[:50] = 1.0                                       # all tied
+    A[50:100] = -np.abs(A[50:100])                     # non-positive, many ties at 0
+    for k in (1, 5, 16):
+        idx = np.empty((300, k), np.int64)
+        val = np.empty((300, k), dtype)
+        _sae.topk_rows(np.ascontiguousarray(A), k, idx, val, None, 1)
+        ref = np.lexsort((np.broadcast_to(np.arange(n), A.shape), -A), axis=1)[:, :k]
+        np.testing.assert_array_equal(np.sort(idx, axis=1), np.sort(ref, axis=1))
+        np.testing.assert_array_equal(val, np.take_along_axis(A, idx, axis=1))
