@@ -1038,14 +1038,14 @@ def csr_to_csc(const floating[::1] data, const index_t[::1] indices, const index
                Py_ssize_t n_cols, const double[::1] row_scale, const double[::1] y):
     """A CSR matrix ``A = diag(row_scale) X`` (``X`` if ``row_scale`` is empty) as CSC,
     with its squared column norms and ``A^T y`` (zeros if ``y`` is empty), in two
-    passes over the nonzeros (the counts and the norms, then the scatter).
-    Returns ``(data, indices, indptr, sqnorms, A^T y)`` with the row indices of
-    every column sorted, the index dtype kept."""
+    passes over the nonzeros (the counts, the norms and ``max |X|``, then the
+    scatter).  Returns ``(data, indices, indptr, sqnorms, A^T y, max |X|)`` with
+    the row indices of every column sorted, the index dtype kept."""
     cdef Py_ssize_t i, p, j, n = indptr.shape[0] - 1, nnz = indptr[n]
     cdef index_t q
     cdef bint has_scale = row_scale.shape[0] > 0, has_y = y.shape[0] > 0
     cdef floating v
-    cdef double yi
+    cdef double yi, amax = 0.0, av
     idt = np.int32 if index_t is int32_t else np.int64
     ddt = np.float32 if floating is float else np.float64
     cdata_a = np.empty(nnz, dtype=ddt)
@@ -1062,12 +1062,18 @@ def csr_to_csc(const floating[::1] data, const index_t[::1] indices, const index
             for p in range(nnz):
                 j = indices[p]
                 cptr[j + 1] += 1
-                sq[j] += <double> data[p] * data[p]
+                av = fabs(data[p])
+                if av > amax:
+                    amax = av
+                sq[j] += av * av
         else:
             for i in range(n):
                 for p in range(indptr[i], indptr[i + 1]):
                     j = indices[p]
                     cptr[j + 1] += 1
+                    av = fabs(data[p])
+                    if av > amax:
+                        amax = av
                     v = <floating> (data[p] * row_scale[i])
                     sq[j] += <double> v * v
         for j in range(n_cols):
@@ -1087,7 +1093,7 @@ def csr_to_csc(const floating[::1] data, const index_t[::1] indices, const index
                 cind[q] = <index_t> i
                 if has_y:
                     xty[j] += <double> v * yi
-    return cdata_a, cind_a, cptr_a, sq_a, xty_a
+    return cdata_a, cind_a, cptr_a, sq_a, xty_a, amax
 
 
 # ---------------------------------------------------------------------------

@@ -126,17 +126,17 @@ _CSR_KEEP_ASPECT = 2
 
 def _csr_to_csc(X, row_scale=None, y=None):
     """``A = diag(row_scale) X`` (CSR) as a CSC matrix with sorted row indices, its
-    squared column norms and ``A^T y`` (float64; zeros if ``y`` is None), from
-    the compiled two-pass conversion."""
+    squared column norms, ``A^T y`` (float64; zeros if ``y`` is None) and
+    ``max |X|``, from the compiled two-pass conversion."""
     e = np.zeros(0)
     rs = e if row_scale is None else np.asarray(row_scale, dtype=np.float64)
     yv = e if y is None else np.ascontiguousarray(y, dtype=np.float64)
     indptr = X.indptr.astype(X.indices.dtype, copy=False)
-    data, indices, cptr, sq, xty = _C.csr_to_csc(X.data, X.indices, indptr, X.shape[1], rs,
-                                                 yv)
+    data, indices, cptr, sq, xty, amax = _C.csr_to_csc(X.data, X.indices, indptr,
+                                                       X.shape[1], rs, yv)
     Xs = sp.csc_matrix((data, indices, cptr), shape=X.shape, copy=False)
     Xs.has_sorted_indices = True
-    return Xs, sq, xty
+    return Xs, sq, xty, amax
 
 
 class Prepared:
@@ -189,7 +189,8 @@ class Prepared:
                 if sqw is not None:
                     Y = Y * sqw[:, None]
                 # (one target: X^T y too, the first gradient of the CD)
-                Xs, sq, xty = _csr_to_csc(X, sqw, Y[:, 0] if Y.shape[1] == 1 else None)
+                Xs, sq, xty, self.max_abs_X = _csr_to_csc(
+                    X, sqw, Y[:, 0] if Y.shape[1] == 1 else None)
                 self.lips = sq / n
                 if Y.shape[1] == 1:
                     self.xty = xty
@@ -373,7 +374,18 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     """
     kind = datafit_kind(datafit)
     Yd = np.asarray(Y, dtype=np.float64)
-    ea, eb = _max_exp(X), _max_exp(Yd)
+    prep0 = None
+    if (prepared is None and _C is not None and sp.issparse(X) and X.format == "csr"
+            and kind in ("quad", "sqrt") and X.shape[1] <= _CSR_KEEP_ASPECT * X.shape[0]
+            and PEN.is_builtin(penalty)):
+        # the CSR -> CSC conversion reads every entry anyway: it gives max |X|
+        # (no separate pass), and is kept for the fit at unit scale
+        prep0 = Prepared(X, Y, kind, fit_intercept, sample_weight)
+        m = prep0.max_abs_X
+        ea = int(np.frexp(m)[1]) if 0.0 < m < np.inf else 0
+    else:
+        ea = _max_exp(X)
+    eb = _max_exp(Yd)
     # the LAD LPs (HiGHS, the IPM crossover) use absolute tolerances: their
     # data always go to unit scale
     limit = 0 if kind == "lad" else _SCALE_EXP
@@ -382,7 +394,8 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         return _penalized_fit(X, Y, datafit, penalty, solver, fit_intercept=fit_intercept,
                               sample_weight=sample_weight, coef_init=coef_init,
                               intercept_init=intercept_init, tol=tol, max_iter=max_iter,
-                              verbose=verbose, prepared=prepared, warn=warn, owner=owner)
+                              verbose=verbose, prepared=prepared if prepared is not None
+                              else prep0, warn=warn, owner=owner)
     penalty = PEN.validate_penalty(penalty, X.shape[1])
     new_pen = None
     if kind != "generic" and PEN.is_builtin(penalty):

@@ -25,7 +25,8 @@ def test_csr_to_csc_matches_scipy(dtype, idx, scaled):
     X, y = _design(40, 25, dtype, idx)
     rs = np.random.default_rng(1).uniform(0.5, 2.0, 40) if scaled else None
     before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
-    Xc, sq, xty = _csr_to_csc(X, rs, y)
+    Xc, sq, xty, amax = _csr_to_csc(X, rs, y)
+    assert amax == np.abs(X.data).max()
     ref = (sp.diags(rs.astype(dtype)) @ X if scaled else X).tocsc()
     ref.sort_indices()
     assert Xc.dtype == dtype
