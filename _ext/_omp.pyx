@@ -1325,6 +1325,8 @@ def gram_real(const double[:, ::1] D, double[:, ::1] G, int n_threads, Py_ssize_
     n_tiles = nt * (nt + 1) // 2
     # G, read as column-major, is (M^T M) with M = D^T (m x N, ld m): its
     # lower triangle (i >= j) is entry i + j N, i.e. D's row-major upper one
+    if n_threads > n_tiles:
+        n_threads = <int> n_tiles  # idle threads would only wait at the barrier
     with nogil, parallel(num_threads=n_threads):
         for q in prange(n_tiles, schedule="dynamic", chunksize=1):
             # tile q -> (a, b), b <= a, row by row of the lower triangle
@@ -1344,8 +1346,8 @@ def gram_real(const double[:, ::1] D, double[:, ::1] G, int n_threads, Py_ssize_
             else:
                 dgemm(&tT, &tN, &ni, &nj, &im, &one, <double*> &D[i0, 0], &im,
                       <double*> &D[j0, 0], &im, &zero, &G[j0, i0], &iN)
-    # mirror: the column-major lower triangle is row-major G[j, i] with i >= j
-    with nogil:
-        for i in prange(N, schedule="static", num_threads=n_threads):
+        # mirror (same parallel region, after the tiles' barrier): the
+        # column-major lower triangle is row-major G[j, i] with i >= j
+        for i in prange(N, schedule="static"):
             for j in range(i):
                 G[i, j] = G[j, i]
