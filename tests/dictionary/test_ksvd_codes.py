@@ -195,3 +195,45 @@ def test_replace_atoms_on_row_codes_equals_dense():
     np.testing.assert_allclose(R2, R1)
     np.testing.assert_allclose(_dense(idx, val, nnz, 16), C1)
     np.testing.assert_allclose(R2, X - C1 @ D2, atol=1e-12)
+
+
+@pytest.mark.parametrize("sub", [None, 100])
+def test_error_constrained_coding_on_row_codes(sub):
+    # coding_tol: OMP stops per signal at the tolerance (fewer non-zeros than
+    # the cap, stale slots past nnz in the swapped buffers are ignored)
+    class DenseKSVD(KSVD):
+        _row_codes = False
+
+    X, _, _ = make_sparse_coded_signal(800, n_components=24, n_features=16, n_nonzero_coefs=3,
+                                       noise_level=0.05, random_state=6)
+    tol = 0.05 * float(np.mean(np.sum(X * X, axis=1)))
+    kw = dict(n_nonzero_coefs=6, coding_tol=tol, max_iter=6, tol=0.0, random_state=6)
+    a = KSVD(24, subsample=sub, **kw)
+    C = a._fit_loop(X, None)
+    nnz = np.count_nonzero(C, axis=1)
+    assert nnz.max() <= 6 and nnz.min() < 6
+    np.testing.assert_allclose(np.linalg.norm(X - C @ a.components_) / np.linalg.norm(X),
+                               a.reconstruction_err_, rtol=1e-9)
+    if sub is None:
+        b = DenseKSVD(24, **kw).fit(X)
+        np.testing.assert_allclose(a.error_, b.error_, rtol=1e-9)
+        np.testing.assert_allclose(a.components_, b.components_, atol=1e-8)
+
+
+def test_row_code_sweep_many_steps_is_exact_ksvd():
+    # n_atom_iter -> infinity: the leading singular pair of the error without the atom
+    X, D, _ = make_sparse_coded_signal(100, n_components=8, n_features=6, n_nonzero_coefs=2,
+                                       noise_level=0.3, random_state=4)
+    D = np.ascontiguousarray(D)
+    C = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=2)
+    om = np.flatnonzero(C[:, 0])
+    E = X[om] - C[om] @ D + np.outer(C[om, 0], D[0])
+    u, s, vt = np.linalg.svd(E)
+    idx, val, nnz = _row_codes(C, 2)
+    R = X - C @ D
+    free = np.zeros(8, dtype=bool)
+    free[0] = True
+    ksvd_sweep_codes(R, idx, val, nnz, D, free, 500)
+    assert abs(abs(D[0] @ vt[0]) - 1) < 1e-8
+    np.testing.assert_allclose(np.abs(_dense(idx, val, nnz, 8)[om, 0]), s[0] * np.abs(u[:, 0]),
+                               atol=1e-6)
