@@ -263,13 +263,15 @@ def _encoder_kwargs(algorithm, n_nonzero_coefs, alpha, params):
 
 
 def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_thresh=0.99,
-                   n_nonzero_coefs=1, rel_floor=1e-20):
+                   n_nonzero_coefs=1, rel_floor=1e-20, err=None, xn2=None):
     """Dictionary clearing (KSVD-Box): replace rarely used and duplicated atoms.
 
     Mutates D, C and R.  ``C`` is the dense (N, K) code matrix or the
     row-stored codes ``(idx, val, nnz)`` of the Batch-OMP kernel (row i holds
     ``val[i, s]`` at atom ``idx[i, s]`` for ``s < nnz[i]``; a replaced atom's
-    coefficients are set to 0).  Free atoms used by fewer than ``use_thresh``
+    coefficients are set to 0).  ``err`` and ``xn2``, when given, are the
+    squared row norms of R and X (computed otherwise).  Free atoms used by
+    fewer than ``use_thresh``
     signals, and the second atom of every pair with ``|<d_i, d_j>| >
     mu_thresh``, are replaced by the normalised training signals with the
     largest residual, each signal used once; their codes are zeroed and the
@@ -304,8 +306,10 @@ def _replace_atoms(D, C, R, X, counts, free, rng, mask=None, use_thresh=1, mu_th
     bad = np.flatnonzero(free & ((counts < thresh) | dup))
     if bad.size == 0:
         return 0
-    err = np.einsum("ij,ij->i", R, R)
-    xn2 = np.einsum("ij,ij->i", X, X)
+    if err is None:
+        err = np.einsum("ij,ij->i", R, R)
+    if xn2 is None:
+        xn2 = np.einsum("ij,ij->i", X, X)
     usable = (err > rel_floor * xn2) & (xn2 > 0)
     order = np.flatnonzero(usable)
     order = order[np.argsort(-err[order], kind="stable")]

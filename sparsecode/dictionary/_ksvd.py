@@ -117,7 +117,7 @@ class _AlternatingLearner(_BaseDictionaryLearner):
             codes = _RowCodes(Xw, D.shape[0], self.n_nonzero_coefs_, tol2, self.n_jobs)
         else:
             codes = _DenseCodes(Xw, M, D.shape[0], self.n_nonzero_coefs_, tol2, self.n_jobs)
-        f_prev = _rel_error(codes.R, Xw)
+        f_prev = codes.initial_error()
         history, replaced = [], []
         converged = False
         decrease = np.inf
@@ -153,8 +153,10 @@ class _AlternatingLearner(_BaseDictionaryLearner):
                 n_rep = _replace_atoms(D, codes.C, codes.R, Xw, counts, free, rng,
                                        mask=codes.W if M is not None else None,
                                        use_thresh=self._use_thresh,
-                                       n_nonzero_coefs=self.n_nonzero_coefs_)
-                codes.replaced()
+                                       n_nonzero_coefs=self.n_nonzero_coefs_,
+                                       err=codes.row_errors(), xn2=codes.x2)
+                if n_rep:
+                    codes.replaced()
         if not converged:
             _warn_budget(self, decrease, self.tol,
                          extra=f"; {replaced[-1]} atom(s) were replaced before the last "
@@ -216,8 +218,16 @@ class _DenseCodes:
             Rn[worse] = self.R[worse]
         self.C, self.R = Cn, Rn
 
+    x2 = None
+
+    def initial_error(self):
+        return 1.0 if np.any(self.R) else 0.0  # R = X: the relative error of zero codes
+
     def rel_error(self):
         return _rel_error(self.R, self.X)
+
+    def row_errors(self):
+        return None
 
     def replaced(self):
         pass
@@ -248,12 +258,16 @@ class _RowCodes:
         self.nnz = np.zeros(N, dtype=np.intc)
         self.R = X.copy()
         self.rn2 = np.einsum("ij,ij->i", X, X)
+        # the second buffer starts equal to the first: rows not coded yet (zero
+        # codes, R = X) are the same in both and are never written
         self._new = (np.zeros((N, k), dtype=np.intc), np.zeros((N, k)),
-                     np.zeros(N, dtype=np.intc), np.empty_like(X), np.empty(N))
+                     np.zeros(N, dtype=np.intc), X.copy(), self.rn2.copy())
         self._resid = np.empty(N)
         self._status = np.empty(N, dtype=np.intc)
         self._eps = np.full(N, 0.0 if tol2 is None else tol2)
+        self.x2 = self.rn2.copy()  # squared norms of the signals
         self._x2 = float(self.rn2.sum())
+        self.size = N
 
     @property
     def C(self):
@@ -264,8 +278,10 @@ class _RowCodes:
         from ..greedy._omp import _DEP_TOL, _kernels
         from ._kernels import codes_residual
 
+        self.size = size
         X = self.X[:size]
-        idx, val, nnz, R, rn2 = (a[:size] for a in self._new)
+        full = self._new
+        idx, val, nnz, R, rn2 = (a[:size] for a in full)
         G = D @ D.T
         dinv = 1.0 / np.diag(G)
         # (the caller caps BLAS at one thread: the GEMMs run inside the kernel's threads)
@@ -281,21 +297,28 @@ class _RowCodes:
             nnz[worse] = self.nnz[:size][worse]
             R[worse] = self.R[:size][worse]
             rn2[worse] = self.rn2[:size][worse]
-        old, new = (self.idx, self.val, self.nnz, self.R, self.rn2), self._new
-        if size < self.X.shape[0]:  # the signals not coded yet keep their zero codes
-            for a, b in zip(old, new):
-                b[size:] = a[size:]
-        self._new = old
-        self.idx, self.val, self.nnz, self.R, self.rn2 = new
+        self._new = (self.idx, self.val, self.nnz, self.R, self.rn2)
+        self.idx, self.val, self.nnz, self.R, self.rn2 = full
+
+    def initial_error(self):
+        return 1.0 if self._x2 > 0 else 0.0
 
     def rel_error(self):
-        # the sweep updated R in place: recompute the row norms
-        self.rn2 = np.einsum("ij,ij->i", self.R, self.R)
+        # the sweep updated the rows of the coded signals in place: recompute
+        # their norms (the others still hold |x_i|^2)
+        self._row_norms()
         ss = float(self.rn2.sum())
         return float(np.sqrt(ss / self._x2)) if self._x2 > 0 else float(np.sqrt(ss))
 
+    def _row_norms(self):
+        R = self.R[:self.size]
+        np.einsum("ij,ij->i", R, R, out=self.rn2[:self.size])
+
+    def row_errors(self):
+        return self.rn2
+
     def replaced(self):
-        self.rn2 = np.einsum("ij,ij->i", self.R, self.R)
+        self._row_norms()
 
     def dense(self):
         N = self.X.shape[0]
