@@ -374,6 +374,81 @@ def run_single(problems=None, repeat=5):
     return rows
 
 
-if __name__ == "__main__":  # python -m peers.greedy (from asv_bench/)
-    for row in run():
-        print(row)
+def flop_bound(problems=None, repeat=7):
+    """Batch-OMP against its flop-count bound at one thread (printed by ``--bound``).
+
+    Flops of ``sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=k)``
+    (D: N atoms of dimension m, L signals): the Gram ``m N^2`` (SYRK), the
+    correlations ``2 m N L`` (GEMM) and, per signal, the k - 1 updates of
+    Batch-OMP, ``N (k - 1)(k - 2)`` for the new columns of
+    ``G[:, I] L^-T`` and ``5 N (k - 1)`` for the correlations, scores and
+    selections.  The bound is that count at the one-thread DGEMM rate of the
+    machine (a 2000 x 256 by 256 x 2000 product).  Returns one dict per
+    problem: flop counts, the bound, the measured times of each part (best
+    thread CPU time of ``repeat`` calls) and the fraction of the bound
+    reached.
+    """
+    import time
+
+    from sparsecode.greedy._omp import _DEP_TOL, _kernels
+
+    K = _kernels()
+
+    def best(f):
+        b = float("inf")
+        for _ in range(repeat):
+            t0 = time.thread_time()
+            f()
+            b = min(b, time.thread_time() - t0)
+        return b
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2000, 256)), rng.standard_normal((256, 2000))
+    with threads(1):
+        rate = 2 * 2000 * 256 * 2000 / best(lambda: a @ b)
+        out = []
+        for m, N, L, k in problems or [(64, 256, 10_000, 8), (256, 1024, 2_000, 20)]:
+            D, _, X = make_problem(m, N, L, k)
+            import sparsecode as sc
+
+            G = np.empty((N, N))
+            DH = np.ascontiguousarray(D.T)
+            t_gram = best(lambda: K.gram_real(D, G, 1, 256))
+            t_corr = best(lambda: X @ DH)
+            C, dinv, yn = X @ DH, 1.0 / np.diag(G), np.einsum("ij,ij->i", X, X)
+
+            def pursuit():
+                K.batch_omp_gram(G, C, dinv, yn, np.zeros(L), k, False, _DEP_TOL, 1,
+                                 np.empty((L, k), np.intc), np.empty((L, k)),
+                                 np.zeros(L, np.intc), np.zeros(L), np.zeros(L, np.intc),
+                                 np.zeros((1, 1)), False)
+
+            t_pursuit = best(pursuit)
+            t_all = best(lambda: sc.sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=k,
+                                                  n_jobs=1))
+            f_gram, f_corr = m * N * N, 2 * m * N * L
+            f_pursuit = L * (N * (k - 1) * (k - 2) + 5 * N * (k - 1))
+            total = f_gram + f_corr + f_pursuit
+            out.append(dict(problem=f"D {m}x{N}, {L:,} signals, k={k}",
+                            dgemm_gflops=rate / 1e9, gflop=total / 1e9,
+                            bound_ms=total / rate * 1e3, ours_ms=t_all * 1e3,
+                            fraction=total / rate / t_all,
+                            gram=(f_gram / 1e9, t_gram * 1e3), corr=(f_corr / 1e9, t_corr * 1e3),
+                            pursuit=(f_pursuit / 1e9, t_pursuit * 1e3)))
+    return out
+
+
+if __name__ == "__main__":  # python -m peers.greedy [--bound] (from asv_bench/)
+    import sys
+
+    if "--bound" in sys.argv:
+        for r in flop_bound():
+            print(f"{r['problem']}: {r['gflop']:.3f} GFLOP, bound {r['bound_ms']:.1f} ms at "
+                  f"{r['dgemm_gflops']:.1f} GFLOP/s; ours {r['ours_ms']:.1f} ms = "
+                  f"{100 * r['fraction']:.0f} % of the bound")
+            for part in ("gram", "corr", "pursuit"):
+                g, t = r[part]
+                print(f"    {part}: {g:.3f} GFLOP in {t:.1f} ms ({g / t * 1e3:.1f} GFLOP/s)")
+    else:
+        for row in run():
+            print(row)

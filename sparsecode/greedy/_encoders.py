@@ -117,6 +117,21 @@ def _gram(Dw, DwH, n_threads):
         return DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH
 
 
+def _corr_block(dh_shape, n_signals):
+    """Signals per block of the fused encoder (one GEMM for their correlations).
+
+    Each GEMM call repacks the dictionary (m x N), so blocks grow with it:
+    32 signals per 16,384 dictionary entries (32 for 64 x 256, 512 for
+    256 x 1024), at most 512, at most 8 MiB of correlations per thread, and
+    at least eight blocks for the dynamic schedule.  Independent of
+    ``n_threads``: the GEMM's rounding may depend on the block, the codes
+    must not depend on the threads.
+    """
+    m, N = dh_shape
+    block = min(512, max(32, 32 * (m * N) // 16384), (8 << 20) // (8 * max(N, 1)))
+    return int(max(16, min(block, -(-n_signals // 8))))
+
+
 def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads, verbose,
                   s_x, nnz_all):
     """Correlations + Batch-OMP in one compiled parallel region per chunk.
@@ -146,8 +161,8 @@ def _encode_fused(X, DwH, G, dinv, out, status, resid, eps_all, kmax, n_threads,
             eps = np.zeros(L) if eps_all is None else np.ascontiguousarray(eps_all[sl])
             dense = out[sl] if direct else np.zeros((1, 1), dtype=wdt)
             _kernels().batch_omp_encode(Xc, DH, G, dinv, eps, kmax, eps_all is not None,
-                                        _DEP_TOL, n_threads, 32, idx, val, nnz, resid[sl],
-                                        status[sl], dense, direct)
+                                        _DEP_TOL, n_threads, _corr_block(DH.shape, L),
+                                        idx, val, nnz, resid[sl], status[sl], dense, direct)
             if not direct:
                 keep = np.arange(idx.shape[1])[None, :] < nnz[:, None]
                 out[sl][np.repeat(np.arange(L), nnz), idx[keep]] = val[keep]

@@ -78,3 +78,21 @@ def test_sparse_encode_several_gram_tiles_any_threads():
     c2 = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=6, n_jobs=2)
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_allclose(c1[3], _reference_omp(D.T, X[3], 6), rtol=0, atol=1e-10)
+
+
+def test_sparse_encode_large_correlation_blocks_any_threads():
+    # a dictionary large enough for blocks of more than 32 signals: same codes
+    # for any n_jobs, and the textbook OMP codes
+    from sparsecode.greedy._encoders import _corr_block
+
+    rng = np.random.default_rng(12)
+    D = rng.standard_normal((512, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((600, 64))
+    assert _corr_block((64, 512), 600) == 64
+    c1 = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=5, n_jobs=1)
+    for n_jobs in (2, 3):
+        np.testing.assert_array_equal(
+            sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=5, n_jobs=n_jobs), c1)
+    for i in (0, 63, 64, 599):
+        np.testing.assert_allclose(c1[i], _reference_omp(D.T, X[i], 5), rtol=0, atol=1e-10)
