@@ -466,7 +466,15 @@ class KSVD(_AlternatingLearner):
     and the rank-1 steps are the weighted least-squares ones.
 
     Cost per iteration: :math:`O(N(nK + T_0 K + T_0^3) + nK^2)` for Batch-OMP
-    and :math:`O(n N T_0)` for the atom sweep (a Numba kernel).
+    and :math:`O(n N T_0)` for the atom sweep.  Without a mask the codes are
+    kept as the Batch-OMP kernel writes them (:math:`T_0` atom indices and
+    values per signal, no :math:`N \times K` array) and the sweep (a Numba
+    kernel) reads only the residual rows of each atom's users, computing
+    :math:`E^T g = R_\omega^T g + (g_{old} \cdot g)\, d_k` and
+    :math:`E d = R_\omega d + g_{old} \langle d_k, d\rangle` without forming
+    :math:`E`.  With ``subsample`` the first iterations see nested subsets of
+    the signals (see the parameter), which together cost about one full
+    iteration.
 
     References
     ----------
