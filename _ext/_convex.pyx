@@ -1285,3 +1285,46 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
             if crit <= tol_in:
                 break
     return epoch, crit
+
+
+# ---------------------------------------------------------------------------
+# FISTA: the proximal step and the extrapolation of real L1 problems, fused
+# ---------------------------------------------------------------------------
+def fista_l1_step(const floating[:, ::1] Yk, const floating[:, ::1] grad,
+                  const floating[:, ::1] X, const double[::1] step, double alpha,
+                  bint nonneg, floating[:, ::1] Xn, double[::1] dn2, double[::1] rs):
+    """``Xn = prox_{alpha step ||.||_1}(Yk - step grad)`` (soft thresholding, or its
+    non-negative version) for every column, in one pass that also gives
+    ``dn2 = ||Xn - X||^2`` and ``rs = <Yk - Xn, Xn - X>`` per column (the
+    greedy step-length and gradient-restart tests)."""
+    cdef Py_ssize_t i, c, n = Yk.shape[0], k = Yk.shape[1]
+    cdef double v, t, z, d
+    for c in range(k):
+        dn2[c] = 0.0
+        rs[c] = 0.0
+    with nogil:
+        for i in range(n):
+            for c in range(k):
+                v = Yk[i, c] - step[c] * grad[i, c]
+                t = alpha * step[c]
+                if v > t:
+                    z = v - t
+                elif v < -t and not nonneg:
+                    z = v + t
+                else:
+                    z = 0.0
+                Xn[i, c] = <floating> z
+                z = Xn[i, c]
+                d = z - X[i, c]
+                dn2[c] += d * d
+                rs[c] += (Yk[i, c] - z) * d
+
+
+def fista_extrapolate(const floating[:, ::1] Xn, const floating[:, ::1] X,
+                      const double[::1] b, floating[:, ::1] out):
+    """``out = Xn + b (Xn - X)`` column-wise (the momentum step)."""
+    cdef Py_ssize_t i, c, n = Xn.shape[0], k = Xn.shape[1]
+    with nogil:
+        for i in range(n):
+            for c in range(k):
+                out[i, c] = <floating> (Xn[i, c] + b[c] * (Xn[i, c] - X[i, c]))

@@ -49,6 +49,11 @@ from .._validation import check_finite_scalar, check_operator
 from ..operators import operator_norm
 from ..operators._kronecker import KroneckerOperator
 from ..operators._transforms import PartialDCT, PartialFFT, _TransposedPartial
+
+try:  # the fused FISTA step of real L1 problems (compiled)
+    from .._ext import _convex as _C
+except ImportError:  # pragma: no cover - extension not built
+    _C = None
 from ._tv import _fgp, _tv1d_prox_fast
 
 __all__ = ["fista", "pdhg", "solve_operator"]
@@ -717,6 +722,15 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
               and type(G) in (_L1, _NonnegL1, _ElasticNet) and not np.iscomplexobj(X0))
     prev_sig = np.zeros((n, k), dtype=np.int8)
     polished_sig = np.full((n, k), 2, dtype=np.int8)
+    # real (non-negative) L1 with a fixed step: the proximal step, the greedy
+    # and restart tests and the momentum step as two compiled passes over x
+    fused = (_C is not None and not backtrack and type(G) in (_L1, _NonnegL1)
+             and X0.dtype in (np.float32, np.float64))
+    if fused:
+        dn2 = np.zeros(k)
+        rsv = np.zeros(k)
+        X = np.ascontiguousarray(X)
+        Yk = X
     it = 0
     for it in range(1, max_iter + 1):
         GU = F.grad(AY)
@@ -726,7 +740,15 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             L = np.maximum(L * 0.9, _TINY)
         while True:
             step = (gamma / L).astype(X.real.dtype)
-            Xn = G.prox(Yk - grad * step[None, :], step)
+            if fused:
+                X = np.ascontiguousarray(X, dtype=X0.dtype)
+                Yk = np.ascontiguousarray(Yk, dtype=X0.dtype)
+                Xn = np.empty_like(X)
+                _C.fista_l1_step(Yk, np.ascontiguousarray(grad, dtype=X.dtype), X,
+                                 step.astype(np.float64), float(G.alpha),
+                                 type(G) is _NonnegL1, Xn, dn2, rsv)
+            else:
+                Xn = G.prox(Yk - grad * step[None, :], step)
             AXn = op.mat(Xn)
             if not backtrack:
                 break
@@ -744,20 +766,29 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             # Liang-Luo-Schonlieb greedy FISTA: momentum 1, step gamma/L, gamma -> 1
             # whenever the step length exceeds xi times the first one
             beta = np.ones(k)
-            dn = np.sqrt(_sqnorm(Xn - X))
+            dn = np.sqrt(dn2) if fused else np.sqrt(_sqnorm(Xn - X))
             if first_step is None:
                 first_step = np.maximum(dn, _TINY)
             shrink = dn >= 0.96 * first_step
             gamma = np.where(shrink, np.maximum(gamma * 0.96, 1.0), gamma)
         if restart:
-            rs = _re_inner(Yk - Xn, Xn - X) > 0
+            rs = (rsv > 0) if fused else (_re_inner(Yk - Xn, Xn - X) > 0)
             if rs.any():
                 n_restart += int(rs.sum())
                 beta = np.where(rs, 0.0, beta)
                 t_new = np.where(rs, 1.0, t_new)
-        b = beta.astype(X.real.dtype)[None, :]
-        Yk = Xn + b * (Xn - X)
-        AY = AXn + b * (AXn - AX)
+        if fused:
+            b64 = beta.astype(np.float64)
+            AXn = np.ascontiguousarray(AXn)
+            AX = np.ascontiguousarray(AX, dtype=AXn.dtype)
+            Yk = np.empty_like(Xn)
+            _C.fista_extrapolate(Xn, X, b64, Yk)
+            AY = np.empty_like(AXn)
+            _C.fista_extrapolate(AXn, AX, b64, AY)
+        else:
+            b = beta.astype(X.real.dtype)[None, :]
+            Yk = Xn + b * (Xn - X)
+            AY = AXn + b * (AXn - AX)
         if backtrack and not np.all(np.isfinite(F.value(AY))):
             # extrapolated point outside the datafit's domain: restart there
             bad = ~np.isfinite(F.value(AY))
