@@ -250,7 +250,7 @@ def _gram_columns(A, act, cache):
     return cache["AhA"][:, pos]
 
 
-def readmit(A, y, gam, s2, mu, cache=None):
+def readmit(A, y, gam, s2, mu, cache=None, bic_m=None):
     """Tipping & Faul's addition test for the pruned atoms of one problem.
 
     ``A`` (m, N), ``y`` (m, R), ``gam`` (N,) with zeros on the pruned atoms,
@@ -317,7 +317,46 @@ def readmit(A, y, gam, s2, mu, cache=None):
     gnew = np.where(np.isfinite(gnew), gnew, 0.0)
     # symmetric with auto_prune_mask: only atoms that the rule would keep
     add = (q2 > S) & (gnew * cn / s2 >= AUTO_SNR)
+    if bic_m is not None:  # and with bic_keep: a gain above the BIC cost
+        t = np.where(add, q2 / S, 2.0)
+        add &= (t - 1.0 - np.log(t)) > np.log(bic_m)
     return out[add], gnew[add]
+
+
+def bic_keep(mu, gam, rho, m):
+    """The active atoms minus the one whose likelihood gain pays least for
+    its parameter, when that gain is below the BIC cost.
+
+    For an active atom, Tipping and Faul's (2003) deletion change of the
+    type-II log likelihood, written with the E-step moments
+    (``s_i = rho_i / (gamma_i (1 - rho_i))``, ``q_i = mu_i / (gamma_i (1 -
+    rho_i))``), is ``-(|mu_i|^2 / (gamma_i (1 - rho_i)) + log(1 - rho_i)) / 2``.
+    The atom with the smallest loss is removed when twice the loss is below
+    ``log m``, the BIC cost of its prior variance (Schwarz 1978; the
+    criterion that also chooses between the two noise starts).  One atom at
+    a time, as the single actions of Tipping and Faul, so that the learned
+    noise variance follows each deletion.  At the optimal gamma_i the same
+    quantity is the gain of re-admitting a pruned atom (``readmit(bic_m=m)``:
+    ``t - 1 - log t > log m`` with ``t = q_i^2 / s_i``), so that deletion and
+    re-admission cannot undo each other.  ``mu``, ``gam``, ``rho`` (K,);
+    returns a boolean mask (True: kept; pruned atoms stay as they are).
+    """
+    keep = np.ones(gam.shape, dtype=bool)
+    act = np.flatnonzero((gam > 0) & (rho < 1.0))
+    if act.size == 0:
+        return keep
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gain2 = abs2(mu[act]) / (gam[act] * (1.0 - rho[act])) + np.log1p(-rho[act])
+    gain2 = np.where(np.isnan(gain2), np.inf, gain2)
+    i = int(np.argmin(gain2))
+    if gain2[i] < np.log(m):
+        keep[act[i]] = False
+    return keep
+
+
+#: learned noise, prune="auto", one snapshot: atoms are kept or re-admitted
+#: only when their likelihood gain pays the BIC cost (bic_keep)
+BIC_ATOMS = True
 
 
 def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter, tol,
@@ -387,6 +426,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
     work = {}  # m-space E-step buffers, reused while the active set shrinks
     G_KK, G_idx = None, None
     n_readmit = np.zeros(g, dtype=np.intp)
+    bic = auto and learn_noise and R == 1 and BIC_ATOMS
     rcache = {}  # per group: Gram columns of the re-admission tests (readmit)
     grown = False
     for it in range(1, max_iter + 1):
@@ -440,6 +480,7 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         else:
             done = ~finite
         pending = []
+        pending_del = []
         if auto and np.any(done & finite):
             # pruning is reversible: a problem that meets the stopping rule is
             # tested for atoms the cost wants back (readmit); while the noise
@@ -448,8 +489,17 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
                 gi = active_g[j]
                 if n_readmit[gi] >= MAX_READMIT:
                     continue
+                if bic:
+                    # with the noise learned, atoms that fit noise lower sigma^2,
+                    # which keeps them: the BIC test cuts the loop (bic_keep)
+                    drop = ~bic_keep(mu[j, :, 0], gam_a[j], rho[j], m)
+                    if np.any(drop):
+                        n_readmit[gi] += 1
+                        done[j] = False
+                        pending_del.append((gi, idx[drop]))
+                        continue
                 add, gadd = readmit(A, Yb[gi], gam[gi], s2[gi], mu_full[gi],
-                                    rcache.setdefault(gi, {}))
+                                    rcache.setdefault(gi, {}), m if bic else None)
                 if add.size:
                     n_readmit[gi] += 1
                     done[j] = False
@@ -519,6 +569,8 @@ def em_sbl(A, Y, *, shared, gamma0, sigma2, learn_noise, update, prune, max_iter
         for gi, add, gadd in pending:
             gam[gi, add] = gadd
             grown = True
+        for gi, dels in pending_del:
+            gam[gi, dels] = 0.0
         if np.any(bad):
             active_g, last_dgam = active_g[~bad], last_dgam[~bad]
             grown = True  # recompute the union of the active columns

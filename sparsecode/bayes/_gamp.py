@@ -52,7 +52,16 @@ from ._common import (
     store_posterior,
     work_dtype,
 )
-from ._em import AUTO_SNR, MAX_READMIT, auto_prune_mask, em_sbl, readmit, type2_cost
+from ._em import (
+    AUTO_SNR,
+    BIC_ATOMS,
+    MAX_READMIT,
+    auto_prune_mask,
+    bic_keep,
+    em_sbl,
+    readmit,
+    type2_cost,
+)
 from ._sbl import BIC_MARGIN, NOISE_START_RATIO, penalised_cost
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
@@ -303,7 +312,7 @@ def _warm_start(A, Y, s2, learn, init, argname):
     return np.maximum(g, 0.0).T, s2
 
 
-def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None):
+def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None, bic_m=None):
     """Tipping & Faul's addition test (``_em.readmit``) after a GAMP EM run.
 
     ``A`` is the full matrix, ``idx`` the columns kept in the compacted
@@ -323,7 +332,7 @@ def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None):
     for j in range(L):
         if isinstance(A, np.ndarray):
             cols, gadd = readmit(A, Y[:, j:j + 1], g[:, j], float(s2[j]), x[:, j:j + 1],
-                                 None if caches is None else caches.setdefault(j, {}))
+                                 None if caches is None else caches.setdefault(j, {}), bic_m)
         else:
             resid = Y[:, j] - matmat(A, x[:, j:j + 1])[:, 0]
             q = np.asarray(rmatmat(A, resid[:, None]))[:, 0] / s2[j]
@@ -336,6 +345,9 @@ def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None):
             cn = fro2 / N
             gnew = np.maximum(abs2(q) - S, 0.0) / S ** 2
             sel = (g[:, j] <= 0) & (abs2(q) > S) & (gnew * cn / s2[j] >= AUTO_SNR)
+            if bic_m is not None:  # as _em.readmit
+                t = np.where(sel, abs2(q) / S, 2.0)
+                sel &= (t - 1.0 - np.log(t)) > np.log(bic_m)
             cols, gadd = np.flatnonzero(sel), gnew[sel]
         found = found or cols.size > 0
         out.append((cols, gadd))
@@ -394,6 +406,7 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         return damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_gamp_iter, eps)
 
     A0, n_readmit = A, 0
+    bic = auto and learn_noise and BIC_ATOMS
     rcache = {}  # per target: Gram columns of the re-admission tests
     if auto:
         cnorm2_0 = cnorm2
@@ -435,7 +448,22 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                   f"{delta:.3e}, active {int(np.count_nonzero(gam))}", flush=True)
         if delta < tol:
             status = 0
-            add = _readmit_gamp(A0, Y, idx, gam, s2, state, theta, rcache) \
+            if bic and n_readmit < MAX_READMIT:
+                # atoms whose likelihood gain does not pay the BIC cost
+                # (_em.bic_keep, with GAMP's mean and variances)
+                x, tx = state["x"], state["tx"]
+                pos = gam > 0
+                rho_b = np.where(pos, 1.0 - tx / np.where(pos, gam, 1.0), 0.0)
+                drop = np.zeros(gam.shape, dtype=bool)
+                for j in range(L):
+                    drop[:, j] = ~bic_keep(x[:, j], gam[:, j], np.clip(rho_b[:, j], 0, 1), m)
+                if np.any(drop):
+                    n_readmit += 1
+                    gam = np.where(drop, 0.0, gam)
+                    status, delta = 1, np.inf
+                    continue
+            add = _readmit_gamp(A0, Y, idx, gam, s2, state, theta, rcache,
+                                m if bic else None) \
                 if auto and n_readmit < MAX_READMIT else []
             if not len(add):
                 break
