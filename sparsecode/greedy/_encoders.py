@@ -58,7 +58,7 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     dinv = 1.0 / np.real(np.diag(G)).astype(np.float64)
     s_x = np.ones(n_samples)
     for sl in iter_chunks(n_samples, 1 << 16):  # bounded temporaries for huge X
-        s_x[sl] = _pow2_scale(np.asarray(X[sl]), axis=1)
+        s_x[sl] = _row_scales(np.asarray(X[sl]), _pow2_scale)
     scaled = s_D != 1.0 or bool(np.any(s_x != 1.0))
     out = np.zeros((n_samples, n_atoms), dtype=np.result_type(X.dtype, D.dtype))
     status = np.zeros(n_samples, dtype=np.intc)
@@ -93,6 +93,22 @@ def _encode_omp(X, D, *, n_nonzero_coefs=None, tol=None, positive=False, gram=No
     status = _user_k_reached(status, nnz, kmax, n_nonzero_coefs, eps_user)
     _summarise_status(status, resid, eps_user, "OMP")
     return out
+
+
+def _row_scales(Xc, pow2_scale):
+    """``pow2_scale(Xc, axis=1)`` (the rows' power-of-two factors), one pass in the common case.
+
+    The factor of a row is 1 when its largest entry lies in [2^-64, 2^65);
+    ``max|x_ij|`` lies in ``[||x_i|| / sqrt(m), ||x_i||]``, so squared row
+    norms in ``[m 2^-128, 2^130)`` settle every row at once (one product, no
+    temporary of X's size).  Other data (zero, tiny or huge rows, complex
+    or non-finite entries) get the exact rule.
+    """
+    if Xc.dtype.kind == "f" and Xc.ndim == 2 and Xc.shape[0] and Xc.shape[1]:
+        n2 = np.einsum("ij,ij->i", Xc, Xc)
+        if float(n2.max()) < 2.0**130 and float(n2.min()) >= Xc.shape[1] * 2.0**-128:
+            return np.ones(Xc.shape[0])
+    return pow2_scale(Xc, axis=1)
 
 
 _GRAM_TILE = 256

@@ -96,3 +96,29 @@ def test_sparse_encode_large_correlation_blocks_any_threads():
             sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=5, n_jobs=n_jobs), c1)
     for i in (0, 63, 64, 599):
         np.testing.assert_allclose(c1[i], _reference_omp(D.T, X[i], 5), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_scales_equal_the_exact_rule(dtype):
+    from sparsecode.greedy._encoders import _row_scales
+    from sparsecode.greedy._omp import _pow2_scale
+
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((12, 9)).astype(dtype)
+    np.testing.assert_array_equal(_row_scales(X, _pow2_scale), _pow2_scale(X, axis=1))
+    # rows at the edges of the unscaled range, zero, tiny and huge rows
+    X = X.astype(np.float64)
+    X[1] = 0.0
+    X[2] *= 2.0**-70
+    X[3] *= 2.0**70
+    X[4, :] = 0.0
+    X[4, 3] = 2.0**-64  # the largest entry exactly at the lower edge
+    X[5, :] = 0.0
+    X[5, 0] = np.nextafter(2.0**65, 0)  # just below the upper edge
+    np.testing.assert_array_equal(_row_scales(X, _pow2_scale), _pow2_scale(X, axis=1))
+    # and the codes of such rows scale with them
+    D = rng.standard_normal((20, 9))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    ref = sparse_encode(X[[0]], D, algorithm="omp", n_nonzero_coefs=3)
+    big = sparse_encode(X[[0]] * 2.0**80, D, algorithm="omp", n_nonzero_coefs=3)
+    np.testing.assert_allclose(big, ref * 2.0**80, rtol=1e-12)
