@@ -345,8 +345,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     def __init__(self, n_latents=64, *, n_steps=4, selection="nonneg", fit_pre_bias=True,
                  aux_coef=1 / 32, k_aux="auto", dead_after_n_samples="auto",
                  n_inference_steps=None, residual_tol=None, batch_size=256, max_iter=10,
-                 tol=None, n_iter_no_change=3, learning_rate=1e-3, optimizer="adam", lr_schedule=None,
-                 shuffle=True, random_state=None, n_jobs=None, verbose=0):
+                 tol=None, n_iter_no_change=3, learning_rate=1e-3, optimizer="adam",
+                 lr_schedule=None, shuffle=True, random_state=None, n_jobs=None, verbose=0):
         self.n_latents = n_latents
         self.n_steps = n_steps
         self.selection = selection
