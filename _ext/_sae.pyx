@@ -74,43 +74,19 @@ cdef extern from *:
         }
     }
 
-    static inline void sae_push_f(float* hv, int64_t* hi, Py_ssize_t i, float v, int64_t c) {
-        Py_ssize_t j; float tv; int64_t ti;
-        hv[i] = v; hi[i] = c;
-        while (i > 0) {
-            j = (i - 1) / 2;
-            if (sae_better_f(hv[j], hi[j], hv[i], hi[i])) {
-                tv = hv[i]; hv[i] = hv[j]; hv[j] = tv;
-                ti = hi[i]; hi[i] = hi[j]; hi[j] = ti;
-                i = j;
-            } else break;
-        }
-    }
-
-    /* offer a[c] to the heap unless it is one of the k starting entries still held */
-    static inline float sae_offer_f(const float* a, Py_ssize_t c, Py_ssize_t k, float* hv,
-                                    int64_t* hi, const int64_t* start) {
-        Py_ssize_t e;
-        if (!sae_better_f(a[c], c, hv[0], hi[0])) return hv[0];
-        for (e = 0; e < k; e++) if (start[e] == c) return hv[0];
-        hv[0] = a[c]; hi[0] = c;
-        sae_sift_down_f(hv, hi, k);
-        return hv[0];
-    }
-
     /* The k (<= 16) largest entries of a[0:n] (ties: lowest index), n >= 64, in no
        particular order.  The maxima of the 32 strided groups {j : j mod 32 = g} come from
-       one vectorised pass; the heap starts from the first maxima of the k best groups:
-       k distinct entries, so its root bounds the row's k-th largest value from below
-       and the scan (4 entries per compare, a bit mask of those at or above the root)
-       offers only the few entries above it. */
+       one vectorised pass; t, their k-th largest (found by counting, branch-free), bounds
+       the row's k-th largest value from below (k distinct entries are >= t).  The heap
+       starts as k sentinels (t, INT64_MAX), worse than any entry >= t, and the scan (4
+       entries per compare, a bit mask of those >= the root) offers only the few entries
+       >= t. */
     static void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
                              int64_t* hi) {
         float gm[32];
-        int64_t gi[16], start[16];
-        float gv[16];
         Py_ssize_t g, c, e, full = (n / 32) * 32;
-        float thr;
+        float thr, t, v;
+        int cnt, i;
     #ifdef SAE_SSE2
         __m128 m[8];
         for (g = 0; g < 8; g++) m[g] = _mm_loadu_ps(a + 4 * g);
@@ -123,41 +99,66 @@ cdef extern from *:
             for (g = 0; g < 32; g++) gm[g] = a[c + g] > gm[g] ? a[c + g] : gm[g];
     #endif
         for (c = full; c < n; c++) if (a[c] > gm[c - full]) gm[c - full] = a[c];
-        /* k best groups by (maximum desc, group asc) */
-        for (g = 0; g < k; g++) sae_push_f(gv, gi, g, gm[g], g);
-        for (g = k; g < 32; g++)
-            if (sae_better_f(gm[g], g, gv[0], gi[0])) {
-                gv[0] = gm[g]; gi[0] = g; sae_sift_down_f(gv, gi, k);
+    #ifdef SAE_SSE2
+        for (g = 0; g < 8; g++) m[g] = _mm_loadu_ps(gm + 4 * g);
+    #endif
+        /* t = the smallest maximum with fewer than k maxima above it = k-th largest */
+        t = gm[0];
+        for (g = 1; g < 32; g++) t = gm[g] > t ? gm[g] : t;
+        for (g = 0; g < 32; g++) {
+            v = gm[g];
+    #ifdef SAE_SSE2
+            {
+                __m128 vv = _mm_set1_ps(v);
+                __m128i acc = _mm_setzero_si128();
+                int tmp[4];
+                for (i = 0; i < 8; i++)
+                    acc = _mm_sub_epi32(acc, _mm_castps_si128(_mm_cmpgt_ps(m[i], vv)));
+                _mm_storeu_si128((__m128i*) tmp, acc);
+                cnt = tmp[0] + tmp[1] + tmp[2] + tmp[3];
             }
-        /* each chosen group's first maximum: k distinct entries start the heap */
-        for (e = 0; e < k; e++) {
-            g = gi[e];
-            c = g;
-            while (a[c] != gv[e] && c + 32 < n) c += 32;
-            start[e] = c;
-            sae_push_f(hv, hi, e, a[c], c);
+    #else
+            cnt = 0;
+            for (i = 0; i < 32; i++) cnt += gm[i] > v;
+    #endif
+            t = (cnt < k && v < t) ? v : t;
         }
-        thr = hv[0];
+        for (e = 0; e < k; e++) {
+            hv[e] = t;
+            hi[e] = INT64_MAX;
+        }
+        thr = t;
     #ifdef SAE_SSE2
         {
             Py_ssize_t full4 = (n / 4) * 4;
-            __m128 t = _mm_set1_ps(thr);
+            __m128 tv = _mm_set1_ps(thr);
             int mask;
             for (c = 0; c < full4; c += 4) {
-                mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c), t));
+                mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c), tv));
                 while (mask) {
                     e = __builtin_ctz(mask);
                     mask &= mask - 1;
-                    thr = sae_offer_f(a, c + e, k, hv, hi, start);
-                    t = _mm_set1_ps(thr);
+                    if (sae_better_f(a[c + e], c + e, hv[0], hi[0])) {
+                        hv[0] = a[c + e]; hi[0] = c + e;
+                        sae_sift_down_f(hv, hi, k);
+                        if (hv[0] != thr) { thr = hv[0]; tv = _mm_set1_ps(thr); }
+                    }
                 }
             }
             for (c = full4; c < n; c++)
-                if (a[c] >= thr) thr = sae_offer_f(a, c, k, hv, hi, start);
+                if (a[c] >= thr && sae_better_f(a[c], c, hv[0], hi[0])) {
+                    hv[0] = a[c]; hi[0] = c;
+                    sae_sift_down_f(hv, hi, k);
+                    thr = hv[0];
+                }
         }
     #else
         for (c = 0; c < n; c++)
-            if (a[c] >= thr) thr = sae_offer_f(a, c, k, hv, hi, start);
+            if (a[c] >= thr && sae_better_f(a[c], c, hv[0], hi[0])) {
+                hv[0] = a[c]; hi[0] = c;
+                sae_sift_down_f(hv, hi, k);
+                thr = hv[0];
+            }
     #endif
     }
     """
