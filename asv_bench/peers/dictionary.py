@@ -38,7 +38,7 @@ and, with ``--full`` only, scikit-learn's batch ``DictionaryLearning``
 scratch): the online rows compare whole epochs with whole epochs, the K-SVD
 rows use every point (SPAMS's time to the target to within 1/8 epoch).
 One thread, and the K-SVD rows again with two (``n_jobs=2``,
-``numThreads=2``).  First calls are made before timing; the online, K-SVD
+``numThreads=2``, SPAMS up to one epoch).  First calls are made before timing; the online, K-SVD
 and SPAMS curves are measured three times, interleaved, keeping the best
 time of each point (the machine is shared); scikit-learn, which takes
 minutes, is measured once.
