@@ -275,6 +275,7 @@ class _RowCodes:
 
     def code(self, D, size):
         """Code the first ``size`` signals (the others keep their zero codes)."""
+        from ..greedy._encoders import _corr_block
         from ..greedy._omp import _DEP_TOL, _kernels
         from ._kernels import codes_residual
 
@@ -284,11 +285,14 @@ class _RowCodes:
         idx, val, nnz, R, rn2 = (a[:size] for a in full)
         G = D @ D.T
         dinv = 1.0 / np.diag(G)
-        # (the caller caps BLAS at one thread: the GEMMs run inside the kernel's threads)
-        _kernels().batch_omp_encode(X, np.ascontiguousarray(D.T), G, dinv, self._eps[:size],
-                                    self.k, self.tol2 is not None, _DEP_TOL, self.n_threads,
-                                    32, idx, val, nnz, self._resid[:size], self._status[:size],
-                                    np.zeros((1, 1)), False)
+        DT = np.ascontiguousarray(D.T)
+        # (the caller caps BLAS at one thread: the GEMMs run inside the kernel's
+        # threads, on blocks of signals sized as sparse_encode sizes them)
+        _kernels().batch_omp_encode(X, DT, G, dinv, self._eps[:size], self.k,
+                                    self.tol2 is not None, _DEP_TOL, self.n_threads,
+                                    _corr_block(DT.shape, size), idx, val, nnz,
+                                    self._resid[:size], self._status[:size], np.zeros((1, 1)),
+                                    False)
         _with_threads(self.n_jobs, codes_residual, idx, val, nnz, X, D, R, rn2)
         worse = rn2 > self.rn2[:size]
         if worse.any():
