@@ -1328,3 +1328,24 @@ def fista_extrapolate(const floating[:, ::1] Xn, const floating[:, ::1] X,
         for i in range(n):
             for c in range(k):
                 out[i, c] = <floating> (Xn[i, c] + b[c] * (Xn[i, c] - X[i, c]))
+
+
+# ---------------------------------------------------------------------------
+# the scalar formulas exported as C functions (``__pyx_capi__``): the Python
+# and Numba entry points of ``sparsecode.convex._prox`` call these, so every
+# proximal operator, value and score of a built-in penalty has one source
+# ---------------------------------------------------------------------------
+cdef api double c_prox_scalar(int code, double x, double step, double alpha, double gamma,
+                              double wj, double a2, int positive) noexcept nogil:
+    return prox_scalar(code, x, step, alpha, gamma, wj, a2, positive != 0)
+
+
+cdef api double c_value_scalar(int code, double x, double alpha, double gamma, double wj,
+                               double a2) noexcept nogil:
+    return value_scalar(code, x, alpha, gamma, wj, a2)
+
+
+cdef api double c_score_scalar(int code, double x, double g, double lip, double alpha,
+                               double gamma, double wj, double a2,
+                               int positive) noexcept nogil:
+    return score_scalar(code, x, g, lip, alpha, gamma, wj, a2, positive != 0)

@@ -26,7 +26,10 @@ whole run stays within minutes on a shared 2-core machine):
 Gaussian and Toeplitz-correlated (rho = 0.6) designs at alpha_max/20 and
 alpha_max/100; a 20-alpha path (eps = 1e-2); a sparse CSR design at 1%
 density; scikit-learn's diabetes data; weighted, square-root, LAD and MCP
-on 300 x 1000.  One thread (OMP/BLAS threads = 1 set by the caller).
+on 300 x 1000; L1 logistic regression against liblinear at equal duality gap
+(``logistic_gap``: dual point ``y sigma(-y Xw)`` rescaled into the
+constraint, binary-entropy dual).  One thread (OMP/BLAS threads = 1 set by
+the caller).
 The first fit in a fresh process (Numba on-disk cache warm for ours) is
 timed after the imports, the imports apart (``_first_fit_rows``).
 """
@@ -98,6 +101,23 @@ def mtl_gap(X, Y, W, alpha):
     primal = (R * R).sum() / (2 * n) + alpha * np.sqrt((W ** 2).sum(axis=0)).sum()
     dual = (c * (R * Y).sum() - 0.5 * c * c * (R * R).sum()) / n
     return (primal - dual) / ((Y * Y).sum() / (2 * n))
+
+
+def logistic_gap(X, y, w, alpha):
+    """Relative gap of the L1 logistic regression ``mean(log(1 + exp(-y Xw))) +
+    alpha ||w||_1`` (labels +-1): dual point ``u = y sigma(-y Xw)`` rescaled by
+    ``s = max(1, ||X^T u||_inf / (n alpha))``, dual ``mean(H(y u / s))`` (``H``
+    the binary entropy); divided by ``P(0) = log 2``."""
+    n = X.shape[0]
+    z = np.asarray(X @ w).ravel()
+    primal = float(np.mean(np.logaddexp(0.0, -y * z))) + alpha * float(np.abs(w).sum())
+    sig = 0.5 * (1.0 + np.tanh(-0.5 * y * z))
+    u = y * sig
+    s = max(1.0, float(np.max(np.abs(np.asarray(X.T @ u)))) / (n * alpha))
+    t = np.clip(y * u / s, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(t > 0, t * np.log(t), 0.0) - np.where(t < 1, (1 - t) * np.log1p(-t), 0.0)
+    return (primal - float(h.mean())) / np.log(2.0)
 
 
 def calibrated(make_fit, gap_fn, repeat=3):
@@ -400,6 +420,7 @@ def _run_one_thread(full):
 
     rows += enet_mtl_rows(sklearn, *((1000, 5000) if full else (500, 2000)))
     rows += group_lasso_rows(skglm, *((1000, 5000) if full else (500, 2000)))
+    rows += logistic_rows(sklearn, *((1000, 5000) if full else (500, 2000)))
     rows += user_penalty_rows()
 
     # first fit in a fresh process (our Numba cache warm; skglm compiles its jitclasses)
@@ -470,6 +491,50 @@ class _UserL1:
         if value < -t:
             return value + t
         return 0.0
+
+
+def logistic_rows(sklearn, n=500, N=2000, divs=(10, 50)):
+    """L1 logistic regression (labels +-1, no intercept) against scikit-learn's
+    ``LogisticRegression(l1_ratio=1, solver="liblinear")`` at ``C = 1 / (n
+    alpha)`` (the same objective times ``C n``), alpha = alpha_max/div, at
+    equal relative duality gap (``logistic_gap``, computed here)."""
+    from sparsecode.convex import L1, AndersonCD, Logistic, PenalizedRegression
+
+    if sklearn is None:
+        return [missing_row("L1 logistic regression", "LogisticRegression", "scikit-learn")]
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((n, N))
+    w0 = np.zeros(N)
+    w0[rng.choice(N, 20, replace=False)] = rng.standard_normal(20)
+    y = np.where(X @ w0 + 0.5 * rng.standard_normal(n) > 0, 1.0, -1.0)
+    X = np.asfortranarray(X)
+    amax = float(np.max(np.abs(X.T @ y))) / (2 * n)
+    rows = []
+    for div in divs:
+        a = amax / div
+        gap = lambda w: logistic_gap(X, y, w, a)  # noqa: E731
+        t_o, tol_o, g_o, _ = calibrated(lambda tol: (lambda: PenalizedRegression(
+            Logistic(), L1(a), AndersonCD(tol=tol), fit_intercept=False).fit(X, y).coef_), gap)
+
+        def sk(tol):
+            def f():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return LogisticRegression(C=1.0 / (n * a), l1_ratio=1.0, solver="liblinear",
+                                              fit_intercept=False, tol=tol,
+                                              max_iter=10_000).fit(X, y).coef_.ravel()
+            return f
+        t_p, tol_p, g_p, _ = calibrated(sk, gap)
+        rows.append(dict(problem=f"L1 logistic regression Gaussian {n}x{N}, alpha_max/{div}",
+                         method="scikit-learn LogisticRegression (liblinear)",
+                         peer=peer_version(sklearn, "scikit-learn"), t_ours_s=t_o, t_peer_s=t_p,
+                         ratio=ratio(t_p, t_o), gap_ours=g_o, gap_peer=g_p, tol_ours=tol_o,
+                         tol_peer=tol_p))
+    return rows
 
 
 def user_penalty_rows(sizes=((200, 400), (1000, 5000))):

@@ -112,7 +112,12 @@ def test_scores_and_l1_stats_equal(seed, code, positive):
     a2s = rng.uniform(0.5, 2.0, N) if code == P.CEL0 else np.zeros(0)
     gamma = 3.0 if code in (P.MCP, P.SCAD) else 0.0
     o1, o2 = np.zeros(N), np.zeros(N)
-    P.scores_all(code, w, grad, lips, 0.3, gamma, weights, a2s, positive, o1)
+    # reference: the scalar score of every coordinate (defaults: weight 1,
+    # CEL0 curvature = the Lipschitz constant)
+    for j in range(N):
+        o1[j] = P.score_scalar(code, w[j], grad[j], lips[j], 0.3, gamma,
+                               weights[j] if weights.size else 1.0,
+                               a2s[j] if a2s.size else lips[j], positive)
     C.scores_all(code, w, grad, lips, 0.3, gamma, weights, a2s, positive, o2)
     np.testing.assert_allclose(o2, o1, rtol=1e-12, atol=1e-15)
     thr = 0.3 * rng.uniform(0.0, 2.0, N)
