@@ -233,23 +233,12 @@ cdef inline void _sift_down(floating* hv, int64_t* hi, Py_ssize_t k) noexcept no
 cdef void _topk_heap(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssize_t n_cols,
                      bint use_cols, Py_ssize_t k, floating* hv, int64_t* hi) noexcept nogil:
     # small k: a k-entry heap; the scan compares each entry with the root only
-    cdef Py_ssize_t c, i, j
+    cdef Py_ssize_t c
     cdef int64_t col
-    cdef floating val, tv, thr
-    cdef int64_t ti
+    cdef floating val, thr
     for c in range(k):
         col = cols[c] if use_cols else c
-        hv[c] = a[col]
-        hi[c] = col
-        i = c
-        while i > 0:
-            j = (i - 1) // 2
-            if _better(hv[j], hi[j], hv[i], hi[i]):
-                tv = hv[i]; hv[i] = hv[j]; hv[j] = tv
-                ti = hi[i]; hi[i] = hi[j]; hi[j] = ti
-                i = j
-            else:
-                break
+        _heap_push(hv, hi, c, a[col], col)
     thr = hv[0]
     if use_cols:
         for c in range(k, n_cols):
