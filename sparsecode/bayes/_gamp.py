@@ -354,6 +354,15 @@ def _readmit_gamp(A, Y, idx, gam, s2, state, theta, caches=None, bic_m=None):
     return out if found else []
 
 
+def moment_gamma(Y, s2, fro2):
+    """The common prior variance whose predicted data power matches the
+    measured one, ``||y||^2 = gamma ||A||_F^2 + m sigma^2`` (per target;
+    ``||y||^2 / ||A||_F^2`` when the noise start exceeds the data power)."""
+    m = Y.shape[0]
+    y2 = np.sum(abs2(Y), axis=0)
+    return np.maximum(np.where(y2 > m * s2, y2 - m * s2, y2) / fro2, TINY)
+
+
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
                      max_gamp_iter, gamp_tol, variances, fro2, adapt=False, verbose=0,
                      name="GGAMP-SBL", gamma0=None):
@@ -373,7 +382,12 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         Sq = _Sq(A, variances, fro2)
     floor = noise_floor(np.sum(abs2(Y), axis=0) / m)
     s2 = np.maximum(np.asarray(s2, dtype=np.float64), floor)
-    gam = np.ones((N, L)) if gamma0 is None else np.array(gamma0, dtype=np.float64).reshape(N, L)
+    if gamma0 is None:
+        gam = np.ones((N, L))
+    elif isinstance(gamma0, str):  # "moment": see moment_gamma
+        gam = np.ones((N, L)) * moment_gamma(Y, s2, fro2)[None, :]
+    else:
+        gam = np.array(gamma0, dtype=np.float64).reshape(N, L)
     state = dict(x=np.zeros((N, L), dtype=Y.dtype), s=np.zeros((m, L), dtype=Y.dtype),
                  tx=np.ones((N, L)))
     status, delta, n_gamp = 1, np.inf, 0
@@ -631,7 +645,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     m = Yw.shape[0]
     if not np.any(np.count_nonzero(res["gamma"] > 0, axis=0) > SECOND_START_ACTIVE * m):
         return res
-    kw2 = dict(kw, init="ones") if kw["init"] == "auto" else kw
+    kw2 = dict(kw, init="flat") if kw["init"] == "auto" else kw
     res2 = _solve_one(A, Yw, s2=NOISE_START_RATIO * np.asarray(s2, dtype=np.float64),
                       learn=learn, update=update, **kw2)
     Ad = A.toarray() if sp.issparse(A) else A
@@ -684,6 +698,8 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
                            fallback=e_step == "auto", adapt=adapt)
     gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
+    if gamma0 is None and init in ("auto", "flat"):
+        gamma0 = "moment"  # equal gammas predicting the measured data power
     res = ggamp_sbl_kernel(A, Yw, s2=s2w, learn_noise=learn, update=update, prune=prune,
                            theta=theta, max_iter=max_iter, tol=tol,
                            max_gamp_iter=max_gamp_iter, gamp_tol=gamp_tol,
@@ -779,8 +795,13 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         variance when it is learned) after 10 EM iterations of ``SBL`` with
         the exact E-step (not for a LinearOperator).  "auto": "sbl" for one
         target when ``X`` is an array or sparse matrix with at most 128 rows
-        (cost :math:`10(m^2N+m^3)`), else "ones" (for many targets the
-        exact E-steps, one per target, would cost more than the GAMP EM).  On ill-conditioned matrices
+        (cost :math:`10(m^2N+m^3)`), else every gamma equal to the value
+        whose prior predicts the measured data power,
+        :math:`(\|y\|^2 - m\sigma_0^2)/\|A\|_F^2` with the starting noise
+        variance :math:`\sigma_0^2` (the noise-fitting gammas then start
+        near their scale instead of decaying from 1 over tens of EM
+        iterations; for many targets the exact E-steps, one per target,
+        would cost more than the GAMP EM).  On ill-conditioned matrices
         GAMP's posterior variances can be orders of magnitude too small and
         lead the EM from gamma = 1 into a poor local optimum; the warm start
         avoids it.

@@ -276,7 +276,17 @@ class SBL(_BaseEMSBL):
         most 50 rounds).  This is what keeps a learned noise variance from
         feeding back into pruning: an early, over-estimated
         :math:`\sigma^2` prunes true atoms, and they return once the
-        estimate has come down (see Notes).  A float:
+        estimate has come down (see Notes).  With the noise variance
+        learned and one measurement vector per target, the other direction
+        is cut as well: atoms that fit the noise lower :math:`\sigma^2`,
+        which keeps them, so when the iterations settle the active atom
+        whose type-II log-likelihood gain
+        :math:`(|\mu_i|^2/(\gamma_i(1-\rho_i)) + \log(1-\rho_i))/2`
+        (:math:`\rho_i = 1 - \Sigma_{ii}/\gamma_i`; Tipping & Faul's
+        deletion change) is smallest is removed when that gain is below
+        :math:`\frac12\log m`, the BIC cost of its prior variance, one
+        atom per round, and a pruned atom is re-admitted only when its gain
+        exceeds it.  A float:
         relative threshold, :math:`\gamma_i < \mathrm{prune}\cdot
         \max_j \gamma_j` is set to zero (1e-8: numerical pruning only, the
         plain EM iterates; 1e-4 to 1e-3 as in Zhang's SBL codes, which can
