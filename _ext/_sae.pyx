@@ -52,27 +52,32 @@ cdef extern from *:
     #define SAE_SSE2 1
     #endif
 
-    static inline int sae_better_f(float va, int64_t ia, float vb, int64_t ib) {
-        return va > vb || (va == vb && ia < ib);
+    /* the heap order of every top-k kernel here (float and double; the Cython kernels
+       call these): entries compared by (value desc, index asc); a heap of k entries
+       keeps the worst at the root */
+    #define SAE_HEAP_FUNCS(T, S)                                                        \
+    static inline int sae_better_##S(T va, int64_t ia, T vb, int64_t ib) {              \
+        return va > vb || (va == vb && ia < ib);                                        \
+    }                                                                                   \
+    static inline void sae_sift_down_##S(T* hv, int64_t* hi, Py_ssize_t k) {           \
+        Py_ssize_t pos = 0, child, worst;                                               \
+        T tv; int64_t ti;                                                               \
+        for (;;) {                                                                      \
+            child = 2 * pos + 1;                                                        \
+            if (child >= k) break;                                                      \
+            worst = child;                                                              \
+            if (child + 1 < k                                                           \
+                    && sae_better_##S(hv[child], hi[child], hv[child + 1], hi[child + 1])) \
+                worst = child + 1;                                                      \
+            if (sae_better_##S(hv[pos], hi[pos], hv[worst], hi[worst])) {               \
+                tv = hv[pos]; hv[pos] = hv[worst]; hv[worst] = tv;                      \
+                ti = hi[pos]; hi[pos] = hi[worst]; hi[worst] = ti;                      \
+                pos = worst;                                                            \
+            } else break;                                                               \
+        }                                                                               \
     }
-
-    /* heap of k entries, the worst (value asc, index desc) at the root */
-    static inline void sae_sift_down_f(float* hv, int64_t* hi, Py_ssize_t k) {
-        Py_ssize_t pos = 0, child, worst;
-        float tv; int64_t ti;
-        for (;;) {
-            child = 2 * pos + 1;
-            if (child >= k) break;
-            worst = child;
-            if (child + 1 < k && sae_better_f(hv[child], hi[child], hv[child + 1], hi[child + 1]))
-                worst = child + 1;
-            if (sae_better_f(hv[pos], hi[pos], hv[worst], hi[worst])) {
-                tv = hv[pos]; hv[pos] = hv[worst]; hv[worst] = tv;
-                ti = hi[pos]; hi[pos] = hi[worst]; hi[worst] = ti;
-                pos = worst;
-            } else break;
-        }
-    }
+    SAE_HEAP_FUNCS(float, f)
+    SAE_HEAP_FUNCS(double, d)
 
     /* The k (<= 16) largest entries of a[0:n] (ties: lowest index), n >= 64, in no
        particular order.  The maxima of the 32 strided groups {j : j mod 32 = g} come from
@@ -164,11 +169,18 @@ cdef extern from *:
     """
     void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
                       int64_t* hi) noexcept nogil
+    bint sae_better_f(float va, int64_t ia, float vb, int64_t ib) noexcept nogil
+    bint sae_better_d(double va, int64_t ia, double vb, int64_t ib) noexcept nogil
+    void sae_sift_down_f(float* hv, int64_t* hi, Py_ssize_t k) noexcept nogil
+    void sae_sift_down_d(double* hv, int64_t* hi, Py_ssize_t k) noexcept nogil
 
 
 cdef inline bint _better(floating va, int64_t ia, floating vb, int64_t ib) noexcept nogil:
-    # (value desc, index asc): is a strictly better than b?
-    return va > vb or (va == vb and ia < ib)
+    # (value desc, index asc): is a strictly better than b?  (one source: the C helpers)
+    if floating is float:
+        return sae_better_f(va, ia, vb, ib)
+    else:
+        return sae_better_d(va, ia, vb, ib)
 
 
 cdef void _select_best(floating* bv, int64_t* bi, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
@@ -211,23 +223,11 @@ cdef void _select_best(floating* bv, int64_t* bi, Py_ssize_t m, Py_ssize_t k) no
 
 
 cdef inline void _sift_down(floating* hv, int64_t* hi, Py_ssize_t k) noexcept nogil:
-    # heap with the worst kept entry at the root
-    cdef Py_ssize_t pos = 0, child, worst
-    cdef floating tv
-    cdef int64_t ti
-    while True:
-        child = 2 * pos + 1
-        if child >= k:
-            break
-        worst = child
-        if child + 1 < k and _better(hv[child], hi[child], hv[child + 1], hi[child + 1]):
-            worst = child + 1
-        if _better(hv[pos], hi[pos], hv[worst], hi[worst]):
-            tv = hv[pos]; hv[pos] = hv[worst]; hv[worst] = tv
-            ti = hi[pos]; hi[pos] = hi[worst]; hi[worst] = ti
-            pos = worst
-        else:
-            break
+    # heap with the worst kept entry at the root (one source: the C helpers)
+    if floating is float:
+        sae_sift_down_f(hv, hi, k)
+    else:
+        sae_sift_down_d(hv, hi, k)
 
 
 cdef void _topk_heap(const floating* a, Py_ssize_t n, const int64_t* cols, Py_ssize_t n_cols,
