@@ -1141,14 +1141,16 @@ cdef inline double logistic_sigma(double z, double yi) noexcept nogil:
 cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
                            const floating[::1] data, const index_t[::1] indices,
                            const index_t[::1] indptr, Py_ssize_t j,
-                           const floating[::1] y, const floating[::1] Z, int df, double delta,
-                           double old, double L, int code, double alpha, double gamma,
-                           double wj, double a2, bint positive, double* g_out) noexcept nogil:
+                           const floating[::1] y, const floating[::1] Z, const double[::1] S,
+                           int df, double delta, double old, double L, int code, double alpha,
+                           double gamma, double wj, double a2, bint positive,
+                           double* g_out) noexcept nogil:
     """The new value of coordinate ``j`` (``j < 0``: the intercept, a column of
     ones, unpenalised).  Huber: the proximal step with the Lipschitz constant
     ``L``.  Logistic: the proximal Newton step with the coordinate's exact
     curvature, kept when it decreases the objective along the coordinate,
-    else the (always decreasing) step with ``L``."""
+    else the (always decreasing) step with ``L``.  ``S[i] = sigma(-y_i Z_i)``
+    (logistic) is kept up to date by the caller."""
     cdef Py_ssize_t n = Z.shape[0], i, p, p0 = 0, p1 = 0
     cdef double g = 0.0, h = 0.0, x, sg, new, dv, d, zi
     cdef bint ones = j < 0
@@ -1171,18 +1173,18 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
         if ones:
             return old - g / L
         return prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
-    # logistic: gradient and curvature in one pass
+    # logistic: gradient and curvature in one pass (sigma cached in S)
     if ones or not is_sparse:
         for i in range(n):
             x = 1.0 if ones else XT[j, i]
-            sg = logistic_sigma(Z[i], y[i])
+            sg = S[i]
             g -= x * y[i] * sg
             h += x * x * sg * (1.0 - sg)
     else:
         for p in range(p0, p1):
             i = indices[p]
             x = data[p]
-            sg = logistic_sigma(Z[i], y[i])
+            sg = S[i]
             g -= x * y[i] * sg
             h += x * x * sg * (1.0 - sg)
     g /= n
@@ -1226,7 +1228,7 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                  const int64_t[::1] ws, const floating[::1] lips, int df, double delta,
                  int code, double alpha, double gamma, const floating[::1] weights,
                  const floating[::1] a2s, bint positive, bint fit_b, double lip_b,
-                 Py_ssize_t max_epochs, double tol_in):
+                 Py_ssize_t max_epochs, double tol_in, double[::1] S):
     """CD epochs on the working set ``ws`` for a smooth GLM datafit
     ``sum_i loss(y_i, z_i) / n`` (``df``: 0 Huber with ``delta``, 1 logistic,
     labels +-1) with a built-in penalty; returns (epochs, crit).
@@ -1238,12 +1240,20 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
     logistic ones a proximal Newton step with their exact curvature when it
     decreases the objective, else the step with ``lips[j]`` (``||x_j||^2 /
     (4 n)``).  The working-set score (subdifferential distance, the
-    intercept's gradient included) is the figure checked every 5 epochs.
+    intercept's gradient included) is the figure checked every epoch.  ``S``
+    (logistic: length ``n``, set here and kept equal to ``sigma(-y Z)``) caches
+    the sigmoid so that a coordinate that does not move costs no ``exp``.
     """
     cdef Py_ssize_t n = Z.shape[0], nws = ws.shape[0], i, jj, j, p, epoch = 0
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
     cdef double crit = INF, L, old, new, g, wj, a2, s, dz
+    cdef bint logit = df == DF_LOGISTIC
+    if logit and S.shape[0] != n:
+        raise ValueError("the logistic datafit needs the sigmoid cache S of length n")
     with nogil:
+        if logit:
+            for i in range(n):
+                S[i] = logistic_sigma(Z[i], y[i])
         for epoch in range(1, max_epochs + 1):
             crit = 0.0
             for jj in range(nws):
@@ -1254,8 +1264,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                 old = w[j]
                 wj = weights[j] if has_w else 1.0
                 a2 = a2s[j] if has_a2 else L
-                new = glm_coord_step(is_sparse, XT, data, indices, indptr, j, y, Z, df, delta,
-                                     old, L, code, alpha, gamma, wj, a2, positive, &g)
+                new = glm_coord_step(is_sparse, XT, data, indices, indptr, j, y, Z, S, df,
+                                     delta, old, L, code, alpha, gamma, wj, a2, positive, &g)
                 # the score at the start of the coordinate's update: its
                 # maximum over an epoch is the figure checked
                 s = score_scalar(code, old, g, L, alpha, gamma, wj, a2, positive)
@@ -1266,13 +1276,18 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                     dz = new - old
                     if is_sparse:
                         for p in range(indptr[j], indptr[j + 1]):
-                            Z[indices[p]] += <floating> (dz * data[p])
+                            i = indices[p]
+                            Z[i] += <floating> (dz * data[p])
+                            if logit:
+                                S[i] = logistic_sigma(Z[i], y[i])
                     else:
                         for i in range(n):
                             Z[i] += <floating> (dz * XT[j, i])
+                            if logit:
+                                S[i] = logistic_sigma(Z[i], y[i])
             if fit_b:
                 old = b[0]
-                new = glm_coord_step(is_sparse, XT, data, indices, indptr, -1, y, Z, df,
+                new = glm_coord_step(is_sparse, XT, data, indices, indptr, -1, y, Z, S, df,
                                      delta, old, lip_b, code, alpha, gamma, 1.0, 1.0, False,
                                      &g)
                 if fabs(g) > crit:
@@ -1282,6 +1297,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                     dz = new - old
                     for i in range(n):
                         Z[i] += <floating> dz
+                        if logit:
+                            S[i] = logistic_sigma(Z[i], y[i])
             if crit <= tol_in:
                 break
     return epoch, crit
