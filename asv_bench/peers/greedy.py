@@ -293,7 +293,7 @@ def best_cpu_times_interleaved(funcs, repeat=5, min_time=0.0, walls=None):
 
 
 SINGLE_PROBLEMS = [(100, 400, 5), (100, 400, 25), (500, 2000, 50), (500, 2000, 125),
-                   (2000, 8000, 100)]
+                   (2000, 8000, 100), (2000, 8000, 500)]
 GRAM_MAX_FEATURES = 2000  # the precomputed-Gram rows up to this size (G is N x N)
 
 
