@@ -688,6 +688,10 @@ def _polish(op, F, G, X, cols, max_cg=100, cg_tol=1e-9):
     return Xc, op.mat(Xc), done
 
 
+# greedy FISTA's first step factor (step gamma / L, gamma decreasing to 1)
+_GREEDY_GAMMA = 1.3
+
+
 def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every, verbose,
                 polish=True, polish_every=10, momentum="greedy"):
     n, k = X0.shape
@@ -716,7 +720,7 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
     n_restart = 0
     n_polish = 0
     greedy = momentum == "greedy" and not backtrack
-    gamma = np.full(k, 1.3 if greedy else 1.0)
+    gamma = np.full(k, _GREEDY_GAMMA if greedy else 1.0)
     first_step = None
     polish = (polish and isinstance(F, _Squared) and type(F) is _Squared
               and type(G) in (_L1, _NonnegL1, _ElasticNet) and not np.iscomplexobj(X0))
