@@ -235,6 +235,15 @@ A_SAFE_LOG2 = 20
 X_SAFE_LOG2 = 4
 
 
+def _abs_max(A):
+    """``max |a_ij|`` of a dense array without an ``|A|`` temporary (real)."""
+    if A.size == 0:
+        return 0.0
+    if np.iscomplexobj(A):
+        return float(np.max(np.abs(A)))
+    return float(max(np.max(A), -np.min(A)))
+
+
 def problem_scales(A, Y, *, shared):
     """Powers of two ``a`` (for A) and ``b`` (per column of Y, or one for all
     columns when ``shared``) for solving with ``A / a`` and ``Y / b``.
@@ -254,9 +263,15 @@ def problem_scales(A, Y, *, shared):
     """
     m, N = A.shape
     L = Y.shape[1]
+    dense_safe = False
     if isinstance(A, np.ndarray):
-        amax = float(np.max(np.abs(A))) if A.size else 0.0
-        rms = amax * float(np.sqrt(np.mean(abs2(A / amax)) * m)) if amax > 0 else 0.0
+        amax = _abs_max(A)
+        # entries of moderate size: sums of squares without a scaled copy of A
+        dense_safe = 1e-100 < amax < 1e100
+        if dense_safe:
+            rms = float(np.sqrt(np.sum(column_norms2(A)) / max(N, 1)))
+        else:
+            rms = amax * float(np.sqrt(np.mean(abs2(A / amax)) * m)) if amax > 0 else 0.0
     elif sp.issparse(A):
         d = A.data
         amax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -271,7 +286,10 @@ def problem_scales(A, Y, *, shared):
         b0 = _pow2(_safe_norms(Y, axis=0) / np.sqrt(max(m, 1)))
     # matched-filter coefficient scale, computed on O(1) data (no overflow)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        C = rmatmat(scale_operator(A, a0), Y / b0)
+        if dense_safe:  # (A^H (Y / b0)) / a0: the same, without a copy of A / a0
+            C = (herm(A) @ (Y / b0)) / a0
+        else:
+            C = rmatmat(scale_operator(A, a0), Y / b0)
         r2 = (rms / a0) ** 2 if rms > 0 else 1.0
         c0 = np.max(np.abs(np.asarray(C)), axis=0) / r2  # per column, in units b0/a0
     if shared:
