@@ -821,7 +821,7 @@ cdef int _screened_select(const double* A, const float* A32, Py_ssize_t m, Py_ss
 cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, const dtype* y,
                   const double* dinv, Py_ssize_t kmax, bint error_mode, double eps,
                   double dep_tol, double tiny, double ynorm2,
-                  dtype* L, dtype* As, dtype* r, dtype* c, dtype* z, dtype* w,
+                  dtype* L, dtype* As, dtype* r, dtype* c, dtype* z, dtype* w, dtype* z1,
                   char* mask, int* idx_out, dtype* val_out, int* nnz_out,
                   double* resid_out, const float* A32, float* r32, float* c32,
                   double gamma, double sdinv_max) noexcept nogil:
@@ -832,7 +832,7 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
     non-transposed gemv on A^T, conjugating r and the result for complex
     data).  In-place: L (kmax x kmax, L L^H = A_S^H A_S), As (m x (kmax + 1),
     the selected columns, the candidate in the last one), r (residual),
-    c (A^H r), z, w.  With ``A32`` (a float32 copy of real A, same layout;
+    c (A^H r), z, w, z1 (L^{-1} A_S^H y, one entry more per iteration).  With ``A32`` (a float32 copy of real A, same layout;
     NULL otherwise) the selection is screened in single precision
     (:func:`_screened_select`).
     """
@@ -841,6 +841,7 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
     cdef int im = <int> m, iN = <int> N, ik = <int> kmax
     cdef double best, d, E = 0.0, ajn
     cdef dtype* aj
+    cdef dtype acc
     memset(mask, 0, N)
     for k in range(m):
         r[k] = y[k]
@@ -887,9 +888,16 @@ cdef int _omp_one(const dtype* A, Py_ssize_t m, Py_ssize_t N, bint rowmajor, con
         idx_out[n] = <int> j
         mask[j] = 1
         n += 1
-        # z = (L L^H)^{-1} A_S^H y
-        gemv(OP_C, im, <int> n, 1.0, As, im, <dtype*> y, 0.0, z)
-        trsv_lower(OP_N, <int> n, L, ik, z)
+        # z = (L L^H)^{-1} A_S^H y: z1 = L^{-1} A_S^H y gains one entry
+        # (forward substitution with the new row of L), then z = L^{-H} z1
+        acc = 0.0
+        for k in range(m):
+            acc = acc + conj(aj[k]) * y[k]
+        for t in range(n - 1):
+            acc = acc - L[(n - 1) + t * kmax] * z1[t]
+        z1[n - 1] = acc / L[(n - 1) + (n - 1) * kmax]
+        for t in range(n):
+            z[t] = z1[t]
         trsv_lower(OP_C, <int> n, L, ik, z)
         # r = y - A_S z
         for k in range(m):
@@ -949,6 +957,7 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
     cdef dtype* c
     cdef dtype* z
     cdef dtype* w
+    cdef dtype* z1
     cdef char* mask
     cdef float* r32
     cdef float* c32
@@ -989,9 +998,11 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
         c = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
         z = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
         w = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
+        z1 = <dtype*> _xmalloc(<size_t> kmax, sizeof(dtype))
         mask = <char*> _xmalloc(<size_t> N, 1)
         ok = (Lbuf != NULL and As != NULL and r != NULL and c != NULL and z != NULL
-              and w != NULL and mask != NULL and (a32 == NULL or (r32 != NULL and c32 != NULL)))
+              and w != NULL and z1 != NULL and mask != NULL
+              and (a32 == NULL or (r32 != NULL and c32 != NULL)))
         if not ok:
             failed[0] = 1
         for i in prange(L_sig, schedule="dynamic", chunksize=16):
@@ -1001,7 +1012,7 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
                     ynorm2 = ynorm2 + abs2(Y[k, i])
                 status_out[i] = _omp_one(
                     Aptr, m, N, rowmajor, &Y[0, i], &dinv[0], kmax, error_mode, eps[i], dep_tol,
-                    1e-28 * ynorm2, ynorm2, Lbuf, As, r, c, z, w, mask, &idx_out[i, 0],
+                    1e-28 * ynorm2, ynorm2, Lbuf, As, r, c, z, w, z1, mask, &idx_out[i, 0],
                     &val_out[i, 0], &nnz_out[i], &resid_out[i], a32, r32, c32, gamma,
                     sdinv_max)
         free(r32)
@@ -1012,6 +1023,7 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
         free(c)
         free(z)
         free(w)
+        free(z1)
         free(mask)
     if failed_flag:
         raise MemoryError(
@@ -1184,8 +1196,8 @@ def omp_single(const double[:, ::1] A, bint rowmajor, const double[::1] y, Py_ss
         return None
     if screen and (m + 4) * u32 >= 1e-3:
         screen = False
-    work = <double*> _xmalloc(<size_t> (kmax * kmax + m * (kmax + 1) + m + N + 2 * kmax
-                                        + kmax), sizeof(double))
+    work = <double*> _xmalloc(<size_t> (kmax * kmax + m * (kmax + 1) + m + N + 4 * kmax),
+                              sizeof(double))
     idx = <int*> _xmalloc(<size_t> kmax, sizeof(int))
     mask = <char*> _xmalloc(<size_t> N, 1)
     if screen:
@@ -1202,7 +1214,8 @@ def omp_single(const double[:, ::1] A, bint rowmajor, const double[::1] y, Py_ss
     cdef double* c = r + m
     cdef double* z = c + N
     cdef double* w = z + kmax
-    cdef double* val = w + kmax
+    cdef double* z1 = w + kmax
+    cdef double* val = z1 + kmax
     with nogil:
         for j in range(N):
             dinv[j] = 1.0 / dinv[j]
@@ -1214,7 +1227,7 @@ def omp_single(const double[:, ::1] A, bint rowmajor, const double[::1] y, Py_ss
             for i in range(m * N):
                 w32[i] = <float> Ap[i]
         status = _omp_one(Ap, m, N, rowmajor, &y[0], &dinv[0], kmax, False, 0.0, dep_tol,
-                          1e-28 * ynorm2, ynorm2, Lb, As, r, c, z, w, mask, idx, val, &nnz,
+                          1e-28 * ynorm2, ynorm2, Lb, As, r, c, z, w, z1, mask, idx, val, &nnz,
                           &resid, w32, w32 + m * N if screen else NULL,
                           w32 + m * N + m if screen else NULL, gamma, sdinv_max)
         if status != 2:
