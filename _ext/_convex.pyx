@@ -1366,3 +1366,72 @@ cdef api double c_score_scalar(int code, double x, double g, double lip, double 
                                double gamma, double wj, double a2,
                                int positive) noexcept nogil:
     return score_scalar(code, x, g, lip, alpha, gamma, wj, a2, positive != 0)
+
+
+cdef double _kth_largest(double* a, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    """The ``k``-th largest (``k >= 1``) of ``a[:m]`` (reordered in place; quickselect)."""
+    cdef Py_ssize_t lo = 0, hi = m - 1, i, j, target = k - 1
+    cdef double pivot, tmp
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] > pivot:
+                i += 1
+            while a[j] < pivot:
+                j -= 1
+            if i <= j:
+                tmp = a[i]
+                a[i] = a[j]
+                a[j] = tmp
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return a[target]
+    return a[target]
+
+
+def ws_select_prio(const double[::1] prio, Py_ssize_t ws_size):
+    """The working set from the priorities (``inf``: support / unpenalised,
+    ``-inf``: excluded): the ``ws_size`` features of largest priority, the ties
+    at the threshold (and the zeros, which fill the set when fewer features
+    have a positive priority) taken in index order; returned sorted (int64)."""
+    cdef Py_ssize_t N = prio.shape[0], j, npos = 0, cnt = 0, take
+    cdef double thr = 0.0
+    buf_a = np.empty(max(N, 1))
+    cdef double[::1] buf = buf_a
+    out_a = np.empty(ws_size, dtype=np.int64)
+    cdef int64_t[::1] out = out_a
+    with nogil:
+        for j in range(N):
+            if prio[j] > 0.0:
+                buf[npos] = prio[j]
+                npos += 1
+        if npos > ws_size:
+            thr = _kth_largest(&buf[0], npos, ws_size)
+            # strictly above the threshold first, then ties at it in index order
+            take = 0
+            for j in range(N):
+                if prio[j] > thr:
+                    take += 1
+            take = ws_size - take
+            for j in range(N):
+                if prio[j] > thr or (prio[j] == thr and take > 0):
+                    if prio[j] == thr:
+                        take -= 1
+                    out[cnt] = j
+                    cnt += 1
+        else:
+            take = ws_size - npos
+            for j in range(N):
+                if prio[j] > 0.0 or (prio[j] == 0.0 and take > 0):
+                    if prio[j] == 0.0:
+                        take -= 1
+                    out[cnt] = j
+                    cnt += 1
+    return out_a[:cnt]

@@ -71,3 +71,24 @@ def test_csr_lasso_same_as_dense(fit_intercept):
                                                                       sample_weight=sw)
     np.testing.assert_allclose(m_s.coef_, m_d.coef_, atol=1e-6)
     np.testing.assert_allclose(m_s.intercept_, m_d.intercept_, atol=1e-6)
+
+
+def test_compiled_working_set_selection():
+    """The ws_size largest priorities (inf first, zeros filling), sorted, ties in
+    index order; against a NumPy reference on random priorities with ties."""
+    rng = np.random.default_rng(0)
+    for trial in range(100):
+        N = int(rng.integers(5, 400))
+        prio = np.zeros(N)
+        prio[rng.choice(N, int(rng.integers(0, N // 3 + 1)), replace=False)] = np.inf
+        m = int(rng.integers(0, N // 2 + 1))
+        prio[rng.choice(N, m, replace=False)] = np.round(rng.random(m), 1)
+        prio[rng.choice(N, N // 10, replace=False)] = -np.inf
+        n_ok = int(np.count_nonzero(prio >= 0))
+        ws_size = int(rng.integers(1, n_ok + 1))
+        ws = _C.ws_select_prio(prio, ws_size)
+        assert ws.dtype == np.int64 and ws.size == ws_size
+        assert np.all(np.diff(ws) > 0)
+        # reference: a stable sort by decreasing priority (ties by index)
+        ref = np.sort(np.argsort(-prio, kind="stable")[:ws_size])
+        np.testing.assert_array_equal(ws, ref)

@@ -338,19 +338,10 @@ def _ws_select_prio(prio, nnz, n_forced, excluded, p0, n_incl, prev_size=0):
                                                   n_incl))
     if ws_size >= n_incl:
         return np.flatnonzero(~excluded).astype(np.int64)
-    # the priorities are mostly exact zeros (features inside the dual
-    # constraint): introselect over many ties is slow, so the features
-    # with a positive priority are ranked alone and the zeros fill the rest
-    # (ties broken by index, as any order of equal priorities is valid)
-    pos = np.flatnonzero(prio > 0)
-    if pos.size > ws_size:
-        ws = pos[np.argpartition(-prio[pos], ws_size - 1)[:ws_size]]
-    else:
-        zeros = np.flatnonzero(prio == 0)[:ws_size - pos.size]
-        ws = np.concatenate([pos, zeros])
-        if ws.size < ws_size:  # (only excluded features left: cannot happen)
-            ws = np.argpartition(-prio, ws_size - 1)[:ws_size]
-    return np.sort(ws).astype(np.int64)
+    # compiled: the positive priorities ranked by a quickselect, the zeros
+    # (features inside the dual constraint) filling the rest in index order
+    # (any order of equal priorities is valid)
+    return _C.ws_select_prio(np.ascontiguousarray(prio, dtype=np.float64), int(ws_size))
 
 
 def _l1_scores(w, grad, thr, positive):
