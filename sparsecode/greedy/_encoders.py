@@ -118,19 +118,21 @@ def _gram(Dw, DwH, n_threads):
     """``A^H A`` (A = DwH) with one-thread BLAS calls inside OpenMP threads.
 
     Real C-ordered dictionaries: tiles of the lower triangle shared out over
-    the threads (``gram_real``); a threaded BLAS call would leave its worker
-    threads spinning beside the pursuit's OpenMP threads.
+    the threads (``gram_real``), each a one-thread BLAS call; a threaded BLAS
+    call would leave its worker threads spinning beside the pursuit's OpenMP
+    threads.
     """
-    with blas_limited(1):
-        if Dw.dtype == np.float64 and Dw.flags.c_contiguous and Dw.shape[0] > 0:
-            from ._omp import _kernels
+    if Dw.dtype == np.float64 and Dw.flags.c_contiguous and Dw.shape[0] > 0:
+        from ._omp import _kernels
 
-            N = Dw.shape[0]
-            G = np.empty((N, N))
+        N = Dw.shape[0]
+        G = np.empty((N, N))
+        with blas_limited(1):
             # tiles of a size fixed by N alone: the same G for any n_threads
             _kernels().gram_real(Dw, G, n_threads, _GRAM_TILE)
-            return G
-        return DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH
+        return G
+    # complex or non-contiguous dictionaries: one (threaded) BLAS product
+    return DwH.T @ DwH.conj() if np.iscomplexobj(Dw) else DwH.T @ DwH
 
 
 def _corr_block(dh_shape, n_signals):
