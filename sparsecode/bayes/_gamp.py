@@ -549,7 +549,9 @@ def _report(name, status, delta, tol, n_iter, e_step="gamp"):
             f"{n_iter}; the last finite iterate is returned. Use a smaller damping factor "
             "(damping < current value) or damping='auto'.", ConvergenceWarning, stacklevel=3)
     elif status == 1:
-        warn_not_converged(name, 1, 1, "relative change of gamma", float(delta), tol)
+        what = "relative change of gamma" if e_step == "gamp" else \
+            "relative change of the posterior mean"  # the exact E-step's rule (SBL)
+        warn_not_converged(name, 1, 1, what, float(delta), tol)
 
 
 def _scaled(A, Y):

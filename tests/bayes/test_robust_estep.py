@@ -151,3 +151,13 @@ def test_undamped_vamp_divergence_reported_not_overflowing():
         warnings.simplefilter("error", ConvergenceWarning)
         ok = GGAMPSBL(e_step="vamp").fit(A, y)
     assert ok.converged_ and ok.damping_ == 0.9
+
+
+def test_vamp_budget_spent_reported_with_its_figure():
+    """max_iter reached on the VAMP path: one ConvergenceWarning naming the
+    quantity of the final (exact) phase, the relative change of the
+    posterior mean, with the figure reached."""
+    A, x, y = _cond_problem(200, 1e4)
+    with pytest.warns(ConvergenceWarning, match="relative change of the posterior mean"):
+        est = GGAMPSBL(e_step="vamp", max_iter=3).fit(A, y)
+    assert not est.converged_ and est.delta_ > 1e-6 and np.all(np.isfinite(est.coef_))
