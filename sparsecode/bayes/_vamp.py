@@ -72,7 +72,7 @@ class SVDFactors:
         self.shape = (m, N)
 
 
-def vamp_estep(F, ty, out2, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
+def vamp_estep(F, ty, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
     """VAMP for the Gaussian SBL prior at fixed ``gam`` (N, L) and ``s2`` (L,).
 
     ``F`` the SVD factors, ``ty = U^H Y`` (R, L); ``state`` (updated in place:
@@ -160,7 +160,7 @@ def vamp_sbl(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, max_inner=5
     status, delta, n_vamp, it = 1, np.inf, 0, 0
     for it in range(1, max_iter + 1):
         eps = max(inner_tol, EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta)
-        k, _, diverged = vamp_estep(F, ty, out2, gam, s2, state, max_inner, eps, damp)
+        k, _, diverged = vamp_estep(F, ty, gam, s2, state, max_inner, eps, damp)
         n_vamp += k
         if diverged:
             status = 2
