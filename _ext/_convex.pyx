@@ -22,7 +22,7 @@ a NumPy array allocated with the GIL held (an allocation failure raises
 import numpy as np
 
 from libc.limits cimport INT_MAX
-from libc.math cimport acos, cbrt, cos, exp, fabs, isinf, log1p, pow, sqrt
+from libc.math cimport acos, cbrt, cos, exp, expm1, fabs, isinf, log1p, pow, sqrt
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
 from scipy.linalg.cython_blas cimport daxpy, ddot
@@ -1122,13 +1122,6 @@ cdef inline double glm_deriv(int df, double z, double yi, double delta) noexcept
     return -yi / (1.0 + exp(t))
 
 
-cdef inline double logistic_loss(double z, double yi) noexcept nogil:
-    cdef double t = -yi * z
-    if t > 0.0:
-        return t + log1p(exp(-t))
-    return log1p(exp(t))
-
-
 cdef inline double logistic_sigma(double z, double yi) noexcept nogil:
     """``sigma(-y z)``: minus the derivative of the loss is ``y sigma(-y z)``."""
     cdef double t = -yi * z, e
@@ -1198,19 +1191,18 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
         d = new - old
         if d == 0.0:
             return new
-        # objective change along the coordinate
+        # objective change along the coordinate: with S = sigma(-y z),
+        # loss(z + t) - loss(z) = log1p(S (exp(-y t) - 1))
         dv = 0.0
         if ones or not is_sparse:
             for i in range(n):
                 x = 1.0 if ones else XT[j, i]
                 if x != 0.0:
-                    zi = Z[i]
-                    dv += logistic_loss(zi + d * x, y[i]) - logistic_loss(zi, y[i])
+                    dv += log1p(S[i] * expm1(-y[i] * d * x))
         else:
             for p in range(p0, p1):
                 i = indices[p]
-                zi = Z[i]
-                dv += logistic_loss(zi + d * data[p], y[i]) - logistic_loss(zi, y[i])
+                dv += log1p(S[i] * expm1(-y[i] * d * data[p]))
         dv /= n
         if not ones:
             dv += value_scalar(code, new, alpha, gamma, wj, a2) - \
