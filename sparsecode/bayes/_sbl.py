@@ -285,8 +285,9 @@ class SBL(_BaseEMSBL):
         (:math:`\rho_i = 1 - \Sigma_{ii}/\gamma_i`; Tipping & Faul's
         deletion change) is smallest is removed when that gain is below
         :math:`\frac12\log m`, the BIC cost of its prior variance, one
-        atom per round, and a pruned atom is re-admitted only when its gain
-        exceeds it.  A float:
+        atom per round (deletion and re-admission rounds together at most
+        50), and a pruned atom is re-admitted only when its gain exceeds
+        it.  A float:
         relative threshold, :math:`\gamma_i < \mathrm{prune}\cdot
         \max_j \gamma_j` is set to zero (1e-8: numerical pruning only, the
         plain EM iterates; 1e-4 to 1e-3 as in Zhang's SBL codes, which can
