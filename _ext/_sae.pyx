@@ -86,8 +86,8 @@ cdef extern from *:
        starts as k sentinels (t, INT64_MAX), worse than any entry >= t, and the scan (4
        entries per compare, a bit mask of those >= the root) offers only the few entries
        >= t. */
-    static void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
-                             int64_t* hi) {
+    static int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                            int64_t* hi) {
         float gm[32];
         Py_ssize_t g, c, e, full = (n / 32) * 32;
         float thr, t, v;
@@ -165,9 +165,12 @@ cdef extern from *:
                 thr = hv[0];
             }
     #endif
+        /* a sentinel left (always at the root, the worst entry) means the bound did not
+           hold: NaN in the row.  The caller then runs the plain heap on the row. */
+        return hi[0] == INT64_MAX;
     }
     """
-    void sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+    int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
                       int64_t* hi) noexcept nogil
     bint sae_better_f(float va, int64_t ia, float vb, int64_t ib) noexcept nogil
     bint sae_better_d(double va, int64_t ia, double vb, int64_t ib) noexcept nogil
@@ -492,7 +495,9 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
             if not ok:
                 continue
             if floating is float and k <= 16 and not use_cols and n >= 64:
-                sae_topk_f32(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
+                if sae_topk_f32(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0]):
+                    _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
+                               &idx_out[b, 0])
             elif k <= 16 and not use_cols:
                 _topk_bounded(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
             elif k <= 16:
@@ -760,7 +765,8 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
                   &ldb, &one, A, &ldc)
             for r in range(nr):
                 if k <= 16 and n_lat >= 64:
-                    sae_topk_f32(&A[r * n_lat], n_lat, k, hv, hi)
+                    if sae_topk_f32(&A[r * n_lat], n_lat, k, hv, hi):
+                        _topk_heap(&A[r * n_lat], n_lat, NULL, n_lat, False, k, hv, hi)
                 elif k <= 16:
                     _topk_bounded(&A[r * n_lat], n_lat, k, hv, hi)
                 else:

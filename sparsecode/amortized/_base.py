@@ -286,11 +286,14 @@ class BaseAmortizedEncoder(TransformerMixin, BaseEstimator):
         block = X[start:stop]
         if _is_dask(block):
             block = block.compute()
+        narrowed = np.dtype(block.dtype).itemsize > np.dtype(dtype).itemsize
         block = np.ascontiguousarray(block, dtype=dtype)
-        if _is_streamed(X) and not np.isfinite(block.sum(dtype=np.float64)):
+        if (_is_streamed(X) or narrowed) and not np.isfinite(block.sum(dtype=np.float64)):
             if not np.isfinite(block).all():
-                raise ValueError(f"{name} contains NaN or infinity (rows {start}:{stop}); "
-                                 "remove or impute them before fitting.")
+                beyond = (f" after conversion to the model's {np.dtype(dtype).name} (values "
+                          f"beyond +-{np.finfo(dtype).max:.3g} overflow)") if narrowed else ""
+                raise ValueError(f"{name} contains NaN or infinity{beyond} (rows "
+                                 f"{start}:{stop}); remove, impute or rescale them.")
         return block
 
     def _sample(self, X, rng, dtype):
