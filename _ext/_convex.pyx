@@ -1136,14 +1136,17 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
                            const index_t[::1] indptr, Py_ssize_t j,
                            const floating[::1] y, const floating[::1] Z, const double[::1] S,
                            int df, double delta, double old, double L, int code, double alpha,
-                           double gamma, double wj, double a2, bint positive,
+                           double gamma, double wj, double a2, bint positive, double cube,
                            double* g_out) noexcept nogil:
     """The new value of coordinate ``j`` (``j < 0``: the intercept, a column of
     ones, unpenalised).  Huber: the proximal step with the Lipschitz constant
     ``L``.  Logistic: the proximal Newton step with the coordinate's exact
     curvature, kept when it decreases the objective along the coordinate,
     else the (always decreasing) step with ``L``.  ``S[i] = sigma(-y_i Z_i)``
-    (logistic) is kept up to date by the caller."""
+    (logistic) is kept up to date by the caller.  ``cube`` bounds the third
+    derivative along the coordinate (``max |sigma''| sum_i |x_ij|^3 / n``): when
+    the Newton model plus that cubic term already decreases, the step is kept
+    without evaluating the losses."""
     cdef Py_ssize_t n = Z.shape[0], i, p, p0 = 0, p1 = 0
     cdef double g = 0.0, h = 0.0, x, sg, new, dv, d, zi
     cdef bint ones = j < 0
@@ -1191,6 +1194,12 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
         d = new - old
         if d == 0.0:
             return new
+        dv = g * d + 0.5 * h * d * d + fabs(d) * d * d * cube / 6.0
+        if not ones:
+            dv += value_scalar(code, new, alpha, gamma, wj, a2) - \
+                value_scalar(code, old, alpha, gamma, wj, a2)
+        if dv < 0.0:
+            return new  # certified decrease (upper bound)
         # objective change along the coordinate: with S = sigma(-y z),
         # loss(z + t) - loss(z) = log1p(S (exp(-y t) - 1))
         dv = 0.0
@@ -1220,7 +1229,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                  const int64_t[::1] ws, const floating[::1] lips, int df, double delta,
                  int code, double alpha, double gamma, const floating[::1] weights,
                  const floating[::1] a2s, bint positive, bint fit_b, double lip_b,
-                 Py_ssize_t max_epochs, double tol_in, double[::1] S):
+                 Py_ssize_t max_epochs, double tol_in, double[::1] S,
+                 const double[::1] cubes=None):
     """CD epochs on the working set ``ws`` for a smooth GLM datafit
     ``sum_i loss(y_i, z_i) / n`` (``df``: 0 Huber with ``delta``, 1 logistic,
     labels +-1) with a built-in penalty; returns (epochs, crit).
@@ -1234,12 +1244,16 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
     (4 n)``).  The working-set score (subdifferential distance, the
     intercept's gradient included) is the figure checked every epoch.  ``S``
     (logistic: length ``n``, set here and kept equal to ``sigma(-y Z)``) caches
-    the sigmoid so that a coordinate that does not move costs no ``exp``.
+    the sigmoid so that a coordinate that does not move costs no ``exp``;
+    ``cubes`` (logistic, optional: length ``n_features + 1``, the last entry for
+    the intercept) the third-derivative bounds of ``glm_coord_step``.
     """
     cdef Py_ssize_t n = Z.shape[0], nws = ws.shape[0], i, jj, j, p, epoch = 0
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
     cdef double crit = INF, L, old, new, g, wj, a2, s, dz
     cdef bint logit = df == DF_LOGISTIC
+    cdef bint has_cube = cubes is not None and cubes.shape[0] == lips.shape[0] + 1
+    cdef Py_ssize_t N = lips.shape[0]
     if logit and S.shape[0] != n:
         raise ValueError("the logistic datafit needs the sigmoid cache S of length n")
     with nogil:
@@ -1257,7 +1271,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                 wj = weights[j] if has_w else 1.0
                 a2 = a2s[j] if has_a2 else L
                 new = glm_coord_step(is_sparse, XT, data, indices, indptr, j, y, Z, S, df,
-                                     delta, old, L, code, alpha, gamma, wj, a2, positive, &g)
+                                     delta, old, L, code, alpha, gamma, wj, a2, positive,
+                                     cubes[j] if has_cube else INF, &g)
                 # the score at the start of the coordinate's update: its
                 # maximum over an epoch is the figure checked
                 s = score_scalar(code, old, g, L, alpha, gamma, wj, a2, positive)
@@ -1281,7 +1296,7 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                 old = b[0]
                 new = glm_coord_step(is_sparse, XT, data, indices, indptr, -1, y, Z, S, df,
                                      delta, old, lip_b, code, alpha, gamma, 1.0, 1.0, False,
-                                     &g)
+                                     cubes[N] if has_cube else INF, &g)
                 if fabs(g) > crit:
                     crit = fabs(g)
                 if new != old:

@@ -188,3 +188,29 @@ def test_inputs_not_modified():
     PenalizedRegression(Huber(1.0), L1(0.05)).fit(X, y)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_logistic_epochs_never_increase_the_objective(fit_intercept):
+    """Each coordinate step (Newton kept on a certified or measured decrease, else
+    the Lipschitz step) decreases the objective: epoch by epoch it never grows."""
+    from sparsecode.convex._solvers.cd import _C
+
+    X, y = _classification(n=60, N=40, seed=8)
+    n, N = X.shape
+    a = 0.01
+    XT = np.ascontiguousarray(X.T)
+    lips = (X ** 2).sum(axis=0) / (4 * n)
+    cubes = np.append(np.abs(X ** 3).sum(axis=0) / n, 1.0) / (6 * np.sqrt(3))
+    w, b, Z, S = np.zeros(N), np.zeros(1), np.zeros(n), np.empty(n)
+    e = np.zeros(0)
+    ws = np.arange(N, dtype=np.int64)
+    prev = logistic_obj(X, y, w, 0.0, a)
+    for _ in range(15):
+        _C.glm_cd_inner(False, XT, np.zeros(1), np.zeros(1, np.int32), np.zeros(2, np.int32),
+                        y, Z, w, b, ws, lips, 1, 0.0, 0, a, 0.0, e, e, False, fit_intercept,
+                        0.25, 1, 0.0, S, cubes)
+        cur = logistic_obj(X, y, w, b[0], a)
+        assert cur <= prev + 1e-15
+        np.testing.assert_allclose(Z, X @ w + b[0], atol=1e-12)
+        prev = cur
