@@ -82,20 +82,25 @@ def _band_noise_std(X):
     None when the estimate is not usable: fewer than ``2 L`` pixels (the
     regression of a band on the ``L - 1`` others then fits the noise too), or
     data without measurable noise (noiseless or of rank below ``L``).  Each
-    band's variance is floored at ``1e-6`` times the median band variance (a
+    band's relative variance is floored at ``1e-6`` times the median (a
     numerical guard: a band estimated as noiseless would otherwise dominate
-    the whitening; above it the result is invariant to rescaling the bands).
+    the whitening).  The regression runs on the bands divided by their RMS, so
+    rescaling a band rescales its estimate by the same factor.
     """
     N, L = X.shape
     if L < 2 or N < 2 * L:
         return None
-    _Ri, _d, wtw = _regression_noise_gram(X.T @ X)
+    # the regression runs on bands of unit RMS (its ridge is one scalar), so the
+    # estimate is equivariant to rescaling each band
+    rms = np.sqrt(np.einsum("ij,ij->j", X, X) / N)
+    rms = np.where(rms > 0, rms, 1.0)
+    Xn = X / rms
+    _Ri, _d, wtw = _regression_noise_gram(Xn.T @ Xn)
     var = np.maximum(wtw / N, 0.0)
-    signal = float(np.einsum("ij,ij->", X, X)) / (N * L)
     med = float(np.median(var))
-    if not med > 1e-12 * max(signal, np.finfo(float).tiny):
+    if not med > 1e-12:  # relative to the unit band energy
         return None
-    return np.sqrt(np.maximum(var, 1e-6 * med))
+    return rms * np.sqrt(np.maximum(var, 1e-6 * med))
 
 
 def estimate_noise(Y, *, noise="additive"):

@@ -270,20 +270,22 @@ def test_nfindr_no_worse_than_vca_on_every_seed(real_data_dir, scene, seeds):
         assert sad_nfindr <= _scene_sad(data, vca(data.Y, K, random_state=seed))
 
 
-def _noisy_scene(p=4, L=30, N=3000, seed=1):
-    """Mixtures with pure pixels, band-dependent noise levels (std 0.002 .. 0.05)."""
+def _noisy_scene(p=4, L=30, N=3000, seed=1, noise=(0.002, 0.05)):
+    """Mixtures with pure pixels, band-dependent noise levels (std from noise[0] to noise[1])."""
     rng = np.random.default_rng(seed)
     E = rng.uniform(0.1, 1.0, size=(p, L))
     A = np.vstack([rng.dirichlet(np.ones(p), size=N - p), np.eye(p)])
-    noise_std = np.geomspace(0.002, 0.05, L)[rng.permutation(L)]
+    noise_std = np.geomspace(noise[0], noise[1], L)[rng.permutation(L)]
     return A @ E + noise_std * rng.standard_normal((N, L)), E
 
 
-def test_nfindr_mnf_is_invariant_to_band_scaling():
+@pytest.mark.parametrize("noise", [(0.002, 0.05), (1e-4, 1e-3)])
+def test_nfindr_mnf_is_invariant_to_band_scaling(noise):
     # MNF whitens each band by its own noise level: rescaling the bands leaves the
-    # search space, hence the chosen pixels, unchanged (PCA's are not invariant)
-    Y, _E = _noisy_scene()
-    D = np.geomspace(0.05, 20.0, Y.shape[1])[np.random.default_rng(2).permutation(Y.shape[1])]
+    # search space, hence the chosen pixels, unchanged (PCA's are not invariant);
+    # band scales over four decades, low and high SNR
+    Y, _E = _noisy_scene(noise=noise)
+    D = np.geomspace(0.01, 100.0, Y.shape[1])[np.random.default_rng(2).permutation(Y.shape[1])]
     M, idx = nfindr(Y, 4)
     M_scaled, idx_scaled = nfindr(Y * D, 4)  # (the ATGP start may list them in another order)
     np.testing.assert_array_equal(np.sort(idx), np.sort(idx_scaled))
