@@ -21,6 +21,8 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).parent
 EXT_DIR = "_ext"
 KERNELS = sorted(p.stem for p in (HERE / EXT_DIR).glob("*.pyx"))
+# C headers included by the kernels: a change rebuilds them (and MANIFEST.in ships them)
+HEADERS = sorted(f"{EXT_DIR}/{p.name}" for p in (HERE / EXT_DIR).glob("*.h"))
 # Developers may rebuild a subset: SPARSECODE_EXT=_omp,_nmf python setup.py build_ext -i
 if os.environ.get("SPARSECODE_EXT"):
     KERNELS = [k for k in KERNELS if k in os.environ["SPARSECODE_EXT"].split(",")]
@@ -87,6 +89,7 @@ def _extensions():
             f"sparsecode._ext.{name}",
             [f"{EXT_DIR}/{name}.pyx"],
             include_dirs=[np.get_include(), EXT_DIR],
+            depends=HEADERS,
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
         for name in KERNELS

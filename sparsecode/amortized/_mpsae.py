@@ -200,7 +200,7 @@ _MP_CONSTRAINTS = {
     "k_aux": [Interval(numbers.Integral, 1, None, closed="left"), Options("auto")],
     "dead_after_n_samples": [Interval(numbers.Integral, 1, None, closed="left"),
                              Options("auto")],
-    "residual_tol": [Interval(numbers.Real, 0, 1, closed="both"), None],
+    "residual_tol": [Interval(numbers.Real, 0, 1, closed="left"), None],
 }
 
 
@@ -253,7 +253,7 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     n_inference_steps : int or None, default=None
         Steps used by :meth:`transform` (``None``: ``n_steps``); the
         pursuit can run longer at test time than in training.
-    residual_tol : float in [0, 1] or None, default=None
+    residual_tol : float in [0, 1) or None, default=None
         Early stop of the pursuit, per sample, in training and coding: a
         sample stops at the first step that would lower its squared
         residual by no more than ``residual_tol`` times its current value

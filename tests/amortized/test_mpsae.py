@@ -272,3 +272,10 @@ def test_residual_tol_in_the_estimator():
     assert nnz.max() <= 6 and nnz.mean() < np.count_nonzero(full.transform(X), axis=1).mean()
     with pytest.raises(ValueError, match="residual_tol"):
         MatchingPursuitAutoencoder(residual_tol=2.0).fit(X)
+
+
+def test_residual_tol_of_one_is_refused():
+    # c_j^2 <= ||r||^2 for unit atoms: residual_tol=1 would stop every sample at step 0
+    X = np.random.default_rng(0).standard_normal((64, 8))
+    with pytest.raises(ValueError, match="residual_tol"):
+        MatchingPursuitAutoencoder(12, n_steps=4, residual_tol=1.0, max_iter=1).fit(X)
