@@ -6,11 +6,14 @@ A batch's codes are kept as CSR triplets ``(indptr, indices, values)`` over
 the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
 
 ``topk_rows``
-    the ``k`` largest values of each row (ties: lowest index) in one scan,
-    optionally restricted to a subset of columns (AuxK on dead latents).  For
-    k <= 16 a k-entry heap whose root is the running threshold; above, entries
-    over the running k-th best go to a 16k buffer that quickselect cuts back
-    to k when full.  O(n) expected either way; no sort of the row.
+    the ``k`` largest values of each row (ties: lowest index), optionally
+    restricted to a subset of columns (AuxK on dead latents).  For k <= 16 a
+    k-entry heap whose root is the running threshold, started from a bound
+    found in a first pass (float32 rows of 64 entries or more: the k-th
+    largest of 32 group maxima; other rows: the maxima of short runs), so the
+    second pass offers few entries to the heap; above 16, entries over the
+    running k-th best go to a 16k buffer that quickselect cuts back to k when
+    full.  O(n) expected either way; no sort of the row.
 ``sparse_decode``
     ``out[b] = bias + sum_e values[e] * W[indices[e]]`` (k rows of W per sample).
 ``sparse_row_dots``

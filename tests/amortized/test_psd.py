@@ -291,8 +291,8 @@ def test_float64_tanh_matches_numpy():
 def test_training_is_scale_equivariant(encoder, c):
     """Training runs on X / 2**e with alpha / 2**e: fitting c X with alpha is fitting X
     with alpha / c, codes scaled by c (c a power of two) -- the learning rate does not
-    depend on the data scale (before, an Adam step on the biases was absolute: fitting
-    1e-15 X gave codes 1e12 times too large)."""
+    depend on the data scale (an Adam step on absolute biases would make the codes of
+    1e-15 X 1e12 times too large)."""
     from sparsecode.amortized import PredictiveSparseDecomposition as PSD
 
     X, _, _ = make_planted_features(64, 8, 12, 2, random_state=0)

@@ -440,8 +440,8 @@ def test_topk_rows_allocation_failure_raises_memory_error():
 
 def test_default_epochs_from_data_size_recover_planted_atoms():
     # max_iter="auto": max(10, ceil(2048 / steps per epoch)) epochs; 6000 samples in
-    # batches of 1024 give 6 steps per epoch, 342 epochs.  The former fixed 10 epochs
-    # (60 Adam steps) left every atom below cosine 0.95 (measured: recovered 0.0)
+    # batches of 1024 give 6 steps per epoch, 342 epochs.  max_iter=10 (60 Adam
+    # steps) leaves every atom below cosine 0.95 (measured: recovered 0.0)
     X, D, _ = make_planted_features(6000, 24, 64, 3, random_state=0)
     m = KSparseAutoencoder(64, 3, random_state=0).fit(X)
     assert m.n_iter_ == 342 and m.n_steps_ == 342 * 6

@@ -1,6 +1,6 @@
 """The NMF estimators start from N-FINDR by default (issue 16).
 
-VCA (the former default) is random: on Jasper Ridge it misses the road
+VCA is random: on Jasper Ridge it misses the road
 endmember on 3 of 5 seeds, and the NMF (a local method) keeps the start's
 vertex. N-FINDR started from the ATGP pixels is deterministic.
 """

@@ -304,7 +304,7 @@ def test_nfindr_reduction_falls_back_to_pca_without_noise(pure_scene):
 def test_correntropy_nmf_on_jasper_from_nfindr(real_data_dir):
     # the target (mean SAD <= 0.25 rad) is met from init="nfindr" within 50
     # sweeps; not from the VCA start (which misses the road endmember on 3 seeds of
-    # 5).  N-FINDR is now the default: test_default_init.py checks the defaults.
+    # 5).  N-FINDR is the default: test_default_init.py checks the defaults.
     import warnings
 
     from sparsecode.datasets import load_hyperspectral
