@@ -1320,38 +1320,61 @@ def fista_l1_step(const floating[:, ::1] Yk, const floating[:, ::1] grad,
     """``Xn = prox_{alpha step ||.||_1}(Yk - step grad)`` (soft thresholding, or its
     non-negative version) for every column, in one pass that also gives
     ``dn2 = ||Xn - X||^2`` and ``rs = <Yk - Xn, Xn - X>`` per column (the
-    greedy step-length and gradient-restart tests)."""
-    cdef Py_ssize_t i, c, n = Yk.shape[0], k = Yk.shape[1]
-    cdef double v, t, z, d
-    for c in range(k):
-        dn2[c] = 0.0
-        rs[c] = 0.0
+    greedy step-length and gradient-restart tests).  ``Xn`` may be ``Yk``'s
+    buffer (element-wise in place), never ``X``'s."""
+    cdef Py_ssize_t i, c, n = Yk.shape[0], k = Yk.shape[1], q
+    cdef double v, t, z, d, yk, sc, a_dn, a_rs
+    cdef const floating* py = &Yk[0, 0] if n > 0 else NULL
+    cdef const floating* pg = &grad[0, 0] if n > 0 else NULL
+    cdef const floating* px = &X[0, 0] if n > 0 else NULL
+    cdef floating* pn = &Xn[0, 0] if n > 0 else NULL
     with nogil:
-        for i in range(n):
-            for c in range(k):
-                v = Yk[i, c] - step[c] * grad[i, c]
-                t = alpha * step[c]
+        for c in range(k):
+            sc = step[c]
+            t = alpha * sc
+            a_dn = 0.0
+            a_rs = 0.0
+            q = c
+            for i in range(n):
+                yk = py[q]  # (read first: Xn may be Yk's buffer, written in place)
+                v = yk - sc * pg[q]
                 if v > t:
                     z = v - t
                 elif v < -t and not nonneg:
                     z = v + t
                 else:
                     z = 0.0
-                Xn[i, c] = <floating> z
-                z = Xn[i, c]
-                d = z - X[i, c]
-                dn2[c] += d * d
-                rs[c] += (Yk[i, c] - z) * d
+                pn[q] = <floating> z
+                if floating is float:
+                    z = pn[q]  # (the float32 value stored)
+                d = z - px[q]
+                a_dn += d * d
+                a_rs += (yk - z) * d
+                q += k
+            dn2[c] = a_dn
+            rs[c] = a_rs
 
 
 def fista_extrapolate(const floating[:, ::1] Xn, const floating[:, ::1] X,
                       const double[::1] b, floating[:, ::1] out):
-    """``out = Xn + b (Xn - X)`` column-wise (the momentum step)."""
-    cdef Py_ssize_t i, c, n = Xn.shape[0], k = Xn.shape[1]
+    """``out = Xn + b (Xn - X)`` column-wise (the momentum step); ``out`` may be
+    ``X``'s buffer (element-wise in place)."""
+    cdef Py_ssize_t i, c, n = Xn.shape[0], k = Xn.shape[1], q
+    cdef double bc
+    cdef const floating* pn = &Xn[0, 0] if n > 0 else NULL
+    cdef const floating* px = &X[0, 0] if n > 0 else NULL
+    cdef floating* po = &out[0, 0] if n > 0 else NULL
     with nogil:
-        for i in range(n):
-            for c in range(k):
-                out[i, c] = <floating> (Xn[i, c] + b[c] * (Xn[i, c] - X[i, c]))
+        for c in range(k):
+            bc = b[c]
+            if k == 1:
+                for i in range(n):
+                    po[i] = <floating> (pn[i] + bc * (pn[i] - px[i]))
+            else:
+                q = c
+                for i in range(n):
+                    po[q] = <floating> (pn[q] + bc * (pn[q] - px[q]))
+                    q += k
 
 
 # ---------------------------------------------------------------------------

@@ -747,7 +747,10 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             if fused:
                 X = np.ascontiguousarray(X, dtype=X0.dtype)
                 Yk = np.ascontiguousarray(Yk, dtype=X0.dtype)
-                Xn = np.empty_like(X)
+                # the new iterate overwrites the extrapolated point in place (no
+                # fresh n-sized buffer per iteration), unless that is X itself
+                Xn = np.empty_like(X) if (Yk is X or np.may_share_memory(Yk, X)
+                                          or not Yk.flags.writeable) else Yk
                 _C.fista_l1_step(Yk, np.ascontiguousarray(grad, dtype=X.dtype), X,
                                  step.astype(np.float64), float(G.alpha),
                                  type(G) is _NonnegL1, Xn, dn2, rsv)
@@ -785,7 +788,10 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
             b64 = beta.astype(np.float64)
             AXn = np.ascontiguousarray(AXn)
             AX = np.ascontiguousarray(AX, dtype=AXn.dtype)
-            Yk = np.empty_like(Xn)
+            # the momentum step into X's buffer (X is not needed afterwards)
+            Yk = X if (kind == "relative_duality_gap" and X.flags.writeable
+                       and X.dtype == Xn.dtype and X.flags.c_contiguous
+                       and not np.may_share_memory(X, Xn)) else np.empty_like(Xn)
             _C.fista_extrapolate(Xn, X, b64, Yk)
             AY = np.empty_like(AXn)
             _C.fista_extrapolate(AXn, AX, b64, AY)
@@ -822,7 +828,9 @@ def _fista_core(op, F, G, X0, *, lipschitz, restart, max_iter, tol, check_every,
                     Yk = np.where(b2, Xn, Yk)
                     AY = np.where(b2, AXn, AY)
                     t = np.where(better, 1.0, t)
-        if it % check_every == 0 or last:
+        # (tol <= 0 runs max_iter iterations: the certificate is computed at the
+        # end only, unless verbose prints it along the way)
+        if last or (it % check_every == 0 and (tol > 0 or verbose)):
             P = F.value(AXn) + G.value(Xn)
             if kind == "relative_duality_gap":
                 Z = F.grad(AXn)

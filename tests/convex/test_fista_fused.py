@@ -48,3 +48,17 @@ def test_fused_kernel_values():
     out = np.empty_like(X)
     OS._C.fista_extrapolate(Xn, X, np.array([0.5, 1.0]), out)
     np.testing.assert_allclose(out, Xn + np.array([0.5, 1.0]) * (Xn - X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fixed_iterations_skip_intermediate_certificates():
+    """tol=0 (run max_iter iterations): the duality gap, one product with A^T, is
+    computed at the end only; the iterates are the same as with checks."""
+    A, y = _problem(np.float64, 1)
+    X0, i0 = fista(A, y, alpha=0.05, tol=0.0, max_iter=35)
+    X1, i1 = fista(A, y, alpha=0.05, tol=1e-300, max_iter=35)
+    np.testing.assert_array_equal(X0, X1)
+    assert i1["n_rmatvec"] - i0["n_rmatvec"] == 3  # the checks at 10, 20, 30
+    assert i0["n_matvec"] == i1["n_matvec"]
+    # (fewer dual points seen: a certificate at least as large)
+    assert np.isfinite(i0["certificate"]) and i0["certificate"] >= i1["certificate"]
