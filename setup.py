@@ -22,7 +22,9 @@ HERE = Path(__file__).parent
 EXT_DIR = "_ext"
 KERNELS = sorted(p.stem for p in (HERE / EXT_DIR).glob("*.pyx"))
 # C headers included by the kernels: a change rebuilds them (and MANIFEST.in ships them)
-HEADERS = sorted(f"{EXT_DIR}/{p.name}" for p in (HERE / EXT_DIR).glob("*.h"))
+# (not the *_api.h files Cython writes for ``cdef api`` functions: build outputs)
+HEADERS = sorted(f"{EXT_DIR}/{p.name}" for p in (HERE / EXT_DIR).glob("*.h")
+                 if not p.name.endswith("_api.h"))
 # Developers may rebuild a subset: SPARSECODE_EXT=_omp,_nmf python setup.py build_ext -i
 if os.environ.get("SPARSECODE_EXT"):
     KERNELS = [k for k in KERNELS if k in os.environ["SPARSECODE_EXT"].split(",")]
