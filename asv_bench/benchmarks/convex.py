@@ -1,5 +1,5 @@
-"""Benchmarks of the convex family: Lasso (dense / sparse), path, SqrtLasso,
-LADLasso, MCP, loss-function OMP and the "lasso" encoder.
+"""Benchmarks of the convex family: Lasso (dense / sparse, tall CSR), path, SqrtLasso,
+LADLasso, MCP, Huber and logistic datafits, loss-function OMP and the "lasso" encoder.
 
 Problems: Gaussian designs (centred, 20-sparse truth, noise 0.5), a sparse
 CSR design at 1% density, and compressive sensing for LossOMP.  ``time_*``
@@ -325,4 +325,64 @@ class UserPenalty(Benchmark):
         self.est.fit(X, y)  # compiles the callbacks (user penalty)
 
     def time_fit(self, penalty):
+        self.est.fit(self.X, self.y)
+
+
+class SmoothGLM(Benchmark):
+    """Huber (delta 1, 10 % gross errors) and L1 logistic regression (labels +-1)
+    by the compiled coordinate descent on the Gaussian design, no intercept,
+    ``tol=1e-6``; ``track_dual_gap`` is the duality gap reached (``dual_gap_``)."""
+
+    param_names = ["datafit"]
+    params = (["huber", "logistic"],)
+
+    def setup(self, datafit):
+        from sparsecode.convex import L1, AndersonCD, Huber, Logistic
+
+        X, y, w = _gaussian(scaled(500, 200), scaled(2000, 500))
+        n = X.shape[0]
+        if datafit == "huber":
+            y = y.copy()
+            y[: n // 10] += 20.0
+            df = Huber(delta=1.0)
+            a = float(np.max(np.abs(X.T @ np.clip(y, -1.0, 1.0)))) / n / 10
+        else:
+            y = np.where(X @ w > 0, 1.0, -1.0)
+            df = Logistic()
+            a = float(np.max(np.abs(X.T @ y))) / (2 * n) / 10
+        self.est = _API["PenalizedRegression"](df, L1(a), AndersonCD(tol=1e-6),
+                                               fit_intercept=False)
+        self.X, self.y = X, y
+        self.est.fit(X, y)
+
+    def time_fit(self, datafit):
+        self.est.fit(self.X, self.y)
+
+    def track_dual_gap(self, datafit):
+        return float(self.est.dual_gap_)
+
+
+class SparseCSRTall(Benchmark):
+    """Lasso on the tall CSR designs of the issue (converted to CSC by one
+    compiled pass), ``alpha_max/100``, ``tol=1e-5``."""
+
+    param_names = ["shape"]
+    params = (["5000x5000-0.5%", "10000x2000-1%"],)
+
+    def setup(self, shape):
+        n, N, d = (5000, 5000, 0.005) if shape.startswith("5000") else (10000, 2000, 0.01)
+        n, N = scaled(n, n // 2), scaled(N, N // 2)
+        rng = np.random.default_rng(0)
+        X = sp.random(n, N, density=d, format="csr", random_state=0,
+                      data_rvs=rng.standard_normal)
+        w = np.zeros(N)
+        w[rng.choice(N, 50, replace=False)] = rng.standard_normal(50)
+        y = X @ w + 0.1 * rng.standard_normal(n)
+        y -= y.mean()
+        a = float(np.max(np.abs(X.T @ y))) / n / 100
+        self.est = _API["Lasso"](alpha=a, fit_intercept=False, tol=1e-5)
+        self.X, self.y = X, y
+        self.est.fit(X, y)
+
+    def time_fit(self, shape):
         self.est.fit(self.X, self.y)
