@@ -479,6 +479,11 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                              f"sample_weight=None.")
         if kind == "logistic" and not np.all(np.isin(np.asarray(Y), (-1.0, 1.0))):
             raise ValueError("y must hold labels -1 and +1 for the logistic datafit.")
+        if kind == "huber":
+            d = getattr(datafit, "delta", 1.35)
+            if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Real) or \
+                    not (np.isfinite(d) and d > 0):
+                raise ValueError(f"delta of Huber must be a positive finite number; got {d!r}.")
         kind_run = kind
         if not PEN.is_builtin(penalty):
             if fit_intercept:

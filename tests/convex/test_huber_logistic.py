@@ -214,3 +214,10 @@ def test_logistic_epochs_never_increase_the_objective(fit_intercept):
         assert cur <= prev + 1e-15
         np.testing.assert_allclose(Z, X @ w + b[0], atol=1e-12)
         prev = cur
+
+
+@pytest.mark.parametrize("delta", [0.0, -1.0, np.inf, np.nan, True, "1"])
+def test_huber_delta_validated(delta):
+    X, y = _regression(n=20, N=10, seed=9)
+    with pytest.raises(ValueError, match="delta of Huber"):
+        PenalizedRegression(Huber(delta=delta), L1(0.1)).fit(X, y)
