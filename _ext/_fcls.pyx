@@ -357,3 +357,57 @@ def fcls_gram(const double[:, ::1] G, const double[:, :] C, double delta2,
         raise MemoryError(f"fcls_gram: could not allocate the per-thread workspace for {K} "
                           f"endmembers ({n_oom} pixels left unsolved).")
     return n_failed
+
+
+cdef inline double _dot4(const double* x, const double* y, Py_ssize_t n) noexcept nogil:
+    # four partial sums: the compiler keeps them in vector registers
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t t = 0
+    while t + 4 <= n:
+        s0 = s0 + x[t] * y[t]
+        s1 = s1 + x[t + 1] * y[t + 1]
+        s2 = s2 + x[t + 2] * y[t + 2]
+        s3 = s3 + x[t + 3] * y[t + 3]
+        t += 4
+    while t < n:
+        s0 = s0 + x[t] * y[t]
+        t += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def fcls_correlations(const double[:, ::1] X, const double[:, ::1] Ec, double[:, ::1] C,
+                      const double[:, ::1] Ginv, const double[::1] u, double den,
+                      double[:, ::1] out, int n_threads=1, bint closed=True):
+    """The pixels' correlations and equality-constrained solutions, one pass over ``X``.
+
+    ``C[n] = Ec X[n]`` (``Ec`` (K, L): the scaled endmembers) and, with
+    ``closed``, ``out[n] = v + mu u`` with ``v = Ginv C[n]`` and
+    ``mu = (1 - 1^T v) / den`` (``den = 1 / delta2 + 1^T u``; ``inf``: plain
+    least squares, ``mu = 0``): the starting point of ``fcls_gram(...,
+    warm=True)``.  OpenMP over pixels, no BLAS: the pass over the data, which
+    bounds FCLS, is shared by the threads.
+    """
+    cdef Py_ssize_t N = X.shape[0], L = X.shape[1], K = Ec.shape[0], n, k, j
+    cdef double s, mu
+    if Ec.shape[1] != L or C.shape[0] != N or C.shape[1] != K:
+        raise ValueError("fcls_correlations: X (N, L), Ec (K, L) and C (N, K) disagree.")
+    if closed and (Ginv.shape[0] != K or Ginv.shape[1] != K or u.shape[0] != K
+                   or out.shape[0] != N or out.shape[1] != K):
+        raise ValueError("fcls_correlations: Ginv (K, K), u (K,) and out (N, K) disagree.")
+    if N == 0 or K == 0:
+        return
+    with nogil:
+        for n in prange(N, schedule="static", num_threads=n_threads):
+            for k in range(K):
+                C[n, k] = _dot4(&X[n, 0], &Ec[k, 0], L)
+            if closed:
+                s = 0.0
+                for k in range(K):
+                    out[n, k] = 0.0
+                    for j in range(K):
+                        out[n, k] = out[n, k] + Ginv[k, j] * C[n, j]
+                    s = s + out[n, k]
+                if not isinf(den):
+                    mu = (1.0 - s) / den
+                    for k in range(K):
+                        out[n, k] = out[n, k] + mu * u[k]

@@ -10,12 +10,14 @@ from .._validation import check_matrix
 __all__ = ["as_pixels", "check_mask", "check_n_endmembers", "check_nonnegative"]
 
 
-def as_pixels(Y, name="Y", *, allow_nan=False):
+def as_pixels(Y, name="Y", *, allow_nan=False, check_finite=True):
     """Return ``(X, image_shape)``: X of shape (n_pixels, n_bands) float, finite.
 
     A cube of shape (rows, cols, bands) is flattened row-major (numpy ``C``
     order: pixel ``i * cols + j``), and ``image_shape = (rows, cols)``;
-    a matrix gives ``image_shape = None``.
+    a matrix gives ``image_shape = None``.  ``check_finite=False`` leaves the
+    finiteness check to the caller (a kernel whose own pass over the data
+    detects NaN and infinity), saving a pass.
     """
     if sp.issparse(Y):
         raise TypeError(f"{name} must be a dense array; got a scipy.sparse matrix.")
@@ -33,11 +35,16 @@ def as_pixels(Y, name="Y", *, allow_nan=False):
             + (" Reshape your data: Y.reshape(-1, 1) for one band or Y.reshape(1, -1) for one "
                "pixel." if arr.ndim == 1 else "")
         )
-    X = _check_float(arr, name, allow_nan=allow_nan)
+    X = _check_float(arr, name, allow_nan=allow_nan or (None if not check_finite else False))
     return X, image_shape
 
 
 def _check_float(arr, name, allow_nan=False):
+    if allow_nan is None:  # no finiteness check
+        from sklearn.utils import check_array
+
+        return check_array(arr, dtype=[np.float64, np.float32], ensure_all_finite=False,
+                           input_name=name)
     if allow_nan:
         from sklearn.utils import check_array
 

@@ -107,7 +107,7 @@ def fcls(Y, endmembers, *, delta=None, max_iter=None, tol=None, n_jobs=None):
     """
     if _is_dask(Y):
         return _fcls_dask(Y, endmembers, delta=delta, max_iter=max_iter, tol=tol, n_jobs=n_jobs)
-    X, image_shape = as_pixels(Y, "Y")
+    X, image_shape = as_pixels(Y, "Y", check_finite=False)  # the kernel's pass checks
     E = check_matrix(endmembers, "endmembers")
     if E.shape[1] != X.shape[1]:
         raise ValueError(
@@ -161,6 +161,78 @@ def _fcls_dask(Y, endmembers, **kw):
                          chunks=Yc.chunks[:-1] + ((K,),))
 
 
+def _fcls_fused(X, E, s, delta2, max_iter, tol, n_threads, warn, delta):
+    """``_fcls_core`` for data of ordinary scale: correlations and closed-form start
+    in one OpenMP pass over the pixels (``fcls_correlations``), then the active-set
+    kernel on the pixels whose start has a negative entry; no BLAS call on the data."""
+    from .._ext._fcls import fcls_correlations, fcls_gram
+
+    K, N = E.shape[0], X.shape[0]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        Es = E / s
+        G = np.ascontiguousarray(Es @ Es.T)
+        Ec = np.ascontiguousarray(Es / s)  # c = (E / s^2) y: the 1/s of y folded in
+        if delta is not None:
+            delta2 = float(np.float64(delta / s) ** 2)  # inf (exact constraint) past 1e308
+        elif np.isfinite(delta2) and delta2 > 0:
+            delta2 = (np.sqrt(delta2) / s) ** 2
+        if tol is not None:
+            tol = (tol / s) / s
+    if tol is None:
+        tol = 1e-12 * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
+    inv = _gram_inverse_parts(G, float(delta2)) if (N and K < max_iter) else None
+    closed = inv is not None
+    Ginv, u, den = inv if closed else (np.zeros((K, K)), np.zeros(K), np.inf)
+    C = np.empty((N, K))
+    out = np.empty((N, K))
+    # a thread per 2,048 pixels at most: below that, starting a thread costs more
+    # than its share of the work (the result does not depend on the threads)
+    n_threads = max(1, min(int(n_threads), N // 2048))
+    fcls_correlations(X, Ec, C, Ginv, u, den, out, n_threads, closed)
+    if not np.isfinite(C.sum()):
+        # NaN or infinity in a pixel makes its correlations non-finite (inf * 0 and
+        # NaN * 0 are NaN): the data are checked here, on this path only
+        _check_finite_pixels(X)
+        if not np.all(np.isfinite(C)):
+            raise ValueError(
+                "fcls: the products Y @ endmembers.T overflow in float64 (Y is about "
+                f"{float(np.max(np.abs(X))):.1e} and the endmembers about {s:.1e}); rescale Y "
+                "and the endmembers by the same factor (the abundances do not change).")
+    if closed and not np.isfinite(out.sum()):
+        closed = False  # the kernel, which regularises its systems, does every pixel
+    n_failed = fcls_gram(G, C, float(delta2), out, int(max_iter), float(tol), n_threads,
+                         closed)
+    if warn and n_failed:
+        warn_not_converged("fcls", n_failed, X.shape[0], "active-set changes", max_iter, tol,
+                           hint="Increase max_iter (endmembers may be nearly collinear).")
+    return out
+
+
+def _check_finite_pixels(X):
+    if not np.isfinite(X.sum()) and not np.all(np.isfinite(X)):
+        raise ValueError("Input Y contains NaN or infinity; FCLS needs finite pixels "
+                         "(mask or impute the bad ones).")
+
+
+def _gram_inverse_parts(G, delta2):
+    """``(G^{-1}, u = G^{-1} 1, den = 1 / delta2 + 1^T u)`` or None when ``G`` is not
+    safely positive definite (see :func:`_closed_form`)."""
+    try:
+        w = np.linalg.eigvalsh(G)
+    except np.linalg.LinAlgError:  # pragma: no cover - G is finite and symmetric
+        return None
+    if not w[0] > 1e-10 * w[-1]:
+        return None
+    Ginv = np.linalg.inv(G)
+    Ginv = np.ascontiguousarray(0.5 * (Ginv + Ginv.T))
+    u = np.linalg.solve(G, np.ones(G.shape[0]))
+    with np.errstate(divide="ignore"):
+        den = 1.0 / delta2 + float(u.sum()) if delta2 > 0 else np.inf
+    if not np.all(np.isfinite(Ginv)):
+        return None
+    return Ginv, np.ascontiguousarray(u), float(den)
+
+
 def _closed_form(G, C, delta2):
     """Unconstrained-sign solution ``A`` (N, K, C-ordered) of every pixel, or None.
 
@@ -206,6 +278,9 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
     s = float(np.max(np.abs(E))) if E.size else 1.0
     if not 0.0 < s < np.inf:
         s = 1.0
+    if 1e-100 <= s <= 1e100 and X.flags.c_contiguous and E.shape[0] > 0:
+        return _fcls_fused(X, E, s, delta2, max_iter, tol, n_threads, warn, delta)
+    _check_finite_pixels(X)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         Es = E / s
         G = np.ascontiguousarray(Es @ Es.T)

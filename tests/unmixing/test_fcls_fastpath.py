@@ -206,3 +206,31 @@ def test_huge_delta_is_the_exact_constraint_not_an_overflow():
     # it is the limit delta -> inf, the exact sum-to-one
     E, Y = _mixture(10, K=4, L=20, N=60)
     np.testing.assert_allclose(fcls(Y, E, delta=1e300), fcls(Y, E), atol=1e-12, rtol=0)
+
+
+def test_fused_pass_equals_the_gram_path_and_does_not_depend_on_threads():
+    # the one-pass kernel (correlations + closed-form start, OpenMP over pixels) runs for
+    # data of ordinary scale; the BLAS path for data scaled past 1e100.  Abundances do not
+    # depend on a common scale, so both must agree
+    rng = np.random.default_rng(4)
+    E = rng.uniform(0.05, 1.0, size=(5, 40))
+    Y = rng.dirichlet(0.3 * np.ones(5), size=5000) @ E + 0.02 * rng.standard_normal((5000, 40))
+    fused1 = fcls(Y, E, n_jobs=1)
+    np.testing.assert_array_equal(fcls(Y, E, n_jobs=2), fused1)
+    assert (fused1 == 0).any() and (fused1 > 0).all(axis=1).any()  # both kinds of pixels
+    c = 2.0 ** 400
+    np.testing.assert_allclose(fcls(Y * c, E * c), fused1, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fused_pass_refuses_non_finite_pixels(bad):
+    rng = np.random.default_rng(5)
+    E = rng.uniform(0.05, 1.0, size=(3, 12))
+    Y = rng.dirichlet(np.ones(3), size=300) @ E
+    Y[17, 4] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fcls(Y, E)
+    E0 = E.copy()
+    E0[:, 4] = 0.0  # inf * 0 and NaN * 0 are NaN: still detected through a zero band
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fcls(Y, E0)

@@ -120,5 +120,7 @@ def test_fit_matches_direct_graph_and_guidance(monkeypatch, delta):
     scale = np.abs(slow.components_).max()
     np.testing.assert_allclose(fast.components_, slow.components_, rtol=0, atol=1e-10 * scale)
     np.testing.assert_allclose(fast.guidance_map_, slow.guidance_map_, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(fast.band_weights_, slow.band_weights_, rtol=1e-10)
+    # band weights are 1 / residual norms: round-off of the two graph paths, amplified
+    # over 40 sweeps, reaches a few 1e-10 here
+    np.testing.assert_allclose(fast.band_weights_, slow.band_weights_, rtol=1e-9)
     np.testing.assert_allclose(fast.objective_, slow.objective_, rtol=1e-10)
