@@ -36,7 +36,8 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
+from libc.stdint cimport INT32_MAX
 from scipy.linalg.cython_blas cimport sgemm
 
 import numpy as np
@@ -807,3 +808,206 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
     if failed_flag:
         raise MemoryError(f"encode_topk could not allocate its per-thread buffers "
                           f"({R} x {n_lat} floats); lower block_rows or n_threads.")
+
+
+# ---------------------------------------------------------------------------
+# Matching Pursuit with the Gram update, batched over signals: the one MP kernel
+# of the library (sparsecode.greedy.matching_pursuit and the MP-SAE encoder of
+# sparsecode.amortized both call it).
+
+ctypedef fused mptype:
+    float
+    double
+    double complex
+
+
+cdef inline double _mp_abs2(mptype x) noexcept nogil:
+    if mptype is float:
+        return (<double> x) * x
+    elif mptype is double:
+        return x * x
+    else:
+        return x.real * x.real + x.imag * x.imag
+
+
+cdef inline mptype _mp_conj(mptype x) noexcept nogil:
+    if mptype is float or mptype is double:
+        return x
+    else:
+        return x.conjugate()
+
+
+cdef inline double _mp_real(mptype x) noexcept nogil:
+    if mptype is float or mptype is double:
+        return x
+    else:
+        return x.real
+
+
+cdef int _mp_one(const mptype* G, const mptype* alpha0, const double* dinv, const double* sdinv,
+                 Py_ssize_t N, Py_ssize_t kmax, Py_ssize_t max_iter, bint error_mode,
+                 double eps, double ynorm2, double tiny, int selection, double rel_tol,
+                 double floor, mptype* c, char* mask, mptype* x, int64_t* idx_tr,
+                 mptype* coef_tr, int* n_iter_out, double* resid_out) noexcept nogil:
+    """Matching Pursuit for one signal with the Gram update (spec 1.2).
+
+    In-place: c (correlations A^H r), mask (support), x (dense code, length N,
+    or NULL), idx_tr / coef_tr (atom and coefficient of every step, or NULL).
+    """
+    cdef Py_ssize_t it = 0, j, k, n_sup = 0
+    cdef int status = 0
+    cdef double best, v, dec, E = ynorm2
+    cdef bint hit_k = False
+    cdef mptype tj
+    cdef const mptype* Grow
+    memset(mask, 0, N)
+    for k in range(N):
+        c[k] = alpha0[k]
+    if x != NULL:
+        for k in range(N):
+            x[k] = 0.0
+    while it < max_iter:
+        if error_mode and E <= eps:
+            break
+        j = 0
+        if selection == 0:
+            # argmax over all atoms (MP may re-select), normalised by ||a_k||
+            best = -1.0
+            j = -1
+            for k in range(N):
+                v = _mp_abs2(c[k]) * dinv[k]
+                if v > best:
+                    best = v
+                    j = k
+            dec = best
+        else:
+            # largest signed (normalised) correlation; real data only
+            best = _mp_real(c[0]) * sdinv[0]
+            for k in range(1, N):
+                v = _mp_real(c[k]) * sdinv[k]
+                if v > best:
+                    best = v
+                    j = k
+            if selection == 2 and best <= 0.0:
+                status = 1  # no positive correlation left
+                break
+            dec = _mp_abs2(c[j]) * dinv[j]
+        if dec <= tiny:
+            status = 1
+            break
+        if rel_tol >= 0.0 and (dec <= rel_tol * E or dec <= floor):
+            status = 1  # the residual stopped decreasing
+            break
+        if mask[j] == 0:
+            if n_sup >= kmax:
+                hit_k = True  # the user's sparsity level: a normal stop
+                break
+            mask[j] = 1
+            n_sup += 1
+        tj = c[j] * <mptype> dinv[j]
+        if x != NULL:
+            x[j] = x[j] + tj
+        if idx_tr != NULL:
+            idx_tr[it] = j
+            coef_tr[it] = tj
+        Grow = G + j * N
+        for k in range(N):
+            c[k] = c[k] - tj * _mp_conj(Grow[k])
+        E -= _mp_abs2(tj) / dinv[j]
+        if E < 0.0:
+            E = 0.0
+        it += 1
+    if idx_tr != NULL:
+        for k in range(it, max_iter):
+            idx_tr[k] = 0
+            coef_tr[k] = 0.0
+    if error_mode and E > eps and status == 0 and not hit_k:
+        status = 3
+    n_iter_out[0] = <int> it
+    resid_out[0] = E
+    return status
+
+
+def batch_mp_gram(const mptype[:, ::1] G, const mptype[:, ::1] Aty, const double[::1] dinv,
+                  const double[::1] ynorm2, const double[::1] eps, Py_ssize_t kmax,
+                  Py_ssize_t max_iter, bint error_mode, int n_threads, mptype[:, ::1] x_out,
+                  int[::1] n_iter_out, double[::1] resid_out, int[::1] status_out,
+                  int selection=0, int64_t[:, ::1] idx_out=None, mptype[:, ::1] coef_out=None,
+                  double rel_tol=-1.0):
+    """Matching Pursuit over the rows of ``Aty`` (correlations ``A^H y``), Gram ``G``.
+
+    Writes dense codes into ``x_out`` (skipped when it has no rows),
+    iterations, final squared residuals (``ynorm2`` minus the energy removed,
+    accumulated in double) and statuses (0 ok / 1 nothing left to remove /
+    3 ``eps`` not reached).  ``dinv = 1 / ||a_k||^2``.
+
+    selection
+        0: ``argmax |c_k|^2 dinv_k`` (Mallat & Zhang); 1: ``argmax c_k /
+        ||a_k||`` (signed, real data); 2: as 1, the pursuit ending when no
+        positive correlation is left.
+    idx_out, coef_out
+        ``(n_signals, max_iter)``: the atom and coefficient of every step
+        (0 for the steps not run), when given.
+    rel_tol
+        ``>= 0``: a signal stops at the first step whose energy decrease
+        ``|c_j|^2 dinv_j`` is ``<= rel_tol E`` (``E`` its current squared
+        residual) or ``<= machine epsilon * ynorm2``; that step is not taken.
+    """
+    cdef Py_ssize_t L_sig = Aty.shape[0]
+    cdef Py_ssize_t N = G.shape[0]
+    cdef Py_ssize_t i
+    cdef mptype* c
+    cdef char* mask
+    cdef double* sdinv = NULL
+    cdef int failed_flag = 0
+    cdef int* failed = &failed_flag
+    cdef bint ok = False, want_x, want_tr
+    cdef double meps = 1.1920928955078125e-07 if mptype is float else 2.220446049250313e-16
+    if G.shape[1] != N or Aty.shape[1] != N or dinv.shape[0] != N:
+        raise ValueError("G must be (N, N) with Aty (n_signals, N) and dinv (N,).")
+    if (ynorm2.shape[0] != L_sig or eps.shape[0] != L_sig or n_iter_out.shape[0] != L_sig
+            or resid_out.shape[0] != L_sig or status_out.shape[0] != L_sig):
+        raise ValueError("ynorm2, eps and the outputs need one entry per signal.")
+    if selection not in (0, 1, 2):
+        raise ValueError(f"selection must be 0, 1 or 2, got {selection}.")
+    if mptype is not float and mptype is not double:
+        if selection != 0:
+            raise ValueError("signed selections (1, 2) need real data.")
+    want_x = x_out is not None and x_out.shape[0] > 0
+    if want_x and (x_out.shape[0] != L_sig or x_out.shape[1] != N):
+        raise ValueError("x_out must be (n_signals, N).")
+    want_tr = idx_out is not None and coef_out is not None
+    if max_iter > INT32_MAX:
+        max_iter = INT32_MAX  # n_iter_out holds C ints
+    if want_tr and (idx_out.shape[0] != L_sig or coef_out.shape[0] != L_sig
+                    or idx_out.shape[1] < max_iter or coef_out.shape[1] < max_iter):
+        raise ValueError("idx_out and coef_out must be (n_signals, max_iter).")
+    if L_sig == 0:
+        return
+    if selection != 0:
+        sdinv = <double*> malloc(<size_t> N * sizeof(double))
+        if sdinv == NULL:
+            raise MemoryError("Matching Pursuit could not allocate its workspace.")
+        for i in range(N):
+            sdinv[i] = sqrt(dinv[i])
+    with nogil, parallel(num_threads=n_threads):
+        c = <mptype*> malloc(<size_t> N * sizeof(mptype))
+        mask = <char*> malloc(<size_t> N)
+        ok = c != NULL and mask != NULL
+        if not ok:
+            failed[0] = 1
+        for i in prange(L_sig, schedule="dynamic", chunksize=16):
+            if ok:
+                status_out[i] = _mp_one(
+                    &G[0, 0], &Aty[i, 0], &dinv[0], sdinv, N, kmax, max_iter, error_mode,
+                    eps[i], ynorm2[i], 1e-28 * ynorm2[i], selection, rel_tol,
+                    meps * ynorm2[i], c, mask, &x_out[i, 0] if want_x else NULL,
+                    &idx_out[i, 0] if want_tr else NULL, &coef_out[i, 0] if want_tr else NULL,
+                    &n_iter_out[i], &resid_out[i])
+        free(c)
+        free(mask)
+    free(sdinv)
+    if failed_flag:
+        raise MemoryError(
+            f"Matching Pursuit could not allocate its per-thread workspace ({N} atoms); "
+            "lower n_jobs.")

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from .._parallel import blas_limited, effective_n_jobs
 from .._registry import register_encoder
 from .._validation import Interval, Options, validate_params
+from ..greedy._mp import _mp_kernel
 from ._base import BaseAmortizedEncoder
 
 __all__ = ["MatchingPursuitAutoencoder"]
@@ -25,11 +26,17 @@ __all__ = ["MatchingPursuitAutoencoder"]
 # --------------------------------------------------------------------------
 # kernels (batch-vectorised; arrays in, arrays out)
 # --------------------------------------------------------------------------
-def _mp_forward(R0, W, n_steps, selection, gram=None, residual_tol=None):
+_SELECTION = {"abs": 0, "value": 1, "nonneg": 2}
+
+
+def _mp_forward(R0, W, n_steps, selection, gram=None, residual_tol=None, n_threads=1):
     """Matching pursuit over the rows of ``W`` for every row of ``R0`` at once.
 
-    Correlations are kept through the Gram matrix (``c <- c - c_j G[j]``),
-    so a step costs O(batch * n_latents) after the first product.
+    The pursuit is the library's one compiled Matching Pursuit
+    (``sparsecode.greedy``'s ``batch_mp_gram``, unit-weight atoms: the
+    coefficient of a step is the plain correlation): correlations are kept
+    through the Gram matrix (``c <- c - c_j G[j]``), so a step costs
+    O(n_latents) per sample after the first product.
 
     With ``residual_tol``, a sample stops at the first step that would lower
     its squared residual by no more than ``residual_tol`` times its current
@@ -39,50 +46,31 @@ def _mp_forward(R0, W, n_steps, selection, gram=None, residual_tol=None):
 
     Returns ``(idx, coef, RT)``: the atom chosen at each step
     (``(n_steps, batch)``), its coefficient (0 where the step was inactive:
-    no positive correlation left under ``selection="nonneg"``, or stopped by
-    ``residual_tol``) and the final residual
+    no positive correlation left under ``selection="nonneg"``, nothing left
+    to remove, or stopped by ``residual_tol``) and the final residual
     ``r^T = r^0 - sum_t coef_t W[idx_t]``.
     """
-    B = R0.shape[0]
+    dt = np.result_type(R0.dtype, W.dtype)
+    R0 = np.asarray(R0, dtype=dt)
+    W = np.asarray(W, dtype=dt)
+    B, n = R0.shape[0], W.shape[0]
     if gram is None:
         gram = W @ W.T
-    Cr = R0 @ W.T
-    rows = np.arange(B)
-    idx = np.empty((n_steps, B), dtype=np.intp)
-    coef = np.empty((n_steps, B), dtype=R0.dtype)
+    gram = np.ascontiguousarray(gram, dtype=dt)
+    Cr = np.ascontiguousarray(R0 @ W.T)
+    idx = np.empty((B, n_steps), dtype=np.int64)
+    coef = np.empty((B, n_steps), dtype=dt)
+    E0 = np.einsum("ij,ij->i", R0, R0).astype(np.float64)
+    _mp_kernel()(gram, Cr, np.ones(n), E0, np.zeros(B), n, int(n_steps), False, int(n_threads),
+                 np.empty((0, n), dtype=dt), np.empty(B, dtype=np.intc), np.empty(B),
+                 np.empty(B, dtype=np.intc), selection=_SELECTION[selection], idx_out=idx,
+                 coef_out=coef, rel_tol=-1.0 if residual_tol is None else float(residual_tol))
+    idx, coef = idx.T, coef.T
     RT = R0.copy()
-    if residual_tol is not None:
-        E = np.einsum("ij,ij->i", R0, R0)
-        # a step removing less than eps ||r^0||^2 removes only rounding: stop there too
-        floor = np.finfo(R0.dtype).eps * E
-        live = np.ones(B, dtype=bool)
     for t in range(n_steps):
-        if selection == "abs":
-            j = np.argmax(np.abs(Cr), axis=1)
-            c = Cr[rows, j]
-        else:
-            j = np.argmax(Cr, axis=1)
-            c = Cr[rows, j]
-            if selection == "nonneg":
-                c = np.maximum(c, 0)
-        if residual_tol is not None:
-            c2 = c * c
-            live &= (c2 > residual_tol * E) & (c2 > floor)
-            c = np.where(live, c, 0)
-            E = np.maximum(E - np.where(live, c2, 0), 0)
-        idx[t] = j
-        coef[t] = c
-        cc = c[:, None]
-        upd = gram[j]  # a copy (fancy indexing): scaled in place
-        upd *= cc
-        Cr -= upd
-        upd = W[j]
-        upd *= cc
+        upd = W[idx[t]]
+        upd *= coef[t][:, None]
         RT -= upd
-        if residual_tol is not None and not live.any():
-            idx[t + 1:] = 0
-            coef[t + 1:] = 0
-            break
     return idx, coef, RT
 
 
@@ -178,12 +166,14 @@ def _encode_mp_sae(X, D, *, n_nonzero_coefs, selection="nonneg", n_jobs=None):
     dtype = np.result_type(X.dtype, D.dtype, np.float32)
     X = X.astype(dtype, copy=False)
     D = D.astype(dtype, copy=False)
-    with blas_limited(effective_n_jobs(n_jobs)):
+    n_threads = effective_n_jobs(n_jobs)
+    with blas_limited(n_threads):
         out = np.zeros((X.shape[0], D.shape[0]), dtype=dtype)
         G = D @ D.T
         step = 4096
         for s in range(0, X.shape[0], step):
-            idx, coef, _ = _mp_forward(X[s:s + step], D, int(T), selection, gram=G)
+            idx, coef, _ = _mp_forward(X[s:s + step], D, int(T), selection, gram=G,
+                                       n_threads=n_threads)
             out[s:s + step] = _mp_codes(idx, coef, D.shape[0], dtype)
     return out
 
@@ -399,7 +389,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
         B = Xb.shape[0]
         R0 = Xb - self.decoder_bias_
         idx, coef, RT = _mp_forward(R0, W, int(self.n_steps), self.selection,
-                                    residual_tol=self.residual_tol)
+                                    residual_tol=self.residual_tol,
+                                    n_threads=self._n_threads())
         loss = float(np.einsum("ij,ij->", RT, RT)) / B
         dW, dR0 = _mp_backward((2.0 / B) * RT, idx, coef, RT, W)
         fired = np.zeros(W.shape[0], dtype=bool)
@@ -425,7 +416,8 @@ class MatchingPursuitAutoencoder(BaseAmortizedEncoder):
     def _encode(self, X):
         T = self.n_steps if self._T is None else self._T
         idx, coef, _ = _mp_forward(X - self.decoder_bias_, self.components_, int(T),
-                                   self.selection, residual_tol=self.residual_tol)
+                                   self.selection, residual_tol=self.residual_tol,
+                                   n_threads=self._n_threads())
         return _mp_codes(idx, coef, self.components_.shape[0], X.dtype, sparse=True)
 
     def transform(self, X, output="dense", *, n_steps=None):

@@ -27,13 +27,25 @@ from ._omp import (
     _check_tol,
     _default_k,
     _fit_pursuit,
-    _kernels,
     _pow2_scale,
     _rescale_rows,
     _work_dtype,
 )
 
 __all__ = ["MatchingPursuit", "matching_pursuit"]
+
+
+def _mp_kernel():
+    """The compiled batched Matching Pursuit (``_ext/_sae.pyx::batch_mp_gram``).
+
+    The one MP kernel of the library: ``matching_pursuit`` calls it with the
+    classical selection, the MP-SAE encoder of ``sparsecode.amortized`` with
+    its signed selections, per-step trace and relative stop.  Imported
+    lazily so that importing sparsecode loads no extension module.
+    """
+    from .._ext import _sae
+
+    return _sae.batch_mp_gram
 
 _MP_CONSTRAINTS = {
     "n_nonzero_coefs": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -121,9 +133,9 @@ def matching_pursuit(A, y, *, n_nonzero_coefs=None, tol=None, max_iter=None, n_j
         AtY = np.ascontiguousarray((A_w.conj().T @ Yc).T)
         yn = np.sum(np.abs(Yc) ** 2, axis=0)
         with blas_limited(1):
-            _kernels().batch_mp_gram(G, AtY, dinv, yn, np.ascontiguousarray(eps_arr[sl]),
-                                     kmax, int(max_iter), error_mode, n_threads, codes[sl],
-                                     n_iter[sl], resid[sl], status[sl])
+            _mp_kernel()(G, AtY, dinv, yn, np.ascontiguousarray(eps_arr[sl]),
+                         kmax, int(max_iter), error_mode, n_threads, codes[sl],
+                         n_iter[sl], resid[sl], status[sl])
     if s_A != 1.0 or np.any(s_y != 1.0):
         codes = _rescale_rows(codes, s_y, s_A)
         resid = resid * s_y * s_y
