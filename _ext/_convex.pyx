@@ -1316,14 +1316,18 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
 # ---------------------------------------------------------------------------
 def fista_l1_step(const floating[:, ::1] Yk, const floating[:, ::1] grad,
                   const floating[:, ::1] X, const double[::1] step, double alpha,
-                  bint nonneg, floating[:, ::1] Xn, double[::1] dn2, double[::1] rs):
+                  bint nonneg, floating[:, ::1] Xn, double[::1] dn2, double[::1] rs,
+                  double[::1] dy2=None):
     """``Xn = prox_{alpha step ||.||_1}(Yk - step grad)`` (soft thresholding, or its
     non-negative version) for every column, in one pass that also gives
     ``dn2 = ||Xn - X||^2`` and ``rs = <Yk - Xn, Xn - X>`` per column (the
-    greedy step-length and gradient-restart tests).  ``Xn`` may be ``Yk``'s
-    buffer (element-wise in place), never ``X``'s."""
+    greedy step-length and gradient-restart tests), and, when ``dy2`` is
+    given, ``dy2 = ||Xn - Yk||^2`` (the adaptive step's sufficient-decrease
+    test).  ``Xn`` may be ``Yk``'s buffer (element-wise in place), never
+    ``X``'s."""
     cdef Py_ssize_t i, c, n = Yk.shape[0], k = Yk.shape[1], q
-    cdef double v, t, z, d, yk, sc, a_dn, a_rs
+    cdef double v, t, z, d, yk, sc, a_dn, a_rs, a_dy
+    cdef bint want_dy = dy2 is not None
     cdef const floating* py = &Yk[0, 0] if n > 0 else NULL
     cdef const floating* pg = &grad[0, 0] if n > 0 else NULL
     cdef const floating* px = &X[0, 0] if n > 0 else NULL
@@ -1334,6 +1338,7 @@ def fista_l1_step(const floating[:, ::1] Yk, const floating[:, ::1] grad,
             t = alpha * sc
             a_dn = 0.0
             a_rs = 0.0
+            a_dy = 0.0
             q = c
             for i in range(n):
                 yk = py[q]  # (read first: Xn may be Yk's buffer, written in place)
@@ -1350,9 +1355,13 @@ def fista_l1_step(const floating[:, ::1] Yk, const floating[:, ::1] grad,
                 d = z - px[q]
                 a_dn += d * d
                 a_rs += (yk - z) * d
+                if want_dy:
+                    a_dy += (z - yk) * (z - yk)
                 q += k
             dn2[c] = a_dn
             rs[c] = a_rs
+            if want_dy:
+                dy2[c] = a_dy
 
 
 def fista_extrapolate(const floating[:, ::1] Xn, const floating[:, ::1] X,
