@@ -51,6 +51,7 @@ cnp.import_array()
 cdef extern from *:
     """
     #include <stdint.h>
+    #include <math.h>
     #if defined(__SSE2__) && defined(__GNUC__)
     #include <emmintrin.h>
     #define SAE_SSE2 1
@@ -173,7 +174,72 @@ cdef extern from *:
            hold: NaN in the row.  The caller then runs the plain heap on the row. */
         return hi[0] == INT64_MAX;
     }
+
+    /* The first index of the largest entry of a[0:n] (of |a| when absval), n >= 1, finite
+       data: the maximum from a vectorised pass (SSE2), then the first entry equal to it. */
+    static Py_ssize_t sae_argmax_f(const float* a, Py_ssize_t n, int absval) {
+        Py_ssize_t k = 0;
+        float m = absval ? fabsf(a[0]) : a[0], v;
+    #ifdef SAE_SSE2
+        if (n >= 16) {
+            __m128 am = _mm_castsi128_ps(_mm_set1_epi32(absval ? 0x7fffffff : -1));
+            __m128 m0 = _mm_and_ps(_mm_loadu_ps(a), am), m1 = _mm_and_ps(_mm_loadu_ps(a + 4), am);
+            __m128 m2 = _mm_and_ps(_mm_loadu_ps(a + 8), am), m3 = _mm_and_ps(_mm_loadu_ps(a + 12), am);
+            float t[4];
+            for (k = 16; k + 16 <= n; k += 16) {
+                m0 = _mm_max_ps(m0, _mm_and_ps(_mm_loadu_ps(a + k), am));
+                m1 = _mm_max_ps(m1, _mm_and_ps(_mm_loadu_ps(a + k + 4), am));
+                m2 = _mm_max_ps(m2, _mm_and_ps(_mm_loadu_ps(a + k + 8), am));
+                m3 = _mm_max_ps(m3, _mm_and_ps(_mm_loadu_ps(a + k + 12), am));
+            }
+            m0 = _mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3));
+            _mm_storeu_ps(t, m0);
+            m = t[0] > t[1] ? t[0] : t[1];
+            m = t[2] > m ? t[2] : m;
+            m = t[3] > m ? t[3] : m;
+        }
+    #endif
+        for (; k < n; k++) {
+            v = absval ? fabsf(a[k]) : a[k];
+            m = v > m ? v : m;
+        }
+        for (k = 0; k < n; k++)
+            if ((absval ? fabsf(a[k]) : a[k]) == m) return k;
+        return 0;
+    }
+
+    static Py_ssize_t sae_argmax_d(const double* a, Py_ssize_t n, int absval) {
+        Py_ssize_t k = 0;
+        double m = absval ? fabs(a[0]) : a[0], v;
+    #ifdef SAE_SSE2
+        if (n >= 8) {
+            __m128d am = _mm_castsi128_pd(absval ? _mm_set1_epi64x(0x7fffffffffffffffLL)
+                                                 : _mm_set1_epi64x(-1LL));
+            __m128d m0 = _mm_and_pd(_mm_loadu_pd(a), am), m1 = _mm_and_pd(_mm_loadu_pd(a + 2), am);
+            __m128d m2 = _mm_and_pd(_mm_loadu_pd(a + 4), am), m3 = _mm_and_pd(_mm_loadu_pd(a + 6), am);
+            double t[2];
+            for (k = 8; k + 8 <= n; k += 8) {
+                m0 = _mm_max_pd(m0, _mm_and_pd(_mm_loadu_pd(a + k), am));
+                m1 = _mm_max_pd(m1, _mm_and_pd(_mm_loadu_pd(a + k + 2), am));
+                m2 = _mm_max_pd(m2, _mm_and_pd(_mm_loadu_pd(a + k + 4), am));
+                m3 = _mm_max_pd(m3, _mm_and_pd(_mm_loadu_pd(a + k + 6), am));
+            }
+            m0 = _mm_max_pd(_mm_max_pd(m0, m1), _mm_max_pd(m2, m3));
+            _mm_storeu_pd(t, m0);
+            m = t[0] > t[1] ? t[0] : t[1];
+        }
+    #endif
+        for (; k < n; k++) {
+            v = absval ? fabs(a[k]) : a[k];
+            m = v > m ? v : m;
+        }
+        for (k = 0; k < n; k++)
+            if ((absval ? fabs(a[k]) : a[k]) == m) return k;
+        return 0;
+    }
     """
+    Py_ssize_t sae_argmax_f(const float* a, Py_ssize_t n, int absval) noexcept nogil
+    Py_ssize_t sae_argmax_d(const double* a, Py_ssize_t n, int absval) noexcept nogil
     int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
                       int64_t* hi) noexcept nogil
     bint sae_better_f(float va, int64_t ia, float vb, int64_t ib) noexcept nogil
@@ -846,8 +912,8 @@ cdef inline double _mp_real(mptype x) noexcept nogil:
 
 cdef int _mp_one(const mptype* G, const mptype* alpha0, const double* dinv, const double* sdinv,
                  Py_ssize_t N, Py_ssize_t kmax, Py_ssize_t max_iter, bint error_mode,
-                 double eps, double ynorm2, double tiny, int selection, double rel_tol,
-                 double floor, mptype* c, char* mask, mptype* x, int64_t* idx_tr,
+                 double eps, double ynorm2, double tiny, int selection, bint unit,
+                 double rel_tol, double floor, mptype* c, char* mask, mptype* x, int64_t* idx_tr,
                  mptype* coef_tr, int* n_iter_out, double* resid_out) noexcept nogil:
     """Matching Pursuit for one signal with the Gram update (spec 1.2).
 
@@ -870,7 +936,20 @@ cdef int _mp_one(const mptype* G, const mptype* alpha0, const double* dinv, cons
         if error_mode and E <= eps:
             break
         j = 0
-        if selection == 0:
+        if mptype is float or mptype is double:
+            if unit:
+                # unit-weight atoms (MP-SAE): compare in the data's precision, no weights
+                if mptype is float:
+                    j = sae_argmax_f(c, N, selection == 0)
+                else:
+                    j = sae_argmax_d(c, N, selection == 0)
+                if selection == 2 and c[j] <= 0:
+                    status = 1  # no positive correlation left
+                    break
+                dec = _mp_abs2(c[j])
+        if unit and (mptype is float or mptype is double):
+            pass
+        elif selection == 0:
             # argmax over all atoms (MP may re-select), normalised by ||a_k||
             best = -1.0
             j = -1
@@ -961,7 +1040,7 @@ def batch_mp_gram(const mptype[:, ::1] G, const mptype[:, ::1] Aty, const double
     cdef double* sdinv = NULL
     cdef int failed_flag = 0
     cdef int* failed = &failed_flag
-    cdef bint ok = False, want_x, want_tr
+    cdef bint ok = False, want_x, want_tr, unit = True
     cdef double meps = 1.1920928955078125e-07 if mptype is float else 2.220446049250313e-16
     if G.shape[1] != N or Aty.shape[1] != N or dinv.shape[0] != N:
         raise ValueError("G must be (N, N) with Aty (n_signals, N) and dinv (N,).")
@@ -984,6 +1063,10 @@ def batch_mp_gram(const mptype[:, ::1] G, const mptype[:, ::1] Aty, const double
         raise ValueError("idx_out and coef_out must be (n_signals, max_iter).")
     if L_sig == 0:
         return
+    for i in range(N):
+        if dinv[i] != 1.0:
+            unit = False
+            break
     if selection != 0:
         sdinv = <double*> malloc(<size_t> N * sizeof(double))
         if sdinv == NULL:
@@ -1000,7 +1083,7 @@ def batch_mp_gram(const mptype[:, ::1] G, const mptype[:, ::1] Aty, const double
             if ok:
                 status_out[i] = _mp_one(
                     &G[0, 0], &Aty[i, 0], &dinv[0], sdinv, N, kmax, max_iter, error_mode,
-                    eps[i], ynorm2[i], 1e-28 * ynorm2[i], selection, rel_tol,
+                    eps[i], ynorm2[i], 1e-28 * ynorm2[i], selection, unit, rel_tol,
                     meps * ynorm2[i], c, mask, &x_out[i, 0] if want_x else NULL,
                     &idx_out[i, 0] if want_tr else NULL, &coef_out[i, 0] if want_tr else NULL,
                     &n_iter_out[i], &resid_out[i])

@@ -10,9 +10,12 @@ import pytest
 from sparsecode.greedy._mp import _mp_kernel
 
 
-def _reference(A, Y, T, selection, rel_tol):
-    """T pursuit steps per column of Y (explicit residuals), atoms = columns of A."""
-    norms2 = np.sum(A * A, axis=0)
+def _reference(A, Y, T, selection, rel_tol, unit=False):
+    """T pursuit steps per column of Y (explicit residuals), atoms = columns of A.
+
+    ``unit``: the atoms weighted as if of unit norm (step = plain correlation).
+    """
+    norms2 = np.ones(A.shape[1]) if unit else np.sum(A * A, axis=0)
     idx = np.zeros((Y.shape[1], T), dtype=np.int64)
     coef = np.zeros((Y.shape[1], T))
     for i in range(Y.shape[1]):
@@ -37,13 +40,13 @@ def _reference(A, Y, T, selection, rel_tol):
     return idx, coef
 
 
-def _run(A, Y, T, selection, rel_tol, dtype):
+def _run(A, Y, T, selection, rel_tol, dtype, unit=False):
     A = A.astype(dtype)
     Y = Y.astype(dtype)
     N, L = A.shape[1], Y.shape[1]
     G = np.ascontiguousarray(A.T @ A)
     C = np.ascontiguousarray((A.T @ Y).T)
-    dinv = 1.0 / np.sum(A.astype(np.float64) ** 2, axis=0)
+    dinv = np.ones(N) if unit else 1.0 / np.sum(A.astype(np.float64) ** 2, axis=0)
     yn = np.sum(Y.astype(np.float64) ** 2, axis=0)
     x = np.zeros((L, N), dtype=dtype)
     idx = np.full((L, T), -1, dtype=np.int64)
@@ -58,13 +61,16 @@ def _run(A, Y, T, selection, rel_tol, dtype):
 
 @pytest.mark.parametrize("selection", [0, 1, 2])
 @pytest.mark.parametrize("rel_tol", [-1.0, 0.25])
-def test_trace_selection_and_relative_stop_match_reference(selection, rel_tol):
+@pytest.mark.parametrize("unit", [False, True])
+def test_trace_selection_and_relative_stop_match_reference(selection, rel_tol, unit):
     rng = np.random.default_rng(3)
     A = rng.standard_normal((12, 30))
+    if unit:  # unit-norm atoms, unit weights: the MP-SAE path (vectorised argmax)
+        A /= np.linalg.norm(A, axis=0)
     Y = rng.standard_normal((12, 25))
     T = 8
-    x, idx, coef, n_iter, resid = _run(A, Y, T, selection, rel_tol, np.float64)
-    ridx, rcoef = _reference(A, Y, T, selection, rel_tol)
+    x, idx, coef, n_iter, resid = _run(A, Y, T, selection, rel_tol, np.float64, unit)
+    ridx, rcoef = _reference(A, Y, T, selection, rel_tol, unit)
     np.testing.assert_array_equal(idx, ridx)
     np.testing.assert_allclose(coef, rcoef, rtol=1e-10, atol=1e-12)
     # the steps not run are zero-filled; n_iter counts the others
@@ -87,8 +93,8 @@ def test_float32_follows_float64():
     A = rng.standard_normal((16, 40))
     A /= np.linalg.norm(A, axis=0)
     Y = rng.standard_normal((16, 30))
-    x64, idx64, c64, _, _ = _run(A, Y, 5, 2, -1.0, np.float64)
-    x32, idx32, c32, _, _ = _run(A, Y, 5, 2, -1.0, np.float32)
+    x64, idx64, c64, _, _ = _run(A, Y, 5, 2, -1.0, np.float64, unit=True)
+    x32, idx32, c32, _, _ = _run(A, Y, 5, 2, -1.0, np.float32, unit=True)
     assert x32.dtype == np.float32 and c32.dtype == np.float32
     np.testing.assert_array_equal(idx32, idx64)
     np.testing.assert_allclose(c32, c64, rtol=1e-4, atol=1e-5)
