@@ -373,6 +373,13 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     ``ValueError`` naming the cause.
     """
     kind = datafit_kind(datafit)
+    if prepared is not None:
+        # a path's prepared design was brought to unit scale once, for every alpha
+        # (no max |X| pass per fit)
+        return _penalized_fit(X, Y, datafit, penalty, solver, fit_intercept=fit_intercept,
+                              sample_weight=sample_weight, coef_init=coef_init,
+                              intercept_init=intercept_init, tol=tol, max_iter=max_iter,
+                              verbose=verbose, prepared=prepared, warn=warn, owner=owner)
     Yd = np.asarray(Y, dtype=np.float64)
     prep0 = None
     if (prepared is None and _C is not None and sp.issparse(X) and X.format == "csr"
