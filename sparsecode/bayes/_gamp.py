@@ -284,6 +284,10 @@ def _fast_estep(Ac, At, Y, s2, state, gam, theta, max_iter, eps, c):
     return k, delta, False
 
 
+#: run the EM iterations of a dense one-column problem in the compiled
+#: ``_gamp_kernels.em_segment`` (False: the NumPy loop, same operations)
+EM_SEGMENT = True
+
 #: GGAMPSBL init="auto": exact-E-step warm start up to this many rows
 INIT_MAX_ROWS = 128
 #: number of exact EM-SBL iterations of the warm start
@@ -363,6 +367,41 @@ def moment_gamma(Y, s2, fro2):
     return np.maximum(np.where(y2 > m * s2, y2 - m * s2, y2) / fro2, TINY)
 
 
+def _em_iteration_estep(estep, theta, gamp_tol, delta):
+    """The E-step of one GGAMP-SBL EM iteration: inexact while gamma still
+    moves a lot (the GAMP tolerance follows the outer progress, 1e-2 of the
+    last relative change of gamma, never tighter than ``gamp_tol``); the
+    final E-step is exact."""
+    eps = max(gamp_tol, EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta)
+    return estep(theta, eps)
+
+
+def _em_iteration_mstep(state, gam, s2, Y, A, m, update, learn_noise, auto, prune, cnorm2,
+                        floor):
+    """Gamma and noise updates, pruning and the relative change of gamma of
+    one GGAMP-SBL EM iteration; returns ``(gamma, s2, delta)``."""
+    x, tx = state["x"], state["tx"]
+    gam_old = gam
+    if update == "em":
+        gam = abs2(x) + tx
+    else:
+        gam = abs2(x) / np.maximum(1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), TINY)
+    gam = np.where(gam_old > 0, gam, 0.0)
+    if learn_noise:
+        resid = Y - matmat(A, x)
+        rho = np.where(gam_old > 0, 1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0)
+        s2 = np.maximum((np.sum(abs2(resid), axis=0) + s2 * np.sum(rho, axis=0)) / m, floor)
+    if auto:
+        rho_a = np.clip(1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0, 1.0)
+        drop = auto_prune_mask(gam_old.T, gam.T, abs2(x).T, rho_a.T, cnorm2, s2).T
+        gam = np.where(drop, 0.0, gam)
+    else:
+        gam = np.where(gam < prune * np.max(gam, axis=0, keepdims=True), 0.0, gam)
+    nrm = np.sqrt(np.sum(gam_old ** 2))
+    delta = np.sqrt(np.sum((gam - gam_old) ** 2)) / nrm if nrm > 0 else 0.0
+    return gam, s2, delta
+
+
 def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, tol,
                      max_gamp_iter, gamp_tol, variances, fro2, adapt=False, verbose=0,
                      name="GGAMP-SBL", gamma0=None):
@@ -428,38 +467,48 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         Ac0, At0 = Ac, At
     else:
         Sq0 = Sq
-    for it in range(1, max_iter + 1):
-        # inexact E-steps while gamma still moves a lot: the GAMP tolerance
-        # follows the outer progress (1e-2 of the last relative change of
-        # gamma, never tighter than gamp_tol); the final E-step is exact
-        eps = max(gamp_tol, EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta)
-        k, dgamp, diverged, theta = estep(theta, eps)
-        n_gamp += k
-        if diverged:
-            status = 2
-            break
-        x, tx = state["x"], state["tx"]
-        gam_old = gam
-        if update == "em":
-            gam = abs2(x) + tx
+    # one column, dense A, no progress printing: the EM iterations between two
+    # events (convergence, pruning enough columns to compact, divergence, the
+    # end of the budget) run in one compiled call (_gamp_kernels.em_segment,
+    # the same operations as the loop body below)
+    segment = fast and not verbose and EM_SEGMENT
+    if segment:
+        from ._gamp_kernels import EV_DIVERGED, EV_EXHAUSTED, em_segment  # noqa: PLC0415
+    it = 0
+    k_ref = N  # columns the compaction rule counts (see the re-admission step)
+    while it < max_iter:
+        it += 1
+        if segment:
+            x1 = np.ascontiguousarray(state["x"][:, 0])
+            s1 = np.ascontiguousarray(state["s"][:, 0])
+            tx1 = np.ascontiguousarray(state["tx"][:, 0], dtype=np.float64)
+            g1 = np.array(gam[:, 0], dtype=np.float64)
+            ev, it, s2f, delta, theta, k = em_segment(
+                Ac, At, np.ascontiguousarray(Y[:, 0]), g1, float(s2[0]), x1, s1, tx1,
+                float(theta), bool(adapt), int(max_gamp_iter), float(gamp_tol),
+                float(c_scalar if scalar else 0.0), update == "em", bool(learn_noise), auto,
+                cnorm2 if auto else np.zeros(1), float(0.0 if auto else prune),
+                float(floor[0]), float(tol), float(delta), it, int(max_iter), int(k_ref))
+            n_gamp += k
+            state["x"], state["s"], state["tx"] = x1[:, None], s1[:, None], tx1[:, None]
+            if ev == EV_DIVERGED:
+                status = 2
+                break
+            gam = g1[:, None]
+            s2 = np.array([s2f])
+            if ev == EV_EXHAUSTED:
+                break
         else:
-            gam = abs2(x) / np.maximum(1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), TINY)
-        gam = np.where(gam_old > 0, gam, 0.0)
-        if learn_noise:
-            resid = Y - matmat(A, x)
-            rho = np.where(gam_old > 0, 1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0)
-            s2 = np.maximum((np.sum(abs2(resid), axis=0) + s2 * np.sum(rho, axis=0)) / m, floor)
-        if auto:
-            rho_a = np.clip(1.0 - tx / np.where(gam_old > 0, gam_old, 1.0), 0.0, 1.0)
-            drop = auto_prune_mask(gam_old.T, gam.T, abs2(x).T, rho_a.T, cnorm2, s2).T
-            gam = np.where(drop, 0.0, gam)
-        else:
-            gam = np.where(gam < prune * np.max(gam, axis=0, keepdims=True), 0.0, gam)
-        nrm = np.sqrt(np.sum(gam_old ** 2))
-        delta = np.sqrt(np.sum((gam - gam_old) ** 2)) / nrm if nrm > 0 else 0.0
-        if verbose:
-            print(f"[{name}] EM iter {it}: {k} GAMP iterations, rel. change of gamma "
-                  f"{delta:.3e}, active {int(np.count_nonzero(gam))}", flush=True)
+            k, dgamp, diverged, theta = _em_iteration_estep(estep, theta, gamp_tol, delta)
+            n_gamp += k
+            if diverged:
+                status = 2
+                break
+            gam, s2, delta = _em_iteration_mstep(state, gam, s2, Y, A, m, update, learn_noise,
+                                                 auto, prune, cnorm2 if auto else None, floor)
+            if verbose:
+                print(f"[{name}] EM iter {it}: {k} GAMP iterations, rel. change of gamma "
+                      f"{delta:.3e}, active {int(np.count_nonzero(gam))}", flush=True)
         if delta < tol:
             status = 0
             if bic and n_readmit < MAX_READMIT:
@@ -498,6 +547,18 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                 cnorm2 = cnorm2_0
             if fast:
                 Ac, At = Ac0, At0
+                # columns with gamma = x = tau_x = 0 add exact zeros to every
+                # GAMP sum and stay zero: leave them out at once (the compaction
+                # rule below still counts the whole matrix, k_ref, so that the
+                # same columns are dropped at the same iterations)
+                live = (gam[:, 0] > 0) | (state["x"][:, 0] != 0) | (state["tx"][:, 0] != 0)
+                idx = np.flatnonzero(live)
+                A = Ac = A0.compress(live, axis=1)
+                At = At0[live]
+                gam, state["x"], state["tx"] = gam[live], x_full[live], tx_full[live]
+                if auto:
+                    cnorm2 = cnorm2_0[live]
+                k_ref = N
             elif compact:
                 Sq = Sq0
             continue
@@ -505,16 +566,18 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
         if not np.any(keep):  # every atom pruned: the empty model, x = 0
             status, delta = 0, 0.0
             break
-        if compact and keep.sum() < 0.9 * keep.size:
+        if compact and keep.sum() < 0.9 * max(k_ref, keep.size):
             idx = idx[keep]
-            A = A[:, keep]
+            k_ref = idx.size
+            # compress: C order (A[:, keep] is an F-ordered gather, 20x slower to
+            # bring back to C order at 200 x 800)
+            A = A.compress(keep, axis=1) if fast else A[:, keep]
             gam = gam[keep]
             if auto:
                 cnorm2 = cnorm2[keep]
             state["x"], state["tx"] = state["x"][keep], state["tx"][keep]
-            if fast:
-                Ac = np.ascontiguousarray(A)
-                At = np.ascontiguousarray(herm(A))
+            if fast:  # row gathers: no transposed copy
+                Ac, At = A, At[keep]
             else:
                 Sq = _Sq(A, variances, c_scalar * m * idx.size)
     # final E-step at the returned gamma so that coef is its posterior mean

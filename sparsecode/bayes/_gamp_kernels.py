@@ -153,3 +153,115 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     if delta > 1.0 or res > ynorm:
         return k, delta, 1
     return k, delta, 0
+
+
+AUTO_SNR = 10.0  # as _em.AUTO_SNR (kept apart: _em does not import numba)
+EPS_FIRST = 1e-3  # as _gamp.EPS_FIRST / EPS_FACTOR
+EPS_FACTOR = 1e-2
+
+#: em_segment return events
+EV_CONVERGED, EV_EXHAUSTED, EV_DIVERGED, EV_COMPACT, EV_EMPTY = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, fastmath=_FLAGS)
+def em_segment(A, At, y, gam, s2, x, s, tx, theta, adapt, max_gamp_iter, gamp_tol, c,
+               update_em, learn_noise, auto, cnorm2, prune, floor, tol, delta, it,
+               max_iter, k_ref):
+    """EM iterations ``it, it + 1, ...`` of GGAMP-SBL (one column, dense A)
+    in one compiled call: the E-step by ``gamp_loop`` (with the damping
+    halved after a divergence when ``adapt``), the gamma and noise updates,
+    the pruning rule and the convergence test of ``_gamp.ggamp_sbl_kernel``
+    (the same operations in the same order), until an event the caller
+    handles in Python:
+
+    * ``EV_CONVERGED``: relative change of gamma below ``tol``;
+    * ``EV_EXHAUSTED``: iteration ``max_iter`` done;
+    * ``EV_DIVERGED``: the E-step diverged (``x``, ``s``, ``tx`` keep the
+      last accepted iterate, ``gam`` its gamma);
+    * ``EV_COMPACT``: fewer than 90 % of the columns (of ``max(k_ref, K)``)
+      keep a positive gamma;
+    * ``EV_EMPTY``: every gamma vanished.
+
+    ``gam``, ``x``, ``s``, ``tx`` are updated in place.  Returns ``(event,
+    it, s2, delta, theta, n_gamp)``, ``it`` being the last iteration run.
+    """
+    m, K = A.shape
+    xb = np.empty_like(x)
+    sb = np.empty_like(s)
+    txb = np.empty_like(tx)
+    gold = np.empty(K)
+    n_gamp = 0
+    while True:
+        eps = EPS_FIRST if not np.isfinite(delta) else EPS_FACTOR * delta
+        eps = max(gamp_tol, eps)
+        # E-step (see _gamp._halving: a diverged attempt leaves the state)
+        while True:
+            xb[:] = x
+            sb[:] = s
+            txb[:] = tx
+            k, dg, status = gamp_loop(A, At, y, gam, s2, xb, sb, txb, theta, max_gamp_iter,
+                                      eps, c)
+            n_gamp += k
+            if status == 0 or not adapt or theta <= 1e-3:
+                break
+            theta = max(theta / 2.0, 1e-3)
+        if status != 0:
+            return EV_DIVERGED, it, s2, delta, theta, n_gamp
+        x[:] = xb
+        s[:] = sb
+        tx[:] = txb
+        # M-step
+        gold[:] = gam
+        for j in range(K):
+            g = gold[j]
+            if g > 0:
+                if update_em:
+                    gam[j] = _abs2(x[j]) + tx[j]
+                else:
+                    gam[j] = _abs2(x[j]) / max(1.0 - tx[j] / g, TINY)
+            else:
+                gam[j] = 0.0
+        if learn_noise:
+            r2 = 0.0
+            for i in range(m):
+                ax = 0.0 * y[i]
+                for j in range(K):
+                    ax += A[i, j] * x[j]
+                r2 += _abs2(y[i] - ax)
+            srho = 0.0
+            for j in range(K):
+                if gold[j] > 0:
+                    srho += 1.0 - tx[j] / gold[j]
+            s2 = max((r2 + s2 * srho) / m, floor)
+        if auto:
+            for j in range(K):
+                g = gold[j]
+                rho = 1.0 - tx[j] / (g if g > 0 else 1.0)
+                rho = min(max(rho, 0.0), 1.0)
+                if gam[j] * cnorm2[j] / s2 < AUTO_SNR and _abs2(x[j]) <= g * rho * (1.0 - rho):
+                    gam[j] = 0.0
+        else:
+            gmax = 0.0
+            for j in range(K):
+                gmax = max(gmax, gam[j])
+            for j in range(K):
+                if gam[j] < prune * gmax:
+                    gam[j] = 0.0
+        nrm = 0.0
+        dif = 0.0
+        n_keep = 0
+        for j in range(K):
+            nrm += gold[j] * gold[j]
+            dif += (gam[j] - gold[j]) ** 2
+            if gam[j] > 0:
+                n_keep += 1
+        delta = np.sqrt(dif) / np.sqrt(nrm) if nrm > 0 else 0.0
+        if delta < tol:
+            return EV_CONVERGED, it, s2, delta, theta, n_gamp
+        if n_keep == 0:
+            return EV_EMPTY, it, s2, delta, theta, n_gamp
+        if n_keep < 0.9 * max(k_ref, K):
+            return EV_COMPACT, it, s2, delta, theta, n_gamp
+        if it >= max_iter:
+            return EV_EXHAUSTED, it, s2, delta, theta, n_gamp
+        it += 1
