@@ -176,67 +176,52 @@ cdef extern from *:
     }
 
     /* The first index of the largest entry of a[0:n] (of |a| when absval), n >= 1, finite
-       data: the maximum from a vectorised pass (SSE2), then the first entry equal to it. */
-    static Py_ssize_t sae_argmax_f(const float* a, Py_ssize_t n, int absval) {
-        Py_ssize_t k = 0;
-        float m = absval ? fabsf(a[0]) : a[0], v;
+       data: the maximum from a vectorised pass (SSE2, four registers of W lanes), then the
+       first entry equal to it. */
     #ifdef SAE_SSE2
-        if (n >= 16) {
-            __m128 am = _mm_castsi128_ps(_mm_set1_epi32(absval ? 0x7fffffff : -1));
-            __m128 m0 = _mm_and_ps(_mm_loadu_ps(a), am), m1 = _mm_and_ps(_mm_loadu_ps(a + 4), am);
-            __m128 m2 = _mm_and_ps(_mm_loadu_ps(a + 8), am), m3 = _mm_and_ps(_mm_loadu_ps(a + 12), am);
-            float t[4];
-            for (k = 16; k + 16 <= n; k += 16) {
-                m0 = _mm_max_ps(m0, _mm_and_ps(_mm_loadu_ps(a + k), am));
-                m1 = _mm_max_ps(m1, _mm_and_ps(_mm_loadu_ps(a + k + 4), am));
-                m2 = _mm_max_ps(m2, _mm_and_ps(_mm_loadu_ps(a + k + 8), am));
-                m3 = _mm_max_ps(m3, _mm_and_ps(_mm_loadu_ps(a + k + 12), am));
-            }
-            m0 = _mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3));
-            _mm_storeu_ps(t, m0);
-            m = t[0] > t[1] ? t[0] : t[1];
-            m = t[2] > m ? t[2] : m;
-            m = t[3] > m ? t[3] : m;
-        }
-    #endif
-        for (; k < n; k++) {
-            v = absval ? fabsf(a[k]) : a[k];
-            m = v > m ? v : m;
-        }
-        for (k = 0; k < n; k++)
-            if ((absval ? fabsf(a[k]) : a[k]) == m) return k;
-        return 0;
+    static inline __m128 sae_mask_f(int absval) {
+        return _mm_castsi128_ps(_mm_set1_epi32(absval ? 0x7fffffff : -1));
     }
-
-    static Py_ssize_t sae_argmax_d(const double* a, Py_ssize_t n, int absval) {
-        Py_ssize_t k = 0;
-        double m = absval ? fabs(a[0]) : a[0], v;
-    #ifdef SAE_SSE2
-        if (n >= 8) {
-            __m128d am = _mm_castsi128_pd(absval ? _mm_set1_epi64x(0x7fffffffffffffffLL)
-                                                 : _mm_set1_epi64x(-1LL));
-            __m128d m0 = _mm_and_pd(_mm_loadu_pd(a), am), m1 = _mm_and_pd(_mm_loadu_pd(a + 2), am);
-            __m128d m2 = _mm_and_pd(_mm_loadu_pd(a + 4), am), m3 = _mm_and_pd(_mm_loadu_pd(a + 6), am);
-            double t[2];
-            for (k = 8; k + 8 <= n; k += 8) {
-                m0 = _mm_max_pd(m0, _mm_and_pd(_mm_loadu_pd(a + k), am));
-                m1 = _mm_max_pd(m1, _mm_and_pd(_mm_loadu_pd(a + k + 2), am));
-                m2 = _mm_max_pd(m2, _mm_and_pd(_mm_loadu_pd(a + k + 4), am));
-                m3 = _mm_max_pd(m3, _mm_and_pd(_mm_loadu_pd(a + k + 6), am));
-            }
-            m0 = _mm_max_pd(_mm_max_pd(m0, m1), _mm_max_pd(m2, m3));
-            _mm_storeu_pd(t, m0);
-            m = t[0] > t[1] ? t[0] : t[1];
-        }
-    #endif
-        for (; k < n; k++) {
-            v = absval ? fabs(a[k]) : a[k];
-            m = v > m ? v : m;
-        }
-        for (k = 0; k < n; k++)
-            if ((absval ? fabs(a[k]) : a[k]) == m) return k;
-        return 0;
+    static inline __m128d sae_mask_d(int absval) {
+        return _mm_castsi128_pd(_mm_set1_epi64x(absval ? 0x7fffffffffffffffLL : -1LL));
     }
+    #define SAE_ARGMAX_SIMD(T, V, W, S, SFX)                                              \
+        if (n >= 4 * W) {                                                                 \
+            V am = sae_mask_##S(absval);                                                  \
+            V m0 = _mm_and_##SFX(_mm_loadu_##SFX(a), am);                                 \
+            V m1 = _mm_and_##SFX(_mm_loadu_##SFX(a + W), am);                             \
+            V m2 = _mm_and_##SFX(_mm_loadu_##SFX(a + 2 * W), am);                         \
+            V m3 = _mm_and_##SFX(_mm_loadu_##SFX(a + 3 * W), am);                         \
+            T t[W];                                                                       \
+            int l;                                                                        \
+            for (k = 4 * W; k + 4 * W <= n; k += 4 * W) {                                 \
+                m0 = _mm_max_##SFX(m0, _mm_and_##SFX(_mm_loadu_##SFX(a + k), am));        \
+                m1 = _mm_max_##SFX(m1, _mm_and_##SFX(_mm_loadu_##SFX(a + k + W), am));    \
+                m2 = _mm_max_##SFX(m2, _mm_and_##SFX(_mm_loadu_##SFX(a + k + 2 * W), am)); \
+                m3 = _mm_max_##SFX(m3, _mm_and_##SFX(_mm_loadu_##SFX(a + k + 3 * W), am)); \
+            }                                                                             \
+            _mm_storeu_##SFX(t, _mm_max_##SFX(_mm_max_##SFX(m0, m1), _mm_max_##SFX(m2, m3))); \
+            m = t[0];                                                                     \
+            for (l = 1; l < W; l++) m = t[l] > m ? t[l] : m;                              \
+        }
+    #else
+    #define SAE_ARGMAX_SIMD(T, V, W, S, SFX)
+    #endif
+    #define SAE_ARGMAX_FUNC(T, S, ABSF, V, W, SFX)                                        \
+    static Py_ssize_t sae_argmax_##S(const T* a, Py_ssize_t n, int absval) {              \
+        Py_ssize_t k = 0;                                                                 \
+        T m = absval ? ABSF(a[0]) : a[0], v;                                              \
+        SAE_ARGMAX_SIMD(T, V, W, S, SFX)                                                  \
+        for (; k < n; k++) {                                                              \
+            v = absval ? ABSF(a[k]) : a[k];                                               \
+            m = v > m ? v : m;                                                            \
+        }                                                                                 \
+        for (k = 0; k < n; k++)                                                           \
+            if ((absval ? ABSF(a[k]) : a[k]) == m) return k;                              \
+        return 0;                                                                         \
+    }
+    SAE_ARGMAX_FUNC(float, f, fabsf, __m128, 4, ps)
+    SAE_ARGMAX_FUNC(double, d, fabs, __m128d, 2, pd)
     """
     Py_ssize_t sae_argmax_f(const float* a, Py_ssize_t n, int absval) noexcept nogil
     Py_ssize_t sae_argmax_d(const double* a, Py_ssize_t n, int absval) noexcept nogil
