@@ -599,11 +599,19 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 crit_ref = 1.0
                 if not is_convex or alpha == 0 or user is not None:
                     crit_ref = float(np.max(np.abs(np.asarray(prep.X.T @ y)))) / n or 1.0
+                # X^T R at the previous fit's solution on this design (a path's
+                # warm start): the first outer check needs no product with X^T
+                last = getattr(prep, "xtr_last", {}).get(t)
                 res = solve_quadratic_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,
                                               solver=solver, lips=lips,
                                               convex=is_convex and user is None, P0=P0,
                                               crit_ref=crit_ref, user=user,
-                                              xty=getattr(prep, "xty", None))
+                                              xty=getattr(prep, "xty", None), xtr0=last)
+                if res.get("xtr") is not None:
+                    prep.__dict__.setdefault("xtr_last", {})[t] = (res["w"].copy(), res["b"],
+                                                                   res["xtr"])
+                elif last is not None:
+                    prep.xtr_last.pop(t, None)
             elif kind == "sqrt":
                 kp = _penalty_kp(penalty, N)
                 res = solve_sqrt_builtin(prep.X, y, kp, w0=w0, b0=b0, icol=prep.icol,

@@ -40,3 +40,57 @@ def test_path_far_from_unit_scale_still_rescaled():
     al2, c2, _ = lasso_path(np.ldexp(X, 200), np.ldexp(y, 120), n_alphas=8, tol=1e-10)
     np.testing.assert_allclose(al2, np.ldexp(al, 200 + 120), rtol=1e-12)
     np.testing.assert_allclose(np.ldexp(c2, 80), c1, atol=1e-8)
+
+
+def test_path_reuses_the_last_correlations(monkeypatch):
+    # a fit that ends unscreened hands X^T R at its solution to the next alpha's
+    # first check; that vector is exactly X^T (y - X w) at the returned w
+    from sparsecode.convex._solvers import cd
+
+    rng = np.random.default_rng(2)
+    X = np.asfortranarray(rng.standard_normal((60, 90)))
+    y = X[:, :4] @ np.array([1.0, -2.0, 0.5, 1.5]) + 0.2 * rng.standard_normal(60)
+    seen = []
+    orig = cd.solve_quadratic_builtin
+
+    def spy(*a, **k):
+        out = orig(*a, **k)
+        seen.append((k.get("xtr0"), k.get("w0"), out))
+        return out
+
+    monkeypatch.setattr(_fit, "solve_quadratic_builtin", spy)
+    alphas, coefs, gaps = lasso_path(X, y, n_alphas=15, eps=1e-2, tol=1e-9)
+    used = 0
+    for xtr0, w0, out in seen:
+        if out["xtr"] is not None:
+            ref = X.T @ (y - X @ out["w"])
+            np.testing.assert_allclose(out["xtr"], ref, atol=1e-9 * np.abs(ref).max())
+        if xtr0 is not None and w0 is not None and np.array_equal(xtr0[0], w0):
+            used += 1
+    assert used >= 1
+    from sparsecode import Lasso
+    for k in range(0, 15, 3):
+        w = Lasso(alpha=alphas[k], fit_intercept=False, tol=1e-11).fit(X, y).coef_
+        np.testing.assert_allclose(coefs[:, k], w, atol=1e-5)
+
+
+def test_stale_correlations_ignored():
+    # X^T R handed over for another start point is not used
+    from sparsecode.convex._solvers import cd
+    from sparsecode.convex import AndersonCD
+    from sparsecode.convex._fit import _penalty_kp
+    from sparsecode.convex import L1
+
+    rng = np.random.default_rng(3)
+    X = np.asfortranarray(rng.standard_normal((50, 70)))
+    y = rng.standard_normal(50)
+    a = np.abs(X.T @ y).max() / 50 / 5
+    kp = _penalty_kp(L1(a), 70)
+    kw = dict(solver=AndersonCD(tol=1e-10), convex=True, P0=float(y @ y) / 100,
+              crit_ref=1.0)
+    w0 = np.zeros(70)
+    w0[0] = 0.3
+    ref = cd.solve_quadratic_builtin(X, y, kp, w0=w0, **kw)
+    bad = (np.ones(70), 0.0, np.full(70, 1e3))      # another start point, garbage X^T R
+    out = cd.solve_quadratic_builtin(X, y, kp, w0=w0, xtr0=bad, **kw)
+    np.testing.assert_array_equal(out["w"], ref["w"])

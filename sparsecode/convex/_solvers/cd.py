@@ -492,10 +492,14 @@ def _residual(X, y, w, b, icol, icol_arr, dt):
 
 
 def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, solver, lips=None,
-                            convex, P0, crit_ref, user=None, xty=None):
+                            convex, P0, crit_ref, user=None, xty=None, xtr0=None):
     """Run AndersonCD on Quadratic x built-in penalty (X dense F-order, CSC or CSR).
 
     ``xty``: ``X^T y`` when already known (float64; used when the start is 0).
+    ``xtr0``: ``(w_ref, b_ref, X^T R)`` from an earlier fit on the same design and
+    targets (its ``xtr`` output), used when the start is exactly ``(w_ref, b_ref)``.
+    The output ``xtr`` is ``X^T R`` at the returned solution (float64) when the
+    last check read it over every feature (none screened), else None.
 
     Returns dict(w, b, crit, n_iter, converged, gap, primal).
     """
@@ -532,6 +536,9 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         lips = col_sqnorms(X) / n
     if xty is not None and b0 == 0.0 and not w.any():
         xtr_first = np.asarray(xty, dtype=np.float64)
+    elif (xtr0 is not None and not is_csr and w0 is not None and xtr0[2].shape == (N,)
+          and float(xtr0[1]) == float(b0) and np.array_equal(xtr0[0], w)):
+        xtr_first = xtr0[2]
     lips_out = lips
     lips = lips.astype(dt)
     y64 = y.astype(np.float64)
@@ -584,6 +591,7 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         thr_max = float(fin_t.max()) if fin_t.size else 0.0
     keep = Xk = None  # dense design restricted to the unscreened columns
     n_at_compact = N
+    xtr_last = None
     for it in range(1, int(solver.max_iter) + 1):
         if R is None or it % 10 == 0:
             # the kernel keeps R = y - Xw - b icol up to date in place; it is
@@ -642,6 +650,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                   f"nnz {np.count_nonzero(w)}")
         if stop:
             converged = True
+            if not is_csr and n_screened == 0 and Xk is None:
+                xtr_last = corr * n
             break
         if screen and gap > 0 and np.sqrt(2.0 * gap * lip_min) < thr_max:
             # (the sphere test cannot drop a feature while its radius term
@@ -687,7 +697,8 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
                    wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
                    int(solver.anderson_k), early, user)
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
-                gap=float(gap), primal=float(primal), lips=lips_out, n_screened=n_screened)
+                gap=float(gap), primal=float(primal), lips=lips_out, n_screened=n_screened,
+                xtr=xtr_last)
 
 
 def gap_safe_screen(corr, scale, gap, lips, thr, positive):
