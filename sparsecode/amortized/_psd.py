@@ -26,11 +26,6 @@ __all__ = ["PredictiveSparseDecomposition"]
 # --------------------------------------------------------------------------
 # kernels (arrays in, arrays out; batch-vectorised)
 # --------------------------------------------------------------------------
-def _soft(v, t):
-    """Soft threshold ``sign(v) max(|v| - t, 0)`` (new array)."""
-    return v - np.clip(v, -t, t)
-
-
 def _tanh_inplace(S):
     """``tanh`` in place; float64 as ``1 - 2 / (exp(2s) + 1)`` (vectorised ``exp``).
 
@@ -81,6 +76,19 @@ def _lipschitz(C, prediction_weight):
     return float(np.linalg.eigvalsh(M.astype(np.float64))[-1]) + prediction_weight
 
 
+def _soft(v, t):
+    """Soft threshold ``sign(v) max(|v| - t, 0)`` (new array; two passes)."""
+    return v - np.clip(v, -t, t)
+
+
+def _convex_kernels():
+    # sparsecode.convex's compiled FISTA momentum step (imported lazily: importing
+    # sparsecode loads no extension module)
+    from .._ext import _convex
+
+    return _convex
+
+
 def _fista(XC, Gram, Z0, P, lam, prediction_weight, L, n_steps, tol=None):
     """FISTA on ``1/2 ||x - z C||^2 + lam ||z||_1 + (a/2) ||z - p||^2`` for a whole batch.
 
@@ -88,14 +96,18 @@ def _fista(XC, Gram, Z0, P, lam, prediction_weight, L, n_steps, tol=None):
     ``Y Gram - XC + a (Y - P)``: one BLAS product per step over the batch.
     ``Gram`` is ``C C^T``, or the dictionary ``C`` itself (``n_latents >
     2 n_features``), in which case ``(Y C) C^T`` costs ``2 B n d`` instead of
-    ``B n^2``.
+    ``B n^2``.  The momentum step is ``sparsecode.convex``'s compiled FISTA
+    kernel (``fista_extrapolate``), run on the whole batch as one vector.
     Returns ``(Z, n_iter, converged)``; with ``tol`` the loop stops when the
     largest relative change of a code row falls below ``tol``.
     """
+    extrapolate = _convex_kernels().fista_extrapolate
     a = prediction_weight
+    dt = np.result_type(XC.dtype, Z0.dtype)
     lin = XC if (a == 0 or P is None) else XC + a * P
-    Z = Z0.copy()
-    Y = Z0.copy()
+    Z = np.array(Z0, dtype=dt, order="C")
+    Y = Z.copy()
+    b = np.zeros(1)
     t = 1.0
     thr = lam / L
     converged = tol is None
@@ -106,12 +118,18 @@ def _fista(XC, Gram, Z0, P, lam, prediction_weight, L, n_steps, tol=None):
         grad -= lin
         if a:
             grad += a * Y
-        Znew = _soft(Y - grad / L, thr)
+        grad /= -L
+        grad += Y
+        Zn = np.ascontiguousarray(_soft(grad, thr), dtype=dt)
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        diff = Znew - Z
-        Y = Znew + ((t - 1.0) / t_new) * diff
-        Z, t = Znew, t_new
-        if tol is not None and (it % 10 == 0 or it == n_steps):
+        b[0] = (t - 1.0) / t_new
+        check = tol is not None and (it % 10 == 0 or it == n_steps)
+        if check:
+            diff = Zn - Z
+        # Y = Zn + ((t - 1) / t_new) (Zn - Z)
+        extrapolate(Zn.reshape(-1, 1), Z.reshape(-1, 1), b, Y.reshape(-1, 1))
+        Z, t = Zn, t_new
+        if check:
             dn = np.sqrt(np.einsum("ij,ij->i", diff, diff))
             zn = np.sqrt(np.einsum("ij,ij->i", Z, Z))
             if np.all(dn <= tol * np.maximum(zn, 1e-12)):

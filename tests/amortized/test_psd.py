@@ -323,3 +323,19 @@ def test_tanh_shrink_encoder_is_g_times_s_minus_tanh_s():
                                       learning_rate=1e-2, random_state=0).fit(Xp)
     assert m.loss_curve_[-1] < m.loss_curve_[0]
     assert m.predictor_gap_ < 0.5
+
+
+def test_batched_fista_keeps_float32():
+    # the momentum step runs in the data's precision: float32 codes stay float32 and
+    # follow the float64 ones to float32 round-off
+    rng = np.random.default_rng(5)
+    C = rng.standard_normal((12, 8))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    X = rng.standard_normal((6, 8))
+    P = 0.1 * rng.standard_normal((6, 12))
+    L = _lipschitz(C, 0.5)
+    z64, _, _ = _fista(X @ C.T, C @ C.T, P, P, 0.1, 0.5, L, 25)
+    C32, X32, P32 = C.astype(np.float32), X.astype(np.float32), P.astype(np.float32)
+    z32, _, _ = _fista(X32 @ C32.T, C32 @ C32.T, P32, P32, 0.1, 0.5, L, 25)
+    assert z32.dtype == np.float32
+    np.testing.assert_allclose(z32, z64, atol=1e-4)
