@@ -968,10 +968,10 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
     :math:`\|y\|`) is detected, reported by a ``ConvergenceWarning`` and the
     last finite iterate is returned (with ``damping="auto"`` the E-step is
     first retried with half the damping).  A dense matrix and a single
-    target run the whole GAMP loop in one compiled function (Numba), which
-    computes :math:`A\hat x` with :math:`S\tau_x` and :math:`A^H\hat s` with
-    :math:`S^T\tau_s` in one sweep over the matrix each; other inputs use
-    NumPy products (the same iterates).
+    target run the EM iterations (with the whole GAMP loop) in one compiled
+    function (Numba), which computes :math:`A\hat x` with :math:`S\tau_x`
+    and :math:`A^H\hat s` with :math:`S^T\tau_s` in one sweep over the
+    matrix each; other inputs use NumPy products (the same iterates).
 
     References
     ----------
