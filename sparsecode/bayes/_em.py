@@ -40,6 +40,17 @@ def _cholesky(M):
         return np.linalg.cholesky(M + 1e-12 * tr / n * np.eye(n))
 
 
+def _trsm_lower(L, B):
+    """``L^{-1} B`` for a lower-triangular ``L``: BLAS ``trsm`` directly
+    (what ``solve_triangular`` runs, without its wrapper's checks and
+    copies, about 80 us per call on a 20 x 800 right-hand side)."""
+    if L.dtype == B.dtype and L.dtype in (np.float64, np.complex128) \
+            and np.all(np.isfinite(np.diagonal(L))) and np.all(np.diagonal(L) != 0):
+        trsm = blas.ztrsm if L.dtype == np.complex128 else blas.dtrsm
+        return trsm(1.0, L, B, lower=1)
+    return solve_triangular(L, B, lower=True)
+
+
 def _lapack(dtype, name):
     return getattr(lapack, ("z" if np.issubdtype(dtype, np.complexfloating) else "d") + name)
 
@@ -302,7 +313,7 @@ def readmit(A, y, gam, s2, mu, cache=None, bic_m=None):
         B = (sq[:, None] * G * sq[None, :]) / s2
         B[np.diag_indices(K)] += 1.0
         L = _potrf(B)
-        W = solve_triangular(L, sq[:, None] * C, lower=True)
+        W = _trsm_lower(L, sq[:, None] * C)
         S = cn / s2 - np.sum(abs2(W), axis=0) / s2 ** 2
     else:
         A_K = A[:, act]

@@ -461,6 +461,8 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     A0, n_readmit = A, 0
     bic = auto and learn_noise and BIC_ATOMS
     rcache = {}  # per target: Gram columns of the re-admission tests
+    if auto and L == 1 and isinstance(A, np.ndarray) and not np.iscomplexobj(A):
+        rcache[0] = {"cn": cnorm2}  # readmit's column norms (the same einsum)
     if auto:
         cnorm2_0 = cnorm2
     if fast:
