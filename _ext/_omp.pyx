@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Greedy pursuit kernels: Batch-OMP (Gram), Cholesky OMP (no Gram), Matching Pursuit.
+"""Greedy pursuit kernels: Batch-OMP (Gram) and Cholesky OMP (no Gram).
 
 References
 ----------
@@ -1029,96 +1029,6 @@ cdef _omp_nogram(const dtype* Aptr, Py_ssize_t m, Py_ssize_t N, bint rowmajor,
         raise MemoryError(
             f"OMP could not allocate its per-thread workspace ({m} measurements, {N} atoms, "
             f"{kmax} coefficients); lower n_nonzero_coefs or n_jobs.")
-
-
-cdef int _mp_one(const dtype* G, const dtype* alpha0, const double* dinv, Py_ssize_t N,
-                 Py_ssize_t kmax, Py_ssize_t max_iter, bint error_mode, double eps,
-                 double ynorm2, double tiny, dtype* c, char* mask, dtype* x,
-                 int* n_iter_out, double* resid_out) noexcept nogil:
-    """Matching Pursuit for one signal with the Gram update (spec 1.2).
-
-    In-place: c (correlations A^H r), mask (support), x (dense code, length N).
-    """
-    cdef Py_ssize_t it = 0, j, k, n_sup = 0
-    cdef int status = 0
-    cdef double best, E = ynorm2
-    cdef bint hit_k = False
-    cdef dtype tj
-    cdef const dtype* Grow
-    memset(mask, 0, N)
-    for k in range(N):
-        c[k] = alpha0[k]
-        x[k] = 0.0
-    while it < max_iter:
-        if error_mode and E <= eps:
-            break
-        # argmax over all atoms (MP may re-select), normalised by ||a_k||
-        best = -1.0
-        j = -1
-        for k in range(N):
-            if abs2(c[k]) * dinv[k] > best:
-                best = abs2(c[k]) * dinv[k]
-                j = k
-        if best <= tiny:
-            status = 1
-            break
-        if mask[j] == 0:
-            if n_sup >= kmax:
-                hit_k = True  # the user's sparsity level: a normal stop
-                break
-            mask[j] = 1
-            n_sup += 1
-        tj = c[j] * dinv[j]
-        x[j] = x[j] + tj
-        Grow = G + j * N
-        for k in range(N):
-            c[k] = c[k] - tj * conj(Grow[k])
-        E -= abs2(tj) / dinv[j]
-        if E < 0.0:
-            E = 0.0
-        it += 1
-    if error_mode and E > eps and status == 0 and not hit_k:
-        status = 3
-    n_iter_out[0] = <int> it
-    resid_out[0] = E
-    return status
-
-
-def batch_mp_gram(const dtype[:, ::1] G, const dtype[:, ::1] Aty, const double[::1] dinv,
-                  const double[::1] ynorm2, const double[::1] eps, Py_ssize_t kmax,
-                  Py_ssize_t max_iter, bint error_mode, int n_threads, dtype[:, ::1] x_out,
-                  int[::1] n_iter_out, double[::1] resid_out, int[::1] status_out):
-    """Matching Pursuit over the rows of ``Aty``; writes dense codes into ``x_out``."""
-    cdef Py_ssize_t L_sig = Aty.shape[0]
-    cdef Py_ssize_t N = G.shape[0]
-    cdef Py_ssize_t i
-    cdef dtype* c
-    cdef char* mask
-    cdef int failed_flag = 0
-    cdef int* failed = &failed_flag
-    cdef bint ok = False
-    if max_iter > INT_MAX:
-        max_iter = INT_MAX  # n_iter_out holds C ints
-    if L_sig == 0:
-        return
-    with nogil, parallel(num_threads=n_threads):
-        c = <dtype*> _xmalloc(<size_t> N, sizeof(dtype))
-        mask = <char*> _xmalloc(<size_t> N, 1)
-        ok = c != NULL and mask != NULL
-        if not ok:
-            failed[0] = 1
-        for i in prange(L_sig, schedule="dynamic", chunksize=16):
-            if ok:
-                status_out[i] = _mp_one(
-                    &G[0, 0], &Aty[i, 0], &dinv[0], N, kmax, max_iter, error_mode, eps[i],
-                    ynorm2[i], 1e-28 * ynorm2[i], c, mask, &x_out[i, 0], &n_iter_out[i],
-                    &resid_out[i])
-        free(c)
-        free(mask)
-    if failed_flag:
-        raise MemoryError(
-            f"Matching Pursuit could not allocate its per-thread workspace ({N} atoms); "
-            "lower n_jobs.")
 
 
 # ---------------------------------------------------------------------------
