@@ -607,9 +607,8 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                                               convex=is_convex and user is None, P0=P0,
                                               crit_ref=crit_ref, user=user,
                                               xty=getattr(prep, "xty", None), xtr0=last)
-                if res.get("xtr") is not None:
-                    prep.__dict__.setdefault("xtr_last", {})[t] = (res["w"].copy(), res["b"],
-                                                                   res["xtr"])
+                if res.get("handover") is not None:
+                    prep.__dict__.setdefault("xtr_last", {})[t] = res["handover"]
                 elif last is not None:
                     prep.xtr_last.pop(t, None)
             elif kind == "sqrt":

@@ -91,6 +91,36 @@ def test_stale_correlations_ignored():
     w0 = np.zeros(70)
     w0[0] = 0.3
     ref = cd.solve_quadratic_builtin(X, y, kp, w0=w0, **kw)
-    bad = (np.ones(70), 0.0, np.full(70, 1e3))      # another start point, garbage X^T R
+    # another start point, garbage X^T R and residual
+    bad = (np.ones(70), 0.0, np.full(70, 1e3), np.full(50, 7.0), 0)
     out = cd.solve_quadratic_builtin(X, y, kp, w0=w0, xtr0=bad, **kw)
     np.testing.assert_array_equal(out["w"], ref["w"])
+    # the hand-over of the reference fit restarts from its own solution: the
+    # first check already certifies it (one round, same solution)
+    again = cd.solve_quadratic_builtin(X, y, kp, w0=ref["w"], xtr0=ref["handover"], **kw)
+    assert again["n_iter"] == 1 and again["converged"]
+    np.testing.assert_array_equal(again["w"], ref["w"])
+
+
+def test_handed_residual_is_the_residual(monkeypatch):
+    # every fit of a path hands over R = y - X w at its solution
+    from sparsecode.convex._solvers import cd
+
+    rng = np.random.default_rng(4)
+    X = np.asfortranarray(rng.standard_normal((50, 120)))
+    y = X[:, :5] @ rng.standard_normal(5) + 0.1 * rng.standard_normal(50)
+    outs = []
+    orig = cd.solve_quadratic_builtin
+
+    def spy(*a, **k):
+        out = orig(*a, **k)
+        outs.append(out)
+        return out
+
+    monkeypatch.setattr(_fit, "solve_quadratic_builtin", spy)
+    lasso_path(X, y, n_alphas=30, eps=1e-3, tol=1e-10)
+    chained = [o["handover"][4] for o in outs]
+    assert max(chained) == cd._MAX_CHAIN and min(chained[1:]) >= 0
+    for o in outs:
+        w, b, _, R, _ = o["handover"]
+        np.testing.assert_allclose(R, y - X @ w, atol=1e-12 * np.abs(y).max())

@@ -484,6 +484,12 @@ def _cd_inner_csr_ws(X, col_nnz, slot, ws, R, w, b, lips, code, alpha, gamma, wt
     return out
 
 
+# a residual handed from one fit of a path to the next is recomputed from
+# scratch after this many hand-overs in a row (rounding drift of the in-place
+# updates)
+_MAX_CHAIN = 4
+
+
 def _residual(X, y, w, b, icol, icol_arr, dt):
     R = y - (X @ w) if w.any() else y.copy()
     if icol is not None:
@@ -496,10 +502,13 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
     """Run AndersonCD on Quadratic x built-in penalty (X dense F-order, CSC or CSR).
 
     ``xty``: ``X^T y`` when already known (float64; used when the start is 0).
-    ``xtr0``: ``(w_ref, b_ref, X^T R)`` from an earlier fit on the same design and
-    targets (its ``xtr`` output), used when the start is exactly ``(w_ref, b_ref)``.
-    The output ``xtr`` is ``X^T R`` at the returned solution (float64) when the
-    last check read it over every feature (none screened), else None.
+    ``xtr0``: ``(w_ref, b_ref, X^T R or None, R, n_chained)`` from an earlier fit on
+    the same design and targets (its ``handover`` output), used when the start is
+    exactly ``(w_ref, b_ref)``: the residual is not recomputed (unless it was
+    handed over ``_MAX_CHAIN`` times in a row) and ``X^T R``, when given, is the
+    first check's.  The output ``handover`` holds the returned solution, its
+    residual and ``X^T R`` (float64) when the last check read it over every
+    feature (none screened), else None in that slot.
 
     Returns dict(w, b, crit, n_iter, converged, gap, primal).
     """
@@ -536,9 +545,17 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
         lips = col_sqnorms(X) / n
     if xty is not None and b0 == 0.0 and not w.any():
         xtr_first = np.asarray(xty, dtype=np.float64)
-    elif (xtr0 is not None and not is_csr and w0 is not None and xtr0[2].shape == (N,)
-          and float(xtr0[1]) == float(b0) and np.array_equal(xtr0[0], w)):
-        xtr_first = xtr0[2]
+    n_chained = 0
+    if (xtr0 is not None and not is_csr and w0 is not None and xtr0[3].shape == (n,)
+            and xtr0[3].dtype == dt and float(xtr0[1]) == float(b0)
+            and np.array_equal(xtr0[0], w)):
+        if xtr0[2] is not None and xtr_first is None:
+            xtr_first = xtr0[2]
+        if xtr0[4] < _MAX_CHAIN:
+            # the kernel's residual at this start (exact up to its in-place updates;
+            # recomputed from scratch every _MAX_CHAIN fits and every 10 rounds)
+            R = xtr0[3].copy()
+            n_chained = xtr0[4] + 1
     lips_out = lips
     lips = lips.astype(dt)
     y64 = y.astype(np.float64)
@@ -696,9 +713,10 @@ def solve_quadratic_builtin(X, y, penalty_kp, *, w0=None, b0=0.0, icol=None, sol
             _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha, gamma,
                    wts, a2s_, positive, icol_arr, int(solver.max_epochs), tol_in,
                    int(solver.anderson_k), early, user)
+    handover = None if is_csr else (w.copy(), float(b[0]), xtr_last, R, n_chained)
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal), lips=lips_out, n_screened=n_screened,
-                xtr=xtr_last)
+                xtr=xtr_last, handover=handover)
 
 
 def gap_safe_screen(corr, scale, gap, lips, thr, positive):
