@@ -367,6 +367,20 @@ def moment_gamma(Y, s2, fro2):
     return np.maximum(np.where(y2 > m * s2, y2 - m * s2, y2) / fro2, TINY)
 
 
+#: the compiled EM loop works without a copy of A^H (gamp_loop_rows) while
+#: the active part of A has at least this many entries; smaller ones get the
+#: C-ordered adjoint that gamp_loop reads
+ROWS_MIN_ENTRIES = 32768
+
+
+def _adjoint(Ac, segment):
+    """``conj(Ac).T`` in C order, or, in the compiled loop on a large active
+    part, an empty placeholder (the E-step then reads ``Ac`` only)."""
+    if segment and Ac.size >= ROWS_MIN_ENTRIES:
+        return np.empty((0, Ac.shape[0]), dtype=Ac.dtype)
+    return np.ascontiguousarray(herm(Ac))
+
+
 def _em_iteration_estep(estep, theta, gamp_tol, delta):
     """The E-step of one GGAMP-SBL EM iteration: inexact while gamma still
     moves a lot (the GAMP tolerance follows the outer progress, 1e-2 of the
@@ -412,10 +426,11 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     # (_gamp_kernels.gamp_loop, same iterates); otherwise NumPy products
     fast = isinstance(A, np.ndarray) and L == 1
     c_scalar = fro2 / (m * N)
+    segment = fast and not verbose and EM_SEGMENT
     if fast:
         scalar = variances == "scalar"
         Ac = np.ascontiguousarray(A)
-        At = np.ascontiguousarray(herm(A))
+        At = _adjoint(Ac, segment)
         Sq = None
     else:
         Sq = _Sq(A, variances, fro2)
@@ -452,8 +467,10 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
 
     def estep(theta, eps):
         if fast:
+            At_ = At if At.shape[0] == Ac.shape[1] else np.ascontiguousarray(herm(Ac))
+
             def run(th):
-                return _fast_estep(Ac, At, Y, s2, state, gam, th, max_gamp_iter, eps,
+                return _fast_estep(Ac, At_, Y, s2, state, gam, th, max_gamp_iter, eps,
                                    c_scalar if scalar else 0.0)
             return _halving(run, state, theta, adapt)
         return damped_estep(A, Sq, Y, s2, state, denoise, theta, adapt, max_gamp_iter, eps)
@@ -473,7 +490,6 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
     # events (convergence, pruning enough columns to compact, divergence, the
     # end of the budget) run in one compiled call (_gamp_kernels.em_segment,
     # the same operations as the loop body below)
-    segment = fast and not verbose and EM_SEGMENT
     if segment:
         from ._gamp_kernels import EV_DIVERGED, EV_EXHAUSTED, em_segment  # noqa: PLC0415
     it = 0
@@ -556,7 +572,7 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
                 live = (gam[:, 0] > 0) | (state["x"][:, 0] != 0) | (state["tx"][:, 0] != 0)
                 idx = np.flatnonzero(live)
                 A = Ac = A0.compress(live, axis=1)
-                At = At0[live]
+                At = _adjoint(Ac, segment)
                 gam, state["x"], state["tx"] = gam[live], x_full[live], tx_full[live]
                 if auto:
                     cnorm2 = cnorm2_0[live]
@@ -578,8 +594,10 @@ def ggamp_sbl_kernel(A, Y, *, s2, learn_noise, update, prune, theta, max_iter, t
             if auto:
                 cnorm2 = cnorm2[keep]
             state["x"], state["tx"] = state["x"][keep], state["tx"][keep]
-            if fast:  # row gathers: no transposed copy
-                Ac, At = A, At[keep]
+            if fast:  # a row gather of the adjoint (no transposed copy)
+                Ac = A
+                At = At[keep] if At.shape[0] == keep.size and not (
+                    segment and Ac.size >= ROWS_MIN_ENTRIES) else _adjoint(Ac, segment)
             else:
                 Sq = _Sq(A, variances, c_scalar * m * idx.size)
     # final E-step at the returned gamma so that coef is its posterior mean

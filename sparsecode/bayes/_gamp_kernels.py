@@ -155,6 +155,113 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     return k, delta, 0
 
 
+
+@njit(cache=True, fastmath=_FLAGS)
+def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
+    """``gamp_loop`` reading only ``A`` (no copy of ``A^H``): the second
+    sweep accumulates ``A^H s`` and ``|A^H|^2 tau_s`` row by row (axpy form).
+    The same recursion, the sums over the rows in another order (rounding);
+    about 6 % slower per iteration at 200 x 800 than ``gamp_loop``, which
+    needs the ``A^H`` copy (a fresh 1.3 MB array costs as much as 10
+    iterations there, page faults included)."""
+    m, K = A.shape
+    ynorm = 0.0
+    for i in range(m):
+        ynorm += _abs2(y[i])
+    ynorm = np.sqrt(ynorm)
+    ts = np.empty(m)
+    gv = np.zeros(K, dtype=x.dtype)
+    qv = np.zeros(K)
+    res = 0.0
+    delta = np.inf
+    bad = 0
+    k = 0
+    tpc = 1.0
+    trc = 1.0
+    for k in range(1, max_iter + 1):
+        # sweep 1: tau_p = |A|^2 tau_x, p = A x - tau_p s, output step
+        res2 = 0.0
+        if c > 0.0:
+            sx = 0.0
+            for j in range(K):
+                sx += tx[j]
+            tpc = min(max(c * sx, TINY), HUGE)
+        for i in range(m):
+            ax = 0.0 * y[i]
+            if c > 0.0:
+                for j in range(K):
+                    ax += A[i, j] * x[j]
+                tp = tpc
+            else:
+                tp = 0.0
+                for j in range(K):
+                    a = A[i, j]
+                    ax += a * x[j]
+                    tp += _abs2(a) * tx[j]
+                tp = min(max(tp, TINY), HUGE)
+            e = y[i] - ax
+            res2 += _abs2(e)
+            inv = 1.0 / (tp + s2)
+            s[i] = (1.0 - theta) * s[i] + theta * (e + tp * s[i]) * inv
+            ts[i] = inv
+        # sweep 2: tau_r = 1 / (|A^H|^2 tau_s), r = x + tau_r A^H s, input step
+        if c > 0.0:
+            st = 0.0
+            for i in range(m):
+                st += ts[i]
+            trc = 1.0 / min(max(c * st, TINY), HUGE)
+        for j in range(K):
+            gv[j] = 0.0
+            qv[j] = 0.0
+        for i in range(m):
+            si = s[i]
+            if c > 0.0:
+                for j in range(K):
+                    gv[j] += np.conj(A[i, j]) * si
+            else:
+                ti = ts[i]
+                for j in range(K):
+                    a = A[i, j]
+                    gv[j] += np.conj(a) * si
+                    qv[j] += _abs2(a) * ti
+        num = 0.0
+        den = 0.0
+        finite = True
+        for j in range(K):
+            g = gv[j]
+            if c > 0.0:
+                tr = trc
+            else:
+                tr = 1.0 / min(max(qv[j], TINY), HUGE)
+            r = x[j] + tr * g
+            gj = gam[j]
+            d = gj + tr
+            xn = (1.0 - theta) * x[j] + theta * (gj * r / d)
+            num += _abs2(xn - x[j])
+            den += _abs2(xn)
+            x[j] = xn
+            txj = gj * tr / d
+            tx[j] = txj
+            if not np.isfinite(txj):
+                finite = False
+        delta = np.sqrt(num / den) if den > 0 else 0.0
+        res = np.sqrt(res2)
+        if not (finite and np.isfinite(delta) and res <= 1e8 * (ynorm + TINY)):
+            return k, delta, 1
+        if delta > 1.0 and res > ynorm:
+            bad += 1
+            if bad >= DIV_PATIENCE:
+                return k, delta, 1
+        else:
+            bad = 0
+        if delta < eps:
+            return k, delta, 0
+    # budget spent: never hand on an oscillating or exploded iterate
+    if delta > 1.0 or res > ynorm:
+        return k, delta, 1
+    return k, delta, 0
+
+
 AUTO_SNR = 10.0  # as _em.AUTO_SNR (kept apart: _em does not import numba)
 EPS_FIRST = 1e-3  # as _gamp.EPS_FIRST / EPS_FACTOR
 EPS_FACTOR = 1e-2
@@ -182,10 +289,13 @@ def em_segment(A, At, y, gam, s2, x, s, tx, theta, adapt, max_gamp_iter, gamp_to
       keep a positive gamma;
     * ``EV_EMPTY``: every gamma vanished.
 
-    ``gam``, ``x``, ``s``, ``tx`` are updated in place.  Returns ``(event,
+    ``At`` is ``conj(A).T`` (C order) or an empty placeholder (then the
+    E-step is ``gamp_loop_rows``).  ``gam``, ``x``, ``s``, ``tx`` are
+    updated in place.  Returns ``(event,
     it, s2, delta, theta, n_gamp)``, ``it`` being the last iteration run.
     """
     m, K = A.shape
+    rows = At.shape[0] != K  # no adjoint given: gamp_loop_rows
     xb = np.empty_like(x)
     sb = np.empty_like(s)
     txb = np.empty_like(tx)
@@ -199,8 +309,12 @@ def em_segment(A, At, y, gam, s2, x, s, tx, theta, adapt, max_gamp_iter, gamp_to
             xb[:] = x
             sb[:] = s
             txb[:] = tx
-            k, dg, status = gamp_loop(A, At, y, gam, s2, xb, sb, txb, theta, max_gamp_iter,
-                                      eps, c)
+            if rows:
+                k, dg, status = gamp_loop_rows(A, y, gam, s2, xb, sb, txb, theta,
+                                               max_gamp_iter, eps, c)
+            else:
+                k, dg, status = gamp_loop(A, At, y, gam, s2, xb, sb, txb, theta,
+                                          max_gamp_iter, eps, c)
             n_gamp += k
             if status == 0 or not adapt or theta <= 1e-3:
                 break

@@ -19,7 +19,9 @@ from sparsecode.bayes._common import dense_lanczos_norm
 from .test_sbl import problem
 
 
-def _fit_both(monkeypatch, A, y, **kw):
+def _fit_both(monkeypatch, A, y, rows_min=None, **kw):
+    if rows_min is not None:  # the compiled loop without the adjoint copy
+        monkeypatch.setattr(_gamp, "ROWS_MIN_ENTRIES", rows_min)
     out = []
     for seg in (False, True):
         monkeypatch.setattr(_gamp, "EM_SEGMENT", seg)
@@ -70,16 +72,40 @@ def test_compiled_em_loop_matches_numpy_default(monkeypatch):
     dict(max_iter=7),                                 # budget spent inside the loop
     dict(init="ones", tol=1e-4),
 ])
-def test_compiled_em_loop_matches_numpy_options(monkeypatch, kw):
+@pytest.mark.parametrize("rows_min", [None, 1])
+def test_compiled_em_loop_matches_numpy_options(monkeypatch, kw, rows_min):
     A, _, _, Y, _ = problem(60, 150, 8, 3)
-    ref, new = _fit_both(monkeypatch, A, Y[:, 0], **kw)
+    ref, new = _fit_both(monkeypatch, A, Y[:, 0], rows_min=rows_min, **kw)
     _assert_same(ref, new)
 
 
-def test_compiled_em_loop_matches_numpy_complex(monkeypatch):
+@pytest.mark.parametrize("rows_min", [None, 1])
+def test_compiled_em_loop_matches_numpy_complex(monkeypatch, rows_min):
     A, _, _, Y, _ = problem(48, 96, 5, 1, complex_=True)
-    ref, new = _fit_both(monkeypatch, A, Y[:, 0])
+    ref, new = _fit_both(monkeypatch, A, Y[:, 0], rows_min=rows_min)
     _assert_same(ref, new)
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+@pytest.mark.parametrize("c", [0.0, 1.0])
+def test_gamp_loop_rows_matches_gamp_loop(complex_, c):
+    """The E-step without the adjoint copy: the same iterates as gamp_loop
+    (up to the order of the sums over the rows)."""
+    from sparsecode.bayes._gamp_kernels import gamp_loop, gamp_loop_rows
+
+    A, _, _, Y, s2 = problem(40, 90, 6, 2, complex_=complex_)
+    y = np.ascontiguousarray(Y[:, 0])
+    gam = np.random.default_rng(0).random(90)
+    c = c * float(np.sum(np.abs(A) ** 2)) / A.size
+    out = []
+    for f, args in ((gamp_loop, (A, np.ascontiguousarray(A.conj().T))), (gamp_loop_rows, (A,))):
+        x, s, tx = np.zeros(90, dtype=A.dtype), np.zeros(40, dtype=A.dtype), np.ones(90)
+        k, delta, status = f(*args, y, gam, float(s2), x, s, tx, 0.6, 500, 1e-9, c)
+        out.append((k, status, x, tx))
+    (k0, st0, x0, t0), (k1, st1, x1, t1) = out
+    assert (k1, st1) == (k0, st0) and st0 == 0
+    np.testing.assert_allclose(x1, x0, rtol=0, atol=1e-12 * np.max(np.abs(x0)))
+    np.testing.assert_allclose(t1, t0, rtol=1e-12)
 
 
 def test_compiled_em_loop_divergence_and_halving(monkeypatch):
