@@ -57,41 +57,21 @@ def _inner(is_sparse, Xd, data, indices, indptr, R, w, b, ws, lips, code, alpha,
 
 @njit(cache=True, nogil=True)
 def _solve_small(C, rhs):
-    """Gaussian elimination with partial pivoting; ok=False if (near) singular."""
+    """``C^{-1} rhs`` for the Anderson weights of the user-datafit path; ok=False if
+    ``C`` is (near) singular.  LAPACK's pivoted LU (the compiled kernel's Gaussian
+    elimination lives in ``_ext/_convex.pyx`` only)."""
     k = C.shape[0]
-    A = C.copy()
-    b = rhs.copy()
     scale = 0.0
     for i in range(k):
-        scale = max(scale, abs(A[i, i]))
+        scale = max(scale, abs(C[i, i]))
     if scale == 0.0:
-        return b, False
-    for col in range(k):
-        piv = col
-        for i in range(col + 1, k):
-            if abs(A[i, col]) > abs(A[piv, col]):
-                piv = i
-        if abs(A[piv, col]) <= 1e-14 * scale:
-            return b, False
-        if piv != col:
-            for t in range(k):
-                tmp = A[col, t]
-                A[col, t] = A[piv, t]
-                A[piv, t] = tmp
-            tmp = b[col]
-            b[col] = b[piv]
-            b[piv] = tmp
-        for i in range(col + 1, k):
-            f = A[i, col] / A[col, col]
-            for t in range(col, k):
-                A[i, t] -= f * A[col, t]
-            b[i] -= f * b[col]
-    for i in range(k - 1, -1, -1):
-        s = b[i]
-        for t in range(i + 1, k):
-            s -= A[i, t] * b[t]
-        b[i] = s / A[i, i]
-    return b, True
+        return rhs.copy(), False
+    # the smallest singular value against the scale: the same refusal rule as the
+    # compiled kernel's pivot test (a pivot below 1e-14 of the largest diagonal)
+    sv = np.linalg.svd(C, compute_uv=False)
+    if sv[-1] <= 1e-14 * scale:
+        return rhs.copy(), False
+    return np.linalg.solve(C, rhs), True
 
 
 def _sparse_col_sqnorms(data, indices, indptr, n_cols, by_row):
