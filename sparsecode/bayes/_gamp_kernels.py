@@ -48,6 +48,72 @@ def _abs2(z):
     return z.real * z.real + z.imag * z.imag
 
 
+@njit(cache=True, inline="always", fastmath=_FLAGS)
+def _output_sweep(A, y, x, s, tx, ts, theta, s2, c):
+    """Sweep 1 of both loops: ``tau_p = |A|^2 tau_x``, ``p = A x - tau_p s`` and
+    the damped output step, in place on ``s`` and ``ts``; returns ``||y - A x||^2``."""
+    m, K = A.shape
+    res2 = 0.0
+    tpc = 1.0
+    if c > 0.0:
+        sx = 0.0
+        for j in range(K):
+            sx += tx[j]
+        tpc = min(max(c * sx, TINY), HUGE)
+    for i in range(m):
+        ax = 0.0 * y[i]
+        if c > 0.0:
+            for j in range(K):
+                ax += A[i, j] * x[j]
+            tp = tpc
+        else:
+            tp = 0.0
+            for j in range(K):
+                a = A[i, j]
+                ax += a * x[j]
+                tp += _abs2(a) * tx[j]
+            tp = min(max(tp, TINY), HUGE)
+        e = y[i] - ax
+        res2 += _abs2(e)
+        inv = 1.0 / (tp + s2)
+        s[i] = (1.0 - theta) * s[i] + theta * (e + tp * s[i]) * inv
+        ts[i] = inv
+    return res2
+
+
+@njit(cache=True, inline="always", fastmath=_FLAGS)
+def _input_step(j, g, tr, x, tx, gam, theta):
+    """The damped input step of coordinate ``j`` from ``g = (A^H s)_j`` and
+    ``tau_r``: ``x[j]``, ``tx[j]`` in place; returns the change and the new
+    value's squared magnitudes (for the relative change of ``x``)."""
+    r = x[j] + tr * g
+    gj = gam[j]
+    d = gj + tr
+    xn = (1.0 - theta) * x[j] + theta * (gj * r / d)
+    dn = _abs2(xn - x[j])
+    dd = _abs2(xn)
+    x[j] = xn
+    tx[j] = gj * tr / d
+    return dn, dd
+
+
+@njit(cache=True, inline="always")
+def _step_status(delta, res, ynorm, finite, bad, eps):
+    """``(status, bad)``: status 1 diverged (see the module docstring), 0
+    converged, -1 go on; ``bad`` counts the consecutive blow-up steps."""
+    if not (finite and np.isfinite(delta) and res <= 1e8 * (ynorm + TINY)):
+        return 1, bad
+    if delta > 1.0 and res > ynorm:
+        bad += 1
+        if bad >= DIV_PATIENCE:
+            return 1, bad
+    else:
+        bad = 0
+    if delta < eps:
+        return 0, bad
+    return -1, bad
+
+
 @njit(cache=True, fastmath=_FLAGS)
 def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     """Run damped GAMP to convergence; ``x``, ``s``, ``tx`` updated in place.
@@ -76,34 +142,9 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     delta = np.inf
     bad = 0
     k = 0
-    tpc = 1.0
     trc = 1.0
     for k in range(1, max_iter + 1):
-        # sweep 1: tau_p = |A|^2 tau_x, p = A x - tau_p s, output step
-        res2 = 0.0
-        if c > 0.0:
-            sx = 0.0
-            for j in range(K):
-                sx += tx[j]
-            tpc = min(max(c * sx, TINY), HUGE)
-        for i in range(m):
-            ax = 0.0 * y[i]
-            if c > 0.0:
-                for j in range(K):
-                    ax += A[i, j] * x[j]
-                tp = tpc
-            else:
-                tp = 0.0
-                for j in range(K):
-                    a = A[i, j]
-                    ax += a * x[j]
-                    tp += _abs2(a) * tx[j]
-                tp = min(max(tp, TINY), HUGE)
-            e = y[i] - ax
-            res2 += _abs2(e)
-            inv = 1.0 / (tp + s2)
-            s[i] = (1.0 - theta) * s[i] + theta * (e + tp * s[i]) * inv
-            ts[i] = inv
+        res2 = _output_sweep(A, y, x, s, tx, ts, theta, s2, c)
         # sweep 2: tau_r = 1 / (|A^H|^2 tau_s), r = x + tau_r A^H s, input step
         if c > 0.0:
             st = 0.0
@@ -126,29 +167,16 @@ def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
                     g += a * s[i]
                     q += _abs2(a) * ts[i]
                 tr = 1.0 / min(max(q, TINY), HUGE)
-            r = x[j] + tr * g
-            gj = gam[j]
-            d = gj + tr
-            xn = (1.0 - theta) * x[j] + theta * (gj * r / d)
-            num += _abs2(xn - x[j])
-            den += _abs2(xn)
-            x[j] = xn
-            txj = gj * tr / d
-            tx[j] = txj
-            if not np.isfinite(txj):
+            dn, dd = _input_step(j, g, tr, x, tx, gam, theta)
+            num += dn
+            den += dd
+            if not np.isfinite(tx[j]):
                 finite = False
         delta = np.sqrt(num / den) if den > 0 else 0.0
         res = np.sqrt(res2)
-        if not (finite and np.isfinite(delta) and res <= 1e8 * (ynorm + TINY)):
-            return k, delta, 1
-        if delta > 1.0 and res > ynorm:
-            bad += 1
-            if bad >= DIV_PATIENCE:
-                return k, delta, 1
-        else:
-            bad = 0
-        if delta < eps:
-            return k, delta, 0
+        status, bad = _step_status(delta, res, ynorm, finite, bad, eps)
+        if status >= 0:
+            return k, delta, status
     # budget spent: never hand on an oscillating or exploded iterate
     if delta > 1.0 or res > ynorm:
         return k, delta, 1
@@ -176,34 +204,9 @@ def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     delta = np.inf
     bad = 0
     k = 0
-    tpc = 1.0
     trc = 1.0
     for k in range(1, max_iter + 1):
-        # sweep 1: tau_p = |A|^2 tau_x, p = A x - tau_p s, output step
-        res2 = 0.0
-        if c > 0.0:
-            sx = 0.0
-            for j in range(K):
-                sx += tx[j]
-            tpc = min(max(c * sx, TINY), HUGE)
-        for i in range(m):
-            ax = 0.0 * y[i]
-            if c > 0.0:
-                for j in range(K):
-                    ax += A[i, j] * x[j]
-                tp = tpc
-            else:
-                tp = 0.0
-                for j in range(K):
-                    a = A[i, j]
-                    ax += a * x[j]
-                    tp += _abs2(a) * tx[j]
-                tp = min(max(tp, TINY), HUGE)
-            e = y[i] - ax
-            res2 += _abs2(e)
-            inv = 1.0 / (tp + s2)
-            s[i] = (1.0 - theta) * s[i] + theta * (e + tp * s[i]) * inv
-            ts[i] = inv
+        res2 = _output_sweep(A, y, x, s, tx, ts, theta, s2, c)
         # sweep 2: tau_r = 1 / (|A^H|^2 tau_s), r = x + tau_r A^H s, input step
         if c > 0.0:
             st = 0.0
@@ -233,29 +236,16 @@ def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
                 tr = trc
             else:
                 tr = 1.0 / min(max(qv[j], TINY), HUGE)
-            r = x[j] + tr * g
-            gj = gam[j]
-            d = gj + tr
-            xn = (1.0 - theta) * x[j] + theta * (gj * r / d)
-            num += _abs2(xn - x[j])
-            den += _abs2(xn)
-            x[j] = xn
-            txj = gj * tr / d
-            tx[j] = txj
-            if not np.isfinite(txj):
+            dn, dd = _input_step(j, g, tr, x, tx, gam, theta)
+            num += dn
+            den += dd
+            if not np.isfinite(tx[j]):
                 finite = False
         delta = np.sqrt(num / den) if den > 0 else 0.0
         res = np.sqrt(res2)
-        if not (finite and np.isfinite(delta) and res <= 1e8 * (ynorm + TINY)):
-            return k, delta, 1
-        if delta > 1.0 and res > ynorm:
-            bad += 1
-            if bad >= DIV_PATIENCE:
-                return k, delta, 1
-        else:
-            bad = 0
-        if delta < eps:
-            return k, delta, 0
+        status, bad = _step_status(delta, res, ynorm, finite, bad, eps)
+        if status >= 0:
+            return k, delta, status
     # budget spent: never hand on an oscillating or exploded iterate
     if delta > 1.0 or res > ynorm:
         return k, delta, 1
