@@ -168,16 +168,8 @@ def _fcls_fused(X, E, s, delta2, max_iter, tol, n_threads, warn, delta):
     from .._ext._fcls import fcls_correlations, fcls_gram
 
     K, N = E.shape[0], X.shape[0]
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        Es = E / s
-        G = np.ascontiguousarray(Es @ Es.T)
-        Ec = np.ascontiguousarray(Es / s)  # c = (E / s^2) y: the 1/s of y folded in
-        if delta is not None:
-            delta2 = float(np.float64(delta / s) ** 2)  # inf (exact constraint) past 1e308
-        elif np.isfinite(delta2) and delta2 > 0:
-            delta2 = (np.sqrt(delta2) / s) ** 2
-        if tol is not None:
-            tol = (tol / s) / s
+    Es, G, delta2, tol = _scaled_problem(E, s, delta2, tol, delta)
+    Ec = np.ascontiguousarray(Es / s)  # c = (E / s^2) y: the 1/s of y folded in
     if tol is None:
         tol = 1e-12 * max(float(np.max(np.diag(G))), np.finfo(float).tiny)
     inv = _gram_inverse_parts(G, float(delta2)) if (N and K < max_iter) else None
@@ -206,6 +198,22 @@ def _fcls_fused(X, E, s, delta2, max_iter, tol, n_threads, warn, delta):
         warn_not_converged("fcls", n_failed, X.shape[0], "active-set changes", max_iter, tol,
                            hint="Increase max_iter (endmembers may be nearly collinear).")
     return out
+
+
+def _scaled_problem(E, s, delta2, tol, delta):
+    """``(E / s, G = (E / s)(E / s)^T, delta2 / s^2, tol / s^2)``: the problem for
+    ``X / s`` and ``E / s``, which has the same solution (``delta``, finite and
+    >= 0, when given, replaces ``delta2``)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        Es = E / s
+        G = np.ascontiguousarray(Es @ Es.T)
+        if delta is not None:
+            delta2 = float(np.float64(delta / s) ** 2)  # inf (exact constraint) past 1e308
+        elif np.isfinite(delta2) and delta2 > 0:
+            delta2 = (np.sqrt(delta2) / s) ** 2
+        if tol is not None:
+            tol = (tol / s) / s
+    return Es, G, delta2, tol
 
 
 def _check_finite_pixels(X):
@@ -244,18 +252,11 @@ def _closed_form(G, C, delta2):
     endmembers): the kernel, which regularises its passive-set systems, then
     does all the pixels.
     """
-    try:
-        w = np.linalg.eigvalsh(G)
-    except np.linalg.LinAlgError:  # pragma: no cover - G is finite and symmetric
+    parts = _gram_inverse_parts(G, delta2)
+    if parts is None:
         return None
-    if not w[0] > 1e-10 * w[-1]:
-        return None
-    Ginv = np.linalg.inv(G)
-    Ginv = 0.5 * (Ginv + Ginv.T)
-    u = np.linalg.solve(G, np.ones(G.shape[0]))
+    Ginv, u, den = parts
     A = C @ Ginv
-    with np.errstate(divide="ignore"):
-        den = 1.0 / delta2 + float(u.sum()) if delta2 > 0 else np.inf
     if den != np.inf:  # else delta = 0: plain least squares, mu = 0
         mu = (1.0 - A @ np.ones(A.shape[1])) / den  # BLAS: faster than A.sum(axis=1)
         A += np.multiply.outer(mu, u)
@@ -281,21 +282,14 @@ def _fcls_core(X, E, delta2, max_iter, tol, n_threads, warn=True, delta=None):
     if 1e-100 <= s <= 1e100 and X.flags.c_contiguous and E.shape[0] > 0:
         return _fcls_fused(X, E, s, delta2, max_iter, tol, n_threads, warn, delta)
     _check_finite_pixels(X)
+    Es, G, delta2, tol = _scaled_problem(E, s, delta2, tol, delta)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        Es = E / s
-        G = np.ascontiguousarray(Es @ Es.T)
         # C^T = E_s X_s^T (K, N): this orientation is the fast one for BLAS with
         # few endmembers; the 1/s of X is folded into E_s where that cannot underflow
         if 1e-100 <= s <= 1e100:
             CT = (Es / s) @ X.T
         else:
             CT = Es @ (X / s).T
-        if delta is not None:
-            delta2 = float(np.float64(delta / s) ** 2)  # inf (exact constraint) past 1e308
-        elif np.isfinite(delta2) and delta2 > 0:
-            delta2 = (np.sqrt(delta2) / s) ** 2
-        if tol is not None:
-            tol = (tol / s) / s
     if not (np.all(np.isfinite(CT)) and np.all(np.isfinite(G))):
         raise ValueError(
             "fcls: the products Y @ endmembers.T overflow in float64 (Y is about "
