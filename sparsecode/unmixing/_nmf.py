@@ -257,6 +257,13 @@ def _solver_data(X, X64, s, V):
     return X64 / s
 
 
+def _blas_threads(n_threads, V):
+    """BLAS threads beside the OpenMP row kernels: one when these run threaded on
+    unmasked data (the sweep's BLAS work is then K x K and K x L, or thin
+    memory-bound products), else ``n_threads`` (the masked path's products)."""
+    return 1 if (n_threads > 1 and V is None) else n_threads
+
+
 def _fcls_abund(X, H, delta, n_threads, cols=None):
     """FCLS (``delta > 0``) or NNLS (``delta == 0``) abundances on the usable bands."""
     K = H.shape[0]
@@ -775,7 +782,7 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         H = np.ascontiguousarray(self.components_, dtype=np.float64)
         n_threads = effective_n_jobs(self.n_jobs)
         delta = float(self.delta)
-        with blas_limited(n_threads):
+        with blas_limited(_blas_threads(n_threads, V)):
             if self.transform_method == "fcls":
                 Xf, Hf = X64, H
                 if cols is not None:
@@ -879,8 +886,11 @@ class _BaseUnmixing(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         n_threads = effective_n_jobs(self.n_jobs)
         delta = float(self.delta)
         cols = None if V is None else V.min(axis=0) > 0
-        # n_jobs threads for the row kernels and for BLAS, never both oversubscribed
-        with blas_limited(n_threads):
+        # n_jobs threads for the row kernels; BLAS at one thread whenever they run
+        # threaded: an OpenBLAS worker keeps spinning for a while after each call
+        # and would take the core a kernel thread needs (two threads were slower
+        # than one otherwise)
+        with blas_limited(_blas_threads(n_threads, V)):
             kw = self._solver_kwargs(X_init, image_shape, K)
             col_norm = bool(kw.get("norm_every"))
             # the problem is solved for X / s (same minimiser, see _scaled_problem)
