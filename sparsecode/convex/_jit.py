@@ -144,7 +144,8 @@ _CFUNC_VALUE = "types.float64(types.CPointer(types.float64), types.int64, " \
     "types.CPointer(types.float64))"
 
 
-def _build_source(fields, layout, total):
+def _param_parts(layout):
+    """Source expressions reading each parameter from the packed array ``a``."""
     parts = []
     for _, kind, off, size in layout:
         if kind == "f":
@@ -155,6 +156,11 @@ def _build_source(fields, layout, total):
             parts.append(f"a[{off}] != 0.0")
         else:
             parts.append(f"a[{off}:{off + size}]")
+    return parts
+
+
+def _build_source(fields, layout, total):
+    parts = _param_parts(layout)
     return (f"    a = _sc_carray(p, ({total},))\n"
             f"    return _ScParams({', '.join(parts)}{',' if len(parts) == 1 else ''})\n")
 
@@ -273,16 +279,7 @@ def _callbacks(klass, layout):
     fields = [k for k, *_ in layout]
     Params = namedtuple(f"{klass.__name__}Params", fields)
     total = sum(size for *_, size in layout) + 1
-    parts = []
-    for _, kind, off, size in layout:
-        if kind == "f":
-            parts.append(f"a[{off}]")
-        elif kind == "i":
-            parts.append(f"np.int64(a[{off}])")
-        elif kind == "b":
-            parts.append(f"a[{off}] != 0.0")
-        else:
-            parts.append(f"a[{off}:{off + size}]")
+    parts = _param_parts(layout)
     src = (f"def build(p):\n"
            f"    a = carray(p, ({total},))\n"
            f"    return Params({', '.join(parts)}{',' if len(parts) == 1 else ''})\n")
