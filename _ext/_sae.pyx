@@ -84,95 +84,193 @@ cdef extern from *:
     SAE_HEAP_FUNCS(float, f)
     SAE_HEAP_FUNCS(double, d)
 
-    /* The k (<= 16) largest entries of a[0:n] (ties: lowest index), n >= 64, in no
-       particular order.  The maxima of the 32 strided groups {j : j mod 32 = g} come from
-       one vectorised pass; t, their k-th largest (found by counting, branch-free), bounds
-       the row's k-th largest value from below (k distinct entries are >= t).  The heap
-       starts as k sentinels (t, INT64_MAX), worse than any entry >= t, and the scan (4
-       entries per compare, a bit mask of those >= the root) offers only the few entries
-       >= t. */
+    /* Quickselect on (value desc, index asc) pairs: rearranges v/ix[0:m] so that the
+       first k (1 <= k <= m) are the k best, in no particular order. */
+    #define SAE_SELECT_FUNC(T, S)                                                       \
+    static void sae_select_best_##S(T* v, int64_t* ix, Py_ssize_t m, Py_ssize_t k) {    \
+        Py_ssize_t lo = 0, hi = m - 1, i, j, mid, target = k - 1;                       \
+        T pv, tv; int64_t pi, ti;                                                       \
+        while (lo < hi) {                                                               \
+            mid = lo + (hi - lo) / 2;                                                   \
+            if (sae_better_##S(v[mid], ix[mid], v[lo], ix[lo])) {                       \
+                tv = v[mid]; v[mid] = v[lo]; v[lo] = tv;                                \
+                ti = ix[mid]; ix[mid] = ix[lo]; ix[lo] = ti; }                          \
+            if (sae_better_##S(v[hi], ix[hi], v[lo], ix[lo])) {                         \
+                tv = v[hi]; v[hi] = v[lo]; v[lo] = tv;                                  \
+                ti = ix[hi]; ix[hi] = ix[lo]; ix[lo] = ti; }                            \
+            if (sae_better_##S(v[hi], ix[hi], v[mid], ix[mid])) {                       \
+                tv = v[hi]; v[hi] = v[mid]; v[mid] = tv;                                \
+                ti = ix[hi]; ix[hi] = ix[mid]; ix[mid] = ti; }                          \
+            pv = v[mid]; pi = ix[mid];                                                  \
+            i = lo; j = hi;                                                             \
+            while (i <= j) {                                                            \
+                while (sae_better_##S(v[i], ix[i], pv, pi)) i++;                        \
+                while (sae_better_##S(pv, pi, v[j], ix[j])) j--;                        \
+                if (i <= j) {                                                           \
+                    tv = v[i]; v[i] = v[j]; v[j] = tv;                                  \
+                    ti = ix[i]; ix[i] = ix[j]; ix[j] = ti;                              \
+                    i++; j--; }                                                         \
+            }                                                                           \
+            if (target <= j) hi = j;                                                    \
+            else if (target >= i) lo = i;                                               \
+            else break;                                                                 \
+        }                                                                               \
+    }
+    SAE_SELECT_FUNC(float, f)
+    SAE_SELECT_FUNC(double, d)
+
+    /* Number of strided groups of the float32 top-k below: a power of two >= 2k, 8 to
+       128 (about 1.4 k entries of a row then reach the k-th largest group maximum).
+       The kernel applies when 1 <= k <= 64 and n >= max(4 * groups, 32). */
+    static inline Py_ssize_t sae_topk_groups(Py_ssize_t k) {
+        Py_ssize_t G = 8;
+        while (G < 2 * k && G < 128) G *= 2;
+        return G;
+    }
+    static inline int sae_topk_f32_applies(Py_ssize_t n, Py_ssize_t k) {
+        Py_ssize_t G = sae_topk_groups(k);
+        return k >= 1 && k <= 64 && n >= 4 * G && n >= 32;
+    }
+
+    /* The k largest entries of a[0:n] (ties: lowest index), in no particular order, for
+       sae_topk_f32_applies(n, k).  The maxima of the G strided groups {j : j mod G = g}
+       come from one vectorised pass; t, their k-th largest (found by counting, branch-free),
+       bounds the row's k-th largest value from below (k distinct entries are >= t) and
+       tightly (about k + k/2 entries are >= t on continuous data).  One vectorised scan
+       copies the entries >= t into cv/ci (room for n + 4), and a quickselect on those few
+       pairs keeps the k best.  Returns 1, with nothing written, when a group maximum is
+       NaN (the caller then runs the plain heap on the row). */
     static int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
-                            int64_t* hi) {
-        float gm[32];
-        Py_ssize_t g, c, e, full = (n / 32) * 32;
-        float thr, t, v;
-        int cnt, i;
+                            int64_t* hi, float* cv, int64_t* ci) {
+        float gm[128];
+        /* maxima over L >= 32 strided lanes (eight or more independent registers), then
+           folded into the G groups (G divides L) */
+        Py_ssize_t G = sae_topk_groups(k), L = G < 32 ? 32 : G, g, c, e, m = 0, i;
+        Py_ssize_t full = (n / L) * L;
+        float t, v;
+        int cnt;
     #ifdef SAE_SSE2
-        __m128 m[8];
-        for (g = 0; g < 8; g++) m[g] = _mm_loadu_ps(a + 4 * g);
-        for (c = 32; c < full; c += 32)
-            for (g = 0; g < 8; g++) m[g] = _mm_max_ps(m[g], _mm_loadu_ps(a + c + 4 * g));
-        for (g = 0; g < 8; g++) _mm_storeu_ps(gm + 4 * g, m[g]);
+        __m128 mm[32];
+        Py_ssize_t G4 = G / 4, L4 = L / 4;
+        for (g = 0; g < L4; g++) mm[g] = _mm_loadu_ps(a + 4 * g);
+        for (c = L; c < full; c += L)
+            for (g = 0; g < L4; g++) mm[g] = _mm_max_ps(mm[g], _mm_loadu_ps(a + c + 4 * g));
+        for (g = 0; g < L4; g++) _mm_storeu_ps(gm + 4 * g, mm[g]);
     #else
-        for (g = 0; g < 32; g++) gm[g] = a[g];
-        for (c = 32; c < full; c += 32)
-            for (g = 0; g < 32; g++) gm[g] = a[c + g] > gm[g] ? a[c + g] : gm[g];
+        for (g = 0; g < L; g++) gm[g] = a[g];
+        for (c = L; c < full; c += L)
+            for (g = 0; g < L; g++) gm[g] = a[c + g] > gm[g] ? a[c + g] : gm[g];
     #endif
         for (c = full; c < n; c++) if (a[c] > gm[c - full]) gm[c - full] = a[c];
+        for (c = G; c < L; c += G)
+            for (g = 0; g < G; g++) gm[g] = gm[c + g] > gm[g] ? gm[c + g] : gm[g];
     #ifdef SAE_SSE2
-        for (g = 0; g < 8; g++) m[g] = _mm_loadu_ps(gm + 4 * g);
+        for (g = 0; g < G4; g++) mm[g] = _mm_loadu_ps(gm + 4 * g);
     #endif
-        /* t = the smallest maximum with fewer than k maxima above it = k-th largest */
+        for (g = 0; g < G; g++)
+            if (gm[g] != gm[g]) return 1;
+        /* t = the smallest maximum with fewer than k maxima above it = the k-th largest
+           maximum (branch-free counting: G x G / 4 vector compares) */
         t = gm[0];
-        for (g = 1; g < 32; g++) t = gm[g] > t ? gm[g] : t;
-        for (g = 0; g < 32; g++) {
-            v = gm[g];
+        for (g = 1; g < G; g++) t = gm[g] > t ? gm[g] : t;
     #ifdef SAE_SSE2
-            {
-                __m128 vv = _mm_set1_ps(v);
-                __m128i acc = _mm_setzero_si128();
-                int tmp[4];
-                for (i = 0; i < 8; i++)
-                    acc = _mm_sub_epi32(acc, _mm_castps_si128(_mm_cmpgt_ps(m[i], vv)));
-                _mm_storeu_si128((__m128i*) tmp, acc);
-                cnt = tmp[0] + tmp[1] + tmp[2] + tmp[3];
+        for (g = 0; g < G; g += 4) {  /* four maxima at a time: independent counts */
+            __m128 v0 = _mm_set1_ps(gm[g]), v1 = _mm_set1_ps(gm[g + 1]);
+            __m128 v2 = _mm_set1_ps(gm[g + 2]), v3 = _mm_set1_ps(gm[g + 3]), x;
+            __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+            int c4[16], j;
+            for (i = 0; i < G4; i++) {
+                x = mm[i];
+                a0 = _mm_sub_epi32(a0, _mm_castps_si128(_mm_cmpgt_ps(x, v0)));
+                a1 = _mm_sub_epi32(a1, _mm_castps_si128(_mm_cmpgt_ps(x, v1)));
+                a2 = _mm_sub_epi32(a2, _mm_castps_si128(_mm_cmpgt_ps(x, v2)));
+                a3 = _mm_sub_epi32(a3, _mm_castps_si128(_mm_cmpgt_ps(x, v3)));
             }
+            _mm_storeu_si128((__m128i*) c4, a0);
+            _mm_storeu_si128((__m128i*) (c4 + 4), a1);
+            _mm_storeu_si128((__m128i*) (c4 + 8), a2);
+            _mm_storeu_si128((__m128i*) (c4 + 12), a3);
+            for (j = 0; j < 4; j++) {
+                v = gm[g + j];
+                cnt = c4[4 * j] + c4[4 * j + 1] + c4[4 * j + 2] + c4[4 * j + 3];
+                t = (cnt < k && v < t) ? v : t;
+            }
+        }
     #else
+        for (g = 0; g < G; g++) {
+            v = gm[g];
             cnt = 0;
-            for (i = 0; i < 32; i++) cnt += gm[i] > v;
-    #endif
+            for (i = 0; i < G; i++) cnt += gm[i] > v;
             t = (cnt < k && v < t) ? v : t;
         }
-        for (e = 0; e < k; e++) {
-            hv[e] = t;
-            hi[e] = INT64_MAX;
-        }
-        thr = t;
+    #endif
     #ifdef SAE_SSE2
         {
-            Py_ssize_t full4 = (n / 4) * 4;
-            __m128 tv = _mm_set1_ps(thr);
+            __m128 tv = _mm_set1_ps(t);
             int mask;
-            for (c = 0; c < full4; c += 4) {
-                mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c), tv));
+            for (c = 0; c + 16 <= n; c += 16) {
+                mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c), tv))
+                     | (_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c + 4), tv)) << 4)
+                     | (_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c + 8), tv)) << 8)
+                     | (_mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(a + c + 12), tv)) << 12);
                 while (mask) {
                     e = __builtin_ctz(mask);
                     mask &= mask - 1;
-                    if (sae_better_f(a[c + e], c + e, hv[0], hi[0])) {
-                        hv[0] = a[c + e]; hi[0] = c + e;
-                        sae_sift_down_f(hv, hi, k);
-                        if (hv[0] != thr) { thr = hv[0]; tv = _mm_set1_ps(thr); }
-                    }
+                    cv[m] = a[c + e]; ci[m] = c + e; m++;
                 }
             }
-            for (c = full4; c < n; c++)
-                if (a[c] >= thr && sae_better_f(a[c], c, hv[0], hi[0])) {
-                    hv[0] = a[c]; hi[0] = c;
-                    sae_sift_down_f(hv, hi, k);
-                    thr = hv[0];
-                }
         }
     #else
-        for (c = 0; c < n; c++)
-            if (a[c] >= thr && sae_better_f(a[c], c, hv[0], hi[0])) {
-                hv[0] = a[c]; hi[0] = c;
-                sae_sift_down_f(hv, hi, k);
-                thr = hv[0];
-            }
+        c = 0;
     #endif
-        /* a sentinel left (always at the root, the worst entry) means the bound did not
-           hold: NaN in the row.  The caller then runs the plain heap on the row. */
-        return hi[0] == INT64_MAX;
+        for (; c < n; c++)
+            if (a[c] >= t) { cv[m] = a[c]; ci[m] = c; m++; }
+        if (m < k) return 1;  /* cannot happen without NaN; the caller falls back */
+        if (m > 32) {
+            sae_select_best_f(cv, ci, m, k);
+            for (e = 0; e < k; e++) { hv[e] = cv[e]; hi[e] = ci[e]; }
+        } else {
+            /* few candidates: keep those with fewer than k better ones (ranks by
+               vectorised counts; candidates are in increasing index order, so an equal
+               value earlier in the list is better: counted only when a tie exists) */
+            Py_ssize_t r, q, w = 0;
+            float kv[32];
+            int64_t ki[32];
+    #ifdef SAE_SSE2
+            for (e = m; e < ((m + 3) & ~(Py_ssize_t) 3); e++) cv[e] = -INFINITY;
+    #endif
+            for (e = 0; e < m; e++) {
+                v = cv[e];
+    #ifdef SAE_SSE2
+                {
+                    __m128 vv = _mm_set1_ps(v);
+                    __m128i agt = _mm_setzero_si128(), aeq = _mm_setzero_si128();
+                    int g4[4], e4[4];
+                    __m128 x;
+                    for (i = 0; i < m; i += 4) {
+                        x = _mm_loadu_ps(cv + i);
+                        agt = _mm_sub_epi32(agt, _mm_castps_si128(_mm_cmpgt_ps(x, vv)));
+                        aeq = _mm_sub_epi32(aeq, _mm_castps_si128(_mm_cmpeq_ps(x, vv)));
+                    }
+                    _mm_storeu_si128((__m128i*) g4, agt);
+                    _mm_storeu_si128((__m128i*) e4, aeq);
+                    r = g4[0] + g4[1] + g4[2] + g4[3];
+                    q = e4[0] + e4[1] + e4[2] + e4[3];
+                }
+    #else
+                r = 0; q = 0;
+                for (i = 0; i < m; i++) { r += cv[i] > v; q += cv[i] == v; }
+    #endif
+                if (q > 1) {  /* a tie (or -inf padding): count the equal ones before e */
+                    r = 0;
+                    for (i = 0; i < m; i++) r += (cv[i] > v) | ((cv[i] == v) & (i < e));
+                }
+                kv[w] = v; ki[w] = ci[e];  /* w <= e < m <= 32 */
+                w += r < k;
+            }
+            for (e = 0; e < k; e++) { hv[e] = kv[e]; hi[e] = ki[e]; }
+        }
+        return 0;
     }
 
     /* The first index of the largest entry of a[0:n] (of |a| when absval), n >= 1, finite
@@ -226,7 +324,10 @@ cdef extern from *:
     Py_ssize_t sae_argmax_f(const float* a, Py_ssize_t n, int absval) noexcept nogil
     Py_ssize_t sae_argmax_d(const double* a, Py_ssize_t n, int absval) noexcept nogil
     int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
-                      int64_t* hi) noexcept nogil
+                      int64_t* hi, float* cv, int64_t* ci) noexcept nogil
+    bint sae_topk_f32_applies(Py_ssize_t n, Py_ssize_t k) noexcept nogil
+    void sae_select_best_f(float* v, int64_t* ix, Py_ssize_t m, Py_ssize_t k) noexcept nogil
+    void sae_select_best_d(double* v, int64_t* ix, Py_ssize_t m, Py_ssize_t k) noexcept nogil
     bint sae_better_f(float va, int64_t ia, float vb, int64_t ib) noexcept nogil
     bint sae_better_d(double va, int64_t ia, double vb, int64_t ib) noexcept nogil
     void sae_sift_down_f(float* hv, int64_t* hi, Py_ssize_t k) noexcept nogil
@@ -241,43 +342,13 @@ cdef inline bint _better(floating va, int64_t ia, floating vb, int64_t ib) noexc
         return sae_better_d(va, ia, vb, ib)
 
 
-cdef void _select_best(floating* bv, int64_t* bi, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
-    """Rearrange bv/bi[:m] so that the first k are the k best (Hoare quickselect)."""
-    cdef Py_ssize_t lo = 0, hi = m - 1, i, j, mid, target = k - 1
-    cdef floating pv, tv
-    cdef int64_t pi, ti
-    while lo < hi:
-        mid = lo + (hi - lo) // 2
-        # median of three as pivot
-        if _better(bv[mid], bi[mid], bv[lo], bi[lo]):
-            tv = bv[mid]; bv[mid] = bv[lo]; bv[lo] = tv
-            ti = bi[mid]; bi[mid] = bi[lo]; bi[lo] = ti
-        if _better(bv[hi], bi[hi], bv[lo], bi[lo]):
-            tv = bv[hi]; bv[hi] = bv[lo]; bv[lo] = tv
-            ti = bi[hi]; bi[hi] = bi[lo]; bi[lo] = ti
-        if _better(bv[hi], bi[hi], bv[mid], bi[mid]):
-            tv = bv[hi]; bv[hi] = bv[mid]; bv[mid] = tv
-            ti = bi[hi]; bi[hi] = bi[mid]; bi[mid] = ti
-        pv = bv[mid]
-        pi = bi[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while _better(bv[i], bi[i], pv, pi):
-                i += 1
-            while _better(pv, pi, bv[j], bi[j]):
-                j -= 1
-            if i <= j:
-                tv = bv[i]; bv[i] = bv[j]; bv[j] = tv
-                ti = bi[i]; bi[i] = bi[j]; bi[j] = ti
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            break
+cdef inline void _select_best(floating* bv, int64_t* bi, Py_ssize_t m,
+                              Py_ssize_t k) noexcept nogil:
+    """Rearrange bv/bi[:m] so that the first k are the k best (one source: the C helper)."""
+    if floating is float:
+        sae_select_best_f(bv, bi, m, k)
+    else:
+        sae_select_best_d(bv, bi, m, k)
 
 
 cdef inline void _sift_down(floating* hv, int64_t* hi, Py_ssize_t k) noexcept nogil:
@@ -511,13 +582,15 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
     Ties go to the lowest column index; the ``k`` entries of a row come in no
     particular order.  Raises ValueError when ``k`` exceeds the number of
     candidate columns or the outputs are not ``(n_rows, k)``, MemoryError when
-    a per-thread buffer (``k > 16``) cannot be allocated.
+    a per-thread buffer cannot be allocated.
     """
     cdef Py_ssize_t B = A.shape[0], n = A.shape[1], b
     cdef bint use_cols = cols is not None
     cdef Py_ssize_t n_cols = cols.shape[0] if use_cols else n
     cdef const int64_t* cp = &cols[0] if (use_cols and n_cols > 0) else NULL
-    cdef Py_ssize_t cap = 16 * <Py_ssize_t> k
+    # float32 rows: the grouped-maxima kernel (candidate buffer of n + 4 entries)
+    cdef bint fast = floating is float and not use_cols and sae_topk_f32_applies(n, k)
+    cdef Py_ssize_t cap = n + 4 if fast else 16 * <Py_ssize_t> k
     cdef floating* bv
     cdef int64_t* bi
     cdef int failed_flag = 0
@@ -540,19 +613,20 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
     with nogil, parallel(num_threads=n_threads):
         bv = NULL
         bi = NULL
-        if k > 16:
+        if fast or k > 16:
             bv = <floating*> malloc(cap * sizeof(floating))
             bi = <int64_t*> malloc(cap * sizeof(int64_t))
-        ok = k <= 16 or (bv != NULL and bi != NULL)
+        ok = (k <= 16 and not fast) or (bv != NULL and bi != NULL)
         if not ok:
             failed[0] = 1
         for b in prange(B, schedule="static"):
             if not ok:
                 continue
-            if floating is float and k <= 16 and not use_cols and n >= 64:
-                if sae_topk_f32(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0]):
-                    _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
-                               &idx_out[b, 0])
+            if fast:
+                if floating is float:
+                    if sae_topk_f32(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0], bv, bi):
+                        _topk_heap(&A[b, 0], n, cp, n_cols, use_cols, k, &val_out[b, 0],
+                                   &idx_out[b, 0])
             elif k <= 16 and not use_cols:
                 _topk_bounded(&A[b, 0], n, k, &val_out[b, 0], &idx_out[b, 0])
             elif k <= 16:
@@ -565,7 +639,7 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
         free(bi)
     if failed_flag:
         raise MemoryError(f"topk_rows could not allocate its per-thread buffers "
-                          f"(2 x {cap} entries for k={k}); lower k or n_threads.")
+                          f"(2 x {cap} entries); lower k or n_threads.")
 
 
 def sparse_decode(const int64_t[::1] indptr, const int64_t[::1] indices,
@@ -745,7 +819,8 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_lat = W32.shape[0]
     cdef Py_ssize_t R = max(1, block_rows), n_blk, blk, r0, nr, r, c, t, e
-    cdef Py_ssize_t cap = 16 * <Py_ssize_t> k
+    cdef bint fast = sae_topk_f32_applies(n_lat, k)
+    cdef Py_ssize_t cap = n_lat + 4 if fast else 16 * <Py_ssize_t> k
     cdef bint dense = dense_out is not None
     cdef bint exact = floating is double
     cdef float* xb
@@ -793,11 +868,11 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
         hi = <int64_t*> malloc(k * sizeof(int64_t))
         bv = NULL
         bi = NULL
-        if k > 16:
+        if fast or k > 16:
             bv = <float*> malloc(cap * sizeof(float))
             bi = <int64_t*> malloc(cap * sizeof(int64_t))
         ok = (A != NULL and hv != NULL and hi != NULL and (floating is float or xb != NULL)
-              and (k <= 16 or (bv != NULL and bi != NULL)))
+              and ((k <= 16 and not fast) or (bv != NULL and bi != NULL)))
         if not ok:
             failed[0] = 1
         for blk in prange(n_blk, schedule="dynamic"):
@@ -819,8 +894,8 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
             sgemm(&tr, &nt, &m_, &n_, &k_, &one, <float*> &W32[0, 0], &lda, <float*> xsrc,
                   &ldb, &one, A, &ldc)
             for r in range(nr):
-                if k <= 16 and n_lat >= 64:
-                    if sae_topk_f32(&A[r * n_lat], n_lat, k, hv, hi):
+                if fast:
+                    if sae_topk_f32(&A[r * n_lat], n_lat, k, hv, hi, bv, bi):
                         _topk_heap(&A[r * n_lat], n_lat, NULL, n_lat, False, k, hv, hi)
                 elif k <= 16:
                     _topk_bounded(&A[r * n_lat], n_lat, k, hv, hi)

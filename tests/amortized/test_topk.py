@@ -508,16 +508,18 @@ def test_fused_encoder_selects_at_any_data_scale():
         assert np.count_nonzero(mc.transform(X * c)) > 0
 
 
-@pytest.mark.parametrize("n", [64, 70, 97, 256])
+@pytest.mark.parametrize("n", [64, 70, 97, 256, 600])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_topk_rows_with_ties_matches_a_stable_sort(n, dtype):
-    # float32 rows of >= 64 entries take the vectorised path (group maxima bound the
-    # k-th value, a compare mask finds the entries above it); ties go to the lowest index
+    # float32 rows with k <= 64 and enough entries take the vectorised path (strided group
+    # maxima bound the k-th value, a compare mask collects the entries above it, ranks or
+    # a quickselect keep the k best); ties go to the lowest index
     rng = np.random.default_rng(n)
     A = np.round(rng.standard_normal((300, n)) * 2).astype(dtype)
     A[:50] = 1.0                                       # all tied
     A[50:100] = -np.abs(A[50:100])                     # non-positive, many ties at 0
-    for k in (1, 5, 16):
+    A[100:150] = rng.standard_normal((50, n))          # continuous: few candidates
+    for k in (1, 5, 16, 20, 33, 64):
         idx = np.empty((300, k), np.int64)
         val = np.empty((300, k), dtype)
         _sae.topk_rows(np.ascontiguousarray(A), k, idx, val, None, 1)
