@@ -16,11 +16,13 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import ConvergenceWarning, SolverResult
 from .._parallel import blas_limited, effective_n_jobs
+from .._ext._tpower import gram_matvec as _gram_matvec
 from .._validation import Interval, Options, check_matrix, validate_params
 
 __all__ = ["TruncatedPowerPCA", "truncated_power_method"]
@@ -50,7 +52,13 @@ def _truncate(s, k):
     return x / nrm
 
 
-def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None):
+def _top_eigenpair(M):
+    """Largest eigenvalue and its eigenvector of a symmetric matrix (LAPACK syevr)."""
+    n = M.shape[0]
+    return scipy.linalg.eigh(M, subset_by_index=[n - 1, n - 1], check_finite=False)
+
+
+def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None, rayleigh=True):
     """Truncated power iterations from ``x0`` (spec 5.1, the authors' loop).
 
     Stops when the relative change of the objective cross-term
@@ -69,6 +77,9 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None):
     when the support settles, reached in one product instead of the many a
     small spectral gap on ``S`` would take; if the check fails, the iterations
     go on from ``T_k(A x)``.
+
+    ``rayleigh=False`` skips the final ``x' A x`` (returned as NaN) of an
+    iteration whose end point only starts the next one.
     """
     x = _truncate(x0, k)
     if x is None:
@@ -92,7 +103,7 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None):
         if (polish and n_iter < max_iter
                 and np.array_equal(np.flatnonzero(x_new), np.flatnonzero(x))):
             idx = np.flatnonzero(x_new)
-            w, U = np.linalg.eigh(restricted(idx))
+            w, U = _top_eigenpair(restricted(idx))
             if w[-1] > 0:
                 x_pol = np.zeros_like(x_new)
                 x_pol[idx] = U[:, -1] * (1.0 if U[:, -1] @ x_new[idx] >= 0 else -1.0)
@@ -113,21 +124,26 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None):
         f_old = f
     if polish:  # finish on the final support exactly (the products may be single precision)
         idx = np.flatnonzero(x)
-        w, U = np.linalg.eigh(restricted(idx))
+        w, U = _top_eigenpair(restricted(idx))
         if w[-1] > 0:
             v = U[:, -1] if U[:, -1] @ x[idx] >= 0 else -U[:, -1]
             x = np.zeros_like(x)
             x[idx] = v
             return x, float(w[-1]), n_iter, converged
+    if not rayleigh:
+        return x, np.nan, n_iter, converged
     rq = quad(x) if quad is not None else float(x @ matvec(x))
     return x, rq, n_iter, converged
 
 
-def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None):
+def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None, stage_polish=True):
     """Authors' ``TPower_SPCA`` cascade: cardinality 8k -> 4k -> 2k -> k, warm-started.
 
     The intermediate stages only position the start of the next one, so they
     stop at a looser tolerance (``max(tol, 1e-3)``); the last stage uses ``tol``.
+    ``stage_polish=False`` leaves the support eigen-solves (``restricted``)
+    to the last stage: where products are cheap (a working set), plain
+    iterations position the next stage for less than the solves cost.
     """
     ks = [k]
     if p >= 8 * k:
@@ -135,13 +151,123 @@ def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None):
     x = x0
     total = 0
     for i, kk in enumerate(ks):
-        stage_tol = tol if i == len(ks) - 1 else max(tol, 1e-3)
+        last = i == len(ks) - 1
+        stage_tol = tol if last else max(tol, 1e-3)
+        polish = kk <= _POLISH_MAX_K and (last or stage_polish)
         x, f, n_it, conv = _tpower_kernel(matvec, x, kk, max_iter, stage_tol, quad,
-                                          restricted if kk <= _POLISH_MAX_K else None)
+                                          restricted if polish else None, rayleigh=last)
         total += n_it
         if x is None:
             break
     return x, f, total, conv
+
+
+def _top(v, m):
+    """Indices of the ``m`` largest magnitudes of ``v`` (unordered)."""
+    if m >= v.shape[0]:
+        return np.arange(v.shape[0])
+    return np.argpartition(-np.abs(v), m - 1)[:m]
+
+
+def _screened_cascade(op, x0, k, max_iter, tol):
+    """The cascade of :func:`_cascade` run on a working set of features, certified.
+
+    The working set ``C`` holds the ``8k`` largest magnitudes of the start
+    ``x0`` and the ``_SCREEN_FACTOR * 8k`` largest of the first product
+    ``A T_8k(x0)``.  The cascade runs on ``A[C, C]`` through the columns
+    ``Xt[:, C]``, gathered once (a product costs ``O(N |C|)`` instead of
+    ``O(N p)``), and its end point ``x`` (the leading eigenvector of the
+    covariance restricted to its support) is certified by one full
+    double-precision product: ``x`` is a fixed point of the truncated
+    iteration on all features when the ``k`` largest magnitudes of ``A x``
+    lie on its support.  Otherwise the features of ``A x`` that beat the
+    support join ``C`` and the iterations go on from ``T_k(A x)``; after
+    ``_SCREEN_ROUNDS`` failed certificates the iterations go on over all
+    features (:func:`_tpower_kernel`).  No point is returned uncertified.
+
+    Returns ``(x, rayleigh, n_iter, converged, image)`` with ``image =
+    (Xt x, Xt' Xt x)`` (unscaled, double precision; ``None`` when the last
+    iterations ran over all features), which the deflation reuses.
+    """
+    p = op.shape[0]
+    kk = 8 * k
+    x1 = _truncate(x0, kk)
+    if x1 is None:
+        return None, 0.0, 0, True, None
+    s = op.matvec(x1)
+    C = np.union1d(_top(x0, kk), _top(s, min(p, _SCREEN_FACTOR * kk)))
+    sub = _ColumnSubset(op, C)
+    x, f, n_iter, conv = _cascade(sub.matvec, x0[C], k, C.size, max_iter, tol, sub.quad,
+                                  sub.restricted, stage_polish=False)
+    n_iter += 1
+    for _ in range(_SCREEN_ROUNDS):
+        if x is None:  # A annihilates the working set: decide on all features
+            break
+        xf = np.zeros(p)
+        xf[C] = x
+        z = op.matmat(xf)
+        g = op.rmatmat(z)  # Xt' Xt x (unscaled), one pass in double precision
+        n_iter += 1
+        S = np.flatnonzero(xf)
+        mag = np.abs(g)
+        low = mag[S].min()
+        mag[S] = -1.0
+        if not mag.max() > low:  # the k largest magnitudes of A x lie on S: a fixed point
+            return xf, f, n_iter, conv, (z, g)
+        # not a fixed point: the features that beat the support join C; go on from T_k(A x)
+        C = np.union1d(C, np.flatnonzero(mag > low))
+        sub = _ColumnSubset(op, C)
+        x, f, it, conv = _tpower_kernel(sub.matvec, g[C], k, max_iter, tol, sub.quad,
+                                        sub.restricted)
+        n_iter += it
+    start = np.zeros(p)
+    if x is not None:
+        start[C] = x
+    else:
+        start = x0
+    x, f, it, conv = _tpower_kernel(op.matvec, start, k, max_iter, tol, op.quad,
+                                    _polisher(op, k))
+    return x, f, n_iter + it, conv, None
+
+
+class _ColumnSubset:
+    """``A[C, C]`` of a data operator through the columns ``Xt[:, C]``, gathered once.
+
+    Products go through the iteration copy's columns (contiguous, read once
+    per product by the fused kernel); ``restricted`` and ``quad`` are the
+    parent's (double precision) on the features ``C[idx]``.
+    """
+
+    def __init__(self, op, C):
+        self.op = op
+        self.C = C
+        self.Xc = np.take(op.Xf, C, axis=1)
+        U, B = op._lowrank()
+        self.U = U
+        self.Bc = None if B is None else np.ascontiguousarray(B[:, C])
+        self.rows = max(1, _FUSED_BLOCK_BYTES // max(C.size * self.Xc.itemsize, 1))
+
+    def matvec(self, x):
+        Xc = self.Xc
+        if self.U is not None:
+            shift = (self.U @ (self.Bc @ x)).astype(Xc.dtype)
+        else:
+            shift = np.zeros(Xc.shape[0], dtype=Xc.dtype)
+        y = np.empty(Xc.shape[0], dtype=Xc.dtype)
+        z = np.empty(Xc.shape[1], dtype=Xc.dtype)
+        _gram_matvec(Xc, x.astype(Xc.dtype), shift, y, z, self.rows)
+        out = z.astype(np.float64)
+        if self.U is not None:
+            out -= self.Bc.T @ (self.U.T @ y.astype(np.float64))
+        return out * self.op.scale
+
+    def restricted(self, idx):
+        return self.op.restricted(self.C[idx])
+
+    def quad(self, x):
+        xf = np.zeros(self.op.shape[0])
+        xf[self.C] = x
+        return self.op.quad(xf)
 
 
 # Largest support on which the truncated iterations are finished by an exact
@@ -149,6 +275,16 @@ def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None):
 _POLISH_MAX_K = 256
 # Data of at least this many entries iterate through a single-precision copy.
 _FAST_MIN_SIZE = 1 << 22
+# Rows of data kept in cache between the two products of the fused kernel.
+_FUSED_BLOCK_BYTES = 1 << 18
+# Screened cascade (init="eig" on data of at least _SCREEN_MIN_SIZE entries with
+# n_features >= _SCREEN_MIN_RATIO * k): the working set holds _SCREEN_FACTOR * 8k
+# features of the first product; at most _SCREEN_ROUNDS failed certificates before
+# the iterations go on over all features.
+_SCREEN_MIN_SIZE = 1 << 22
+_SCREEN_MIN_RATIO = 32
+_SCREEN_FACTOR = 2
+_SCREEN_ROUNDS = 3
 
 
 class _DataOperator:
@@ -201,8 +337,14 @@ class _DataOperator:
         return self.X0 - U @ B if U is not None else np.array(self.X0)
 
     def matmat(self, W):
-        """``Xt @ W`` for ``W`` of shape (p, L) (or a vector)."""
+        """``Xt @ W`` for ``W`` of shape (p, L) (or a vector; a sparse one costs O(N nnz))."""
         U, B = self._lowrank()
+        if W.ndim == 1 and 4 * np.count_nonzero(W) < W.size:
+            idx = np.flatnonzero(W)
+            Y = np.take(self.X0, idx, axis=1) @ W[idx]
+            if U is not None:
+                Y -= U @ (B[:, idx] @ W[idx])
+            return Y
         Y = self.X0 @ W
         if U is not None:
             Y -= U @ (B @ W)
@@ -217,21 +359,47 @@ class _DataOperator:
         return Z
 
     def matvec(self, x):
+        """``A x`` through the iteration copy; a k-sparse x gathers its k columns."""
         idx = np.flatnonzero(x)
+        if 32 * idx.size >= x.size:  # gathering the columns would read most of the data
+            return self.gram_matvec(x)[1] * self.scale
         U, B = self._lowrank()
         Xf = self.Xf
-        if 4 * idx.size < x.size:  # a k-sparse iterate: Xt x costs O(N k), not O(N p)
-            z = (Xf[:, idx] @ x[idx].astype(Xf.dtype)).astype(np.float64)
-            if U is not None:
-                z -= U @ (B[:, idx] @ x[idx])
-        else:
-            z = (Xf @ x.astype(Xf.dtype)).astype(np.float64)
-            if U is not None:
-                z -= U @ (B @ x)
+        z = (np.take(Xf, idx, axis=1) @ x[idx].astype(Xf.dtype)).astype(np.float64)
+        if U is not None:
+            z -= U @ (B[:, idx] @ x[idx])
         out = (Xf.T @ z.astype(Xf.dtype)).astype(np.float64)
         if U is not None:
             out -= B.T @ (U.T @ z)
         return out * self.scale
+
+    def gram_matvec(self, q):
+        """``(Xt q, Xt' Xt q)`` (unscaled) through the iteration copy, reading it once.
+
+        The fused kernel multiplies each block of rows of ``X`` by ``q`` and,
+        while the block is in cache, adds its transpose times its part of
+        ``Xt q`` to the result: one pass over the data instead of two.
+        """
+        U, B = self._lowrank()
+        Xf = self.Xf
+        qf = q.astype(Xf.dtype)
+        if U is not None:
+            shift = (U @ (B @ q)).astype(Xf.dtype)
+        else:
+            shift = np.zeros(Xf.shape[0], dtype=Xf.dtype)
+        if Xf.flags.c_contiguous and Xf.shape[0] > 0:
+            y = np.empty(Xf.shape[0], dtype=Xf.dtype)
+            z = np.empty(Xf.shape[1], dtype=Xf.dtype)
+            rows = max(1, _FUSED_BLOCK_BYTES // max(Xf.shape[1] * Xf.itemsize, 1))
+            _gram_matvec(Xf, qf, shift, y, z, rows)
+        else:  # another layout: two products
+            y = Xf @ qf - shift
+            z = Xf.T @ y
+        y = y.astype(np.float64)
+        z = z.astype(np.float64)
+        if U is not None:
+            z -= B.T @ (U.T @ y)
+        return y, z
 
     def fast_matmat(self, W):
         """``Xt @ W`` through the single-precision copy (start sketch only)."""
@@ -253,7 +421,7 @@ class _DataOperator:
         """``x' A x = ||Xt x||^2 / (n - 1)`` (a k-sparse x: O(N k))."""
         idx = np.flatnonzero(x)
         U, B = self._lowrank()
-        z = self.X0[:, idx] @ x[idx]
+        z = np.take(self.X0, idx, axis=1) @ x[idx]
         if U is not None:
             z -= U @ (B[:, idx] @ x[idx])
         return float(z @ z) * self.scale
@@ -261,7 +429,7 @@ class _DataOperator:
     def restricted(self, idx):
         """``A[idx, idx] = Xt[:, idx]' Xt[:, idx] / (n - 1)`` (O(N k^2))."""
         U, B = self._lowrank()
-        Z = self.X0[:, idx]
+        Z = np.take(self.X0, idx, axis=1)
         if U is not None:
             Z = Z - U @ B[:, idx]
         M = Z.T @ Z
@@ -285,20 +453,21 @@ class _DataOperator:
             self._fro = float(np.sum(self.diag())) / self.scale
         return max(self._fro, 0.0) * self.scale
 
-    def deflate(self, x, scheme, Q):
+    def deflate(self, x, scheme, Q, image=None):
+        """Deflate by the loading ``x``; ``image``: ``(Xt x, Xt' Xt x)`` when already known."""
         self.trace()  # make sure ||Xt||_F^2 is known before the update
         if scheme != "schur":
             self._diag = None  # recomputed (one pass) when next asked for
         if scheme == "projection":  # Xt - z x', z = Xt x: ||.||_F^2 drops by ||z||^2
-            z = self.matmat(x)
+            z = self.matmat(x) if image is None else image[0]
             self._U.append(z)
             self._B.append(np.array(x, dtype=np.float64))
             self._fro -= float(z @ z)
         elif scheme == "schur":  # Xt - z b', b = Xt'z / z'z: drops by z'z ||b||^2
-            z = self.matmat(x)
+            z = self.matmat(x) if image is None else image[0]
             zz = float(z @ z)
             if zz > 0:
-                b = self.rmatmat(z) / zz
+                b = (self.rmatmat(z) if image is None else image[1]) / zz
                 self._U.append(z)
                 self._B.append(b)
                 self._fro -= zz * float(b @ b)
@@ -341,7 +510,7 @@ class _CovOperator:
     def trace(self):
         return float(np.trace(self.A))
 
-    def deflate(self, x, scheme, Q):
+    def deflate(self, x, scheme, Q, image=None):
         A = self.A
         if scheme == "hotelling":
             A -= float(x @ A @ x) * np.outer(x, x)
@@ -382,9 +551,12 @@ def _orth_direction(x, Q):
     return q
 
 
-# Sketch of the start: size of the block and number of block power iterations.
-_SKETCH_OVERSAMPLE = 10
-_SKETCH_POWER_ITER = 6
+# Lanczos start: residual tolerance of the leading Ritz pairs (relative to the
+# largest Ritz value) and the most steps, ``_LANCZOS_STEPS_PER_COMPONENT`` per
+# component plus ``_LANCZOS_EXTRA_STEPS``.
+_LANCZOS_TOL = 1e-3
+_LANCZOS_STEPS_PER_COMPONENT = 4
+_LANCZOS_EXTRA_STEPS = 40
 
 
 def _exact_start_available(op):
@@ -395,54 +567,61 @@ def _exact_start_available(op):
 
 
 def _start_subspace(op, n_components):
-    """Orthonormal basis (p, L) of an approximate leading invariant subspace.
+    """Orthonormal basis (p, m) of a Krylov subspace holding the leading eigenvectors.
 
-    Block Krylov iteration (block Lanczos with full reorthogonalisation; Musco
-    & Musco, NIPS 2015) on the undeflated operator, computed once for all
-    components: a Gaussian block of ``L = n_components + 10`` columns, ``q``
-    block products with the operator (BLAS-3: one pass over the data per
-    product with X, instead of a Krylov solve of matrix-vector products per
-    component), Rayleigh-Ritz on the span of the blocks, and the ``L``
-    leading Ritz vectors returned.  Unlike plain subspace iteration, the
-    Krylov span resolves the small gaps of weak spikes (eigenvalues just
-    above the noise bulk).  The Gaussian block comes from a fixed seed: the
-    start is deterministic.  Returns ``(W, XW, r0)``: from data, also
-    ``Xt W`` and the number ``r0`` of low-rank terms of ``Xt`` at that time.
+    Lanczos iteration with full reorthogonalisation on the undeflated
+    operator, computed once for all components, from a Gaussian vector with
+    a fixed seed (the start is deterministic).  Each step is one product with
+    the operator: from data, ``Xt' (Xt q)`` by the fused kernel, one pass over
+    the data.  It stops once the ``n_components`` leading Ritz pairs have
+    residuals ``||A w - theta w|| <= _LANCZOS_TOL * theta_1`` (read from the
+    tridiagonal matrix, no extra product), when the Krylov space is exhausted,
+    or after ``4 n_components + 40`` steps.  A single Krylov sequence of
+    degree m resolves the small gaps of weak spikes (eigenvalues just above
+    the noise bulk) far better than a block of the same number of products.
+    Returns ``(W, XW, r0)``: the Lanczos basis, from data also ``Xt W`` (the
+    first factor of every step, kept) and the number ``r0`` of low-rank terms
+    of ``Xt`` at that time.
     """
     p = op.shape[0]
     data = isinstance(op, _DataOperator)
-    L = min(p, n_components + _SKETCH_OVERSAMPLE)
+    m_max = p
     if data:
-        L = min(L, op.n_samples)
-    B = np.linalg.qr(np.random.default_rng(0).standard_normal((p, L)))[0]
-    blocks, images = [], []  # K = [B_0 .. B_q] orthonormal; images: X B_j or A B_j
-    for j in range(_SKETCH_POWER_ITER + 1):
-        blocks.append(B)
+        m_max = min(m_max, op.n_samples)
+    m_max = min(m_max, _LANCZOS_STEPS_PER_COMPONENT * n_components + _LANCZOS_EXTRA_STEPS)
+    Q = np.zeros((m_max, p))  # rows: the Lanczos vectors
+    images = []
+    alpha, beta = [], []
+    q = np.random.default_rng(0).standard_normal(p)
+    Q[0] = q / np.linalg.norm(q)
+    m = 0
+    while m < m_max:
         if data:
-            Y = op.fast_matmat(B)
-            images.append(Y)
-            if j == _SKETCH_POWER_ITER:
-                break
-            Z = op.fast_rmatmat(Y)
+            y, w = op.gram_matvec(Q[m])
+            images.append(y)
         else:
-            images.append(op.A @ B)
-            if j == _SKETCH_POWER_ITER:
-                break
-            Z = images[-1].copy()
-        for _ in range(2):  # reorthogonalise against the Krylov basis so far (twice)
-            for Bj in blocks:
-                Z -= Bj @ (Bj.T @ Z)
-        B = np.linalg.qr(Z)[0]
-    K = np.hstack(blocks)
-    M = np.hstack(images)  # X K (data) or A K
+            w = op.A @ Q[m]
+        m += 1
+        a = float(Q[m - 1] @ w)
+        alpha.append(a)
+        for _ in range(2):  # full reorthogonalisation, twice (Kahan)
+            w -= Q[:m].T @ (Q[:m] @ w)
+        b = float(np.linalg.norm(w))
+        T = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
+        theta, S = np.linalg.eigh(T)
+        top = max(theta[-1], 0.0)
+        nc = min(n_components, m)
+        residuals = b * np.abs(S[-1, ::-1][:nc])
+        if (m >= n_components and np.all(residuals <= _LANCZOS_TOL * top)) or m == m_max:
+            break
+        if not b > 1e-10 * max(top, np.finfo(float).tiny):
+            break  # invariant subspace: the Krylov space holds the whole spectrum it can reach
+        beta.append(b)
+        Q[m] = w / b
+    W = Q[:m].T
     if data:
-        _, _, Vt = np.linalg.svd(M, full_matrices=False)
-        U = Vt[:L].T
-        # X W = M U comes for free: later Ritz steps only subtract the deflations
-        return K @ U, M @ U, len(op._U)
-    H = K.T @ M
-    U = np.linalg.eigh(0.5 * (H + H.T))[1][:, ::-1][:, :L]
-    return K @ U, None, 0
+        return W, np.column_stack(images), len(op._U)
+    return W, None, 0
 
 
 def _ritz_start(op, W, XW=None, r0=0):
@@ -500,6 +679,12 @@ def _init_vector(op, init, k, sketch=None):
         x0[np.argsort(-d, kind="stable")[:k]] = 1.0
         return x0 / np.sqrt(k)
     return _leading_eigenvector(op, sketch)
+
+
+def _screened(op, k):
+    """Whether the eigenvector start's cascade runs on a working set (large data only)."""
+    return (isinstance(op, _DataOperator) and op.X0.size >= _SCREEN_MIN_SIZE
+            and op.shape[0] >= _SCREEN_MIN_RATIO * k and k <= _POLISH_MAX_K)
 
 
 def _polisher(op, k):
@@ -574,6 +759,7 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
     if x_init is None and init == "eig" and not _exact_start_available(op):
         sketch = _start_subspace(op, n_components)
     for c in range(n_components):
+        image = None  # (Xt x, Xt' Xt x) of the component, when its search computed them
         if op.trace() <= 1e-12 * max(trace0, np.finfo(float).tiny):
             raise ValueError(
                 f"n_components={n_components} is larger than the numerical rank of the data: "
@@ -581,6 +767,9 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
         if x_init is not None:
             x, f, it, conv = _tpower_kernel(op.matvec, x_init[c], ks[c], max_iter, tol,
                                             op.quad, _polisher(op, ks[c]))
+        elif init == "eig" and _screened(op, ks[c]):
+            x, f, it, conv, image = _screened_cascade(op, _init_vector(op, "eig", ks[c], sketch),
+                                                      ks[c], max_iter, tol)
         elif init == "eig":
             x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], sketch), ks[c],
                                       p, max_iter, tol, op.quad, op.restricted)
@@ -588,16 +777,19 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
             x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, init, ks[c]), ks[c],
                                             max_iter, tol, op.quad, _polisher(op, ks[c]))
         if x is None:  # the start was annihilated: fall back to the largest diagonal
+            image = None
             x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, "maxdiag", ks[c]),
                                             ks[c], max_iter, tol, op.quad, _polisher(op, ks[c]))
         if x is None:
             raise ValueError(
                 f"n_components={n_components} is larger than the numerical rank of the data: "
                 f"component {c + 1} has no variance left; lower n_components.")
+        if _sign_flip(x) is not x and image is not None:
+            image = (-image[0], -image[1])
         x = _sign_flip(x)
         V[c], rayleigh[c], n_iter[c], converged[c] = x, f, it, conv
         if c + 1 < n_components:
-            op.deflate(x, deflation, Q)
+            op.deflate(x, deflation, Q, image)
     return V, rayleigh, n_iter, converged
 
 
@@ -944,7 +1136,8 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             G = V @ cov_for_var @ V.T
             total = float(np.trace(cov_for_var))
         else:
-            S = np.asarray(X, dtype=np.float64) @ V.T - mean @ V.T  # centred scores
+            cols = np.flatnonzero(np.any(V != 0, axis=0))  # the loadings' supports
+            S = np.take(X64, cols, axis=1) @ V[:, cols].T - mean[cols] @ V[:, cols].T
             G = S.T @ S / (n - 1)
         ev = _adjusted_variance(G)
         # variance of the data projected on span(components): tr((V V')^+ V A V')

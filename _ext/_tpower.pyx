@@ -1,0 +1,54 @@
+# cython: language_level=3
+"""Kernel of the truncated power method's Lanczos start (sparsecode.decomposition._tpower).
+
+``gram_matvec`` forms ``y = X q - shift`` and ``z = X^T y`` in one pass over
+the rows of a C-ordered ``X``: each block of rows is multiplied by ``q`` and,
+while it is still in cache, its transpose by its part of ``y`` is added to
+``z``.  ``X^T (X q)`` by two matrix-vector products reads ``X`` from memory
+twice; this reads it once (the products are memory-bound).  ``shift`` is the
+low-rank part of a centred or deflated operator, ``U (B q)``, computed by the
+caller.  float32 and float64 from one source (``floating``).
+"""
+from cython cimport floating
+from scipy.linalg.cython_blas cimport sgemv, dgemv
+
+
+cdef inline void _gemv(char trans, int m, int n, floating* a, int lda, floating* x,
+                       floating beta, floating* y) noexcept nogil:
+    """y <- op(A) x + beta y for a column-major (m, n) matrix A."""
+    cdef int one = 1
+    cdef floating alpha = 1.0
+    if floating is float:
+        sgemv(&trans, &m, &n, &alpha, a, &lda, x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &m, &n, &alpha, a, &lda, x, &one, &beta, y, &one)
+
+
+def gram_matvec(const floating[:, ::1] X, const floating[::1] q, const floating[::1] shift,
+                floating[::1] y, floating[::1] z, Py_ssize_t block_rows):
+    """``y <- X q - shift`` and ``z <- X^T y``, reading ``X`` once.
+
+    Writes ``y`` (length n_samples) and ``z`` (length n_features) in place;
+    reads ``X``, ``q`` and ``shift`` only.  ``block_rows`` rows of ``X`` are
+    kept in cache between the two products (choose about 256 KiB of rows).
+    """
+    cdef int n = X.shape[0]
+    cdef int p = X.shape[1]
+    cdef int r0 = 0, nr, i
+    cdef int rb = <int> max(block_rows, 1)
+    cdef floating beta = 0.0
+    cdef floating* xp
+    if n == 0 or p == 0:
+        z[:] = 0
+        return
+    with nogil:
+        while r0 < n:
+            nr = min(rb, n - r0)
+            # rows r0 .. r0 + nr of C-ordered X = the column-major (p, nr) matrix at &X[r0, 0]
+            xp = <floating*> &X[r0, 0]
+            _gemv(84, p, nr, xp, p, <floating*> &q[0], 0.0, &y[r0])  # 'T': y_r = X_r q
+            for i in range(r0, r0 + nr):
+                y[i] -= shift[i]
+            _gemv(78, p, nr, xp, p, &y[r0], beta, &z[0])  # 'N': z += X_r^T y_r
+            beta = 1.0
+            r0 += nr
