@@ -15,9 +15,9 @@ Rows:
   curves of 50 steps are compared (``max_rel_loss_diff``).  The encoder GEMM
   alone is timed too: ``gemm_fraction`` is its share of our step.
 * **encoding** -- 10,000 8x8 patches of ``china.jpg`` coded by a trained
-  encoder (``KSparseAutoencoder(n_latents=256, k=5)``, defaults otherwise,
-  trained on 30,000 other patches) against Batch-OMP
-  (``sparse_encode(algorithm="omp")``, 5 non-zeros) over the same dictionary
+  encoder (``KSparseAutoencoder(n_latents=256, k=k)`` for k = 5, 10, 20,
+  defaults otherwise, trained on 30,000 other patches) against Batch-OMP
+  (``sparse_encode(algorithm="omp")``, k non-zeros) over the same dictionary
   (the SAE's decoder): time and relative reconstruction error of each (one
   thread); ``gemm_fraction`` is the encoder's float32 product ``X W_enc^T``
   alone over our whole ``transform``.
@@ -185,33 +185,39 @@ def _patches(n=10_000, seed=0):
     return np.ascontiguousarray(P / P.std())
 
 
-def _encoding_row():
+ENCODE_KS = (5, 10, 20)
+
+
+def _encoding_rows():
     from sparsecode import sparse_encode
     from sparsecode.amortized import KSparseAutoencoder
 
     P = _patches(30_000, seed=1)
     Xt = _patches(10_000, seed=2)
-    k = 5
-    sae = KSparseAutoencoder(n_latents=256, k=k, random_state=0).fit(P)
-    D = sae.components_
-    W32 = sae.encoder_weights_.astype(np.float32)
     X32 = Xt.astype(np.float32)
-    with threads(1):
-        (t_ours, t_omp, t_gemm), (codes, omp_codes, _) = best_times_interleaved(
-            [lambda: sae.transform(Xt),
-             lambda: sparse_encode(Xt, D, algorithm="omp", n_nonzero_coefs=k),
-             lambda: X32 @ W32.T], repeat=REPEAT)
     nrm = np.linalg.norm(Xt)
-    err_ours = float(np.linalg.norm(Xt - sae.inverse_transform(codes)) / nrm)
-    err_omp = float(np.linalg.norm(Xt - omp_codes @ D) / nrm)
-    return dict(problem="encode 10,000 8x8 patches, 256 atoms, L0 <= 5", method="trained encoder",
-                peer="sparsecode batch OMP (same dictionary)", t_ours_s=t_ours, t_peer_s=t_omp,
-                ratio=ratio(t_omp, t_ours), threads=1,
-                l0_ours=round(float(np.count_nonzero(codes) / len(Xt)), 2),
-                l0_peer=round(float(np.count_nonzero(omp_codes) / len(Xt)), 2),
-                err_ours=round(err_ours, 4), err_peer=round(err_omp, 4),
-                err_ratio=round(err_ours / err_omp, 3),
-                gemm_fraction=round(t_gemm / t_ours, 3))
+    rows = []
+    for k in ENCODE_KS:
+        sae = KSparseAutoencoder(n_latents=256, k=k, random_state=0).fit(P)
+        D = sae.components_
+        W32 = sae.encoder_weights_.astype(np.float32)
+        with threads(1):
+            (t_ours, t_omp, t_gemm), (codes, omp_codes, _) = best_times_interleaved(
+                [lambda: sae.transform(Xt),
+                 lambda: sparse_encode(Xt, D, algorithm="omp", n_nonzero_coefs=k),
+                 lambda: X32 @ W32.T], repeat=REPEAT)
+        err_ours = float(np.linalg.norm(Xt - sae.inverse_transform(codes)) / nrm)
+        err_omp = float(np.linalg.norm(Xt - omp_codes @ D) / nrm)
+        rows.append(dict(problem=f"encode 10,000 8x8 patches, 256 atoms, L0 <= {k}",
+                         method=f"trained encoder (k={k})",
+                         peer="sparsecode batch OMP (same dictionary)", t_ours_s=t_ours,
+                         t_peer_s=t_omp, ratio=ratio(t_omp, t_ours), threads=1,
+                         l0_ours=round(float(np.count_nonzero(codes) / len(Xt)), 2),
+                         l0_peer=round(float(np.count_nonzero(omp_codes) / len(Xt)), 2),
+                         err_ours=round(err_ours, 4), err_peer=round(err_omp, 4),
+                         err_ratio=round(err_ours / err_omp, 3),
+                         gemm_fraction=round(t_gemm / t_ours, 3)))
+    return rows
 
 
 def planted(d=64, m=256, k=5, n=50_000, seed=0):
@@ -289,7 +295,7 @@ def run(full=False):
                                 "KSparseAutoencoder step", "torch"))
     else:
         rows += _training_rows(torch, full)
-    rows.append(_encoding_row())
+    rows += _encoding_rows()
     rows += _planted_rows()
     rows += _memmap_rows()
     return rows
@@ -304,7 +310,7 @@ if __name__ == "__main__":  # pragma: no cover
     if "train" in parts:
         out += _training_rows(import_peer("torch"), False)
     if "encode" in parts:
-        out.append(_encoding_row())
+        out += _encoding_rows()
     if "planted" in parts:
         out += _planted_rows()
     if "memmap" in parts:
