@@ -106,7 +106,7 @@ def test_row_codes_path_equals_dense_codes_path():
 
 
 @pytest.mark.parametrize("max_iter, sub, expected", [
-    (5, "auto", [1250, 2500, 5000, 10000, 20000]),  # ceil(20 * 256 / 5) = 1024
+    (5, "auto", [1250, 2500, 5000, 10000, 20000]),  # 20000 >= 16 * ceil(20 * 256 / 5)
     (3, "auto", [5000, 10000, 20000]),  # the last iteration uses every signal
     (1, "auto", [20000]),
     (10, 5000, [5000, 10000, 20000]),
@@ -149,7 +149,7 @@ def test_subsample_no_convergence_before_all_signals():
 def test_subsample_recovers_planted_dictionary():
     X, D, _ = make_sparse_coded_signal(2000, n_components=48, n_features=32,
                                        n_nonzero_coefs=2, amplitude="uniform", random_state=0)
-    est = KSVD(48, n_nonzero_coefs=2, max_iter=40, tol=0.0, subsample="auto",
+    est = KSVD(48, n_nonzero_coefs=2, max_iter=40, tol=0.0, subsample=480,
                random_state=0).fit(X)
     assert est._warmup_sizes(2000, True) == [500, 1000, 2000]
     matched = np.max(np.abs(D @ est.components_.T), axis=1) > 0.99
