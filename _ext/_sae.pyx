@@ -56,6 +56,10 @@ cdef extern from *:
     #include <emmintrin.h>
     #define SAE_SSE2 1
     #endif
+    #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    #include <immintrin.h>
+    #define SAE_AVX512 1
+    #endif
 
     /* the heap order of every top-k kernel here (float and double; the Cython kernels
        call these): entries compared by (value desc, index asc); a heap of k entries
@@ -83,6 +87,29 @@ cdef extern from *:
     }
     SAE_HEAP_FUNCS(float, f)
     SAE_HEAP_FUNCS(double, d)
+
+    /* Dot product with eight partial sums in a fixed order (s[l] gathers the terms
+       t = l mod 8 of the whole blocks, the tail goes to s[0]): the same rounding on
+       every CPU.  Compiled for AVX-512F, AVX2 and the baseline, the best chosen at load
+       time (the eight sums are one vector); no fused multiply-add contraction. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define SAE_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), \
+                                      optimize("fp-contract=off")))
+    #else
+    #define SAE_CLONES
+    #endif
+    #define SAE_DOT_FUNC(T, S)                                                          \
+    SAE_CLONES T sae_dot_##S(const T* x, const T* y, Py_ssize_t d) {                    \
+        T s[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                              \
+        Py_ssize_t t = 0;                                                               \
+        int l;                                                                          \
+        for (; t + 8 <= d; t += 8)                                                      \
+            for (l = 0; l < 8; l++) s[l] = s[l] + x[t + l] * y[t + l];                  \
+        for (; t < d; t++) s[0] = s[0] + x[t] * y[t];                                   \
+        return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));      \
+    }
+    SAE_DOT_FUNC(float, f)
+    SAE_DOT_FUNC(double, d)
 
     /* Quickselect on (value desc, index asc) pairs: rearranges v/ix[0:m] so that the
        first k (1 <= k <= m) are the k best, in no particular order. */
@@ -129,7 +156,7 @@ cdef extern from *:
     }
     static inline int sae_topk_f32_applies(Py_ssize_t n, Py_ssize_t k) {
         Py_ssize_t G = sae_topk_groups(k);
-        return k >= 1 && k <= 64 && n >= 4 * G && n >= 32;
+        return k >= 1 && k <= 64 && n >= 4 * G && n >= 32 && n < INT32_MAX;
     }
 
     /* The k largest entries of a[0:n] (ties: lowest index), in no particular order, for
@@ -137,18 +164,19 @@ cdef extern from *:
        come from one vectorised pass; t, their k-th largest (found by counting, branch-free),
        bounds the row's k-th largest value from below (k distinct entries are >= t) and
        tightly (about k + k/2 entries are >= t on continuous data).  One vectorised scan
-       copies the entries >= t into cv/ci (room for n + 4), and a quickselect on those few
+       copies the entries >= t into cv/ci (room for n + 16), and a quickselect on those few
        pairs keeps the k best.  Returns 1, with nothing written, when a group maximum is
        NaN (the caller then runs the plain heap on the row). */
-    static int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
-                            int64_t* hi, float* cv, int64_t* ci) {
+    static int sae_topk_f32_sse(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                                int64_t* hi, float* cv, int64_t* ci) {
         float gm[128];
+        int32_t cnts[128];
         /* maxima over L >= 32 strided lanes (eight or more independent registers), then
            folded into the G groups (G divides L) */
         Py_ssize_t G = sae_topk_groups(k), L = G < 32 ? 32 : G, g, c, e, m = 0, i;
         Py_ssize_t full = (n / L) * L;
         float t, v;
-        int cnt;
+        
     #ifdef SAE_SSE2
         __m128 mm[32];
         Py_ssize_t G4 = G / 4, L4 = L / 4;
@@ -171,8 +199,6 @@ cdef extern from *:
             if (gm[g] != gm[g]) return 1;
         /* t = the smallest maximum with fewer than k maxima above it = the k-th largest
            maximum (branch-free counting: G x G / 4 vector compares) */
-        t = gm[0];
-        for (g = 1; g < G; g++) t = gm[g] > t ? gm[g] : t;
     #ifdef SAE_SSE2
         for (g = 0; g < G; g += 4) {  /* four maxima at a time: independent counts */
             __m128 v0 = _mm_set1_ps(gm[g]), v1 = _mm_set1_ps(gm[g + 1]);
@@ -190,13 +216,28 @@ cdef extern from *:
             _mm_storeu_si128((__m128i*) (c4 + 4), a1);
             _mm_storeu_si128((__m128i*) (c4 + 8), a2);
             _mm_storeu_si128((__m128i*) (c4 + 12), a3);
-            for (j = 0; j < 4; j++) {
-                v = gm[g + j];
-                cnt = c4[4 * j] + c4[4 * j + 1] + c4[4 * j + 2] + c4[4 * j + 3];
-                t = (cnt < k && v < t) ? v : t;
+            for (j = 0; j < 4; j++)
+                cnts[g + j] = c4[4 * j] + c4[4 * j + 1] + c4[4 * j + 2] + c4[4 * j + 3];
+        }
+        {   /* masked minimum of the maxima with fewer than k above them (no branch) */
+            __m128 best = _mm_set1_ps(INFINITY), keep;
+            __m128i kk = _mm_set1_epi32((int) k);
+            float b4[4];
+            for (g = 0; g < G; g += 4) {
+                keep = _mm_castsi128_ps(_mm_cmplt_epi32(
+                    _mm_loadu_si128((const __m128i*) (cnts + g)), kk));
+                best = _mm_min_ps(best, _mm_or_ps(_mm_and_ps(keep, _mm_loadu_ps(gm + g)),
+                                                  _mm_andnot_ps(keep, _mm_set1_ps(INFINITY))));
             }
+            _mm_storeu_ps(b4, best);
+            t = b4[0] < b4[1] ? b4[0] : b4[1];
+            t = b4[2] < t ? b4[2] : t;
+            t = b4[3] < t ? b4[3] : t;
         }
     #else
+        int cnt;
+        t = gm[0];
+        for (g = 1; g < G; g++) t = gm[g] > t ? gm[g] : t;
         for (g = 0; g < G; g++) {
             v = gm[g];
             cnt = 0;
@@ -273,6 +314,144 @@ cdef extern from *:
         return 0;
     }
 
+    /* The same selection with 16-lane AVX-512 vectors (chosen at run time when the CPU
+       has AVX-512F): the mask of a compare gives counts by popcount, and a compress
+       packs the candidates.  Indices are packed as int32 in ci's storage and widened
+       when a quickselect needs them.  Needs n >= 2 * max(G, 64). */
+    #ifdef SAE_AVX512
+    __attribute__((target("avx512f,popcnt")))
+    static int sae_topk_f32_avx512(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                                   int64_t* hi, float* cv, int64_t* ci) {
+        float gm[128] __attribute__((aligned(64)));
+        int32_t cnts[128] __attribute__((aligned(64)));
+        Py_ssize_t G = sae_topk_groups(k), L = G < 64 ? 64 : G, L16 = L / 16;
+        Py_ssize_t G16 = G < 16 ? 1 : G / 16, g, c, e, m = 0, i, w = 0, r, q;
+        Py_ssize_t full = (n / L) * L;
+        int32_t* ci32 = (int32_t*) ci;
+        float t, v;
+        int cnt;
+        __m512 mm[8], vv, x;
+        __mmask16 mk;
+        for (g = 0; g < L16; g++) mm[g] = _mm512_loadu_ps(a + 16 * g);
+        for (c = L; c < full; c += L)
+            for (g = 0; g < L16; g++) mm[g] = _mm512_max_ps(mm[g], _mm512_loadu_ps(a + c + 16 * g));
+        for (g = 0; g < L16; g++) _mm512_store_ps(gm + 16 * g, mm[g]);
+        for (c = full; c < n; c++) if (a[c] > gm[c - full]) gm[c - full] = a[c];
+        for (c = G; c < L; c += G)
+            for (g = 0; g < G; g++) gm[g] = gm[c + g] > gm[g] ? gm[c + g] : gm[g];
+        for (g = 0; g < G; g++)
+            if (gm[g] != gm[g]) return 1;
+        for (g = G; g < 16; g++) gm[g] = -INFINITY;  /* G = 8: pad the one vector */
+        for (g = 0; g < G16; g++) mm[g] = _mm512_load_ps(gm + 16 * g);
+        /* t = the smallest maximum with fewer than k maxima above it: the counts first
+           (independent, no branch), then one masked minimum */
+        for (g = 0; g < G; g++) {
+            vv = _mm512_set1_ps(gm[g]);
+            cnt = 0;
+            for (i = 0; i < G16; i++)
+                cnt += __builtin_popcount(_mm512_cmp_ps_mask(mm[i], vv, _CMP_GT_OQ));
+            cnts[g] = cnt;
+        }
+        {
+            __m512 best = _mm512_set1_ps(INFINITY);
+            __m512i kk = _mm512_set1_epi32((int) k);
+            __mmask16 valid = G < 16 ? (__mmask16) ((1u << G) - 1u) : (__mmask16) 0xFFFF;
+            for (i = 0; i < G16; i++) {
+                __mmask16 ok = _mm512_mask_cmplt_epi32_mask(
+                    valid, _mm512_load_si512((const void*) (cnts + 16 * i)), kk);
+                best = _mm512_mask_min_ps(best, ok, best, mm[i]);
+            }
+            t = _mm512_reduce_min_ps(best);
+        }
+        {
+            __m512 tv = _mm512_set1_ps(t);
+            __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                            14, 15);
+            __m512i step = _mm512_set1_epi32(16);
+            for (c = 0; c + 16 <= n; c += 16) {
+                x = _mm512_loadu_ps(a + c);
+                mk = _mm512_cmp_ps_mask(x, tv, _CMP_GE_OQ);
+                if (mk) {  /* register compress, then a plain store (room: n + 16) */
+                    _mm512_storeu_ps(cv + m, _mm512_maskz_compress_ps(mk, x));
+                    _mm512_storeu_si512((void*) (ci32 + m), _mm512_maskz_compress_epi32(mk, idx));
+                    m += __builtin_popcount(mk);
+                }
+                idx = _mm512_add_epi32(idx, step);
+            }
+        }
+        for (; c < n; c++)
+            if (a[c] >= t) { cv[m] = a[c]; ci32[m] = (int32_t) c; m++; }
+        if (m < k) return 1;
+        if (m > 32) {
+            for (e = m - 1; e >= 0; e--) ci[e] = (int64_t) ci32[e];  /* widen in place */
+            sae_select_best_f(cv, ci, m, k);
+            for (e = 0; e < k; e++) { hv[e] = cv[e]; hi[e] = ci[e]; }
+            return 0;
+        }
+        {
+            /* ranks by two masked compares per candidate (candidates in increasing index
+               order: an equal value earlier in the list is better) */
+            float kv[32];
+            int32_t ki[32];
+            __m512 c0, c1;
+            for (e = m; e < 32; e++) cv[e] = -INFINITY;
+            c0 = _mm512_loadu_ps(cv);
+            c1 = _mm512_loadu_ps(cv + 16);
+            for (e = 0; e < m; e++) {
+                v = cv[e];
+                vv = _mm512_set1_ps(v);
+                r = __builtin_popcount(_mm512_cmp_ps_mask(c0, vv, _CMP_GT_OQ))
+                    + __builtin_popcount(_mm512_cmp_ps_mask(c1, vv, _CMP_GT_OQ));
+                q = __builtin_popcount(_mm512_cmp_ps_mask(c0, vv, _CMP_EQ_OQ))
+                    + __builtin_popcount(_mm512_cmp_ps_mask(c1, vv, _CMP_EQ_OQ));
+                if (q > 1) {  /* a tie (or -inf padding): count the equal ones before e */
+                    r = 0;
+                    for (i = 0; i < m; i++) r += (cv[i] > v) | ((cv[i] == v) & (i < e));
+                }
+                kv[w] = v; ki[w] = ci32[e];  /* w <= e < m <= 32 */
+                w += r < k;
+            }
+            for (e = 0; e < k; e++) { hv[e] = kv[e]; hi[e] = (int64_t) ki[e]; }
+        }
+        return 0;
+    }
+
+    static int sae_simd_level = -1;  /* 0: SSE2 path, 1: AVX-512 path; -1: not probed */
+    static inline int sae_use_avx512(void) {
+        if (sae_simd_level < 0) {
+            __builtin_cpu_init();
+            sae_simd_level = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        }
+        return sae_simd_level;
+    }
+    #endif
+
+    /* The k largest entries of a[0:n] (ties: lowest index), in no particular order, for
+       sae_topk_f32_applies(n, k): the AVX-512 kernel where the CPU has it and the row is
+       long enough, else the SSE2 one.  Returns 1 (nothing written) on a NaN row. */
+    static int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
+                            int64_t* hi, float* cv, int64_t* ci) {
+    #ifdef SAE_AVX512
+        Py_ssize_t G = sae_topk_groups(k);
+        if (n >= 2 * (G < 64 ? 64 : G) && sae_use_avx512())
+            return sae_topk_f32_avx512(a, n, k, hv, hi, cv, ci);
+    #endif
+        return sae_topk_f32_sse(a, n, k, hv, hi, cv, ci);
+    }
+
+    /* For the tests: 0 forces the SSE2 kernel, 1 the AVX-512 one where the CPU has it;
+       returns the level in use. */
+    static int sae_set_simd_level(int level) {
+    #ifdef SAE_AVX512
+        if (level == 0) sae_simd_level = 0;
+        else { sae_simd_level = -1; sae_use_avx512(); }
+        return sae_simd_level;
+    #else
+        (void) level;
+        return 0;
+    #endif
+    }
+
     /* The first index of the largest entry of a[0:n] (of |a| when absval), n >= 1, finite
        data: the maximum from a vectorised pass (SSE2, four registers of W lanes), then the
        first entry equal to it. */
@@ -326,6 +505,9 @@ cdef extern from *:
     int sae_topk_f32(const float* a, Py_ssize_t n, Py_ssize_t k, float* hv,
                       int64_t* hi, float* cv, int64_t* ci) noexcept nogil
     bint sae_topk_f32_applies(Py_ssize_t n, Py_ssize_t k) noexcept nogil
+    int sae_set_simd_level(int level) noexcept nogil
+    float sae_dot_f(const float* x, const float* y, Py_ssize_t d) noexcept nogil
+    double sae_dot_d(const double* x, const double* y, Py_ssize_t d) noexcept nogil
     void sae_select_best_f(float* v, int64_t* ix, Py_ssize_t m, Py_ssize_t k) noexcept nogil
     void sae_select_best_d(double* v, int64_t* ix, Py_ssize_t m, Py_ssize_t k) noexcept nogil
     bint sae_better_f(float va, int64_t ia, float vb, int64_t ib) noexcept nogil
@@ -556,23 +738,17 @@ cdef void _topk_bounded(const floating* a, Py_ssize_t n, Py_ssize_t k, floating*
 
 
 cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t d) noexcept nogil:
-    # eight independent partial sums (vectorisable, fixed order for a given d)
-    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
-    cdef Py_ssize_t t = 0
-    while t + 8 <= d:
-        s0 = s0 + x[t] * y[t]
-        s1 = s1 + x[t + 1] * y[t + 1]
-        s2 = s2 + x[t + 2] * y[t + 2]
-        s3 = s3 + x[t + 3] * y[t + 3]
-        s4 = s4 + x[t + 4] * y[t + 4]
-        s5 = s5 + x[t + 5] * y[t + 5]
-        s6 = s6 + x[t + 6] * y[t + 6]
-        s7 = s7 + x[t + 7] * y[t + 7]
-        t += 8
-    while t < d:
-        s0 = s0 + x[t] * y[t]
-        t += 1
-    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+    # eight partial sums in a fixed order, vectorised for the CPU (one source: the C helper)
+    if floating is float:
+        return sae_dot_f(x, y, d)
+    else:
+        return sae_dot_d(x, y, d)
+
+
+def _set_simd_level(int level):
+    """Test hook: 0 runs the SSE2 top-k kernel, 1 the AVX-512 one where the CPU has
+    AVX-512F; returns the level now in use."""
+    return sae_set_simd_level(level)
 
 
 def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
@@ -588,9 +764,9 @@ def topk_rows(const floating[:, ::1] A, int k, int64_t[:, ::1] idx_out,
     cdef bint use_cols = cols is not None
     cdef Py_ssize_t n_cols = cols.shape[0] if use_cols else n
     cdef const int64_t* cp = &cols[0] if (use_cols and n_cols > 0) else NULL
-    # float32 rows: the grouped-maxima kernel (candidate buffer of n + 4 entries)
+    # float32 rows: the grouped-maxima kernel (candidate buffer of n + 16 entries)
     cdef bint fast = floating is float and not use_cols and sae_topk_f32_applies(n, k)
-    cdef Py_ssize_t cap = n + 4 if fast else 16 * <Py_ssize_t> k
+    cdef Py_ssize_t cap = n + 16 if fast else 16 * <Py_ssize_t> k
     cdef floating* bv
     cdef int64_t* bi
     cdef int failed_flag = 0
@@ -820,7 +996,7 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], n_lat = W32.shape[0]
     cdef Py_ssize_t R = max(1, block_rows), n_blk, blk, r0, nr, r, c, t, e
     cdef bint fast = sae_topk_f32_applies(n_lat, k)
-    cdef Py_ssize_t cap = n_lat + 4 if fast else 16 * <Py_ssize_t> k
+    cdef Py_ssize_t cap = n_lat + 16 if fast else 16 * <Py_ssize_t> k
     cdef bint dense = dense_out is not None
     cdef bint exact = floating is double
     cdef float* xb

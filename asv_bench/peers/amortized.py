@@ -15,7 +15,7 @@ Rows:
   curves of 50 steps are compared (``max_rel_loss_diff``).  The encoder GEMM
   alone is timed too: ``gemm_fraction`` is its share of our step.
 * **encoding** -- 10,000 8x8 patches of ``china.jpg`` coded by a trained
-  encoder (``KSparseAutoencoder(n_latents=256, k=k)`` for k = 5, 10, 20,
+  encoder (``KSparseAutoencoder(n_latents=256, k=k)`` for k = 5, 10, 16, 20,
   defaults otherwise, trained on 30,000 other patches) against Batch-OMP
   (``sparse_encode(algorithm="omp")``, k non-zeros) over the same dictionary
   (the SAE's decoder): time and relative reconstruction error of each (one
@@ -185,7 +185,7 @@ def _patches(n=10_000, seed=0):
     return np.ascontiguousarray(P / P.std())
 
 
-ENCODE_KS = (5, 10, 20)
+ENCODE_KS = (5, 10, 16, 20)
 
 
 def _encoding_rows():

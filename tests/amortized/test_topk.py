@@ -508,9 +508,19 @@ def test_fused_encoder_selects_at_any_data_scale():
         assert np.count_nonzero(mc.transform(X * c)) > 0
 
 
+@pytest.fixture(params=[0, 1], ids=["sse2", "avx512"])
+def simd_level(request):
+    # the float32 top-k has an SSE2 kernel and, on CPUs with AVX-512F, a 16-lane one
+    got = _sae._set_simd_level(request.param)
+    if got != request.param:
+        pytest.skip("this CPU has no AVX-512F")
+    yield got
+    _sae._set_simd_level(1)  # back to the automatic choice
+
+
 @pytest.mark.parametrize("n", [64, 70, 97, 256, 600])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_topk_rows_with_ties_matches_a_stable_sort(n, dtype):
+def test_topk_rows_with_ties_matches_a_stable_sort(n, dtype, simd_level):
     # float32 rows with k <= 64 and enough entries take the vectorised path (strided group
     # maxima bound the k-th value, a compare mask collects the entries above it, ranks or
     # a quickselect keep the k best); ties go to the lowest index
@@ -528,24 +538,25 @@ def test_topk_rows_with_ties_matches_a_stable_sort(n, dtype):
         np.testing.assert_array_equal(val, np.take_along_axis(A, idx, axis=1))
 
 
-def test_float32_topk_rows_with_nan_returns_valid_indices():
+def test_float32_topk_rows_with_nan_returns_valid_indices(simd_level):
     # the bounded float32 scan (rows of >= 64 entries) must never hand out its
     # sentinel index: a NaN row falls back to the plain heap
     from sparsecode._ext import _sae
 
-    A = np.full((3, 100), np.nan, np.float32)
-    A[0, 5] = 1.0
-    A[1] = np.arange(100, dtype=np.float32)
-    A[1, ::7] = np.nan
-    A[2, 40:] = -np.inf
-    A[2, :40] = np.nan
-    idx = np.empty((3, 3), np.int64)
-    val = np.empty((3, 3), np.float32)
-    _sae.topk_rows(A, 3, idx, val)
-    # NaN has no order: only the indices' validity is promised (no NaN reaches the
-    # kernel through the estimators, whose inputs are checked)
-    assert ((idx >= 0) & (idx < 100)).all()
-    assert all(len(set(row)) == 3 for row in idx)
+    for n, k in ((100, 3), (300, 3), (300, 20)):
+        A = np.full((3, n), np.nan, np.float32)
+        A[0, 5] = 1.0
+        A[1] = np.arange(n, dtype=np.float32)
+        A[1, ::7] = np.nan
+        A[2, 40:] = -np.inf
+        A[2, :40] = np.nan
+        idx = np.empty((3, k), np.int64)
+        val = np.empty((3, k), np.float32)
+        _sae.topk_rows(A, k, idx, val)
+        # NaN has no order: only the indices' validity is promised (no NaN reaches the
+        # kernel through the estimators, whose inputs are checked)
+        assert ((idx >= 0) & (idx < n)).all()
+        assert all(len(set(row)) == k for row in idx)
 
 
 def test_float64_input_overflowing_a_float32_model_is_refused():
