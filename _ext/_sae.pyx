@@ -34,7 +34,7 @@ the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt
+from libc.math cimport fabs, sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport INT32_MAX
@@ -977,7 +977,8 @@ def normalize_rows(floating[:, ::1] W, int n_threads=1):
 def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floating[:, ::1] W,
                 const float[::1] b32, const floating[::1] b, int k, bint relu,
                 int64_t[:, ::1] idx_out, floating[:, ::1] val_out, floating[:, ::1] dense_out,
-                double x_scale=1.0, int block_rows=256, int n_threads=1):
+                double x_scale=1.0, int block_rows=256, int n_threads=1,
+                double[::1] block_absmax=None):
     """Codes ``TopK_k(X W^T + b)`` (ReLU on the kept values when ``relu``).
 
     The pre-activations of a block of ``block_rows`` rows are one float32
@@ -988,7 +989,10 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
     choice of the k latents is made at float32 precision; float64 ``X`` is
     multiplied by ``x_scale`` (a power of two, with ``b32`` scaled alike by
     the caller) on its way to float32, so that data far outside the float32
-    range select the same latents.  With
+    range select the same latents.  ``block_absmax`` (float64 ``X``; length
+    the number of blocks), when given, receives the largest ``|X|`` of each
+    block, read during the conversion, so that the caller can check the
+    scale without another pass over the data.  With
     ``dense_out`` (zeros, shape (n_rows, n_latents)) the values are written
     into it; otherwise ``idx_out`` / ``val_out`` get each row's k
     (index, value) pairs sorted by index.
@@ -999,6 +1003,8 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
     cdef Py_ssize_t cap = n_lat + 16 if fast else 16 * <Py_ssize_t> k
     cdef bint dense = dense_out is not None
     cdef bint exact = floating is double
+    cdef bint has_absmax = block_absmax is not None
+    cdef double am, xa, xv
     cdef float* xb
     cdef float* A
     cdef float* hv
@@ -1030,6 +1036,8 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
             or val_out.shape[1] != k):
         raise ValueError(f"idx_out and val_out must have shape ({n}, {k}).")
     n_blk = (n + R - 1) // R
+    if has_absmax and block_absmax.shape[0] < n_blk:
+        raise ValueError(f"block_absmax must have at least {n_blk} entries.")
     m_ = <int> n_lat
     k_ = <int> d
     lda = <int> d
@@ -1058,9 +1066,15 @@ def encode_topk(const floating[:, ::1] X, const float[:, ::1] W32, const floatin
             nr = min(R, n - r0)
             n_ = <int> nr
             if floating is double:
+                am = 0.0
                 for r in range(nr):
                     for t in range(d):
-                        xb[r * d + t] = <float> (X[r0 + r, t] * x_scale)
+                        xv = X[r0 + r, t]
+                        xa = fabs(xv)
+                        am = xa if xa > am else am
+                        xb[r * d + t] = <float> (xv * x_scale)
+                if has_absmax:
+                    block_absmax[blk] = am
                 xsrc = xb
             else:
                 xsrc = <const float*> &X[r0, 0]

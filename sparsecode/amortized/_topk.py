@@ -592,21 +592,29 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
             idx = np.empty((n, k), dtype=np.int64)
             val = np.empty((n, k), dtype=dtype)
         step = self._encode_chunk_rows
+        R = self._encode_block_rows
+        with np.errstate(over="ignore"):  # out of the float32 range: coded again below
+            b32 = b.astype(np.float32)
+        b_max = float(np.abs(b).max()) if b.size else 0.0
         with blas_limited(1):  # the kernel's threads each run a one-thread GEMM
             for s in range(0, n, step):
                 e = min(s + step, n)
                 Xc = self._read(X, s, e, dtype)
-                # float64 data select through float32 at a power-of-two scale (exact) that
-                # keeps the pre-activations inside the float32 range
-                xs = 1.0
-                if dtype == np.float64 and Xc.size:
-                    m = max(float(Xc.max()), -float(Xc.min()), float(np.abs(b).max()))
-                    if not 2.0 ** -60 <= m <= 2.0 ** 60:
-                        xs = 1.0 / max(float(nearest_pow2(m)), 2.0 ** -1000)
-                b32 = (b * xs).astype(np.float32)
                 args = (None, None, out[s:e]) if dense else (idx[s:e], val[s:e], None)
-                _sae.encode_topk(Xc, W32, W, b32, b, k, self.relu, *args, xs,
-                                 self._encode_block_rows, nt)
+                # float64 data select through float32; the kernel reports the largest |x|
+                # of each block as it converts them, and a chunk outside the float32
+                # range is coded again at a power-of-two scale (exact) that keeps the
+                # pre-activations inside it
+                absmax = np.zeros(-(-(e - s) // R)) if dtype == np.float64 else None
+                _sae.encode_topk(Xc, W32, W, b32, b, k, self.relu, *args, 1.0, R, nt, absmax)
+                if absmax is not None and Xc.size:
+                    m = max(float(absmax.max()), b_max)
+                    if m > 0 and not 2.0 ** -60 <= m <= 2.0 ** 60:
+                        xs = 1.0 / max(float(nearest_pow2(m)), 2.0 ** -1000)
+                        if dense:
+                            out[s:e] = 0
+                        _sae.encode_topk(Xc, W32, W, (b * xs).astype(np.float32), b, k,
+                                         self.relu, *args, xs, R, nt)
         if dense:
             return out
         keep = val != 0

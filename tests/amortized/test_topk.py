@@ -506,6 +506,9 @@ def test_fused_encoder_selects_at_any_data_scale():
         mc = clone(m).fit(X * c)
         np.testing.assert_array_equal(mc.transform(X * c), m.transform(X) * c)
         assert np.count_nonzero(mc.transform(X * c)) > 0
+        # the CSR output takes the same rescaled second pass (dense rows are zeroed first)
+        np.testing.assert_array_equal(mc.transform(X * c, output="csr").toarray(),
+                                      m.transform(X) * c)
 
 
 @pytest.fixture(params=[0, 1], ids=["sse2", "avx512"])
