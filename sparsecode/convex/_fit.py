@@ -207,16 +207,24 @@ class Prepared:
                 self.icol = np.ones(n) if sqw is None else sqw
             return
         Xd = np.asarray(X)
-        if fit_intercept:
-            sw = np.ones(n) if sample_weight is None else sample_weight
-            self.X_offset = (sw @ Xd) / n
-            self.Y_offset = (sw @ Y) / n
-            Xd = Xd - self.X_offset.astype(dt)
-            Y = Y - self.Y_offset
-        if sqw is not None:
-            Xd = Xd * sqw[:, None].astype(dt)
-            Y = Y * sqw[:, None]
-        self.X = np.asfortranarray(Xd, dtype=dt)
+        if fit_intercept or sqw is not None:
+            # centred / weighted straight into one Fortran-ordered copy (no
+            # intermediate C-ordered array)
+            Xf = np.empty(Xd.shape, dtype=dt, order="F")
+            if fit_intercept:
+                sw = np.ones(n) if sample_weight is None else sample_weight
+                self.X_offset = (sw @ Xd) / n
+                self.Y_offset = (sw @ Y) / n
+                np.subtract(Xd, self.X_offset.astype(dt), out=Xf, casting="unsafe")
+                Y = Y - self.Y_offset
+            else:
+                Xf[...] = Xd
+            if sqw is not None:
+                Xf *= sqw[:, None].astype(dt)
+                Y = Y * sqw[:, None]
+            self.X = Xf
+        else:
+            self.X = np.asfortranarray(Xd, dtype=dt)
         self.Y = Y
 
 
