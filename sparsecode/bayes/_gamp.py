@@ -62,7 +62,7 @@ from ._em import (
     readmit,
     type2_cost,
 )
-from ._sbl import BIC_MARGIN, NOISE_START_RATIO, penalised_cost
+from ._sbl import BIC_MARGIN, NOISE_START_RATIO, NOISE_TOP_ACTIVE, NOISE_TOP_RATIO, penalised_cost
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -716,31 +716,29 @@ IID_SPREAD = 4.0
 EXACT_MAX_ROWS = 128
 
 
-#: two noise starts: the second only when the first keeps more than this
-#: fraction of m atoms active (see _solve)
-SECOND_START_ACTIVE = 0.15
+#: further noise starts only when the result kept so far keeps more than this
+#: fraction of m atoms active (see _solve; the rule of SBL)
+SECOND_START_ACTIVE = NOISE_TOP_ACTIVE
 
 
 def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     """GGAMP-SBL (``_solve_one``); with ``two_starts`` (learned noise, explicit
-    matrix), when the first result keeps more than ``SECOND_START_ACTIVE * m``
-    atoms, EM also runs from ``NOISE_START_RATIO`` times the noise start and,
-    per target, the result with the larger marginal likelihood is kept
-    (``_sbl.select_by_evidence``; the exact type-II cost at the final gamma
-    and noise variance)."""
+    matrix), while the result kept so far keeps more than
+    ``SECOND_START_ACTIVE * m`` atoms, EM also runs from ``NOISE_START_RATIO``
+    and then ``NOISE_TOP_RATIO`` times the noise start (``var(y)``) and, per
+    target, a later result replaces the kept one when its exact type-II cost
+    plus BIC penalty, at its final gamma and noise variance, is lower by more
+    than ``BIC_MARGIN`` (``_sbl.select_by_evidence``)."""
     res = _solve_one(A, Yw, s2=s2, learn=learn, update=update, **kw)
     if not (two_starts and learn and update == "em"
             and (isinstance(A, np.ndarray) or sp.issparse(A))):
         return res
-    # the noise-absorbing optimum keeps many atoms: the second start only when
-    # the first keeps more than SECOND_START_ACTIVE * m of them (a cost that
-    # keeps GGAMPSBL() at its O(mN) speed on sparse, well-measured problems)
+    # the noise-absorbing optimum keeps many atoms: further starts only while
+    # the kept result has more than SECOND_START_ACTIVE * m of them (a rule
+    # that keeps GGAMPSBL() at its O(mN) speed on sparse, well-measured problems)
     m = Yw.shape[0]
-    if not np.any(np.count_nonzero(res["gamma"] > 0, axis=0) > SECOND_START_ACTIVE * m):
-        return res
+    L = Yw.shape[1]
     kw2 = dict(kw, init="flat") if kw["init"] == "auto" else kw
-    res2 = _solve_one(A, Yw, s2=NOISE_START_RATIO * np.asarray(s2, dtype=np.float64),
-                      learn=learn, update=update, **kw2)
     Ad = A.toarray() if sp.issparse(A) else A
 
     def cost(r, j):
@@ -750,20 +748,31 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
         return penalised_cost(type2_cost(Ad, Yw[:, j:j + 1], g, float(r["sigma2"][j])),
                               np.count_nonzero(g > 0), Ad.shape[0])
 
-    L = Yw.shape[1]
-    pick2 = np.array([cost(res2, j) < cost(res, j) - BIC_MARGIN for j in range(L)])
-    if not np.any(pick2):
-        return res
-    if np.all(pick2):
-        return res2
-    out = dict(res)
-    for key in ("x", "tx", "gamma"):
-        out[key] = np.where(pick2[None, :], res2[key], res[key])
-    out["sigma2"] = np.where(pick2, res2["sigma2"], res["sigma2"])
-    out["n_iter"] = max(res["n_iter"], res2["n_iter"])
-    out["status"] = max(res["status"], res2["status"])
-    out["delta"] = max(res["delta"], res2["delta"])
-    return out
+    costs = None
+    for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO):
+        if not np.any(np.count_nonzero(res["gamma"] > 0, axis=0) > SECOND_START_ACTIVE * m):
+            break
+        res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
+                          learn=learn, update=update, **kw2)
+        if costs is None:
+            costs = np.array([cost(res, j) for j in range(L)])
+        costs2 = np.array([cost(res2, j) for j in range(L)])
+        pick2 = costs2 < costs - BIC_MARGIN
+        if not np.any(pick2):
+            continue
+        costs = np.where(pick2, costs2, costs)
+        if np.all(pick2):
+            res = res2
+            continue
+        out = dict(res)
+        for key in ("x", "tx", "gamma"):
+            out[key] = np.where(pick2[None, :], res2[key], res[key])
+        out["sigma2"] = np.where(pick2, res2["sigma2"], res["sigma2"])
+        out["n_iter"] = max(res["n_iter"], res2["n_iter"])
+        out["status"] = max(res["status"], res2["status"])
+        out["delta"] = max(res["delta"], res2["delta"])
+        res = out
+    return res
 
 
 def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gamp_iter,
@@ -847,8 +856,9 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         sparse matrix, EM runs from ``var(y)/100`` and, when that result
         keeps more than ``0.15 m`` atoms (the signature of atoms absorbing
         the noise), also from ``var(y)/10`` (without the exact-EM warm
-        start), and keeps, per target,
-        the result with the lower exact type-II cost plus the BIC penalty
+        start) and, while the result kept so far still has more than
+        ``0.15 m`` atoms, from ``var(y)``, and keeps, per target,
+        the result with the lowest exact type-II cost plus the BIC penalty
         ``(K + 1) log m`` (see ``SBL``); otherwise it starts from
         ``var(y)/100``.
     learn_noise : bool or "auto", default="auto"

@@ -55,8 +55,20 @@ def report_status(name, status, delta, tol, n_iter):
 NOISE_START_RATIO = 10.0
 
 
-#: the second start replaces the first only when its BIC is lower by more
-#: than this ("strong" evidence, Kass and Raftery 1995)
+#: ... and, one snapshot per target, from this multiple of it, ``var(y)``:
+#: the noise variance of data that are all noise (SNR 0 dB, the largest the
+#: noise can be; ARDRegression's start), when the result kept so far has more
+#: than ``NOISE_TOP_ACTIVE * m`` active atoms (see _more_noise_starts)
+NOISE_TOP_RATIO = 100.0
+
+
+#: further noise starts run only when the result kept so far keeps more than
+#: this fraction of m atoms: the signature of atoms absorbing the noise
+NOISE_TOP_ACTIVE = 0.15
+
+
+#: a later start replaces the result kept so far only when its BIC is lower
+#: by more than this ("strong" evidence, Kass and Raftery 1995)
 BIC_MARGIN = 6.0
 
 
@@ -86,10 +98,13 @@ def select_by_evidence(res1, res2, shared):
     ``K`` active prior variances and the noise variance, picks the start
     from ``NOISE_START_RATIO`` times higher at low SNR and the small start
     at high SNR, where the larger one can stay at an over-estimated noise.
-    The second start replaces the first only when its criterion is lower by
-    more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery 1995): at
-    high SNR both ends can be equally good fits that differ by one atom.
-    ``res1`` carries ``m`` (the number of samples, ``m L`` for M-SBL).
+    At 10 dB on correlated (Toeplitz) matrices both of these starts can end
+    in the noise-absorbing optimum; EM from ``var(y)`` (``NOISE_TOP_RATIO``)
+    descends to the noise level from above and is the third candidate.
+    A later start replaces the result kept so far only when its criterion
+    is lower by more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery
+    1995): at high SNR both ends can be equally good fits that differ by one
+    atom.  ``res1`` carries ``m`` (the number of samples, ``m L`` for M-SBL).
     """
     g = len(res1["objective"])
     m = res1["m"]
@@ -141,8 +156,13 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
     if learn and noise_variance is None and update == "em":
         # two starts of the noise variance, the one with the lower type-II cost
         # plus BIC penalty kept (see select_by_evidence)
-        res = select_by_evidence(dict(res, m=m * (L if shared else 1)),
-                                 dict(run(NOISE_START_RATIO * s2)), shared)
+        mL = m * (L if shared else 1)
+        res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_START_RATIO * s2)), shared)
+        if not shared and np.any(np.count_nonzero(res["gamma"] > 0, axis=1)
+                                 > NOISE_TOP_ACTIVE * m):
+            # a third, from var(y), while atoms absorb the noise: EM then
+            # descends to the noise level from above (see SBL, noise_variance)
+            res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_TOP_RATIO * s2)), shared)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
     with np.errstate(over="ignore", invalid="ignore"):
         f = b / a  # (g,): x = x' b / a
@@ -245,10 +265,13 @@ class SBL(_BaseEMSBL):
     ----------
     noise_variance : float > 0, default=None
         Noise variance :math:`\sigma^2`.  None: learned; with ``update="em"``
-        EM runs from ``var(y) / 100`` and from ``var(y) / 10`` and keeps, per
-        target, the result with the lower type-II cost plus the BIC penalty
-        ``(K + 1) log m`` (K active atoms; the second start must be lower by
-        more than 6); with ``update="mackay"`` it
+        EM runs from ``var(y) / 100`` and from ``var(y) / 10`` and, with one
+        measurement vector per target, while the result kept so far has more
+        than ``0.15 m`` active atoms (atoms absorbing the noise), from
+        ``var(y)`` (the noise variance of data that are all noise), and keeps,
+        per target, the result with the lowest type-II cost plus the BIC
+        penalty ``(K + 1) log m`` (K active atoms; a later start must be
+        lower by more than 6); with ``update="mackay"`` it
         starts from ``var(y)``.  Given: kept fixed unless ``learn_noise=True``
         (then it is the starting value).
     learn_noise : bool or "auto", default="auto"
