@@ -52,3 +52,37 @@ def gram_matvec(const floating[:, ::1] X, const floating[::1] q, const floating[
             _gemv(78, p, nr, xp, p, &y[r0], beta, &z[0])  # 'N': z += X_r^T y_r
             beta = 1.0
             r0 += nr
+
+
+def column_stats(const floating[:, ::1] X, double[::1] sums, double[::1] sumsq,
+                 float[:, ::1] copy):
+    """Column sums and sums of squares of a C-ordered ``X``, and its single-precision copy.
+
+    One pass over ``X`` (read only): ``sums[j] = sum_i X[i, j]`` and
+    ``sumsq[j] = sum_i X[i, j]^2`` accumulated in double precision row after
+    row (the order of ``X.sum(axis=0)``), and ``copy[i, j] = float(X[i, j])``
+    when ``copy`` has the shape of ``X`` (pass a ``(0, 0)`` array for no copy).
+    A NaN or an infinity in ``X`` makes its column's sums non-finite.
+    """
+    cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t p = X.shape[1]
+    cdef Py_ssize_t i, j
+    cdef double v
+    cdef bint do_copy = copy.shape[0] == n and copy.shape[1] == p
+    with nogil:
+        for j in range(p):
+            sums[j] = 0.0
+            sumsq[j] = 0.0
+        for i in range(n):
+            if do_copy:
+                for j in range(p):
+                    v = X[i, j]
+                    sums[j] += v
+                    sumsq[j] += v * v
+                    copy[i, j] = <float> v
+            else:
+                for j in range(p):
+                    v = X[i, j]
+                    sums[j] += v
+                    sumsq[j] += v * v
+

@@ -18,10 +18,12 @@ import warnings
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import ConvergenceWarning, SolverResult
 from .._parallel import blas_limited, effective_n_jobs
+from .._ext._tpower import column_stats as _column_stats_kernel
 from .._ext._tpower import gram_matvec as _gram_matvec
 from .._validation import Interval, Options, check_matrix, validate_params
 
@@ -136,18 +138,21 @@ def _tpower_kernel(matvec, x0, k, max_iter, tol, quad=None, restricted=None, ray
     return x, rq, n_iter, converged
 
 
-def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None, stage_polish=True):
+def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None, stages=None,
+             stage_polish=True):
     """Authors' ``TPower_SPCA`` cascade: cardinality 8k -> 4k -> 2k -> k, warm-started.
 
     The intermediate stages only position the start of the next one, so they
     stop at a looser tolerance (``max(tol, 1e-3)``); the last stage uses ``tol``.
-    ``stage_polish=False`` leaves the support eigen-solves (``restricted``)
-    to the last stage: where products are cheap (a working set), plain
-    iterations position the next stage for less than the solves cost.
+    ``stages``, when given, lists the cardinalities to run (ending with ``k``);
+    ``stage_polish=False`` keeps the support eigen-solves (``restricted``) to
+    the last stage (on a working set, where products cost less than solves).
     """
     ks = [k]
     if p >= 8 * k:
         ks = [8 * k, 4 * k, 2 * k, k]
+    if stages is not None:
+        ks = list(stages)
     x = x0
     total = 0
     for i, kk in enumerate(ks):
@@ -170,41 +175,91 @@ def _top(v, m):
 
 
 def _screened_cascade(op, x0, k, max_iter, tol):
-    """The cascade of :func:`_cascade` run on a working set of features, certified.
+    """The cascade of :func:`_cascade` on a working set of features, certified.
 
-    The working set ``C`` holds the ``8k`` largest magnitudes of the start
-    ``x0`` and the ``_SCREEN_FACTOR * 8k`` largest of the first product
-    ``A T_8k(x0)``.  The cascade runs on ``A[C, C]`` through the columns
-    ``Xt[:, C]``, gathered once (a product costs ``O(N |C|)`` instead of
-    ``O(N p)``), and its end point ``x`` (the leading eigenvector of the
-    covariance restricted to its support) is certified by one full
-    double-precision product: ``x`` is a fixed point of the truncated
-    iteration on all features when the ``k`` largest magnitudes of ``A x``
-    lie on its support.  Otherwise the features of ``A x`` that beat the
-    support join ``C`` and the iterations go on from ``T_k(A x)``; after
-    ``_SCREEN_ROUNDS`` failed certificates the iterations go on over all
-    features (:func:`_tpower_kernel`).  No point is returned uncertified.
+    The truncated iterations run on a working set ``C`` of features, through
+    the columns ``Xt[:, C]`` gathered once (a product costs ``O(N |C|)``
+    instead of ``O(N p)``); full products with ``A`` check the end points and
+    bring in the features that an iteration over all features would pick:
 
-    Returns ``(x, rayleigh, n_iter, converged, image)`` with ``image =
-    (Xt x, Xt' Xt x)`` (unscaled, double precision; ``None`` when the last
-    iterations ran over all features), which the deflation reuses.
+    - ``C`` starts as the ``8k`` largest magnitudes of the start ``x0`` and
+      the ``_SCREEN_FACTOR * 8k`` largest of the first product ``A T_8k(x0)``;
+    - the first stage (cardinality ``8k``, where the iterate still moves
+      across the features) ends where the iteration over all features stops
+      too: at its end point ``x``, one full product ``s = A x``; the stage is
+      over when ``T_8k(s)`` changes the objective ``x' A x`` by less than the
+      stage tolerance, otherwise the support of ``T_8k(s)`` joins ``C`` and the
+      stage goes on from it (after ``_SCREEN_ROUNDS`` such rounds, over all
+      features);
+    - the later stages (``4k``, ``2k``, ``k``) start from ``T_8k(s)``, with the
+      ``_SCREEN_REFRESH * 4k`` largest magnitudes of ``s`` added to ``C``; the
+      support eigen-solves are left to the last stage;
+    - their end point ``x`` (the leading eigenvector of the covariance
+      restricted to its support) is certified by one full double-precision
+      product: ``x`` is a fixed point of the truncated iteration on all
+      features when the ``k`` largest magnitudes of ``A x`` lie on its support.
+      Otherwise the features of ``A x`` that beat the support join ``C`` and
+      the iterations go on from ``T_k(A x)``; after ``_SCREEN_ROUNDS`` failed
+      certificates they go on over all features (:func:`_tpower_kernel`).
+
+    No point is returned uncertified.  On spiked data the result is that of
+    :func:`_cascade` over all features; where the supports are barely
+    identifiable (weak spikes) the two may end at different fixed points,
+    found the true support about equally often in seeded trials.  Returns ``(x, rayleigh, n_iter,
+    converged, image)`` with ``image = (Xt x, Xt' Xt x)`` (unscaled, double
+    precision; ``None`` when the last iterations ran over all features),
+    which the deflation reuses.
     """
     p = op.shape[0]
     kk = 8 * k
-    x1 = _truncate(x0, kk)
-    if x1 is None:
+    stage_tol = max(tol, 1e-3)
+    x = _truncate(x0, kk)
+    if x is None:
         return None, 0.0, 0, True, None
-    s = op.matvec(x1)
-    C = np.union1d(_top(x0, kk), _top(s, min(p, _SCREEN_FACTOR * kk)))
-    sub = _ColumnSubset(op, C)
-    x, f, n_iter, conv = _cascade(sub.matvec, x0[C], k, C.size, max_iter, tol, sub.quad,
-                                  sub.restricted, stage_polish=False)
-    n_iter += 1
+    s = op.matvec(x)
+    n_iter = 1
+    sub = _ColumnSubset(op, np.union1d(_top(x0, kk), _top(s, min(p, _SCREEN_FACTOR * kk))))
+    start = x0
+    for _ in range(_SCREEN_ROUNDS):  # first stage on C, ended where a full iteration stops
+        xc, _, it, _ = _tpower_kernel(sub.matvec, start[sub.C], kk, max_iter, stage_tol,
+                                      restricted=_coarse_polisher(sub, kk), rayleigh=False)
+        n_iter += it + 1
+        if xc is None:
+            start = None
+            break
+        x = sub.embed(xc)
+        s = op.matvec(x)
+        start = _truncate(s, kk)
+        if start is None:
+            break
+        f, f_new = float(x @ s), float(start @ s)
+        if abs(f_new - f) <= stage_tol * max(abs(f_new), np.finfo(float).tiny):
+            break
+        sub.extend(np.flatnonzero(start))
+    else:  # the working set keeps missing features: the first stage over all of them
+        last = [s]
+
+        def matvec(v):
+            last[0] = op.matvec(v)
+            return last[0]
+
+        x, _, it, _ = _tpower_kernel(matvec, start, kk, max_iter, stage_tol,
+                                     restricted=_polisher(op, kk), rayleigh=False)
+        n_iter += it
+        start, s = x, last[0]
+    if start is None:  # A annihilates the iterate: decide on all features
+        x, f, it, conv = _tpower_kernel(op.matvec, x0, k, max_iter, tol, op.quad,
+                                        _polisher(op, k))
+        return x, f, n_iter + it, conv, None
+    sub.extend(np.union1d(np.flatnonzero(start), _top(s, min(p, _SCREEN_REFRESH * 4 * k))))
+    x, f, it, conv = _cascade(sub.matvec, start[sub.C], k, sub.C.size, max_iter, tol, sub.quad,
+                              sub.restricted, stages=(4 * k, 2 * k, k),
+                              stage_polish=False)
+    n_iter += it
     for _ in range(_SCREEN_ROUNDS):
         if x is None:  # A annihilates the working set: decide on all features
             break
-        xf = np.zeros(p)
-        xf[C] = x
+        xf = sub.embed(x)
         z = op.matmat(xf)
         g = op.rmatmat(z)  # Xt' Xt x (unscaled), one pass in double precision
         n_iter += 1
@@ -215,19 +270,19 @@ def _screened_cascade(op, x0, k, max_iter, tol):
         if not mag.max() > low:  # the k largest magnitudes of A x lie on S: a fixed point
             return xf, f, n_iter, conv, (z, g)
         # not a fixed point: the features that beat the support join C; go on from T_k(A x)
-        C = np.union1d(C, np.flatnonzero(mag > low))
-        sub = _ColumnSubset(op, C)
-        x, f, it, conv = _tpower_kernel(sub.matvec, g[C], k, max_iter, tol, sub.quad,
+        sub.extend(np.flatnonzero(mag > low))
+        x, f, it, conv = _tpower_kernel(sub.matvec, g[sub.C], k, max_iter, tol, sub.quad,
                                         sub.restricted)
         n_iter += it
-    start = np.zeros(p)
-    if x is not None:
-        start[C] = x
-    else:
-        start = x0
+    start = sub.embed(x) if x is not None else x0
     x, f, it, conv = _tpower_kernel(op.matvec, start, k, max_iter, tol, op.quad,
                                     _polisher(op, k))
     return x, f, n_iter + it, conv, None
+
+
+def _coarse_polisher(sub, k):
+    """Support eigen-solves of an intermediate stage on a working set (single precision)."""
+    return sub.coarse_restricted if k <= _POLISH_MAX_K else None
 
 
 class _ColumnSubset:
@@ -240,12 +295,26 @@ class _ColumnSubset:
 
     def __init__(self, op, C):
         self.op = op
-        self.C = C
-        self.Xc = np.take(op.Xf, C, axis=1)
+        self.C = np.asarray(C)
+        self.Xc = np.take(op.Xf, self.C, axis=1)
         U, B = op._lowrank()
         self.U = U
-        self.Bc = None if B is None else np.ascontiguousarray(B[:, C])
-        self.rows = max(1, _FUSED_BLOCK_BYTES // max(C.size * self.Xc.itemsize, 1))
+        self.Bc = None if B is None else np.ascontiguousarray(B[:, self.C])
+
+    def extend(self, features):
+        """Add the features not yet in ``C`` (their columns gathered and appended)."""
+        new = np.setdiff1d(features, self.C)
+        if new.size:
+            self.C = np.concatenate([self.C, new])
+            self.Xc = np.concatenate([self.Xc, np.take(self.op.Xf, new, axis=1)], axis=1)
+            if self.Bc is not None:
+                self.Bc = np.concatenate([self.Bc, self.op._lowrank()[1][:, new]], axis=1)
+
+    def embed(self, xc):
+        """The vector over all features that is ``xc`` on ``C`` and zero elsewhere."""
+        x = np.zeros(self.op.shape[0])
+        x[self.C] = xc
+        return x
 
     def matvec(self, x):
         Xc = self.Xc
@@ -255,7 +324,7 @@ class _ColumnSubset:
             shift = np.zeros(Xc.shape[0], dtype=Xc.dtype)
         y = np.empty(Xc.shape[0], dtype=Xc.dtype)
         z = np.empty(Xc.shape[1], dtype=Xc.dtype)
-        _gram_matvec(Xc, x.astype(Xc.dtype), shift, y, z, self.rows)
+        _gram_matvec(Xc, x.astype(Xc.dtype), shift, y, z, _fused_rows(Xc))
         out = z.astype(np.float64)
         if self.U is not None:
             out -= self.Bc.T @ (self.U.T @ y.astype(np.float64))
@@ -264,10 +333,16 @@ class _ColumnSubset:
     def restricted(self, idx):
         return self.op.restricted(self.C[idx])
 
+    def coarse_restricted(self, idx):
+        """``A[C[idx], C[idx]]`` from the gathered columns (the iteration precision)."""
+        Z = np.take(self.Xc, idx, axis=1)
+        if self.U is not None:
+            Z = Z - (self.U @ self.Bc[:, idx]).astype(Z.dtype)
+        M = (Z.T @ Z).astype(np.float64)
+        return 0.5 * (M + M.T) * self.op.scale
+
     def quad(self, x):
-        xf = np.zeros(self.op.shape[0])
-        xf[self.C] = x
-        return self.op.quad(xf)
+        return self.op.quad(self.embed(x))
 
 
 # Largest support on which the truncated iterations are finished by an exact
@@ -278,12 +353,14 @@ _FAST_MIN_SIZE = 1 << 22
 # Rows of data kept in cache between the two products of the fused kernel.
 _FUSED_BLOCK_BYTES = 1 << 18
 # Screened cascade (init="eig" on data of at least _SCREEN_MIN_SIZE entries with
-# n_features >= _SCREEN_MIN_RATIO * k): the working set holds _SCREEN_FACTOR * 8k
-# features of the first product; at most _SCREEN_ROUNDS failed certificates before
-# the iterations go on over all features.
+# n_features >= _SCREEN_MIN_RATIO * k): the working set takes _SCREEN_FACTOR * 8k
+# features of the first product and _SCREEN_REFRESH * 4k of the first stage's
+# check; at most _SCREEN_ROUNDS failed checks before the iterations go on over
+# all features.
 _SCREEN_MIN_SIZE = 1 << 22
 _SCREEN_MIN_RATIO = 32
 _SCREEN_FACTOR = 2
+_SCREEN_REFRESH = 4
 _SCREEN_ROUNDS = 3
 
 
@@ -298,7 +375,7 @@ class _DataOperator:
     deflation costs one product instead of an ``O(N p)`` update of a copy.
     """
 
-    def __init__(self, X0, mean=None, colsq=None, fast=False):
+    def __init__(self, X0, mean=None, colsq=None, fast=False, Xf=None):
         self.X0 = X0
         self.scale = 1.0 / max(X0.shape[0] - 1, 1)
         self._U = []  # columns of U (length N)
@@ -315,7 +392,12 @@ class _DataOperator:
         # result does not depend on it beyond the choice of supports: every
         # component is finished by an exact double-precision eigen-solve on its
         # support, and deflations, variances and scores use the data itself.
-        self.Xf = X0.astype(np.float32) if fast else X0
+        if not fast:
+            self.Xf = X0
+        elif Xf is not None:  # made by the caller in the same pass as the column sums
+            self.Xf = Xf
+        else:
+            self.Xf = X0.astype(np.float32)
 
     @property
     def shape(self):
@@ -390,8 +472,7 @@ class _DataOperator:
         if Xf.flags.c_contiguous and Xf.shape[0] > 0:
             y = np.empty(Xf.shape[0], dtype=Xf.dtype)
             z = np.empty(Xf.shape[1], dtype=Xf.dtype)
-            rows = max(1, _FUSED_BLOCK_BYTES // max(Xf.shape[1] * Xf.itemsize, 1))
-            _gram_matvec(Xf, qf, shift, y, z, rows)
+            _gram_matvec(Xf, qf, shift, y, z, _fused_rows(Xf))
         else:  # another layout: two products
             y = Xf @ qf - shift
             z = Xf.T @ y
@@ -685,6 +766,32 @@ def _screened(op, k):
     """Whether the eigenvector start's cascade runs on a working set (large data only)."""
     return (isinstance(op, _DataOperator) and op.X0.size >= _SCREEN_MIN_SIZE
             and op.shape[0] >= _SCREEN_MIN_RATIO * k and k <= _POLISH_MAX_K)
+
+
+def _fused_rows(X):
+    """Rows per block of the fused kernel: about ``_FUSED_BLOCK_BYTES`` of ``X``.
+
+    A multiple of 4 when there are at least 4 (the BLAS matrix-vector kernels
+    take the columns of a row-major block four at a time; a remainder costs
+    as much as a pass).
+    """
+    rows = max(1, _FUSED_BLOCK_BYTES // max(X.shape[1] * X.itemsize, 1))
+    return rows - rows % 4 if rows >= 4 else rows
+
+
+def _column_stats(X, copy):
+    """Column sums, column sums of squares and (``copy``) the single-precision copy of X.
+
+    One pass over a C-ordered X (compiled kernel); NumPy otherwise.
+    """
+    n, p = X.shape
+    if X.flags.c_contiguous and X.size:
+        sums, sumsq = np.empty(p), np.empty(p)
+        Xf = np.empty((n, p) if copy else (0, 0), dtype=np.float32)
+        _column_stats_kernel(X, sums, sumsq, Xf)
+        return sums, sumsq, (Xf if copy else None)
+    return (X.sum(axis=0), np.einsum("ij,ij->j", X, X),
+            X.astype(np.float32) if copy else None)
 
 
 def _polisher(op, k):
@@ -1065,8 +1172,10 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             raise ValueError(
                 f"The 'init' parameter of {type(self).__name__} must be one of {_INITS} or an "
                 f"array of warm starts; got {self.init!r}.")
+        # From data the finiteness check comes from the column sums (one pass, below).
         X = validate_data(self, X, dtype=[np.float64, np.float32],
-                          ensure_min_samples=1 if self.covariance else 2)
+                          ensure_min_samples=1 if self.covariance else 2,
+                          ensure_all_finite=bool(self.covariance))
         dtype = X.dtype
         n, p = X.shape
         ks = _check_ks(self.k, self.n_components, p)
@@ -1108,17 +1217,19 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 raise ValueError(
                     "deflation='hotelling' has no data form (the deflated matrix may be "
                     "indefinite); use 'schur' or 'projection', or pass covariance=True.")
-            mean = X.mean(axis=0, dtype=np.float64)
             X64 = np.asarray(X, dtype=np.float64)  # no copy for float64 input; never written
+            fast = (X64.size >= _FAST_MIN_SIZE and max(ks) <= _POLISH_MAX_K
+                     and x_init is None)
+            sums, colsq, Xf = _column_stats(X64, fast)
+            if not (np.all(np.isfinite(sums)) and np.all(np.isfinite(colsq))):
+                assert_all_finite(X64, input_name="X")  # NaN or inf (else: huge squares)
+            mean = sums / n
             # Centre implicitly (X - 1 mean', a rank-one term of the operator: no
             # N x p copy) unless the means dwarf the spread, where products with
             # the uncentred data would lose digits to cancellation.
-            colsq = np.einsum("ij,ij->j", X64, X64)
             spread = np.maximum(colsq - n * mean ** 2, 0.0)
-            fast = (X64.size >= _FAST_MIN_SIZE and max(ks) <= _POLISH_MAX_K
-                     and x_init is None)
             if np.all(n * mean ** 2 <= 1e6 * spread):
-                op = _DataOperator(X64, mean=mean, colsq=colsq, fast=fast)
+                op = _DataOperator(X64, mean=mean, colsq=colsq, fast=fast, Xf=Xf)
             else:
                 op = _DataOperator(X64 - mean, fast=fast)
             rank = min(n - 1, p)
