@@ -169,6 +169,8 @@ def _cascade(matvec, x0, k, p, max_iter, tol, quad=None, restricted=None, stages
 
 def _top(v, m):
     """Indices of the ``m`` largest magnitudes of ``v`` (unordered)."""
+    if m <= 0:
+        return np.zeros(0, dtype=np.intp)
     if m >= v.shape[0]:
         return np.arange(v.shape[0])
     return np.argpartition(-np.abs(v), m - 1)[:m]

@@ -1,0 +1,197 @@
+"""TruncatedPowerPCA on large data: fused kernels, Lanczos start, screened cascade."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sparsecode.decomposition._tpower as tp
+from sparsecode import TruncatedPowerPCA
+from sparsecode._ext._tpower import column_stats, gram_matvec
+
+
+def _spiked_several(n, p, k, thetas, seed):
+    """Samples of N(0, I + sum_c theta_c v_c v_c'), v_c flat +-1/sqrt(k) on disjoint supports."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(p)
+    X = rng.standard_normal((n, p))
+    V = np.zeros((len(thetas), p))
+    for c, th in enumerate(thetas):
+        V[c, perm[c * k:(c + 1) * k]] = rng.choice([-1.0, 1.0], k) / np.sqrt(k)
+        X += np.sqrt(th) * rng.standard_normal((n, 1)) * V[c]
+    return X, V
+
+
+def _covariance(X):
+    Xc = X - X.mean(0)
+    return Xc.T @ Xc / (X.shape[0] - 1)
+
+
+@settings(max_examples=20)
+@given(n=st.integers(1, 23), p=st.integers(1, 37), rows=st.integers(1, 9),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 1000))
+def test_gram_matvec_is_two_products(n, p, rows, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)).astype(dtype)
+    q = rng.standard_normal(p).astype(dtype)
+    shift = rng.standard_normal(n).astype(dtype)
+    X_before = X.copy()
+    y, z = np.empty(n, dtype), np.empty(p, dtype)
+    gram_matvec(X, q, shift, y, z, rows)
+    y_ref = X.astype(float) @ q - shift
+    z_ref = X.T.astype(float) @ y_ref
+    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    scale = np.abs(X).max() ** 2 * (np.abs(q).sum() + np.abs(shift).max()) * n + 1e-30
+    np.testing.assert_allclose(y, y_ref, atol=rtol * scale)
+    np.testing.assert_allclose(z, z_ref, atol=rtol * scale)
+    np.testing.assert_array_equal(X, X_before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_column_stats_sums_squares_and_copy(dtype):
+    X = np.random.default_rng(0).standard_normal((37, 11)).astype(dtype) * 3 + 1
+    sums, sumsq = np.empty(11), np.empty(11)
+    copy = np.empty(X.shape, np.float32)
+    column_stats(X, sums, sumsq, copy)
+    np.testing.assert_allclose(sums, X.astype(float).sum(0), rtol=1e-12)
+    np.testing.assert_allclose(sumsq, (X.astype(float) ** 2).sum(0), rtol=1e-12)
+    np.testing.assert_array_equal(copy, X.astype(np.float32))
+    column_stats(X, sums, sumsq, np.empty((0, 0), np.float32))  # no copy asked
+    np.testing.assert_allclose(sumsq, (X.astype(float) ** 2).sum(0), rtol=1e-12)
+    X[3, 4] = np.nan
+    column_stats(X, sums, sumsq, copy)
+    assert not np.isfinite(sums[4]) and np.isfinite(np.delete(sums, 4)).all()
+
+
+def test_infinite_data_rejected_on_the_large_data_path(monkeypatch):
+    monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
+    X = np.random.default_rng(1).standard_normal((40, 12))
+    X[5, 7] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        TruncatedPowerPCA(k=3).fit(X)
+
+
+def test_lanczos_start_residuals_meet_the_tolerance():
+    """The Lanczos start stops once the leading Ritz pairs have residuals
+    ||A w - theta w|| <= tol * theta_1: checked against the covariance itself."""
+    X, _ = _spiked_several(300, 400, 10, (20.0, 12.0, 7.0), seed=1)
+    op = tp._DataOperator(X, mean=X.mean(0))
+    W, XW, r0 = tp._start_subspace(op, 3)
+    assert W.shape[1] < tp._LANCZOS_STEPS_PER_COMPONENT * 3 + tp._LANCZOS_EXTRA_STEPS
+    np.testing.assert_allclose(W.T @ W, np.eye(W.shape[1]), atol=1e-10)
+    A = _covariance(X)
+    _, sv, Vt = np.linalg.svd(XW, full_matrices=False)
+    ritz_vectors = W @ Vt[:3].T
+    theta = sv[:3] ** 2 / (X.shape[0] - 1)
+    residuals = np.linalg.norm(A @ ritz_vectors - ritz_vectors * theta, axis=0)
+    assert np.all(residuals <= tp._LANCZOS_TOL * theta[0] * (1 + 1e-6))
+    # and the Ritz vectors are the leading eigenvectors (gaps >= 4.6, residuals <= 0.03)
+    w, U = np.linalg.eigh(A)
+    assert np.all(np.abs(np.sum(U[:, ::-1][:, :3] * ritz_vectors, axis=0)) > 0.999)
+
+
+def _fit_both(X, monkeypatch, **kwargs):
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 1 << 60)
+    full = TruncatedPowerPCA(**kwargs).fit(X)
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
+    screened = TruncatedPowerPCA(**kwargs).fit(X)
+    return full, screened
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_screened_cascade_equals_full_cascade_on_spiked_data(seed, monkeypatch):
+    # 5 spikes above the detection threshold (theta >= 4, n = 400 >> k^2 log p / theta^2):
+    # the working-set iterations end where the iterations over all features end.
+    X, V = _spiked_several(400, 1200, 10, (8.0, 7.0, 6.0, 5.0, 4.0), seed)
+    full, screened = _fit_both(X, monkeypatch, n_components=5, k=10)
+    np.testing.assert_array_equal(screened.components_ != 0, full.components_ != 0)
+    np.testing.assert_allclose(screened.components_, full.components_, atol=1e-10)
+    np.testing.assert_allclose(screened.explained_variance_, full.explained_variance_,
+                               rtol=1e-10)
+    for v in V:  # and the supports are the spikes'
+        assert any(np.array_equal(np.flatnonzero(c), np.flatnonzero(v))
+                   for c in screened.components_)
+
+
+def test_screened_components_are_certified_fixed_points(monkeypatch):
+    """Every screened component is the leading eigenvector of the deflated covariance
+    on its support and a fixed point of the truncated iteration over all features."""
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
+    X, _ = _spiked_several(300, 800, 8, (3.0, 2.5), seed=5)  # weak spikes
+    est = TruncatedPowerPCA(n_components=2, k=8).fit(X)
+    A = _covariance(X)
+    for c, x in enumerate(est.components_):
+        S = np.flatnonzero(x)
+        w, U = np.linalg.eigh(A[np.ix_(S, S)])
+        assert abs(U[:, -1] @ x[S]) == pytest.approx(1.0, abs=1e-10)
+        Ax = A @ x
+        assert np.abs(Ax[S]).min() >= np.abs(np.delete(Ax, S)).max()
+        if c == 0:  # Schur deflation for the next component
+            A = A - np.outer(Ax, Ax) / (x @ Ax)
+
+
+def test_failed_certificate_brings_in_the_missed_support_feature(monkeypatch):
+    """A working-set end point that misses a support feature is not returned: the
+    full product shows the feature beats the support, it joins the working set, and
+    the iterations end at the fixed point over all features."""
+    X, V = _spiked_several(500, 600, 6, (10.0,), seed=3)
+    support = np.flatnonzero(V[0])
+    missed = int(support[0])
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 1 << 60)
+    full = TruncatedPowerPCA(k=6).fit(X)
+    np.testing.assert_array_equal(np.flatnonzero(full.components_[0]), support)
+
+    real_cascade = tp._cascade
+    seen = {}
+
+    def cascade_missing_a_feature(matvec, x0, k, p, *args, **kwargs):
+        sub = getattr(matvec, "__self__", None)
+        if not isinstance(sub, tp._ColumnSubset):
+            return real_cascade(matvec, x0, k, p, *args, **kwargs)
+        # drop the feature from the working set, end at the eigenvector of a wrong support
+        keep = sub.C != missed
+        sub.C, sub.Xc = sub.C[keep], np.ascontiguousarray(sub.Xc[:, keep])
+        if sub.Bc is not None:
+            sub.Bc = np.ascontiguousarray(sub.Bc[:, keep])
+        seen["missed_in_C"] = bool(np.any(sub.C == missed))
+        wrong = np.concatenate([support[1:], [np.setdiff1d(sub.C, support)[0]]])
+        idx = np.flatnonzero(np.isin(sub.C, wrong))
+        w, U = np.linalg.eigh(sub.restricted(idx))
+        x = np.zeros(sub.C.size)
+        x[idx] = U[:, -1]
+        return x, float(w[-1]), 1, True
+
+    calls = []
+    real_rmatmat = tp._DataOperator.rmatmat
+
+    def counting_rmatmat(self, Y):
+        calls.append(1)
+        return real_rmatmat(self, Y)
+
+    monkeypatch.setattr(tp, "_cascade", cascade_missing_a_feature)
+    monkeypatch.setattr(tp._DataOperator, "rmatmat", counting_rmatmat)
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
+    est = TruncatedPowerPCA(k=6).fit(X)
+    assert seen["missed_in_C"] is False
+    assert len(calls) >= 2  # a failed certificate, then the certified one
+    np.testing.assert_array_equal(est.components_[0] != 0, full.components_[0] != 0)
+    np.testing.assert_allclose(est.components_[0], full.components_[0], atol=1e-10)
+
+
+def test_screened_cascade_without_rounds_runs_over_all_features(monkeypatch):
+    # no check rounds allowed: both stages go over all features, still a fixed point
+    monkeypatch.setattr(tp, "_SCREEN_ROUNDS", 0)
+    X, V = _spiked_several(300, 640, 8, (8.0,), seed=4)
+    full, screened = _fit_both(X, monkeypatch, k=8)
+    np.testing.assert_array_equal(np.flatnonzero(screened.components_[0]),
+                                  np.flatnonzero(V[0]))
+    np.testing.assert_allclose(screened.components_, full.components_, atol=1e-10)
+
+
+def test_scores_from_the_supports_match_dense_scores():
+    X, _ = _spiked_several(200, 300, 5, (6.0, 5.0), seed=6)
+    est = TruncatedPowerPCA(n_components=2, k=5).fit(X)
+    S = (X - X.mean(0)) @ est.components_.T
+    G = S.T @ S / (X.shape[0] - 1)
+    assert est.explained_variance_[0] == pytest.approx(G[0, 0], rel=1e-12)
+    np.testing.assert_allclose(est.transform(X), S, atol=1e-10)
