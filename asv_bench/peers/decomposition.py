@@ -6,8 +6,9 @@ Problems:
 - **spiked covariance, 5 spikes**: ``n`` samples of ``N(0, I + sum_c theta_c v_c v_c')``,
   ``v_c`` flat ``+-1/sqrt(k)`` on disjoint random supports of size ``k``,
   ``theta = 8, 7, 6, 5, 4``.  Ours: ``TruncatedPowerPCA(5, k=k)`` (data
-  products, Schur deflation, eigenvector start -- Ritz vectors of one block
-  Krylov sketch -- and cascade).  Peer:
+  products, Schur deflation, eigenvector start -- Ritz vectors of one
+  Lanczos iteration -- and cascade, on a certified working set of features
+  at 2,000 x 10,000).  Peer:
   ``sklearn.decomposition.SparsePCA(5, alpha=8, random_state=0)`` run to
   convergence (``alpha`` chosen so that its components have exactly ``k``
   non-zeros).  Ours with the default start (``init="eig"``) and with the

@@ -4,12 +4,14 @@ Implements the truncated power iteration of Yuan & Zhang (JMLR 2013; spec
 section 5.1), the initialisations of the authors' ``TPower.m`` /
 ``TPower_SPCA.m`` plus the leading-eigenvector start with the cardinality
 cascade (spec 5.2; on large problems the eigenvector is the Ritz vector of
-the deflated covariance on one block Krylov sketch shared by all
-components), the deflation schemes of Mackey (NIPS 2008; spec 5.3)
+the deflated covariance on one Lanczos subspace shared by all components,
+and on large data the cascade runs on a working set of features, certified
+by full products), the deflation schemes of Mackey (NIPS 2008; spec 5.3)
 applied to the data when the covariance is not formed, and the explained
 variance of non-orthogonal loadings of Zou, Hastie & Tibshirani (2006;
-spec 5.5).  The hot work is matrix-vector products (BLAS); the per-iteration
-selection is an ``argpartition``.
+spec 5.5).  The hot work is matrix-vector products (BLAS, and the one-pass
+``X' (X q)`` kernel of ``_ext/_tpower.pyx``); the per-iteration selection is
+an ``argpartition``.
 """
 
 import numbers
@@ -389,7 +391,7 @@ class _DataOperator:
             self._B.append(np.asarray(mean, dtype=np.float64))
             if colsq is not None:  # diag((X0 - 1 m')'(X0 - 1 m')) = colsq - N m^2
                 self._diag = colsq - X0.shape[0] * np.asarray(mean, dtype=np.float64) ** 2
-        # Single-precision copy for the iteration products (start sketch, A x of
+        # Single-precision copy for the iteration products (Lanczos start, A x of
         # the truncated iterations): half the memory traffic of each pass.  The
         # result does not depend on it beyond the choice of supports: every
         # component is finished by an exact double-precision eigen-solve on its
@@ -483,22 +485,6 @@ class _DataOperator:
         if U is not None:
             z -= B.T @ (U.T @ y)
         return y, z
-
-    def fast_matmat(self, W):
-        """``Xt @ W`` through the single-precision copy (start sketch only)."""
-        U, B = self._lowrank()
-        Y = (self.Xf @ W.astype(self.Xf.dtype)).astype(np.float64)
-        if U is not None:
-            Y -= U @ (B @ W)
-        return Y
-
-    def fast_rmatmat(self, Y):
-        """``Xt' @ Y`` through the single-precision copy (start sketch only)."""
-        U, B = self._lowrank()
-        Z = (self.Xf.T @ Y.astype(self.Xf.dtype)).astype(np.float64)
-        if U is not None:
-            Z -= B.T @ (U.T @ Y)
-        return Z
 
     def quad(self, x):
         """``x' A x = ||Xt x||^2 / (n - 1)`` (a k-sparse x: O(N k))."""
@@ -643,7 +629,7 @@ _LANCZOS_EXTRA_STEPS = 40
 
 
 def _exact_start_available(op):
-    """Small problems: the exact leading eigenvector is cheaper than a sketch."""
+    """Small problems: the exact leading eigenvector is cheaper than a Lanczos start."""
     if isinstance(op, _CovOperator):
         return op.shape[0] <= 1000
     return min(op.X0.shape) <= 300
@@ -712,7 +698,7 @@ def _ritz_start(op, W, XW=None, r0=0):
 
     Rayleigh-Ritz on the current operator, so that every component starts
     from the leading eigenvector of its *deflated* covariance restricted to
-    the sketched subspace (data: SVD of ``Xt W``, from the sketch's ``X W``
+    the Lanczos subspace (data: SVD of ``Xt W``, from the Lanczos ``X W``
     less the deflations made since; covariance: ``eigh`` of ``W' A W``).
     """
     if isinstance(op, _DataOperator):
@@ -731,11 +717,11 @@ def _ritz_start(op, W, XW=None, r0=0):
     return W @ u
 
 
-def _leading_eigenvector(op, sketch=None):
+def _leading_eigenvector(op, krylov=None):
     """Leading eigenvector of the operator: exact when small, else a Ritz vector.
 
     Small problems use dense ``eigh`` / ``svd``; large ones the leading Ritz
-    vector on the sketched subspace (``sketch``: the output of
+    vector on the Lanczos subspace (``krylov``: the output of
     :func:`_start_subspace`, computed here when not given).  It is only a
     start: the truncated iterations (and the cascade) refine it.
     """
@@ -745,12 +731,12 @@ def _leading_eigenvector(op, sketch=None):
     if isinstance(op, _DataOperator) and min(op.X0.shape) <= 300:
         _, _, Vt = np.linalg.svd(op.X, full_matrices=False)
         return Vt[0]
-    if sketch is None:
-        sketch = _start_subspace(op, 1)
-    return _ritz_start(op, *sketch)
+    if krylov is None:
+        krylov = _start_subspace(op, 1)
+    return _ritz_start(op, *krylov)
 
 
-def _init_vector(op, init, k, sketch=None):
+def _init_vector(op, init, k, krylov=None):
     p = op.shape[0]
     if init == "maxdiag":  # the authors' initType = 1
         x0 = np.zeros(p)
@@ -761,7 +747,7 @@ def _init_vector(op, init, k, sketch=None):
         d = op.diag()
         x0[np.argsort(-d, kind="stable")[:k]] = 1.0
         return x0 / np.sqrt(k)
-    return _leading_eigenvector(op, sketch)
+    return _leading_eigenvector(op, krylov)
 
 
 def _screened(op, k):
@@ -864,9 +850,9 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
     n_iter = np.zeros(n_components, dtype=int)
     converged = np.ones(n_components, dtype=bool)
     Q = []
-    sketch = None  # sketched start subspace, shared by all components (init="eig", large)
+    krylov = None  # Lanczos start subspace, shared by all components (init="eig", large)
     if x_init is None and init == "eig" and not _exact_start_available(op):
-        sketch = _start_subspace(op, n_components)
+        krylov = _start_subspace(op, n_components)
     for c in range(n_components):
         image = None  # (Xt x, Xt' Xt x) of the component, when its search computed them
         if op.trace() <= 1e-12 * max(trace0, np.finfo(float).tiny):
@@ -877,10 +863,10 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
             x, f, it, conv = _tpower_kernel(op.matvec, x_init[c], ks[c], max_iter, tol,
                                             op.quad, _polisher(op, ks[c]))
         elif init == "eig" and _screened(op, ks[c]):
-            x, f, it, conv, image = _screened_cascade(op, _init_vector(op, "eig", ks[c], sketch),
+            x, f, it, conv, image = _screened_cascade(op, _init_vector(op, "eig", ks[c], krylov),
                                                       ks[c], max_iter, tol)
         elif init == "eig":
-            x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], sketch), ks[c],
+            x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], krylov), ks[c],
                                       p, max_iter, tol, op.quad, op.restricted)
         else:
             x, f, it, conv = _tpower_kernel(op.matvec, _init_vector(op, init, ks[c]), ks[c],
@@ -939,7 +925,7 @@ def truncated_power_method(A, k, *, x0=None, init="eig", max_iter=50, tol=1e-6):
         Warm start (overrides ``init``); truncated to k entries first.
     init : {"eig", "maxdiag", "topk_diag"}, default="eig"
         ``"eig"``: the leading eigenvector (dense ``eigh`` up to 1,000
-        features, else the leading Ritz vector of a block Krylov sketch with a
+        features, else the leading Ritz vector of a Lanczos iteration from a
         fixed seed: deterministic), then the cardinality cascade
         8k -> 4k -> 2k -> k of the authors' ``TPower_SPCA`` when
         ``n_features >= 8k``; ``"maxdiag"``: unit vector on the largest
@@ -1036,12 +1022,12 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Start of each component: ``"eig"``, the leading eigenvector of the
         deflated covariance followed by the cascade 8k -> 4k -> 2k -> k when
         ``n_features >= 8k`` (exact on small problems; otherwise the leading
-        Ritz vector of the deflated covariance on a subspace sketched once
-        for all components by block Krylov iteration from a fixed seed, so
-        the fit is deterministic); ``"maxdiag"``, the largest diagonal entry (the
-        authors' code); ``"topk_diag"``, the k largest diagonal entries; an
-        array of shape (n_components, n_features): warm starts, one row per
-        component.
+        Ritz vector of the deflated covariance on a Krylov subspace built
+        once for all components by Lanczos iteration from a fixed seed, so
+        the fit is deterministic); ``"maxdiag"``, the largest diagonal entry
+        (the authors' code); ``"topk_diag"``, the k largest diagonal
+        entries; an array of shape (n_components, n_features): warm starts,
+        one row per component.
     deflation : {"schur", "projection", "orthogonal_projection", "hotelling"}, default="schur"
         Deflation between components (Mackey 2008).  ``"hotelling"`` is
         only valid for eigenvectors and only available with
@@ -1094,9 +1080,11 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     :math:`\|x\|_0 \le k`.  Cost per iteration: :math:`O(Np)` from data,
     :math:`O(p^2)` from a covariance; deflation :math:`O(Np)` or
     :math:`O(p^2)` per component.  The default start on large problems costs
-    one block Krylov sketch for all components (6 block products with the
-    data, ``n_components + 10`` columns each: BLAS-3) and a small SVD per
-    component, instead of an eigen-solve per component.  Schur and orthogonalised projection
+    one Lanczos iteration for all components (one pass over the data per
+    step, about 30 steps for 5 components; it stops once the leading
+    ``n_components`` Ritz pairs have residuals below :math:`10^{-3}` of the
+    largest Ritz value) and a small SVD per component, instead of an
+    eigen-solve per component.  Schur and orthogonalised projection
     deflation keep every later component's variance free of the earlier
     loadings (Mackey's table, spec 5.3).
 
@@ -1106,10 +1094,23 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     checks it is a fixed point of the truncated iteration; each component is
     therefore exact on its support, typically after 2-4 passes over the
     data.  From data of at least 4M entries, the iteration products (and
-    the start sketch) go through a single-precision copy of ``X`` (half the
+    the Lanczos start) go through a single-precision copy of ``X`` (half the
     memory traffic per pass, 50 % more memory); the supports they select
     are finished in double precision, so the result is that of the
     double-precision iteration.
+
+    From data of at least 4M entries with ``n_features >= 32 k`` and the
+    default start, the cascade iterates on a working set of features (the
+    largest entries of the start and of full products with the covariance,
+    their columns gathered once: a product costs :math:`O(N |C|)` instead of
+    :math:`O(Np)`).  Full products decide where the first stage ends (where
+    the iteration over all features would stop too) and certify each
+    component: the k largest magnitudes of :math:`A x` lie on the support of
+    ``x``, in double precision, so ``x`` is a fixed point of the truncated
+    iteration over all features; otherwise the features that beat the
+    support join the working set and the iterations go on.  On spiked data
+    the components are those of the iteration over all features; about 4
+    passes over the data per component.
 
     References
     ----------
