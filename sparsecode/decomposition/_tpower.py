@@ -206,7 +206,8 @@ def _screened_cascade(op, x0, k, max_iter, tol):
       the iterations go on from ``T_k(A x)``; after ``_SCREEN_ROUNDS`` failed
       certificates they go on over all features (:func:`_tpower_kernel`).
 
-    No point is returned uncertified.  On spiked data the result is that of
+    No working-set point is returned uncertified (the iterations over all
+    features end as in :func:`_tpower_kernel`).  On spiked data the result is that of
     :func:`_cascade` over all features; where the supports are barely
     identifiable (weak spikes) the two may end at different fixed points,
     found the true support about equally often in seeded trials.  Returns ``(x, rayleigh, n_iter,
@@ -1108,9 +1109,10 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     component: the k largest magnitudes of :math:`A x` lie on the support of
     ``x``, in double precision, so ``x`` is a fixed point of the truncated
     iteration over all features; otherwise the features that beat the
-    support join the working set and the iterations go on.  On spiked data
-    the components are those of the iteration over all features; about 4
-    passes over the data per component.
+    support join the working set and the iterations go on (after three
+    failed checks, over all features).  On spiked data the components are
+    those of the iteration over all features; about 4 passes over the data
+    per component.
 
     References
     ----------
