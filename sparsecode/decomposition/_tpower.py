@@ -207,13 +207,13 @@ def _screened_cascade(op, x0, k, max_iter, tol):
       certificates they go on over all features (:func:`_tpower_kernel`).
 
     No working-set point is returned uncertified (the iterations over all
-    features end as in :func:`_tpower_kernel`).  On spiked data the result is that of
-    :func:`_cascade` over all features; where the supports are barely
-    identifiable (weak spikes) the two may end at different fixed points,
-    found the true support about equally often in seeded trials.  Returns ``(x, rayleigh, n_iter,
-    converged, image)`` with ``image = (Xt x, Xt' Xt x)`` (unscaled, double
-    precision; ``None`` when the last iterations ran over all features),
-    which the deflation reuses.
+    features end as in :func:`_tpower_kernel`).  On spiked data the result
+    is that of :func:`_cascade` over all features; where the supports are
+    barely identifiable (weak spikes) the two may end at different fixed
+    points, which found the true support about equally often in seeded
+    trials.  Returns ``(x, rayleigh, n_iter, converged, image)`` with
+    ``image = (Xt x, Xt' Xt x)`` (unscaled, double precision; ``None`` when
+    the last iterations ran over all features), which the deflation reuses.
     """
     p = op.shape[0]
     kk = 8 * k
