@@ -699,8 +699,9 @@ def _ritz_start(op, W, XW=None, r0=0):
 
     Rayleigh-Ritz on the current operator, so that every component starts
     from the leading eigenvector of its *deflated* covariance restricted to
-    the Lanczos subspace (data: SVD of ``Xt W``, from the Lanczos ``X W``
-    less the deflations made since; covariance: ``eigh`` of ``W' A W``).
+    the Lanczos subspace (data: top eigenvector of ``M' M`` with ``M = Xt W``,
+    from the Lanczos ``X W`` less the deflations made since; covariance:
+    ``eigh`` of ``W' A W``).
     """
     if isinstance(op, _DataOperator):
         if XW is None:
@@ -710,8 +711,8 @@ def _ritz_start(op, W, XW=None, r0=0):
             if len(op._U) > r0:
                 U = np.column_stack(op._U[r0:])
                 M = M - U @ (np.vstack(op._B[r0:]) @ W)
-        _, _, Vt = np.linalg.svd(M, full_matrices=False)
-        u = Vt[0]
+        G = M.T @ M  # leading right singular vector of M = top eigenvector of M'M
+        u = _top_eigenpair(0.5 * (G + G.T))[1][:, 0]
     else:
         H = W.T @ (op.A @ W)
         u = np.linalg.eigh(0.5 * (H + H.T))[1][:, -1]
