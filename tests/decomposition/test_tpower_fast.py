@@ -113,10 +113,14 @@ def test_screened_cascade_equals_full_cascade_on_spiked_data(seed, monkeypatch):
                    for c in screened.components_)
 
 
-def test_screened_components_are_certified_fixed_points(monkeypatch):
+@pytest.mark.parametrize("single_precision", [False, True])
+def test_screened_components_are_certified_fixed_points(single_precision, monkeypatch):
     """Every screened component is the leading eigenvector of the deflated covariance
-    on its support and a fixed point of the truncated iteration over all features."""
+    on its support and a fixed point of the truncated iteration over all features
+    (also when the certificates' products go through the single-precision copy)."""
     monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
+    if single_precision:
+        monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
     X, _ = _spiked_several(300, 800, 8, (3.0, 2.5), seed=5)  # weak spikes
     est = TruncatedPowerPCA(n_components=2, k=8).fit(X)
     A = _covariance(X)
@@ -162,14 +166,14 @@ def test_failed_certificate_brings_in_the_missed_support_feature(monkeypatch):
         return x, float(w[-1]), 1, True
 
     calls = []
-    real_rmatmat = tp._DataOperator.rmatmat
+    real_certificate = tp._certificate_product
 
-    def counting_rmatmat(self, Y):
+    def counting_certificate(op, x):
         calls.append(1)
-        return real_rmatmat(self, Y)
+        return real_certificate(op, x)
 
     monkeypatch.setattr(tp, "_cascade", cascade_missing_a_feature)
-    monkeypatch.setattr(tp._DataOperator, "rmatmat", counting_rmatmat)
+    monkeypatch.setattr(tp, "_certificate_product", counting_certificate)
     monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
     est = TruncatedPowerPCA(k=6).fit(X)
     assert seen["missed_in_C"] is False
@@ -195,3 +199,49 @@ def test_scores_from_the_supports_match_dense_scores():
     G = S.T @ S / (X.shape[0] - 1)
     assert est.explained_variance_[0] == pytest.approx(G[0, 0], rel=1e-12)
     np.testing.assert_allclose(est.transform(X), S, atol=1e-10)
+
+
+def _deflated_by_hand(X, loadings):
+    """Centred data deflated (Schur) by each loading in turn, in double precision."""
+    Xt = X - X.mean(0)
+    for x in loadings:
+        z = Xt @ x
+        Xt = Xt - np.outer(z, Xt.T @ z / (z @ z))
+    return Xt
+
+
+def test_single_precision_certificate_bound_holds_and_is_recomputed_exactly():
+    """rmatvec_bounded's bound covers the single-precision copy and the deflation terms
+    known to single precision only; columns() recomputes those terms exactly."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((300, 400)) * rng.uniform(0.1, 10.0, 400) + 5.0
+    mean = X.mean(0)
+    op = tp._DataOperator(X, mean=mean, colsq=np.einsum("ij,ij->j", X, X), fast=True)
+    assert op.Xf.dtype == np.float32
+    loadings = []
+    for c in range(3):
+        x = np.zeros(400)
+        S = rng.choice(400, 6, replace=False)
+        x[S] = rng.standard_normal(6)
+        x /= np.linalg.norm(x)
+        g, e, z = tp._certificate_product(op, x)
+        exact = _deflated_by_hand(X, loadings)
+        np.testing.assert_allclose(z, exact @ x, rtol=1e-10, atol=1e-10 * np.abs(z).max())
+        truth = exact.T @ z
+        assert np.all(np.abs(g - truth) <= e + 1e-9 * np.abs(truth).max())
+        np.testing.assert_allclose(g[S], truth[S], rtol=1e-10)  # exact on the support
+        assert np.all(e[S] == 0)
+        if c:  # later terms carry single-precision error somewhere
+            assert e.max() > 0
+        op.deflate(x, "schur", [], (z, g, e))
+        loadings.append(x)
+    assert any(err is not None for err in op._Berr)
+    exact = _deflated_by_hand(X, loadings)
+    idx = rng.choice(400, 25, replace=False)
+    np.testing.assert_allclose(op.columns(idx), exact[:, idx], atol=1e-9 * np.abs(exact).max())
+    np.testing.assert_allclose(op.restricted(idx), exact[:, idx].T @ exact[:, idx] / 299,
+                               rtol=1e-9, atol=1e-9)
+    # the whole operator made exact on demand (dense products)
+    w = rng.standard_normal(400)
+    np.testing.assert_allclose(op.matmat(w), exact @ w, rtol=1e-9, atol=1e-8)
+    assert all(err is None for err in op._Berr)
