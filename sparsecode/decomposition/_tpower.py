@@ -236,7 +236,7 @@ def _screened_cascade(op, x0, k, max_iter, tol):
             start = None
             break
         x = sub.embed(xc)
-        s = op.matvec(x)
+        s = sub.full_matvec(xc)
         start = _truncate(s, kk)
         if start is None:
             break
@@ -344,6 +344,17 @@ class _ColumnSubset:
             self.Xc = np.concatenate([self.Xc, np.take(self.op.Xf, new, axis=1)], axis=1)
             if self.Bc is not None:
                 self.Bc = np.concatenate([self.Bc, self.op._lowrank()[1][:, new]], axis=1)
+
+    def full_matvec(self, xc):
+        """``A x`` over all features for ``x`` supported on ``C`` (``xc``: its values on ``C``).
+
+        ``Xt x`` comes from the gathered columns; ``Xt' (Xt x)`` is one
+        product with the iteration copy (a pass that reads the data once).
+        """
+        y = (self.Xc @ xc.astype(self.Xc.dtype)).astype(np.float64)
+        if self.U is not None:
+            y -= self.U @ (self.Bc @ xc)
+        return self.op.rmatvec_iter(y)
 
     def embed(self, xc):
         """The vector over all features that is ``xc`` on ``C`` and zero elsewhere."""
@@ -530,6 +541,14 @@ class _DataOperator:
         if U is not None:
             Z -= B.T @ (U.T @ Y)
         return Z
+
+    def rmatvec_iter(self, y):
+        """``Xt' y / (n - 1)`` through the iteration copy (one pass, its precision)."""
+        Xf = self.Xf
+        out = (Xf.T @ y.astype(Xf.dtype)).astype(np.float64)
+        for ur, br in zip(self._U, self._B):
+            out -= br * float(ur @ y)
+        return out * self.scale
 
     def rmatvec_bounded(self, z):
         """``(g, e)``: ``g ~ Xt' z`` through the iteration copy, ``|g - Xt' z| <= e``.
