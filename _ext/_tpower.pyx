@@ -7,7 +7,9 @@ while it is still in cache, its transpose by its part of ``y`` is added to
 ``z``.  ``X^T (X q)`` by two matrix-vector products reads ``X`` from memory
 twice; this reads it once (the products are memory-bound).  ``shift`` is the
 low-rank part of a centred or deflated operator, ``U (B q)``, computed by the
-caller.  float32 and float64 from one source (``floating``).
+caller.  ``gram_matmat`` does the same for several vectors at once (two
+BLAS matrix products per block: one pass for all of them).  float32 and
+float64 from one source (``floating``).
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -52,6 +54,49 @@ def gram_matvec(const floating[:, ::1] X, const floating[::1] q, const floating[
             for i in range(r0, r0 + nr):
                 y[i] -= shift[i]
             _gemm(78, p, 1, nr, xp, p, &y[r0], nr, beta, &z[0], p)  # z += X_r^T y_r
+            beta = 1.0
+            r0 += nr
+
+
+def gram_matmat(const floating[:, ::1] X, const floating[:, ::1] Q,
+                const floating[:, ::1] shift, floating[:, ::1] Y, floating[:, ::1] Z,
+                Py_ssize_t block_rows):
+    """``Y <- Q X^T - shift`` and ``Z <- Y X`` for ``b`` vectors at once, reading ``X`` once.
+
+    ``Q`` (b, n_features) holds the vectors as rows; writes ``Y``
+    (b, n_samples) = ``(X Q^T)^T - shift`` and ``Z`` (b, n_features) =
+    ``Y X`` in place (``gram_matvec`` for ``b`` vectors).  Each block of ``block_rows`` rows of ``X`` is multiplied by the
+    ``b`` vectors and, while in cache, its transpose by its part of ``Y``
+    (two BLAS matrix products with ``b`` columns): one pass over ``X`` for
+    the ``b`` products.
+    """
+    cdef int n = X.shape[0]
+    cdef int p = X.shape[1]
+    cdef int b = Q.shape[0]
+    cdef int r0 = 0, nr, i, l
+    cdef int rb = <int> max(block_rows, 1)
+    cdef floating beta = 0.0
+    cdef floating* xp
+    if (Q.shape[1] != p or Y.shape[0] != b or Y.shape[1] != n or Z.shape[0] != b
+            or Z.shape[1] != p or shift.shape[0] != b or shift.shape[1] != n):
+        raise ValueError("gram_matmat: Q, shift, Y, Z must have shapes (b, p), (b, n), "
+                         "(b, n), (b, p).")
+    if b == 0:
+        return
+    if n == 0 or p == 0:
+        Z[:, :] = 0
+        return
+    with nogil:
+        while r0 < n:
+            nr = min(rb, n - r0)
+            xp = <floating*> &X[r0, 0]  # rows r0 .. r0 + nr: column-major (p, nr)
+            # Y[:, r0:r0+nr] (column-major (nr, b), ld n) = X_r Q^T
+            _gemm(84, nr, b, p, xp, p, <floating*> &Q[0, 0], p, 0.0, &Y[0, r0], n)
+            for l in range(b):
+                for i in range(r0, r0 + nr):
+                    Y[l, i] -= shift[l, i]
+            # Z (column-major (p, b)) += X_r^T Y_r
+            _gemm(78, p, b, nr, xp, p, &Y[0, r0], n, beta, &Z[0, 0], p)
             beta = 1.0
             r0 += nr
 

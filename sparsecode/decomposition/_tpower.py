@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._base import ConvergenceWarning, SolverResult
 from .._parallel import blas_limited, effective_n_jobs
 from .._ext._tpower import column_stats as _column_stats_kernel
+from .._ext._tpower import gram_matmat as _gram_matmat
 from .._ext._tpower import gram_matvec as _gram_matvec
 from .._validation import Interval, Options, check_matrix, validate_params
 
@@ -178,7 +179,32 @@ def _top(v, m):
     return np.argpartition(-np.abs(v), m - 1)[:m]
 
 
-def _screened_cascade(op, x0, k, max_iter, tol):
+def _first_products(op, krylov, ks):
+    """The working sets' first products of all components, in one pass over the data.
+
+    For the leading Ritz vectors ``v_i`` of the undeflated operator on the
+    Lanczos subspace (one per component, ``k_i = ks[i]``), ``A T_8k_i(v_i)``
+    by one block product (:meth:`_DataOperator.gram_matmat`).  Component
+    ``c`` takes the product of the Ritz vector closest to its start: on
+    data where the components are near the leading eigenvectors (spikes) it
+    is close to the product with its own start, and it only chooses the
+    working set -- the first stage's check and the certificate decide.
+    Returns ``(V, S, ks)``.
+    """
+    W, XW, _ = krylov
+    G = XW.T @ XW
+    m = len(ks)
+    _, U = np.linalg.eigh(0.5 * (G + G.T))
+    V = W @ U[:, ::-1][:, :m]
+    T = np.zeros_like(V)
+    for i in range(V.shape[1]):
+        t = _truncate(V[:, i], 8 * ks[i])
+        if t is not None:
+            T[:, i] = t
+    return V, op.gram_matmat(T), list(ks[:V.shape[1]])
+
+
+def _screened_cascade(op, x0, k, max_iter, tol, first=None):
     """The cascade of :func:`_cascade` on a working set of features, certified.
 
     The truncated iterations run on a working set ``C`` of features, through
@@ -224,7 +250,14 @@ def _screened_cascade(op, x0, k, max_iter, tol):
     x = _truncate(x0, kk)
     if x is None:
         return None, 0.0, 0, True, None
-    s = op.matvec(x)
+    s = None
+    if first is not None:  # the first product computed beside the other components'
+        V, S, kks = first
+        i = int(np.argmax(np.abs(V.T @ x0)))
+        if kks[i] == k:
+            s = S[:, i]
+    if s is None:
+        s = op.matvec(x)
     n_iter = 1
     sub = _ColumnSubset(op, np.union1d(_top(x0, kk), _top(s, min(p, _SCREEN_FACTOR * kk))))
     start = x0
@@ -620,6 +653,28 @@ class _DataOperator:
             z -= B.T @ (U.T @ y)
         return y, z
 
+    def gram_matmat(self, Q):
+        """``Xt' Xt Q`` (unscaled) for ``Q`` of shape (p, b), one pass over the iteration copy."""
+        U, B = self._lowrank()
+        Xf = self.Xf
+        Qt = np.ascontiguousarray(Q.T, dtype=Xf.dtype)
+        if U is not None:
+            shift = np.ascontiguousarray((U @ (B @ Q)).T, dtype=Xf.dtype)
+        else:
+            shift = np.zeros((Q.shape[1], Xf.shape[0]), dtype=Xf.dtype)
+        if Xf.flags.c_contiguous and Xf.shape[0] > 0:
+            Y = np.empty((Q.shape[1], Xf.shape[0]), dtype=Xf.dtype)
+            Z = np.empty((Q.shape[1], Xf.shape[1]), dtype=Xf.dtype)
+            _gram_matmat(Xf, Qt, shift, Y, Z, _fused_rows(Xf))
+        else:  # another layout: two products
+            Y = Qt @ Xf.T - shift
+            Z = Y @ Xf
+        Y = Y.T.astype(np.float64)
+        Z = Z.T.astype(np.float64)
+        if U is not None:
+            Z -= B.T @ (U.T @ Y)
+        return Z
+
     def quad(self, x):
         """``x' A x = ||Xt x||^2 / (n - 1)`` (a k-sparse x: O(N k))."""
         idx = np.flatnonzero(x)
@@ -998,8 +1053,11 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
     converged = np.ones(n_components, dtype=bool)
     Q = []
     krylov = None  # Lanczos start subspace, shared by all components (init="eig", large)
+    first = None  # the working sets' first products (several screened components)
     if x_init is None and init == "eig" and not _exact_start_available(op):
         krylov = _start_subspace(op, n_components)
+        if n_components > 1 and all(_screened(op, kk) for kk in ks):
+            first = _first_products(op, krylov, ks)
     for c in range(n_components):
         image = None  # (Xt x, Xt' Xt x) of the component, when its search computed them
         if op.trace() <= 1e-12 * max(trace0, np.finfo(float).tiny):
@@ -1011,7 +1069,7 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
                                             op.quad, _polisher(op, ks[c]))
         elif init == "eig" and _screened(op, ks[c]):
             x, f, it, conv, image = _screened_cascade(op, _init_vector(op, "eig", ks[c], krylov),
-                                                      ks[c], max_iter, tol)
+                                                      ks[c], max_iter, tol, first)
         elif init == "eig":
             x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], krylov), ks[c],
                                       p, max_iter, tol, op.quad, op.restricted)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import sparsecode.decomposition._tpower as tp
 from sparsecode import TruncatedPowerPCA
-from sparsecode._ext._tpower import column_stats, gram_matvec
+from sparsecode._ext._tpower import column_stats, gram_matmat, gram_matvec
 
 
 def _spiked_several(n, p, k, thetas, seed):
@@ -45,6 +45,50 @@ def test_gram_matvec_is_two_products(n, p, rows, dtype, seed):
     np.testing.assert_allclose(y, y_ref, atol=rtol * scale)
     np.testing.assert_allclose(z, z_ref, atol=rtol * scale)
     np.testing.assert_array_equal(X, X_before)
+
+
+@settings(max_examples=20)
+@given(n=st.integers(1, 23), p=st.integers(1, 37), b=st.integers(1, 6), rows=st.integers(1, 9),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 1000))
+def test_gram_matmat_is_two_products(n, p, b, rows, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)).astype(dtype)
+    Q = rng.standard_normal((b, p)).astype(dtype)
+    shift = rng.standard_normal((b, n)).astype(dtype)
+    X_before, Q_before = X.copy(), Q.copy()
+    Y, Z = np.empty((b, n), dtype), np.empty((b, p), dtype)
+    gram_matmat(X, Q, shift, Y, Z, rows)
+    Y_ref = Q.astype(float) @ X.T.astype(float) - shift
+    Z_ref = Y_ref @ X.astype(float)
+    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    scale = np.abs(X).max() ** 2 * (np.abs(Q).sum(1).max() + np.abs(shift).max()) * n + 1e-30
+    np.testing.assert_allclose(Y, Y_ref, atol=rtol * scale)
+    np.testing.assert_allclose(Z, Z_ref, atol=rtol * scale)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(Q, Q_before)
+    # one vector: the same as gram_matvec
+    y, z = np.empty(n, dtype), np.empty(p, dtype)
+    gram_matvec(X, Q[0], shift[0], y, z, rows)
+    np.testing.assert_allclose(Z[0], z, atol=rtol * scale)
+    with pytest.raises(ValueError, match="shapes"):
+        gram_matmat(X, Q, shift, Y, np.empty((b, p + 1), dtype), rows)
+
+
+def test_first_products_are_the_products_of_the_truncated_ritz_vectors():
+    """The working sets' first products (one block pass) equal A T_8k(v_i), v_i the
+    leading Ritz vectors of the Lanczos subspace."""
+    X, _ = _spiked_several(400, 3000, 5, (8.0, 6.0, 4.0), seed=2)
+    op = tp._DataOperator(X, mean=X.mean(0))
+    krylov = tp._start_subspace(op, 3)
+    V, S, ks = tp._first_products(op, krylov, [5, 5, 6])
+    assert ks == [5, 5, 6] and V.shape == S.shape == (3000, 3)
+    A = _covariance(X)
+    W, XW, _ = krylov
+    _, sv, Vt = np.linalg.svd(XW, full_matrices=False)
+    for i, kk in enumerate(ks):
+        assert abs(V[:, i] @ (W @ Vt[i])) == pytest.approx(1.0, abs=1e-8)
+        t = tp._truncate(V[:, i], 8 * kk)
+        np.testing.assert_allclose(S[:, i] * op.scale, A @ t, atol=1e-9 * np.abs(A @ t).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
