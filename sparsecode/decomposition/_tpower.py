@@ -213,16 +213,20 @@ def _screened_cascade(op, x0, k, max_iter, tol, first=None):
     bring in the features that an iteration over all features would pick:
 
     - ``C`` starts as the ``8k`` largest magnitudes of the start ``x0`` and
-      the ``_SCREEN_FACTOR * 8k`` largest of the first product ``A T_8k(x0)``;
+      the ``_SCREEN_FACTOR * 8k`` largest of the first product ``A T_8k(x0)``
+      (``first``, from :func:`_first_products`: the product of the truncated
+      Ritz vector closest to ``x0``, made for all components in one pass);
     - the first stage (cardinality ``8k``, where the iterate still moves
       across the features) ends where the iteration over all features stops
-      too: at its end point ``x``, one full product ``s = A x``; the stage is
+      too: at its end point ``x``, one full product ``s = A x`` (``Xt x`` from
+      the gathered columns, ``Xt' (Xt x)`` by one product with the data);
+      the stage is
       over when ``T_8k(s)`` changes the objective ``x' A x`` by less than the
       stage tolerance, otherwise the support of ``T_8k(s)`` joins ``C`` and the
       stage goes on from it (after ``_SCREEN_ROUNDS`` such rounds, over all
       features);
     - the later stages (``4k``, ``2k``, ``k``) start from ``T_8k(s)``, with the
-      ``_SCREEN_REFRESH * 4k`` largest magnitudes of ``s`` added to ``C``; the
+      ``_SCREEN_REFRESH * 4k`` (= ``8k``) largest magnitudes of ``s`` added to ``C``; the
       support eigen-solves are left to the last stage;
     - their end point ``x`` (the leading eigenvector of the covariance
       restricted to its support) is certified by one full product
@@ -1308,7 +1312,9 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     default start, the cascade iterates on a working set of features (the
     largest entries of the start and of full products with the covariance,
     their columns gathered once: a product costs :math:`O(N |C|)` instead of
-    :math:`O(Np)`).  Full products decide where the first stage ends (where
+    :math:`O(Np)`; the first products of all components come from one
+    pass over the data, by products with several vectors at once).  Full
+    products decide where the first stage ends (where
     the iteration over all features would stop too) and certify each
     component: the k largest magnitudes of :math:`A x` lie on the support of
     ``x`` (a single-precision product with a rigorous error bound, double
@@ -1316,8 +1322,11 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     the truncated iteration over all features; otherwise the features that beat the
     support join the working set and the iterations go on (after three
     failed checks, over all features).  On spiked data the components are
-    those of the iteration over all features; about 4 passes over the data
-    per component.
+    those of the iteration over all features; about two products with the
+    data per component (each reading the single-precision copy once) and
+    two gathers of columns.  On 2,000 x 10,000 data (5 components, k = 50,
+    one BLAS thread) a fit takes about 0.23 s: 0.10 s of Lanczos start
+    (28 passes), 0.10 s of cascades, 0.015 s of column statistics.
 
     References
     ----------
