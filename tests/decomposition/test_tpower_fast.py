@@ -289,3 +289,30 @@ def test_single_precision_certificate_bound_holds_and_is_recomputed_exactly():
     w = rng.standard_normal(400)
     np.testing.assert_allclose(op.matmat(w), exact @ w, rtol=1e-9, atol=1e-8)
     assert all(err is None for err in op._Berr)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_working_set_full_product_equals_the_operator_product(fast):
+    """The first stage's check product A x (x on the working set), from the gathered
+    columns and one product with the data, equals the operator's product."""
+    X, _ = _spiked_several(200, 500, 5, (6.0,), seed=9)
+    op = tp._DataOperator(X, mean=X.mean(0), colsq=np.einsum("ij,ij->j", X, X), fast=fast)
+    x0 = np.zeros(500)
+    x0[:5] = 1 / np.sqrt(5)
+    op.deflate(x0, "schur", [])  # a low-rank term beside the centring
+    C = np.arange(3, 120)
+    sub = tp._ColumnSubset(op, C)
+    xc = np.random.default_rng(0).standard_normal(C.size)
+    expected = _deflated_by_hand(X, [x0]).T @ (_deflated_by_hand(X, [x0]) @ sub.embed(xc)) / 199
+    rtol = 1e-4 if fast else 1e-10
+    np.testing.assert_allclose(sub.full_matvec(xc), expected, atol=rtol * np.abs(expected).max())
+
+
+def test_support_column_cache_stays_bounded(monkeypatch):
+    monkeypatch.setattr(tp, "_COLUMN_CACHE_BYTES", 64 * 50 * 8 * 3)
+    X = np.random.default_rng(3).standard_normal((50, 200))
+    op = tp._DataOperator(X, mean=X.mean(0))
+    for start in range(0, 190, 10):
+        idx = np.arange(start, start + 8)
+        np.testing.assert_array_equal(op.columns(idx), (X - X.mean(0))[:, idx])
+        assert sum(v.nbytes for v in op._cache.values()) <= tp._COLUMN_CACHE_BYTES
