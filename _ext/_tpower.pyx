@@ -8,8 +8,9 @@ while it is still in cache, its transpose by its part of ``y`` is added to
 twice; this reads it once (the products are memory-bound).  ``shift`` is the
 low-rank part of a centred or deflated operator, ``U (B q)``, computed by the
 caller.  ``gram_matmat`` does the same for several vectors at once (two
-BLAS matrix products per block: one pass for all of them).  float32 and
-float64 from one source (``floating``).
+BLAS matrix products per block: one pass for all of them).
+``rmatvec_gather`` forms ``X^T y`` and gathers columns of ``X`` in the same
+pass.  float32 and float64 from one source (``floating``).
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -97,6 +98,50 @@ def gram_matmat(const floating[:, ::1] X, const floating[:, ::1] Q,
                     Y[l, i] -= shift[l, i]
             # Z (column-major (p, b)) += X_r^T Y_r
             _gemm(78, p, b, nr, xp, p, &Y[0, r0], n, beta, &Z[0, 0], p)
+            beta = 1.0
+            r0 += nr
+
+
+def rmatvec_gather(const floating[:, ::1] X, const floating[::1] y, floating[::1] z,
+                   const Py_ssize_t[::1] cols, floating[:, ::1] out, Py_ssize_t block_rows):
+    """``z <- X^T y`` and ``out <- X[:, cols]``, reading ``X`` once.
+
+    Writes ``z`` (length n_features) and ``out`` (n_samples, len(cols)) in
+    place; reads ``X``, ``y`` and ``cols`` (valid column indices) only.  Each
+    block of ``block_rows`` rows adds its transpose times its part of ``y``
+    to ``z`` (a BLAS product) and, while in cache, gives its entries in the
+    columns ``cols`` to ``out``: a gather of columns of a row-major matrix
+    reads every row (a pass over ``X``), here shared with the product.
+    """
+    cdef int n = X.shape[0]
+    cdef int p = X.shape[1]
+    cdef Py_ssize_t m = cols.shape[0], i, t
+    cdef int r0 = 0, nr
+    cdef int rb = <int> max(block_rows, 1)
+    cdef floating beta = 0.0
+    cdef floating* xp
+    cdef const floating* xr
+    cdef floating* o
+    if y.shape[0] != n or z.shape[0] != p or out.shape[0] != n or out.shape[1] != m:
+        raise ValueError("rmatvec_gather: y, z, out must have shapes (n,), (p,), (n, len(cols)).")
+    for t in range(m):
+        if cols[t] < 0 or cols[t] >= p:
+            raise ValueError("rmatvec_gather: column index out of range.")
+    if p == 0:
+        return
+    if n == 0:
+        z[:] = 0
+        return
+    with nogil:
+        while r0 < n:
+            nr = min(rb, n - r0)
+            xp = <floating*> &X[r0, 0]  # rows r0 .. r0 + nr: column-major (p, nr)
+            _gemm(78, p, 1, nr, xp, p, <floating*> &y[r0], nr, beta, &z[0], p)  # z += X_r^T y_r
+            for i in range(r0, r0 + nr):
+                xr = &X[i, 0]
+                o = &out[i, 0]
+                for t in range(m):
+                    o[t] = xr[cols[t]]
             beta = 1.0
             r0 += nr
 

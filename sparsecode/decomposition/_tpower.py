@@ -28,6 +28,7 @@ from .._parallel import blas_limited, effective_n_jobs
 from .._ext._tpower import column_stats as _column_stats_kernel
 from .._ext._tpower import gram_matmat as _gram_matmat
 from .._ext._tpower import gram_matvec as _gram_matvec
+from .._ext._tpower import rmatvec_gather as _rmatvec_gather
 from .._validation import Interval, Options, check_matrix, validate_params
 
 __all__ = ["TruncatedPowerPCA", "truncated_power_method"]
@@ -204,7 +205,7 @@ def _first_products(op, krylov, ks):
     return V, op.gram_matmat(T)[1], list(ks[:V.shape[1]])
 
 
-def _screened_cascade(op, x0, k, max_iter, tol, first=None):
+def _screened_cascade(op, x0, k, max_iter, tol, first=None, ahead=None):
     """The cascade of :func:`_cascade` on a working set of features, certified.
 
     The truncated iterations run on a working set ``C`` of features, through
@@ -216,6 +217,11 @@ def _screened_cascade(op, x0, k, max_iter, tol, first=None):
       the ``_SCREEN_FACTOR * 8k`` largest of the first product ``A T_8k(x0)``
       (``first``, from :func:`_first_products`: the product of the truncated
       Ritz vector closest to ``x0``, made for all components in one pass);
+      with ``ahead``, the previous component's check pass has gathered the
+      columns of the ``_SCREEN_FACTOR * 8k`` largest of this product and of
+      the ``8k`` largest of the Ritz vector (``ahead["gathered"]``): ``C``
+      is then that set plus the ``8k`` largest of ``x0``, and this
+      component's own check pass gathers the next one's (``ahead["next"]``);
     - the first stage (cardinality ``8k``, where the iterate still moves
       across the features) ends where the iteration over all features stops
       too: at its end point ``x``, one full product ``s = A x`` (``Xt x`` from
@@ -263,7 +269,13 @@ def _screened_cascade(op, x0, k, max_iter, tol, first=None):
     if s is None:
         s = op.matvec(x)
     n_iter = 1
-    sub = _ColumnSubset(op, np.union1d(_top(x0, kk), _top(s, min(p, _SCREEN_FACTOR * kk))))
+    C = np.sort(_top(s, min(p, _SCREEN_FACTOR * kk)))
+    pre = None if ahead is None else ahead.pop("gathered", None)
+    if pre is not None and np.all(np.isin(C, pre[0], assume_unique=True)):
+        sub = _ColumnSubset(op, pre[0], pre[1])  # gathered by the previous component
+        sub.extend(_top(x0, kk))
+    else:
+        sub = _ColumnSubset(op, np.union1d(_top(x0, kk), C))
     start = x0
     for _ in range(_SCREEN_ROUNDS):  # first stage on C, ended where a full iteration stops
         xc, _, it, _ = _tpower_kernel(sub.matvec, start[sub.C], kk, max_iter, stage_tol,
@@ -273,7 +285,12 @@ def _screened_cascade(op, x0, k, max_iter, tol, first=None):
             start = None
             break
         x = sub.embed(xc)
-        s = sub.full_matvec(xc)
+        if ahead is not None and "next" in ahead:  # gather the next working set in this pass
+            nxt = ahead.pop("next")
+            s, cols = sub.full_matvec(xc, nxt)
+            ahead["gathered"] = (nxt, cols)
+        else:
+            s = sub.full_matvec(xc)
         start = _truncate(s, kk)
         if start is None:
             break
@@ -365,10 +382,10 @@ class _ColumnSubset:
     parent's (double precision) on the features ``C[idx]``.
     """
 
-    def __init__(self, op, C):
+    def __init__(self, op, C, Xc=None):
         self.op = op
         self.C = np.asarray(C)
-        self.Xc = np.take(op.Xf, self.C, axis=1)
+        self.Xc = np.take(op.Xf, self.C, axis=1) if Xc is None else Xc  # Xc: gathered before
         U, B = op._lowrank()
         self.U = U
         self.Bc = None if B is None else np.ascontiguousarray(B[:, self.C])
@@ -382,16 +399,18 @@ class _ColumnSubset:
             if self.Bc is not None:
                 self.Bc = np.concatenate([self.Bc, self.op._lowrank()[1][:, new]], axis=1)
 
-    def full_matvec(self, xc):
+    def full_matvec(self, xc, gather=None):
         """``A x`` over all features for ``x`` supported on ``C`` (``xc``: its values on ``C``).
 
         ``Xt x`` comes from the gathered columns; ``Xt' (Xt x)`` is one
-        product with the iteration copy (a pass that reads the data once).
+        product with the iteration copy (a pass that reads the data once),
+        which also gathers the columns ``gather`` when given
+        (:meth:`_DataOperator.rmatvec_iter`).
         """
         y = (self.Xc @ xc.astype(self.Xc.dtype)).astype(np.float64)
         if self.U is not None:
             y -= self.U @ (self.Bc @ xc)
-        return self.op.rmatvec_iter(y)
+        return self.op.rmatvec_iter(y, gather)
 
     def embed(self, xc):
         """The vector over all features that is ``xc`` on ``C`` and zero elsewhere."""
@@ -579,13 +598,29 @@ class _DataOperator:
             Z -= B.T @ (U.T @ Y)
         return Z
 
-    def rmatvec_iter(self, y):
-        """``Xt' y / (n - 1)`` through the iteration copy (one pass, its precision)."""
+    def rmatvec_iter(self, y, gather=None):
+        """``Xt' y / (n - 1)`` through the iteration copy (one pass, its precision).
+
+        ``gather`` (column indices), when given: also returns ``Xf[:, gather]``,
+        gathered in the same pass (``(product, columns)``).
+        """
         Xf = self.Xf
-        out = (Xf.T @ y.astype(Xf.dtype)).astype(np.float64)
+        yf = y.astype(Xf.dtype)
+        cols = None
+        if gather is None:
+            out = Xf.T @ yf
+        elif Xf.flags.c_contiguous and Xf.shape[0] > 0:
+            gather = np.asarray(gather, dtype=np.intp)
+            out = np.empty(Xf.shape[1], dtype=Xf.dtype)
+            cols = np.empty((Xf.shape[0], gather.size), dtype=Xf.dtype)
+            _rmatvec_gather(Xf, yf, out, gather, cols, _fused_rows(Xf))
+        else:
+            out, cols = Xf.T @ yf, np.take(Xf, gather, axis=1)
+        out = out.astype(np.float64)
         for ur, br in zip(self._U, self._B):
             out -= br * float(ur @ y)
-        return out * self.scale
+        out *= self.scale
+        return out if gather is None else (out, cols)
 
     def rmatvec_bounded(self, z):
         """``(g, e)``: ``g ~ Xt' z`` through the iteration copy, ``|g - Xt' z| <= e``.
@@ -1058,6 +1093,7 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
     Q = []
     krylov = None  # Lanczos start subspace, shared by all components (init="eig", large)
     first = None  # the working sets' first products (several screened components)
+    ahead = {}  # the next component's working-set columns, gathered during this one's pass
     if x_init is None and init == "eig" and not _exact_start_available(op):
         krylov = _start_subspace(op, n_components)
         if n_components > 1 and all(_screened(op, kk) for kk in ks):
@@ -1072,8 +1108,12 @@ def _tpower_components(op, *, n_components, ks, init, deflation, max_iter, tol, 
             x, f, it, conv = _tpower_kernel(op.matvec, x_init[c], ks[c], max_iter, tol,
                                             op.quad, _polisher(op, ks[c]))
         elif init == "eig" and _screened(op, ks[c]):
+            if first is not None and c + 1 < n_components:  # the next working set's columns
+                nxt = 8 * ks[c + 1]
+                ahead["next"] = np.union1d(_top(first[1][:, c + 1], min(p, _SCREEN_FACTOR * nxt)),
+                                           _top(first[0][:, c + 1], nxt))
             x, f, it, conv, image = _screened_cascade(op, _init_vector(op, "eig", ks[c], krylov),
-                                                      ks[c], max_iter, tol, first)
+                                                      ks[c], max_iter, tol, first, ahead)
         elif init == "eig":
             x, f, it, conv = _cascade(op.matvec, _init_vector(op, "eig", ks[c], krylov), ks[c],
                                       p, max_iter, tol, op.quad, op.restricted)
@@ -1313,7 +1353,9 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     largest entries of the start and of full products with the covariance,
     their columns gathered once: a product costs :math:`O(N |C|)` instead of
     :math:`O(Np)`; the first products of all components come from one
-    pass over the data, by products with several vectors at once).  Full
+    pass over the data, by products with several vectors at once, and each
+    component's working set is gathered during the previous component's
+    check product).  Full
     products decide where the first stage ends (where
     the iteration over all features would stop too) and certify each
     component: the k largest magnitudes of :math:`A x` lie on the support of

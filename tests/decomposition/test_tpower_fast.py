@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import sparsecode.decomposition._tpower as tp
 from sparsecode import TruncatedPowerPCA
-from sparsecode._ext._tpower import column_stats, gram_matmat, gram_matvec
+from sparsecode._ext._tpower import column_stats, gram_matmat, gram_matvec, rmatvec_gather
 
 
 def _spiked_several(n, p, k, thetas, seed):
@@ -72,6 +72,26 @@ def test_gram_matmat_is_two_products(n, p, b, rows, dtype, seed):
     np.testing.assert_allclose(Z[0], z, atol=rtol * scale)
     with pytest.raises(ValueError, match="shapes"):
         gram_matmat(X, Q, shift, Y, np.empty((b, p + 1), dtype), rows)
+
+
+@settings(max_examples=20)
+@given(n=st.integers(1, 23), p=st.integers(1, 37), m=st.integers(0, 12), rows=st.integers(1, 9),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 1000))
+def test_rmatvec_gather_is_a_product_and_a_gather(n, p, m, rows, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    cols = rng.integers(0, p, m).astype(np.intp)
+    X_before = X.copy()
+    z, out = np.empty(p, dtype), np.empty((n, m), dtype)
+    rmatvec_gather(X, y, z, cols, out, rows)
+    ref = X.T.astype(float) @ y
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(z, ref, atol=rtol * np.abs(X).max() * np.abs(y).sum() + 1e-30)
+    np.testing.assert_array_equal(out, X[:, cols])
+    np.testing.assert_array_equal(X, X_before)
+    with pytest.raises(ValueError, match="out of range"):
+        rmatvec_gather(X, y, z, np.array([p], dtype=np.intp), np.empty((n, 1), dtype), rows)
 
 
 def test_first_products_are_the_products_of_the_truncated_ritz_vectors():
@@ -316,3 +336,25 @@ def test_support_column_cache_stays_bounded(monkeypatch):
         idx = np.arange(start, start + 8)
         np.testing.assert_array_equal(op.columns(idx), (X - X.mean(0))[:, idx])
         assert sum(v.nbytes for v in op._cache.values()) <= tp._COLUMN_CACHE_BYTES
+
+
+def test_next_working_set_is_gathered_during_the_check_pass(monkeypatch):
+    """Components after the first take their working set's columns gathered during
+    the previous component's check product; the components are unchanged."""
+    X, V = _spiked_several(400, 1200, 10, (8.0, 7.0, 6.0), seed=1)
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 1 << 60)
+    full = TruncatedPowerPCA(n_components=3, k=10).fit(X)
+    monkeypatch.setattr(tp, "_SCREEN_MIN_SIZE", 0)
+    real_init = tp._ColumnSubset.__init__
+    pregathered = []
+
+    def init(self, op, C, Xc=None):
+        pregathered.append(Xc is not None)
+        if Xc is not None:  # the columns handed over are those of the data
+            np.testing.assert_array_equal(Xc, np.take(op.Xf, C, axis=1))
+        real_init(self, op, C, Xc)
+
+    monkeypatch.setattr(tp._ColumnSubset, "__init__", init)
+    est = TruncatedPowerPCA(n_components=3, k=10).fit(X)
+    assert pregathered[0] is False and sum(pregathered) >= 1
+    np.testing.assert_allclose(est.components_, full.components_, atol=1e-10)
