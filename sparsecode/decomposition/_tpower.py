@@ -202,7 +202,7 @@ def _first_products(op, krylov, ks):
         t = _truncate(V[:, i], 8 * ks[i])
         if t is not None:
             T[:, i] = t
-    return V, op.gram_matmat(T), list(ks[:V.shape[1]])
+    return V, op.gram_matmat(T)[1], list(ks[:V.shape[1]])
 
 
 def _screened_cascade(op, x0, k, max_iter, tol, first=None, ahead=None):
@@ -712,7 +712,7 @@ class _DataOperator:
         Z = Z.T.astype(np.float64)
         if U is not None:
             Z -= B.T @ (U.T @ Y)
-        return Z
+        return Y, Z
 
     def quad(self, x):
         """``x' A x = ||Xt x||^2 / (n - 1)`` (a k-sparse x: O(N k))."""
