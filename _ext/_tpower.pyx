@@ -66,10 +66,10 @@ def gram_matmat(const floating[:, ::1] X, const floating[:, ::1] Q,
 
     ``Q`` (b, n_features) holds the vectors as rows; writes ``Y``
     (b, n_samples) = ``(X Q^T)^T - shift`` and ``Z`` (b, n_features) =
-    ``Y X`` in place (``gram_matvec`` for ``b`` vectors).  Each block of ``block_rows`` rows of ``X`` is multiplied by the
-    ``b`` vectors and, while in cache, its transpose by its part of ``Y``
-    (two BLAS matrix products with ``b`` columns): one pass over ``X`` for
-    the ``b`` products.
+    ``Y X`` in place (``gram_matvec`` for ``b`` vectors).  Each block of
+    ``block_rows`` rows of ``X`` is multiplied by the ``b`` vectors and, while
+    in cache, its transpose by its part of ``Y`` (two BLAS matrix products
+    with ``b`` columns): one pass over ``X`` for the ``b`` products.
     """
     cdef int n = X.shape[0]
     cdef int p = X.shape[1]

@@ -1333,8 +1333,8 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     step, about 30 steps for 5 components; it stops once the leading
     ``n_components`` Ritz pairs have residuals below :math:`10^{-3}` of the
     largest Ritz value) and an ``m x m`` eigen-solve per component (``m``
-    Lanczos steps), instead of a large eigen-solve per component.  Schur and orthogonalised projection
-    deflation keep every later component's variance free of the earlier
+    Lanczos steps), instead of a large eigen-solve per component.  Schur and
+    orthogonalised projection deflation keep every later component's variance free of the earlier
     loadings (Mackey's table, spec 5.3).
 
     Once two successive iterates share their support (``k <= 256``), the
