@@ -38,7 +38,7 @@ from libc.math cimport fabs, sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport INT32_MAX
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport sgemm
 
 import numpy as np
 cimport numpy as cnp
@@ -743,49 +743,6 @@ cdef inline floating _dot(const floating* x, const floating* y, Py_ssize_t d) no
         return sae_dot_f(x, y, d)
     else:
         return sae_dot_d(x, y, d)
-
-
-def gemm_nt_rows(const floating[:, ::1] X, const floating[:, ::1] W, floating[:, ::1] out,
-                 int n_threads=1):
-    """``out = X @ W.T`` with the rows of ``X`` split over ``n_threads`` OpenMP threads.
-
-    Each thread runs one single-threaded BLAS GEMM on its rows, so a training
-    step's kernels all run on the same OpenMP threads (no BLAS worker threads
-    left spinning beside them); call it with BLAS limited to one thread.
-    """
-    cdef Py_ssize_t B = X.shape[0], d = X.shape[1], n = W.shape[0]
-    cdef Py_ssize_t nt = max(1, n_threads), chunk, t, r0, nr
-    cdef int m_, n_, k_, lda, ldb, ldc
-    cdef floating one = 1.0, zero = 0.0
-    cdef char tr = b'T'
-    cdef char nn = b'N'
-    if W.shape[1] != d or out.shape[0] != B or out.shape[1] != n:
-        raise ValueError(f"shapes: X {X.shape[0]}x{d}, W {n}x{W.shape[1]}, out must be "
-                         f"{B}x{n}.")
-    if B == 0 or n == 0:
-        return
-    if d == 0:
-        out[:, :] = 0
-        return
-    chunk = (B + nt - 1) // nt
-    m_ = <int> n
-    k_ = <int> d
-    lda = <int> d
-    ldb = <int> d
-    ldc = <int> n
-    with nogil:
-        for t in prange(nt, schedule="static", num_threads=nt):
-            r0 = t * chunk
-            nr = min(chunk, B - r0)
-            if nr > 0:
-                n_ = <int> nr
-                # column-major view: out^T (n x nr) = W (as d x n, transposed) * X_rows^T
-                if floating is float:
-                    sgemm(&tr, &nn, &m_, &n_, &k_, &one, <float*> &W[0, 0], &lda,
-                          <float*> &X[r0, 0], &ldb, &zero, <float*> &out[r0, 0], &ldc)
-                else:
-                    dgemm(&tr, &nn, &m_, &n_, &k_, &one, <double*> &W[0, 0], &lda,
-                          <double*> &X[r0, 0], &ldb, &zero, <double*> &out[r0, 0], &ldc)
 
 
 def _set_simd_level(int level):

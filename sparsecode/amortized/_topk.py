@@ -432,16 +432,7 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
         else:
             B = X.shape[0]
             Xc = np.subtract(X, self.decoder_bias_, out=ws["Xc"][:B])
-            nt = getattr(self, "_nt", 1)
-            if nt > 1:
-                # the rows split over the kernels' OpenMP threads, one single-threaded
-                # GEMM each: BLAS workers left spinning after a threaded GEMM would take
-                # the cores of the top-k and sparse backward kernels that follow
-                A = ws["A"][:B]
-                with blas_limited(1):
-                    _sae.gemm_nt_rows(Xc, self.encoder_weights_, A, nt)
-            else:
-                A = np.matmul(Xc, self.encoder_weights_.T, out=ws["A"][:B])
+            A = np.matmul(Xc, self.encoder_weights_.T, out=ws["A"][:B])
         A += self.encoder_bias_
         return Xc, A
 

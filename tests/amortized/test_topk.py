@@ -571,33 +571,3 @@ def test_float64_input_overflowing_a_float32_model_is_refused():
     for output in ("dense", "csr"):
         with pytest.raises(ValueError, match="overflow"):
             model.transform(Xt, output=output)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_threaded_training_step_matches_one_thread(dtype):
-    # with n_jobs > 1 the encoder product is split by rows over the kernels' threads (one
-    # single-threaded GEMM each): the same training as one thread, to rounding
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((600, 24)).astype(dtype)
-    kw = dict(n_latents=64, k=4, max_iter=3, batch_size=128, random_state=0)
-    one = KSparseAutoencoder(**kw, n_jobs=1).fit(X)
-    two = KSparseAutoencoder(**kw, n_jobs=2).fit(X)
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(two.components_, one.components_, rtol=tol, atol=tol)
-    np.testing.assert_allclose(two.encoder_weights_, one.encoder_weights_, rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_gemm_nt_rows_equals_numpy(dtype, n_threads):
-    from sparsecode._parallel import blas_limited
-
-    rng = np.random.default_rng(n_threads)
-    X = rng.standard_normal((37, 9)).astype(dtype)
-    W = rng.standard_normal((13, 9)).astype(dtype)
-    out = np.full((37, 13), np.nan, dtype)
-    with blas_limited(1):
-        _sae.gemm_nt_rows(X, W, out, n_threads)
-    np.testing.assert_allclose(out, X @ W.T, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    with pytest.raises(ValueError, match="shapes"):
-        _sae.gemm_nt_rows(X, W, np.empty((37, 5), dtype), n_threads)
