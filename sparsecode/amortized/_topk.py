@@ -444,7 +444,8 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
                 or ws["A"].shape[1] != n or ws["Xc"].shape[1] != d
                 or ws["dW_dec"].shape != (n, d)):
             ws = {"A": np.empty((B, n), dtype=dtype),
-                  **{key: np.empty((B, d), dtype=dtype) for key in ("Xc", "Xhat", "E", "Ehat")},
+                  **{key: np.empty((B, d), dtype=dtype)
+                     for key in ("Xc", "Xhat", "E", "Ehat", "G", "Ga", "S")},
                   "dW_dec": np.zeros((n, d), dtype=dtype),
                   "dW_enc": np.zeros((n, d), dtype=dtype)}
             self._ws = ws
@@ -510,8 +511,9 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
         _sae.sparse_decode(indptr, idx, z, W_dec, self.decoder_bias_, Xhat, nt)
         E = np.subtract(Xb, Xhat, out=ws["E"][:B])
         s = self._loss_scale
-        loss = s * float(np.mean(E * E))
-        G = E * dtype.type(-2.0 * s / (B * d))
+        # (products into the step's buffers: no fresh pages per step)
+        loss = s * float(np.mean(np.multiply(E, E, out=ws["S"][:B])))
+        G = np.multiply(E, dtype.type(-2.0 * s / (B * d)), out=ws["G"][:B])
         gz = np.empty_like(z)
         _sae.sparse_row_dots(indptr, idx, G, W_dec, gz, nt)
         if self.relu:
@@ -535,7 +537,8 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
         if self.aux_coef > 0 and dead.size and self._k_aux > 0:
             k_aux = min(self._k_aux, dead.size)
             Et = E if aux_target is None else aux_target
-            e_var = float(np.mean((Et - Et.mean(axis=0)) ** 2))
+            Dv = np.subtract(Et, Et.mean(axis=0), out=ws["S"][:B])
+            e_var = float(np.mean(np.multiply(Dv, Dv, out=Dv)))
             if e_var > 0:
                 va, ia = _topk(A, k_aux, nt, cols=dead)
                 ia = ia.ravel()
@@ -548,9 +551,9 @@ class KSparseAutoencoder(BaseAmortizedEncoder):
                 coef = self.aux_coef
                 if self.aux_scale_by_dead:
                     coef *= min(dead.size / self._k_aux, 1.0)
-                aux = float(np.mean(Ra * Ra)) / e_var
+                aux = float(np.mean(np.multiply(Ra, Ra, out=ws["S"][:B]))) / e_var
                 loss += coef * aux
-                Ga = Ra * dtype.type(2.0 * coef / (B * d * e_var))
+                Ga = np.multiply(Ra, dtype.type(2.0 * coef / (B * d * e_var)), out=ws["Ga"][:B])
                 ga = np.empty_like(za)
                 _sae.sparse_row_dots(ip_a, ia, Ga, W_dec, ga, nt)
                 ga *= va > 0
