@@ -114,84 +114,48 @@ def _step_status(delta, res, ynorm, finite, bad, eps):
     return -1, bad
 
 
-@njit(cache=True, fastmath=_FLAGS)
-def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
-    """Run damped GAMP to convergence; ``x``, ``s``, ``tx`` updated in place.
-
-    Parameters
-    ----------
-    A : (m, K) C-contiguous; At : (K, m) C-contiguous, ``conj(A).T``.
-    y : (m,); gam : (K,) prior variances; s2 : noise variance.
-    x : (K,), s : (m,), tx : (K,) warm start, overwritten.
-    theta : damping; max_iter, eps : GAMP budget and tolerance.
-    c : scalar-variance constant ``||A||_F^2 / (m N)``, or 0 for the
-        vector variances.
-
-    Returns
-    -------
-    n_iter, delta, status (0 converged or budget spent, 1 diverged),
-    the final tau_r is not needed by the callers.
-    """
+@njit(cache=True, inline="always", fastmath=_FLAGS)
+def _adjoint_sweep(A, At, rows, s, ts, c, gv, qv):
+    """``gv = A^H s`` and, for vector variances (``c == 0``), ``qv = |A^H|^2 ts``:
+    from the copy ``At = conj(A).T`` (one dot product per column), or with
+    ``rows`` from ``A`` itself, accumulated row by row (axpy form, ``At``
+    unused; the same sums in another order)."""
     m, K = A.shape
-    ynorm = 0.0
-    for i in range(m):
-        ynorm += _abs2(y[i])
-    ynorm = np.sqrt(ynorm)
-    ts = np.empty(m)
-    res = 0.0
-    delta = np.inf
-    bad = 0
-    k = 0
-    trc = 1.0
-    for k in range(1, max_iter + 1):
-        res2 = _output_sweep(A, y, x, s, tx, ts, theta, s2, c)
-        # sweep 2: tau_r = 1 / (|A^H|^2 tau_s), r = x + tau_r A^H s, input step
-        if c > 0.0:
-            st = 0.0
-            for i in range(m):
-                st += ts[i]
-            trc = 1.0 / min(max(c * st, TINY), HUGE)
-        num = 0.0
-        den = 0.0
-        finite = True
+    if rows:
         for j in range(K):
-            g = 0.0 * x[j]
+            gv[j] = 0.0
+            qv[j] = 0.0
+        for i in range(m):
+            si = s[i]
+            if c > 0.0:
+                for j in range(K):
+                    gv[j] += np.conj(A[i, j]) * si
+            else:
+                ti = ts[i]
+                for j in range(K):
+                    a = A[i, j]
+                    gv[j] += np.conj(a) * si
+                    qv[j] += _abs2(a) * ti
+    else:
+        for j in range(K):
+            g = 0.0 * gv[j]
+            q = 0.0
             if c > 0.0:
                 for i in range(m):
                     g += At[j, i] * s[i]
-                tr = trc
             else:
-                q = 0.0
                 for i in range(m):
                     a = At[j, i]
                     g += a * s[i]
                     q += _abs2(a) * ts[i]
-                tr = 1.0 / min(max(q, TINY), HUGE)
-            dn, dd = _input_step(j, g, tr, x, tx, gam, theta)
-            num += dn
-            den += dd
-            if not np.isfinite(tx[j]):
-                finite = False
-        delta = np.sqrt(num / den) if den > 0 else 0.0
-        res = np.sqrt(res2)
-        status, bad = _step_status(delta, res, ynorm, finite, bad, eps)
-        if status >= 0:
-            return k, delta, status
-    # budget spent: never hand on an oscillating or exploded iterate
-    if delta > 1.0 or res > ynorm:
-        return k, delta, 1
-    return k, delta, 0
-
+            gv[j] = g
+            qv[j] = q
 
 
 @njit(cache=True, fastmath=_FLAGS)
-def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
-    """``gamp_loop`` reading only ``A`` (no copy of ``A^H``): the second
-    sweep accumulates ``A^H s`` and ``|A^H|^2 tau_s`` row by row (axpy form).
-    The same recursion, the sums over the rows in another order (rounding);
-    about 6 % slower per iteration at 200 x 800 than ``gamp_loop``, which
-    needs the ``A^H`` copy (a fresh 1.3 MB array costs as much as 10
-    iterations there, page faults included)."""
+def _gamp_iterations(A, At, rows, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
+    """The GAMP recursion of ``gamp_loop`` (``rows``: without ``A^H``, see
+    ``gamp_loop_rows``)."""
     m, K = A.shape
     ynorm = 0.0
     for i in range(m):
@@ -213,30 +177,16 @@ def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
             for i in range(m):
                 st += ts[i]
             trc = 1.0 / min(max(c * st, TINY), HUGE)
-        for j in range(K):
-            gv[j] = 0.0
-            qv[j] = 0.0
-        for i in range(m):
-            si = s[i]
-            if c > 0.0:
-                for j in range(K):
-                    gv[j] += np.conj(A[i, j]) * si
-            else:
-                ti = ts[i]
-                for j in range(K):
-                    a = A[i, j]
-                    gv[j] += np.conj(a) * si
-                    qv[j] += _abs2(a) * ti
+        _adjoint_sweep(A, At, rows, s, ts, c, gv, qv)
         num = 0.0
         den = 0.0
         finite = True
         for j in range(K):
-            g = gv[j]
             if c > 0.0:
                 tr = trc
             else:
                 tr = 1.0 / min(max(qv[j], TINY), HUGE)
-            dn, dd = _input_step(j, g, tr, x, tx, gam, theta)
+            dn, dd = _input_step(j, gv[j], tr, x, tx, gam, theta)
             num += dn
             den += dd
             if not np.isfinite(tx[j]):
@@ -250,6 +200,38 @@ def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
     if delta > 1.0 or res > ynorm:
         return k, delta, 1
     return k, delta, 0
+
+
+@njit(cache=True, fastmath=_FLAGS)
+def gamp_loop(A, At, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
+    """Run damped GAMP to convergence; ``x``, ``s``, ``tx`` updated in place.
+
+    Parameters
+    ----------
+    A : (m, K) C-contiguous; At : (K, m) C-contiguous, ``conj(A).T``.
+    y : (m,); gam : (K,) prior variances; s2 : noise variance.
+    x : (K,), s : (m,), tx : (K,) warm start, overwritten.
+    theta : damping; max_iter, eps : GAMP budget and tolerance.
+    c : scalar-variance constant ``||A||_F^2 / (m N)``, or 0 for the
+        vector variances.
+
+    Returns
+    -------
+    n_iter, delta, status (0 converged or budget spent, 1 diverged),
+    the final tau_r is not needed by the callers.
+    """
+    return _gamp_iterations(A, At, False, y, gam, s2, x, s, tx, theta, max_iter, eps, c)
+
+
+@njit(cache=True, fastmath=_FLAGS)
+def gamp_loop_rows(A, y, gam, s2, x, s, tx, theta, max_iter, eps, c):
+    """``gamp_loop`` reading only ``A`` (no copy of ``A^H``): the second
+    sweep accumulates ``A^H s`` and ``|A^H|^2 tau_s`` row by row (axpy form).
+    The same recursion, the sums over the rows in another order (rounding);
+    about 6 % slower per iteration at 200 x 800 than ``gamp_loop``, which
+    needs the ``A^H`` copy (a fresh 1.3 MB array costs as much as 10
+    iterations there, page faults included)."""
+    return _gamp_iterations(A, A, True, y, gam, s2, x, s, tx, theta, max_iter, eps, c)
 
 
 AUTO_SNR = 10.0  # as _em.AUTO_SNR (kept apart: _em does not import numba)
