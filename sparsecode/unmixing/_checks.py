@@ -35,22 +35,18 @@ def as_pixels(Y, name="Y", *, allow_nan=False, check_finite=True):
             + (" Reshape your data: Y.reshape(-1, 1) for one band or Y.reshape(1, -1) for one "
                "pixel." if arr.ndim == 1 else "")
         )
-    X = _check_float(arr, name, allow_nan=allow_nan or (None if not check_finite else False))
+    X = _check_float(arr, name, allow_nan=allow_nan, check_finite=check_finite)
     return X, image_shape
 
 
-def _check_float(arr, name, allow_nan=False):
-    if allow_nan is None:  # no finiteness check
-        from sklearn.utils import check_array
+def _check_float(arr, name, allow_nan=False, check_finite=True):
+    if check_finite and not allow_nan:
+        return check_matrix(arr, name)
+    from sklearn.utils import check_array
 
-        return check_array(arr, dtype=[np.float64, np.float32], ensure_all_finite=False,
-                           input_name=name)
-    if allow_nan:
-        from sklearn.utils import check_array
-
-        return check_array(arr, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
-                           input_name=name)
-    return check_matrix(arr, name)
+    return check_array(arr, dtype=[np.float64, np.float32],
+                       ensure_all_finite="allow-nan" if check_finite else False,
+                       input_name=name)
 
 
 def check_nonnegative(X, name="Y"):
