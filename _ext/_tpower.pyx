@@ -195,3 +195,230 @@ def column_stats(const floating[:, ::1] X, double[::1] sums, double[::1] sumsq,
                     for j in range(p):
                         cr[j] = <float> x0[j]
             i += nr
+
+
+# ---------------------------------------------------------------------------
+# Half-precision copy for the Lanczos start (AVX-512 machines).
+#
+# The start's ~30 products X'(X q) are memory-bound passes; over a
+# half-precision copy of the centred data (columns scaled by powers of two to
+# the float16 range) each pass reads half the bytes of the single-precision
+# copy.  The conversions run on the CPU's float16 instructions (vcvtph2ps);
+# products accumulate in single precision.  Where the CPU lacks AVX-512
+# (F, BW, VL) the start keeps the single-precision copy.
+# ---------------------------------------------------------------------------
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__x86_64__) && defined(__GNUC__)
+    #include <immintrin.h>
+    #define TP_HALF 1
+    #define TP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
+    static int tp_half_level = -1;
+    static int tp_half_supported(void) {
+        if (tp_half_level < 0) {
+            __builtin_cpu_init();
+            tp_half_level = (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                             && __builtin_cpu_supports("avx512vl")) ? 1 : 0;
+        }
+        return tp_half_level;
+    }
+
+    /* H[i, j] = half((X[i, j] - mean[j]) * scale[j]), round to nearest even. */
+    TP_TARGET static void tp_half_copy(const float* X, Py_ssize_t n, Py_ssize_t p,
+                                       const float* mean, const float* scale, uint16_t* H) {
+        Py_ssize_t i, j;
+        for (i = 0; i < n; i++) {
+            const float* x = X + i * p;
+            uint16_t* h = H + i * p;
+            for (j = 0; j + 16 <= p; j += 16) {
+                __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + j),
+                                                       _mm512_loadu_ps(mean + j)),
+                                         _mm512_loadu_ps(scale + j));
+                _mm256_storeu_si256((__m256i*) (h + j),
+                                    _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            }
+            if (j < p) {
+                __mmask16 m = (__mmask16) ((1u << (p - j)) - 1u);
+                __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j),
+                                                       _mm512_maskz_loadu_ps(m, mean + j)),
+                                         _mm512_maskz_loadu_ps(m, scale + j));
+                _mm256_mask_storeu_epi16((void*) (h + j), m,
+                    _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            }
+        }
+    }
+
+    #define TP_R 8  /* rows per block: kept in cache between the two products */
+
+    TP_TARGET static inline __m512 tp_ld(const uint16_t* h, Py_ssize_t j) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*) (h + j)));
+    }
+    TP_TARGET static inline __m512 tp_ldm(const uint16_t* h, Py_ssize_t j, __mmask16 m) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const void*) (h + j)));
+    }
+
+    /* y = H v and z = H' y (single-precision accumulation), reading each block of
+       TP_R rows of H from memory once. */
+    TP_TARGET static void tp_half_gram(const uint16_t* H, Py_ssize_t n, Py_ssize_t p,
+                                       const float* v, float* y, float* z) {
+        Py_ssize_t i0, j, r, nr;
+        Py_ssize_t pt = p - p % 16;
+        __mmask16 mt = (__mmask16) ((1u << (p - pt)) - 1u);
+        for (j = 0; j < p; j++) z[j] = 0.0f;
+        for (i0 = 0; i0 < n; i0 += TP_R) {
+            const uint16_t* h = H + i0 * p;
+            nr = n - i0 < TP_R ? n - i0 : TP_R;
+            if (nr == TP_R) {
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+                       a6 = a0, a7 = a0, w;
+                for (j = 0; j < pt; j += 16) {
+                    w = _mm512_loadu_ps(v + j);
+                    a0 = _mm512_fmadd_ps(tp_ld(h, j), w, a0);
+                    a1 = _mm512_fmadd_ps(tp_ld(h + p, j), w, a1);
+                    a2 = _mm512_fmadd_ps(tp_ld(h + 2 * p, j), w, a2);
+                    a3 = _mm512_fmadd_ps(tp_ld(h + 3 * p, j), w, a3);
+                    a4 = _mm512_fmadd_ps(tp_ld(h + 4 * p, j), w, a4);
+                    a5 = _mm512_fmadd_ps(tp_ld(h + 5 * p, j), w, a5);
+                    a6 = _mm512_fmadd_ps(tp_ld(h + 6 * p, j), w, a6);
+                    a7 = _mm512_fmadd_ps(tp_ld(h + 7 * p, j), w, a7);
+                }
+                if (pt < p) {
+                    w = _mm512_maskz_loadu_ps(mt, v + pt);
+                    a0 = _mm512_fmadd_ps(tp_ldm(h, pt, mt), w, a0);
+                    a1 = _mm512_fmadd_ps(tp_ldm(h + p, pt, mt), w, a1);
+                    a2 = _mm512_fmadd_ps(tp_ldm(h + 2 * p, pt, mt), w, a2);
+                    a3 = _mm512_fmadd_ps(tp_ldm(h + 3 * p, pt, mt), w, a3);
+                    a4 = _mm512_fmadd_ps(tp_ldm(h + 4 * p, pt, mt), w, a4);
+                    a5 = _mm512_fmadd_ps(tp_ldm(h + 5 * p, pt, mt), w, a5);
+                    a6 = _mm512_fmadd_ps(tp_ldm(h + 6 * p, pt, mt), w, a6);
+                    a7 = _mm512_fmadd_ps(tp_ldm(h + 7 * p, pt, mt), w, a7);
+                }
+                y[i0] = _mm512_reduce_add_ps(a0); y[i0 + 1] = _mm512_reduce_add_ps(a1);
+                y[i0 + 2] = _mm512_reduce_add_ps(a2); y[i0 + 3] = _mm512_reduce_add_ps(a3);
+                y[i0 + 4] = _mm512_reduce_add_ps(a4); y[i0 + 5] = _mm512_reduce_add_ps(a5);
+                y[i0 + 6] = _mm512_reduce_add_ps(a6); y[i0 + 7] = _mm512_reduce_add_ps(a7);
+                {
+                    __m512 b0 = _mm512_set1_ps(y[i0]), b1 = _mm512_set1_ps(y[i0 + 1]),
+                           b2 = _mm512_set1_ps(y[i0 + 2]), b3 = _mm512_set1_ps(y[i0 + 3]),
+                           b4 = _mm512_set1_ps(y[i0 + 4]), b5 = _mm512_set1_ps(y[i0 + 5]),
+                           b6 = _mm512_set1_ps(y[i0 + 6]), b7 = _mm512_set1_ps(y[i0 + 7]);
+                    /* the next block's rows are fetched while this one is multiplied
+                       from cache: the memory works during the second product too */
+                    const uint16_t* hn = h + TP_R * p;
+                    int ahead = i0 + 2 * TP_R <= n;
+                    for (j = 0; j < pt; j += 16) {
+                        if (ahead && !(j & 16)) {
+                            _mm_prefetch((const char*) (hn + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 2 * p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 3 * p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 4 * p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 5 * p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 6 * p + j), _MM_HINT_T1);
+                            _mm_prefetch((const char*) (hn + 7 * p + j), _MM_HINT_T1);
+                        }
+                        __m512 s = _mm512_mul_ps(tp_ld(h, j), b0);
+                        __m512 t = _mm512_mul_ps(tp_ld(h + p, j), b1);
+                        s = _mm512_fmadd_ps(tp_ld(h + 2 * p, j), b2, s);
+                        t = _mm512_fmadd_ps(tp_ld(h + 3 * p, j), b3, t);
+                        s = _mm512_fmadd_ps(tp_ld(h + 4 * p, j), b4, s);
+                        t = _mm512_fmadd_ps(tp_ld(h + 5 * p, j), b5, t);
+                        s = _mm512_fmadd_ps(tp_ld(h + 6 * p, j), b6, s);
+                        t = _mm512_fmadd_ps(tp_ld(h + 7 * p, j), b7, t);
+                        _mm512_storeu_ps(z + j, _mm512_add_ps(_mm512_loadu_ps(z + j),
+                                                              _mm512_add_ps(s, t)));
+                    }
+                    if (pt < p) {
+                        __m512 s = _mm512_mul_ps(tp_ldm(h, pt, mt), b0);
+                        __m512 t = _mm512_mul_ps(tp_ldm(h + p, pt, mt), b1);
+                        s = _mm512_fmadd_ps(tp_ldm(h + 2 * p, pt, mt), b2, s);
+                        t = _mm512_fmadd_ps(tp_ldm(h + 3 * p, pt, mt), b3, t);
+                        s = _mm512_fmadd_ps(tp_ldm(h + 4 * p, pt, mt), b4, s);
+                        t = _mm512_fmadd_ps(tp_ldm(h + 5 * p, pt, mt), b5, t);
+                        s = _mm512_fmadd_ps(tp_ldm(h + 6 * p, pt, mt), b6, s);
+                        t = _mm512_fmadd_ps(tp_ldm(h + 7 * p, pt, mt), b7, t);
+                        _mm512_mask_storeu_ps(z + pt, mt, _mm512_add_ps(
+                            _mm512_maskz_loadu_ps(mt, z + pt), _mm512_add_ps(s, t)));
+                    }
+                }
+            } else {
+                for (r = 0; r < nr; r++) {
+                    const uint16_t* hr = h + r * p;
+                    __m512 a = _mm512_setzero_ps(), b;
+                    for (j = 0; j < pt; j += 16)
+                        a = _mm512_fmadd_ps(tp_ld(hr, j), _mm512_loadu_ps(v + j), a);
+                    if (pt < p)
+                        a = _mm512_fmadd_ps(tp_ldm(hr, pt, mt), _mm512_maskz_loadu_ps(mt, v + pt), a);
+                    y[i0 + r] = _mm512_reduce_add_ps(a);
+                    b = _mm512_set1_ps(y[i0 + r]);
+                    for (j = 0; j < pt; j += 16)
+                        _mm512_storeu_ps(z + j, _mm512_fmadd_ps(tp_ld(hr, j), b,
+                                                                _mm512_loadu_ps(z + j)));
+                    if (pt < p)
+                        _mm512_mask_storeu_ps(z + pt, mt, _mm512_fmadd_ps(
+                            tp_ldm(hr, pt, mt), b, _mm512_maskz_loadu_ps(mt, z + pt)));
+                }
+            }
+        }
+    }
+    #else
+    static int tp_half_supported(void) { return 0; }
+    static void tp_half_copy(const float* X, Py_ssize_t n, Py_ssize_t p, const float* mean,
+                             const float* scale, uint16_t* H) {}
+    static void tp_half_gram(const uint16_t* H, Py_ssize_t n, Py_ssize_t p, const float* v,
+                             float* y, float* z) {}
+    #endif
+    """
+    int tp_half_supported() nogil
+    void tp_half_copy(const float* X, Py_ssize_t n, Py_ssize_t p, const float* mean,
+                      const float* scale, unsigned short* H) nogil
+    void tp_half_gram(const unsigned short* H, Py_ssize_t n, Py_ssize_t p, const float* v,
+                      float* y, float* z) nogil
+
+
+def half_supported():
+    """Whether the half-precision kernels run here (x86-64 with AVX-512 F, BW and VL)."""
+    return bool(tp_half_supported())
+
+
+def half_copy(const float[:, ::1] X, const float[::1] mean, const float[::1] scale,
+              unsigned short[:, ::1] H):
+    """``H <- float16((X - mean) * scale)`` (bit patterns as uint16), one pass over ``X``.
+
+    Rounds to nearest even, as NumPy's ``astype(np.float16)``.  Requires
+    :func:`half_supported`.
+    """
+    cdef Py_ssize_t n = X.shape[0], p = X.shape[1]
+    if not tp_half_supported():
+        raise RuntimeError("half_copy: this CPU lacks AVX-512 (F, BW, VL).")
+    if mean.shape[0] != p or scale.shape[0] != p or H.shape[0] != n or H.shape[1] != p:
+        raise ValueError("half_copy: mean, scale must have length n_features and H the "
+                         "shape of X.")
+    if n == 0 or p == 0:
+        return
+    with nogil:
+        tp_half_copy(&X[0, 0], n, p, &mean[0], &scale[0], &H[0, 0])
+
+
+def half_gram_matvec(const unsigned short[:, ::1] H, const float[::1] v, float[::1] y,
+                     float[::1] z):
+    """``y <- H v`` and ``z <- H^T y`` for the float16 matrix ``H`` (uint16 bit patterns).
+
+    Single-precision accumulation; each block of 8 rows of ``H`` is read from
+    memory once for both products.  Requires :func:`half_supported`.
+    """
+    cdef Py_ssize_t n = H.shape[0], p = H.shape[1]
+    if not tp_half_supported():
+        raise RuntimeError("half_gram_matvec: this CPU lacks AVX-512 (F, BW, VL).")
+    if v.shape[0] != p or y.shape[0] != n or z.shape[0] != p:
+        raise ValueError("half_gram_matvec: v, y, z must have lengths n_features, n_samples, "
+                         "n_features.")
+    if p == 0:
+        return
+    if n == 0:
+        z[:] = 0
+        return
+    with nogil:
+        tp_half_gram(&H[0, 0], n, p, &v[0], &y[0], &z[0])

@@ -28,6 +28,9 @@ from .._parallel import blas_limited, effective_n_jobs
 from .._ext._tpower import column_stats as _column_stats_kernel
 from .._ext._tpower import gram_matmat as _gram_matmat
 from .._ext._tpower import gram_matvec as _gram_matvec
+from .._ext._tpower import half_copy as _half_copy
+from .._ext._tpower import half_gram_matvec as _half_gram_matvec
+from .._ext._tpower import half_supported as _half_supported
 from .._ext._tpower import rmatvec_gather as _rmatvec_gather
 from .._validation import Interval, Options, check_matrix, validate_params
 
@@ -692,6 +695,40 @@ class _DataOperator:
             z -= B.T @ (U.T @ y)
         return y, z
 
+    def half_start(self):
+        """The half-precision copy of the Lanczos start, or None where it does not apply.
+
+        ``(H, inv)`` with ``H = float16((X0 - 1 mean') diag(s))`` (uint16 bit
+        patterns) and ``inv = 1 / s``: each column scaled by a power of two
+        that maps its centred norm to ``2^14`` (no entry can overflow, and the
+        relative precision of every entry is float16's, 2^-11, whatever the
+        column's scale).  Built from the single-precision copy in one pass, on
+        CPUs with AVX-512 only, before any deflation (the start is on the
+        undeflated operator).
+        """
+        if (self.Xf is self.X0 or self.Xf.dtype != np.float32 or not self.Xf.flags.c_contiguous
+                or len(self._U) != int(self._centred) or not _half_supported()):
+            return None
+        d = self.diag() / self.scale  # centred column sums of squares
+        norm = np.sqrt(d)
+        e = np.floor(np.log2(2.0 ** 14 / np.where(norm > 0, norm, 1.0)))
+        s = np.where(norm > 0, np.exp2(e), 0.0)
+        inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
+        mean = self._B[0] if self._centred else np.zeros(self.X0.shape[1])
+        H = np.empty(self.Xf.shape, dtype=np.uint16)
+        _half_copy(self.Xf, mean.astype(np.float32), s.astype(np.float32), H)
+        return H, inv.astype(np.float32)
+
+    @staticmethod
+    def half_gram_matvec(half, q):
+        """``(Xt q, Xt' Xt q)`` (unscaled) through the half copy of :meth:`half_start`."""
+        H, inv = half
+        v = q.astype(np.float32) * inv
+        y = np.empty(H.shape[0], dtype=np.float32)
+        z = np.empty(H.shape[1], dtype=np.float32)
+        _half_gram_matvec(H, v, y, z)
+        return y.astype(np.float64), (z * inv).astype(np.float64)
+
     def gram_matmat(self, Q):
         """``Xt' Xt Q`` (unscaled) for ``Q`` of shape (p, b), one pass over the iteration copy."""
         U, B = self._lowrank()
@@ -881,7 +918,11 @@ def _start_subspace(op, n_components):
     operator, computed once for all components, from a Gaussian vector with
     a fixed seed (the start is deterministic).  Each step is one product with
     the operator: from data, ``Xt' (Xt q)`` by the fused kernel, one pass over
-    the data.  It stops once the ``n_components`` leading Ritz pairs have
+    the data; on large data and CPUs with AVX-512, a pass over a half-precision
+    copy of the centred data (:meth:`_DataOperator.half_start`: half the bytes
+    of the single-precision copy; the start only chooses where the truncated
+    iterations begin, every component is certified and finished in double
+    precision).  It stops once the ``n_components`` leading Ritz pairs have
     residuals ``||A w - theta w|| <= _LANCZOS_TOL * theta_1`` (read from the
     tridiagonal matrix, no extra product), when the Krylov space is exhausted,
     or after ``4 n_components + 40`` steps.  A single Krylov sequence of
@@ -902,9 +943,13 @@ def _start_subspace(op, n_components):
     alpha, beta = [], []
     q = np.random.default_rng(0).standard_normal(p)
     Q[0] = q / np.linalg.norm(q)
+    half = op.half_start() if data else None
     m = 0
     while m < m_max:
-        if data:
+        if half is not None:
+            y, w = op.half_gram_matvec(half, Q[m])
+            images.append(y)
+        elif data:
             y, w = op.gram_matvec(Q[m])
             images.append(y)
         else:

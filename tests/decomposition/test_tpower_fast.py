@@ -358,3 +358,100 @@ def test_next_working_set_is_gathered_during_the_check_pass(monkeypatch):
     est = TruncatedPowerPCA(n_components=3, k=10).fit(X)
     assert pregathered[0] is False and sum(pregathered) >= 1
     np.testing.assert_allclose(est.components_, full.components_, atol=1e-10)
+
+
+# --- half-precision copy of the Lanczos start (CPUs with AVX-512) -----------------------
+
+_half = pytest.mark.skipif(not tp._half_supported(), reason="CPU without AVX-512 F/BW/VL")
+
+
+@_half
+@settings(max_examples=20)
+@given(n=st.integers(1, 19), p=st.integers(1, 53), seed=st.integers(0, 1000))
+def test_half_copy_rounds_as_numpy(n, p, seed):
+    from sparsecode._ext._tpower import half_copy
+
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, p)) * 10.0 ** rng.uniform(-3, 2, p)).astype(np.float32)
+    mean = X.mean(0)
+    scale = np.exp2(rng.integers(-4, 6, p)).astype(np.float32)
+    X_before = X.copy()
+    H = np.empty((n, p), dtype=np.uint16)
+    half_copy(X, mean, scale, H)
+    ref = ((X - mean) * scale).astype(np.float16)  # round to nearest even, subnormals kept
+    np.testing.assert_array_equal(H.view(np.float16), ref)
+    np.testing.assert_array_equal(X, X_before)
+
+
+@_half
+@settings(max_examples=20)
+@given(n=st.integers(1, 29), p=st.integers(1, 53), seed=st.integers(0, 1000))
+def test_half_gram_matvec_is_two_products(n, p, seed):
+    from sparsecode._ext._tpower import half_gram_matvec
+
+    rng = np.random.default_rng(seed)
+    H16 = rng.standard_normal((n, p)).astype(np.float16)
+    H = H16.view(np.uint16)
+    v = rng.standard_normal(p).astype(np.float32)
+    y, z = np.empty(n, np.float32), np.empty(p, np.float32)
+    half_gram_matvec(H, v, y, z)
+    Hd = H16.astype(np.float64)
+    y_ref = Hd @ v
+    z_ref = Hd.T @ y.astype(np.float64)  # the second product of the y computed
+    # single-precision accumulation: |error| <= (length) 2^-24 sum |terms| (+ slack)
+    tol_y = 2.0 * p * 2.0 ** -24 * (np.abs(Hd) @ np.abs(v)) + 1e-30
+    tol_z = 2.0 * n * 2.0 ** -24 * (np.abs(Hd).T @ np.abs(y.astype(np.float64))) + 1e-30
+    assert np.all(np.abs(y - y_ref) <= tol_y)
+    assert np.all(np.abs(z - z_ref) <= tol_z)
+
+
+@_half
+def test_half_start_copy_scales_columns_by_powers_of_two(monkeypatch):
+    monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 40)) * 10.0 ** rng.uniform(-4, 4, 40) + 7.0
+    X[:, 5] = 3.25  # zero variance
+    _, colsq, Xf = tp._column_stats(X, True)
+    mean = X.mean(0)
+    op = tp._DataOperator(X, mean=mean, colsq=colsq, fast=True, Xf=Xf)
+    H, inv = op.half_start()
+    Hd = H.view(np.float16).astype(np.float64)
+    assert np.all(np.abs(Hd) <= 2.0 ** 14)  # centred column norms mapped to <= 2^14
+    assert np.all(Hd[:, 5] == 0) and inv[5] == 0
+    scale = np.divide(1.0, inv, out=np.zeros(40), where=inv > 0)
+    assert np.all(np.log2(scale[inv > 0]) == np.round(np.log2(scale[inv > 0])))
+    # every entry to float16's relative precision (and the float32 centring)
+    Xc = X - mean
+    err = np.abs(Hd * inv - Xc)
+    assert np.all(err <= 2.0 ** -11 * np.abs(Xc) + 1e-6 * np.abs(X) + 2.0 ** -24 * inv)
+    op.deflate(np.eye(40)[0], "schur", [])  # after a deflation the start does not apply
+    assert op.half_start() is None
+
+
+@_half
+def test_lanczos_start_through_the_half_copy(monkeypatch):
+    """The start's Ritz pairs have residuals within the tolerance plus the float16
+    perturbation of the operator, ||A16 - A|| <= (2 e ||X||_2 ||X||_F + e^2 ||X||_F^2) / (n - 1),
+    e = 2^-11 (plus single-precision accumulation), and the fit ends at the same components."""
+    monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
+    X, _ = _spiked_several(400, 600, 10, (20.0, 12.0, 7.0), seed=1)
+    assert not tp._exact_start_available(tp._DataOperator(X))  # the fit starts from Lanczos
+    sums, colsq, Xf = tp._column_stats(X, True)
+    op = tp._DataOperator(X, mean=sums / 400, colsq=colsq, fast=True, Xf=Xf)
+    assert op.half_start() is not None
+    W, XW, _ = tp._start_subspace(op, 3)
+    np.testing.assert_allclose(W.T @ W, np.eye(W.shape[1]), atol=1e-10)
+    A = _covariance(X)
+    _, sv, Vt = np.linalg.svd(XW, full_matrices=False)
+    ritz = W @ Vt[:3].T
+    theta = sv[:3] ** 2 / 399
+    Xc = X - X.mean(0)
+    e = 2.0 ** -11 + 4e-6
+    n2, nf = np.linalg.norm(Xc, 2), np.linalg.norm(Xc)
+    pert = (2 * e * n2 * nf + e * e * nf * nf) / 399
+    residuals = np.linalg.norm(A @ ritz - ritz * theta, axis=0)
+    assert np.all(residuals <= tp._LANCZOS_TOL * theta[0] * (1 + 1e-6) + 2 * pert)
+    half = TruncatedPowerPCA(n_components=3, k=10).fit(X)
+    monkeypatch.setattr(tp, "_half_supported", lambda: False)
+    single = TruncatedPowerPCA(n_components=3, k=10).fit(X)
+    np.testing.assert_allclose(half.components_, single.components_, atol=1e-10)
