@@ -259,10 +259,10 @@ cdef extern from *:
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const void*) (h + j)));
     }
 
-    /* y = H v and z = H' y (single-precision accumulation), reading each block of
-       TP_R rows of H from memory once. */
+    /* y = H v + shift (every entry) and z = H' y (single-precision accumulation),
+       reading each block of TP_R rows of H from memory once. */
     TP_TARGET static void tp_half_gram(const uint16_t* H, Py_ssize_t n, Py_ssize_t p,
-                                       const float* v, float* y, float* z) {
+                                       const float* v, float shift, float* y, float* z) {
         Py_ssize_t i0, j, r, nr;
         Py_ssize_t pt = p - p % 16;
         __mmask16 mt = (__mmask16) ((1u << (p - pt)) - 1u);
@@ -295,10 +295,14 @@ cdef extern from *:
                     a6 = _mm512_fmadd_ps(tp_ldm(h + 6 * p, pt, mt), w, a6);
                     a7 = _mm512_fmadd_ps(tp_ldm(h + 7 * p, pt, mt), w, a7);
                 }
-                y[i0] = _mm512_reduce_add_ps(a0); y[i0 + 1] = _mm512_reduce_add_ps(a1);
-                y[i0 + 2] = _mm512_reduce_add_ps(a2); y[i0 + 3] = _mm512_reduce_add_ps(a3);
-                y[i0 + 4] = _mm512_reduce_add_ps(a4); y[i0 + 5] = _mm512_reduce_add_ps(a5);
-                y[i0 + 6] = _mm512_reduce_add_ps(a6); y[i0 + 7] = _mm512_reduce_add_ps(a7);
+                y[i0] = _mm512_reduce_add_ps(a0) + shift;
+                y[i0 + 1] = _mm512_reduce_add_ps(a1) + shift;
+                y[i0 + 2] = _mm512_reduce_add_ps(a2) + shift;
+                y[i0 + 3] = _mm512_reduce_add_ps(a3) + shift;
+                y[i0 + 4] = _mm512_reduce_add_ps(a4) + shift;
+                y[i0 + 5] = _mm512_reduce_add_ps(a5) + shift;
+                y[i0 + 6] = _mm512_reduce_add_ps(a6) + shift;
+                y[i0 + 7] = _mm512_reduce_add_ps(a7) + shift;
                 {
                     __m512 b0 = _mm512_set1_ps(y[i0]), b1 = _mm512_set1_ps(y[i0 + 1]),
                            b2 = _mm512_set1_ps(y[i0 + 2]), b3 = _mm512_set1_ps(y[i0 + 3]),
@@ -351,7 +355,7 @@ cdef extern from *:
                         a = _mm512_fmadd_ps(tp_ld(hr, j), _mm512_loadu_ps(v + j), a);
                     if (pt < p)
                         a = _mm512_fmadd_ps(tp_ldm(hr, pt, mt), _mm512_maskz_loadu_ps(mt, v + pt), a);
-                    y[i0 + r] = _mm512_reduce_add_ps(a);
+                    y[i0 + r] = _mm512_reduce_add_ps(a) + shift;
                     b = _mm512_set1_ps(y[i0 + r]);
                     for (j = 0; j < pt; j += 16)
                         _mm512_storeu_ps(z + j, _mm512_fmadd_ps(tp_ld(hr, j), b,
@@ -363,19 +367,70 @@ cdef extern from *:
             }
         }
     }
+    /* Column sums and sums of squares of the float64 X (double accumulation, four rows
+       at a time), its single-precision copy F and the half copy
+       H = half((F - c) * s) in one pass over X.  Returns the largest |(F - c) * s|
+       (float16 overflows from 65520). */
+    TP_TARGET static double tp_stats_half(const double* X, Py_ssize_t n, Py_ssize_t p,
+                                          double* sums, double* sumsq, float* F,
+                                          const float* c, const float* s, uint16_t* H) {
+        Py_ssize_t i, j, r, nr;
+        Py_ssize_t pt = p - p % 16;
+        __mmask16 mt = (__mmask16) ((1u << (p - pt)) - 1u);
+        __mmask8 mlo = (__mmask8) (mt & 0xff), mhi = (__mmask8) (mt >> 8);
+        __m512 big = _mm512_setzero_ps();
+        for (j = 0; j < p; j++) { sums[j] = 0.0; sumsq[j] = 0.0; }
+        for (i = 0; i < n; i += 4) {
+            nr = n - i < 4 ? n - i : 4;
+            for (j = 0; j < p; j += 16) {
+                __mmask16 m = j < pt ? (__mmask16) 0xffff : mt;
+                __mmask8 ml = j < pt ? (__mmask8) 0xff : mlo, mh = j < pt ? (__mmask8) 0xff : mhi;
+                __m512d s0 = _mm512_maskz_loadu_pd(ml, sums + j);
+                __m512d s1 = _mm512_maskz_loadu_pd(mh, sums + j + 8);
+                __m512d q0 = _mm512_maskz_loadu_pd(ml, sumsq + j);
+                __m512d q1 = _mm512_maskz_loadu_pd(mh, sumsq + j + 8);
+                __m512 cc = _mm512_maskz_loadu_ps(m, c + j), ss = _mm512_maskz_loadu_ps(m, s + j);
+                for (r = 0; r < nr; r++) {
+                    const double* x = X + (i + r) * p + j;
+                    __m512d a = _mm512_maskz_loadu_pd(ml, x), b = _mm512_maskz_loadu_pd(mh, x + 8);
+                    __m512 f;
+                    s0 = _mm512_add_pd(s0, a); s1 = _mm512_add_pd(s1, b);
+                    q0 = _mm512_fmadd_pd(a, a, q0); q1 = _mm512_fmadd_pd(b, b, q1);
+                    f = _mm512_castpd_ps(_mm512_insertf64x4(
+                        _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(a))),
+                        _mm256_castps_pd(_mm512_cvtpd_ps(b)), 1));
+                    _mm512_mask_storeu_ps(F + (i + r) * p + j, m, f);
+                    f = _mm512_mul_ps(_mm512_sub_ps(f, cc), ss);
+                    big = _mm512_mask_max_ps(big, m, big, _mm512_abs_ps(f));
+                    _mm256_mask_storeu_epi16((void*) (H + (i + r) * p + j), m,
+                        _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+                }
+                _mm512_mask_storeu_pd(sums + j, ml, s0); _mm512_mask_storeu_pd(sums + j + 8, mh, s1);
+                _mm512_mask_storeu_pd(sumsq + j, ml, q0);
+                _mm512_mask_storeu_pd(sumsq + j + 8, mh, q1);
+            }
+        }
+        return (double) _mm512_reduce_max_ps(big);
+    }
     #else
+    static double tp_stats_half(const double* X, Py_ssize_t n, Py_ssize_t p, double* sums,
+                                double* sumsq, float* F, const float* c, const float* s,
+                                uint16_t* H) { return 0.0; }
     static int tp_half_supported(void) { return 0; }
     static void tp_half_copy(const float* X, Py_ssize_t n, Py_ssize_t p, const float* mean,
                              const float* scale, uint16_t* H) {}
     static void tp_half_gram(const uint16_t* H, Py_ssize_t n, Py_ssize_t p, const float* v,
-                             float* y, float* z) {}
+                             float shift, float* y, float* z) {}
     #endif
     """
     int tp_half_supported() nogil
     void tp_half_copy(const float* X, Py_ssize_t n, Py_ssize_t p, const float* mean,
                       const float* scale, unsigned short* H) nogil
     void tp_half_gram(const unsigned short* H, Py_ssize_t n, Py_ssize_t p, const float* v,
-                      float* y, float* z) nogil
+                      float shift, float* y, float* z) nogil
+    double tp_stats_half(const double* X, Py_ssize_t n, Py_ssize_t p, double* sums,
+                         double* sumsq, float* F, const float* c, const float* s,
+                         unsigned short* H) nogil
 
 
 def half_supported():
@@ -402,9 +457,9 @@ def half_copy(const float[:, ::1] X, const float[::1] mean, const float[::1] sca
         tp_half_copy(&X[0, 0], n, p, &mean[0], &scale[0], &H[0, 0])
 
 
-def half_gram_matvec(const unsigned short[:, ::1] H, const float[::1] v, float[::1] y,
-                     float[::1] z):
-    """``y <- H v`` and ``z <- H^T y`` for the float16 matrix ``H`` (uint16 bit patterns).
+def half_gram_matvec(const unsigned short[:, ::1] H, const float[::1] v, float shift,
+                     float[::1] y, float[::1] z):
+    """``y <- H v + shift`` and ``z <- H^T y`` for the float16 matrix ``H`` (uint16 bit patterns).
 
     Single-precision accumulation; each block of 8 rows of ``H`` is read from
     memory once for both products.  Requires :func:`half_supported`.
@@ -421,4 +476,30 @@ def half_gram_matvec(const unsigned short[:, ::1] H, const float[::1] v, float[:
         z[:] = 0
         return
     with nogil:
-        tp_half_gram(&H[0, 0], n, p, &v[0], &y[0], &z[0])
+        tp_half_gram(&H[0, 0], n, p, &v[0], shift, &y[0], &z[0])
+
+
+def column_stats_half(const double[:, ::1] X, double[::1] sums, double[::1] sumsq,
+                      float[:, ::1] F, const float[::1] centre, const float[::1] scale,
+                      unsigned short[:, ::1] H):
+    """:func:`column_stats` (float64 ``X``, with the copy ``F``) and ``H`` in the same pass.
+
+    ``H = float16((F - centre) * scale)`` as :func:`half_copy` makes it from
+    ``F``.  Returns the largest ``|(F - centre) * scale|``: from 65520 some
+    entries of ``H`` are infinite.  Requires :func:`half_supported`.
+    """
+    cdef Py_ssize_t n = X.shape[0], p = X.shape[1]
+    cdef double big
+    if not tp_half_supported():
+        raise RuntimeError("column_stats_half: this CPU lacks AVX-512 (F, BW, VL).")
+    if (sums.shape[0] != p or sumsq.shape[0] != p or centre.shape[0] != p
+            or scale.shape[0] != p or F.shape[0] != n or F.shape[1] != p
+            or H.shape[0] != n or H.shape[1] != p):
+        raise ValueError("column_stats_half: sums, sumsq, centre, scale must have length "
+                         "n_features and F, H the shape of X.")
+    if p == 0:
+        return 0.0
+    with nogil:
+        big = tp_stats_half(&X[0, 0], n, p, &sums[0], &sumsq[0], &F[0, 0], &centre[0],
+                            &scale[0], &H[0, 0])
+    return big

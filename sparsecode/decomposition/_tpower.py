@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._base import ConvergenceWarning, SolverResult
 from .._parallel import blas_limited, effective_n_jobs
 from .._ext._tpower import column_stats as _column_stats_kernel
+from .._ext._tpower import column_stats_half as _column_stats_half
 from .._ext._tpower import gram_matmat as _gram_matmat
 from .._ext._tpower import gram_matvec as _gram_matvec
 from .._ext._tpower import half_copy as _half_copy
@@ -455,6 +456,8 @@ class _ColumnSubset:
 _POLISH_MAX_K = 256
 # Data of at least this many entries iterate through a single-precision copy.
 _FAST_MIN_SIZE = 1 << 22
+# Rows whose centre and spread choose the half-precision copy's centre and scales.
+_HALF_HEAD_ROWS = 64
 # Rows of data kept in cache between the two products of the fused kernel.
 _FUSED_BLOCK_BYTES = 1 << 19
 # Gathered support columns X0[:, S] kept for reuse (eigen-solves, certificates, scores).
@@ -489,8 +492,9 @@ class _DataOperator:
     (``O(N |idx|)`` per term).  The iteration products use ``b`` as it is.
     """
 
-    def __init__(self, X0, mean=None, colsq=None, fast=False, Xf=None):
+    def __init__(self, X0, mean=None, colsq=None, fast=False, Xf=None, half=None):
         self.X0 = X0
+        self._half = half  # (H, centre, scale) made by the caller beside Xf, or None
         self.scale = 1.0 / max(X0.shape[0] - 1, 1)
         self._U = []  # columns of U (length N)
         self._B = []  # rows of B' (length p)
@@ -698,36 +702,43 @@ class _DataOperator:
     def half_start(self):
         """The half-precision copy of the Lanczos start, or None where it does not apply.
 
-        ``(H, inv)`` with ``H = float16((X0 - 1 mean') diag(s))`` (uint16 bit
-        patterns) and ``inv = 1 / s``: each column scaled by a power of two
-        that maps its centred norm to ``2^14`` (no entry can overflow, and the
-        relative precision of every entry is float16's, 2^-11, whatever the
-        column's scale).  Built from the single-precision copy in one pass, on
+        ``(H, inv, d)``: ``H = float16((Xf - 1 c') diag(s))`` (uint16 bit
+        patterns), ``inv = 1 / s`` and ``d = c - mean``, so that
+        ``Xt ~ H diag(inv) + 1 d'``.  Each column is scaled by a power of two
+        (its centred norm to at most ``2^14``: no entry overflows, and every
+        entry has float16's relative precision, 2^-11, whatever the column's
+        scale).  Made by the caller in the column-statistics pass (centre and
+        scale from the first rows, checked against the whole columns) or here
+        from the single-precision copy in one pass (exact centre and scale).
         CPUs with AVX-512 only, before any deflation (the start is on the
         undeflated operator).
         """
         if (self.Xf is self.X0 or self.Xf.dtype != np.float32 or not self.Xf.flags.c_contiguous
                 or len(self._U) != int(self._centred) or not _half_supported()):
             return None
-        d = self.diag() / self.scale  # centred column sums of squares
-        norm = np.sqrt(d)
-        e = np.floor(np.log2(2.0 ** 14 / np.where(norm > 0, norm, 1.0)))
-        s = np.where(norm > 0, np.exp2(e), 0.0)
-        inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
         mean = self._B[0] if self._centred else np.zeros(self.X0.shape[1])
-        H = np.empty(self.Xf.shape, dtype=np.uint16)
-        _half_copy(self.Xf, mean.astype(np.float32), s.astype(np.float32), H)
-        return H, inv.astype(np.float32)
+        if self._half is not None:
+            H, c, s = self._half
+        else:
+            d = self.diag() / self.scale  # centred column sums of squares
+            c = mean.astype(np.float32)
+            s = _half_scales(np.sqrt(d), 2.0 ** 14)
+            H = np.empty(self.Xf.shape, dtype=np.uint16)
+            _half_copy(self.Xf, c, s, H)
+        self._half = None  # the start runs once: the copy goes with it
+        inv = np.divide(1.0, s, out=np.zeros(s.shape), where=s > 0).astype(np.float32)
+        return H, inv, c.astype(np.float64) - mean
 
     @staticmethod
     def half_gram_matvec(half, q):
         """``(Xt q, Xt' Xt q)`` (unscaled) through the half copy of :meth:`half_start`."""
-        H, inv = half
+        H, inv, d = half
         v = q.astype(np.float32) * inv
         y = np.empty(H.shape[0], dtype=np.float32)
         z = np.empty(H.shape[1], dtype=np.float32)
-        _half_gram_matvec(H, v, y, z)
-        return y.astype(np.float64), (z * inv).astype(np.float64)
+        _half_gram_matvec(H, v, float(d @ q), y, z)
+        y = y.astype(np.float64)
+        return y, (z * inv).astype(np.float64) + d * float(np.sum(y))
 
     def gram_matmat(self, Q):
         """``Xt' Xt Q`` (unscaled) for ``Q`` of shape (p, b), one pass over the iteration copy."""
@@ -1053,19 +1064,52 @@ def _fused_rows(X):
     return rows - rows % 4 if rows >= 4 else rows
 
 
+def _half_scales(norms, top):
+    """Powers of two ``s`` with ``norms * s <= top`` (``s = 1`` where a norm is zero)."""
+    e = np.floor(np.log2(top / np.where(norms > 0, norms, top)))
+    return np.exp2(e).astype(np.float32)
+
+
 def _column_stats(X, copy):
     """Column sums, column sums of squares and (``copy``) the single-precision copy of X.
 
-    One pass over a C-ordered X (compiled kernel); NumPy otherwise.
+    One pass over a C-ordered X (compiled kernel); NumPy otherwise.  With
+    ``copy`` on CPUs with AVX-512 the same pass also makes the half-precision
+    copy of the Lanczos start (:meth:`_DataOperator.half_start`), centred and
+    scaled by estimates from the first rows; returns ``(sums, sumsq, Xf,
+    half)`` with ``half = (H, centre, scale)``, or None where the first rows
+    misjudge a column (an entry out of float16's range, a scaled norm near
+    its subnormals, a centre far from the mean): the start then makes its
+    copy from ``Xf`` with the exact centre and scales.
     """
     n, p = X.shape
-    if X.flags.c_contiguous and X.size:
-        sums, sumsq = np.empty(p), np.empty(p)
-        Xf = np.empty((n, p) if copy else (0, 0), dtype=np.float32)
+    if not (X.flags.c_contiguous and X.size):
+        return (X.sum(axis=0), np.einsum("ij,ij->j", X, X),
+                X.astype(np.float32) if copy else None, None)
+    sums, sumsq = np.empty(p), np.empty(p)
+    Xf = np.empty((n, p) if copy else (0, 0), dtype=np.float32)
+    if not (copy and X.dtype == np.float64 and _half_supported()):
         _column_stats_kernel(X, sums, sumsq, Xf)
-        return sums, sumsq, (Xf if copy else None)
-    return (X.sum(axis=0), np.einsum("ij,ij->j", X, X),
-            X.astype(np.float32) if copy else None)
+        return sums, sumsq, (Xf if copy else None), None
+    with np.errstate(all="ignore"):  # non-finite data: rejected by the caller
+        head = X[:min(n, _HALF_HEAD_ROWS)]
+        centre = head.mean(axis=0)
+        est = np.sqrt(np.einsum("ij,ij->j", head - centre, head - centre) * (n / head.shape[0]))
+        centre = centre.astype(np.float32)
+        scale = _half_scales(est, 2.0 ** 12)
+        H = np.empty((n, p), dtype=np.uint16)
+        big = _column_stats_half(X, sums, sumsq, Xf, centre, scale, H)
+        # the estimates must hold for the whole columns: entries in range (|h| <= 2^15),
+        # centred norms scaled to [2^4, 2^15] (precision far from float16's subnormals)
+        # and the centre within 2^4 centred norms of the mean (precision of |x - c|)
+        mean = sums / n
+        norm = np.sqrt(np.maximum(sumsq - n * mean ** 2, 0.0))
+        sn = norm * scale
+        live = norm > 0
+        ok = (big <= 2.0 ** 15 and np.all((sn[live] >= 2.0 ** 4) & (sn[live] <= 2.0 ** 15))
+              and np.all(np.abs(centre - mean)[live] <= 2.0 ** 4 * norm[live])
+              and np.all(np.abs(centre - mean)[~live] == 0))
+    return sums, sumsq, Xf, ((H, centre, scale) if ok else None)
 
 
 def _polisher(op, k):
@@ -1527,7 +1571,7 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             X64 = np.asarray(X, dtype=np.float64)  # no copy for float64 input; never written
             fast = (X64.size >= _FAST_MIN_SIZE and max(ks) <= _POLISH_MAX_K
                      and x_init is None)
-            sums, colsq, Xf = _column_stats(X64, fast)
+            sums, colsq, Xf, half = _column_stats(X64, fast)
             if not (np.all(np.isfinite(sums)) and np.all(np.isfinite(colsq))):
                 assert_all_finite(X64, input_name="X")  # NaN or inf (else: huge squares)
             mean = sums / n
@@ -1536,7 +1580,7 @@ class TruncatedPowerPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             # the uncentred data would lose digits to cancellation.
             spread = np.maximum(colsq - n * mean ** 2, 0.0)
             if np.all(n * mean ** 2 <= 1e6 * spread):
-                op = _DataOperator(X64, mean=mean, colsq=colsq, fast=fast, Xf=Xf)
+                op = _DataOperator(X64, mean=mean, colsq=colsq, fast=fast, Xf=Xf, half=half)
             else:
                 op = _DataOperator(X64 - mean, fast=fast)
             rank = min(n - 1, p)

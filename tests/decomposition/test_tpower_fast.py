@@ -393,13 +393,14 @@ def test_half_gram_matvec_is_two_products(n, p, seed):
     H16 = rng.standard_normal((n, p)).astype(np.float16)
     H = H16.view(np.uint16)
     v = rng.standard_normal(p).astype(np.float32)
+    shift = float(rng.standard_normal())
     y, z = np.empty(n, np.float32), np.empty(p, np.float32)
-    half_gram_matvec(H, v, y, z)
+    half_gram_matvec(H, v, shift, y, z)
     Hd = H16.astype(np.float64)
-    y_ref = Hd @ v
+    y_ref = Hd @ v + np.float32(shift)
     z_ref = Hd.T @ y.astype(np.float64)  # the second product of the y computed
     # single-precision accumulation: |error| <= (length) 2^-24 sum |terms| (+ slack)
-    tol_y = 2.0 * p * 2.0 ** -24 * (np.abs(Hd) @ np.abs(v)) + 1e-30
+    tol_y = 2.0 * (p + 1) * 2.0 ** -24 * (np.abs(Hd) @ np.abs(v) + abs(shift)) + 1e-30
     tol_z = 2.0 * n * 2.0 ** -24 * (np.abs(Hd).T @ np.abs(y.astype(np.float64))) + 1e-30
     assert np.all(np.abs(y - y_ref) <= tol_y)
     assert np.all(np.abs(z - z_ref) <= tol_z)
@@ -411,13 +412,14 @@ def test_half_start_copy_scales_columns_by_powers_of_two(monkeypatch):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((50, 40)) * 10.0 ** rng.uniform(-4, 4, 40) + 7.0
     X[:, 5] = 3.25  # zero variance
-    _, colsq, Xf = tp._column_stats(X, True)
+    _, colsq, Xf, _ = tp._column_stats(X, True)
     mean = X.mean(0)
     op = tp._DataOperator(X, mean=mean, colsq=colsq, fast=True, Xf=Xf)
-    H, inv = op.half_start()
+    H, inv, d = op.half_start()
+    assert np.abs(d).max() <= 1e-6 * np.abs(X).max()  # centred at the (float32) mean
     Hd = H.view(np.float16).astype(np.float64)
     assert np.all(np.abs(Hd) <= 2.0 ** 14)  # centred column norms mapped to <= 2^14
-    assert np.all(Hd[:, 5] == 0) and inv[5] == 0
+    assert np.all(Hd[:, 5] == 0)
     scale = np.divide(1.0, inv, out=np.zeros(40), where=inv > 0)
     assert np.all(np.log2(scale[inv > 0]) == np.round(np.log2(scale[inv > 0])))
     # every entry to float16's relative precision (and the float32 centring)
@@ -436,9 +438,9 @@ def test_lanczos_start_through_the_half_copy(monkeypatch):
     monkeypatch.setattr(tp, "_FAST_MIN_SIZE", 0)
     X, _ = _spiked_several(400, 600, 10, (20.0, 12.0, 7.0), seed=1)
     assert not tp._exact_start_available(tp._DataOperator(X))  # the fit starts from Lanczos
-    sums, colsq, Xf = tp._column_stats(X, True)
-    op = tp._DataOperator(X, mean=sums / 400, colsq=colsq, fast=True, Xf=Xf)
-    assert op.half_start() is not None
+    sums, colsq, Xf, half = tp._column_stats(X, True)
+    assert half is not None  # made in the statistics pass
+    op = tp._DataOperator(X, mean=sums / 400, colsq=colsq, fast=True, Xf=Xf, half=half)
     W, XW, _ = tp._start_subspace(op, 3)
     np.testing.assert_allclose(W.T @ W, np.eye(W.shape[1]), atol=1e-10)
     A = _covariance(X)
@@ -455,3 +457,50 @@ def test_lanczos_start_through_the_half_copy(monkeypatch):
     monkeypatch.setattr(tp, "_half_supported", lambda: False)
     single = TruncatedPowerPCA(n_components=3, k=10).fit(X)
     np.testing.assert_allclose(half.components_, single.components_, atol=1e-10)
+
+
+@_half
+def test_statistics_pass_makes_the_half_copy_or_declines(monkeypatch):
+    """The half copy from the statistics pass (centre and scales from the first rows)
+    represents the centred data to float16's precision; where the first rows misjudge a
+    column it is declined and the start makes it from the single-precision copy."""
+    from sparsecode._ext._tpower import column_stats_half
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 70)) * 10.0 ** rng.uniform(-3, 3, 70) + 5.0
+    sums, sumsq, Xf, half = tp._column_stats(X, True)
+    np.testing.assert_allclose(sums, X.sum(0), rtol=1e-12, atol=1e-9 * np.abs(X).max())
+    np.testing.assert_allclose(sumsq, (X ** 2).sum(0), rtol=1e-12)
+    np.testing.assert_array_equal(Xf, X.astype(np.float32))
+    assert half is not None
+    H, c, s = half
+    np.testing.assert_array_equal(H.view(np.float16), ((Xf - c) * s).astype(np.float16))
+    op = tp._DataOperator(X, mean=sums / 300, colsq=sumsq, fast=True, Xf=Xf, half=half)
+    Hh, inv, d = op.half_start()
+    Xc = X - X.mean(0)
+    approx = Hh.view(np.float16).astype(np.float64) * inv + d
+    assert np.all(np.abs(approx - Xc) <= 2.0 ** -11 * np.abs(Xc - d) + 1e-6 * np.abs(X)
+                  + 2.0 ** -24 * inv)
+    q = rng.standard_normal(70)
+    y, z = op.half_gram_matvec((Hh, inv, d), q)
+    assert np.all(np.abs(y - Xc @ q) <= 3e-3 * np.abs(Xc) @ np.abs(q))
+    assert np.all(np.abs(z - Xc.T @ (Xc @ q)) <= 6e-3 * np.abs(Xc).T @ (np.abs(Xc) @ np.abs(q)))
+    # first 64 rows constant in one column, or far smaller than the rest: declined
+    for bad in (np.r_[np.zeros(64), rng.standard_normal(236)],
+                np.r_[1e-6 * rng.standard_normal(64), 1e3 * rng.standard_normal(236)],
+                np.r_[rng.standard_normal(64), 1e3 + rng.standard_normal(236)]):
+        Xb = X.copy()
+        Xb[:, 3] = bad
+        assert tp._column_stats(Xb, True)[3] is None
+    # and the copy made from the single-precision copy instead is exact-centred
+    opb = tp._DataOperator(Xb, mean=Xb.mean(0), colsq=(Xb ** 2).sum(0), fast=True,
+                           Xf=Xb.astype(np.float32))
+    H2, inv2, d2 = opb.half_start()
+    assert np.all(np.abs(H2.view(np.float16).astype(np.float64)) <= 2.0 ** 14)
+    H3 = np.empty_like(H2)
+    big = column_stats_half(Xb, np.empty(70), np.empty(70), np.empty((300, 70), np.float32),
+                            Xb.mean(0).astype(np.float32),
+                            np.divide(1.0, inv2, out=np.zeros(70), where=inv2 > 0).astype(
+                                np.float32), H3)
+    np.testing.assert_array_equal(H3, H2)  # the two makers of the copy agree
+    assert big <= 2.0 ** 14
