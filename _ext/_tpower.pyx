@@ -252,118 +252,75 @@ cdef extern from *:
 
     #define TP_R 8  /* rows per block: kept in cache between the two products */
 
-    TP_TARGET static inline __m512 tp_ld(const uint16_t* h, Py_ssize_t j) {
-        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*) (h + j)));
-    }
     TP_TARGET static inline __m512 tp_ldm(const uint16_t* h, Py_ssize_t j, __mmask16 m) {
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const void*) (h + j)));
     }
 
     /* y = H v + shift (every entry) and z = H' y (single-precision accumulation),
-       reading each block of TP_R rows of H from memory once. */
+       reading each block of TP_R rows of H from memory once.  The last chunk of 16
+       columns is read and written under a mask. */
     TP_TARGET static void tp_half_gram(const uint16_t* H, Py_ssize_t n, Py_ssize_t p,
                                        const float* v, float shift, float* y, float* z) {
         Py_ssize_t i0, j, r, nr;
         Py_ssize_t pt = p - p % 16;
-        __mmask16 mt = (__mmask16) ((1u << (p - pt)) - 1u);
+        __mmask16 mt = (__mmask16) ((1u << (p - pt)) - 1u), m;
         for (j = 0; j < p; j++) z[j] = 0.0f;
         for (i0 = 0; i0 < n; i0 += TP_R) {
             const uint16_t* h = H + i0 * p;
+            const uint16_t* hn = h + TP_R * p;  /* the next block */
+            int ahead = i0 + 2 * TP_R <= n;
+            __m512 a[TP_R], b[TP_R];
             nr = n - i0 < TP_R ? n - i0 : TP_R;
+            for (r = 0; r < TP_R; r++) a[r] = _mm512_setzero_ps();
             if (nr == TP_R) {
-                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
-                       a6 = a0, a7 = a0, w;
-                for (j = 0; j < pt; j += 16) {
-                    w = _mm512_loadu_ps(v + j);
-                    a0 = _mm512_fmadd_ps(tp_ld(h, j), w, a0);
-                    a1 = _mm512_fmadd_ps(tp_ld(h + p, j), w, a1);
-                    a2 = _mm512_fmadd_ps(tp_ld(h + 2 * p, j), w, a2);
-                    a3 = _mm512_fmadd_ps(tp_ld(h + 3 * p, j), w, a3);
-                    a4 = _mm512_fmadd_ps(tp_ld(h + 4 * p, j), w, a4);
-                    a5 = _mm512_fmadd_ps(tp_ld(h + 5 * p, j), w, a5);
-                    a6 = _mm512_fmadd_ps(tp_ld(h + 6 * p, j), w, a6);
-                    a7 = _mm512_fmadd_ps(tp_ld(h + 7 * p, j), w, a7);
-                }
-                if (pt < p) {
-                    w = _mm512_maskz_loadu_ps(mt, v + pt);
-                    a0 = _mm512_fmadd_ps(tp_ldm(h, pt, mt), w, a0);
-                    a1 = _mm512_fmadd_ps(tp_ldm(h + p, pt, mt), w, a1);
-                    a2 = _mm512_fmadd_ps(tp_ldm(h + 2 * p, pt, mt), w, a2);
-                    a3 = _mm512_fmadd_ps(tp_ldm(h + 3 * p, pt, mt), w, a3);
-                    a4 = _mm512_fmadd_ps(tp_ldm(h + 4 * p, pt, mt), w, a4);
-                    a5 = _mm512_fmadd_ps(tp_ldm(h + 5 * p, pt, mt), w, a5);
-                    a6 = _mm512_fmadd_ps(tp_ldm(h + 6 * p, pt, mt), w, a6);
-                    a7 = _mm512_fmadd_ps(tp_ldm(h + 7 * p, pt, mt), w, a7);
-                }
-                y[i0] = _mm512_reduce_add_ps(a0) + shift;
-                y[i0 + 1] = _mm512_reduce_add_ps(a1) + shift;
-                y[i0 + 2] = _mm512_reduce_add_ps(a2) + shift;
-                y[i0 + 3] = _mm512_reduce_add_ps(a3) + shift;
-                y[i0 + 4] = _mm512_reduce_add_ps(a4) + shift;
-                y[i0 + 5] = _mm512_reduce_add_ps(a5) + shift;
-                y[i0 + 6] = _mm512_reduce_add_ps(a6) + shift;
-                y[i0 + 7] = _mm512_reduce_add_ps(a7) + shift;
-                {
-                    __m512 b0 = _mm512_set1_ps(y[i0]), b1 = _mm512_set1_ps(y[i0 + 1]),
-                           b2 = _mm512_set1_ps(y[i0 + 2]), b3 = _mm512_set1_ps(y[i0 + 3]),
-                           b4 = _mm512_set1_ps(y[i0 + 4]), b5 = _mm512_set1_ps(y[i0 + 5]),
-                           b6 = _mm512_set1_ps(y[i0 + 6]), b7 = _mm512_set1_ps(y[i0 + 7]);
-                    /* the next block's rows are fetched while this one is multiplied
-                       from cache: the memory works during the second product too */
-                    const uint16_t* hn = h + TP_R * p;
-                    int ahead = i0 + 2 * TP_R <= n;
-                    for (j = 0; j < pt; j += 16) {
-                        if (ahead && !(j & 16)) {
-                            _mm_prefetch((const char*) (hn + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 2 * p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 3 * p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 4 * p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 5 * p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 6 * p + j), _MM_HINT_T1);
-                            _mm_prefetch((const char*) (hn + 7 * p + j), _MM_HINT_T1);
-                        }
-                        __m512 s = _mm512_mul_ps(tp_ld(h, j), b0);
-                        __m512 t = _mm512_mul_ps(tp_ld(h + p, j), b1);
-                        s = _mm512_fmadd_ps(tp_ld(h + 2 * p, j), b2, s);
-                        t = _mm512_fmadd_ps(tp_ld(h + 3 * p, j), b3, t);
-                        s = _mm512_fmadd_ps(tp_ld(h + 4 * p, j), b4, s);
-                        t = _mm512_fmadd_ps(tp_ld(h + 5 * p, j), b5, t);
-                        s = _mm512_fmadd_ps(tp_ld(h + 6 * p, j), b6, s);
-                        t = _mm512_fmadd_ps(tp_ld(h + 7 * p, j), b7, t);
-                        _mm512_storeu_ps(z + j, _mm512_add_ps(_mm512_loadu_ps(z + j),
-                                                              _mm512_add_ps(s, t)));
-                    }
-                    if (pt < p) {
-                        __m512 s = _mm512_mul_ps(tp_ldm(h, pt, mt), b0);
-                        __m512 t = _mm512_mul_ps(tp_ldm(h + p, pt, mt), b1);
-                        s = _mm512_fmadd_ps(tp_ldm(h + 2 * p, pt, mt), b2, s);
-                        t = _mm512_fmadd_ps(tp_ldm(h + 3 * p, pt, mt), b3, t);
-                        s = _mm512_fmadd_ps(tp_ldm(h + 4 * p, pt, mt), b4, s);
-                        t = _mm512_fmadd_ps(tp_ldm(h + 5 * p, pt, mt), b5, t);
-                        s = _mm512_fmadd_ps(tp_ldm(h + 6 * p, pt, mt), b6, s);
-                        t = _mm512_fmadd_ps(tp_ldm(h + 7 * p, pt, mt), b7, t);
-                        _mm512_mask_storeu_ps(z + pt, mt, _mm512_add_ps(
-                            _mm512_maskz_loadu_ps(mt, z + pt), _mm512_add_ps(s, t)));
-                    }
+                for (j = 0; j < p; j += 16) {
+                    __m512 w;
+                    m = j < pt ? (__mmask16) 0xffff : mt;
+                    w = _mm512_maskz_loadu_ps(m, v + j);
+                    #pragma GCC unroll 8
+                    for (r = 0; r < TP_R; r++)
+                        a[r] = _mm512_fmadd_ps(tp_ldm(h + r * p, j, m), w, a[r]);
                 }
             } else {
-                for (r = 0; r < nr; r++) {
-                    const uint16_t* hr = h + r * p;
-                    __m512 a = _mm512_setzero_ps(), b;
-                    for (j = 0; j < pt; j += 16)
-                        a = _mm512_fmadd_ps(tp_ld(hr, j), _mm512_loadu_ps(v + j), a);
-                    if (pt < p)
-                        a = _mm512_fmadd_ps(tp_ldm(hr, pt, mt), _mm512_maskz_loadu_ps(mt, v + pt), a);
-                    y[i0 + r] = _mm512_reduce_add_ps(a) + shift;
-                    b = _mm512_set1_ps(y[i0 + r]);
-                    for (j = 0; j < pt; j += 16)
-                        _mm512_storeu_ps(z + j, _mm512_fmadd_ps(tp_ld(hr, j), b,
-                                                                _mm512_loadu_ps(z + j)));
-                    if (pt < p)
-                        _mm512_mask_storeu_ps(z + pt, mt, _mm512_fmadd_ps(
-                            tp_ldm(hr, pt, mt), b, _mm512_maskz_loadu_ps(mt, z + pt)));
+                for (r = 0; r < nr; r++)
+                    for (j = 0; j < p; j += 16) {
+                        m = j < pt ? (__mmask16) 0xffff : mt;
+                        a[r] = _mm512_fmadd_ps(tp_ldm(h + r * p, j, m),
+                                               _mm512_maskz_loadu_ps(m, v + j), a[r]);
+                    }
+            }
+            for (r = 0; r < TP_R; r++) {
+                if (r < nr) y[i0 + r] = _mm512_reduce_add_ps(a[r]) + shift;
+                b[r] = _mm512_set1_ps(r < nr ? y[i0 + r] : 0.0f);
+            }
+            if (nr == TP_R) {
+                for (j = 0; j < p; j += 16) {
+                    __m512 acc0, acc1;
+                    m = j < pt ? (__mmask16) 0xffff : mt;
+                    /* the next block's rows are fetched while this one is multiplied
+                       from cache: the memory works during the second product too */
+                    if (ahead && !(j & 16)) {
+                        #pragma GCC unroll 8
+                        for (r = 0; r < TP_R; r++)
+                            _mm_prefetch((const char*) (hn + r * p + j), _MM_HINT_T1);
+                    }
+                    acc0 = _mm512_mul_ps(tp_ldm(h, j, m), b[0]);
+                    acc1 = _mm512_mul_ps(tp_ldm(h + p, j, m), b[1]);
+                    #pragma GCC unroll 8
+                    for (r = 2; r < TP_R; r += 2) {
+                        acc0 = _mm512_fmadd_ps(tp_ldm(h + r * p, j, m), b[r], acc0);
+                        acc1 = _mm512_fmadd_ps(tp_ldm(h + (r + 1) * p, j, m), b[r + 1], acc1);
+                    }
+                    _mm512_mask_storeu_ps(z + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, z + j),
+                                                                  _mm512_add_ps(acc0, acc1)));
                 }
+            } else {
+                for (r = 0; r < nr; r++)
+                    for (j = 0; j < p; j += 16) {
+                        m = j < pt ? (__mmask16) 0xffff : mt;
+                        _mm512_mask_storeu_ps(z + j, m, _mm512_fmadd_ps(
+                            tp_ldm(h + r * p, j, m), b[r], _mm512_maskz_loadu_ps(m, z + j)));
+                    }
             }
         }
     }
