@@ -147,9 +147,57 @@ def hals_rows(double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
 cdef extern from *:
     """
     #include <string.h>
-    #define SC_R 4  /* rows per register block */
+    #include <math.h>
+    #define SC_R 4  /* rows per block */
+    /* lam * pn * z**(pn - 1), the slope of lam * z**pn (1/sqrt for pn = 1/2), as _lp_slope */
+    static inline double sc_lp_slope(double lam, double pn, double z) {
+        if (pn == 0.5) return 0.5 * lam / sqrt(z);
+        return lam * pn * pow(z, pn - 1.0);
+    }
+    /* The block's rows (w, row stride ldw; nr of the 4 real, the others zero), transposed
+       into Zt, and each entry's additive term into At: the l1 weight l1 (row stride ldl1)
+       if given, else lam (HALS; MU with p absent or p >= 1), else MU's l_p slope
+       lam p z^(p - 1) at the current z where z > tau (zero elsewhere and for lam = 0). */
+    static inline __attribute__((always_inline)) void
+    sc_gather(int K, int nr, int hals, const double* w, long ldw, const double* l1, long ldl1,
+              double lam, const double* p, double tau, double* Zt, double* At)
+    {
+        int r, k;
+        for (r = 0; r < SC_R; r++) {
+            double pn = (p != NULL && r < nr) ? p[r] : 1.0;
+            for (k = 0; k < K; k++) {
+                double z = 0.0, s = 0.0;
+                if (r < nr) {
+                    z = w[r * ldw + k];
+                    if (l1 != NULL)
+                        s = l1[r * ldl1 + k];
+                    else if (hals || (lam > 0.0 && (p == NULL || pn >= 1.0)))
+                        s = lam;
+                    else if (lam > 0.0 && z > tau && z > 0.0)
+                        s = sc_lp_slope(lam, pn, z);
+                }
+                Zt[k * SC_R + r] = z;
+                At[k * SC_R + r] = s;
+            }
+        }
+    }
+    /* the updated rows back into w; the lanes of the rows past the end zeroed */
+    static inline __attribute__((always_inline)) void
+    sc_scatter(int K, int nr, double* w, long ldw, double* Zt)
+    {
+        int r, k;
+        for (r = 0; r < SC_R; r++)
+            for (k = 0; k < K; k++) {
+                if (r < nr)
+                    w[r * ldw + k] = Zt[k * SC_R + r];
+                else
+                    Zt[k * SC_R + r] = 0.0;
+            }
+    }
+
     #if defined(__GNUC__) && !defined(SC_NMF_SCALAR)
-    /* GCC/clang: vector extensions (SSE2 baseline; an AVX2/FMA clone on x86-64 Linux) */
+    /* GCC/clang: vector extensions (SSE2 baseline; AVX2/FMA and AVX-512 clones on x86-64
+       Linux, chosen at run time) */
     #if !defined(__clang__)
     #pragma GCC diagnostic ignored "-Wpsabi"
     #endif
@@ -159,172 +207,320 @@ cdef extern from *:
     #define SC_NMF_DISPATCH 0
     #endif
     typedef double sc_v4 __attribute__((vector_size(32), aligned(8)));
+    typedef double sc_v2 __attribute__((vector_size(16), aligned(8)));
+    typedef double sc_v8 __attribute__((vector_size(64), aligned(8)));
+    typedef long long sc_l4 __attribute__((vector_size(32), aligned(8)));
+    #if defined(__clang__)
+    #define SC_SHUF(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+    #else
+    #define SC_SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (sc_l4){i, j, k, l})
+    #endif
 
     static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
     static inline void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
-    static inline double sc_hsum(sc_v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-    /* four float32 entries widened to float64 (one vcvtps2pd with AVX) */
+    static inline sc_v8 sc_ld8(const double* p) { sc_v8 v; memcpy(&v, p, sizeof v); return v; }
+    static inline void sc_st8(double* p, sc_v8 v) { memcpy(p, &v, sizeof v); }
+    /* float32 entries widened to float64 (one vcvtps2pd) */
     static inline sc_v4 sc_ldf(const float* p) { sc_v4 v = {p[0], p[1], p[2], p[3]}; return v; }
+    static inline sc_v8 sc_ldf8(const float* p) {
+        sc_v8 v = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]}; return v; }
+    static inline sc_v2 sc_ld2(const double* p) { sc_v2 v; memcpy(&v, p, sizeof v); return v; }
+    static inline void sc_st2(double* p, sc_v2 v) { memcpy(p, &v, sizeof v); }
+    static inline sc_v2 sc_ldf2(const float* p) { sc_v2 v = {p[0], p[1]}; return v; }
+    static inline sc_v2 sc_bc2(double x) { sc_v2 v = {x, x}; return v; }
+    static inline sc_v4 sc_red2(sc_v2 a0, sc_v2 a1, sc_v2 a2, sc_v2 a3) {
+        sc_v4 v = {a0[0] + a0[1], a1[0] + a1[1], a2[0] + a2[1], a3[0] + a3[1]}; return v; }
+    static inline sc_v4 sc_bc4(double x) { sc_v4 v = {x, x, x, x}; return v; }
+    static inline sc_v8 sc_bc8(double x) { sc_v8 v = {x, x, x, x, x, x, x, x}; return v; }
+    /* (sum a0, sum a1, sum a2, sum a3), each sum as (v[0] + v[1]) + (v[2] + v[3]) */
+    static inline __attribute__((always_inline)) sc_v4
+    sc_red4(sc_v4 a0, sc_v4 a1, sc_v4 a2, sc_v4 a3) {
+        sc_v4 lo = SC_SHUF(a0, a1, 0, 4, 2, 6) + SC_SHUF(a0, a1, 1, 5, 3, 7);
+        sc_v4 hi = SC_SHUF(a2, a3, 0, 4, 2, 6) + SC_SHUF(a2, a3, 1, 5, 3, 7);
+        return SC_SHUF(lo, hi, 0, 1, 4, 5) + SC_SHUF(lo, hi, 2, 3, 6, 7);
+    }
+    /* the same for 8 lanes: v[0:4] + v[4:8] first */
+    static inline __attribute__((always_inline)) sc_v4 sc_fold8(sc_v8 a) {
+        sc_v4 lo, hi; memcpy(&lo, &a, sizeof lo); memcpy(&hi, (const char*)&a + 32, sizeof hi);
+        return lo + hi;
+    }
+    static inline __attribute__((always_inline)) sc_v4
+    sc_red8(sc_v8 a0, sc_v8 a1, sc_v8 a2, sc_v8 a3) {
+        return sc_red4(sc_fold8(a0), sc_fold8(a1), sc_fold8(a2), sc_fold8(a3));
+    }
+    static inline sc_v4 sc_zero_below(sc_v4 v, sc_v4 t) {  /* v < t ? 0 : v, lane by lane */
+        return (sc_v4)((sc_l4)v & ~(v < t)); }
 
+    /* The row steps of the block's 4 rows at once (lanes: rows), in place in Zt (K x 4;
+       Qt, At alike): mu_rows (hals = 0; At the additive term of the denominator) or
+       hals_rows (At the l1 weights) on Gd = G + delta2; Tt is K x 4 scratch. */
+    static inline __attribute__((always_inline)) void
+    sc_update_body(int hals, int K, const double* Gd, double delta2, double eps,
+                   const double* Qt, const double* At, double* Zt, double* Tt)
+    {
+        const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, ev = {eps, eps, eps, eps};
+        int k, j;
+        if (hals) {
+            for (k = 0; k < K; k++) {
+                double hess = Gd[(long)k * K + k];
+                sc_v4 g;
+                if (hess <= 0.0)
+                    continue;
+                g = -sc_ld(Qt + 4 * k) - delta2;
+                for (j = 0; j < K; j++)
+                    g += Gd[(long)k * K + j] * sc_ld(Zt + 4 * j);
+                g += sc_ld(At + 4 * k);
+                sc_st(Zt + 4 * k, sc_zero_below(sc_ld(Zt + 4 * k) - g / hess, zero));
+            }
+            return;
+        }
+        for (k = 0; k < K; k++) {
+            sc_v4 den = zero, num, m;
+            for (j = 0; j < K; j++)
+                den += sc_ld(Zt + 4 * j) * Gd[(long)j * K + k];
+            den += sc_ld(At + 4 * k);
+            num = sc_zero_below(sc_ld(Qt + 4 * k) + delta2, zero);
+            m = (sc_v4)(den < ev);
+            den = (sc_v4)(((sc_l4)den & ~(sc_l4)m) | ((sc_l4)ev & (sc_l4)m));
+            sc_st(Tt + 4 * k, sc_ld(Zt + 4 * k) * num / den);
+        }
+        memcpy(Zt, Tt, 4 * (size_t)K * sizeof(double));
+    }
+
+
+    #define SC_V sc_v2
+    #define SC_W 2
+    #define SC_LDD sc_ld2
+    #define SC_STD sc_st2
+    #define SC_BCAST sc_bc2
+    #define SC_RED sc_red2
+    #define SC_KG 2
     #define SC_T double
-    #define SC_LD sc_ld
-    #define SC_LINE_MASK 7
+    #define SC_LD sc_ld2
     #define SC_NAME(n) n
     #include "_nmf_sweep.h"
     #undef SC_T
     #undef SC_LD
-    #undef SC_LINE_MASK
     #undef SC_NAME
     #define SC_T float
-    #define SC_LD sc_ldf
-    #define SC_LINE_MASK 15
+    #define SC_LD sc_ldf2
     #define SC_NAME(n) n##_f
     #include "_nmf_sweep.h"
     #undef SC_T
     #undef SC_LD
-    #undef SC_LINE_MASK
     #undef SC_NAME
+    #undef SC_V
+    #undef SC_W
+    #undef SC_LDD
+    #undef SC_STD
+    #undef SC_BCAST
+    #undef SC_RED
+    #undef SC_KG
 
     #if SC_NMF_DISPATCH
-    __attribute__((target("avx2,fma"))) static void
-    sc_dots_avx2(const double* xr, long ldx, int L, int K, const double* F, double* Q)
-    { sc_dots(xr, ldx, L, K, F, Q); }
-    __attribute__((target("avx2,fma"))) static void
-    sc_accum_avx2(const double* xr, long ldx, int L, int K, const double* Wr, double* A)
-    { sc_accum(xr, ldx, L, K, Wr, A); }
-    __attribute__((target("avx2,fma"))) static void
-    sc_dots_f_avx2(const float* xr, long ldx, int L, int K, const double* F, double* Q)
-    { sc_dots_f(xr, ldx, L, K, F, Q); }
-    __attribute__((target("avx2,fma"))) static void
-    sc_accum_f_avx2(const float* xr, long ldx, int L, int K, const double* Wr, double* A)
-    { sc_accum_f(xr, ldx, L, K, Wr, A); }
+    /* 4-lane vectors (the AVX2 clones) */
+    #define SC_V sc_v4
+    #define SC_W 4
+    #define SC_LDD sc_ld
+    #define SC_STD sc_st
+    #define SC_BCAST sc_bc4
+    #define SC_RED sc_red4
+    #define SC_KG 2
+    #define SC_T double
+    #define SC_LD sc_ld
+    #define SC_NAME(n) n##_4
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_NAME
+    #define SC_T float
+    #define SC_LD sc_ldf
+    #define SC_NAME(n) n##_f4
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_NAME
+    #undef SC_V
+    #undef SC_W
+    #undef SC_LDD
+    #undef SC_STD
+    #undef SC_BCAST
+    #undef SC_RED
+    #undef SC_KG
     #endif
 
-    static int sc_nmf_use_avx2(void) {
+    #if SC_NMF_DISPATCH
+    /* 8-lane vectors, one cache line per load (the AVX-512 clones only) */
+    #define SC_V sc_v8
+    #define SC_W 8
+    #define SC_LDD sc_ld8
+    #define SC_STD sc_st8
+    #define SC_BCAST sc_bc8
+    #define SC_RED sc_red8
+    #define SC_KG 6
+    #define SC_T double
+    #define SC_LD sc_ld8
+    #define SC_NAME(n) n##_8
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_NAME
+    #define SC_T float
+    #define SC_LD sc_ldf8
+    #define SC_NAME(n) n##_f8
+    #include "_nmf_sweep.h"
+    #undef SC_T
+    #undef SC_LD
+    #undef SC_NAME
+    #undef SC_V
+    #undef SC_W
+    #undef SC_LDD
+    #undef SC_STD
+    #undef SC_BCAST
+    #undef SC_RED
+    #undef SC_KG
+
+    #define SC_BLOCK_ARGS const double* F, const double* Gd, double delta2, double eps, \
+        int hals, double* w, long ldw, int nr, const double* l1, long ldl1, double lam, \
+        const double* p, double tau, double* ws, double* A, double* Pg
+    #define SC_BLOCK_CALL (xr, ldx, L, K, F, Gd, delta2, eps, hals, w, ldw, nr, l1, ldl1, lam, \
+                           p, tau, ws, A, Pg)
+    #define SC_AVX2 __attribute__((target("avx2,fma")))
+    #define SC_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq")))
+    SC_AVX2 static void sc_block_avx2(const double* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
+    { sc_block_4 SC_BLOCK_CALL; }
+    SC_AVX2 static void sc_block_f_avx2(const float* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
+    { sc_block_f4 SC_BLOCK_CALL; }
+    SC_AVX512 static void sc_block_avx512(const double* xr, long ldx, int L, int K,
+                                          SC_BLOCK_ARGS)
+    { sc_block_8 SC_BLOCK_CALL; }
+    SC_AVX512 static void sc_block_f_avx512(const float* xr, long ldx, int L, int K,
+                                            SC_BLOCK_ARGS)
+    { sc_block_f8 SC_BLOCK_CALL; }
+    #endif
+
+    /* the widest instruction set of the CPU: 2 AVX-512 (F, VL, DQ), 1 AVX2 and FMA, 0 none */
+    static int sc_nmf_simd_level(void) {
     #if SC_NMF_DISPATCH
         __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2")
+                && __builtin_cpu_supports("fma"))
+            return 2;
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     #else
         return 0;
     #endif
     }
-    /* one entry point per kernel and data type: the AVX2/FMA clone when the CPU has it */
-    static void sc_nmf_dots(int simd, const double* xr, long ldx, int L, int K, const double* F,
-                            double* Q) {
+    /* one entry point per data type: the clone of instruction set level simd */
+    static void sc_nmf_block(int simd, const double* xr, long ldx, int L, int K,
+                             SC_BLOCK_ARGS) {
     #if SC_NMF_DISPATCH
-        if (simd) { sc_dots_avx2(xr, ldx, L, K, F, Q); return; }
+        if (simd >= 2) { sc_block_avx512 SC_BLOCK_CALL; return; }
+        if (simd == 1) { sc_block_avx2 SC_BLOCK_CALL; return; }
     #endif
-        sc_dots(xr, ldx, L, K, F, Q);
+        sc_block SC_BLOCK_CALL;
     }
-    static void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
-                             double* A) {
+    static void sc_nmf_block_f(int simd, const float* xr, long ldx, int L, int K,
+                               SC_BLOCK_ARGS) {
     #if SC_NMF_DISPATCH
-        if (simd) { sc_accum_avx2(xr, ldx, L, K, Wr, A); return; }
+        if (simd >= 2) { sc_block_f_avx512 SC_BLOCK_CALL; return; }
+        if (simd == 1) { sc_block_f_avx2 SC_BLOCK_CALL; return; }
     #endif
-        sc_accum(xr, ldx, L, K, Wr, A);
-    }
-    static void sc_nmf_dots_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
-                              double* Q) {
-    #if SC_NMF_DISPATCH
-        if (simd) { sc_dots_f_avx2(xr, ldx, L, K, F, Q); return; }
-    #endif
-        sc_dots_f(xr, ldx, L, K, F, Q);
-    }
-    static void sc_nmf_accum_f(int simd, const float* xr, long ldx, int L, int K, const double* Wr,
-                               double* A) {
-    #if SC_NMF_DISPATCH
-        if (simd) { sc_accum_f_avx2(xr, ldx, L, K, Wr, A); return; }
-    #endif
-        sc_accum_f(xr, ldx, L, K, Wr, A);
+        sc_block_f SC_BLOCK_CALL;
     }
     #else  /* other compilers: plain loops, same results up to rounding */
-    static int sc_nmf_use_avx2(void) { return 0; }
-    #define SC_SCALAR_DOTS(NAME, T) \
-    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* F, double* Q) { \
-        int r, k, l; \
+    static int sc_nmf_simd_level(void) { return 0; }
+    #define SC_SCALAR_BLOCK(NAME, T) \
+    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* F, \
+                     const double* Gd, double delta2, double eps, int hals, double* w, long ldw, \
+                     int nr, const double* l1, long ldl1, double lam, const double* p, \
+                     double tau, double* ws, double* A, double* Pg) { \
+        double *Qt = ws, *Zt = ws + 4 * K, *At = Zt + 4 * K, *Tt = At + 4 * K; \
+        int r, k, j, l; \
         for (r = 0; r < SC_R; r++) for (k = 0; k < K; k++) { \
             double s = 0.0; \
             for (l = 0; l < L; l++) s += xr[r * ldx + l] * F[(long)k * L + l]; \
-            Q[r * K + k] = s; } }
-    #define SC_SCALAR_ACCUM(NAME, T) \
-    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* Wr, double* A) { \
-        int r, k, l; \
+            Qt[k * SC_R + r] = s; } \
+        sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At); \
+        sc_update_rows(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt); \
+        sc_scatter(K, nr, w, ldw, Zt); \
         for (k = 0; k < K; k++) for (l = 0; l < L; l++) { \
             double s = A[(long)k * L + l]; \
-            for (r = 0; r < SC_R; r++) s += Wr[r * K + k] * xr[r * ldx + l]; \
-            A[(long)k * L + l] = s; } }
-    SC_SCALAR_DOTS(sc_nmf_dots, double)
-    SC_SCALAR_DOTS(sc_nmf_dots_f, float)
-    SC_SCALAR_ACCUM(sc_nmf_accum, double)
-    SC_SCALAR_ACCUM(sc_nmf_accum_f, float)
+            for (r = 0; r < SC_R; r++) s += Zt[k * SC_R + r] * xr[r * ldx + l]; \
+            A[(long)k * L + l] = s; } \
+        for (k = 0; k < K; k++) for (j = 0; j < K; j++) for (r = 0; r < SC_R; r++) \
+            Pg[((long)k * K + j) * SC_R + r] += Zt[k * SC_R + r] * Zt[j * SC_R + r]; }
+    static void sc_update_rows(int hals, int K, const double* Gd, double delta2, double eps,
+                               const double* Qt, const double* At, double* Zt, double* Tt) {
+        int r, k, j;
+        for (r = 0; r < SC_R; r++) {
+            if (hals) {
+                for (k = 0; k < K; k++) {
+                    double hess = Gd[(long)k * K + k], g, v;
+                    if (hess <= 0.0) continue;
+                    g = -Qt[k * SC_R + r] - delta2;
+                    for (j = 0; j < K; j++) g += Gd[(long)k * K + j] * Zt[j * SC_R + r];
+                    g += At[k * SC_R + r];
+                    v = Zt[k * SC_R + r] - g / hess;
+                    Zt[k * SC_R + r] = v < 0.0 ? 0.0 : v;
+                }
+                continue;
+            }
+            for (k = 0; k < K; k++) {
+                double den = 0.0, num;
+                for (j = 0; j < K; j++) den += Zt[j * SC_R + r] * Gd[(long)j * K + k];
+                den += At[k * SC_R + r];
+                num = Qt[k * SC_R + r] + delta2;
+                if (num < 0.0) num = 0.0;
+                if (den < eps) den = eps;
+                Tt[k * SC_R + r] = Zt[k * SC_R + r] * num / den;
+            }
+            for (k = 0; k < K; k++) Zt[k * SC_R + r] = Tt[k * SC_R + r];
+        }
+    }
+    SC_SCALAR_BLOCK(sc_nmf_block, double)
+    SC_SCALAR_BLOCK(sc_nmf_block_f, float)
     #endif
     """
     int SC_R
-    int sc_nmf_use_avx2() noexcept nogil
-    void sc_nmf_dots(int simd, const double* xr, long ldx, int L, int K, const double* F,
-                     double* Q) noexcept nogil
-    void sc_nmf_accum(int simd, const double* xr, long ldx, int L, int K, const double* Wr,
-                      double* A) noexcept nogil
-    void sc_nmf_dots_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
-                       double* Q) noexcept nogil
-    void sc_nmf_accum_f(int simd, const float* xr, long ldx, int L, int K, const double* Wr,
-                        double* A) noexcept nogil
-
+    int sc_nmf_simd_level() noexcept nogil
+    void sc_nmf_block(int simd, const double* xr, long ldx, int L, int K, const double* F,
+                      const double* Gd, double delta2, double eps, int hals, double* w,
+                      long ldw, int nr, const double* l1, long ldl1, double lam,
+                      const double* p, double tau, double* ws, double* A,
+                      double* Pg) noexcept nogil
+    void sc_nmf_block_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
+                        const double* Gd, double delta2, double eps, int hals, double* w,
+                        long ldw, int nr, const double* l1, long ldl1, double lam,
+                        const double* p, double tau, double* ws, double* A,
+                        double* Pg) noexcept nogil
 
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cython cimport floating
 from cython.parallel cimport parallel
 
-cdef int _SIMD = sc_nmf_use_avx2()
+cdef int _SIMD_MAX = sc_nmf_simd_level()
+cdef int _SIMD = _SIMD_MAX
+
+
+def simd_level():
+    """Instruction set of the fused sweep: 2 AVX-512, 1 AVX2/FMA, 0 baseline vectors."""
+    return int(_SIMD)
 
 
 def simd_enabled():
-    """True when the fused sweep runs its AVX2/FMA code path on this CPU."""
-    return bool(_SIMD)
+    """True when the fused sweep runs an AVX2/FMA or AVX-512 code path on this CPU."""
+    return _SIMD > 0
 
 
-cdef inline void _row_update(double* z, const double* q, const double[:, ::1] G, Py_ssize_t K,
-                             double delta2, int hals, double lam, double pn, int has_p,
-                             double tau, double eps, const double* l1row,
-                             double* tmp, int has_L1=0) noexcept nogil:
-    """One row of ``mu_rows`` (into tmp, then copied) or of ``hals_rows`` (in place)."""
-    cdef Py_ssize_t k, j
-    cdef double den, num, zk, grad, hess, v
-    if hals:
-        for k in range(K):
-            hess = G[k, k] + delta2
-            if hess <= 0.0:
-                continue
-            grad = -q[k] - delta2
-            for j in range(K):
-                grad = grad + (G[k, j] + delta2) * z[j]
-            grad = grad + l1row[k]
-            v = z[k] - grad / hess
-            if v < 0.0:
-                v = 0.0
-            z[k] = v
-        return
-    for k in range(K):
-        zk = z[k]
-        den = 0.0
-        for j in range(K):
-            den = den + z[j] * (G[j, k] + delta2)
-        if has_L1:
-            den = den + l1row[k]
-        elif lam > 0.0:
-            if not has_p or pn >= 1.0:
-                den = den + lam
-            elif zk > tau and zk > 0.0:
-                den = den + _lp_slope(lam, pn, zk)
-        num = q[k] + delta2
-        if num < 0.0:
-            num = 0.0
-        if den < eps:
-            den = eps
-        tmp[k] = zk * num / den
-    for k in range(K):
-        z[k] = tmp[k]
+def _set_simd_level(level=None):
+    """Test hook: run the fused sweep with instruction set ``level`` (at most the CPU's;
+    None restores the widest).  Returns the level now in use."""
+    global _SIMD
+    _SIMD = _SIMD_MAX if level is None else max(0, min(int(level), _SIMD_MAX))
+    return int(_SIMD)
 
 
 def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1] F,
@@ -346,26 +542,28 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
     every product is still formed in float64, so the result is the float64
     one up to rounding, with half the memory traffic).
 
-    Rows are split into fixed chunks (their size depends on ``N``, ``K`` and
-    ``L`` only), each
-    chunk summed by one thread in row order and the chunks added in order, so
-    the result does not depend on ``n_threads``.
+    The rows go in blocks of four, the row steps of a block computed together
+    (one vector lane per row).  Rows are split into fixed chunks (their size
+    depends on ``N``, ``K`` and ``L`` only), each chunk summed by one thread in
+    row order and the chunks added in order, so the result does not depend on
+    ``n_threads``.
     """
     cdef Py_ssize_t N = X.shape[0], L = X.shape[1], K = W.shape[1]
     cdef Py_ssize_t ch, n_chunks, max_chunks, chunk, c, n0, n1, n, r, nr, k, j, l, i
+    cdef Py_ssize_t stride
     cdef bint has_p = p is not None
     cdef bint has_L1 = L1 is not None
     cdef int simd = _SIMD, n_oom = 0
     cdef double* part
+    cdef double* Gd
     cdef floating* xb
-    cdef double* wb
-    cdef double* qb
-    cdef double* tmp
-    cdef double* l1b
+    cdef double* ws
     cdef double* pa
     cdef double* pg
     cdef const floating* xr
-    cdef long ldx
+    cdef const double* l1r
+    cdef const double* pr
+    cdef long ldx, ldw, ldl1, ldb
     if W.shape[0] != N or F.shape[0] != K or F.shape[1] != L:
         raise ValueError(f"fused_sweep: X (N, L), W (N, K) and F (K, L) disagree: "
                          f"{(N, L)}, {(W.shape[0], W.shape[1])}, {(F.shape[0], F.shape[1])}.")
@@ -379,30 +577,36 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
         raise ValueError("fused_sweep: L1 must have the shape of W.")
     if K == 0:
         return
+    ldx = L  # C-contiguous arrays (the memoryviews require it)
+    ldw = K
+    ldl1 = K
     # fixed chunks (a function of N, K and L only, never of the threads): at least
     # 256 rows, at most 64 chunks and 2**22 doubles of partial sums
-    max_chunks = max(1, min(64, (1 << 22) // (K * (L + K))))
+    max_chunks = max(1, min(64, (1 << 22) // (K * (L + SC_R * K))))
     ch = max(256, (N + max_chunks - 1) // max_chunks)
     n_chunks = (N + ch - 1) // ch if N > 0 else 0
     if n_threads > n_chunks:
         n_threads = max(<int> n_chunks, 1)  # no idle thread to wait for
-    part = <double*> malloc(max(n_chunks, 1) * K * (L + K) * sizeof(double))
+    # per chunk: W^T X (K, L), then W^T W with one lane per row of a block (K, K, 4)
+    stride = K * (L + SC_R * K)
+    part = <double*> malloc((max(n_chunks, 1) * stride + K * K) * sizeof(double))
     if part == NULL:
         raise MemoryError("fused_sweep: no memory for the per-chunk partial products.")
-    memset(part, 0, max(n_chunks, 1) * K * (L + K) * sizeof(double))
-    xb = wb = qb = tmp = l1b = NULL
+    memset(part, 0, max(n_chunks, 1) * stride * sizeof(double))
+    Gd = part + max(n_chunks, 1) * stride
+    for k in range(K):
+        for j in range(K):
+            Gd[k * K + j] = G[k, j] + delta2
+    xb = NULL
+    ws = NULL
     with nogil, parallel(num_threads=n_threads):
         xb = <floating*> malloc(SC_R * (L + 4) * sizeof(floating))
-        wb = <double*> malloc(SC_R * K * sizeof(double))
-        qb = <double*> malloc(SC_R * K * sizeof(double))
-        tmp = <double*> malloc(K * sizeof(double))
-        l1b = <double*> malloc(K * sizeof(double))
+        ws = <double*> malloc(4 * SC_R * K * sizeof(double))
         for chunk in prange(n_chunks, schedule="dynamic"):
-            if xb == NULL or wb == NULL or qb == NULL or tmp == NULL or l1b == NULL:
+            if xb == NULL or ws == NULL:
                 n_oom += 1
                 continue
-            pa = part + chunk * K * (L + K)
-            pg = pa + K * L
+            pa = part + chunk * stride
             n0 = chunk * ch
             n1 = min(n0 + ch, N)
             n = n0
@@ -410,41 +614,26 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
                 nr = min(<Py_ssize_t> SC_R, n1 - n)
                 if nr == SC_R:
                     xr = &X[n, 0]
-                    ldx = L
+                    ldb = ldx
                 else:  # tail: zero-padded copy of the last rows
                     memset(xb, 0, SC_R * L * sizeof(floating))
                     for r in range(nr):
                         memcpy(xb + r * L, &X[n + r, 0], L * sizeof(floating))
                     xr = xb
-                    ldx = L
+                    ldb = L
+                l1r = &L1[n, 0] if has_L1 else NULL
+                pr = &p[n] if has_p else NULL
                 if floating is double:
-                    sc_nmf_dots(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
+                    sc_nmf_block(simd, xr, ldb, <int> L, <int> K, &F[0, 0], Gd, delta2, eps,
+                                 hals, &W[n, 0], ldw, <int> nr, l1r, ldl1, lam, pr, tau, ws,
+                                 pa, pa + K * L)
                 else:
-                    sc_nmf_dots_f(simd, xr, ldx, <int> L, <int> K, &F[0, 0], qb)
-                memset(wb, 0, SC_R * K * sizeof(double))
-                for r in range(nr):
-                    for k in range(K):
-                        wb[r * K + k] = W[n + r, k]
-                        if has_L1:
-                            l1b[k] = L1[n + r, k]
-                        else:
-                            l1b[k] = lam
-                    _row_update(wb + r * K, qb + r * K, G, K, delta2, hals, lam,
-                                p[n + r] if has_p else 1.0, has_p, tau, eps, l1b, tmp, has_L1)
-                    for k in range(K):
-                        W[n + r, k] = wb[r * K + k]
-                        for j in range(K):
-                            pg[k * K + j] += wb[r * K + k] * wb[r * K + j]
-                if floating is double:
-                    sc_nmf_accum(simd, xr, ldx, <int> L, <int> K, wb, pa)
-                else:
-                    sc_nmf_accum_f(simd, xr, ldx, <int> L, <int> K, wb, pa)
+                    sc_nmf_block_f(simd, xr, ldb, <int> L, <int> K, &F[0, 0], Gd, delta2, eps,
+                                   hals, &W[n, 0], ldw, <int> nr, l1r, ldl1, lam, pr, tau, ws,
+                                   pa, pa + K * L)
                 n = n + nr
         free(xb)
-        free(wb)
-        free(qb)
-        free(tmp)
-        free(l1b)
+        free(ws)
     if n_oom:
         free(part)
         raise MemoryError("fused_sweep: no memory for the per-thread workspace.")
@@ -454,10 +643,12 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
         for j in range(K):
             WtW[k, j] = 0.0
     for c in range(n_chunks):
-        pa = part + c * K * (L + K)
+        pa = part + c * stride
         pg = pa + K * L
-        for i in range(K * L):
-            (&WtX[0, 0])[i] += pa[i]
-        for i in range(K * K):
-            (&WtW[0, 0])[i] += pg[i]
+        for k in range(K):
+            for l in range(L):
+                WtX[k, l] += pa[k * L + l]
+            for j in range(K):
+                i = SC_R * (k * K + j)
+                WtW[k, j] += (pg[i] + pg[i + 1]) + (pg[i + 2] + pg[i + 3])
     free(part)

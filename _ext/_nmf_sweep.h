@@ -1,106 +1,158 @@
-/* The fused-sweep kernels of _nmf.pyx, written once for both data types.
+/* The fused-sweep kernels of _nmf.pyx, written once for every data type and vector width.
  *
- * Included twice by _nmf.pyx: with SC_T double (SC_LD = sc_ld, names sc_dots /
- * sc_accum) and with SC_T float (SC_LD = sc_ldf, widening four entries to double;
- * names sc_dots_f / sc_accum_f).  Arithmetic is double in both.  SC_LINE_MASK is
- * the number of SC_T entries in a 64-byte cache line minus one (prefetch stride).
+ * Included by _nmf.pyx once per (data type, vector width) with
+ *   SC_T     the data type (double or float; arithmetic is double in both),
+ *   SC_V     the double vector type and SC_W its number of lanes (4 or 8),
+ *   SC_LD    loads SC_W entries of SC_T as an SC_V (float32 entries widened),
+ *   SC_KG    the most endmembers one pass over a block's rows serves (a register budget:
+ *            4 SC_KG accumulators or broadcast weights, plus the 4 rows),
+ *   SC_NAME  the names' suffix.
+ * A block is SC_R = 4 consecutive rows; per-block values of the rows are stored
+ * transposed, four lanes per endmember: Qt[k * 4 + r].
  */
-/* Q[r][k] = x_r . F_k for the SC_R rows at xr (stride ldx), F (K, L) row-major. */
+
+#ifndef SC_PFD
+#define SC_PFD 8
+#endif
+/* Qt[g * 4 + r] = x_r . F_g for the G (a constant after inlining) rows of F at F. */
 static inline __attribute__((always_inline)) void
-SC_NAME(sc_dots)(const SC_T* xr, long ldx, int L, int K, const double* F, double* Q)
+SC_NAME(sc_dots_grp)(const SC_T* xr, long ldx, int L, const double* F, double* Qt, const int G,
+                     const int pf)
 {
     const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-    int k = 0, l;
-    for (; k + 1 < K; k += 2) {
-        const double *f0 = F + (long)k * L, *f1 = f0 + L;
-        sc_v4 a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-              a30 = a00, a31 = a00;
-        for (l = 0; l + 4 <= L; l += 4) {
-            sc_v4 g0 = sc_ld(f0 + l), g1 = sc_ld(f1 + l), v;
-            if (k == 0 && (l & SC_LINE_MASK) == 0) {  /* the rows two blocks ahead, a line at a time */
-                __builtin_prefetch(x0 + 8 * ldx + l); __builtin_prefetch(x1 + 8 * ldx + l);
-                __builtin_prefetch(x2 + 8 * ldx + l); __builtin_prefetch(x3 + 8 * ldx + l);
-            }
-            v = SC_LD(x0 + l); a00 += v * g0; a01 += v * g1;
-            v = SC_LD(x1 + l); a10 += v * g0; a11 += v * g1;
-            v = SC_LD(x2 + l); a20 += v * g0; a21 += v * g1;
-            v = SC_LD(x3 + l); a30 += v * g0; a31 += v * g1;
-        }
-        double s00 = sc_hsum(a00), s01 = sc_hsum(a01), s10 = sc_hsum(a10), s11 = sc_hsum(a11),
-               s20 = sc_hsum(a20), s21 = sc_hsum(a21), s30 = sc_hsum(a30), s31 = sc_hsum(a31);
-        for (; l < L; l++) {
-            s00 += x0[l] * f0[l]; s01 += x0[l] * f1[l];
-            s10 += x1[l] * f0[l]; s11 += x1[l] * f1[l];
-            s20 += x2[l] * f0[l]; s21 += x2[l] * f1[l];
-            s30 += x3[l] * f0[l]; s31 += x3[l] * f1[l];
-        }
-        Q[k] = s00; Q[k + 1] = s01;
-        Q[K + k] = s10; Q[K + k + 1] = s11;
-        Q[2 * K + k] = s20; Q[2 * K + k + 1] = s21;
-        Q[3 * K + k] = s30; Q[3 * K + k + 1] = s31;
+    SC_V a0[SC_KG], a1[SC_KG], a2[SC_KG], a3[SC_KG];
+    int g, l;
+    for (g = 0; g < G; g++) {
+        a0[g] = (SC_V){0}; a1[g] = a0[g]; a2[g] = a0[g]; a3[g] = a0[g];
     }
-    for (; k < K; k++) {
-        const double* f0 = F + (long)k * L;
-        sc_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
-        for (l = 0; l + 4 <= L; l += 4) {
-            sc_v4 g0 = sc_ld(f0 + l);
-            a0 += SC_LD(x0 + l) * g0; a1 += SC_LD(x1 + l) * g0;
-            a2 += SC_LD(x2 + l) * g0; a3 += SC_LD(x3 + l) * g0;
+    for (l = 0; l + SC_W <= L; l += SC_W) {
+        SC_V v0 = SC_LD(x0 + l), v1 = SC_LD(x1 + l), v2 = SC_LD(x2 + l), v3 = SC_LD(x3 + l);
+#if SC_PFD > 0
+        if (pf && ((l * sizeof(SC_T)) & 63) == 0) {  /* the rows SC_PFD ahead, a line at a time */
+            __builtin_prefetch(x0 + SC_PFD * ldx + l); __builtin_prefetch(x1 + SC_PFD * ldx + l);
+            __builtin_prefetch(x2 + SC_PFD * ldx + l); __builtin_prefetch(x3 + SC_PFD * ldx + l);
         }
-        double s0 = sc_hsum(a0), s1 = sc_hsum(a1), s2 = sc_hsum(a2), s3 = sc_hsum(a3);
-        for (; l < L; l++) {
-            s0 += x0[l] * f0[l]; s1 += x1[l] * f0[l];
-            s2 += x2[l] * f0[l]; s3 += x3[l] * f0[l];
+#endif
+        for (g = 0; g < G; g++) {
+            SC_V f = SC_LDD(F + (long)g * L + l);
+            a0[g] += v0 * f; a1[g] += v1 * f; a2[g] += v2 * f; a3[g] += v3 * f;
         }
-        Q[k] = s0; Q[K + k] = s1; Q[2 * K + k] = s2; Q[3 * K + k] = s3;
+    }
+    for (g = 0; g < G; g++) {
+        const double* f = F + (long)g * L;
+        sc_v4 s = SC_RED(a0[g], a1[g], a2[g], a3[g]);  /* the four rows' sums, one per lane */
+        double s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+        int m;
+        for (m = l; m < L; m++) {
+            s0 += x0[m] * f[m]; s1 += x1[m] * f[m]; s2 += x2[m] * f[m]; s3 += x3[m] * f[m];
+        }
+        Qt[4 * g] = s0; Qt[4 * g + 1] = s1; Qt[4 * g + 2] = s2; Qt[4 * g + 3] = s3;
     }
 }
 
-/* A[k, :] += sum_r w_r[k] x_r for the SC_R rows (A (K, L) row-major). */
+/* Qt[k * 4 + r] = x_r . F_k for the 4 rows at xr (stride ldx), F (K, L) row-major. */
 static inline __attribute__((always_inline)) void
-SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Wr, double* A)
+SC_NAME(sc_dots)(const SC_T* xr, long ldx, int L, int K, const double* F, double* Qt)
 {
-    const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
-    int k = 0, l;
-    for (; k + 1 < K; k += 2) {  /* two endmembers per pass: the rows are loaded once */
-        double *a = A + (long)k * L, *b = a + L;
-        const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-        const double u0 = Wr[k + 1], u1 = Wr[K + k + 1], u2 = Wr[2 * K + k + 1],
-                     u3 = Wr[3 * K + k + 1];
-        sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-              c3 = {w3, w3, w3, w3}, d0 = {u0, u0, u0, u0}, d1 = {u1, u1, u1, u1},
-              d2 = {u2, u2, u2, u2}, d3 = {u3, u3, u3, u3};
-        for (l = 0; l + 4 <= L; l += 4) {
-            sc_v4 v0 = SC_LD(x0 + l), v1 = SC_LD(x1 + l), v2 = SC_LD(x2 + l),
-                  v3 = SC_LD(x3 + l);
-            sc_v4 s = sc_ld(a + l), t = sc_ld(b + l);
-            s += c0 * v0; t += d0 * v0;
-            s += c1 * v1; t += d1 * v1;
-            s += c2 * v2; t += d2 * v2;
-            s += c3 * v3; t += d3 * v3;
-            sc_st(a + l, s);
-            sc_st(b + l, t);
-        }
-        for (; l < L; l++) {
-            a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
-            b[l] = b[l] + u0 * x0[l] + u1 * x1[l] + u2 * x2[l] + u3 * x3[l];
-        }
-    }
-    for (; k < K; k++) {
-        double* a = A + (long)k * L;
-        const double w0 = Wr[k], w1 = Wr[K + k], w2 = Wr[2 * K + k], w3 = Wr[3 * K + k];
-        sc_v4 c0 = {w0, w0, w0, w0}, c1 = {w1, w1, w1, w1}, c2 = {w2, w2, w2, w2},
-              c3 = {w3, w3, w3, w3};
-        for (l = 0; l + 4 <= L; l += 4) {
-            sc_v4 s = sc_ld(a + l);
-            s += c0 * SC_LD(x0 + l);
-            s += c1 * SC_LD(x1 + l);
-            s += c2 * SC_LD(x2 + l);
-            s += c3 * SC_LD(x3 + l);
-            sc_st(a + l, s);
-        }
-        for (; l < L; l++)
-            a[l] = a[l] + w0 * x0[l] + w1 * x1[l] + w2 * x2[l] + w3 * x3[l];
+    int k = 0;
+    for (; k + SC_KG <= K; k += SC_KG)
+        SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, SC_KG, k == 0);
+    switch (K - k) {  /* the last K mod SC_KG endmembers */
+#if SC_KG > 5
+    case 5: SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, 5, k == 0); break;
+#endif
+#if SC_KG > 4
+    case 4: SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, 4, k == 0); break;
+#endif
+#if SC_KG > 3
+    case 3: SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, 3, k == 0); break;
+#endif
+#if SC_KG > 2
+    case 2: SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, 2, k == 0); break;
+#endif
+    case 1: SC_NAME(sc_dots_grp)(xr, ldx, L, F + (long)k * L, Qt + 4 * k, 1, k == 0); break;
+    default: break;
     }
 }
 
+/* A[g, :] += sum_r Zt[g * 4 + r] x_r for the G (constant) rows of A at A. */
+static inline __attribute__((always_inline)) void
+SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double* A, const int G)
+{
+    const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
+    SC_V c0[SC_KG], c1[SC_KG], c2[SC_KG], c3[SC_KG];
+    int g, l;
+    for (g = 0; g < G; g++) {
+        c0[g] = SC_BCAST(Zt[4 * g]); c1[g] = SC_BCAST(Zt[4 * g + 1]);
+        c2[g] = SC_BCAST(Zt[4 * g + 2]); c3[g] = SC_BCAST(Zt[4 * g + 3]);
+    }
+    for (l = 0; l + SC_W <= L; l += SC_W) {
+        SC_V v0 = SC_LD(x0 + l), v1 = SC_LD(x1 + l), v2 = SC_LD(x2 + l), v3 = SC_LD(x3 + l);
+        for (g = 0; g < G; g++) {
+            double* a = A + (long)g * L + l;
+            SC_V s = SC_LDD(a);
+            s += c0[g] * v0;
+            s += c1[g] * v1;
+            s += c2[g] * v2;
+            s += c3[g] * v3;
+            SC_STD(a, s);
+        }
+    }
+    for (; l < L; l++)
+        for (g = 0; g < G; g++) {
+            double* a = A + (long)g * L;
+            a[l] = a[l] + Zt[4 * g] * x0[l] + Zt[4 * g + 1] * x1[l] + Zt[4 * g + 2] * x2[l]
+                   + Zt[4 * g + 3] * x3[l];
+        }
+}
+
+/* A[k, :] += sum_r Zt[k * 4 + r] x_r for the 4 rows (A (K, L) row-major), and
+ * Pg[(k * K + j) * 4 + r] += Zt[k * 4 + r] Zt[j * 4 + r] (W^T W, one lane per row). */
+static inline __attribute__((always_inline)) void
+SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, double* A,
+                  double* Pg)
+{
+    int k = 0, j;
+    for (; k + SC_KG <= K; k += SC_KG)
+        SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, SC_KG);
+    switch (K - k) {
+#if SC_KG > 5
+    case 5: SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, 5); break;
+#endif
+#if SC_KG > 4
+    case 4: SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, 4); break;
+#endif
+#if SC_KG > 3
+    case 3: SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, 3); break;
+#endif
+#if SC_KG > 2
+    case 2: SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, 2); break;
+#endif
+    case 1: SC_NAME(sc_accum_grp)(xr, ldx, L, Zt + 4 * k, A + (long)k * L, 1); break;
+    default: break;
+    }
+    for (k = 0; k < K; k++) {
+        sc_v4 zk = sc_ld(Zt + 4 * k);
+        for (j = 0; j < K; j++) {
+            double* p = Pg + ((long)k * K + j) * 4;
+            sc_st(p, sc_ld(p) + zk * sc_ld(Zt + 4 * j));
+        }
+    }
+}
+
+/* One block of 4 rows (nr of them real; the others zero): q = F x_r, the row steps
+ * (sc_update_body) in place in w (row stride ldw), then A += W_blk^T X_blk and the lanes of
+ * W_blk^T W_blk into Pg.  ws: 16 K doubles of scratch. */
+static inline __attribute__((always_inline)) void
+SC_NAME(sc_block)(const SC_T* xr, long ldx, int L, int K, const double* F, const double* Gd,
+                  double delta2, double eps, int hals, double* w, long ldw, int nr,
+                  const double* l1, long ldl1, double lam, const double* p, double tau,
+                  double* ws, double* A, double* Pg)
+{
+    double *Qt = ws, *Zt = ws + 4 * K, *At = Zt + 4 * K, *Tt = At + 4 * K;
+    SC_NAME(sc_dots)(xr, ldx, L, K, F, Qt);
+    sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At);
+    sc_update_body(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt);
+    sc_scatter(K, nr, w, ldw, Zt);
+    SC_NAME(sc_accum)(xr, ldx, L, K, Zt, A, Pg);
+}
