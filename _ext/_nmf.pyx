@@ -149,6 +149,11 @@ cdef extern from *:
     #include <string.h>
     #include <math.h>
     #define SC_R 4  /* rows per block */
+    #if defined(__GNUC__) && !defined(SC_NMF_SCALAR)
+    #define SC_HALF_SLOPES 1  /* the p = 1/2 slopes by sc_half_slopes (vector code) */
+    #else
+    #define SC_HALF_SLOPES 0
+    #endif
     /* lam * pn * z**(pn - 1), the slope of lam * z**pn (1/sqrt for pn = 1/2), as _lp_slope */
     static inline double sc_lp_slope(double lam, double pn, double z) {
         if (pn == 0.5) return 0.5 * lam / sqrt(z);
@@ -157,14 +162,18 @@ cdef extern from *:
     /* The block's rows (w, row stride ldw; nr of the 4 real, the others zero), transposed
        into Zt, and each entry's additive term into At: the l1 weight l1 (row stride ldl1)
        if given, else lam (HALS; MU with p absent or p >= 1), else MU's l_p slope
-       lam p z^(p - 1) at the current z where z > tau (zero elsewhere and for lam = 0). */
-    static inline __attribute__((always_inline)) void
+       lam p z^(p - 1) at the current z where z > tau (zero elsewhere and for lam = 0).
+       Returns the bit mask of the rows with p = 1/2, whose slopes are left to the caller
+       (sc_half_slopes, four at once); 0 when sc_half_slopes is not available. */
+    static inline __attribute__((always_inline)) int
     sc_gather(int K, int nr, int hals, const double* w, long ldw, const double* l1, long ldl1,
               double lam, const double* p, double tau, double* Zt, double* At)
     {
-        int r, k;
+        int r, k, half = 0;
         for (r = 0; r < SC_R; r++) {
             double pn = (p != NULL && r < nr) ? p[r] : 1.0;
+            int defer = SC_HALF_SLOPES && l1 == NULL && !hals && lam > 0.0 && pn == 0.5;
+            half |= defer << r;
             for (k = 0; k < K; k++) {
                 double z = 0.0, s = 0.0;
                 if (r < nr) {
@@ -173,13 +182,14 @@ cdef extern from *:
                         s = l1[r * ldl1 + k];
                     else if (hals || (lam > 0.0 && (p == NULL || pn >= 1.0)))
                         s = lam;
-                    else if (lam > 0.0 && z > tau && z > 0.0)
+                    else if (!defer && lam > 0.0 && z > tau && z > 0.0)
                         s = sc_lp_slope(lam, pn, z);
                 }
                 Zt[k * SC_R + r] = z;
                 At[k * SC_R + r] = s;
             }
         }
+        return half;
     }
     /* the updated rows back into w; the lanes of the rows past the end zeroed */
     static inline __attribute__((always_inline)) void
@@ -210,6 +220,8 @@ cdef extern from *:
     typedef double sc_v2 __attribute__((vector_size(16), aligned(8)));
     typedef double sc_v8 __attribute__((vector_size(64), aligned(8)));
     typedef long long sc_l4 __attribute__((vector_size(32), aligned(8)));
+    #define SC_AVX2 __attribute__((target("avx2,fma")))
+    #define SC_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq")))
     #if defined(__clang__)
     #define SC_SHUF(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
     #else
@@ -230,6 +242,8 @@ cdef extern from *:
     static inline sc_v2 sc_bc2(double x) { sc_v2 v = {x, x}; return v; }
     static inline sc_v4 sc_red2(sc_v2 a0, sc_v2 a1, sc_v2 a2, sc_v2 a3) {
         sc_v4 v = {a0[0] + a0[1], a1[0] + a1[1], a2[0] + a2[1], a3[0] + a3[1]}; return v; }
+    static inline sc_v4 sc_sqrt4(sc_v4 v) {
+        sc_v4 r = {sqrt(v[0]), sqrt(v[1]), sqrt(v[2]), sqrt(v[3])}; return r; }
     static inline sc_v4 sc_bc4(double x) { sc_v4 v = {x, x, x, x}; return v; }
     static inline sc_v8 sc_bc8(double x) { sc_v8 v = {x, x, x, x, x, x, x, x}; return v; }
     /* (sum a0, sum a1, sum a2, sum a3), each sum as (v[0] + v[1]) + (v[2] + v[3]) */
@@ -288,6 +302,9 @@ cdef extern from *:
     }
 
 
+    /* 2-lane vectors (SSE2 / NEON width: the baseline) */
+    #define SC_TARGET
+    #define SC_SQRT4 sc_sqrt4
     #define SC_V sc_v2
     #define SC_W 2
     #define SC_LDD sc_ld2
@@ -316,9 +333,13 @@ cdef extern from *:
     #undef SC_BCAST
     #undef SC_RED
     #undef SC_KG
+    #undef SC_TARGET
+    #undef SC_SQRT4
 
     #if SC_NMF_DISPATCH
     /* 4-lane vectors (the AVX2 clones) */
+    #define SC_TARGET SC_AVX2
+    #define SC_SQRT4 __builtin_ia32_sqrtpd256
     #define SC_V sc_v4
     #define SC_W 4
     #define SC_LDD sc_ld
@@ -347,10 +368,14 @@ cdef extern from *:
     #undef SC_BCAST
     #undef SC_RED
     #undef SC_KG
+    #undef SC_TARGET
+    #undef SC_SQRT4
     #endif
 
     #if SC_NMF_DISPATCH
-    /* 8-lane vectors, one cache line per load (the AVX-512 clones only) */
+    /* 8-lane vectors, one cache line per load (the AVX-512 clones) */
+    #define SC_TARGET SC_AVX512
+    #define SC_SQRT4 __builtin_ia32_sqrtpd256
     #define SC_V sc_v8
     #define SC_W 8
     #define SC_LDD sc_ld8
@@ -379,14 +404,14 @@ cdef extern from *:
     #undef SC_BCAST
     #undef SC_RED
     #undef SC_KG
+    #undef SC_TARGET
+    #undef SC_SQRT4
 
     #define SC_BLOCK_ARGS const double* F, const double* Gd, double delta2, double eps, \
         int hals, double* w, long ldw, int nr, const double* l1, long ldl1, double lam, \
         const double* p, double tau, double* ws, double* A, double* Pg
     #define SC_BLOCK_CALL (xr, ldx, L, K, F, Gd, delta2, eps, hals, w, ldw, nr, l1, ldl1, lam, \
                            p, tau, ws, A, Pg)
-    #define SC_AVX2 __attribute__((target("avx2,fma")))
-    #define SC_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq")))
     SC_AVX2 static void sc_block_avx2(const double* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
     { sc_block_4 SC_BLOCK_CALL; }
     SC_AVX2 static void sc_block_f_avx2(const float* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
@@ -442,7 +467,7 @@ cdef extern from *:
             double s = 0.0; \
             for (l = 0; l < L; l++) s += xr[r * ldx + l] * F[(long)k * L + l]; \
             Qt[k * SC_R + r] = s; } \
-        sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At); \
+        (void)sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At); \
         sc_update_rows(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt); \
         sc_scatter(K, nr, w, ldw, Zt); \
         for (k = 0; k < K; k++) for (l = 0; l < L; l++) { \

@@ -2,20 +2,23 @@
  *
  * Included by _nmf.pyx once per (data type, vector width) with
  *   SC_T     the data type (double or float; arithmetic is double in both),
- *   SC_V     the double vector type and SC_W its number of lanes (4 or 8),
+ *   SC_V     the double vector type and SC_W its number of lanes (2 baseline, 4 in the
+ *            AVX2 clones, 8 in the AVX-512 ones),
  *   SC_LD    loads SC_W entries of SC_T as an SC_V (float32 entries widened),
  *   SC_KG    the most endmembers one pass over a block's rows serves (a register budget:
  *            4 SC_KG accumulators or broadcast weights, plus the 4 rows),
+ *   SC_SQRT4 the square roots of an sc_v4 (one instruction where the clone has it),
+ *   SC_TARGET the clone's target attribute (empty for the baseline),
  *   SC_NAME  the names' suffix.
  * A block is SC_R = 4 consecutive rows; per-block values of the rows are stored
  * transposed, four lanes per endmember: Qt[k * 4 + r].
  */
 
 #ifndef SC_PFD
-#define SC_PFD 8
+#define SC_PFD 8  /* software prefetch distance in rows (2 blocks; 8 and 16 measured alike) */
 #endif
 /* Qt[g * 4 + r] = x_r . F_g for the G (a constant after inlining) rows of F at F. */
-static inline __attribute__((always_inline)) void
+SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_dots_grp)(const SC_T* xr, long ldx, int L, const double* F, double* Qt, const int G,
                      const int pf)
 {
@@ -51,7 +54,7 @@ SC_NAME(sc_dots_grp)(const SC_T* xr, long ldx, int L, const double* F, double* Q
 }
 
 /* Qt[k * 4 + r] = x_r . F_k for the 4 rows at xr (stride ldx), F (K, L) row-major. */
-static inline __attribute__((always_inline)) void
+SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_dots)(const SC_T* xr, long ldx, int L, int K, const double* F, double* Qt)
 {
     int k = 0;
@@ -76,7 +79,7 @@ SC_NAME(sc_dots)(const SC_T* xr, long ldx, int L, int K, const double* F, double
 }
 
 /* A[g, :] += sum_r Zt[g * 4 + r] x_r for the G (constant) rows of A at A. */
-static inline __attribute__((always_inline)) void
+SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double* A, const int G)
 {
     const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
@@ -108,7 +111,7 @@ SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double*
 
 /* A[k, :] += sum_r Zt[k * 4 + r] x_r for the 4 rows (A (K, L) row-major), and
  * Pg[(k * K + j) * 4 + r] += Zt[k * 4 + r] Zt[j * 4 + r] (W^T W, one lane per row). */
-static inline __attribute__((always_inline)) void
+SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, double* A,
                   double* Pg)
 {
@@ -140,18 +143,41 @@ SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, doub
     }
 }
 
+/* At[k * 4 + r] = 0.5 lam / sqrt(z) (the slope of lam z^(1/2), as sc_lp_slope) at
+ * z = Zt[k * 4 + r] > max(tau, 0) on the lanes r of the bit mask lanes, four lanes at once. */
+SC_TARGET static inline __attribute__((always_inline)) void
+SC_NAME(sc_half_slopes)(int K, int lanes, double lam, double tau, const double* Zt, double* At)
+{
+    const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0},
+                tv = {tau, tau, tau, tau};
+    const sc_l4 on = {-(long long)(lanes & 1), -(long long)((lanes >> 1) & 1),
+                      -(long long)((lanes >> 2) & 1), -(long long)((lanes >> 3) & 1)};
+    const double hl = 0.5 * lam;
+    int k;
+    for (k = 0; k < K; k++) {
+        sc_v4 z = sc_ld(Zt + 4 * k), s;
+        sc_l4 m = (z > tv) & (z > zero) & on;
+        z = (sc_v4)(((sc_l4)z & m) | ((sc_l4)one & ~m));  /* 1 where masked: no NaN */
+        s = hl / SC_SQRT4(z);
+        sc_st(At + 4 * k, (sc_v4)(((sc_l4)s & m) | ((sc_l4)sc_ld(At + 4 * k) & ~m)));
+    }
+}
+
 /* One block of 4 rows (nr of them real; the others zero): q = F x_r, the row steps
  * (sc_update_body) in place in w (row stride ldw), then A += W_blk^T X_blk and the lanes of
  * W_blk^T W_blk into Pg.  ws: 16 K doubles of scratch. */
-static inline __attribute__((always_inline)) void
+SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_block)(const SC_T* xr, long ldx, int L, int K, const double* F, const double* Gd,
                   double delta2, double eps, int hals, double* w, long ldw, int nr,
                   const double* l1, long ldl1, double lam, const double* p, double tau,
                   double* ws, double* A, double* Pg)
 {
     double *Qt = ws, *Zt = ws + 4 * K, *At = Zt + 4 * K, *Tt = At + 4 * K;
+    int half;
     SC_NAME(sc_dots)(xr, ldx, L, K, F, Qt);
-    sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At);
+    half = sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At);
+    if (half)
+        SC_NAME(sc_half_slopes)(K, half, lam, tau, Zt, At);
     sc_update_body(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt);
     sc_scatter(K, nr, w, ldw, Zt);
     SC_NAME(sc_accum)(xr, ldx, L, K, Zt, A, Pg);

@@ -170,3 +170,26 @@ def test_every_level_keeps_zero_rows_and_inputs(at_level):
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(H, H0)
     assert np.all(np.isfinite(A)) and np.all(np.isfinite(G))
+
+
+@pytest.mark.parametrize("at_level", LEVELS, indirect=True)
+@pytest.mark.parametrize("N", [203, 6])
+def test_every_level_half_power_slopes_only_above_tau(at_level, N):
+    # MU with p = 1/2 (the l1/2 slope 0.5 lam / sqrt(z), four lanes at once): entries at
+    # zero or at most tau take no slope, rows with p >= 1 take lam, other p take pow
+    X, W, H, omega = _problem(N, 23, 5, seed=12)
+    W[::3, 1] = 0.0
+    W[1::3, 2] = 5e-4  # below tau
+    W[2::5, 4] = 1e-3  # at tau
+    p = np.full(N, 0.5)
+    p[::4] = 1.0
+    p[3::7] = 0.3
+    lam, tau = 0.05, 1e-3
+    Wr, Ar, Gr = _reference(X, W, H, omega, 1.0, False, lam, p, None, tau)
+    Wf, Af, Gf = _fused(X, W, H, omega, 1.0, False, lam, p, None, tau)
+    np.testing.assert_allclose(Wf, Wr, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Af, Ar, rtol=1e-12, atol=1e-12 * np.abs(Ar).max())
+    np.testing.assert_allclose(Gf, Gr, rtol=1e-12, atol=1e-12 * np.abs(Gr).max())
+    # the slopes matter here: without them the step differs
+    W0, *_ = _fused(X, W, H, omega, 1.0, False, 0.0, None, None, tau)
+    assert np.abs(W0 - Wf).max() > 1e-6
