@@ -6,8 +6,15 @@ penalties are plain Python classes that describe their attributes with
 They are compiled to a jitclass only when a generic (user-extensible) solver
 needs them, once per (class, spec, precision): importing sparsecode compiles
 nothing.  A float32 twin is derived from the float64 spec.
+
+A user penalty used with the built-in least-squares kernel is compiled instead
+to two C callbacks (``penalty_callbacks``).  Their machine code is cached on
+disk twice: by Numba (a generated module with ``cache=True`` functions) and as
+a native object file beside it, which a new process links with llvmlite alone,
+without initialising Numba's compiler context.
 """
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -188,19 +195,14 @@ def _globals_digest(klass):
     return "\n".join(out)
 
 
-def _disk_cached_callbacks(klass, layout):
-    """The callbacks from a generated module written to the cache directory, every
-    function compiled with ``cache=True``: a second process loads the machine
-    code from Numba's on-disk cache instead of compiling.  The module holds the
-    class's ``prox_1d`` and ``value`` sources (its file name is a hash of them
-    and of the parameter layout, so an edited method gets a new module); the
-    globals of the user's module are visible to them.  Returns None when the
-    sources are not available (classes defined interactively) or the cache
-    directory is not writable."""
+def _generated_module(klass, layout):
+    """``(source, module name, path)`` of the generated module holding the
+    callbacks of ``klass``, or None when the class's sources are not available
+    (classes defined interactively) or no cache directory is writable.  The
+    name ends in a hash of the source, of the Numba version and of the
+    globals the methods read."""
     import hashlib
     import os
-    import sys
-    import types as pytypes
 
     import numba
 
@@ -233,7 +235,27 @@ def _disk_cached_callbacks(klass, layout):
     key = hashlib.sha256((src + numba.__version__ + _globals_digest(klass)).encode()
                          ).hexdigest()[:20]
     name = f"sparsecode_penalty_{klass.__name__}_{key}"
-    path = os.path.join(base, name + ".py")
+    return src, name, os.path.join(base, name + ".py")
+
+
+def _disk_cached_callbacks(klass, layout, generated=None):
+    """The callbacks from a generated module written to the cache directory, every
+    function compiled with ``cache=True``: a second process loads the machine
+    code from Numba's on-disk cache instead of compiling.  The module holds the
+    class's ``prox_1d`` and ``value`` sources (its file name is a hash of them
+    and of the parameter layout, so an edited method gets a new module); the
+    globals of the user's module are visible to them.  Returns None when the
+    sources are not available (classes defined interactively) or the cache
+    directory is not writable."""
+    import os
+    import sys
+    import types as pytypes
+
+    if generated is None:
+        generated = _generated_module(klass, layout)
+    if generated is None:
+        return None
+    src, name, path = generated
     try:
         if not os.path.exists(path):
             tmp = f"{path}.{os.getpid()}.tmp"
@@ -260,18 +282,354 @@ def _disk_cached_callbacks(klass, layout):
     return mod._sc_c_prox, mod._sc_c_value
 
 
-@lru_cache(maxsize=None)
-def _callbacks(klass, layout):
-    """C callbacks ``prox(x, step, j, params)`` and ``value(w, N, params)`` of a
-    penalty class, compiled once per (class, parameter layout): from the
-    disk-cached generated module when the class's sources are available, else
-    compiled in memory."""
+# ---------------------------------------------------------------------------
+# the callbacks' machine code as a native object file, loaded by llvmlite alone
+# ---------------------------------------------------------------------------
+# Numba hands out a function from its own disk cache only after initialising
+# its whole typing and target context (about 0.1-0.2 s).  The object file
+# beside the generated module holds the finished callbacks' relocatable
+# machine code; a later process links it with llvmlite's MCJIT (about 3 ms)
+# without that context.  Any mismatch or failure falls back to Numba.
+_OBJ_MAGIC = b"sparsecode-callbacks-object\x001\n"
+_OBJ_LOCK = threading.RLock()
+_ENGINES = []  # execution engines of the loaded objects: alive for the process
+_SYMBOLS = []  # set once the runtime symbols are installed
+#: (class, parameter layout) -> where its callbacks came from: "object" (the
+#: native object file), "numba-cache" (Numba's disk cache; the object file is
+#: then written from it), "compiled" (compiled in this process; the object
+#: file written) or "memory" (no sources: compiled in memory, not cached)
+callback_origin = {}
+_CALLBACKS = {}
+
+
+def _object_key(name):
+    """What the object file must match: the generated module (its hash covers
+    the sources, the globals they read and Numba's version), the CPU the code
+    was generated for (Numba's ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` or the
+    host's), llvmlite, Numba, the interpreter and the optimisation level."""
+    import platform
+    import sys
+
+    import llvmlite
+    import llvmlite.binding as ll
+    import numba
+    from numba.core import config
+
+    cpu = config.CPU_NAME or ll.get_host_cpu_name()
+    features = config.CPU_FEATURES
+    if features is None:
+        from numba.core.codegen import get_host_cpu_features
+
+        features = get_host_cpu_features()
+    return "|".join((name, cpu, features, "llvmlite " + llvmlite.__version__,
+                     "numba " + numba.__version__, sys.implementation.cache_tag,
+                     platform.machine(), f"opt {int(config.OPT)}"))
+
+
+def _object_path(module_path, key):
+    import hashlib
+
+    return f"{module_path[:-3]}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.o"
+
+
+def _write_object(path, key, entries):
+    """Write ``entries`` (``[(symbol, object bytes), ...]``, the last one
+    ``("", pickled environments)``) with ``key`` in the header, atomically (a
+    concurrent reader sees no file or a whole one)."""
+    import hashlib
+    import json
+    import os
+
+    header = json.dumps({"key": key,
+                         "symbols": [s for s, _ in entries],
+                         "sizes": [len(o) for _, o in entries],
+                         "sha256": [hashlib.sha256(o).hexdigest() for _, o in entries]}
+                        ).encode()
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        out = _disk_cached_callbacks(klass, layout)
-    except Exception:  # noqa: BLE001 - any failure: the in-memory compilation
-        out = None
-    if out is not None:
+        with open(tmp, "wb") as fh:
+            fh.write(_OBJ_MAGIC + len(header).to_bytes(8, "little") + header)
+            for _, obj in entries:
+                fh.write(obj)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+
+
+def _read_object(path, key):
+    """``[(symbol, object bytes), ...]`` from ``path`` if it is whole and was
+    written for ``key`` (header key, sizes and SHA-256 digests checked), else
+    None."""
+    import hashlib
+    import json
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    m = len(_OBJ_MAGIC)
+    if data[:m] != _OBJ_MAGIC or len(data) < m + 8:
+        return None
+    hlen = int.from_bytes(data[m:m + 8], "little")
+    header = json.loads(data[m + 8:m + 8 + hlen].decode())
+    if header.get("key") != key:
+        return None
+    pos = m + 8 + hlen
+    entries = []
+    for sym, size, digest in zip(header["symbols"], header["sizes"], header["sha256"],
+                                 strict=True):
+        obj = data[pos:pos + size]
+        if len(obj) != size or hashlib.sha256(obj).hexdigest() != digest:
+            return None
+        entries.append((sym, obj))
+        pos += size
+    return entries if pos == len(data) else None
+
+
+def _elf_symbols(obj):
+    """``(undefined, defined)`` global symbol names of a little-endian ELF64
+    relocatable object, or None for any other format (the object path is then
+    not used)."""
+    import struct
+
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
+                for i in range(shnum)]
+    undefined, defined = set(), set()
+    for sh in sections:
+        if sh[1] != 2:  # SHT_SYMTAB
+            continue
+        str_off = sections[sh[6]][4]
+        for k in range(sh[5] // 24):
+            st_name, st_info, _, st_shndx, _, _ = struct.unpack_from(
+                "<IBBHQQ", obj, sh[4] + k * 24)
+            if not st_name or (st_info >> 4) not in (1, 2):  # GLOBAL, WEAK only
+                continue
+            end = obj.index(b"\0", str_off + st_name)
+            name = obj[str_off + st_name:end].decode()
+            (undefined if st_shndx == 0 else defined).add(name)
+    return undefined, defined
+
+
+_ENV_PREFIX = "_ZN08NumbaEnv"
+
+
+def _environments(entries, modname, known):
+    """Numba's environments of the functions in the objects (their module
+    names and constants, which boxing reads when an exception with run-time
+    arguments is raised), as pickled bytes, from ``known`` (name ->
+    environment) or Numba's live ones; None when one is not found.  Two kinds
+    are rebuilt empty: the cfuncs' own (not kept by Numba; their bodies,
+    generated here, only call the user's methods) and those of array
+    expressions (``<dynamic>``: Numba never caches them, they box nothing)."""
+    import pickle
+
+    from numba.core.environment import lookup_environment
+
+    own = {_ENV_PREFIX + sym[len("cfunc._ZN"):] for sym, _ in entries
+           if sym.startswith("cfunc._ZN")}
+    envs = {}
+    for _, obj in entries:
+        for name in _elf_symbols(obj)[1]:
+            if not name.startswith(_ENV_PREFIX) or name in envs:
+                continue
+            env = known.get(name) or lookup_environment(name)
+            if env is not None:
+                envs[name] = (env.globals.get("__name__"), list(env.consts))
+            elif name in own:
+                envs[name] = (modname, [])
+            elif name.startswith(_ENV_PREFIX + "13_3cdynamic_3e"):
+                envs[name] = ("<dynamic>", [])
+            else:
+                return None
+    return pickle.dumps(envs, protocol=4)
+
+
+def _install_symbols():
+    """The symbols Numba's generated code refers to, installed as Numba does
+    (``numba.core.base._load_global_helpers`` and ``nrt.py``): its C helpers as
+    ``numba_<name>``, the built-in exception classes as ``PyExc_<name>`` (the
+    objects themselves), ``_Py_NoneStruct`` and the runtime's ``NRT_<name>``.
+    The runtime's allocator is set when ``numba.core.runtime.nrt`` is imported."""
+    if _SYMBOLS:
+        return
+    import builtins
+
+    import llvmlite.binding as ll
+    from numba import _dynfunc, _helperlib
+    from numba.core.runtime import _nrt_python, nrt  # noqa: F401 - sets the allocator
+
+    if hasattr(_nrt_python, "memsys_set_atomic_inc_dec"):
+        # (older Numba: the runtime's atomics are compiled by Numba's context)
+        raise RuntimeError("this Numba's runtime needs its compiler context")
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    ll.add_symbol("_Py_NoneStruct", id(None))
+    for helpers in (_helperlib.c_helpers, _dynfunc.c_helpers):
+        for name, address in helpers.items():
+            ll.add_symbol("numba_" + name, address)
+    for obj in builtins.__dict__.values():
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            ll.add_symbol("PyExc_" + obj.__name__, id(obj))
+    for name, address in _nrt_python.c_helpers.items():
+        ll.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
+    _SYMBOLS.append(True)
+
+
+def _load_object(entries, envs):
+    """Link the objects with llvmlite's MCJIT and point their environment
+    globals at rebuilt environments: ``(addresses, keepalive)``, or None when a
+    symbol they need does not resolve or one they define is missing."""
+    import ctypes
+    import sys
+
+    import llvmlite.binding as ll
+    from numba.core.environment import Environment
+
+    _install_symbols()
+    env_names = set()
+    for _, obj in entries:
+        symbols = _elf_symbols(obj)
+        if symbols is None or any(ll.address_of_symbol(s) is None for s in symbols[0]):
+            return None
+        env_names |= {s for s in symbols[1] if s.startswith(_ENV_PREFIX)}
+    if not env_names <= set(envs):
+        return None
+    tm = ll.Target.from_default_triple().create_target_machine(codemodel="jitdefault",
+                                                               jit=True)
+    engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
+    for _, obj in entries:
+        engine.add_object_file(ll.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    addresses = [engine.get_function_address(sym) for sym, _ in entries]
+    if not all(addresses):
+        return None
+    environments = []
+    for name in sorted(env_names):
+        address = engine.get_global_value_address(name)
+        if not address:
+            return None
+        modname, consts = envs[name]
+        mod = sys.modules.get(modname)
+        env = Environment(mod.__dict__ if mod is not None else {"__name__": modname})
+        env.consts[:] = consts
+        env.env_name = name
+        environments.append(env)
+        ctypes.c_void_p.from_address(address).value = id(env)
+    return addresses, (engine, environments)
+
+
+def _compiled_objects(cfuncs, modname):
+    """``[(symbol, object bytes), ..., ("", pickled environments)]`` of
+    Numba-compiled cfuncs: the object Numba generated in this process, else
+    the one in Numba's disk cache (read back through its index, with the
+    environments saved there); None when neither or an environment is not
+    available."""
+    from numba.core.environment import Environment
+
+    out = []
+    known = {}
+
+    def collect(x):
+        if isinstance(x, Environment):
+            known[x.env_name] = x
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                collect(y)
+
+    for cf in cfuncs:
+        lib = cf._library
+        try:
+            obj = lib._get_compiled_object()
+        except Exception:  # noqa: BLE001 - loaded from Numba's cache: read it there
+            from numba.core.registry import cpu_target
+
+            cache = cf._cache
+            data = cache._cache_file.load(cache._index_key(cf._sig,
+                                                           cpu_target.target_context.codegen()))
+            name, kind, payload = data[0]
+            if kind != "object":
+                return None
+            obj = payload[0]
+            collect(data)
+        if not isinstance(obj, bytes):
+            return None
+        out.append((cf.native_name, obj))
+    envs = _environments(out, modname, known)
+    return None if envs is None else out + [("", envs)]
+
+
+def _from_object(generated):
+    """The callbacks from the object file of the generated module, or None."""
+    import pickle
+
+    key = _object_key(generated[1])
+    entries = _read_object(_object_path(generated[2], key), key)
+    if (entries is None or len(entries) != 3 or entries[2][0] != ""
+            or not all(generated[1] in sym for sym, _ in entries[:2])):
+        return None
+    envs = pickle.loads(entries[2][1])  # noqa: S301 - our file, checked against its digest
+    loaded = _load_object(entries[:2], envs)
+    if loaded is None:
+        return None
+    (prox, value), keepalive = loaded
+    _ENGINES.append(keepalive)
+    return prox, value, keepalive
+
+
+def _callbacks(klass, layout):
+    """Addresses of the C callbacks ``prox(x, step, j, params)`` and
+    ``value(w, N, params)`` of a penalty class and the object to keep alive
+    with them, once per (class, parameter layout): from the native object
+    file when the class's sources are available and the file matches, else
+    from the disk-cached generated module (the object file is then written),
+    else compiled in memory."""
+    k = (klass, layout)
+    with _OBJ_LOCK:
+        if k in _CALLBACKS:
+            return _CALLBACKS[k]
+        out = _callbacks_uncached(klass, layout)
+        _CALLBACKS[k] = out
         return out
+
+
+def _callbacks_uncached(klass, layout):
+    k = (klass, layout)
+    try:
+        generated = _generated_module(klass, layout)
+    except Exception:  # noqa: BLE001 - the in-memory compilation below
+        generated = None
+    if generated is not None:
+        try:
+            out = _from_object(generated)
+        except Exception:  # noqa: BLE001 - any failure: Numba's path
+            out = None
+        if out is not None:
+            callback_origin[k] = "object"
+            return out
+        try:
+            cfuncs = _disk_cached_callbacks(klass, layout, generated)
+        except Exception:  # noqa: BLE001 - any failure: the in-memory compilation
+            cfuncs = None
+        if cfuncs is not None:
+            c_prox, c_value = cfuncs
+            hit = c_prox.cache_hits and c_value.cache_hits
+            callback_origin[k] = "numba-cache" if hit else "compiled"
+            try:
+                entries = _compiled_objects(cfuncs, generated[1])
+                if entries is not None:
+                    key = _object_key(generated[1])
+                    _write_object(_object_path(generated[2], key), key, entries)
+            except Exception:  # noqa: BLE001 - no object file: Numba's cache next time
+                pass
+            return c_prox.address, c_value.address, cfuncs
     from collections import namedtuple
 
     from numba import carray, cfunc, njit, types
@@ -298,7 +656,8 @@ def _callbacks(klass, layout):
     def c_value(wp, n, p):
         return value(build(p), carray(wp, (n,)))
 
-    return c_prox, c_value
+    callback_origin[(klass, layout)] = "memory"
+    return c_prox.address, c_value.address, (c_prox, c_value)
 
 
 def penalty_callbacks(penalty):
@@ -310,9 +669,15 @@ def penalty_callbacks(penalty):
     works; the compiled kernel calls them through function pointers.  The
     machine code is cached on disk (a generated module in
     ``$SPARSECODE_CACHE_DIR`` or ``~/.cache/sparsecode/penalties``, keyed by a
-    hash of the two methods' sources): a new process loads it instead of
-    compiling.  Global values the methods read are frozen at their first
-    compilation; a class without retrievable sources (defined
+    hash of the two methods' sources and of the globals they read, with
+    Numba's cache and a native object file ``<module>.<hash>.o`` beside it):
+    a new process links the object file (a few milliseconds) instead of
+    compiling (about a second) or loading Numba's cache (which first
+    initialises Numba's compiler context, 0.1-0.2 s).  The object file is
+    used only when it was written for this CPU, llvmlite, Numba and Python
+    and is whole (SHA-256 checked); otherwise Numba's cache is used and the
+    file rewritten.  Global values the methods read are frozen at their
+    first compilation; a class without retrievable sources (defined
     interactively) is compiled in memory in each process.
 
     Returns
@@ -322,5 +687,5 @@ def penalty_callbacks(penalty):
         addresses; ``keepalive`` must outlive the kernel call.
     """
     params, layout = _flatten_params(penalty.params_to_dict())
-    c_prox, c_value = _callbacks(type(penalty), layout)
-    return c_prox.address, c_value.address, params, (c_prox, c_value)
+    prox, value, keepalive = _callbacks(type(penalty), layout)
+    return prox, value, params, keepalive

@@ -39,7 +39,7 @@ def _data():
 
 def test_callbacks_reloaded_from_the_disk_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSECODE_CACHE_DIR", str(tmp_path))
-    _jit._callbacks.cache_clear()
+    _jit._CALLBACKS.clear()
     layout = _jit._flatten_params(CachedL1(0.1).params_to_dict())[1]
     c_prox, _ = _jit._disk_cached_callbacks(CachedL1, layout)
     files = sorted(p.name for p in tmp_path.glob("*.py"))
@@ -52,7 +52,7 @@ def test_callbacks_reloaded_from_the_disk_cache(tmp_path, monkeypatch):
     c_prox2, c_value2 = _jit._disk_cached_callbacks(CachedL1, layout)
     assert c_prox2 is not c_prox
     assert c_prox2.cache_hits == 1 and c_value2.cache_hits == 1
-    _jit._callbacks.cache_clear()
+    _jit._CALLBACKS.clear()
     # and the fit with it equals the built-in L1's
     X, y = _data()
     a = 0.05
@@ -61,7 +61,7 @@ def test_callbacks_reloaded_from_the_disk_cache(tmp_path, monkeypatch):
     mb = PenalizedRegression(Quadratic(), L1(a), AndersonCD(tol=1e-10),
                              fit_intercept=False).fit(X, y)
     np.testing.assert_allclose(mu.coef_, mb.coef_, atol=1e-9)
-    _jit._callbacks.cache_clear()
+    _jit._CALLBACKS.clear()
 
 
 def test_class_without_sources_compiled_in_memory(tmp_path, monkeypatch):
