@@ -407,21 +407,23 @@ cdef extern from *:
     #undef SC_TARGET
     #undef SC_SQRT4
 
-    #define SC_BLOCK_ARGS const double* F, const double* Gd, double delta2, double eps, \
-        int hals, double* w, long ldw, int nr, const double* l1, long ldl1, double lam, \
-        const double* p, double tau, double* ws, double* A, double* Pg
-    #define SC_BLOCK_CALL (xr, ldx, L, K, F, Gd, delta2, eps, hals, w, ldw, nr, l1, ldl1, lam, \
-                           p, tau, ws, A, Pg)
-    SC_AVX2 static void sc_block_avx2(const double* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
-    { sc_block_4 SC_BLOCK_CALL; }
-    SC_AVX2 static void sc_block_f_avx2(const float* xr, long ldx, int L, int K, SC_BLOCK_ARGS)
-    { sc_block_f4 SC_BLOCK_CALL; }
-    SC_AVX512 static void sc_block_avx512(const double* xr, long ldx, int L, int K,
-                                          SC_BLOCK_ARGS)
-    { sc_block_8 SC_BLOCK_CALL; }
-    SC_AVX512 static void sc_block_f_avx512(const float* xr, long ldx, int L, int K,
-                                            SC_BLOCK_ARGS)
-    { sc_block_f8 SC_BLOCK_CALL; }
+    #define SC_ROWS_ARGS long nrows, int L, int K, const double* F, const double* Gd, \
+        double delta2, double eps, int hals, double* w, long ldw, const double* l1, long ldl1, \
+        double lam, const double* p, double tau, double* ws
+    #define SC_ROWS_CALL (xr, ldx, nrows, L, K, F, Gd, delta2, eps, hals, w, ldw, l1, ldl1, \
+                          lam, p, tau, ws, xb, A, Pg)
+    SC_AVX2 static void sc_rows_avx2(const double* xr, long ldx, SC_ROWS_ARGS, double* xb,
+                                     double* A, double* Pg)
+    { sc_rows_4 SC_ROWS_CALL; }
+    SC_AVX2 static void sc_rows_f_avx2(const float* xr, long ldx, SC_ROWS_ARGS, float* xb,
+                                       double* A, double* Pg)
+    { sc_rows_f4 SC_ROWS_CALL; }
+    SC_AVX512 static void sc_rows_avx512(const double* xr, long ldx, SC_ROWS_ARGS, double* xb,
+                                         double* A, double* Pg)
+    { sc_rows_8 SC_ROWS_CALL; }
+    SC_AVX512 static void sc_rows_f_avx512(const float* xr, long ldx, SC_ROWS_ARGS, float* xb,
+                                           double* A, double* Pg)
+    { sc_rows_f8 SC_ROWS_CALL; }
     #endif
 
     /* the widest instruction set of the CPU: 2 AVX-512 (F, VL, DQ), 1 AVX2 and FMA, 0 none */
@@ -438,44 +440,24 @@ cdef extern from *:
     #endif
     }
     /* one entry point per data type: the clone of instruction set level simd */
-    static void sc_nmf_block(int simd, const double* xr, long ldx, int L, int K,
-                             SC_BLOCK_ARGS) {
+    static void sc_nmf_rows(int simd, const double* xr, long ldx, SC_ROWS_ARGS, double* xb,
+                            double* A, double* Pg) {
     #if SC_NMF_DISPATCH
-        if (simd >= 2) { sc_block_avx512 SC_BLOCK_CALL; return; }
-        if (simd == 1) { sc_block_avx2 SC_BLOCK_CALL; return; }
+        if (simd >= 2) { sc_rows_avx512 SC_ROWS_CALL; return; }
+        if (simd == 1) { sc_rows_avx2 SC_ROWS_CALL; return; }
     #endif
-        sc_block SC_BLOCK_CALL;
+        sc_rows SC_ROWS_CALL;
     }
-    static void sc_nmf_block_f(int simd, const float* xr, long ldx, int L, int K,
-                               SC_BLOCK_ARGS) {
+    static void sc_nmf_rows_f(int simd, const float* xr, long ldx, SC_ROWS_ARGS, float* xb,
+                              double* A, double* Pg) {
     #if SC_NMF_DISPATCH
-        if (simd >= 2) { sc_block_f_avx512 SC_BLOCK_CALL; return; }
-        if (simd == 1) { sc_block_f_avx2 SC_BLOCK_CALL; return; }
+        if (simd >= 2) { sc_rows_f_avx512 SC_ROWS_CALL; return; }
+        if (simd == 1) { sc_rows_f_avx2 SC_ROWS_CALL; return; }
     #endif
-        sc_block_f SC_BLOCK_CALL;
+        sc_rows_f SC_ROWS_CALL;
     }
     #else  /* other compilers: plain loops, same results up to rounding */
     static int sc_nmf_simd_level(void) { return 0; }
-    #define SC_SCALAR_BLOCK(NAME, T) \
-    static void NAME(int simd, const T* xr, long ldx, int L, int K, const double* F, \
-                     const double* Gd, double delta2, double eps, int hals, double* w, long ldw, \
-                     int nr, const double* l1, long ldl1, double lam, const double* p, \
-                     double tau, double* ws, double* A, double* Pg) { \
-        double *Qt = ws, *Zt = ws + 4 * K, *At = Zt + 4 * K, *Tt = At + 4 * K; \
-        int r, k, j, l; \
-        for (r = 0; r < SC_R; r++) for (k = 0; k < K; k++) { \
-            double s = 0.0; \
-            for (l = 0; l < L; l++) s += xr[r * ldx + l] * F[(long)k * L + l]; \
-            Qt[k * SC_R + r] = s; } \
-        (void)sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At); \
-        sc_update_rows(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt); \
-        sc_scatter(K, nr, w, ldw, Zt); \
-        for (k = 0; k < K; k++) for (l = 0; l < L; l++) { \
-            double s = A[(long)k * L + l]; \
-            for (r = 0; r < SC_R; r++) s += Zt[k * SC_R + r] * xr[r * ldx + l]; \
-            A[(long)k * L + l] = s; } \
-        for (k = 0; k < K; k++) for (j = 0; j < K; j++) for (r = 0; r < SC_R; r++) \
-            Pg[((long)k * K + j) * SC_R + r] += Zt[k * SC_R + r] * Zt[j * SC_R + r]; }
     static void sc_update_rows(int hals, int K, const double* Gd, double delta2, double eps,
                                const double* Qt, const double* At, double* Zt, double* Tt) {
         int r, k, j;
@@ -504,22 +486,59 @@ cdef extern from *:
             for (k = 0; k < K; k++) Zt[k * SC_R + r] = Tt[k * SC_R + r];
         }
     }
-    SC_SCALAR_BLOCK(sc_nmf_block, double)
-    SC_SCALAR_BLOCK(sc_nmf_block_f, float)
+    /* one block of 4 rows, as sc_block; then the rows by blocks, as sc_rows */
+    #define SC_SCALAR_ROWS(NAME, T) \
+    static void NAME##_block(const T* xr, long ldx, int L, int K, const double* F, \
+                             const double* Gd, double delta2, double eps, int hals, double* w, \
+                             long ldw, int nr, const double* l1, long ldl1, double lam, \
+                             const double* p, double tau, double* ws, double* A, double* Pg) { \
+        double *Qt = ws, *Zt = ws + 4 * K, *At = Zt + 4 * K, *Tt = At + 4 * K; \
+        int r, k, j, l; \
+        for (r = 0; r < SC_R; r++) for (k = 0; k < K; k++) { \
+            double s = 0.0; \
+            for (l = 0; l < L; l++) s += xr[r * ldx + l] * F[(long)k * L + l]; \
+            Qt[k * SC_R + r] = s; } \
+        (void)sc_gather(K, nr, hals, w, ldw, l1, ldl1, lam, p, tau, Zt, At); \
+        sc_update_rows(hals, K, Gd, delta2, eps, Qt, At, Zt, Tt); \
+        sc_scatter(K, nr, w, ldw, Zt); \
+        for (k = 0; k < K; k++) for (l = 0; l < L; l++) { \
+            double s = A[(long)k * L + l]; \
+            for (r = 0; r < SC_R; r++) s += Zt[k * SC_R + r] * xr[r * ldx + l]; \
+            A[(long)k * L + l] = s; } \
+        for (k = 0; k < K; k++) for (j = 0; j < K; j++) for (r = 0; r < SC_R; r++) \
+            Pg[((long)k * K + j) * SC_R + r] += Zt[k * SC_R + r] * Zt[j * SC_R + r]; } \
+    static void NAME(int simd, const T* xr, long ldx, long nrows, int L, int K, \
+                     const double* F, const double* Gd, double delta2, double eps, int hals, \
+                     double* w, long ldw, const double* l1, long ldl1, double lam, \
+                     const double* p, double tau, double* ws, T* xb, double* A, double* Pg) { \
+        long n; int r, nr; \
+        for (n = 0; n < nrows; n += SC_R) { \
+            const T* xn = xr + n * ldx; long ld = ldx; \
+            nr = nrows - n < SC_R ? (int)(nrows - n) : SC_R; \
+            if (nr < SC_R) { \
+                memset(xb, 0, SC_R * (size_t)L * sizeof(T)); \
+                for (r = 0; r < nr; r++) \
+                    memcpy(xb + (long)r * L, xn + r * ldx, (size_t)L * sizeof(T)); \
+                xn = xb; ld = L; } \
+            NAME##_block(xn, ld, L, K, F, Gd, delta2, eps, hals, w + n * ldw, ldw, nr, \
+                         l1 != NULL ? l1 + n * ldl1 : NULL, ldl1, lam, \
+                         p != NULL ? p + n : NULL, tau, ws, A, Pg); } }
+    SC_SCALAR_ROWS(sc_nmf_rows, double)
+    SC_SCALAR_ROWS(sc_nmf_rows_f, float)
     #endif
     """
     int SC_R
     int sc_nmf_simd_level() noexcept nogil
-    void sc_nmf_block(int simd, const double* xr, long ldx, int L, int K, const double* F,
-                      const double* Gd, double delta2, double eps, int hals, double* w,
-                      long ldw, int nr, const double* l1, long ldl1, double lam,
-                      const double* p, double tau, double* ws, double* A,
-                      double* Pg) noexcept nogil
-    void sc_nmf_block_f(int simd, const float* xr, long ldx, int L, int K, const double* F,
-                        const double* Gd, double delta2, double eps, int hals, double* w,
-                        long ldw, int nr, const double* l1, long ldl1, double lam,
-                        const double* p, double tau, double* ws, double* A,
-                        double* Pg) noexcept nogil
+    void sc_nmf_rows(int simd, const double* xr, long ldx, long nrows, int L, int K,
+                     const double* F, const double* Gd, double delta2, double eps, int hals,
+                     double* w, long ldw, const double* l1, long ldl1, double lam,
+                     const double* p, double tau, double* ws, double* xb, double* A,
+                     double* Pg) noexcept nogil
+    void sc_nmf_rows_f(int simd, const float* xr, long ldx, long nrows, int L, int K,
+                       const double* F, const double* Gd, double delta2, double eps, int hals,
+                       double* w, long ldw, const double* l1, long ldl1, double lam,
+                       const double* p, double tau, double* ws, float* xb, double* A,
+                       double* Pg) noexcept nogil
 
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
@@ -574,7 +593,7 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
     ``n_threads``.
     """
     cdef Py_ssize_t N = X.shape[0], L = X.shape[1], K = W.shape[1]
-    cdef Py_ssize_t ch, n_chunks, max_chunks, chunk, c, n0, n1, n, r, nr, k, j, l, i
+    cdef Py_ssize_t ch, n_chunks, max_chunks, chunk, c, n0, n1, k, j, l, i
     cdef Py_ssize_t stride
     cdef bint has_p = p is not None
     cdef bint has_L1 = L1 is not None
@@ -585,10 +604,9 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
     cdef double* ws
     cdef double* pa
     cdef double* pg
-    cdef const floating* xr
     cdef const double* l1r
     cdef const double* pr
-    cdef long ldx, ldw, ldl1, ldb
+    cdef long ldx, ldw, ldl1
     if W.shape[0] != N or F.shape[0] != K or F.shape[1] != L:
         raise ValueError(f"fused_sweep: X (N, L), W (N, K) and F (K, L) disagree: "
                          f"{(N, L)}, {(W.shape[0], W.shape[1])}, {(F.shape[0], F.shape[1])}.")
@@ -634,29 +652,16 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
             pa = part + chunk * stride
             n0 = chunk * ch
             n1 = min(n0 + ch, N)
-            n = n0
-            while n < n1:
-                nr = min(<Py_ssize_t> SC_R, n1 - n)
-                if nr == SC_R:
-                    xr = &X[n, 0]
-                    ldb = ldx
-                else:  # tail: zero-padded copy of the last rows
-                    memset(xb, 0, SC_R * L * sizeof(floating))
-                    for r in range(nr):
-                        memcpy(xb + r * L, &X[n + r, 0], L * sizeof(floating))
-                    xr = xb
-                    ldb = L
-                l1r = &L1[n, 0] if has_L1 else NULL
-                pr = &p[n] if has_p else NULL
-                if floating is double:
-                    sc_nmf_block(simd, xr, ldb, <int> L, <int> K, &F[0, 0], Gd, delta2, eps,
-                                 hals, &W[n, 0], ldw, <int> nr, l1r, ldl1, lam, pr, tau, ws,
-                                 pa, pa + K * L)
-                else:
-                    sc_nmf_block_f(simd, xr, ldb, <int> L, <int> K, &F[0, 0], Gd, delta2, eps,
-                                   hals, &W[n, 0], ldw, <int> nr, l1r, ldl1, lam, pr, tau, ws,
-                                   pa, pa + K * L)
-                n = n + nr
+            l1r = &L1[n0, 0] if has_L1 else NULL
+            pr = &p[n0] if has_p else NULL
+            if floating is double:
+                sc_nmf_rows(simd, &X[n0, 0], ldx, n1 - n0, <int> L, <int> K, &F[0, 0], Gd,
+                            delta2, eps, hals, &W[n0, 0], ldw, l1r, ldl1, lam, pr, tau, ws,
+                            xb, pa, pa + K * L)
+            else:
+                sc_nmf_rows_f(simd, &X[n0, 0], ldx, n1 - n0, <int> L, <int> K, &F[0, 0], Gd,
+                              delta2, eps, hals, &W[n0, 0], ldw, l1r, ldl1, lam, pr, tau, ws,
+                              xb, pa, pa + K * L)
         free(xb)
         free(ws)
     if n_oom:

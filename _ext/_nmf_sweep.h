@@ -182,3 +182,28 @@ SC_NAME(sc_block)(const SC_T* xr, long ldx, int L, int K, const double* F, const
     sc_scatter(K, nr, w, ldw, Zt);
     SC_NAME(sc_accum)(xr, ldx, L, K, Zt, A, Pg);
 }
+
+/* The rows [0, nrows) at xr (stride ldx) and w (stride ldw; l1 and p alike when given), by
+ * blocks of 4; the last, short block from a zero-padded copy in xb (4 L entries). */
+SC_TARGET static inline __attribute__((always_inline)) void
+SC_NAME(sc_rows)(const SC_T* xr, long ldx, long nrows, int L, int K, const double* F,
+                 const double* Gd, double delta2, double eps, int hals, double* w, long ldw,
+                 const double* l1, long ldl1, double lam, const double* p, double tau,
+                 double* ws, SC_T* xb, double* A, double* Pg)
+{
+    long n = 0;
+    int r, nr;
+    for (; n + SC_R <= nrows; n += SC_R)
+        SC_NAME(sc_block)(xr + n * ldx, ldx, L, K, F, Gd, delta2, eps, hals, w + n * ldw, ldw,
+                          SC_R, l1 != NULL ? l1 + n * ldl1 : NULL, ldl1, lam,
+                          p != NULL ? p + n : NULL, tau, ws, A, Pg);
+    if (n == nrows)
+        return;
+    nr = (int)(nrows - n);
+    memset(xb, 0, SC_R * (size_t)L * sizeof(SC_T));
+    for (r = 0; r < nr; r++)
+        memcpy(xb + (long)r * L, xr + (n + r) * ldx, (size_t)L * sizeof(SC_T));
+    SC_NAME(sc_block)(xb, L, L, K, F, Gd, delta2, eps, hals, w + n * ldw, ldw, nr,
+                      l1 != NULL ? l1 + n * ldl1 : NULL, ldl1, lam, p != NULL ? p + n : NULL,
+                      tau, ws, A, Pg);
+}
