@@ -220,6 +220,9 @@ cdef extern from *:
     typedef double sc_v2 __attribute__((vector_size(16), aligned(8)));
     typedef double sc_v8 __attribute__((vector_size(64), aligned(8)));
     typedef long long sc_l4 __attribute__((vector_size(32), aligned(8)));
+    #if SC_NMF_DISPATCH
+    #include <immintrin.h>  /* broadcasts in the clones (their own target attributes) */
+    #endif
     #define SC_AVX2 __attribute__((target("avx2,fma")))
     #define SC_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq")))
     #if defined(__clang__)
@@ -239,13 +242,15 @@ cdef extern from *:
     static inline sc_v2 sc_ld2(const double* p) { sc_v2 v; memcpy(&v, p, sizeof v); return v; }
     static inline void sc_st2(double* p, sc_v2 v) { memcpy(p, &v, sizeof v); }
     static inline sc_v2 sc_ldf2(const float* p) { sc_v2 v = {p[0], p[1]}; return v; }
-    static inline sc_v2 sc_bc2(double x) { sc_v2 v = {x, x}; return v; }
+    static inline sc_v2 sc_bc2(double x) { return x - (sc_v2){0}; }
     static inline sc_v4 sc_red2(sc_v2 a0, sc_v2 a1, sc_v2 a2, sc_v2 a3) {
         sc_v4 v = {a0[0] + a0[1], a1[0] + a1[1], a2[0] + a2[1], a3[0] + a3[1]}; return v; }
     static inline sc_v4 sc_sqrt4(sc_v4 v) {
         sc_v4 r = {sqrt(v[0]), sqrt(v[1]), sqrt(v[2]), sqrt(v[3])}; return r; }
-    static inline sc_v4 sc_bc4(double x) { sc_v4 v = {x, x, x, x}; return v; }
-    static inline sc_v8 sc_bc8(double x) { sc_v8 v = {x, x, x, x, x, x, x, x}; return v; }
+    /* x in every lane: x - 0 is x (also -0) and compiles to one broadcast, where an
+       initialiser {x, x, ...} may become a masked insert per lane */
+    static inline sc_v4 sc_bc4(double x) { return x - (sc_v4){0}; }
+    static inline sc_v8 sc_bc8(double x) { return x - (sc_v8){0}; }
     /* (sum a0, sum a1, sum a2, sum a3), each sum as (v[0] + v[1]) + (v[2] + v[3]) */
     static inline __attribute__((always_inline)) sc_v4
     sc_red4(sc_v4 a0, sc_v4 a1, sc_v4 a2, sc_v4 a3) {
@@ -272,7 +277,7 @@ cdef extern from *:
     sc_update_body(int hals, int K, const double* Gd, double delta2, double eps,
                    const double* Qt, const double* At, double* Zt, double* Tt)
     {
-        const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, ev = {eps, eps, eps, eps};
+        const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, ev = sc_bc4(eps);
         int k, j;
         if (hals) {
             for (k = 0; k < K; k++) {
@@ -309,7 +314,7 @@ cdef extern from *:
     #define SC_W 2
     #define SC_LDD sc_ld2
     #define SC_STD sc_st2
-    #define SC_BCAST sc_bc2
+    #define SC_BCASTP(p) sc_bc2(*(p))
     #define SC_RED sc_red2
     #define SC_KG 2
     #define SC_T double
@@ -330,7 +335,7 @@ cdef extern from *:
     #undef SC_W
     #undef SC_LDD
     #undef SC_STD
-    #undef SC_BCAST
+    #undef SC_BCASTP
     #undef SC_RED
     #undef SC_KG
     #undef SC_TARGET
@@ -344,7 +349,7 @@ cdef extern from *:
     #define SC_W 4
     #define SC_LDD sc_ld
     #define SC_STD sc_st
-    #define SC_BCAST sc_bc4
+    #define SC_BCASTP(p) _mm256_broadcast_sd(p)
     #define SC_RED sc_red4
     #define SC_KG 2
     #define SC_T double
@@ -365,7 +370,7 @@ cdef extern from *:
     #undef SC_W
     #undef SC_LDD
     #undef SC_STD
-    #undef SC_BCAST
+    #undef SC_BCASTP
     #undef SC_RED
     #undef SC_KG
     #undef SC_TARGET
@@ -380,7 +385,7 @@ cdef extern from *:
     #define SC_W 8
     #define SC_LDD sc_ld8
     #define SC_STD sc_st8
-    #define SC_BCAST sc_bc8
+    #define SC_BCASTP(p) _mm512_broadcastsd_pd(_mm_load_sd(p))
     #define SC_RED sc_red8
     #define SC_KG 6
     #define SC_T double
@@ -401,7 +406,7 @@ cdef extern from *:
     #undef SC_W
     #undef SC_LDD
     #undef SC_STD
-    #undef SC_BCAST
+    #undef SC_BCASTP
     #undef SC_RED
     #undef SC_KG
     #undef SC_TARGET
@@ -505,7 +510,7 @@ cdef extern from *:
             double s = A[(long)k * L + l]; \
             for (r = 0; r < SC_R; r++) s += Zt[k * SC_R + r] * xr[r * ldx + l]; \
             A[(long)k * L + l] = s; } \
-        for (k = 0; k < K; k++) for (j = 0; j < K; j++) for (r = 0; r < SC_R; r++) \
+        for (k = 0; k < K; k++) for (j = k; j < K; j++) for (r = 0; r < SC_R; r++) \
             Pg[((long)k * K + j) * SC_R + r] += Zt[k * SC_R + r] * Zt[j * SC_R + r]; } \
     static void NAME(int simd, const T* xr, long ldx, long nrows, int L, int K, \
                      const double* F, const double* Gd, double delta2, double eps, int hals, \
@@ -678,7 +683,10 @@ def fused_sweep(const floating[:, ::1] X, double[:, ::1] W, const double[:, ::1]
         for k in range(K):
             for l in range(L):
                 WtX[k, l] += pa[k * L + l]
-            for j in range(K):
+            for j in range(k, K):  # the upper triangle; W^T W is symmetric
                 i = SC_R * (k * K + j)
                 WtW[k, j] += (pg[i] + pg[i + 1]) + (pg[i + 2] + pg[i + 3])
+    for k in range(K):
+        for j in range(k):
+            WtW[k, j] = WtW[j, k]
     free(part)

@@ -14,6 +14,14 @@
  * transposed, four lanes per endmember: Qt[k * 4 + r].
  */
 
+/* the loops over a group's G endmembers unrolled before vectorisation (their values
+ * then stay in registers) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SC_UNROLL _Pragma("GCC unroll 8")
+#else
+#define SC_UNROLL
+#endif
+
 #ifndef SC_PFD
 #define SC_PFD 8  /* software prefetch distance in rows (2 blocks; 8 and 16 measured alike) */
 #endif
@@ -25,6 +33,7 @@ SC_NAME(sc_dots_grp)(const SC_T* xr, long ldx, int L, const double* F, double* Q
     const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
     SC_V a0[SC_KG], a1[SC_KG], a2[SC_KG], a3[SC_KG];
     int g, l;
+    SC_UNROLL
     for (g = 0; g < G; g++) {
         a0[g] = (SC_V){0}; a1[g] = a0[g]; a2[g] = a0[g]; a3[g] = a0[g];
     }
@@ -36,11 +45,13 @@ SC_NAME(sc_dots_grp)(const SC_T* xr, long ldx, int L, const double* F, double* Q
             __builtin_prefetch(x2 + SC_PFD * ldx + l); __builtin_prefetch(x3 + SC_PFD * ldx + l);
         }
 #endif
+        SC_UNROLL
         for (g = 0; g < G; g++) {
             SC_V f = SC_LDD(F + (long)g * L + l);
             a0[g] += v0 * f; a1[g] += v1 * f; a2[g] += v2 * f; a3[g] += v3 * f;
         }
     }
+    SC_UNROLL
     for (g = 0; g < G; g++) {
         const double* f = F + (long)g * L;
         sc_v4 s = SC_RED(a0[g], a1[g], a2[g], a3[g]);  /* the four rows' sums, one per lane */
@@ -85,12 +96,14 @@ SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double*
     const SC_T *x0 = xr, *x1 = xr + ldx, *x2 = xr + 2 * ldx, *x3 = xr + 3 * ldx;
     SC_V c0[SC_KG], c1[SC_KG], c2[SC_KG], c3[SC_KG];
     int g, l;
-    for (g = 0; g < G; g++) {
-        c0[g] = SC_BCAST(Zt[4 * g]); c1[g] = SC_BCAST(Zt[4 * g + 1]);
-        c2[g] = SC_BCAST(Zt[4 * g + 2]); c3[g] = SC_BCAST(Zt[4 * g + 3]);
+    SC_UNROLL
+    for (g = 0; g < G; g++) {  /* the weights, one broadcast each (SC_BCASTP: from memory) */
+        c0[g] = SC_BCASTP(Zt + 4 * g); c1[g] = SC_BCASTP(Zt + 4 * g + 1);
+        c2[g] = SC_BCASTP(Zt + 4 * g + 2); c3[g] = SC_BCASTP(Zt + 4 * g + 3);
     }
     for (l = 0; l + SC_W <= L; l += SC_W) {
         SC_V v0 = SC_LD(x0 + l), v1 = SC_LD(x1 + l), v2 = SC_LD(x2 + l), v3 = SC_LD(x3 + l);
+        SC_UNROLL
         for (g = 0; g < G; g++) {
             double* a = A + (long)g * L + l;
             SC_V s = SC_LDD(a);
@@ -102,6 +115,7 @@ SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double*
         }
     }
     for (; l < L; l++)
+        SC_UNROLL
         for (g = 0; g < G; g++) {
             double* a = A + (long)g * L;
             a[l] = a[l] + Zt[4 * g] * x0[l] + Zt[4 * g + 1] * x1[l] + Zt[4 * g + 2] * x2[l]
@@ -110,7 +124,8 @@ SC_NAME(sc_accum_grp)(const SC_T* xr, long ldx, int L, const double* Zt, double*
 }
 
 /* A[k, :] += sum_r Zt[k * 4 + r] x_r for the 4 rows (A (K, L) row-major), and
- * Pg[(k * K + j) * 4 + r] += Zt[k * 4 + r] Zt[j * 4 + r] (W^T W, one lane per row). */
+ * Pg[(k * K + j) * 4 + r] += Zt[k * 4 + r] Zt[j * 4 + r] for j >= k (W^T W, one lane per
+ * row). */
 SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, double* A,
                   double* Pg)
@@ -136,7 +151,7 @@ SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, doub
     }
     for (k = 0; k < K; k++) {
         sc_v4 zk = sc_ld(Zt + 4 * k);
-        for (j = 0; j < K; j++) {
+        for (j = k; j < K; j++) {  /* the upper triangle (the caller mirrors it) */
             double* p = Pg + ((long)k * K + j) * 4;
             sc_st(p, sc_ld(p) + zk * sc_ld(Zt + 4 * j));
         }
@@ -148,8 +163,7 @@ SC_NAME(sc_accum)(const SC_T* xr, long ldx, int L, int K, const double* Zt, doub
 SC_TARGET static inline __attribute__((always_inline)) void
 SC_NAME(sc_half_slopes)(int K, int lanes, double lam, double tau, const double* Zt, double* At)
 {
-    const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0},
-                tv = {tau, tau, tau, tau};
+    const sc_v4 zero = {0.0, 0.0, 0.0, 0.0}, one = sc_bc4(1.0), tv = sc_bc4(tau);
     const sc_l4 on = {-(long long)(lanes & 1), -(long long)((lanes >> 1) & 1),
                       -(long long)((lanes >> 2) & 1), -(long long)((lanes >> 3) & 1)};
     const double hl = 0.5 * lam;
