@@ -45,9 +45,12 @@ def _jit_class(klass, spec, to_float32):
         spec = spec_to_float32(spec)
     # jitclass compiles methods and properties only: plain class attributes
     # (``is_convex = True`` declares convexity to the solvers) stay on the
-    # Python class
-    members = {k: v for k, v in vars(klass).items()
-               if callable(v) or isinstance(v, property) or k == "__doc__"}
+    # Python class.  Inherited members count: a user datafit may subclass a
+    # built-in one and override a single method.
+    members = {}
+    for base in reversed(klass.__mro__[:-1]):  # (without ``object``)
+        members.update({k: v for k, v in vars(base).items()
+                        if callable(v) or isinstance(v, property) or k == "__doc__"})
     members.pop("get_spec", None)
     members.pop("params_to_dict", None)
     shim = type(klass.__name__, (), members)
@@ -685,6 +688,31 @@ def penalty_callbacks(penalty):
     (prox_address, value_address, params, keepalive)
         ``params`` is the float64 parameter vector to pass with the
         addresses; ``keepalive`` must outlive the kernel call.
+
+    Examples
+    --------
+    >>> import ctypes
+    >>> import numpy as np
+    >>> from sparsecode.convex._jit import penalty_callbacks
+    >>> class HalfL1:
+    ...     def __init__(self, alpha):
+    ...         self.alpha = alpha
+    ...     def params_to_dict(self):
+    ...         return dict(alpha=self.alpha)
+    ...     def value(self, w):
+    ...         return 0.5 * self.alpha * np.sum(np.abs(w))
+    ...     def prox_1d(self, value, stepsize, j):
+    ...         return np.sign(value) * max(abs(value) - 0.5 * stepsize * self.alpha, 0.0)
+    >>> prox, value, params, keepalive = penalty_callbacks(HalfL1(2.0))
+    >>> dptr = ctypes.POINTER(ctypes.c_double)
+    >>> c_prox = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double, ctypes.c_double,
+    ...                           ctypes.c_int64, dptr)(prox)
+    >>> c_prox(3.0, 1.0, 0, params.ctypes.data_as(dptr))
+    2.0
+    >>> c_value = ctypes.CFUNCTYPE(ctypes.c_double, dptr, ctypes.c_int64, dptr)(value)
+    >>> w = np.array([1.0, -2.0])
+    >>> c_value(w.ctypes.data_as(dptr), 2, params.ctypes.data_as(dptr))
+    3.0
     """
     params, layout = _flatten_params(penalty.params_to_dict())
     prox, value, keepalive = _callbacks(type(penalty), layout)

@@ -107,3 +107,25 @@ def test_cache_key_follows_the_globals_read(monkeypatch):
     assert "_SCALE=1.0" in d0 and "def _shrink" in d0
     monkeypatch.setattr(sys.modules[__name__], "_SCALE", 2.0)
     assert _jit._globals_digest(ScaledL1) != d0
+
+
+class HalfQuadratic(Quadratic):
+    """A user datafit overriding one method of a built-in one."""
+
+    def value(self, y, w, Xw):
+        return np.sum((y - Xw) ** 2) / (4.0 * y.shape[0])
+
+
+def test_compiled_clone_keeps_inherited_methods():
+    # the jitclass is built from the whole class hierarchy: the inherited
+    # __init__ and gradients, the overridden value
+    jc = _jit._jit_class(HalfQuadratic, tuple(HalfQuadratic().get_spec()), False)
+    methods = jc.class_type.methods
+    assert {"__init__", "initialize", "raw_grad", "gradient_scalar"} <= set(methods)
+    assert methods["value"] is HalfQuadratic.value
+    X, y = _data()
+    w = np.zeros(X.shape[1])
+    w[:3] = 1.0
+    Xw = X @ w
+    np.testing.assert_allclose(_jit.compiled_clone(HalfQuadratic()).value(y, w, Xw),
+                               np.sum((y - Xw) ** 2) / (4 * X.shape[0]), rtol=1e-14)
