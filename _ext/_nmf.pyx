@@ -377,6 +377,12 @@ cdef extern from *:
     #undef SC_SQRT4
     #endif
 
+    #define SC_ROWS_ARGS long nrows, int L, int K, const double* F, const double* Gd, \
+        double delta2, double eps, int hals, double* w, long ldw, const double* l1, long ldl1, \
+        double lam, const double* p, double tau, double* ws
+    #define SC_ROWS_CALL (xr, ldx, nrows, L, K, F, Gd, delta2, eps, hals, w, ldw, l1, ldl1, \
+                          lam, p, tau, ws, xb, A, Pg)
+
     #if SC_NMF_DISPATCH
     /* 8-lane vectors, one cache line per load (the AVX-512 clones) */
     #define SC_TARGET SC_AVX512
@@ -412,11 +418,6 @@ cdef extern from *:
     #undef SC_TARGET
     #undef SC_SQRT4
 
-    #define SC_ROWS_ARGS long nrows, int L, int K, const double* F, const double* Gd, \
-        double delta2, double eps, int hals, double* w, long ldw, const double* l1, long ldl1, \
-        double lam, const double* p, double tau, double* ws
-    #define SC_ROWS_CALL (xr, ldx, nrows, L, K, F, Gd, delta2, eps, hals, w, ldw, l1, ldl1, \
-                          lam, p, tau, ws, xb, A, Pg)
     SC_AVX2 static void sc_rows_avx2(const double* xr, long ldx, SC_ROWS_ARGS, double* xb,
                                      double* A, double* Pg)
     { sc_rows_4 SC_ROWS_CALL; }
