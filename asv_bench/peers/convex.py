@@ -596,6 +596,8 @@ def _first_fit_rows(skglm):
 
     ours_imp = ("from sparsecode import Lasso, WeightedLasso, SqrtLasso, PenalizedRegression, "
                 "LADLasso\nfrom sparsecode.convex import MCP, Quadratic")
+    # a user penalty must come from a file (its source is the key of the on-disk caches)
+    user_imp = ours_imp + "\nfrom asv_bench.peers.convex import _UserL1"
     cases = [("Lasso", "Lasso(alpha=0.1).fit(X, y)",
               "from skglm import Lasso", "Lasso(alpha=0.1).fit(X, y)"),
              ("WeightedLasso", "WeightedLasso(alpha=0.1, weights=np.ones(500)).fit(X, y)",
@@ -604,12 +606,15 @@ def _first_fit_rows(skglm):
              ("SqrtLasso", "SqrtLasso(alpha=0.1).fit(X, y)", None, None),
              ("MCP", "PenalizedRegression(Quadratic(), MCP(0.1)).fit(X, y)",
               "from skglm import MCPRegression", "MCPRegression(alpha=0.1).fit(X, y)"),
-             ("LADLasso", "LADLasso(alpha=0.1).fit(X, y)", None, None)]
-    for _, code, _, _ in cases:
-        fresh(ours_imp, code)  # make sure the on-disk cache is populated
+             ("LADLasso", "LADLasso(alpha=0.1).fit(X, y)", None, None),
+             ("user L1 penalty", "PenalizedRegression(Quadratic(), _UserL1(0.1)).fit(X, y)",
+              None, None)]
+    imports = {"user L1 penalty": user_imp}
+    for name, code, _, _ in cases:
+        fresh(imports.get(name, ours_imp), code)  # populate the on-disk caches
     rows = []
     for name, ours, peer_imp, peer in cases:
-        imp_o, t_o = fresh(ours_imp, ours)
+        imp_o, t_o = fresh(imports.get(name, ours_imp), ours)
         imp_p = t_p = None
         if peer and skglm is not None:
             imp_p, t_p = fresh(peer_imp, peer)

@@ -536,6 +536,10 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     if kind == "generic" and fit_intercept:
         raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
                          "with an unpenalised weight instead.")
+    if kind_run == "generic" and not PEN.is_builtin(penalty) and not hasattr(penalty, "get_spec"):
+        raise TypeError(f"penalty {type(penalty).__name__}: with a user datafit the penalty is "
+                        f"compiled as a jitclass; add get_spec() (the Numba types of its "
+                        f"attributes).")
     prep = prepared if prepared is not None else Prepared(X, Y, kind, fit_intercept,
                                                           sample_weight)
     Yp = prep.Y

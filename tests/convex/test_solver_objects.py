@@ -177,3 +177,49 @@ def test_matrix_free_route():
 
     with pytest.raises(ValueError, match="Complex data not supported"):
         WeightedLasso(alpha=a).fit(Xc, y)
+
+
+class HalfQuadratic(Quadratic):
+    """A user datafit: ``Quadratic`` with its own ``value`` (the generic kernel)."""
+
+    def value(self, y, w, Xw):
+        return np.sum((y - Xw) ** 2) / (2.0 * y.shape[0])
+
+
+def test_user_datafit_fits_on_the_generic_kernel():
+    from sparsecode.convex._fit import datafit_kind
+
+    assert datafit_kind(HalfQuadratic()) == "generic"
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 30))
+    w = np.zeros(30)
+    w[:5] = rng.standard_normal(5)
+    y = X @ w + 0.1 * rng.standard_normal(40)
+    y = y - y.mean()
+    m = PenalizedRegression(HalfQuadratic(), L1(0.05), AndersonCD(tol=1e-8),
+                            fit_intercept=False).fit(X, y)
+    r = Lasso(alpha=0.05, fit_intercept=False, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(m.coef_, r.coef_, atol=1e-5)
+    # and with a user penalty (its jitclass) on the same kernel
+    u = PenalizedRegression(HalfQuadratic(), MyL1(0.05), AndersonCD(tol=1e-8),
+                            fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(u.coef_, r.coef_, atol=1e-5)
+
+
+def test_user_datafit_with_a_penalty_without_spec_names_what_to_add():
+    class NoSpecL1:
+        def __init__(self, alpha):
+            self.alpha = alpha
+
+        def params_to_dict(self):
+            return dict(alpha=self.alpha)
+
+        def value(self, w):
+            return self.alpha * np.sum(np.abs(w))
+
+        def prox_1d(self, value, stepsize, j):
+            return np.sign(value) * max(abs(value) - stepsize * self.alpha, 0.0)
+
+    X, y = _problem()
+    with pytest.raises(TypeError, match="get_spec"):
+        PenalizedRegression(HalfQuadratic(), NoSpecL1(0.1), fit_intercept=False).fit(X, y)

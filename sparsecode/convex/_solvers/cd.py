@@ -68,7 +68,7 @@ def _solve_small(C, rhs):
         return rhs.copy(), False
     # the smallest singular value against the scale: the same refusal rule as the
     # compiled kernel's pivot test (a pivot below 1e-14 of the largest diagonal)
-    sv = np.linalg.svd(C, compute_uv=False)
+    sv = np.linalg.svd(C)[1]  # (Numba has no compute_uv keyword)
     if sv[-1] <= 1e-14 * scale:
         return rhs.copy(), False
     return np.linalg.solve(C, rhs), True
