@@ -216,6 +216,7 @@ cdef extern from *:
     #else
     #define SC_NMF_DISPATCH 0
     #endif
+    #define SC_AI __attribute__((always_inline))  /* no call passes a vector */
     typedef double sc_v4 __attribute__((vector_size(32), aligned(8)));
     typedef double sc_v2 __attribute__((vector_size(16), aligned(8)));
     typedef double sc_v8 __attribute__((vector_size(64), aligned(8)));
@@ -231,26 +232,26 @@ cdef extern from *:
     #define SC_SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (sc_l4){i, j, k, l})
     #endif
 
-    static inline sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
-    static inline void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
-    static inline sc_v8 sc_ld8(const double* p) { sc_v8 v; memcpy(&v, p, sizeof v); return v; }
-    static inline void sc_st8(double* p, sc_v8 v) { memcpy(p, &v, sizeof v); }
+    static inline SC_AI sc_v4 sc_ld(const double* p) { sc_v4 v; memcpy(&v, p, sizeof v); return v; }
+    static inline SC_AI void sc_st(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
+    static inline SC_AI sc_v8 sc_ld8(const double* p) { sc_v8 v; memcpy(&v, p, sizeof v); return v; }
+    static inline SC_AI void sc_st8(double* p, sc_v8 v) { memcpy(p, &v, sizeof v); }
     /* float32 entries widened to float64 (one vcvtps2pd) */
-    static inline sc_v4 sc_ldf(const float* p) { sc_v4 v = {p[0], p[1], p[2], p[3]}; return v; }
-    static inline sc_v8 sc_ldf8(const float* p) {
+    static inline SC_AI sc_v4 sc_ldf(const float* p) { sc_v4 v = {p[0], p[1], p[2], p[3]}; return v; }
+    static inline SC_AI sc_v8 sc_ldf8(const float* p) {
         sc_v8 v = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]}; return v; }
-    static inline sc_v2 sc_ld2(const double* p) { sc_v2 v; memcpy(&v, p, sizeof v); return v; }
-    static inline void sc_st2(double* p, sc_v2 v) { memcpy(p, &v, sizeof v); }
-    static inline sc_v2 sc_ldf2(const float* p) { sc_v2 v = {p[0], p[1]}; return v; }
-    static inline sc_v2 sc_bc2(double x) { return x - (sc_v2){0}; }
-    static inline sc_v4 sc_red2(sc_v2 a0, sc_v2 a1, sc_v2 a2, sc_v2 a3) {
+    static inline SC_AI sc_v2 sc_ld2(const double* p) { sc_v2 v; memcpy(&v, p, sizeof v); return v; }
+    static inline SC_AI void sc_st2(double* p, sc_v2 v) { memcpy(p, &v, sizeof v); }
+    static inline SC_AI sc_v2 sc_ldf2(const float* p) { sc_v2 v = {p[0], p[1]}; return v; }
+    static inline SC_AI sc_v2 sc_bc2(double x) { return x - (sc_v2){0}; }
+    static inline SC_AI sc_v4 sc_red2(sc_v2 a0, sc_v2 a1, sc_v2 a2, sc_v2 a3) {
         sc_v4 v = {a0[0] + a0[1], a1[0] + a1[1], a2[0] + a2[1], a3[0] + a3[1]}; return v; }
-    static inline sc_v4 sc_sqrt4(sc_v4 v) {
+    static inline SC_AI sc_v4 sc_sqrt4(sc_v4 v) {
         sc_v4 r = {sqrt(v[0]), sqrt(v[1]), sqrt(v[2]), sqrt(v[3])}; return r; }
     /* x in every lane: x - 0 is x (also -0) and compiles to one broadcast, where an
        initialiser {x, x, ...} may become a masked insert per lane */
-    static inline sc_v4 sc_bc4(double x) { return x - (sc_v4){0}; }
-    static inline sc_v8 sc_bc8(double x) { return x - (sc_v8){0}; }
+    static inline SC_AI sc_v4 sc_bc4(double x) { return x - (sc_v4){0}; }
+    static inline SC_AI sc_v8 sc_bc8(double x) { return x - (sc_v8){0}; }
     /* (sum a0, sum a1, sum a2, sum a3), each sum as (v[0] + v[1]) + (v[2] + v[3]) */
     static inline __attribute__((always_inline)) sc_v4
     sc_red4(sc_v4 a0, sc_v4 a1, sc_v4 a2, sc_v4 a3) {
@@ -267,7 +268,7 @@ cdef extern from *:
     sc_red8(sc_v8 a0, sc_v8 a1, sc_v8 a2, sc_v8 a3) {
         return sc_red4(sc_fold8(a0), sc_fold8(a1), sc_fold8(a2), sc_fold8(a3));
     }
-    static inline sc_v4 sc_zero_below(sc_v4 v, sc_v4 t) {  /* v < t ? 0 : v, lane by lane */
+    static inline SC_AI sc_v4 sc_zero_below(sc_v4 v, sc_v4 t) {  /* v < t ? 0 : v, lane by lane */
         return (sc_v4)((sc_l4)v & ~(v < t)); }
 
     /* The row steps of the block's 4 rows at once (lanes: rows), in place in Zt (K x 4;
