@@ -482,11 +482,19 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             pk = p_arr
             if solver == "hals":
                 L1 = _hals_l1(W, lam, p_arr, tau)
-            elif lam > 0 and p_arr is not None and np.any(p_arr < 1):
+            elif (lam > 0 and p_arr is not None and np.any(p_arr < 1)
+                  and not np.all((p_arr == 0.5) | (p_arr >= 1))):
+                # NumPy slopes only for exponents other than 1/2 (the kernel computes
+                # the l1/2 slopes itself, vectorised); W^(p-1) as exp((p-1) log W),
+                # whose NumPy loops are vectorised (power's are not)
                 P = p_arr[:, None]
-                with np.errstate(divide="ignore"):
-                    L1 = np.where((W > tau) & (W > 0), lam * P * np.power(W, P - 1.0), 0.0)
-                L1 = np.ascontiguousarray(np.where(P >= 1, lam, L1))
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    L1 = np.log(W)  # (in place from here: one temporary)
+                    L1 *= P - 1.0
+                    np.exp(L1, out=L1)
+                    L1 *= lam * P
+                L1[W <= max(tau, 0.0)] = 0.0
+                L1[p_arr >= 1] = lam
                 pk = None
             fused_sweep(X, W, np.ascontiguousarray(Hw.T), G, delta2, solver == "hals", WtX, Gh,
                         lam=lam, p=None if solver == "hals" else pk, tau=tau, eps=eps,
