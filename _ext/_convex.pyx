@@ -82,6 +82,10 @@ cdef enum:
 # prox(x, step, j, params) and value(w, n_features, params)
 ctypedef double (*uprox_t)(double, double, int64_t, double*) noexcept nogil
 ctypedef double (*uvalue_t)(double*, int64_t, double*) noexcept nogil
+# a user datafit's callbacks: raw_grad(y, z, n, out, params) writes d F / d z into out;
+# value(y, z, n, w, n_features, params) returns F
+ctypedef void (*ugrad_t)(double*, double*, int64_t, double*, double*) noexcept nogil
+ctypedef double (*udfvalue_t)(double*, double*, int64_t, double*, int64_t, double*) noexcept nogil
 
 
 cdef inline double user_score(uprox_t prox, double* par, Py_ssize_t j, double x, double g,
@@ -1109,11 +1113,34 @@ def csr_to_csc(const floating[::1] data, const index_t[::1] indices, const index
 
 
 # ---------------------------------------------------------------------------
-# smooth GLM datafits (Huber, logistic) by coordinate descent
+# smooth GLM datafits (Huber, logistic, a user's) by coordinate descent
 # ---------------------------------------------------------------------------
 cdef enum:
     DF_HUBER = 0
     DF_LOGISTIC = 1
+    DF_USER = 2  # the gradient with respect to z from the user's callback (float64)
+
+
+def user_datafit_grad(size_t grad, const double[::1] y, const double[::1] Z, double[::1] out,
+                      const double[::1] par):
+    """``out <- raw_grad(y, Z)`` through a user datafit's C callback (its address)."""
+    if y.shape[0] != Z.shape[0] or out.shape[0] != Z.shape[0] or par.shape[0] == 0:
+        raise ValueError("user_datafit_grad: y, Z, out must have one length; par non-empty.")
+    with nogil:
+        (<ugrad_t> grad)(<double*> &y[0], <double*> &Z[0], Z.shape[0], &out[0],
+                         <double*> &par[0])
+
+
+def user_datafit_value(size_t value, const double[::1] y, const double[::1] Z,
+                       const double[::1] w, const double[::1] par):
+    """``value(y, w, Z)`` through a user datafit's C callback (its address)."""
+    cdef double v
+    if y.shape[0] != Z.shape[0] or w.shape[0] == 0 or par.shape[0] == 0:
+        raise ValueError("user_datafit_value: y, Z must have one length; w, par non-empty.")
+    with nogil:
+        v = (<udfvalue_t> value)(<double*> &y[0], <double*> &Z[0], Z.shape[0],
+                                 <double*> &w[0], w.shape[0], <double*> &par[0])
+    return v
 
 
 cdef inline double glm_deriv(int df, double z, double yi, double delta) noexcept nogil:
@@ -1165,6 +1192,20 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
     if not ones and is_sparse:
         p0 = indptr[j]
         p1 = indptr[j + 1]
+    if df == DF_USER:  # S holds the user's raw gradient (already normalised)
+        if ones:
+            for i in range(n):
+                g += S[i]
+        elif is_sparse:
+            for p in range(p0, p1):
+                g += data[p] * S[indices[p]]
+        else:
+            for i in range(n):
+                g += XT[j, i] * S[i]
+        g_out[0] = g
+        if ones:
+            return old - g / L
+        return prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
     if df == DF_HUBER:
         if ones:
             for i in range(n):
@@ -1242,7 +1283,7 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                  int code, double alpha, double gamma, const floating[::1] weights,
                  const floating[::1] a2s, bint positive, bint fit_b, double lip_b,
                  Py_ssize_t max_epochs, double tol_in, double[::1] S,
-                 const double[::1] cubes=None):
+                 const double[::1] cubes=None, size_t ugrad=0, const double[::1] upar=None):
     """CD epochs on the working set ``ws`` for a smooth GLM datafit
     ``sum_i loss(y_i, z_i) / n`` (``df``: 0 Huber with ``delta``, 1 logistic,
     labels +-1) with a built-in penalty; returns (epochs, crit).
@@ -1259,19 +1300,33 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
     the sigmoid so that a coordinate that does not move costs no ``exp``;
     ``cubes`` (logistic, optional: length ``n_features + 1``, the last entry for
     the intercept) the third-derivative bounds of ``glm_coord_step``.
+    ``df`` 2: a user datafit (float64), ``ugrad`` the address of its
+    ``raw_grad`` callback and ``upar`` its parameters; ``S`` (length ``n``)
+    then holds ``raw_grad(y, Z)``, refreshed after every coordinate that
+    moves, and each coordinate takes the proximal step with ``lips[j]``.
     """
     cdef Py_ssize_t n = Z.shape[0], nws = ws.shape[0], i, jj, j, p, epoch = 0
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
     cdef double crit = INF, L, old, new, g, wj, a2, s, dz
     cdef bint logit = df == DF_LOGISTIC
+    cdef bint user = df == DF_USER
     cdef bint has_cube = cubes is not None and cubes.shape[0] == lips.shape[0] + 1
     cdef Py_ssize_t N = lips.shape[0]
+    cdef double* up = NULL
     if logit and S.shape[0] != n:
         raise ValueError("the logistic datafit needs the sigmoid cache S of length n")
+    if user:
+        if floating is not double or S.shape[0] != n or ugrad == 0 or upar is None \
+                or upar.shape[0] == 0 or n == 0:
+            raise ValueError("a user datafit needs float64 data, its raw_grad callback, "
+                             "its parameters and the gradient buffer S of length n")
+        up = <double*> &upar[0]
     with nogil:
         if logit:
             for i in range(n):
                 S[i] = logistic_sigma(Z[i], y[i])
+        if user:
+            (<ugrad_t> ugrad)(<double*> &y[0], <double*> &Z[0], n, &S[0], up)
         for epoch in range(1, max_epochs + 1):
             crit = 0.0
             for jj in range(nws):
@@ -1304,6 +1359,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                             Z[i] += <floating> (dz * XT[j, i])
                             if logit:
                                 S[i] = logistic_sigma(Z[i], y[i])
+                    if user:
+                        (<ugrad_t> ugrad)(<double*> &y[0], <double*> &Z[0], n, &S[0], up)
             if fit_b:
                 old = b[0]
                 new = glm_coord_step(is_sparse, XT, data, indices, indptr, -1, y, Z, S, df,
@@ -1318,6 +1375,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                         Z[i] += <floating> dz
                         if logit:
                             S[i] = logistic_sigma(Z[i], y[i])
+                    if user:
+                        (<ugrad_t> ugrad)(<double*> &y[0], <double*> &Z[0], n, &S[0], up)
             if crit <= tol_in:
                 break
     return epoch, crit

@@ -228,6 +228,36 @@ class Prepared:
         self.Y = Y
 
 
+def _datafit_callbacks(datafit):
+    """A user datafit's C callbacks (``_jit.datafit_callbacks``), or None when
+    they do not compile (the jitclass kernel then runs it)."""
+    from ._jit import datafit_callbacks
+
+    try:
+        return datafit_callbacks(datafit)
+    except Exception:  # noqa: BLE001 - any failure: the generic path
+        return None
+
+
+def _user_lipschitz(datafit, X, y):
+    """The coordinate-wise Lipschitz constants of a user datafit: its
+    ``initialize(X, y)`` run on a copy (the user's object is not modified)."""
+    import copy
+
+    d = copy.copy(datafit)
+    try:
+        d.initialize(X, y)
+    except Exception:  # noqa: BLE001 - an initialize written for dense arrays only
+        if not sp.issparse(X):
+            raise
+        d.initialize(X.toarray(), y)
+    lips = np.asarray(d.lipschitz, dtype=np.float64).ravel()
+    if lips.shape != (X.shape[1],) or not np.all(np.isfinite(lips)) or np.any(lips < 0):
+        raise ValueError(f"{type(datafit).__name__}.initialize must set lipschitz to "
+                         f"{X.shape[1]} finite non-negative numbers; got shape {lips.shape}.")
+    return lips
+
+
 def _user_callbacks(penalty, X):
     """``(prox address, value address, parameters, keepalive)`` of a user
     penalty compiled to C callbacks for the built-in kernel, or None when the
@@ -536,12 +566,22 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
     if kind == "generic" and fit_intercept:
         raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
                          "with an unpenalised weight instead.")
+    df_user = None
+    if kind == "generic" and PEN.is_builtin(penalty) and isinstance(solver, AndersonCD):
+        # a user datafit with a built-in penalty: its raw_grad and value compiled
+        # to C callbacks (disk-cached) for the compiled GLM coordinate descent
+        # (working sets, CSC or dense), X in float64; else the jitclass kernel
+        df_user = _datafit_callbacks(datafit)
+        if df_user is not None:
+            kind_run = "user"
+            if X.dtype != np.float64:
+                X = X.astype(np.float64)
     if kind_run == "generic" and not PEN.is_builtin(penalty) and not hasattr(penalty, "get_spec"):
         raise TypeError(f"penalty {type(penalty).__name__}: with a user datafit the penalty is "
                         f"compiled as a jitclass; add get_spec() (the Numba types of its "
                         f"attributes).")
-    prep = prepared if prepared is not None else Prepared(X, Y, kind, fit_intercept,
-                                                          sample_weight)
+    prep = prepared if prepared is not None else Prepared(
+        X, Y, "huber" if kind_run == "user" else kind, fit_intercept, sample_weight)
     Yp = prep.Y
     L = Yp.shape[1]
     coefs = np.zeros((N, L))
@@ -595,6 +635,11 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 res = solve_glm_builtin(prep.X, y, kind, float(getattr(datafit, "delta", 1.35)),
                                         kp, w0=w0, b0=b0, fit_intercept=fit_intercept,
                                         solver=solver, convex=is_convex)
+            elif kind_run == "user":
+                kp = _penalty_kp(penalty, N)
+                res = solve_glm_builtin(prep.X, y, "user", 0.0, kp, w0=w0, b0=0.0,
+                                        fit_intercept=False, solver=solver, convex=is_convex,
+                                        lips=_user_lipschitz(datafit, prep.X, y), user=df_user)
             elif kind_run == "generic":
                 Xg = prep.X
                 crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0

@@ -772,7 +772,7 @@ def solve_generic(X, y, datafit, penalty, *, w0=None, solver, crit_ref):
 # ---------------------------------------------------------------------------
 # smooth GLM datafits (Huber, logistic): compiled kernel glm_cd_inner
 # ---------------------------------------------------------------------------
-_GLM_CODES = {"huber": 0, "logistic": 1}
+_GLM_CODES = {"huber": 0, "logistic": 1, "user": 2}
 _GLM_CURV = {"huber": 1.0, "logistic": 0.25}
 
 
@@ -804,9 +804,15 @@ def _glm_dual(kind, y, u, delta):
 
 
 def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_intercept,
-                      solver, lips=None, convex):
+                      solver, lips=None, convex, user=None):
     """Working-set CD for the Huber or logistic datafit with a built-in penalty
     (X dense Fortran-ordered or CSC; float32 or float64).
+
+    ``kind="user"``: a user datafit through its C callbacks ``user = (raw_grad
+    address, value address, parameters, keepalive)``
+    (:func:`sparsecode.convex._jit.datafit_callbacks`), float64, with its
+    coordinate-wise Lipschitz constants ``lips`` (from its ``initialize``), no
+    intercept; it stops on the subdifferential distance.
 
     Stops on the relative duality gap ``gap <= tol * P(0)`` for the (weighted,
     non-negative) L1 penalty without an intercept (all weights positive), else
@@ -828,8 +834,29 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
                                  np.zeros(2, np.int32))
         sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
-    curv = _GLM_CURV[kind]
+    curv = _GLM_CURV.get(kind, 1.0)
     dfc = _GLM_CODES[kind]
+    if kind == "user":
+        if user is None or lips is None or fit_intercept or dt != np.float64:
+            raise ValueError("a user datafit on the GLM kernel needs its callbacks, its "
+                             "Lipschitz constants, float64 data and no intercept")
+        ugrad, uvalue, upar = user[0], user[1], user[2]
+
+        def loss_sum(yv, Zv, wv):
+            return n * _C.user_datafit_value(uvalue, yv, np.ascontiguousarray(Zv), wv, upar)
+
+        def minus_deriv(yv, Zv):
+            out = np.empty(n)
+            _C.user_datafit_grad(ugrad, yv, np.ascontiguousarray(Zv), out, upar)
+            return -n * out
+    else:
+        ugrad, upar = 0, None
+
+        def loss_sum(yv, Zv, wv):
+            return _glm_value(kind, yv, Zv, delta)
+
+        def minus_deriv(yv, Zv):
+            return _glm_minus_deriv(kind, yv, Zv, delta)
     if lips is None:
         lips = curv * sq / n
     lips_out = lips
@@ -851,7 +878,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
     if dt == np.float32:
         tol = max(tol, 1e-5)
     use_gap = (convex and alpha > 0 and code in (P.L1, P.WL1) and not fit_intercept
-               and not forced.any())
+               and not forced.any() and kind != "user")  # (no dual for a user datafit)
     thr = alpha * (np.asarray(weights, dtype=np.float64) if code == P.WL1 else np.ones(N))
     p0 = _resolve_p0(solver.p0, N, is_sparse)
     Z = np.zeros(n, dtype=dt)
@@ -860,8 +887,8 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
     Z += dt.type(b[0])
     # references: P(0) for the gap, the largest gradient at 0 for the KKT stop
     z0 = np.full(n, b[0])
-    P0 = _glm_value(kind, y64, z0, delta) / n
-    g0 = _glm_minus_deriv(kind, y64, z0, delta)
+    P0 = loss_sum(y64, z0, np.zeros(N)) / n
+    g0 = minus_deriv(y64, z0)
     crit_ref = float(np.max(np.abs(np.asarray(X.T @ g0, dtype=np.float64)))) / n or 1.0
     scores = np.zeros(N, dtype=dt)
     prio = np.empty(N)
@@ -872,7 +899,8 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
     prev_size = 0
     it = 0
     lip_b = curv
-    S = np.empty(n if kind == "logistic" else 0)  # the kernel's sigmoid cache
+    # the kernel's sigmoid cache (logistic) or the user datafit's gradient
+    S = np.empty(n if kind in ("logistic", "user") else 0)
     cubes = None
     if kind == "logistic":
         # max |sigma''| = 1 / (6 sqrt 3): third-derivative bound per coordinate
@@ -884,7 +912,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         if it % 10 == 0:
             Z = np.asarray(X @ w, dtype=np.float64).ravel().astype(dt) + dt.type(b[0])
         Z64 = Z.astype(np.float64)
-        u = _glm_minus_deriv(kind, y64, Z64, delta)   # -n * raw gradient
+        u = minus_deriv(y64, Z64)   # -n * raw gradient
         if is_sparse:
             corr = np.empty(N)
             _C.csc_xtr(data, indices, indptr, u.astype(dt), np.zeros(0, np.uint8), 1.0 / n,
@@ -904,7 +932,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         max_score = max(max_score, gb)
         if use_gap:
             s_ = max(1.0, ratio)
-            primal = (_glm_value(kind, y64, Z64, delta)) / n + pen
+            primal = loss_sum(y64, Z64, w) / n + pen
             gap = primal - _glm_dual(kind, y64, u / s_, delta) / n
             crit = gap
             stop = gap <= tol * P0
@@ -929,8 +957,9 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
             tol_in = min(tol_in, 0.3 * tol * crit_ref)
         _C.glm_cd_inner(is_sparse, Xd, data, indices, indptr, y, Z, w, b, ws, lips, dfc,
                         float(delta), code, alpha, gamma, wts, a2s_, positive,
-                        bool(fit_intercept), lip_b, int(solver.max_epochs), tol_in, S, cubes)
+                        bool(fit_intercept), lip_b, int(solver.max_epochs), tol_in, S, cubes,
+                        ugrad, upar)
     if not use_gap and convex:
-        primal = _glm_value(kind, y64, Z.astype(np.float64), delta) / n
+        primal = loss_sum(y64, Z.astype(np.float64), w) / n
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
                 gap=float(gap), primal=float(primal), lips=lips_out, n_screened=0)
