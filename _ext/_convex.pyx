@@ -1170,13 +1170,23 @@ cdef inline double logistic_sigma(double z, double yi) noexcept nogil:
     return e / (1.0 + e)
 
 
+cdef inline double glm_prox(int code, double x, double step, double alpha, double gamma,
+                            double wj, double a2, bint positive, Py_ssize_t j, size_t uprox,
+                            double* upar) noexcept nogil:
+    """The penalty's scalar prox: built-in by ``code``, or a user penalty's compiled
+    prox (``code == USER``, at address ``uprox`` with parameters ``upar``)."""
+    if code == USER:
+        return (<uprox_t> uprox)(x, step, j, upar)
+    return prox_scalar(code, x, step, alpha, gamma, wj, a2, positive)
+
+
 cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
                            const floating[::1] data, const index_t[::1] indices,
                            const index_t[::1] indptr, Py_ssize_t j,
                            const floating[::1] y, const floating[::1] Z, const double[::1] S,
                            int df, double delta, double old, double L, int code, double alpha,
                            double gamma, double wj, double a2, bint positive, double cube,
-                           double* g_out) noexcept nogil:
+                           double* g_out, size_t uprox, double* upar) noexcept nogil:
     """The new value of coordinate ``j`` (``j < 0``: the intercept, a column of
     ones, unpenalised).  Huber: the proximal step with the Lipschitz constant
     ``L``.  Logistic: the proximal Newton step with the coordinate's exact
@@ -1205,7 +1215,8 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
         g_out[0] = g
         if ones:
             return old - g / L
-        return prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
+        return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+                        uprox, upar)
     if df == DF_HUBER:
         if ones:
             for i in range(n):
@@ -1221,7 +1232,8 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
         g_out[0] = g
         if ones:
             return old - g / L
-        return prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
+        return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+                        uprox, upar)
     # logistic: gradient and curvature in one pass (sigma cached in S)
     if ones or not is_sparse:
         for i in range(n):
@@ -1239,7 +1251,7 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
     g /= n
     h /= n
     g_out[0] = g
-    if h > 1e-12 * L and h < L:
+    if h > 1e-12 * L and h < L and code != USER:  # (a user penalty: the step with L)
         if ones:
             new = old - g / h
         else:
@@ -1273,7 +1285,8 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
             return new
     if ones:
         return old - g / L
-    return prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive)
+    return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+                        uprox, upar)
 
 
 def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] data,
@@ -1283,7 +1296,8 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                  int code, double alpha, double gamma, const floating[::1] weights,
                  const floating[::1] a2s, bint positive, bint fit_b, double lip_b,
                  Py_ssize_t max_epochs, double tol_in, double[::1] S,
-                 const double[::1] cubes=None, size_t ugrad=0, const double[::1] upar=None):
+                 const double[::1] cubes=None, size_t ugrad=0, const double[::1] upar=None,
+                 size_t uprox=0, const double[::1] ppar=None):
     """CD epochs on the working set ``ws`` for a smooth GLM datafit
     ``sum_i loss(y_i, z_i) / n`` (``df``: 0 Huber with ``delta``, 1 logistic,
     labels +-1) with a built-in penalty; returns (epochs, crit).
@@ -1304,6 +1318,9 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
     ``raw_grad`` callback and ``upar`` its parameters; ``S`` (length ``n``)
     then holds ``raw_grad(y, Z)``, refreshed after every coordinate that
     moves, and each coordinate takes the proximal step with ``lips[j]``.
+    ``code`` USER: a user penalty, its compiled prox at ``uprox`` with the
+    parameters ``ppar`` (logistic coordinates then take the step with
+    ``lips[j]``, not the Newton step).
     """
     cdef Py_ssize_t n = Z.shape[0], nws = ws.shape[0], i, jj, j, p, epoch = 0
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
@@ -1313,6 +1330,11 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
     cdef bint has_cube = cubes is not None and cubes.shape[0] == lips.shape[0] + 1
     cdef Py_ssize_t N = lips.shape[0]
     cdef double* up = NULL
+    cdef double* pp = NULL
+    if code == USER:
+        if uprox == 0 or ppar is None or ppar.shape[0] == 0:
+            raise ValueError("code USER needs the compiled prox (uprox) and its parameters")
+        pp = <double*> &ppar[0]
     if logit and S.shape[0] != n:
         raise ValueError("the logistic datafit needs the sigmoid cache S of length n")
     if user:
@@ -1339,10 +1361,13 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                 a2 = a2s[j] if has_a2 else L
                 new = glm_coord_step(is_sparse, XT, data, indices, indptr, j, y, Z, S, df,
                                      delta, old, L, code, alpha, gamma, wj, a2, positive,
-                                     cubes[j] if has_cube else INF, &g)
+                                     cubes[j] if has_cube else INF, &g, uprox, pp)
                 # the score at the start of the coordinate's update: its
                 # maximum over an epoch is the figure checked
-                s = score_scalar(code, old, g, L, alpha, gamma, wj, a2, positive)
+                if code == USER:
+                    s = user_score(<uprox_t> uprox, pp, j, old, g, L)
+                else:
+                    s = score_scalar(code, old, g, L, alpha, gamma, wj, a2, positive)
                 if s > crit:
                     crit = s
                 if new != old:
@@ -1365,7 +1390,7 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                 old = b[0]
                 new = glm_coord_step(is_sparse, XT, data, indices, indptr, -1, y, Z, S, df,
                                      delta, old, lip_b, code, alpha, gamma, 1.0, 1.0, False,
-                                     cubes[N] if has_cube else INF, &g)
+                                     cubes[N] if has_cube else INF, &g, uprox, pp)
                 if fabs(g) > crit:
                     crit = fabs(g)
                 if new != old:

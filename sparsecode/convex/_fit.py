@@ -531,9 +531,13 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
                 raise ValueError(f"delta of Huber must be a positive finite number; got {d!r}.")
         kind_run = kind
         if not PEN.is_builtin(penalty):
+            # a user penalty's prox compiled to a C callback for the GLM kernel
+            user = _user_callbacks(penalty, X)
+        if not PEN.is_builtin(penalty) and user is None:
             if fit_intercept:
                 raise ValueError(f"fit_intercept=True with the {kind} datafit needs a "
-                                 f"built-in penalty; add a column of ones with an "
+                                 f"built-in penalty or one whose prox_1d compiles as a "
+                                 f"function of its parameters; add a column of ones with an "
                                  f"unpenalised weight instead.")
             kind_run = "generic"
     elif kind == "quad" and not PEN.is_builtin(penalty):
@@ -567,11 +571,15 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
                          "with an unpenalised weight instead.")
     df_user = None
-    if kind == "generic" and PEN.is_builtin(penalty) and isinstance(solver, AndersonCD):
-        # a user datafit with a built-in penalty: its raw_grad and value compiled
-        # to C callbacks (disk-cached) for the compiled GLM coordinate descent
-        # (working sets, CSC or dense), X in float64; else the jitclass kernel
-        df_user = _datafit_callbacks(datafit)
+    if kind == "generic" and isinstance(solver, AndersonCD):
+        # a user datafit: its raw_grad and value compiled to C callbacks
+        # (disk-cached) for the compiled GLM coordinate descent (working sets,
+        # CSC or dense), X in float64, with a built-in penalty or a user one
+        # whose prox compiles to a callback too; else the jitclass kernel
+        if not PEN.is_builtin(penalty):
+            user = _user_callbacks(penalty, X)
+        if PEN.is_builtin(penalty) or user is not None:
+            df_user = _datafit_callbacks(datafit)
         if df_user is not None:
             kind_run = "user"
             if X.dtype != np.float64:
@@ -630,16 +638,20 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
             b0 = 0.0
             if intercept_init is not None and (prep.icol is not None or kind in _GLM_KINDS):
                 b0 = float(np.ravel(intercept_init)[t])
-            if kind_run in _GLM_KINDS:
-                kp = _penalty_kp(penalty, N, a2_default=lips)
-                res = solve_glm_builtin(prep.X, y, kind, float(getattr(datafit, "delta", 1.35)),
-                                        kp, w0=w0, b0=b0, fit_intercept=fit_intercept,
-                                        solver=solver, convex=is_convex)
-            elif kind_run == "user":
-                kp = _penalty_kp(penalty, N)
-                res = solve_glm_builtin(prep.X, y, "user", 0.0, kp, w0=w0, b0=0.0,
-                                        fit_intercept=False, solver=solver, convex=is_convex,
-                                        lips=_user_lipschitz(datafit, prep.X, y), user=df_user)
+            if kind_run in _GLM_KINDS or kind_run == "user":
+                kp = _penalty_kp(penalty, N, a2_default=lips) if user is None else \
+                    (P.USER, alpha, 0.0, np.zeros(0), np.zeros(0), False)
+                if kind_run == "user":
+                    res = solve_glm_builtin(prep.X, y, "user", 0.0, kp, w0=w0, b0=0.0,
+                                            fit_intercept=False, solver=solver,
+                                            convex=is_convex and user is None,
+                                            lips=_user_lipschitz(datafit, prep.X, y),
+                                            user=df_user, user_pen=user)
+                else:
+                    res = solve_glm_builtin(prep.X, y, kind,
+                                            float(getattr(datafit, "delta", 1.35)), kp, w0=w0,
+                                            b0=b0, fit_intercept=fit_intercept, solver=solver,
+                                            convex=is_convex and user is None, user_pen=user)
             elif kind_run == "generic":
                 Xg = prep.X
                 crit_ref = float(np.max(np.abs(np.asarray(Xg.T @ y)))) / n or 1.0

@@ -207,9 +207,10 @@ def test_user_datafit_fits_on_the_generic_kernel():
 
 
 def test_user_datafit_with_a_penalty_without_spec_names_what_to_add():
-    class NoSpecL1:
+    class NoSpecL1:  # prox_1d reads an attribute that params_to_dict does not give
         def __init__(self, alpha):
             self.alpha = alpha
+            self.scale = 1.0
 
         def params_to_dict(self):
             return dict(alpha=self.alpha)
@@ -218,7 +219,7 @@ def test_user_datafit_with_a_penalty_without_spec_names_what_to_add():
             return self.alpha * np.sum(np.abs(w))
 
         def prox_1d(self, value, stepsize, j):
-            return np.sign(value) * max(abs(value) - stepsize * self.alpha, 0.0)
+            return np.sign(value) * max(abs(value) - stepsize * self.alpha * self.scale, 0.0)
 
     X, y = _problem()
     with pytest.raises(TypeError, match="get_spec"):

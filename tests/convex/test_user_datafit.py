@@ -197,3 +197,49 @@ def test_second_process_links_the_datafit_without_numba_context(tmp_path):
     assert first["registries"] > 0 and second["registries"] == 0
     assert second["coef"] == first["coef"]
     assert np.count_nonzero(second["coef"][:5]) == 5
+
+
+class UserL1:
+    """A user L1 penalty (compiled to callbacks: prox_1d and value)."""
+
+    is_convex = True
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def params_to_dict(self):
+        return dict(alpha=self.alpha)
+
+    def value(self, w):
+        return self.alpha * np.sum(np.abs(w))
+
+    def prox_1d(self, value, stepsize, j):
+        return np.sign(value) * max(abs(value) - stepsize * self.alpha, 0.0)
+
+
+@pytest.mark.parametrize("make", ["pseudo_huber", "huber", "logistic"])
+def test_user_penalty_on_the_glm_kernel_equals_the_builtin(make, cache_dir, monkeypatch):
+    from sparsecode.convex import Huber, Logistic
+
+    X, y = _problem(seed=4)
+    datafit = {"pseudo_huber": PseudoHuber(1.0), "huber": Huber(1.0), "logistic": Logistic()}[make]
+    if make == "logistic":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    ref = PenalizedRegression(datafit, L1(0.02), AndersonCD(tol=1e-12),
+                              fit_intercept=False).fit(X, y)
+    monkeypatch.setattr(_fit, "solve_generic", None)  # the jitclass kernel must not run
+    user = PenalizedRegression(datafit, UserL1(0.02), AndersonCD(tol=1e-12),
+                               fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(user.coef_, ref.coef_, atol=1e-6)
+
+
+def test_user_penalty_with_huber_and_an_intercept(cache_dir, monkeypatch):
+    from sparsecode.convex import Huber
+
+    X, y = _problem(seed=5)
+    y = y + 3.0
+    ref = PenalizedRegression(Huber(1.0), L1(0.02), AndersonCD(tol=1e-12)).fit(X, y)
+    monkeypatch.setattr(_fit, "solve_generic", None)
+    user = PenalizedRegression(Huber(1.0), UserL1(0.02), AndersonCD(tol=1e-12)).fit(X, y)
+    np.testing.assert_allclose(user.coef_, ref.coef_, atol=1e-6)
+    assert user.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)

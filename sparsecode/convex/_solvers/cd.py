@@ -804,7 +804,7 @@ def _glm_dual(kind, y, u, delta):
 
 
 def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_intercept,
-                      solver, lips=None, convex, user=None):
+                      solver, lips=None, convex, user=None, user_pen=None):
     """Working-set CD for the Huber or logistic datafit with a built-in penalty
     (X dense Fortran-ordered or CSC; float32 or float64).
 
@@ -812,7 +812,9 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
     address, value address, parameters, keepalive)``
     (:func:`sparsecode.convex._jit.datafit_callbacks`), float64, with its
     coordinate-wise Lipschitz constants ``lips`` (from its ``initialize``), no
-    intercept; it stops on the subdifferential distance.
+    intercept; it stops on the subdifferential distance.  ``user_pen``: a user
+    penalty's callbacks (``_jit.penalty_callbacks``; ``penalty_kp`` then has
+    the code ``USER``).
 
     Stops on the relative duality gap ``gap <= tol * P(0)`` for the (weighted,
     non-negative) L1 penalty without an intercept (all weights positive), else
@@ -834,6 +836,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
                                  np.zeros(2, np.int32))
         sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    upen = () if user_pen is None else (user_pen[0], user_pen[2])
     curv = _GLM_CURV.get(kind, 1.0)
     dfc = _GLM_CODES[kind]
     if kind == "user":
@@ -925,7 +928,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
                 corr, corr, w, thr, positive, excluded_u8, prio)
         else:
             _C.scores_all(code, w, (-corr).astype(dt), lips, alpha, gamma, wts, a2s_,
-                          positive, scores)
+                          positive, scores, *upen)
             scores[excluded] = 0.0
             max_score = float(scores.max()) if N else 0.0
             nnz = int(np.count_nonzero(w))
@@ -958,7 +961,7 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         _C.glm_cd_inner(is_sparse, Xd, data, indices, indptr, y, Z, w, b, ws, lips, dfc,
                         float(delta), code, alpha, gamma, wts, a2s_, positive,
                         bool(fit_intercept), lip_b, int(solver.max_epochs), tol_in, S, cubes,
-                        ugrad, upar)
+                        ugrad, upar, *upen)
     if not use_gap and convex:
         primal = loss_sum(y64, Z.astype(np.float64), w) / n
     return dict(w=w, b=float(b[0]), crit=float(crit), n_iter=it, converged=converged,
