@@ -493,6 +493,33 @@ class _UserL1:
         return 0.0
 
 
+class _UserHuber:
+    """A user-defined Huber datafit (plain class: ``raw_grad``, ``value``,
+    ``gradient_scalar`` and ``initialize``; ``raw_grad`` and ``value`` are
+    compiled to C callbacks for the GLM coordinate descent)."""
+
+    def __init__(self, delta=1.35):
+        self.delta = delta
+        self.lipschitz = np.zeros(0)
+
+    def params_to_dict(self):
+        return dict(delta=self.delta)
+
+    def initialize(self, X, y):
+        self.lipschitz = (X ** 2).sum(axis=0) / X.shape[0]
+
+    def value(self, y, w, Xw):
+        a = np.abs(y - Xw)
+        d = self.delta
+        return np.sum(np.where(a <= d, 0.5 * a * a, d * a - 0.5 * d * d)) / y.shape[0]
+
+    def raw_grad(self, y, Xw):
+        return -np.clip(y - Xw, -self.delta, self.delta) / y.shape[0]
+
+    def gradient_scalar(self, X, y, w, Xw, j):
+        return X[:, j] @ self.raw_grad(y, Xw)
+
+
 def logistic_rows(sklearn, n=500, N=2000, divs=(10, 50)):
     """L1 logistic regression (labels +-1, no intercept) against scikit-learn's
     ``LogisticRegression(l1_ratio=1, solver="liblinear")`` at ``C = 1 / (n
@@ -563,6 +590,29 @@ def user_penalty_rows(sizes=((200, 400), (1000, 5000))):
                          method="built-in L1 (same solver)", peer="sparsecode",
                          t_ours_s=t_u, t_peer_s=t_b, ratio=ratio(t_b, t_u),
                          max_coef_diff=float(np.max(np.abs(wu - wb)))))
+    # a user datafit: the Huber loss written by hand against the built-in Huber
+    from sparsecode.convex import Huber
+
+    for n, N in sizes:
+        X, y = gaussian(n, N)
+        y = y + np.random.default_rng(3).standard_t(2, n)  # heavy-tailed noise
+        a = _amax(X, y) / 20
+
+        def user_df():
+            return PenalizedRegression(_UserHuber(1.35), L1(a), AndersonCD(tol=1e-8),
+                                       fit_intercept=False).fit(X, y).coef_
+
+        def builtin_df():
+            return PenalizedRegression(Huber(1.35), L1(a), AndersonCD(tol=1e-8),
+                                       fit_intercept=False).fit(X, y).coef_
+
+        user_df()
+        (t_u, t_b), (wu, wb) = best_times_interleaved([user_df, builtin_df], repeat=5)
+        rows.append(dict(problem=f"user-defined Huber datafit + L1, Gaussian {n}x{N}, "
+                                 f"t(2) noise, alpha_max/20",
+                         method="built-in Huber (same solver)", peer="sparsecode",
+                         t_ours_s=t_u, t_peer_s=t_b, ratio=ratio(t_b, t_u),
+                         max_coef_diff=float(np.max(np.abs(wu - wb)))))
     return rows
 
 
@@ -597,7 +647,8 @@ def _first_fit_rows(skglm):
     ours_imp = ("from sparsecode import Lasso, WeightedLasso, SqrtLasso, PenalizedRegression, "
                 "LADLasso\nfrom sparsecode.convex import MCP, Quadratic")
     # a user penalty must come from a file (its source is the key of the on-disk caches)
-    user_imp = ours_imp + "\nfrom asv_bench.peers.convex import _UserL1"
+    user_imp = (ours_imp + "\nfrom sparsecode.convex import L1"
+                "\nfrom asv_bench.peers.convex import _UserHuber, _UserL1")
     cases = [("Lasso", "Lasso(alpha=0.1).fit(X, y)",
               "from skglm import Lasso", "Lasso(alpha=0.1).fit(X, y)"),
              ("WeightedLasso", "WeightedLasso(alpha=0.1, weights=np.ones(500)).fit(X, y)",
@@ -608,8 +659,11 @@ def _first_fit_rows(skglm):
               "from skglm import MCPRegression", "MCPRegression(alpha=0.1).fit(X, y)"),
              ("LADLasso", "LADLasso(alpha=0.1).fit(X, y)", None, None),
              ("user L1 penalty", "PenalizedRegression(Quadratic(), _UserL1(0.1)).fit(X, y)",
+              None, None),
+             ("user Huber datafit",
+              "PenalizedRegression(_UserHuber(), L1(0.1), fit_intercept=False).fit(X, y)",
               None, None)]
-    imports = {"user L1 penalty": user_imp}
+    imports = {"user L1 penalty": user_imp, "user Huber datafit": user_imp}
     for name, code, _, _ in cases:
         fresh(imports.get(name, ours_imp), code)  # populate the on-disk caches
     rows = []
