@@ -26,6 +26,8 @@ abundances with pure pixels, 30 dB noise):
 (``OMP_NUM_THREADS=1``, BLAS limited).
 """
 
+import time
+
 import numpy as np
 
 from . import best_time, import_peer, missing_row, peer_version, ratio, threads
@@ -67,12 +69,17 @@ def run(full=False):
             return est
         return f
 
-    def interleaved(funcs, rounds):
-        """Best time of each callable, measured in alternation (fair under load)."""
+    def interleaved(funcs, rounds, pause=0.0):
+        """Best time of each callable, measured in alternation (fair under load).
+
+        ``pause`` seconds of idling before each call let the worker threads of
+        the previous call (OpenBLAS and OpenMP spin after their work) go to
+        sleep, so that two-thread runs do not compete with them."""
         best = [float("inf")] * len(funcs)
         outs = [None] * len(funcs)
         for _ in range(rounds):
             for i, f in enumerate(funcs):
+                time.sleep(pause)
                 t, outs[i] = best_time(f, repeat=1)
                 best[i] = min(best[i], t)
         return best, outs
@@ -194,7 +201,8 @@ def run(full=False):
 
                 fit_ours(ours)()
                 fit_sk()
-                (t_ours, t_sk), (est, skest) = interleaved([fit_ours(ours), fit_sk], rounds)
+                (t_ours, t_sk), (est, skest) = interleaved([fit_ours(ours), fit_sk], rounds,
+                                                           pause=0.5)
                 rows.append({"problem": problem,
                              "method": f"NMFUnmixing(solver='{solver}', n_jobs=2) per sweep",
                              "peer": f"{sk_name} NMF(solver='{sk_solver}'), 2 BLAS threads",
