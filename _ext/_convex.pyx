@@ -931,6 +931,65 @@ def max_abs(const floating[::1] a):
     return float("nan") if nan else best
 
 
+cdef extern from *:
+    """
+    /* ||x||^2 and x^T y of one column (n entries): vectorised reductions (omp simd) */
+    #define SC_COLSTATS(T, NAME)                                                     \
+    static void NAME(const T* x, const double* y, Py_ssize_t n, double* sq,         \
+                     double* xty) {                                                 \
+        double s = 0.0, d = 0.0;                                                    \
+        Py_ssize_t i;                                                               \
+        if (y != NULL) {                                                            \
+            _Pragma("omp simd reduction(+:s,d)")                                    \
+            for (i = 0; i < n; i++) {                                               \
+                double v = (double) x[i];                                           \
+                s += v * v;                                                         \
+                d += v * y[i];                                                      \
+            }                                                                       \
+            *xty = d;                                                               \
+        } else {                                                                    \
+            _Pragma("omp simd reduction(+:s)")                                      \
+            for (i = 0; i < n; i++) {                                               \
+                double v = (double) x[i];                                           \
+                s += v * v;                                                         \
+            }                                                                       \
+        }                                                                           \
+        *sq = s;                                                                    \
+    }
+    SC_COLSTATS(double, sc_colstats_d)
+    SC_COLSTATS(float, sc_colstats_f)
+    """
+    void sc_colstats_d(const double* x, const double* y, Py_ssize_t n, double* sq,
+                       double* xty) nogil
+    void sc_colstats_f(const float* x, const double* y, Py_ssize_t n, double* sq,
+                       double* xty) nogil
+
+
+def dense_col_stats(const floating[::1, :] X, const double[::1] y, double[::1] sq,
+                    double[::1] xty):
+    """One pass over a Fortran-ordered ``X``: ``sq[j] = ||x_j||^2`` and, when ``y``
+    is not empty, ``xty[j] = x_j^T y`` (double accumulation; vectorised, so the
+    summation order is the compiler's)."""
+    cdef Py_ssize_t n = X.shape[0], p = X.shape[1], j
+    cdef bint has_y = y.shape[0] > 0
+    cdef const double* yp = &y[0] if has_y else NULL
+    cdef double dummy = 0.0
+    if sq.shape[0] != p or (has_y and (y.shape[0] != n or xty.shape[0] != p)):
+        raise ValueError("dense_col_stats: sq (and xty) must have length n_features, "
+                         "y length n_samples.")
+    if n == 0:
+        sq[:] = 0.0
+        if has_y:
+            xty[:] = 0.0
+        return
+    with nogil:
+        for j in range(p):
+            if floating is double:
+                sc_colstats_d(&X[0, j], yp, n, &sq[j], &xty[j] if has_y else &dummy)
+            else:
+                sc_colstats_f(&X[0, j], yp, n, &sq[j], &xty[j] if has_y else &dummy)
+
+
 def user_prox_all(size_t uprox, double[::1] upar, const double[:, ::1] V, double step,
                   Py_ssize_t n_pen, double[:, ::1] out):
     """``out[j, :] = prox(V[j, :], step, j)`` of a user penalty (compiled prox at

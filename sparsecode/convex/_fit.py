@@ -300,6 +300,41 @@ def _max_exp(A):
     return max_exponent(A)
 
 
+def _dense_prepared(X, Y, kind, fit_intercept, sample_weight, prepared):
+    """``(prepared, exponent)`` for a dense Fortran-ordered float design fitted as
+    given (least squares, no intercept, no sample weights): one pass gives the
+    squared column norms (the CD's Lipschitz constants) and, for one target,
+    ``X^T y`` (its first gradient), kept in the ``Prepared`` of the fit; the
+    exponent of ``max |X|`` is decided from the column norms when they place
+    it within the unscaled range (``max_j ||x_j|| / sqrt(n) <= max |X| <=
+    max_j ||x_j||``), else None (``(None, None)`` where this does not apply)."""
+    if (prepared is not None or _C is None or sp.issparse(X) or kind != "quad"
+            or fit_intercept or sample_weight is not None or not isinstance(X, np.ndarray)
+            or X.dtype not in (np.float32, np.float64) or not X.flags.f_contiguous
+            or X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0):
+        return None, None
+    n, N = X.shape
+    Yd = np.asarray(Y, dtype=np.float64)
+    one = Yd.ndim == 2 and Yd.shape[1] == 1
+    sq = np.empty(N)
+    xty = np.empty(N if one else 0)
+    _C.dense_col_stats(X, np.ascontiguousarray(Yd[:, 0]) if one else np.zeros(0), sq, xty)
+    top = float(sq.max())
+    if not (0.0 < top < np.inf):
+        return None, None
+    hi = int(np.frexp(np.sqrt(top))[1])
+    lo = int(np.frexp(np.sqrt(top / n))[1])
+    if max(abs(hi), abs(lo)) > _SCALE_EXP:  # near the limit: the exact exponent decides
+        return None, None
+    prep = Prepared(X, Y, kind, fit_intercept, sample_weight)
+    if prep.X is not X:
+        return None, hi
+    prep.lips = sq / n
+    if one:
+        prep.xty = xty
+    return prep, hi
+
+
 def _ldexp(A, e):
     """``A * 2**e`` (exact), dense or sparse, keeping the dtype."""
     if e == 0:
@@ -429,7 +464,11 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         m = prep0.max_abs_X
         ea = int(np.frexp(m)[1]) if 0.0 < m < np.inf else 0
     else:
-        ea = _max_exp(X)
+        prep0, ea = (None, None)
+        if PEN.is_builtin(penalty):  # (a user penalty's fit converts X to float64)
+            prep0, ea = _dense_prepared(X, Y, kind, fit_intercept, sample_weight, prepared)
+        if ea is None:
+            ea = _max_exp(X)
     eb = _max_exp(Yd)
     # the LAD LPs (HiGHS, the IPM crossover) use absolute tolerances: their
     # data always go to unit scale
