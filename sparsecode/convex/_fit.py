@@ -465,7 +465,8 @@ def penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         ea = int(np.frexp(m)[1]) if 0.0 < m < np.inf else 0
     else:
         prep0, ea = (None, None)
-        if PEN.is_builtin(penalty):  # (a user penalty's fit converts X to float64)
+        # (a user penalty's fit converts X to float64: the statistics of float64 X only)
+        if PEN.is_builtin(penalty) or getattr(X, "dtype", None) == np.float64:
             prep0, ea = _dense_prepared(X, Y, kind, fit_intercept, sample_weight, prepared)
         if ea is None:
             ea = _max_exp(X)
