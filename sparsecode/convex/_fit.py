@@ -611,11 +611,12 @@ def _penalized_fit(X, Y, datafit, penalty, solver="auto", *, fit_intercept=True,
         raise ValueError("fit_intercept=True needs a built-in datafit; add a column of ones "
                          "with an unpenalised weight instead.")
     df_user = None
-    if kind == "generic" and isinstance(solver, AndersonCD):
+    if kind == "generic" and isinstance(solver, AndersonCD) and sample_weight is None:
         # a user datafit: its raw_grad and value compiled to C callbacks
         # (disk-cached) for the compiled GLM coordinate descent (working sets,
         # CSC or dense), X in float64, with a built-in penalty or a user one
-        # whose prox compiles to a callback too; else the jitclass kernel
+        # whose prox compiles to a callback too; else (or with sample weights,
+        # which the generic kernel applies to the rows) the jitclass kernel
         if not PEN.is_builtin(penalty):
             user = _user_callbacks(penalty, X)
         if PEN.is_builtin(penalty) or user is not None:

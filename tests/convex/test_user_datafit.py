@@ -243,3 +243,15 @@ def test_user_penalty_with_huber_and_an_intercept(cache_dir, monkeypatch):
     user = PenalizedRegression(Huber(1.0), UserL1(0.02), AndersonCD(tol=1e-12)).fit(X, y)
     np.testing.assert_allclose(user.coef_, ref.coef_, atol=1e-6)
     assert user.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+
+
+def test_sample_weights_with_a_user_datafit_keep_the_row_weighting(cache_dir):
+    # the rows weighted by sqrt(sample_weight), as before: the same fit as the
+    # duplicated rows for a quadratic user datafit
+    X, y = _problem(seed=6, outliers=False)
+    sw = np.ones(len(y))
+    sw[:10] = 2.0
+    m = PenalizedRegression(HalfQuadratic(), L1(0.05), AndersonCD(tol=1e-12),
+                            fit_intercept=False).fit(X, y, sample_weight=sw)
+    ref = Lasso(alpha=0.05, fit_intercept=False, tol=1e-12).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-6)
