@@ -7,11 +7,14 @@ They are compiled to a jitclass only when a generic (user-extensible) solver
 needs them, once per (class, spec, precision): importing sparsecode compiles
 nothing.  A float32 twin is derived from the float64 spec.
 
-A user penalty used with the built-in least-squares kernel is compiled instead
-to two C callbacks (``penalty_callbacks``).  Their machine code is cached on
+A user penalty is compiled instead to two C callbacks (``penalty_callbacks``:
+its prox and value) that the compiled kernels call, and a user datafit to two
+more (``datafit_callbacks``: its raw gradient and value, for the compiled
+coordinate descent of the smooth datafits).  Their machine code is cached on
 disk twice: by Numba (a generated module with ``cache=True`` functions) and as
 a native object file beside it, which a new process links with llvmlite alone,
-without initialising Numba's compiler context.
+without initialising Numba's compiler context.  The jitclasses remain for
+methods that do not compile as functions of their parameters.
 """
 
 import threading
