@@ -304,6 +304,26 @@ cdef inline double score_scalar(int code, double x, double g, double lip, double
     return lip * fabs(x - z)
 
 
+cdef inline double prox_any(int code, double x, double step, double alpha, double gamma,
+                            double wj, double a2, bint positive, Py_ssize_t j, size_t uprox,
+                            double* upar) noexcept nogil:
+    """The penalty's scalar prox: built-in by ``code``, or a user penalty's compiled
+    prox (``code == USER``, at address ``uprox`` with parameters ``upar``)."""
+    if code == USER:
+        return (<uprox_t> uprox)(x, step, j, upar)
+    return prox_scalar(code, x, step, alpha, gamma, wj, a2, positive)
+
+
+cdef inline double score_any(int code, double x, double g, double lip, double alpha,
+                             double gamma, double wj, double a2, bint positive, Py_ssize_t j,
+                             size_t uprox, double* upar) noexcept nogil:
+    """The coordinate's optimality score: built-in by ``code``, or the fixed-point
+    residual of a user penalty (``code == USER``)."""
+    if code == USER:
+        return user_score(<uprox_t> uprox, upar, j, x, g, lip)
+    return score_scalar(code, x, g, lip, alpha, gamma, wj, a2, positive)
+
+
 def scores_all(int code, const floating[::1] w, const floating[::1] grad,
                const floating[::1] lips, double alpha, double gamma,
                const floating[::1] weights, const floating[::1] a2s, bint positive,
@@ -316,18 +336,14 @@ def scores_all(int code, const floating[::1] w, const floating[::1] grad,
     cdef bint has_w = weights.shape[0] > 0, has_a2 = a2s.shape[0] > 0
     cdef double wj, a2
     cdef double* par = &upar[0] if upar is not None and upar.shape[0] > 0 else NULL
-    if code == USER:
-        if uprox == 0:
-            raise ValueError("code USER needs the compiled prox (uprox)")
-        with nogil:
-            for j in range(N):
-                out[j] = user_score(<uprox_t> uprox, par, j, w[j], grad[j], lips[j])
-        return
+    if code == USER and uprox == 0:
+        raise ValueError("code USER needs the compiled prox (uprox)")
     with nogil:
         for j in range(N):
             wj = weights[j] if has_w else 1.0
             a2 = a2s[j] if has_a2 else lips[j]
-            out[j] = score_scalar(code, w[j], grad[j], lips[j], alpha, gamma, wj, a2, positive)
+            out[j] = score_any(code, w[j], grad[j], lips[j], alpha, gamma, wj, a2, positive, j,
+                               uprox, par)
 
 
 def l1_outer_stats(const double[::1] corr, const double[::1] corr_gap, const floating[::1] w,
@@ -546,11 +562,8 @@ def cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] data
                 g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
                 wj = weights[j] if has_w else 1.0
                 a2 = a2s[j] if has_a2 else L
-                if code == USER:
-                    new = (<uprox_t> uprox)(old - g / L, 1.0 / L, j, par)
-                else:
-                    new = prox_scalar(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2,
-                                      positive)
+                new = prox_any(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+                               uprox, par)
                 if new != old:
                     w[j] = new
                     col_axpy(is_sparse, XT, data, indices, indptr, j, old - new, R)
@@ -650,10 +663,8 @@ def cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] data
                     g = -col_dot(is_sparse, XT, data, indices, indptr, j, R) / n
                     wj = weights[j] if has_w else 1.0
                     a2 = a2s[j] if has_a2 else lips[j]
-                    if code == USER:
-                        s = user_score(<uprox_t> uprox, par, j, w[j], g, lips[j])
-                    else:
-                        s = score_scalar(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive)
+                    s = score_any(code, w[j], g, lips[j], alpha, gamma, wj, a2, positive, j,
+                                  uprox, par)
                     if s > crit:
                         crit = s
                 if crit <= tol_in:
@@ -1220,6 +1231,14 @@ cdef inline double glm_deriv(int df, double z, double yi, double delta) noexcept
     return -yi / (1.0 + exp(t))
 
 
+cdef inline double sample_deriv(int df, double z, double yi, double delta,
+                                const double[::1] S, Py_ssize_t i) noexcept nogil:
+    """One sample's term of a Huber or user-datafit coordinate gradient."""
+    if df == DF_USER:
+        return S[i]
+    return glm_deriv(df, z, yi, delta)
+
+
 cdef inline double logistic_sigma(double z, double yi) noexcept nogil:
     """``sigma(-y z)``: minus the derivative of the loss is ``y sigma(-y z)``."""
     cdef double t = -yi * z, e
@@ -1227,16 +1246,6 @@ cdef inline double logistic_sigma(double z, double yi) noexcept nogil:
         return 1.0 / (1.0 + exp(-t))
     e = exp(t)
     return e / (1.0 + e)
-
-
-cdef inline double glm_prox(int code, double x, double step, double alpha, double gamma,
-                            double wj, double a2, bint positive, Py_ssize_t j, size_t uprox,
-                            double* upar) noexcept nogil:
-    """The penalty's scalar prox: built-in by ``code``, or a user penalty's compiled
-    prox (``code == USER``, at address ``uprox`` with parameters ``upar``)."""
-    if code == USER:
-        return (<uprox_t> uprox)(x, step, j, upar)
-    return prox_scalar(code, x, step, alpha, gamma, wj, a2, positive)
 
 
 cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
@@ -1261,37 +1270,25 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
     if not ones and is_sparse:
         p0 = indptr[j]
         p1 = indptr[j + 1]
-    if df == DF_USER:  # S holds the user's raw gradient (already normalised)
+    if df == DF_HUBER or df == DF_USER:
+        # per-sample derivatives: Huber's, or the user's raw gradient held in S
+        # (already divided by n)
         if ones:
             for i in range(n):
-                g += S[i]
-        elif is_sparse:
-            for p in range(p0, p1):
-                g += data[p] * S[indices[p]]
-        else:
-            for i in range(n):
-                g += XT[j, i] * S[i]
-        g_out[0] = g
-        if ones:
-            return old - g / L
-        return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
-                        uprox, upar)
-    if df == DF_HUBER:
-        if ones:
-            for i in range(n):
-                g += glm_deriv(df, Z[i], y[i], delta)
+                g += sample_deriv(df, Z[i], y[i], delta, S, i)
         elif is_sparse:
             for p in range(p0, p1):
                 i = indices[p]
-                g += data[p] * glm_deriv(df, Z[i], y[i], delta)
+                g += data[p] * sample_deriv(df, Z[i], y[i], delta, S, i)
         else:
             for i in range(n):
-                g += XT[j, i] * glm_deriv(df, Z[i], y[i], delta)
-        g /= n
+                g += XT[j, i] * sample_deriv(df, Z[i], y[i], delta, S, i)
+        if df == DF_HUBER:
+            g /= n
         g_out[0] = g
         if ones:
             return old - g / L
-        return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+        return prox_any(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
                         uprox, upar)
     # logistic: gradient and curvature in one pass (sigma cached in S)
     if ones or not is_sparse:
@@ -1344,7 +1341,7 @@ cdef double glm_coord_step(bint is_sparse, const floating[:, ::1] XT,
             return new
     if ones:
         return old - g / L
-    return glm_prox(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
+    return prox_any(code, old - g / L, 1.0 / L, alpha, gamma, wj, a2, positive, j,
                         uprox, upar)
 
 
@@ -1423,10 +1420,7 @@ def glm_cd_inner(bint is_sparse, const floating[:, ::1] XT, const floating[::1] 
                                      cubes[j] if has_cube else INF, &g, uprox, pp)
                 # the score at the start of the coordinate's update: its
                 # maximum over an epoch is the figure checked
-                if code == USER:
-                    s = user_score(<uprox_t> uprox, pp, j, old, g, L)
-                else:
-                    s = score_scalar(code, old, g, L, alpha, gamma, wj, a2, positive)
+                s = score_any(code, old, g, L, alpha, gamma, wj, a2, positive, j, uprox, pp)
                 if s > crit:
                     crit = s
                 if new != old:

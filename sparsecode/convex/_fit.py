@@ -316,9 +316,11 @@ def _dense_prepared(X, Y, kind, fit_intercept, sample_weight, prepared):
     n, N = X.shape
     Yd = np.asarray(Y, dtype=np.float64)
     one = Yd.ndim == 2 and Yd.shape[1] == 1
-    sq = np.empty(N)
-    xty = np.empty(N if one else 0)
-    _C.dense_col_stats(X, np.ascontiguousarray(Yd[:, 0]) if one else np.zeros(0), sq, xty)
+    if one:
+        sq, xty = np.empty(N), np.empty(N)
+        _C.dense_col_stats(X, np.ascontiguousarray(Yd[:, 0]), sq, xty)
+    else:
+        sq = col_sqnorms(X)
     top = float(sq.max())
     if not (0.0 < top < np.inf):
         return None, None

@@ -168,20 +168,20 @@ _CFUNC_DF_VALUE = "types.float64(types.CPointer(types.float64), types.CPointer(t
 _ROLES = {
     "penalty": (("prox_1d", "value"), (
         f"@_sc_cfunc({_CFUNC_PROX.replace('types.', '_sc_types.')}, cache=True)\n"
-        "def _sc_c_prox(x, step, j, p):\n"
+        "def _sc_cb0(x, step, j, p):\n"
         "    return _sc_m0(_sc_build(p), x, step, j)\n\n\n"
         f"@_sc_cfunc({_CFUNC_VALUE.replace('types.', '_sc_types.')}, cache=True)\n"
-        "def _sc_c_value(wp, n, p):\n"
+        "def _sc_cb1(wp, n, p):\n"
         "    return _sc_m1(_sc_build(p), _sc_carray(wp, (n,)))\n")),
     "datafit": (("raw_grad", "value"), (
         f"@_sc_cfunc({_CFUNC_DF_GRAD.replace('types.', '_sc_types.')}, cache=True)\n"
-        "def _sc_c_prox(yp, zp, n, op, p):\n"
+        "def _sc_cb0(yp, zp, n, op, p):\n"
         "    g = _sc_m0(_sc_build(p), _sc_carray(yp, (n,)), _sc_carray(zp, (n,)))\n"
         "    o = _sc_carray(op, (n,))\n"
         "    for i in range(n):\n"
         "        o[i] = g[i]\n\n\n"
         f"@_sc_cfunc({_CFUNC_DF_VALUE.replace('types.', '_sc_types.')}, cache=True)\n"
-        "def _sc_c_value(yp, zp, n, wp, m, p):\n"
+        "def _sc_cb1(yp, zp, n, wp, m, p):\n"
         "    return _sc_m1(_sc_build(p), _sc_carray(yp, (n,)), _sc_carray(wp, (m,)),\n"
         "                  _sc_carray(zp, (n,)))\n")),
 }
@@ -269,12 +269,13 @@ def _generated_module(klass, layout, role="penalty"):
 
 
 def _disk_cached_callbacks(klass, layout, generated=None, role="penalty"):
-    """The callbacks from a generated module written to the cache directory, every
+    """The two cfuncs of a generated module written to the cache directory, every
     function compiled with ``cache=True``: a second process loads the machine
     code from Numba's on-disk cache instead of compiling.  The module holds the
-    class's ``prox_1d`` and ``value`` sources (its file name is a hash of them
-    and of the parameter layout, so an edited method gets a new module); the
-    globals of the user's module are visible to them.  Returns None when the
+    sources of the role's two methods (a penalty's ``prox_1d`` and ``value``, a
+    datafit's ``raw_grad`` and ``value``; its file name is a hash of them and of
+    the parameter layout, so an edited method gets a new module); the globals
+    of the user's module are visible to them.  Returns None when the
     sources are not available (classes defined interactively) or the cache
     directory is not writable."""
     import os
@@ -309,7 +310,7 @@ def _disk_cached_callbacks(klass, layout, generated=None, role="penalty"):
         except Exception:
             del sys.modules[name]
             raise
-    return mod._sc_c_prox, mod._sc_c_value
+    return mod._sc_cb0, mod._sc_cb1
 
 
 # ---------------------------------------------------------------------------
@@ -615,23 +616,20 @@ def _from_object(generated):
 
 
 def _callbacks(klass, layout, role="penalty"):
-    """Addresses of the C callbacks ``prox(x, step, j, params)`` and
-    ``value(w, N, params)`` of a penalty class and the object to keep alive
-    with them, once per (class, parameter layout): from the native object
-    file when the class's sources are available and the file matches, else
-    from the disk-cached generated module (the object file is then written),
-    else compiled in memory."""
+    """Addresses of the two C callbacks of a penalty or datafit class
+    (``_ROLES``) and the object to keep alive with them, once per (class,
+    parameter layout, role): from the native object file when the class's
+    sources are available and the file matches, else from the disk-cached
+    generated module (the object file is then written), else (penalties)
+    compiled in memory; None for a datafit that does not compile."""
     k = (klass, layout) if role == "penalty" else (klass, layout, role)
     with _OBJ_LOCK:
-        if k in _CALLBACKS:
-            return _CALLBACKS[k]
-        out = _callbacks_uncached(klass, layout, role)
-        _CALLBACKS[k] = out
-        return out
+        if k not in _CALLBACKS:
+            _CALLBACKS[k] = _callbacks_uncached(klass, layout, role, k)
+        return _CALLBACKS[k]
 
 
-def _callbacks_uncached(klass, layout, role="penalty"):
-    k = (klass, layout) if role == "penalty" else (klass, layout, role)
+def _callbacks_uncached(klass, layout, role, k):
     try:
         generated = _generated_module(klass, layout, role)
     except Exception:  # noqa: BLE001 - the in-memory compilation below
@@ -649,8 +647,8 @@ def _callbacks_uncached(klass, layout, role="penalty"):
         except Exception:  # noqa: BLE001 - any failure: the in-memory compilation
             cfuncs = None
         if cfuncs is not None:
-            c_prox, c_value = cfuncs
-            hit = c_prox.cache_hits and c_value.cache_hits
+            c0, c1 = cfuncs
+            hit = c0.cache_hits and c1.cache_hits
             callback_origin[k] = "numba-cache" if hit else "compiled"
             try:
                 entries = _compiled_objects(cfuncs, generated[1])
@@ -659,7 +657,7 @@ def _callbacks_uncached(klass, layout, role="penalty"):
                     _write_object(_object_path(generated[2], key), key, entries)
             except Exception:  # noqa: BLE001 - no object file: Numba's cache next time
                 pass
-            return c_prox.address, c_value.address, cfuncs
+            return c0.address, c1.address, cfuncs
     if role != "penalty":  # (a datafit without sources: its jitclass kernel instead)
         return None
     from collections import namedtuple
@@ -688,7 +686,7 @@ def _callbacks_uncached(klass, layout, role="penalty"):
     def c_value(wp, n, p):
         return value(build(p), carray(wp, (n,)))
 
-    callback_origin[(klass, layout)] = "memory"
+    callback_origin[k] = "memory"
     return c_prox.address, c_value.address, (c_prox, c_value)
 
 

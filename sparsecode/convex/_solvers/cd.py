@@ -103,7 +103,12 @@ def col_sqnorms(X):
             X = X.tocsc()
             fmt = "csc"
         return _sparse_col_sqnorms(X.data, X.indices, X.indptr, X.shape[1], fmt == "csr")
-    return np.einsum("ij,ij->j", X, X)
+    if (X.flags.f_contiguous and X.dtype in (np.float32, np.float64) and X.ndim == 2
+            and X.size):
+        sq = np.empty(X.shape[1])
+        _C.dense_col_stats(X, np.zeros(0), sq, np.zeros(0))
+        return sq
+    return np.einsum("ij,ij->j", X, X, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -830,12 +835,11 @@ def solve_glm_builtin(X, y, kind, delta, penalty_kp, *, w0=None, b0=0.0, fit_int
         Xd = np.zeros((1, 1), dtype=dt)
         data, indices = X.data, X.indices
         indptr = X.indptr.astype(indices.dtype, copy=False)
-        sq = col_sqnorms(X)
     else:
         Xd = np.ascontiguousarray(X.T)
         data, indices, indptr = (np.zeros(1, dtype=dt), np.zeros(1, np.int32),
                                  np.zeros(2, np.int32))
-        sq = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    sq = col_sqnorms(X)
     upen = () if user_pen is None else (user_pen[0], user_pen[2])
     curv = _GLM_CURV.get(kind, 1.0)
     dfc = _GLM_CODES[kind]
