@@ -19,7 +19,6 @@ shapes they index without bounds checks (sizes and indices are Py_ssize_t, no
 heap workspace is allocated).
 """
 from cython.parallel cimport prange
-from libc.math cimport pow, sqrt
 
 
 cdef _check_shapes(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
@@ -33,13 +32,6 @@ cdef _check_shapes(const double[:, ::1] Z, const double[:, ::1] Q, const double[
         raise ValueError(f"G must be ({K}, {K}); got {(G.shape[0], G.shape[1])}.")
     if update is not None and update.shape[0] != K:
         raise ValueError(f"update must have {K} entries; got {update.shape[0]}.")
-
-
-cdef inline double _lp_slope(double lam, double pn, double z) noexcept nogil:
-    """``lam * pn * z**(pn - 1)``, the slope of ``lam * z**pn`` (``1/sqrt`` for pn = 1/2)."""
-    if pn == 0.5:
-        return 0.5 * lam / sqrt(z)
-    return lam * pn * pow(z, pn - 1.0)
 
 
 def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1] G,
@@ -89,7 +81,7 @@ def mu_rows(const double[:, ::1] Z, const double[:, ::1] Q, const double[:, ::1]
                     if pn >= 1.0:
                         den = den + lam
                     elif z > tau and z > 0.0:
-                        den = den + _lp_slope(lam, pn, z)
+                        den = den + sc_lp_slope(lam, pn, z)
                 num = Q[n, k] + delta2
                 if num < 0.0:
                     num = 0.0
@@ -149,12 +141,18 @@ cdef extern from *:
     #include <string.h>
     #include <math.h>
     #define SC_R 4  /* rows per block */
+    #if defined(__GNUC__)
+    #define SC_INLINE static inline __attribute__((always_inline))
+    #else
+    #define SC_INLINE static inline
+    #endif
     #if defined(__GNUC__) && !defined(SC_NMF_SCALAR)
     #define SC_HALF_SLOPES 1  /* the p = 1/2 slopes by sc_half_slopes (vector code) */
     #else
     #define SC_HALF_SLOPES 0
     #endif
-    /* lam * pn * z**(pn - 1), the slope of lam * z**pn (1/sqrt for pn = 1/2), as _lp_slope */
+    /* lam * pn * z**(pn - 1), the slope of lam * z**pn (1/sqrt for pn = 1/2); also
+       mu_rows' */
     static inline double sc_lp_slope(double lam, double pn, double z) {
         if (pn == 0.5) return 0.5 * lam / sqrt(z);
         return lam * pn * pow(z, pn - 1.0);
@@ -165,7 +163,7 @@ cdef extern from *:
        lam p z^(p - 1) at the current z where z > tau (zero elsewhere and for lam = 0).
        Returns the bit mask of the rows with p = 1/2, whose slopes are left to the caller
        (sc_half_slopes, four at once); 0 when sc_half_slopes is not available. */
-    static inline __attribute__((always_inline)) int
+    SC_INLINE int
     sc_gather(int K, int nr, int hals, const double* w, long ldw, const double* l1, long ldl1,
               double lam, const double* p, double tau, double* Zt, double* At)
     {
@@ -192,7 +190,7 @@ cdef extern from *:
         return half;
     }
     /* the updated rows back into w; the lanes of the rows past the end zeroed */
-    static inline __attribute__((always_inline)) void
+    SC_INLINE void
     sc_scatter(int K, int nr, double* w, long ldw, double* Zt)
     {
         int r, k;
@@ -251,7 +249,6 @@ cdef extern from *:
     /* x in every lane: x - 0 is x (also -0) and compiles to one broadcast, where an
        initialiser {x, x, ...} may become a masked insert per lane */
     static inline SC_AI sc_v4 sc_bc4(double x) { return x - (sc_v4){0}; }
-    static inline SC_AI sc_v8 sc_bc8(double x) { return x - (sc_v8){0}; }
     /* (sum a0, sum a1, sum a2, sum a3), each sum as (v[0] + v[1]) + (v[2] + v[3]) */
     static inline __attribute__((always_inline)) sc_v4
     sc_red4(sc_v4 a0, sc_v4 a1, sc_v4 a2, sc_v4 a3) {
@@ -535,6 +532,7 @@ cdef extern from *:
     #endif
     """
     int SC_R
+    double sc_lp_slope(double lam, double pn, double z) noexcept nogil
     int sc_nmf_simd_level() noexcept nogil
     void sc_nmf_rows(int simd, const double* xr, long ldx, long nrows, int L, int K,
                      const double* F, const double* Gd, double delta2, double eps, int hals,
@@ -548,7 +546,7 @@ cdef extern from *:
                        double* Pg) noexcept nogil
 
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from cython cimport floating
 from cython.parallel cimport parallel
 

@@ -7,13 +7,15 @@ the latents (a fixed ``k`` per row is ``indptr = k * arange(B + 1)``):
 
 ``topk_rows``
     the ``k`` largest values of each row (ties: lowest index), optionally
-    restricted to a subset of columns (AuxK on dead latents).  For k <= 16 a
-    k-entry heap whose root is the running threshold, started from a bound
-    found in a first pass (float32 rows of 64 entries or more: the k-th
-    largest of 32 group maxima; other rows: the maxima of short runs), so the
-    second pass offers few entries to the heap; above 16, entries over the
-    running k-th best go to a 16k buffer that quickselect cuts back to k when
-    full.  O(n) expected either way; no sort of the row.
+    restricted to a subset of columns (AuxK on dead latents).  Float32 rows
+    with k <= 64 and at least 4 G entries (G strided groups, a power of two
+    >= 2k from 8 to 128): the k-th largest group maximum bounds the row's k-th
+    value from below, one vectorised scan collects the ~1.4k entries at or
+    above it and a quickselect keeps the k best (SSE2, or AVX-512 where the
+    CPU has it).  Other rows: for k <= 16 a k-entry heap whose root is the
+    running threshold, started from the maxima of short runs; above 16,
+    entries over the running k-th best go to a 16k buffer that quickselect
+    cuts back to k when full.  O(n) expected either way; no sort of the row.
 ``sparse_decode``
     ``out[b] = bias + sum_e values[e] * W[indices[e]]`` (k rows of W per sample).
 ``sparse_row_dots``
@@ -148,7 +150,7 @@ cdef extern from *:
 
     /* Number of strided groups of the float32 top-k below: a power of two >= 2k, 8 to
        128 (about 1.4 k entries of a row then reach the k-th largest group maximum).
-       The kernel applies when 1 <= k <= 64 and n >= max(4 * groups, 32). */
+       The kernel applies when 1 <= k <= 64 and n >= 4 * groups. */
     static inline Py_ssize_t sae_topk_groups(Py_ssize_t k) {
         Py_ssize_t G = 8;
         while (G < 2 * k && G < 128) G *= 2;
@@ -156,7 +158,7 @@ cdef extern from *:
     }
     static inline int sae_topk_f32_applies(Py_ssize_t n, Py_ssize_t k) {
         Py_ssize_t G = sae_topk_groups(k);
-        return k >= 1 && k <= 64 && n >= 4 * G && n >= 32 && n < INT32_MAX;
+        return k >= 1 && k <= 64 && n >= 4 * G && n < INT32_MAX;
     }
 
     /* The k largest entries of a[0:n] (ties: lowest index), in no particular order, for

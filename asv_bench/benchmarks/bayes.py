@@ -222,18 +222,13 @@ class CorrelatedLowSNR(Benchmark):
     params = (["sbl", "ggamp_sbl"],)
 
     def setup(self, method):
-        from scipy.linalg import toeplitz
+        import sys
+        from pathlib import Path
 
-        rng = np.random.default_rng(0)
-        m, N, s = 192, 256, 19
-        C = np.linalg.cholesky(toeplitz(0.9 ** np.arange(N)))
-        A = rng.standard_normal((m, N)) @ C.T
-        self.A = A / np.linalg.norm(A, axis=0)
-        self.x = np.zeros(N)
-        self.x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
-        y0 = self.A @ self.x
-        self.s2 = np.sum(y0 ** 2) / m / 10.0
-        self.y = y0 + np.sqrt(self.s2) * rng.standard_normal(m)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+        from asv_bench.peers.bayes import grid_problem
+
+        self.A, self.x, self.y, self.s2 = grid_problem("toeplitz", 192, 256, 19, 10.0, seed=0)
         self.make = {"sbl": sc.SBL, "ggamp_sbl": sc.GGAMPSBL}[method]
         warnings.simplefilter("ignore")
         self.est = self.make().fit(self.A, self.y)

@@ -115,7 +115,7 @@ class KSVDPlantedRecovery(Benchmark):
             for X in (Xc, noisy):
                 est = _API["KSVD"](K, n_nonzero_coefs=k, max_iter=iters, tol=0.0,
                                    subsample=subsample, random_state=seed).fit(X)
-                rec.append(np.mean(np.max(np.abs(D @ est.components_.T), axis=1) > 0.99))
+                rec.append(sc.metrics.mean_max_cosine(est.components_, D, threshold=0.99)[1])
         return float(np.mean(rec))
 
     track_recovered.unit = "fraction"

@@ -97,12 +97,15 @@ def best_time(func, repeat=5, min_time=0.0):
     return best, out
 
 
-def best_times_interleaved(funcs, repeat=5, min_time=0.0):
+def best_times_interleaved(funcs, repeat=5, min_time=0.0, pause=0.0):
     """Best time of each of ``funcs`` over rounds that call them in turn.
 
     On a shared machine the load drifts over seconds; alternating the calls
     (ours, peer, ours, peer, ...) exposes both sides to the same conditions,
-    which timing one side after the other does not.  Returns
+    which timing one side after the other does not.  ``pause`` seconds of
+    idling before each call let the worker threads of the previous one
+    (OpenBLAS and OpenMP spin after their work) go to sleep, so that
+    multi-threaded calls do not compete with them.  Returns
     ``(list of best seconds, list of last results)``.
     """
     best = [float("inf")] * len(funcs)
@@ -111,6 +114,8 @@ def best_times_interleaved(funcs, repeat=5, min_time=0.0):
     n = 0
     while n < repeat or spent < min_time:
         for i, f in enumerate(funcs):
+            if pause:
+                time.sleep(pause)
             t0 = time.perf_counter()
             outs[i] = f()
             dt = time.perf_counter() - t0

@@ -26,11 +26,10 @@ abundances with pure pixels, 30 dB noise):
 (``OMP_NUM_THREADS=1``, BLAS limited).
 """
 
-import time
-
 import numpy as np
 
-from . import best_time, import_peer, missing_row, peer_version, ratio, threads
+from . import (best_time, best_times_interleaved, import_peer, missing_row, peer_version,
+               ratio, threads)
 
 N_BANDS, N_PIXELS, RANK, N_ITER = 200, 10_000, 5, 200
 
@@ -69,21 +68,6 @@ def run(full=False):
             return est
         return f
 
-    def interleaved(funcs, rounds, pause=0.0):
-        """Best time of each callable, measured in alternation (fair under load).
-
-        ``pause`` seconds of idling before each call let the worker threads of
-        the previous call (OpenBLAS and OpenMP spin after their work) go to
-        sleep, so that two-thread runs do not compete with them."""
-        best = [float("inf")] * len(funcs)
-        outs = [None] * len(funcs)
-        for _ in range(rounds):
-            for i, f in enumerate(funcs):
-                time.sleep(pause)
-                t, outs[i] = best_time(f, repeat=1)
-                best[i] = min(best[i], t)
-        return best, outs
-
     per_sweep = {}
     rounds = 6 if full else 5  # best of several alternations: single fits vary by 2x on a shared machine
     with threads(1):
@@ -106,7 +90,8 @@ def run(full=False):
                 return sk
 
             fit_sk()
-            (t_ours, t_sk), (est, skest) = interleaved([fit_ours(ours), fit_sk], rounds)
+            (t_ours, t_sk), (est, skest) = best_times_interleaved(
+                [fit_ours(ours), fit_sk], repeat=rounds)
             t_ours /= est.n_iter_
             t_sk /= skest.n_iter_
             per_sweep[solver] = t_ours
@@ -137,7 +122,8 @@ def run(full=False):
 
             fit_ours32()
             fit_sk32()
-            (t_ours, t_sk), (est, skest) = interleaved([fit_ours32, fit_sk32], rounds)
+            (t_ours, t_sk), (est, skest) = best_times_interleaved(
+                [fit_ours32, fit_sk32], repeat=rounds)
             rows.append({"problem": problem,
                          "method": "NMFUnmixing(solver='mu') per sweep, float32 data",
                          "peer": f"{sk_name} NMF(solver='mu'), float32 data",
@@ -157,7 +143,8 @@ def run(full=False):
 
         for solver in ("mu", "hals"):
             ours = sc.NMFUnmixing(RANK, solver=solver, init="custom", max_iter=N_ITER, tol=0.0)
-            (t_ours, t_gemm), (est, _) = interleaved([fit_ours(ours), gemm_only], rounds)
+            (t_ours, t_gemm), (est, _) = best_times_interleaved(
+                [fit_ours(ours), gemm_only], repeat=rounds)
             rows.append({"problem": problem,
                          "method": f"NMFUnmixing(solver='{solver}') per sweep",
                          "peer": "GEMM bound: X @ H.T and W.T @ X alone (NumPy/BLAS)",
@@ -172,7 +159,8 @@ def run(full=False):
                            sc.RobustGuidedNMF(RANK, init="custom", max_iter=N_ITER, tol=0.0,
                                               image_shape=(100, 100)))):
             fit_ours(est)()
-            (t, t_plain), (e, _) = interleaved([fit_ours(est), fit_ours(plain)], rounds)
+            (t, t_plain), (e, _) = best_times_interleaved(
+                [fit_ours(est), fit_ours(plain)], repeat=rounds)
             t /= e.n_iter_
             t_plain /= N_ITER
             rows.append({"problem": problem, "method": name,
@@ -201,8 +189,8 @@ def run(full=False):
 
                 fit_ours(ours)()
                 fit_sk()
-                (t_ours, t_sk), (est, skest) = interleaved([fit_ours(ours), fit_sk], rounds,
-                                                           pause=0.5)
+                (t_ours, t_sk), (est, skest) = best_times_interleaved(
+                    [fit_ours(ours), fit_sk], repeat=rounds, pause=0.5)
                 rows.append({"problem": problem,
                              "method": f"NMFUnmixing(solver='{solver}', n_jobs=2) per sweep",
                              "peer": f"{sk_name} NMF(solver='{sk_solver}'), 2 BLAS threads",

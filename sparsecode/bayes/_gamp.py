@@ -62,7 +62,8 @@ from ._em import (
     readmit,
     type2_cost,
 )
-from ._sbl import BIC_MARGIN, NOISE_START_RATIO, NOISE_TOP_ACTIVE, NOISE_TOP_RATIO, penalised_cost
+from ._sbl import (BIC_MARGIN, NOISE_START_RATIO, NOISE_TOP_RATIO,
+                   more_noise_starts, penalised_cost)
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -716,15 +717,10 @@ IID_SPREAD = 4.0
 EXACT_MAX_ROWS = 128
 
 
-#: further noise starts only when the result kept so far keeps more than this
-#: fraction of m atoms active (see _solve; the rule of SBL)
-SECOND_START_ACTIVE = NOISE_TOP_ACTIVE
-
-
 def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     """GGAMP-SBL (``_solve_one``); with ``two_starts`` (learned noise, explicit
     matrix), while the result kept so far keeps more than
-    ``SECOND_START_ACTIVE * m`` atoms, EM also runs from ``NOISE_START_RATIO``
+    ``NOISE_TOP_ACTIVE * m`` atoms, EM also runs from ``NOISE_START_RATIO``
     and then ``NOISE_TOP_RATIO`` times the noise start (``var(y)``) and, per
     target, a later result replaces the kept one when its exact type-II cost
     plus BIC penalty, at its final gamma and noise variance, is lower by more
@@ -734,7 +730,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
             and (isinstance(A, np.ndarray) or sp.issparse(A))):
         return res
     # the noise-absorbing optimum keeps many atoms: further starts only while
-    # the kept result has more than SECOND_START_ACTIVE * m of them (a rule
+    # the kept result has more than NOISE_TOP_ACTIVE * m of them (a rule
     # that keeps GGAMPSBL() at its O(mN) speed on sparse, well-measured problems)
     m = Yw.shape[0]
     L = Yw.shape[1]
@@ -750,7 +746,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
 
     costs = None
     for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO):
-        if not np.any(np.count_nonzero(res["gamma"] > 0, axis=0) > SECOND_START_ACTIVE * m):
+        if not more_noise_starts(res["gamma"], m, axis=0):
             break
         res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
                           learn=learn, update=update, **kw2)

@@ -58,13 +58,19 @@ NOISE_START_RATIO = 10.0
 #: ... and, one snapshot per target, from this multiple of it, ``var(y)``:
 #: the noise variance of data that are all noise (SNR 0 dB, the largest the
 #: noise can be; ARDRegression's start), when the result kept so far has more
-#: than ``NOISE_TOP_ACTIVE * m`` active atoms (see _more_noise_starts)
+#: than ``NOISE_TOP_ACTIVE * m`` active atoms (see more_noise_starts)
 NOISE_TOP_RATIO = 100.0
 
 
 #: further noise starts run only when the result kept so far keeps more than
 #: this fraction of m atoms: the signature of atoms absorbing the noise
 NOISE_TOP_ACTIVE = 0.15
+
+
+def more_noise_starts(gamma, m, axis):
+    """Whether a further noise start runs: some target's kept result has more
+    than ``NOISE_TOP_ACTIVE * m`` active atoms (``gamma`` > 0 along ``axis``)."""
+    return bool(np.any(np.count_nonzero(gamma > 0, axis=axis) > NOISE_TOP_ACTIVE * m))
 
 
 #: a later start replaces the result kept so far only when its BIC is lower
@@ -158,8 +164,7 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
         # plus BIC penalty kept (see select_by_evidence)
         mL = m * (L if shared else 1)
         res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_START_RATIO * s2)), shared)
-        if not shared and np.any(np.count_nonzero(res["gamma"] > 0, axis=1)
-                                 > NOISE_TOP_ACTIVE * m):
+        if not shared and more_noise_starts(res["gamma"], m, axis=1):
             # a third, from var(y), while atoms absorb the noise: EM then
             # descends to the noise level from above (see SBL, noise_variance)
             res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_TOP_RATIO * s2)), shared)

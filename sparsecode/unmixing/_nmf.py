@@ -482,8 +482,7 @@ def _solve(X, W, H, *, solver="mu", delta=0.0, max_iter=200, tol=1e-4, check_eve
             pk = p_arr
             if solver == "hals":
                 L1 = _hals_l1(W, lam, p_arr, tau)
-            elif (lam > 0 and p_arr is not None and np.any(p_arr < 1)
-                  and not np.all((p_arr == 0.5) | (p_arr >= 1))):
+            elif lam > 0 and p_arr is not None and not np.all((p_arr == 0.5) | (p_arr >= 1)):
                 # NumPy slopes only for exponents other than 1/2 (the kernel computes
                 # the l1/2 slopes itself, vectorised); W^(p-1) as exp((p-1) log W),
                 # whose NumPy loops are vectorised (power's are not)
