@@ -32,31 +32,13 @@ def gram_matvec(const floating[:, ::1] X, const floating[::1] q, const floating[
     """``y <- X q - shift`` and ``z <- X^T y``, reading ``X`` once.
 
     Writes ``y`` (length n_samples) and ``z`` (length n_features) in place;
-    reads ``X``, ``q`` and ``shift`` only.  ``block_rows`` rows of ``X`` are
-    kept in cache between the two products (choose about 512 KiB of rows).
-    Both products of a block are BLAS matrix products with one column (on
-    blocks of a dozen rows they run faster than the matrix-vector kernels).
+    reads ``X``, ``q`` and ``shift`` only: :func:`gram_matmat` for one vector
+    (each block of ``block_rows`` rows, about 512 KiB, multiplied by ``q`` and,
+    while in cache, its transpose by its part of ``y``; BLAS matrix products
+    with one column run faster on blocks of a dozen rows than the
+    matrix-vector kernels).
     """
-    cdef int n = X.shape[0]
-    cdef int p = X.shape[1]
-    cdef int r0 = 0, nr, i
-    cdef int rb = <int> max(block_rows, 1)
-    cdef floating beta = 0.0
-    cdef floating* xp
-    if n == 0 or p == 0:
-        z[:] = 0
-        return
-    with nogil:
-        while r0 < n:
-            nr = min(rb, n - r0)
-            # rows r0 .. r0 + nr of C-ordered X = the column-major (p, nr) matrix at &X[r0, 0]
-            xp = <floating*> &X[r0, 0]
-            _gemm(84, nr, 1, p, xp, p, <floating*> &q[0], p, 0.0, &y[r0], nr)  # y_r = X_r q
-            for i in range(r0, r0 + nr):
-                y[i] -= shift[i]
-            _gemm(78, p, 1, nr, xp, p, &y[r0], nr, beta, &z[0], p)  # z += X_r^T y_r
-            beta = 1.0
-            r0 += nr
+    gram_matmat(X, q[None, :], shift[None, :], y[None, :], z[None, :], block_rows)
 
 
 def gram_matmat(const floating[:, ::1] X, const floating[:, ::1] Q,

@@ -378,6 +378,30 @@ def _coarse_polisher(sub, k):
     return sub.coarse_restricted if k <= _POLISH_MAX_K else None
 
 
+def _lowrank_gram(Xf, U, B, q):
+    """``(Xt q, Xt' Xt q)`` (float64) for ``Xt = Xf - U B``, reading ``Xf`` once.
+
+    The fused kernel multiplies each block of rows of ``Xf`` by ``q`` and,
+    while the block is in cache, adds its transpose times its part of
+    ``Xt q``; the low-rank term enters as the shift ``U (B q)`` and the
+    correction ``B' (U' Xt q)``.  ``U`` is None for no low-rank term.
+    """
+    qf = q.astype(Xf.dtype)
+    shift = (np.zeros(Xf.shape[0]) if U is None else U @ (B @ q)).astype(Xf.dtype)
+    if Xf.flags.c_contiguous and Xf.shape[0] > 0:
+        y = np.empty(Xf.shape[0], dtype=Xf.dtype)
+        z = np.empty(Xf.shape[1], dtype=Xf.dtype)
+        _gram_matvec(Xf, qf, shift, y, z, _fused_rows(Xf))
+    else:  # another layout: two products
+        y = Xf @ qf - shift
+        z = Xf.T @ y
+    y = y.astype(np.float64)
+    z = z.astype(np.float64)
+    if U is not None:
+        z -= B.T @ (U.T @ y)
+    return y, z
+
+
 class _ColumnSubset:
     """``A[C, C]`` of a data operator through the columns ``Xt[:, C]``, gathered once.
 
@@ -423,18 +447,7 @@ class _ColumnSubset:
         return x
 
     def matvec(self, x):
-        Xc = self.Xc
-        if self.U is not None:
-            shift = (self.U @ (self.Bc @ x)).astype(Xc.dtype)
-        else:
-            shift = np.zeros(Xc.shape[0], dtype=Xc.dtype)
-        y = np.empty(Xc.shape[0], dtype=Xc.dtype)
-        z = np.empty(Xc.shape[1], dtype=Xc.dtype)
-        _gram_matvec(Xc, x.astype(Xc.dtype), shift, y, z, _fused_rows(Xc))
-        out = z.astype(np.float64)
-        if self.U is not None:
-            out -= self.Bc.T @ (self.U.T @ y.astype(np.float64))
-        return out * self.op.scale
+        return _lowrank_gram(self.Xc, self.U, self.Bc, x)[1] * self.op.scale
 
     def restricted(self, idx):
         return self.op.restricted(self.C[idx])
@@ -680,24 +693,7 @@ class _DataOperator:
         ``Xt q`` to the result: one pass over the data instead of two.
         """
         U, B = self._lowrank()
-        Xf = self.Xf
-        qf = q.astype(Xf.dtype)
-        if U is not None:
-            shift = (U @ (B @ q)).astype(Xf.dtype)
-        else:
-            shift = np.zeros(Xf.shape[0], dtype=Xf.dtype)
-        if Xf.flags.c_contiguous and Xf.shape[0] > 0:
-            y = np.empty(Xf.shape[0], dtype=Xf.dtype)
-            z = np.empty(Xf.shape[1], dtype=Xf.dtype)
-            _gram_matvec(Xf, qf, shift, y, z, _fused_rows(Xf))
-        else:  # another layout: two products
-            y = Xf @ qf - shift
-            z = Xf.T @ y
-        y = y.astype(np.float64)
-        z = z.astype(np.float64)
-        if U is not None:
-            z -= B.T @ (U.T @ y)
-        return y, z
+        return _lowrank_gram(self.Xf, U, B, q)
 
     def half_start(self):
         """The half-precision copy of the Lanczos start, or None where it does not apply.
