@@ -62,8 +62,8 @@ from ._em import (
     readmit,
     type2_cost,
 )
-from ._sbl import (BIC_MARGIN, NOISE_START_RATIO, NOISE_TOP_RATIO,
-                   more_noise_starts, penalised_cost)
+from ._sbl import (BIC_MARGIN, NOISE_LOW_GROWTH, NOISE_LOW_RATIO, NOISE_START_RATIO,
+                   NOISE_TOP_RATIO, more_noise_starts, penalised_cost)
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -721,7 +721,8 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     """GGAMP-SBL (``_solve_one``); with ``two_starts`` (learned noise, explicit
     matrix), while the result kept so far keeps more than
     ``NOISE_TOP_ACTIVE * m`` atoms, EM also runs from ``NOISE_START_RATIO``
-    and then ``NOISE_TOP_RATIO`` times the noise start (``var(y)``) and, per
+    ``NOISE_TOP_RATIO`` (``var(y)``) and ``NOISE_LOW_RATIO`` times the noise
+    start and, per
     target, a later result replaces the kept one when its exact type-II cost
     plus BIC penalty, at its final gamma and noise variance, is lower by more
     than ``BIC_MARGIN`` (``_sbl.select_by_evidence``)."""
@@ -745,7 +746,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
                               np.count_nonzero(g > 0), Ad.shape[0])
 
     costs = None
-    for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO):
+    for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO, NOISE_LOW_RATIO):
         if not more_noise_starts(res["gamma"], m, axis=0):
             break
         res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
@@ -754,6 +755,9 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
             costs = np.array([cost(res, j) for j in range(L)])
         costs2 = np.array([cost(res2, j) for j in range(L)])
         pick2 = costs2 < costs - BIC_MARGIN
+        if ratio == NOISE_LOW_RATIO:  # not the noise-absorbing end (NOISE_LOW_GROWTH)
+            pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=0)
+                      <= NOISE_LOW_GROWTH * np.count_nonzero(res["gamma"] > 0, axis=0))
         if not np.any(pick2):
             continue
         costs = np.where(pick2, costs2, costs)
@@ -853,7 +857,8 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         keeps more than ``0.15 m`` atoms (the signature of atoms absorbing
         the noise), also from ``var(y)/10`` (without the exact-EM warm
         start) and, while the result kept so far still has more than
-        ``0.15 m`` atoms, from ``var(y)``, and keeps, per target,
+        ``0.15 m`` atoms, from ``var(y)`` and then ``var(y)/10^4``, and
+        keeps, per target,
         the result with the lowest exact type-II cost plus the BIC penalty
         ``(K + 1) log m`` (see ``SBL``); otherwise it starts from
         ``var(y)/100``.

@@ -62,6 +62,27 @@ NOISE_START_RATIO = 10.0
 NOISE_TOP_RATIO = 100.0
 
 
+#: ... and, last, from this multiple of it, ``var(y) / 10^4``, when the kept
+#: result still has more than ``NOISE_TOP_ACTIVE * m`` atoms: at high SNR the
+#: three higher starts can all end at an over-estimated noise variance (true
+#: atoms pruned, others kept in their place); EM from below then descends to
+#: the noise level (measured: Toeplitz 64 x 256, 19 non-zeros, 80 dB, the noise
+#: variance 5e5 times the truth and -8.3 dB from the higher starts; -76.2 dB,
+#: BIC -756 against -149, from this one)
+NOISE_LOW_RATIO = 0.01
+
+
+#: the low start's result replaces the kept one only when it keeps at most
+#: this many times as many atoms: from below, EM can also end where atoms
+#: absorb the noise (K towards m, sigma^2 towards 0), an optimum the BIC does
+#: not reject at low SNR because the type-II likelihood grows without bound as
+#: atoms interpolate y (measured on the 10 and 20 dB cells of the accuracy
+#: grid, 4 draws each: 1.84 to 3.75 times as many atoms from below, 39 to 50,
+#: with sigma^2 at 1e-4 to 5e-3 times the truth; at 40 to 80 dB, where the
+#: low start is the right one, 1.16 to 1.53 times)
+NOISE_LOW_GROWTH = 1.7
+
+
 #: further noise starts run only when the result kept so far keeps more than
 #: this fraction of m atoms: the signature of atoms absorbing the noise
 NOISE_TOP_ACTIVE = 0.15
@@ -91,7 +112,7 @@ def _final_cost(res, gi, m):
     return penalised_cost(float(obj[-1]), np.count_nonzero(res["gamma"][gi] > 0), m)
 
 
-def select_by_evidence(res1, res2, shared):
+def select_by_evidence(res1, res2, shared, max_growth=None):
     """Per problem, the EM result with the lower penalised type-II cost.
 
     With the noise variance learned, the type-II likelihood has several
@@ -106,16 +127,24 @@ def select_by_evidence(res1, res2, shared):
     at high SNR, where the larger one can stay at an over-estimated noise.
     At 10 dB on correlated (Toeplitz) matrices both of these starts can end
     in the noise-absorbing optimum; EM from ``var(y)`` (``NOISE_TOP_RATIO``)
-    descends to the noise level from above and is the third candidate.
+    descends to the noise level from above and is the third candidate;
+    EM from ``NOISE_LOW_RATIO`` times the first start, the fourth, descends
+    to it from below where the higher three stop at an over-estimated noise
+    variance at high SNR.
     A later start replaces the result kept so far only when its criterion
     is lower by more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery
     1995): at high SNR both ends can be equally good fits that differ by one
-    atom.  ``res1`` carries ``m`` (the number of samples, ``m L`` for M-SBL).
+    atom.  With ``max_growth`` it must also keep at most ``max_growth`` times
+    as many atoms (``NOISE_LOW_GROWTH``).  ``res1`` carries ``m`` (the number
+    of samples, ``m L`` for M-SBL).
     """
     g = len(res1["objective"])
     m = res1["m"]
     pick2 = np.array([_final_cost(res2, gi, m) < _final_cost(res1, gi, m) - BIC_MARGIN
                       for gi in range(g)])
+    if max_growth is not None:
+        pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=1)
+                  <= max_growth * np.count_nonzero(res1["gamma"] > 0, axis=1))
     if not np.any(pick2):
         return res1
     if np.all(pick2) or shared:
@@ -168,6 +197,10 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
             # a third, from var(y), while atoms absorb the noise: EM then
             # descends to the noise level from above (see SBL, noise_variance)
             res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_TOP_RATIO * s2)), shared)
+        if not shared and more_noise_starts(res["gamma"], m, axis=1):
+            # and from below, when the kept result still keeps many atoms
+            res = select_by_evidence(dict(res, m=mL), dict(run(NOISE_LOW_RATIO * s2)), shared,
+                                     max_growth=NOISE_LOW_GROWTH)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
     with np.errstate(over="ignore", invalid="ignore"):
         f = b / a  # (g,): x = x' b / a
@@ -273,7 +306,8 @@ class SBL(_BaseEMSBL):
         EM runs from ``var(y) / 100`` and from ``var(y) / 10`` and, with one
         measurement vector per target, while the result kept so far has more
         than ``0.15 m`` active atoms (atoms absorbing the noise), from
-        ``var(y)`` (the noise variance of data that are all noise), and keeps,
+        ``var(y)`` (the noise variance of data that are all noise) and then
+        ``var(y) / 10^4`` (the noise at high SNR), and keeps,
         per target, the result with the lowest type-II cost plus the BIC
         penalty ``(K + 1) log m`` (K active atoms; a later start must be
         lower by more than 6); with ``update="mackay"`` it
