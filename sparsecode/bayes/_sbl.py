@@ -354,8 +354,11 @@ class SBL(_BaseEMSBL):
         \max_j \gamma_j` is set to zero (1e-8: numerical pruning only, the
         plain EM iterates; 1e-4 to 1e-3 as in Zhang's SBL codes, which can
         prune true atoms at very high SNR).
-    max_iter : int, default=1000
-        Maximum number of EM iterations.
+    max_iter : int, default=3000
+        Maximum number of EM iterations (per noise start).  EM with the noise
+        learned can take over 1000 iterations on correlated columns (Toeplitz(0.9),
+        192 x 256, 58 non-zeros, 20 dB: 1250 to 2480; stopped at 1000, the
+        mean error over 4 draws is -6.3 dB instead of -10.2 dB).
     tol : float, default=1e-6
         Stop when :math:`\|\mu - \mu_{old}\|/\|\mu\| < \mathrm{tol}` or when
         :math:`\max_i|\Delta\gamma_i| \le 10^{-8}\max_i\gamma_i`.
@@ -461,7 +464,7 @@ class SBL(_BaseEMSBL):
     """
 
     def __init__(self, *, noise_variance=None, learn_noise="auto", update="em", prune="auto",
-                 max_iter=1000, tol=1e-6, fit_intercept=False, verbose=0):
+                 max_iter=3000, tol=1e-6, fit_intercept=False, verbose=0):
         self.noise_variance = noise_variance
         self.learn_noise = learn_noise
         self.update = update
@@ -713,7 +716,7 @@ class TSBL(_BaseEMSBL):
 
 
 def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune="auto",
-        max_iter=1000, tol=1e-6, verbose=0):
+        max_iter=3000, tol=1e-6, verbose=0):
     r"""Sparse Bayesian learning (EM-SBL) of one or several independent targets.
 
     Parameters
@@ -732,7 +735,7 @@ def sbl(A, y, *, noise_variance=None, learn_noise="auto", update="em", prune="au
         M-step rule.
     prune : "auto" or float in [0, 1), default="auto"
         Pruning rule (see ``SBL``).
-    max_iter : int, default=1000
+    max_iter : int, default=3000
         Maximum number of iterations.
     tol : float, default=1e-6
         Relative change of the posterior mean to stop.
