@@ -22,17 +22,19 @@ Three parts.
    {10, 40, 80} dB ({10, 20, 40, 60, 80} with ``full``), matrices
    ``gaussian`` (i.i.d.), ``dct`` (random rows of the orthonormal DCT-II) and
    ``toeplitz`` (Gaussian rows with Toeplitz(0.9) column correlation), all
-   with unit-norm columns; one draw per problem (seed 0).  ``t_ours_s`` is
-   ``GGAMPSBL()``, ``t_peer_s`` ``ARDRegression`` (one call each).
+   with unit-norm columns; every error is the mean over ``DRAWS`` draws per
+   problem (seeds 0 to 3).  ``t_ours_s`` is ``GGAMPSBL()``, ``t_peer_s``
+   ``ARDRegression`` (one call each, on the seed-0 draw).
    Columns: ``sbl`` / ``ggamp`` ours with defaults, ``sbl_known`` SBL given
    the true noise variance, ``ls_oracle`` least squares on the true support,
    ``ard``, ``abess``, ``omp_k`` (true k).
 3. Condition-number grid (``cond_problem``): ``A = U diag(s) V^T``, m x 4m
    with Haar singular vectors and singular values log-spaced over a ratio
    kappa in {1, 1e2, 1e4, 1e6}, m in {64, 200, 500} ({.., 1000} with
-   ``full``), m/10 non-zeros, 40 dB, seed 0.  ``t_ours_s`` / ``t_peer_s``:
-   CPU time of one ``GGAMPSBL()`` / ``SBL()`` call; ``e_step`` the E-step
-   ``GGAMPSBL()`` chose.
+   ``full``), m/10 non-zeros, 40 dB; errors are means over ``DRAWS`` draws
+   (seeds 0 to 3).  ``t_ours_s`` / ``t_peer_s``: CPU time of one
+   ``GGAMPSBL()`` / ``SBL()`` call summed over the draws; ``e_step`` the
+   E-step(s) ``GGAMPSBL()`` chose.
 """
 
 import warnings
@@ -47,6 +49,11 @@ from . import (
     ratio,
     threads,
 )
+
+#: draws (seeds 0, 1, ...) per cell of the accuracy and condition-number grids;
+#: a cell's errors are their means (single draws of SBL's local optima differ
+#: by several dB)
+DRAWS = 4
 
 PROBLEMS = {"A 200x800, k=20, SNR 30 dB": (200, 800, 20),
             "A 500x2000, k=50, SNR 30 dB": (500, 2000, 50)}
@@ -120,10 +127,8 @@ def _speed_rows(sc, sk, ab, full):
         t = dict(zip(list(ours) + list(peers), times))
         e = dict(zip(list(ours) + list(peers), ests))
         known = sc.SBL(noise_variance=float(np.var(y - A @ x))).fit(A, y)
-        supp = np.flatnonzero(x)
-        xls = np.zeros_like(x)
-        xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
-        ref = dict(err_sbl_known=_nmse_db(known.coef_, x), err_ls_oracle=_nmse_db(xls, x))
+        ref = dict(err_sbl_known=_nmse_db(known.coef_, x),
+                   err_ls_oracle=_nmse_db(_ls_oracle(A, x, y), x))
         pairs = [("SBL()", p) for p in peers if p.startswith("ARD")]
         pairs += [("GGAMPSBL()", p) for p in peers]
         pairs += [("GGAMPSBL()", "SBL() (ours)")]
@@ -157,38 +162,56 @@ def _grid_rows(sc, sk, ab, full):
             for ratio_s in (0.1, 0.3):
                 s = max(1, int(round(ratio_s * m)))
                 for snr in snrs:
-                    A, x, y, s2 = grid_problem(kind, m, N, s, snr)
-                    with threads(1), warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        t0 = time.perf_counter()
-                        gg = sc.GGAMPSBL().fit(A, y)
-                        t_gg = time.perf_counter() - t0
-                        sb = sc.SBL().fit(A, y)
-                        kn = sc.SBL(noise_variance=s2).fit(A, y)
-                        omp = OrthogonalMatchingPursuit(n_nonzero_coefs=s,
-                                                        fit_intercept=False).fit(A, y)
-                        t_ard = None
-                        err_ard = err_ab = None
-                        if sk is not None:
+                    errs, steps, t_gg, t_ard = [], set(), None, None
+                    for seed in range(DRAWS):
+                        A, x, y, s2 = grid_problem(kind, m, N, s, snr, seed=seed)
+                        with threads(1), warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
                             t0 = time.perf_counter()
-                            ard = sk.ARDRegression(fit_intercept=False).fit(A, y)
-                            t_ard = time.perf_counter() - t0
-                            err_ard = _nmse_db(ard.coef_, x)
-                        if ab is not None:
-                            err_ab = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
-                    supp = np.flatnonzero(x)
-                    xls = np.zeros_like(x)
-                    xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+                            gg = sc.GGAMPSBL().fit(A, y)
+                            t1 = time.perf_counter() - t0
+                            sb = sc.SBL().fit(A, y)
+                            kn = sc.SBL(noise_variance=s2).fit(A, y)
+                            omp = OrthogonalMatchingPursuit(n_nonzero_coefs=s,
+                                                            fit_intercept=False).fit(A, y)
+                            e = dict(err_sbl=_nmse_db(sb.coef_, x),
+                                     err_ggamp=_nmse_db(gg.coef_, x),
+                                     err_sbl_known=_nmse_db(kn.coef_, x),
+                                     err_ls_oracle=_nmse_db(_ls_oracle(A, x, y), x),
+                                     err_ard=None, err_abess=None,
+                                     err_omp_k=_nmse_db(omp.coef_, x))
+                            if sk is not None:
+                                t0 = time.perf_counter()
+                                ard = sk.ARDRegression(fit_intercept=False).fit(A, y)
+                                t2 = time.perf_counter() - t0
+                                e["err_ard"] = _nmse_db(ard.coef_, x)
+                            if ab is not None:
+                                e["err_abess"] = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
+                        if seed == 0:
+                            t_gg, t_ard = t1, (t2 if sk is not None else None)
+                        errs.append(e)
+                        steps.add(gg.e_step_)
                     rows.append(dict(
                         problem=f"{kind} {m}x{N}, s={s}, {snr} dB",
                         method="GGAMPSBL() (time) / grid",
                         peer="ARDRegression (time)", t_ours_s=t_gg, t_peer_s=t_ard,
                         ratio=ratio(t_ard, t_gg) if t_ard is not None else None,
-                        err_sbl=_nmse_db(sb.coef_, x), err_ggamp=_nmse_db(gg.coef_, x),
-                        err_sbl_known=_nmse_db(kn.coef_, x), err_ls_oracle=_nmse_db(xls, x),
-                        err_ard=err_ard, err_abess=err_ab, err_omp_k=_nmse_db(omp.coef_, x),
-                        e_step=gg.e_step_, threads=1))
+                        **_mean_errors(errs), e_step="/".join(sorted(steps)), threads=1))
     return rows
+
+
+def _ls_oracle(A, x, y):
+    """Least squares on the true support of ``x``."""
+    supp = np.flatnonzero(x)
+    xls = np.zeros_like(x)
+    xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+    return xls
+
+
+def _mean_errors(errs):
+    """Per key, the mean over the draws (None where a peer is missing)."""
+    return {k: (None if errs[0][k] is None else float(np.mean([e[k] for e in errs])))
+            for k in errs[0]}
 
 
 def cond_problem(m, kappa, snr_db=40.0, seed=0):
@@ -212,7 +235,7 @@ def cond_problem(m, kappa, snr_db=40.0, seed=0):
 
 def _cond_rows(sc, sk, ab, full):
     """Condition-number grid: m in {64, 200, 500} ({64, 200, 500, 1000} with
-    ``full``), N = 4m, kappa in {1, 1e2, 1e4, 1e6}, 40 dB, s = m/10, seed 0.
+    ``full``), N = 4m, kappa in {1, 1e2, 1e4, 1e6}, 40 dB, s = m/10, DRAWS draws (seeds 0 to 3).
     Times: one ``GGAMPSBL()`` and one ``SBL()`` call each (not alternated)."""
     import time
 
@@ -223,31 +246,34 @@ def _cond_rows(sc, sk, ab, full):
         sc.GGAMPSBL().fit(A, y)  # first call (imports, compilation) excluded
     for m in ((64, 200, 500, 1000) if full else (64, 200, 500)):
         for kappa in (1.0, 1e2, 1e4, 1e6):
-            A, x, y, s2 = cond_problem(m, kappa)
-            with threads(1), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t0 = time.process_time()
-                gg = sc.GGAMPSBL().fit(A, y)
-                t_gg = time.process_time() - t0
-                t0 = time.process_time()
-                sb = sc.SBL().fit(A, y)
-                t_sb = time.process_time() - t0
-                kn = sc.SBL(noise_variance=s2).fit(A, y)
-                err_ard = err_ab = None
-                if sk is not None:
-                    err_ard = _nmse_db(sk.ARDRegression(fit_intercept=False).fit(A, y).coef_, x)
-                if ab is not None:
-                    err_ab = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
-            supp = np.flatnonzero(x)
-            xls = np.zeros_like(x)
-            xls[supp] = np.linalg.lstsq(A[:, supp], y, rcond=None)[0]
+            errs, steps, t_gg, t_sb = [], set(), 0.0, 0.0
+            for seed in range(DRAWS):
+                A, x, y, s2 = cond_problem(m, kappa, seed=seed)
+                with threads(1), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t0 = time.process_time()
+                    gg = sc.GGAMPSBL().fit(A, y)
+                    t_gg += time.process_time() - t0
+                    t0 = time.process_time()
+                    sb = sc.SBL().fit(A, y)
+                    t_sb += time.process_time() - t0
+                    kn = sc.SBL(noise_variance=s2).fit(A, y)
+                    e = dict(err_sbl=_nmse_db(sb.coef_, x), err_ggamp=_nmse_db(gg.coef_, x),
+                             err_sbl_known=_nmse_db(kn.coef_, x),
+                             err_ls_oracle=_nmse_db(_ls_oracle(A, x, y), x),
+                             err_ard=None, err_abess=None)
+                    if sk is not None:
+                        e["err_ard"] = _nmse_db(
+                            sk.ARDRegression(fit_intercept=False).fit(A, y).coef_, x)
+                    if ab is not None:
+                        e["err_abess"] = _nmse_db(np.ravel(_abess(ab).fit(A, y).coef_), x)
+                errs.append(e)
+                steps.add(gg.e_step_)
             rows.append(dict(
                 problem=f"cond {kappa:.0e} {m}x{4 * m}, s={m // 10}, 40 dB",
                 method="GGAMPSBL() (CPU time) / condition grid", peer="SBL() (CPU time)",
                 t_ours_s=t_gg, t_peer_s=t_sb, ratio=ratio(t_sb, t_gg),
-                err_sbl=_nmse_db(sb.coef_, x), err_ggamp=_nmse_db(gg.coef_, x),
-                err_sbl_known=_nmse_db(kn.coef_, x), err_ls_oracle=_nmse_db(xls, x),
-                err_ard=err_ard, err_abess=err_ab, e_step=gg.e_step_, threads=1))
+                **_mean_errors(errs), e_step="/".join(sorted(steps)), threads=1))
     return rows
 
 
