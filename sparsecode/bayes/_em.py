@@ -215,13 +215,14 @@ def type2_cost(A, Y, gam, s2):
     return Y.shape[1] * logdet + quad
 
 
-def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2):
+def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2, snr_min=AUTO_SNR):
     """The ``prune="auto"`` rule: atoms indistinguishable from noise.
 
     Atom ``i`` is removed when both
 
     * its signal-to-noise ratio ``gamma_i ||a_i||^2 / sigma^2`` (with the new
-      gamma and the current noise variance) is below ``AUTO_SNR``, and
+      gamma and the current noise variance) is below ``snr_min``
+      (``AUTO_SNR``), and
     * the type-II cost, as a function of ``gamma_i`` alone (the others
       fixed), is minimised at ``gamma_i = 0`` (Tipping & Faul 2003:
       ``q_i^2 <= s_i``, which in terms of the E-step moments reads
@@ -237,7 +238,7 @@ def auto_prune_mask(gam, gnew, musq, rho, cnorm2, s2):
     cnorm2 ``(K,)``; s2 ``(g,)``.
     """
     snr = gnew * cnorm2[None, :] / s2[:, None]
-    return (snr < AUTO_SNR) & (musq <= gam * rho * (1.0 - rho))
+    return (snr < snr_min) & (musq <= gam * rho * (1.0 - rho))
 
 
 #: prune="auto": at most this many re-admission rounds per problem (see readmit)

@@ -734,45 +734,59 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     # the kept result has more than NOISE_TOP_ACTIVE * m of them (a rule
     # that keeps GGAMPSBL() at its O(mN) speed on sparse, well-measured problems)
     m = Yw.shape[0]
-    L = Yw.shape[1]
     kw2 = dict(kw, init="flat") if kw["init"] == "auto" else kw
-    Ad = A.toarray() if sp.issparse(A) else A
-
-    def cost(r, j):
-        if r["status"] == 2:
-            return np.inf
-        g = r["gamma"][:, j]
-        return penalised_cost(type2_cost(Ad, Yw[:, j:j + 1], g, float(r["sigma2"][j])),
-                              np.count_nonzero(g > 0), Ad.shape[0])
-
     costs = None
     for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO, NOISE_LOW_RATIO):
         if not more_noise_starts(res["gamma"], m, axis=0):
             break
         res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
                           learn=learn, update=update, **kw2)
-        if costs is None:
-            costs = np.array([cost(res, j) for j in range(L)])
-        costs2 = np.array([cost(res2, j) for j in range(L)])
-        pick2 = costs2 < costs - BIC_MARGIN
-        if ratio == NOISE_LOW_RATIO:  # not the noise-absorbing end (NOISE_LOW_GROWTH)
-            pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=0)
-                      <= NOISE_LOW_GROWTH * np.count_nonzero(res["gamma"] > 0, axis=0))
-        if not np.any(pick2):
-            continue
-        costs = np.where(pick2, costs2, costs)
-        if np.all(pick2):
-            res = res2
-            continue
-        out = dict(res)
-        for key in ("x", "tx", "gamma"):
-            out[key] = np.where(pick2[None, :], res2[key], res[key])
-        out["sigma2"] = np.where(pick2, res2["sigma2"], res["sigma2"])
-        out["n_iter"] = max(res["n_iter"], res2["n_iter"])
-        out["status"] = max(res["status"], res2["status"])
-        out["delta"] = max(res["delta"], res2["delta"])
-        res = out
+        # the low start: not the noise-absorbing end (NOISE_LOW_GROWTH)
+        res, costs = _keep_lower_bic(A, Yw, res, res2, costs,
+                                     NOISE_LOW_GROWTH if ratio == NOISE_LOW_RATIO else None)
     return res
+
+
+def _bic_costs(Ad, Yw, r):
+    """Per target, the exact type-II cost plus the BIC penalty of result ``r``
+    at its final gamma and noise variance (``inf`` for a divergence)."""
+    if r["status"] == 2:
+        return np.full(Yw.shape[1], np.inf)
+    out = np.empty(Yw.shape[1])
+    for j in range(Yw.shape[1]):
+        g = r["gamma"][:, j]
+        out[j] = penalised_cost(type2_cost(Ad, Yw[:, j:j + 1], g, float(r["sigma2"][j])),
+                                np.count_nonzero(g > 0), Ad.shape[0])
+    return out
+
+
+def _keep_lower_bic(A, Yw, res, res2, costs=None, max_growth=None):
+    """Per target, ``res2`` replaces ``res`` when its criterion
+    (``_bic_costs``) is lower by more than ``BIC_MARGIN`` and, with
+    ``max_growth``, it keeps at most that many times as many atoms.
+    ``costs``: those of ``res`` when already known.  Returns the kept result
+    and its costs."""
+    Ad = A.toarray() if sp.issparse(A) else A
+    if costs is None:
+        costs = _bic_costs(Ad, Yw, res)
+    costs2 = _bic_costs(Ad, Yw, res2)
+    pick2 = costs2 < costs - BIC_MARGIN
+    if max_growth is not None:
+        pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=0)
+                  <= max_growth * np.count_nonzero(res["gamma"] > 0, axis=0))
+    if not np.any(pick2):
+        return res, costs
+    costs = np.where(pick2, costs2, costs)
+    if np.all(pick2):
+        return res2, costs
+    out = dict(res)
+    for key in ("x", "tx", "gamma"):
+        out[key] = np.where(pick2[None, :], res2[key], res[key])
+    out["sigma2"] = np.where(pick2, res2["sigma2"], res["sigma2"])
+    out["n_iter"] = max(res["n_iter"], res2["n_iter"])
+    out["status"] = max(res["status"], res2["status"])
+    out["delta"] = max(res["delta"], res2["delta"])
+    return out, costs
 
 
 def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gamp_iter,
@@ -824,17 +838,25 @@ def _vamp_solve(A, Yw, *, s2, learn, update, prune, max_iter, tol, max_gamp_iter
     with ``fallback``, a VAMP divergence hands over to the exact E-step.
     The VAMP damping is ``VAMP_DAMP`` when the damping is automatic
     (``adapt``), else the given ``theta``."""
-    from ._vamp import VAMP_DAMP, vamp_sbl  # noqa: PLC0415
+    from ._vamp import VAMP_DAMP, VAMP_GENTLE_PRUNE, vamp_sbl  # noqa: PLC0415
 
     damp = VAMP_DAMP if adapt else theta
-    res = vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
-                                             (Yw.shape[1],)).copy(),
-                   learn_noise=learn, update=update, prune=prune, max_iter=max_iter, tol=tol,
-                   max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose, name=name,
-                   damp=damp)
+
+    def run(prune_snr):
+        return vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
+                                                  (Yw.shape[1],)).copy(),
+                        learn_noise=learn, update=update, prune=prune, max_iter=max_iter,
+                        tol=tol, max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose,
+                        name=name, damp=damp, prune_snr=prune_snr)
+
+    res = run(AUTO_SNR)
     if res["status"] == 2 and fallback:
         return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                             max_iter=max_iter, tol=tol, theta=theta)
+    if res["status"] != 2 and isinstance(prune, str) and update == "em":
+        # a second fit whose VAMP phase prunes only atoms clearly below the
+        # noise; per target the lower BIC is kept (see VAMP_GENTLE_PRUNE)
+        res, _ = _keep_lower_bic(A, Yw, res, run(VAMP_GENTLE_PRUNE * AUTO_SNR))
     res["theta"] = damp
     res["e_step"] = "vamp"
     return res
