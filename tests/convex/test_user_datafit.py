@@ -19,6 +19,8 @@ import scipy.sparse as sp
 from sparsecode.convex import L1, AndersonCD, Lasso, PenalizedRegression, Quadratic
 from sparsecode.convex import _fit, _jit
 
+from .test_object_cache import ObjL1
+
 
 class PseudoHuber(Quadratic):
     """``sum_i d^2 (sqrt(1 + (r_i / d)^2) - 1) / n``, r = y - Xw: smooth, curvature <= 1."""
@@ -199,22 +201,9 @@ def test_second_process_links_the_datafit_without_numba_context(tmp_path):
     assert np.count_nonzero(second["coef"][:5]) == 5
 
 
-class UserL1:
-    """A user L1 penalty (compiled to callbacks: prox_1d and value)."""
-
-    is_convex = True
-
-    def __init__(self, alpha):
-        self.alpha = alpha
-
-    def params_to_dict(self):
-        return dict(alpha=self.alpha)
-
-    def value(self, w):
-        return self.alpha * np.sum(np.abs(w))
-
-    def prox_1d(self, value, stepsize, j):
-        return np.sign(value) * max(abs(value) - stepsize * self.alpha, 0.0)
+# a user L1 penalty (compiled to callbacks: prox_1d and value), the one of
+# the object-cache tests
+UserL1 = ObjL1
 
 
 @pytest.mark.parametrize("make", ["pseudo_huber", "huber", "logistic"])
