@@ -726,6 +726,9 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     target, a later result replaces the kept one when its exact type-II cost
     plus BIC penalty, at its final gamma and noise variance, is lower by more
     than ``BIC_MARGIN`` (``_sbl.select_by_evidence``)."""
+    # the SVD of A for the VAMP E-step: one per fit, shared by its noise
+    # starts and VAMP fits (_vamp_solve)
+    kw["svd_cache"] = {}
     res = _solve_one(A, Yw, s2=s2, learn=learn, update=update, **kw)
     if not (two_starts and learn and update == "em"
             and (isinstance(A, np.ndarray) or sp.issparse(A))):
@@ -790,8 +793,10 @@ def _keep_lower_bic(A, Yw, res, res2, costs=None, max_growth=None):
 
 
 def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gamp_iter,
-               gamp_tol, variances, fro2, adapt, verbose, name, init, e_step, spread, argname):
-    """GGAMP-SBL with the E-step chosen by ``e_step`` (see ``GGAMPSBL``)."""
+               gamp_tol, variances, fro2, adapt, verbose, name, init, e_step, spread, argname,
+               svd_cache):
+    """GGAMP-SBL with the E-step chosen by ``e_step`` (see ``GGAMPSBL``);
+    ``svd_cache`` a dict holding the SVD of ``A`` once computed."""
     explicit = isinstance(A, np.ndarray) or sp.issparse(A)
     if e_step == "exact" and not explicit:
         raise ValueError(f"e_step='exact' needs an array or sparse matrix {argname}; a "
@@ -812,7 +817,7 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
-                           fallback=e_step == "auto", adapt=adapt)
+                           fallback=e_step == "auto", adapt=adapt, svd_cache=svd_cache)
     gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
     if (gamma0 is None and init in ("auto", "flat") and spread is not None
             and spread <= IID_SPREAD):
@@ -828,26 +833,31 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=res["theta"],
-                           fallback=True, adapt=adapt)
+                           fallback=True, adapt=adapt, svd_cache=svd_cache)
     return res
 
 
 def _vamp_solve(A, Yw, *, s2, learn, update, prune, max_iter, tol, max_gamp_iter, gamp_tol,
-                verbose, name, theta, fallback, adapt=True):
+                verbose, name, theta, fallback, adapt=True, svd_cache=None):
     """EM with the VAMP E-step finished by the exact one (``_vamp.vamp_sbl``);
     with ``fallback``, a VAMP divergence hands over to the exact E-step.
+    ``svd_cache``: a dict where the ``SVDFactors`` of ``A`` are kept for
+    later calls on the same matrix (computed on the first).
     The VAMP damping is ``VAMP_DAMP`` when the damping is automatic
     (``adapt``), else the given ``theta``."""
-    from ._vamp import VAMP_DAMP, VAMP_GENTLE_PRUNE, vamp_sbl  # noqa: PLC0415
+    from ._vamp import VAMP_DAMP, VAMP_GENTLE_PRUNE, SVDFactors, vamp_sbl  # noqa: PLC0415
 
     damp = VAMP_DAMP if adapt else theta
+    svd_cache = {} if svd_cache is None else svd_cache
+    if "F" not in svd_cache:
+        svd_cache["F"] = SVDFactors(A.toarray() if sp.issparse(A) else A)
 
     def run(prune_snr):
         return vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
                                                   (Yw.shape[1],)).copy(),
                         learn_noise=learn, update=update, prune=prune, max_iter=max_iter,
                         tol=tol, max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose,
-                        name=name, damp=damp, prune_snr=prune_snr)
+                        name=name, damp=damp, prune_snr=prune_snr, factors=svd_cache["F"])
 
     res = run(AUTO_SNR)
     if res["status"] == 2 and fallback:

@@ -145,14 +145,15 @@ def vamp_estep(F, ty, gam, s2, state, max_iter, eps, damp=VAMP_DAMP):
 
 def vamp_sbl(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, max_inner=500,
              inner_tol=1e-6, verbose=0, name="GGAMP-SBL", handoff=HANDOFF, damp=VAMP_DAMP,
-             prune_snr=AUTO_SNR):
+             prune_snr=AUTO_SNR, factors=None):
     """EM-SBL with VAMP E-steps, finished with the exact E-step.
 
     ``A`` dense (m, N) (a sparse matrix is densified by the caller), ``Y``
     (m, L), ``s2`` (L,) initial noise variances, ``damp`` the damping of
     ``vamp_estep``, ``prune_snr`` the per-atom SNR threshold of the
     ``prune="auto"`` rule in the VAMP phase (the exact finish uses
-    ``AUTO_SNR``).  Returns the dict of
+    ``AUTO_SNR``), ``factors`` the ``SVDFactors`` of ``A`` when already
+    computed (else computed here).  Returns the dict of
     ``ggamp_sbl_kernel`` (keys x, tx, gamma, sigma2, n_iter, n_gamp, status,
     delta) plus ``n_vamp`` (VAMP iterations) and ``n_vamp_em`` (EM
     iterations with the VAMP E-step).
@@ -161,7 +162,7 @@ def vamp_sbl(A, Y, *, s2, learn_noise, update, prune, max_iter, tol, max_inner=5
         A = A.toarray()
     m, N = A.shape
     L = Y.shape[1]
-    F = SVDFactors(A)
+    F = SVDFactors(A) if factors is None else factors
     ty = herm(F.U) @ Y
     # ||y||^2 outside the range of A: a constant part of every residual
     out2 = np.maximum(np.sum(abs2(Y), axis=0) - np.sum(abs2(ty), axis=0), 0.0)

@@ -209,3 +209,30 @@ def test_vamp_route_keeps_the_fit_with_gentler_vamp_pruning_by_bic():
         gg = GGAMPSBL().fit(A, y)
     assert gg.e_step_ == "vamp"
     assert _nmse_db(gg.coef_, x) < _nmse_db(ls, x) + 3.0
+
+
+def test_vamp_route_computes_the_svd_once_per_fit(monkeypatch):
+    """The two VAMP fits (and the further noise starts) share one SVD of A;
+    the estimate is the one obtained with a fresh SVD for every fit."""
+    A, x, y = _cond_problem(200, 1e4)
+    calls = []
+
+    class Counting(SVDFactors):
+        def __init__(self, A):
+            calls.append(A.shape)
+            super().__init__(A)
+
+    monkeypatch.setattr(_vamp, "SVDFactors", Counting)
+    with threadpool_limits(1):
+        shared = GGAMPSBL().fit(A, y)
+    assert shared.e_step_ == "vamp" and calls == [A.shape]
+    original = _vamp.vamp_sbl
+
+    def fresh(*args, factors=None, **kw):
+        return original(*args, **kw)
+
+    monkeypatch.setattr(_vamp, "vamp_sbl", fresh)
+    with threadpool_limits(1):
+        each = GGAMPSBL().fit(A, y)
+    assert len(calls) >= 3  # one per VAMP fit: at least two more
+    np.testing.assert_array_equal(shared.coef_, each.coef_)
