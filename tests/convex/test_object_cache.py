@@ -300,19 +300,26 @@ print(json.dumps({"box": box.coef_.tolist(), "loud": loud.coef_.tolist(), "caugh
 '''
 
 
-def test_second_process_links_without_numba_context(tmp_path):
-    (tmp_path / "user_penalties.py").write_text(_PENALTIES)
-    (tmp_path / "run.py").write_text(textwrap.dedent(_SCRIPT))
+def run_twice(tmp_path, module, source, script, timeout=120):
+    """Run ``script`` (with ``module``.py holding ``source`` importable) in
+    two fresh processes sharing one cache directory; the last JSON line each
+    printed."""
+    (tmp_path / f"{module}.py").write_text(source)
+    (tmp_path / "run.py").write_text(textwrap.dedent(script))
     env = dict(os.environ, SPARSECODE_CACHE_DIR=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     runs = []
     for _ in range(2):
         r = subprocess.run([sys.executable, str(tmp_path / "run.py")], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=timeout)
         assert r.returncode == 0, r.stderr
         runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    first, second = runs
+    return runs
+
+
+def test_second_process_links_without_numba_context(tmp_path):
+    first, second = run_twice(tmp_path, "user_penalties", _PENALTIES, _SCRIPT)
     assert first["origin"] == ["compiled", "compiled"]
     assert second["origin"] == ["object", "object"]
     # Numba's typing and target registries were never loaded in the second process

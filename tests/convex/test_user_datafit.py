@@ -6,12 +6,6 @@ callbacks and cached on disk (Numba's cache and a native object file linked
 by llvmlite alone in a later process); otherwise the jitclass kernel.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -19,7 +13,7 @@ import scipy.sparse as sp
 from sparsecode.convex import L1, AndersonCD, Lasso, PenalizedRegression, Quadratic
 from sparsecode.convex import _fit, _jit
 
-from .test_object_cache import ObjL1
+from .test_object_cache import ObjL1, run_twice
 
 
 class PseudoHuber(Quadratic):
@@ -183,18 +177,7 @@ print(json.dumps({"coef": m.coef_.tolist(), "origin": sorted(_jit.callback_origi
 
 
 def test_second_process_links_the_datafit_without_numba_context(tmp_path):
-    (tmp_path / "user_datafits.py").write_text(_DATAFITS)
-    (tmp_path / "run.py").write_text(textwrap.dedent(_SCRIPT))
-    env = dict(os.environ, SPARSECODE_CACHE_DIR=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    runs = []
-    for _ in range(2):
-        r = subprocess.run([sys.executable, str(tmp_path / "run.py")], env=env, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=180)
-        assert r.returncode == 0, r.stderr
-        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    first, second = runs
+    first, second = run_twice(tmp_path, "user_datafits", _DATAFITS, _SCRIPT, timeout=180)
     assert first["origin"] == ["compiled"] and second["origin"] == ["object"]
     assert first["registries"] > 0 and second["registries"] == 0
     assert second["coef"] == first["coef"]
