@@ -3,9 +3,9 @@
 EM runs from var(y)/100 and var(y)/10 and, while the result kept so far has
 more than 0.15 m active atoms (atoms absorbing the noise), from var(y) and
 then from var(y)/10^4; the result with the lowest type-II cost plus BIC
-penalty is kept
-(``_sbl.select_by_evidence``).  Problem: the Toeplitz(0.9) cell of the
-peers' accuracy grid (asv_bench/peers/bayes.py ``grid_problem``), seed 0.
+penalty (log N per atom) is kept (``_sbl.select_by_evidence``).  Problems:
+the Toeplitz(0.9) and Gaussian cells of the peers' accuracy grid
+(asv_bench/peers/bayes.py ``grid_problem``).
 """
 
 import warnings
@@ -18,10 +18,12 @@ from threadpoolctl import threadpool_limits
 from sparsecode import GGAMPSBL, SBL
 
 
-def _toeplitz_problem(m, s, snr_db, N=256, seed=0):
+def _toeplitz_problem(m, s, snr_db, N=256, seed=0, rho=0.9):
+    """The grid's Toeplitz(rho) cell (rho=0: its Gaussian cell)."""
     rng = np.random.default_rng(seed)
-    C = np.linalg.cholesky(toeplitz(0.9 ** np.arange(N)))
-    A = rng.standard_normal((m, N)) @ C.T
+    A = rng.standard_normal((m, N))
+    if rho:
+        A = A @ np.linalg.cholesky(toeplitz(rho ** np.arange(N))).T
     A /= np.linalg.norm(A, axis=0)
     x = np.zeros(N)
     x[rng.choice(N, s, replace=False)] = rng.standard_normal(s)
@@ -109,3 +111,47 @@ def test_noise_starts_chosen_per_target(Est):
         # a start chosen differently moves coefficients by 1e-2 to 1)
         np.testing.assert_allclose(both.coef_[j], one[j].coef_, rtol=0, atol=1e-4)
         assert both.noise_variance_[j] == pytest.approx(one[j].noise_variance_, rel=1e-3)
+
+
+@pytest.mark.parametrize("Est", [SBL, GGAMPSBL])
+def test_noise_starts_cost_log_n_per_atom(monkeypatch, Est):
+    """Gaussian 64 x 256, 6 non-zeros, 10 dB, seed 0.  Between noise starts
+    each atom costs log N (``START_UNDERSAMPLING``): the start from var(y)/10
+    ends at 4 atoms and the noise variance (-17.4 dB); the first start's
+    19 atoms absorb the noise (sigma^2 0.14 times the truth, -8.9 dB) and
+    have the lower plain BIC (-252.0 against -244.7), not the lower one with
+    log N per atom.  SBL given the true noise: -14.5 dB."""
+    import sparsecode.bayes._gamp as gamp_mod
+    import sparsecode.bayes._sbl as sbl_mod
+
+    A, x, y, s2 = _toeplitz_problem(64, 6, 10, rho=0.0)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        known = _db(SBL(noise_variance=s2).fit(A, y).coef_, x)
+        est = Est().fit(A, y)
+        assert _db(est.coef_, x) < known + 1.5
+        assert np.count_nonzero(est.coef_) < 8
+        monkeypatch.setattr(sbl_mod, "START_UNDERSAMPLING", False)
+        monkeypatch.setattr(gamp_mod, "START_UNDERSAMPLING", False)
+        plain = Est().fit(A, y)
+    assert _db(plain.coef_, x) > known + 1.5  # the plain BIC keeps the 19 atoms
+
+
+def test_unconverged_gamp_start_solved_again_exactly(monkeypatch):
+    """Gaussian 64 x 256, 19 non-zeros, 20 dB, seed 0: GGAMPSBL()'s GAMP EM
+    from var(y)/100 does not converge in max_iter (34 atoms); at m <= 128 the
+    start is solved again with the exact E-step (``GAMP_UNCONVERGED_EXACT``)
+    and GGAMPSBL() keeps SBL()'s fit (25 atoms, -18.3 dB) instead of a fit
+    at 6 times the true noise variance (-8.1 dB)."""
+    import sparsecode.bayes._gamp as gamp_mod
+
+    A, x, y, _ = _toeplitz_problem(64, 19, 20, rho=0.0)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb = SBL().fit(A, y)
+        gg = GGAMPSBL().fit(A, y)
+        monkeypatch.setattr(gamp_mod, "GAMP_UNCONVERGED_EXACT", False)
+        gamp_only = GGAMPSBL().fit(A, y)
+    assert gg.e_step_ == "exact" and gamp_only.e_step_ == "gamp"
+    np.testing.assert_allclose(gg.coef_, sb.coef_, rtol=0, atol=1e-6 * np.max(np.abs(sb.coef_)))
+    assert _db(gamp_only.coef_, x) > _db(gg.coef_, x) + 5.0
