@@ -987,9 +987,9 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         VAMP E-step's) and "vamp" above; also "vamp" when GAMP diverges with
         the halved damping, and "exact" when VAMP produces non-finite values,
         or, up to 128 rows, when GAMP's EM reaches ``max_iter`` and the exact
-        E-step converges; "gamp" otherwise.  The spectral norm is the one the damping rule
-        computes anyway (Lanczos, a few products).  A LinearOperator always
-        uses GAMP.
+        E-step converges; "gamp" otherwise.  The spectral norm is the one the
+        damping rule computes anyway (Lanczos, a few products).  A
+        LinearOperator always uses GAMP.
     verbose : int, default=0
         Print progress every EM iteration.
 
