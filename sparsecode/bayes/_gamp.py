@@ -62,8 +62,8 @@ from ._em import (
     readmit,
     type2_cost,
 )
-from ._sbl import (BIC_MARGIN, NOISE_LOW_GROWTH, NOISE_LOW_RATIO, NOISE_START_RATIO,
-                   NOISE_TOP_RATIO, START_UNDERSAMPLING, more_noise_starts, penalised_cost)
+from ._sbl import (NOISE_LOW_GROWTH, NOISE_LOW_RATIO, NOISE_START_RATIO, NOISE_TOP_RATIO,
+                   START_UNDERSAMPLING, more_noise_starts, penalised_cost, replaces)
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -736,9 +736,9 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     target, a later result replaces the kept one when its exact type-II cost
     plus BIC penalty, at its final gamma and noise variance, is lower by more
     than ``BIC_MARGIN`` (``_sbl.select_by_evidence``)."""
-    # the SVD of A for the VAMP E-step: one per fit, shared by its noise
-    # starts and VAMP fits (_vamp_solve)
-    kw["svd_cache"] = {}
+    # one dense copy of a sparse A and one SVD of A per fit, shared by its
+    # noise starts and VAMP fits (_dense, _vamp_solve)
+    kw["cache"] = {}
     res = _solve_one(A, Yw, s2=s2, learn=learn, update=update, **kw)
     if not (two_starts and learn and update == "em"
             and (isinstance(A, np.ndarray) or sp.issparse(A))):
@@ -755,10 +755,17 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
         res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
                           learn=learn, update=update, **kw2)
         # the low start: not the noise-absorbing end (NOISE_LOW_GROWTH)
-        res, costs = _keep_lower_bic(A, Yw, res, res2, costs,
+        res, costs = _keep_lower_bic(_dense(A, kw["cache"]), Yw, res, res2, costs,
                                      NOISE_LOW_GROWTH if ratio == NOISE_LOW_RATIO else None,
                                      A.shape[1] / m if START_UNDERSAMPLING else 1.0)
     return res
+
+
+def _dense(A, cache):
+    """``A`` as an array (a sparse matrix densified once per ``cache``)."""
+    if "A" not in cache:
+        cache["A"] = A.toarray() if sp.issparse(A) else A
+    return cache["A"]
 
 
 def _bic_costs(Ad, Yw, r, undersampling=1.0):
@@ -775,20 +782,16 @@ def _bic_costs(Ad, Yw, r, undersampling=1.0):
     return out
 
 
-def _keep_lower_bic(A, Yw, res, res2, costs=None, max_growth=None, undersampling=1.0):
-    """Per target, ``res2`` replaces ``res`` when its criterion
-    (``_bic_costs`` with ``undersampling``) is lower by more than
-    ``BIC_MARGIN`` and, with ``max_growth``, it keeps at most that many times
-    as many atoms.  ``costs``: those of ``res`` when already known (same
+def _keep_lower_bic(Ad, Yw, res, res2, costs=None, max_growth=None, undersampling=1.0):
+    """Per target, whether ``res2`` replaces ``res`` by ``_sbl.replaces`` on
+    their criteria (``_bic_costs`` with ``undersampling``); ``Ad`` the dense
+    matrix.  ``costs``: those of ``res`` when already known (same
     ``undersampling``).  Returns the kept result and its costs."""
-    Ad = A.toarray() if sp.issparse(A) else A
     if costs is None:
         costs = _bic_costs(Ad, Yw, res, undersampling)
     costs2 = _bic_costs(Ad, Yw, res2, undersampling)
-    pick2 = costs2 < costs - BIC_MARGIN
-    if max_growth is not None:
-        pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=0)
-                  <= max_growth * np.count_nonzero(res["gamma"] > 0, axis=0))
+    pick2 = replaces(costs, costs2, np.count_nonzero(res["gamma"] > 0, axis=0),
+                     np.count_nonzero(res2["gamma"] > 0, axis=0), max_growth)
     if not np.any(pick2):
         return res, costs
     costs = np.where(pick2, costs2, costs)
@@ -806,9 +809,10 @@ def _keep_lower_bic(A, Yw, res, res2, costs=None, max_growth=None, undersampling
 
 def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gamp_iter,
                gamp_tol, variances, fro2, adapt, verbose, name, init, e_step, spread, argname,
-               svd_cache):
+               cache):
     """GGAMP-SBL with the E-step chosen by ``e_step`` (see ``GGAMPSBL``);
-    ``svd_cache`` a dict holding the SVD of ``A`` once computed."""
+    ``cache`` a dict for what is computed once per fit from ``A`` (its
+    dense copy and SVD, see ``_vamp_solve``)."""
     explicit = isinstance(A, np.ndarray) or sp.issparse(A)
     if e_step == "exact" and not explicit:
         raise ValueError(f"e_step='exact' needs an array or sparse matrix {argname}; a "
@@ -819,17 +823,17 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
                          "'auto').")
     exact_ok = explicit and A.shape[0] * A.shape[1] <= DENSIFY_MAX_ENTRIES
     if e_step == "exact":
-        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
-                            max_iter=max_iter, tol=tol, theta=theta)
+        return _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,
+                            prune=prune, max_iter=max_iter, tol=tol, theta=theta)
     far = e_step == "auto" and exact_ok and spread is not None and spread > SPREAD_MAX
     if far and A.shape[0] <= EXACT_MAX_ROWS:
-        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
-                            max_iter=max_iter, tol=tol, theta=theta)
+        return _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,
+                            prune=prune, max_iter=max_iter, tol=tol, theta=theta)
     if e_step == "vamp" or far:
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
-                           fallback=e_step == "auto", adapt=adapt, svd_cache=svd_cache)
+                           fallback=e_step == "auto", adapt=adapt, cache=cache)
     gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
     if (gamma0 is None and init in ("auto", "flat") and spread is not None
             and spread <= IID_SPREAD):
@@ -844,8 +848,8 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
             and GAMP_UNCONVERGED_EXACT):
         # GAMP's EM used up max_iter where the exact E-step costs no more
         # than its iterations (see GAMP_UNCONVERGED_EXACT)
-        exact = _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
-                             max_iter=max_iter, tol=tol, theta=theta)
+        exact = _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,
+                             prune=prune, max_iter=max_iter, tol=tol, theta=theta)
         if exact["status"] == 0:
             return exact
     if res["status"] == 2 and e_step == "auto" and exact_ok:
@@ -853,40 +857,41 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _vamp_solve(A, Yw, s2=s2, learn=learn, update=update, prune=prune,
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=res["theta"],
-                           fallback=True, adapt=adapt, svd_cache=svd_cache)
+                           fallback=True, adapt=adapt, cache=cache)
     return res
 
 
 def _vamp_solve(A, Yw, *, s2, learn, update, prune, max_iter, tol, max_gamp_iter, gamp_tol,
-                verbose, name, theta, fallback, adapt=True, svd_cache=None):
+                verbose, name, theta, fallback, adapt=True, cache=None):
     """EM with the VAMP E-step finished by the exact one (``_vamp.vamp_sbl``);
     with ``fallback``, a VAMP divergence hands over to the exact E-step.
-    ``svd_cache``: a dict where the ``SVDFactors`` of ``A`` are kept for
-    later calls on the same matrix (computed on the first).
+    ``cache``: a dict where the dense ``A`` and its ``SVDFactors`` are kept
+    for later calls on the same matrix (computed on the first).
     The VAMP damping is ``VAMP_DAMP`` when the damping is automatic
     (``adapt``), else the given ``theta``."""
     from ._vamp import VAMP_DAMP, VAMP_GENTLE_PRUNE, SVDFactors, vamp_sbl  # noqa: PLC0415
 
     damp = VAMP_DAMP if adapt else theta
-    svd_cache = {} if svd_cache is None else svd_cache
-    if "F" not in svd_cache:
-        svd_cache["F"] = SVDFactors(A.toarray() if sp.issparse(A) else A)
+    cache = {} if cache is None else cache
+    Ad = _dense(A, cache)
+    if "svd" not in cache:
+        cache["svd"] = SVDFactors(Ad)
 
     def run(prune_snr):
-        return vamp_sbl(A, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
-                                                  (Yw.shape[1],)).copy(),
+        return vamp_sbl(Ad, Yw, s2=np.broadcast_to(np.asarray(s2, dtype=np.float64),
+                                                   (Yw.shape[1],)).copy(),
                         learn_noise=learn, update=update, prune=prune, max_iter=max_iter,
                         tol=tol, max_inner=max_gamp_iter, inner_tol=gamp_tol, verbose=verbose,
-                        name=name, damp=damp, prune_snr=prune_snr, factors=svd_cache["F"])
+                        name=name, damp=damp, prune_snr=prune_snr, factors=cache["svd"])
 
     res = run(AUTO_SNR)
     if res["status"] == 2 and fallback:
-        return _exact_solve(A, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
+        return _exact_solve(Ad, Yw, s2=s2, learn_noise=learn, update=update, prune=prune,
                             max_iter=max_iter, tol=tol, theta=theta)
     if res["status"] != 2 and isinstance(prune, str) and update == "em":
         # a second fit whose VAMP phase prunes only atoms clearly below the
         # noise; per target the lower BIC is kept (see VAMP_GENTLE_PRUNE)
-        res, _ = _keep_lower_bic(A, Yw, res, run(VAMP_GENTLE_PRUNE * AUTO_SNR))
+        res, _ = _keep_lower_bic(Ad, Yw, res, run(VAMP_GENTLE_PRUNE * AUTO_SNR))
     res["theta"] = damp
     res["e_step"] = "vamp"
     return res

@@ -120,15 +120,27 @@ def penalised_cost(cost, n_active, m, undersampling=1.0):
 START_UNDERSAMPLING = True
 
 
-def _final_cost(res, gi, m):
-    obj = res["objective"][gi]
-    if not len(obj) or res["status"][gi] == 2:
-        return np.inf
-    return penalised_cost(float(obj[-1]), np.count_nonzero(res["gamma"][gi] > 0), m,
-                          res.get("undersampling", 1.0))
+def replaces(cost1, cost2, n1, n2, max_growth=None):
+    """Per problem, whether a later result (criterion ``cost2``, ``n2``
+    active atoms) replaces the kept one (``cost1``, ``n1``): its criterion
+    is lower by more than ``BIC_MARGIN`` and, with ``max_growth``, it keeps
+    at most ``max_growth`` times as many atoms.  The one rule of the noise
+    starts of SBL and GGAMP-SBL and of GGAMP-SBL's two VAMP fits."""
+    pick2 = np.asarray(cost2) < np.asarray(cost1) - BIC_MARGIN
+    if max_growth is not None:
+        pick2 &= np.asarray(n2) <= max_growth * np.asarray(n1)
+    return pick2
 
 
-def select_by_evidence(res1, res2, shared, max_growth=None):
+def _final_costs(res, m, undersampling):
+    out = []
+    for obj, st, gam in zip(res["objective"], res["status"], res["gamma"]):
+        out.append(np.inf if (not len(obj) or st == 2) else
+                   penalised_cost(float(obj[-1]), np.count_nonzero(gam > 0), m, undersampling))
+    return np.array(out)
+
+
+def select_by_evidence(res1, res2, shared, m, undersampling=1.0, max_growth=None):
     """Per problem, the EM result with the lower penalised type-II cost.
 
     With the noise variance learned, the type-II likelihood has several
@@ -151,18 +163,15 @@ def select_by_evidence(res1, res2, shared, max_growth=None):
     is lower by more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery
     1995): at high SNR both ends can be equally good fits that differ by one
     atom.  With ``max_growth`` it must also keep at most ``max_growth`` times
-    as many atoms (``NOISE_LOW_GROWTH``).  ``res1`` carries ``m`` (the number
-    of samples, ``m L`` for M-SBL) and ``undersampling`` (``N / m`` with
-    ``START_UNDERSAMPLING``: each active atom costs ``log N``).
+    as many atoms (``NOISE_LOW_GROWTH``; the rule is ``replaces``).  ``m``
+    is the number of samples (``m L`` for M-SBL), ``undersampling`` as in
+    ``penalised_cost`` (``N / m`` with ``START_UNDERSAMPLING``: each active
+    atom costs ``log N``).
     """
     g = len(res1["objective"])
-    m = res1["m"]
-    res2 = dict(res2, undersampling=res1.get("undersampling", 1.0))
-    pick2 = np.array([_final_cost(res2, gi, m) < _final_cost(res1, gi, m) - BIC_MARGIN
-                      for gi in range(g)])
-    if max_growth is not None:
-        pick2 &= (np.count_nonzero(res2["gamma"] > 0, axis=1)
-                  <= max_growth * np.count_nonzero(res1["gamma"] > 0, axis=1))
+    pick2 = replaces(_final_costs(res1, m, undersampling), _final_costs(res2, m, undersampling),
+                     np.count_nonzero(res1["gamma"] > 0, axis=1),
+                     np.count_nonzero(res2["gamma"] > 0, axis=1), max_growth)
     if not np.any(pick2):
         return res1
     if np.all(pick2) or shared:
@@ -211,14 +220,14 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
         # plus BIC penalty kept (see select_by_evidence)
         sel = dict(m=m * (L if shared else 1),
                    undersampling=N / m if START_UNDERSAMPLING else 1.0)
-        res = select_by_evidence(dict(res, **sel), dict(run(NOISE_START_RATIO * s2)), shared)
+        res = select_by_evidence(res, run(NOISE_START_RATIO * s2), shared, **sel)
         if not shared and more_noise_starts(res["gamma"], m, axis=1):
             # a third, from var(y), while atoms absorb the noise: EM then
             # descends to the noise level from above (see SBL, noise_variance)
-            res = select_by_evidence(dict(res, **sel), dict(run(NOISE_TOP_RATIO * s2)), shared)
+            res = select_by_evidence(res, run(NOISE_TOP_RATIO * s2), shared, **sel)
         if not shared and more_noise_starts(res["gamma"], m, axis=1):
             # and from below, when the kept result still keeps many atoms
-            res = select_by_evidence(dict(res, **sel), dict(run(NOISE_LOW_RATIO * s2)), shared,
+            res = select_by_evidence(res, run(NOISE_LOW_RATIO * s2), shared, **sel,
                                      max_growth=NOISE_LOW_GROWTH)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
     with np.errstate(over="ignore", invalid="ignore"):
