@@ -13,9 +13,10 @@ that is not installed gives a row saying so; a family whose ``run`` fails is
 reported and the others still run (the exit status is then 1).
 
 ``--write-docs`` writes, for every family run, ``docs/benchmarks/_generated/
-<family>.inc`` (the machine, the BLAS threads, every library's version, the
-table) and ``docs/benchmarks/_generated/<family>_ratios.png`` (the ratios as
-bars, 1 marked); each ``docs/benchmarks/<family>.rst`` includes them, so one
+<family>.inc`` (the machine, the BLAS threads, every library's version, what
+the family module's ``summary(rows)`` says, if it has one, and the table)
+and ``docs/benchmarks/_generated/<family>_ratios.png`` (the ratios as bars,
+1 marked); each ``docs/benchmarks/<family>.rst`` includes them, so one
 command regenerates every table and plot of the benchmarks pages.
 """
 
@@ -112,6 +113,9 @@ HEADERS = {
     "err_abess": "error abess",
     "err_omp_k": "error OMP, true k",
     "e_step": "E-step",
+    "draws": "draws",
+    "recovered": "fits with the true support",
+    "ls_gap_recovered": "their largest error above LS (dB)",
     "note": "note",
 }
 
@@ -367,6 +371,9 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None, 
     ]
     if ctx.get("load"):
         lines += [ctx["load"], ""]
+    summary = family_summary(name, rows)
+    if summary:
+        lines += summary + [""]
     lines += [
         "Ratio = peer time / sparsecode time: above 1, sparsecode is faster. Every estimator",
         "runs with its defaults unless the method or peer column names a setting.",
@@ -379,6 +386,15 @@ def write_docs(name, rows, docs_dir, load=None, seconds=None, blas_limits=None, 
         lines += [f".. image:: _generated/{name}_ratios.png",
                   f"   :alt: speed ratios of the {name} family against its peers", ""]
     (out_dir / f"{name}.inc").write_text("\n".join(lines))
+
+
+def family_summary(name, rows):
+    """The lines of reStructuredText that ``peers.<name>.summary(rows)`` gives
+    for the top of the family's page (its targets counted on these rows), or
+    none where the module has no ``summary``."""
+    module = importlib.import_module(f"peers.{name}")
+    summarise = getattr(module, "summary", None)
+    return list(summarise(rows)) if summarise is not None else []
 
 
 def _ratio_plot(name, rows, path, date=None):
