@@ -68,19 +68,14 @@ NOISE_TOP_RATIO = 100.0
 #: atoms pruned, others kept in their place); EM from below then descends to
 #: the noise level (measured: Toeplitz 64 x 256, 19 non-zeros, 80 dB, the noise
 #: variance 5e5 times the truth and -8.3 dB from the higher starts; -76.2 dB,
-#: BIC -756 against -149, from this one)
+#: BIC -756 against -149, from this one).  Its result is judged by the same
+#: criterion as the others: with each atom costing log N (START_UNDERSAMPLING),
+#: the fits where atoms absorb the noise from below no longer have the lower
+#: criterion (on the 16-draw accuracy grid of the benchmarks page, 1440 fits,
+#: the low start replaced a fit with 1.7 or more times fewer atoms twice, and
+#: was the better fit both times: Toeplitz 64 x 256, 19 non-zeros, 60 dB,
+#: seed 11, -5.2 -> -54.1 dB, the noise variance 1.8e4 -> 0.69 times the truth)
 NOISE_LOW_RATIO = 0.01
-
-
-#: the low start's result replaces the kept one only when it keeps at most
-#: this many times as many atoms: from below, EM can also end where atoms
-#: absorb the noise (K towards m, sigma^2 towards 0), an optimum the BIC does
-#: not reject at low SNR because the type-II likelihood grows without bound as
-#: atoms interpolate y (measured on the 10 and 20 dB cells of the accuracy
-#: grid, 4 draws each: 1.84 to 3.75 times as many atoms from below, 39 to 50,
-#: with sigma^2 at 1e-4 to 5e-3 times the truth; at 40 to 80 dB, where the
-#: low start is the right one, 1.16 to 1.53 times)
-NOISE_LOW_GROWTH = 1.7
 
 
 #: further noise starts run only when the result kept so far keeps more than
@@ -120,16 +115,12 @@ def penalised_cost(cost, n_active, m, undersampling=1.0):
 START_UNDERSAMPLING = True
 
 
-def replaces(cost1, cost2, n1, n2, max_growth=None):
-    """Per problem, whether a later result (criterion ``cost2``, ``n2``
-    active atoms) replaces the kept one (``cost1``, ``n1``): its criterion
-    is lower by more than ``BIC_MARGIN`` and, with ``max_growth``, it keeps
-    at most ``max_growth`` times as many atoms.  The one rule of the noise
-    starts of SBL and GGAMP-SBL and of GGAMP-SBL's two VAMP fits."""
-    pick2 = np.asarray(cost2) < np.asarray(cost1) - BIC_MARGIN
-    if max_growth is not None:
-        pick2 &= np.asarray(n2) <= max_growth * np.asarray(n1)
-    return pick2
+def replaces(cost1, cost2):
+    """Per problem, whether a later result (criterion ``cost2``) replaces
+    the kept one (``cost1``): its criterion is lower by more than
+    ``BIC_MARGIN``.  The one rule of the noise starts of SBL and GGAMP-SBL
+    and of GGAMP-SBL's two VAMP fits."""
+    return np.asarray(cost2) < np.asarray(cost1) - BIC_MARGIN
 
 
 def _final_costs(res, m, undersampling):
@@ -140,7 +131,7 @@ def _final_costs(res, m, undersampling):
     return np.array(out)
 
 
-def select_by_evidence(res1, res2, shared, m, undersampling=1.0, max_growth=None):
+def select_by_evidence(res1, res2, shared, m, undersampling=1.0):
     """Per problem, the EM result with the lower penalised type-II cost.
 
     With the noise variance learned, the type-II likelihood has several
@@ -162,16 +153,13 @@ def select_by_evidence(res1, res2, shared, m, undersampling=1.0, max_growth=None
     A later start replaces the result kept so far only when its criterion
     is lower by more than ``BIC_MARGIN`` (strong evidence, Kass and Raftery
     1995): at high SNR both ends can be equally good fits that differ by one
-    atom.  With ``max_growth`` it must also keep at most ``max_growth`` times
-    as many atoms (``NOISE_LOW_GROWTH``; the rule is ``replaces``).  ``m``
+    atom (the rule is ``replaces``).  ``m``
     is the number of samples (``m L`` for M-SBL), ``undersampling`` as in
     ``penalised_cost`` (``N / m`` with ``START_UNDERSAMPLING``: each active
     atom costs ``log N``).
     """
     g = len(res1["objective"])
-    pick2 = replaces(_final_costs(res1, m, undersampling), _final_costs(res2, m, undersampling),
-                     np.count_nonzero(res1["gamma"] > 0, axis=1),
-                     np.count_nonzero(res2["gamma"] > 0, axis=1), max_growth)
+    pick2 = replaces(_final_costs(res1, m, undersampling), _final_costs(res2, m, undersampling))
     if not np.any(pick2):
         return res1
     if np.all(pick2) or shared:
@@ -227,8 +215,7 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
             res = select_by_evidence(res, run(NOISE_TOP_RATIO * s2), shared, **sel)
         if not shared and more_noise_starts(res["gamma"], m, axis=1):
             # and from below, when the kept result still keeps many atoms
-            res = select_by_evidence(res, run(NOISE_LOW_RATIO * s2), shared, **sel,
-                                     max_growth=NOISE_LOW_GROWTH)
+            res = select_by_evidence(res, run(NOISE_LOW_RATIO * s2), shared, **sel)
     report_status(name, res["status"], res["delta"], tol, res["n_iter"])
     with np.errstate(over="ignore", invalid="ignore"):
         f = b / a  # (g,): x = x' b / a

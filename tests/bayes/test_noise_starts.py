@@ -38,7 +38,8 @@ def _db(c, x):
 
 @pytest.mark.parametrize("Est", [SBL, GGAMPSBL])
 @pytest.mark.parametrize("m, s, snr_db, seed, noise_band", [(192, 19, 10, 0, 2.0),
-                                                           (64, 19, 80, 1, 10.0)])
+                                                           (64, 19, 80, 1, 10.0),
+                                                           (64, 19, 60, 11, 10.0)])
 def test_noise_starts_within_1p5db_of_known_noise(Est, m, s, snr_db, seed, noise_band):
     """Within 1.5 dB of SBL given the true noise variance, the learned noise
     within ``noise_band`` of the truth.
@@ -52,6 +53,12 @@ def test_noise_starts_within_1p5db_of_known_noise(Est, m, s, snr_db, seed, noise
       to 5e5 times the truth (true atoms pruned, SBL -8.3 dB, GGAMPSBL
       -10.3 dB); from below -76.2 dB (BIC -756 against -149), SBL given the
       true noise -76.8 dB.
+    * Toeplitz 64 x 256, 19 non-zeros, 60 dB, seed 11 (the low start with
+      more atoms): the three higher starts end at 12 atoms, the noise
+      variance 1.8e4 times the truth (-5.2 dB); from below 22 atoms at 0.69
+      times the truth (-54.1 dB, criterion -497 against -112), which a cap
+      of 1.7 times the kept atoms used to refuse; SBL given the true noise
+      -53.4 dB.
     """
     A, x, y, s2 = _toeplitz_problem(m, s, snr_db, seed=seed)
     with threadpool_limits(1), warnings.catch_warnings():
@@ -151,7 +158,31 @@ def test_unconverged_gamp_start_solved_again_exactly(monkeypatch):
         sb = SBL().fit(A, y)
         gg = GGAMPSBL().fit(A, y)
         monkeypatch.setattr(gamp_mod, "GAMP_UNCONVERGED_EXACT", False)
+        monkeypatch.setattr(gamp_mod, "NOISE_STARTS_EXACT", False)
         gamp_only = GGAMPSBL().fit(A, y)
     assert gg.e_step_ == "exact" and gamp_only.e_step_ == "gamp"
     np.testing.assert_allclose(gg.coef_, sb.coef_, rtol=0, atol=1e-6 * np.max(np.abs(sb.coef_)))
     assert _db(gamp_only.coef_, x) > _db(gg.coef_, x) + 5.0
+
+
+def test_further_noise_starts_take_the_exact_estep_at_small_m(monkeypatch):
+    """Gaussian 64 x 256, 19 non-zeros, 60 dB, seed 7 (s/m = 0.3): every
+    GAMP start of GGAMPSBL() ends at 20 atoms with the noise variance 2e4
+    times the truth (-6.2 dB).  At m <= 128 the noise starts after the first
+    take the exact E-step (``NOISE_STARTS_EXACT``), and the one from
+    var(y)/10 reaches SBL()'s fit (-61.5 dB, type-II cost plus BIC -529
+    against -67)."""
+    import sparsecode.bayes._gamp as gamp_mod
+
+    A, x, y, s2 = _toeplitz_problem(64, 19, 60, seed=7, rho=0.0)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb = SBL().fit(A, y)
+        gg = GGAMPSBL().fit(A, y)
+        monkeypatch.setattr(gamp_mod, "NOISE_STARTS_EXACT", False)
+        gamp_only = GGAMPSBL().fit(A, y)
+    assert gg.e_step_ == "exact" and gamp_only.e_step_ == "gamp"
+    assert _db(gg.coef_, x) < _db(sb.coef_, x) + 1.0
+    assert gg.noise_variance_ < 10 * s2
+    assert gamp_only.noise_variance_ > 100 * s2  # the GAMP fixed point
+    assert _db(gamp_only.coef_, x) > _db(gg.coef_, x) + 30.0
