@@ -935,8 +935,9 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         the result with the lowest exact type-II cost plus the BIC penalty
         ``(K + 1) log m``, each atom costing ``log N`` when ``N > m`` (see
         ``SBL``); otherwise it starts from ``var(y)/100``.  At ``m <= 128``
-        a start whose GAMP iterations reach ``max_iter`` is solved again
-        with the exact E-step, kept when that converges.
+        the starts after the first take the exact E-step, and a first start
+        whose GAMP iterations reach ``max_iter`` is solved again with it,
+        kept when that converges.
     learn_noise : bool or "auto", default="auto"
         Learn the noise variance ("auto": when ``noise_variance`` is None).
     update : {"em", "mackay"}, default="em"
@@ -1008,7 +1009,8 @@ class GGAMPSBL(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimat
         VAMP E-step's) and "vamp" above; also "vamp" when GAMP diverges with
         the halved damping, and "exact" when VAMP produces non-finite values,
         or, up to 128 rows, when GAMP's EM reaches ``max_iter`` and the exact
-        E-step converges; "gamp" otherwise.  The spectral norm is the one the
+        E-step converges or when a further noise start is kept (see
+        ``noise_variance``); "gamp" otherwise.  The spectral norm is the one the
         damping rule computes anyway (Lanczos, a few products).  A
         LinearOperator always uses GAMP.
     verbose : int, default=0
