@@ -262,6 +262,34 @@ def _gram_columns(A, act, cache):
     return cache["AhA"][:, pos]
 
 
+
+def _sparsity_factors(A, act, out, gam, s2, cn, m, cache):
+    """Tipping and Faul's sparsity factors ``S_i = a_i^H C^{-1} a_i`` of the
+    columns ``out`` (``C`` the data covariance of the active atoms ``act``)."""
+    K = act.size
+    if K == 0:
+        return cn / s2
+    if K <= m:
+        sq = np.sqrt(gam[act])
+        if cache is not None:
+            AhA = _gram_columns(A, act, cache)  # (N, K): a_i^H a_k
+            G, C = AhA[act], herm(AhA[out])
+        else:
+            A_K = A[:, act]
+            G, C = herm(A_K) @ A_K, herm(A_K) @ A[:, out]
+        B = (sq[:, None] * G * sq[None, :]) / s2
+        B[np.diag_indices(K)] += 1.0
+        L = _potrf(B)
+        W = _trsm_lower(L, sq[:, None] * C)
+        return cn / s2 - np.sum(abs2(W), axis=0) / s2 ** 2
+    A_K = A[:, act]
+    C = (A_K * gam[act][None, :]) @ herm(A_K)
+    C[np.diag_indices(m)] += s2
+    L = _potrf(C)
+    W = solve_triangular(L, A[:, out], lower=True)
+    return np.sum(abs2(W), axis=0)
+
+
 def readmit(A, y, gam, s2, mu, cache=None, bic_m=None):
     """Tipping & Faul's addition test for the pruned atoms of one problem.
 
@@ -301,34 +329,16 @@ def readmit(A, y, gam, s2, mu, cache=None, bic_m=None):
             cache["cn"] = cn_all
     cn = cn_all[out]
     K = act.size
-    if K == 0:
-        S = cn / s2
-    elif K <= m:
-        sq = np.sqrt(gam[act])
-        if cache is not None:
-            AhA = _gram_columns(A, act, cache)  # (N, K): a_i^H a_k
-            G, C = AhA[act], herm(AhA[out])
-        else:
-            A_K = A[:, act]
-            G, C = herm(A_K) @ A_K, herm(A_K) @ A[:, out]
-        B = (sq[:, None] * G * sq[None, :]) / s2
-        B[np.diag_indices(K)] += 1.0
-        L = _potrf(B)
-        W = _trsm_lower(L, sq[:, None] * C)
-        S = cn / s2 - np.sum(abs2(W), axis=0) / s2 ** 2
-    else:
-        A_K = A[:, act]
-        C = (A_K * gam[act][None, :]) @ herm(A_K)
-        C[np.diag_indices(m)] += s2
-        L = _potrf(C)
-        W = solve_triangular(L, A[:, out], lower=True)
-        S = np.sum(abs2(W), axis=0)
+    # s2 = 0 (y = 0, or y explained exactly): S is infinite and nothing is
+    # re-admitted (below), without a division warning
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        S = _sparsity_factors(A, act, out, gam, s2, cn, m, cache)
     S = np.maximum(S, 1e-150)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         gnew = np.where(q2 > S, (q2 - S) / S / S, 0.0)
-    gnew = np.where(np.isfinite(gnew), gnew, 0.0)
-    # symmetric with auto_prune_mask: only atoms that the rule would keep
-    add = (q2 > S) & (gnew * cn / s2 >= AUTO_SNR)
+        gnew = np.where(np.isfinite(gnew), gnew, 0.0)
+        # symmetric with auto_prune_mask: only atoms that the rule would keep
+        add = (q2 > S) & (gnew * cn / s2 >= AUTO_SNR)
     if bic_m is not None:  # and with bic_keep: a gain above the BIC cost
         t = np.where(add, q2 / S, 2.0)
         add &= (t - 1.0 - np.log(t)) > np.log(bic_m)
