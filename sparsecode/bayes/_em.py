@@ -262,7 +262,6 @@ def _gram_columns(A, act, cache):
     return cache["AhA"][:, pos]
 
 
-
 def _sparsity_factors(A, act, out, gam, s2, cn, m, cache):
     """Tipping and Faul's sparsity factors ``S_i = a_i^H C^{-1} a_i`` of the
     columns ``out`` (``C`` the data covariance of the active atoms ``act``)."""
@@ -328,7 +327,6 @@ def readmit(A, y, gam, s2, mu, cache=None, bic_m=None):
         if cache is not None:
             cache["cn"] = cn_all
     cn = cn_all[out]
-    K = act.size
     # s2 = 0 (y = 0, or y explained exactly): S is infinite and nothing is
     # re-admitted (below), without a division warning
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
