@@ -61,8 +61,8 @@ DRAWS = 4
 
 #: draws per cell of the accuracy grid with ``full``: its cells are cheap
 #: (N = 256), and the errors of single draws of one cell spread over several
-#: dB (ARD's by up to 17 dB at 40 dB), so that 4-draw means cannot resolve the
-#: targets' margins (1.5 dB, and "not worse than ARD")
+#: dB (ARD's by up to 46 dB within one 40 dB cell), so that 4-draw means
+#: cannot resolve the targets' margins (1.5 dB, and "not worse than ARD")
 GRID_DRAWS_FULL = 16
 
 PROBLEMS = {"A 200x800, k=20, SNR 30 dB": (200, 800, 20),
