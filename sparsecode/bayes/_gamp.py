@@ -62,8 +62,8 @@ from ._em import (
     readmit,
     type2_cost,
 )
-from ._sbl import (NOISE_LOW_RATIO, NOISE_START_RATIO, NOISE_TOP_RATIO,
-                   START_UNDERSAMPLING, more_noise_starts, penalised_cost, replaces)
+from ._sbl import (NOISE_LOW_RATIO, NOISE_START_RATIO, NOISE_TOP_RATIO, more_noise_starts,
+                   penalised_cost, replaces, start_undersampling)
 
 # inexact E-steps (see ggamp_sbl_kernel): the first one, from x = 0, to 1e-3
 # (the M-step that follows moves gamma by about 25 %), the next ones to 1e-2
@@ -295,9 +295,10 @@ INIT_MAX_ROWS = 128
 INIT_N_ITER = 10
 
 
-def _warm_start(A, Y, s2, learn, init, argname):
+def _warm_start(A, Y, s2, learn, init, argname, cache):
     """Initial gamma (N, L) and noise variance: None and s2 for the plain
-    start, else those after INIT_N_ITER exact EM-SBL iterations."""
+    start, else those after INIT_N_ITER exact EM-SBL iterations (on
+    ``_dense(A, cache)``, the fit's one dense copy of a sparse ``A``)."""
     dense = isinstance(A, np.ndarray) or sp.issparse(A)
     if init == "sbl" and not dense:
         raise ValueError(f"init='sbl' needs an array or sparse matrix {argname} (the exact "
@@ -307,7 +308,7 @@ def _warm_start(A, Y, s2, learn, init, argname):
         return None, s2
     L = Y.shape[1]
     s2v = np.broadcast_to(np.asarray(s2, dtype=np.float64), (L,)).copy()
-    warm = em_sbl(A.toarray() if sp.issparse(A) else A, Y, shared=False, gamma0=np.ones((L, A.shape[1])), sigma2=s2v,
+    warm = em_sbl(_dense(A, cache), Y, shared=False, gamma0=np.ones((L, A.shape[1])), sigma2=s2v,
                   learn_noise=learn, update="em", prune=1e-8, max_iter=INIT_N_ITER, tol=0.0)
     g = np.real(warm["gamma"])
     if not (np.all(np.isfinite(g)) and np.all(np.any(g > 0, axis=1))):
@@ -744,6 +745,15 @@ GAMP_UNCONVERGED_EXACT = True
 NOISE_STARTS_EXACT = True
 
 
+def _exact_affordable(A):
+    """Whether the exact E-step is the cheap one for ``A``: an array or
+    sparse matrix that may be densified, with at most EXACT_MAX_ROWS rows
+    (the rule behind the exact route for far-from-i.i.d. matrices,
+    GAMP_UNCONVERGED_EXACT and NOISE_STARTS_EXACT)."""
+    return ((isinstance(A, np.ndarray) or sp.issparse(A))
+            and A.shape[0] <= EXACT_MAX_ROWS and A.shape[0] * A.shape[1] <= DENSIFY_MAX_ENTRIES)
+
+
 def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     """GGAMP-SBL (``_solve_one``); with ``two_starts`` (learned noise, explicit
     matrix), while the result kept so far keeps more than
@@ -765,8 +775,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
     # that keeps GGAMPSBL() at its O(mN) speed on sparse, well-measured problems)
     m = Yw.shape[0]
     kw2 = dict(kw, init="flat") if kw["init"] == "auto" else kw
-    if (NOISE_STARTS_EXACT and kw["e_step"] == "auto" and m <= EXACT_MAX_ROWS
-            and A.shape[0] * A.shape[1] <= DENSIFY_MAX_ENTRIES):
+    if NOISE_STARTS_EXACT and kw["e_step"] == "auto" and _exact_affordable(A):
         kw2 = dict(kw2, e_step="exact")
     costs = None
     for ratio in (NOISE_START_RATIO, NOISE_TOP_RATIO, NOISE_LOW_RATIO):
@@ -775,7 +784,7 @@ def _solve(A, Yw, *, s2, learn, update, two_starts=False, **kw):
         res2 = _solve_one(A, Yw, s2=ratio * np.asarray(s2, dtype=np.float64),
                           learn=learn, update=update, **kw2)
         res, costs = _keep_lower_bic(_dense(A, kw["cache"]), Yw, res, res2, costs,
-                                     A.shape[1] / m if START_UNDERSAMPLING else 1.0)
+                                     start_undersampling(A.shape[1], m))
     return res
 
 
@@ -843,7 +852,7 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
         return _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,
                             prune=prune, max_iter=max_iter, tol=tol, theta=theta)
     far = e_step == "auto" and exact_ok and spread is not None and spread > SPREAD_MAX
-    if far and A.shape[0] <= EXACT_MAX_ROWS:
+    if far and _exact_affordable(A):
         return _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,
                             prune=prune, max_iter=max_iter, tol=tol, theta=theta)
     if e_step == "vamp" or far:
@@ -851,7 +860,7 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
                            max_iter=max_iter, tol=tol, max_gamp_iter=max_gamp_iter,
                            gamp_tol=gamp_tol, verbose=verbose, name=name, theta=theta,
                            fallback=e_step == "auto", adapt=adapt, cache=cache)
-    gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname)
+    gamma0, s2w = _warm_start(A, Yw, s2, learn, init, argname, cache)
     if (gamma0 is None and init in ("auto", "flat") and spread is not None
             and spread <= IID_SPREAD):
         gamma0 = "moment"  # equal gammas predicting the measured data power
@@ -861,8 +870,7 @@ def _solve_one(A, Yw, *, s2, learn, update, prune, theta, max_iter, tol, max_gam
                            variances=variances, fro2=fro2, adapt=adapt, verbose=verbose,
                            name=name, gamma0=gamma0)
     res["e_step"] = "gamp"
-    if (res["status"] == 1 and e_step == "auto" and exact_ok and A.shape[0] <= EXACT_MAX_ROWS
-            and GAMP_UNCONVERGED_EXACT):
+    if res["status"] == 1 and e_step == "auto" and GAMP_UNCONVERGED_EXACT and _exact_affordable(A):
         # GAMP's EM used up max_iter where the exact E-step costs no more
         # than its iterations (see GAMP_UNCONVERGED_EXACT)
         exact = _exact_solve(_dense(A, cache), Yw, s2=s2, learn_noise=learn, update=update,

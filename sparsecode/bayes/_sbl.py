@@ -115,6 +115,12 @@ def penalised_cost(cost, n_active, m, undersampling=1.0):
 START_UNDERSAMPLING = True
 
 
+def start_undersampling(N, m):
+    """The ``undersampling`` of ``penalised_cost`` between noise starts:
+    ``N / m`` with START_UNDERSAMPLING, else 1 (the plain BIC)."""
+    return N / m if START_UNDERSAMPLING else 1.0
+
+
 def replaces(cost1, cost2):
     """Per problem, whether a later result (criterion ``cost2``) replaces
     the kept one (``cost1``): its criterion is lower by more than
@@ -207,7 +213,7 @@ def _run_em(A, Y, *, shared, noise_variance, learn_noise, update, prune, max_ite
         # two starts of the noise variance, the one with the lower type-II cost
         # plus BIC penalty kept (see select_by_evidence)
         sel = dict(m=m * (L if shared else 1),
-                   undersampling=N / m if START_UNDERSAMPLING else 1.0)
+                   undersampling=start_undersampling(N, m))
         res = select_by_evidence(res, run(NOISE_START_RATIO * s2), shared, **sel)
         if not shared and more_noise_starts(res["gamma"], m, axis=1):
             # a third, from var(y), while atoms absorb the noise: EM then
